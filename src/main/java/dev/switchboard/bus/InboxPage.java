@@ -1,0 +1,29 @@
+package dev.switchboard.bus;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A page of one inbox: the messages after {@code after} in seq order, and {@code head}, the highest
+ * seq ever committed to the inbox when the page was read. Messages between {@code after} and the
+ * first one returned (or {@code head}) that are missing were removed by retention.
+ */
+public record InboxPage(long after, long head, List<StoredMessage> messages) {
+
+  public JsonObject toJson() {
+    JsonArray list = new JsonArray();
+    messages.forEach(m -> list.add(m.toJson()));
+    return new JsonObject().put("after", after).put("head", head).put("messages", list);
+  }
+
+  public static InboxPage fromJson(JsonObject json) {
+    List<StoredMessage> messages = new ArrayList<>();
+    for (Object o : json.getJsonArray("messages")) {
+      messages.add(StoredMessage.fromJson((JsonObject) o));
+    }
+    return new InboxPage(json.getLong("after"), json.getLong("head"), messages);
+  }
+}

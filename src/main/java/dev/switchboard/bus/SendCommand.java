@@ -1,0 +1,25 @@
+package dev.switchboard.bus;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+
+/**
+ * A message to one or more users. On {@link Addresses#PUSH} {@code to} may be one id or a list and
+ * {@code from} is optional; from the gateway {@code from} is the connected user.
+ * Validation happens in the router, so this record keeps raw values.
+ */
+public record SendCommand(String from, List<String> to, String body, String idempotencyKey) {
+
+  public JsonObject toJson() {
+    JsonObject json = new JsonObject().put("to", new JsonArray(List.copyOf(to))).put("body", body);
+    if (from != null) {
+      json.put("from", from);
+    }
+    if (idempotencyKey != null) {
+      json.put("idempotencyKey", idempotencyKey);
+    }
+    return json;
+  }
+}

@@ -1,0 +1,45 @@
+package dev.switchboard.config;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+
+/** The {@code gateway} section: where clients connect and how their sockets are kept. */
+public record GatewayConfig(
+    String host,
+    int port,
+    int instances,
+    List<String> webSocketPaths,
+    String webroot,
+    int maxFrameBytes,
+    long heartbeatIntervalMillis,
+    long idleTimeoutMillis,
+    int backlogPageSize,
+    boolean textPrefixSender,
+    boolean textEscapeHtml) {
+
+  public static GatewayConfig fromJson(JsonObject root) {
+    ConfigSection s = new ConfigSection(root, "gateway");
+    List<String> paths = s.strings("webSocketPaths");
+    if (paths.isEmpty() || paths.stream().anyMatch(p -> !p.startsWith("/"))) {
+      throw new IllegalArgumentException(s.key("webSocketPaths") + " must list at least one path, each starting with /");
+    }
+    long heartbeat = s.longIn("heartbeatIntervalSeconds", 1, 3600) * 1000;
+    long idle = s.longIn("idleTimeoutSeconds", 2, 7200) * 1000;
+    if (idle <= heartbeat) {
+      throw new IllegalArgumentException(s.key("idleTimeoutSeconds") + " must be greater than gateway.heartbeatIntervalSeconds");
+    }
+    return new GatewayConfig(
+        s.string("host"),
+        s.intIn("port", 0, 65535),
+        s.intIn("instances", 1, 256),
+        paths,
+        s.string("webroot"),
+        s.intIn("maxFrameBytes", 1024, 64 * 1024 * 1024),
+        heartbeat,
+        idle,
+        s.intIn("backlogPageSize", 1, 10_000),
+        s.bool("textPrefixSender"),
+        s.bool("textEscapeHtml"));
+  }
+}

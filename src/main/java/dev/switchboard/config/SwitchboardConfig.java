@@ -1,0 +1,15 @@
+package dev.switchboard.config;
+
+import io.vertx.core.json.JsonObject;
+
+/** The whole validated configuration, one record per section. */
+public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, InboxConfig inbox, LimitsConfig limits) {
+
+  public static SwitchboardConfig fromJson(JsonObject root) {
+    return new SwitchboardConfig(
+        GatewayConfig.fromJson(root),
+        PushApiConfig.fromJson(root),
+        InboxConfig.fromJson(root),
+        LimitsConfig.fromJson(root));
+  }
+}

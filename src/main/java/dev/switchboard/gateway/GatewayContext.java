@@ -1,0 +1,28 @@
+package dev.switchboard.gateway;
+
+import dev.switchboard.config.GatewayConfig;
+import dev.switchboard.config.LimitsConfig;
+import dev.switchboard.protocol.Ids;
+import dev.switchboard.protocol.JsonFrameParser;
+import io.vertx.core.Future;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+
+/** What a {@link Session} needs from the gateway instance that owns it. */
+interface GatewayContext {
+
+  GatewayConfig settings();
+
+  LimitsConfig limits();
+
+  Ids ids();
+
+  JsonFrameParser parser();
+
+  /** Adds the session to its user's live stream on this node; completes once live messages reach it. */
+  Future<Void> join(Session session);
+
+  Future<Message<JsonObject>> request(String address, JsonObject body);
+
+  void send(String address, JsonObject body);
+}

@@ -1,0 +1,253 @@
+package dev.switchboard.gateway;
+
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.config.GatewayConfig;
+import dev.switchboard.config.LimitsConfig;
+import dev.switchboard.protocol.CloseCodes;
+import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.Ids;
+import dev.switchboard.protocol.JsonFrameParser;
+import dev.switchboard.protocol.ProtocolException;
+import dev.switchboard.protocol.ServerFrames;
+import dev.switchboard.protocol.TextFrame;
+import dev.switchboard.routing.PresenceDirectory;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.FileSystemAccess;
+import io.vertx.ext.web.handler.StaticHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Holds client WebSockets and serves {@code webroot/}. For each user with a session here it keeps
+ * one local consumer on the user's address and fans each message out to that user's sessions.
+ * Several instances may be deployed; each has its own sessions.
+ */
+public final class GatewayVerticle extends VerticleBase implements GatewayContext {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
+
+  /** The WebSocket subprotocol of the JSON protocol; a connection without it speaks the seed text format. */
+  public static final String JSON_SUBPROTOCOL = "switchboard.v1";
+
+  /** The live sessions of one user on this instance, and the consumer that feeds them. */
+  private static final class UserSessions {
+    final List<Session> sessions = new ArrayList<>(2);
+    MessageConsumer<JsonObject> consumer;
+    Future<Void> ready;
+  }
+
+  private GatewayConfig config;
+  private LimitsConfig limits;
+  private Ids ids;
+  private JsonFrameParser parser;
+  private PresenceDirectory presence;
+  private DeliveryOptions requestOptions;
+  private final Authenticator authenticator = new QueryUserAuthenticator();
+  private final Map<String, UserSessions> users = new HashMap<>();
+  private final Set<Session> sessions = new HashSet<>();
+  private HttpServer server;
+  private long heartbeatTimer = -1;
+
+  @Override
+  public Future<?> start() {
+    config = GatewayConfig.fromJson(config());
+    limits = LimitsConfig.fromJson(config());
+    ids = new Ids(limits.maxIdLength());
+    parser = new JsonFrameParser(ids, limits.maxBodyBytes());
+    presence = new PresenceDirectory(vertx);
+    requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
+
+    Router router = Router.router(vertx);
+    Path webroot = Path.of(config.webroot());
+    router.route().handler(webroot.isAbsolute()
+        ? StaticHandler.create(FileSystemAccess.ROOT, config.webroot())
+        : StaticHandler.create(FileSystemAccess.RELATIVE, config.webroot()));
+
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.host())
+        .setPort(config.port())
+        .setMaxWebSocketFrameSize(config.maxFrameBytes())
+        .setMaxWebSocketMessageSize(config.maxFrameBytes())
+        .setWebSocketSubProtocols(List.of(JSON_SUBPROTOCOL));
+    server = vertx.createHttpServer(options)
+        .requestHandler(router)
+        .webSocketHandshakeHandler(this::onHandshake);
+    return server.listen().onSuccess(s -> {
+      heartbeatTimer = vertx.setPeriodic(config.heartbeatIntervalMillis(), id -> heartbeat());
+      LOG.info("gateway listening on http://{}:{} (WebSocket paths {})", config.host(), s.actualPort(), config.webSocketPaths());
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(heartbeatTimer);
+    for (Session session : new ArrayList<>(sessions)) {
+      session.close(CloseCodes.SERVICE_RESTART, "server is restarting, reconnect");
+    }
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+
+  /** The port the gateway listens on (the real one when configured with port 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void onHandshake(ServerWebSocketHandshake handshake) {
+    if (!config.webSocketPaths().contains(handshake.path())) {
+      handshake.reject(404);
+      return;
+    }
+    String query = handshake.query();
+    authenticator.authenticate(handshake)
+        .map(user -> ids.requireValid("user", user))
+        .onComplete(identity -> handshake.accept().onSuccess(socket -> {
+          if (identity.succeeded()) {
+            onConnected(socket, identity.result(), query);
+          } else {
+            refuse(socket, identity.cause());
+          }
+        }));
+  }
+
+  /** Tells the client why it cannot stay, in its own format, then closes. */
+  private void refuse(ServerWebSocket socket, Throwable cause) {
+    ProtocolException e = cause instanceof ProtocolException p ? p : new ProtocolException(ErrorCode.INTERNAL, "could not accept");
+    boolean json = JSON_SUBPROTOCOL.equals(socket.subProtocol());
+    socket.writeTextMessage(json ? ServerFrames.error(null, e.code(), e.getMessage()) : TextFrame.error(e.code(), e.getMessage()));
+    socket.close(CloseCodes.POLICY_VIOLATION, e.getMessage());
+  }
+
+  private void onConnected(ServerWebSocket socket, String user, String query) {
+    boolean json = JSON_SUBPROTOCOL.equals(socket.subProtocol());
+    Session session = new Session(this, socket, user, json);
+    sessions.add(session);
+    socket.frameHandler(session::onFrame);
+    socket.exceptionHandler(e -> LOG.debug("socket of user {}: {}", user, e.getMessage()));
+    socket.closeHandler(v -> onClosed(session));
+    LOG.debug("user {} connected from {} ({})", user, socket.remoteAddress(), json ? "json" : "text");
+    if (!json) {
+      session.begin(Session.TEXT_DEVICE, null);
+      return;
+    }
+    String device = QueryParams.first(query, "device");
+    if (device == null) {
+      return; // delivery starts with the client's hello
+    }
+    try {
+      String since = QueryParams.first(query, "since");
+      session.begin(ids.requireValidDevice(device), since == null ? null : parseSince(since));
+    } catch (ProtocolException e) {
+      refuse(socket, e);
+    }
+  }
+
+  private static Long parseSince(String since) {
+    try {
+      long value = Long.parseLong(since);
+      if (value >= 0) {
+        return value;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw new ProtocolException(ErrorCode.INVALID_FIELD, "since must be a whole number >= 0");
+  }
+
+  @Override
+  public Future<Void> join(Session session) {
+    UserSessions group = users.get(session.user());
+    if (group == null) {
+      UserSessions created = new UserSessions();
+      created.consumer = vertx.eventBus().localConsumer(Addresses.user(session.user()), m -> fanOut(created, m));
+      created.ready = created.consumer.completion();
+      users.put(session.user(), created);
+      group = created;
+    }
+    group.sessions.add(session);
+    presence.join(session.user());
+    return group.ready;
+  }
+
+  private static void fanOut(UserSessions group, Message<JsonObject> message) {
+    Delivery delivery = new Delivery(StoredMessage.fromJson(message.body()));
+    for (Session session : group.sessions) {
+      session.onLive(delivery);
+    }
+  }
+
+  private void onClosed(Session session) {
+    session.markClosed();
+    sessions.remove(session);
+    if (!session.joined()) {
+      return;
+    }
+    presence.leave(session.user());
+    UserSessions group = users.get(session.user());
+    if (group != null && group.sessions.remove(session) && group.sessions.isEmpty()) {
+      users.remove(session.user());
+      group.consumer.unregister();
+    }
+    LOG.debug("user {} disconnected", session.user());
+  }
+
+  private void heartbeat() {
+    long silentSince = System.currentTimeMillis() - config.idleTimeoutMillis();
+    for (Session session : new ArrayList<>(sessions)) {
+      if (session.lastHeardMillis() < silentSince) {
+        LOG.debug("closing silent connection of user {}", session.user());
+        session.close(CloseCodes.IDLE_TIMEOUT, "no frame or pong within the idle timeout");
+      } else {
+        session.ping();
+      }
+    }
+  }
+
+  @Override
+  public GatewayConfig settings() {
+    return config;
+  }
+
+  @Override
+  public LimitsConfig limits() {
+    return limits;
+  }
+
+  @Override
+  public Ids ids() {
+    return ids;
+  }
+
+  @Override
+  public JsonFrameParser parser() {
+    return parser;
+  }
+
+  @Override
+  public Future<Message<JsonObject>> request(String address, JsonObject body) {
+    return vertx.eventBus().request(address, body, requestOptions);
+  }
+
+  @Override
+  public void send(String address, JsonObject body) {
+    vertx.eventBus().send(address, body, requestOptions);
+  }
+}

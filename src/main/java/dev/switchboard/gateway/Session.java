@@ -1,0 +1,246 @@
+package dev.switchboard.gateway;
+
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.ReadRequest;
+import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.SendCommand;
+import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.protocol.ClientFrame;
+import dev.switchboard.protocol.CloseCodes;
+import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.ProtocolException;
+import dev.switchboard.protocol.ServerFrames;
+import dev.switchboard.protocol.TextFrame;
+import dev.switchboard.protocol.Utf8;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocketFrame;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One client connection: reads its frames, sends its messages through the router, and writes
+ * what it receives in the connection's wire format. Ordering and resume rules are in
+ * {@link DeliverySequencer}; this class connects them to the socket and the bus.
+ */
+final class Session implements DeliverySequencer.Output<Delivery> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Session.class);
+
+  /** The one cursor shared by a user's text-format (seed) connections, which cannot ack. */
+  static final String TEXT_DEVICE = "~text";
+
+  private static final Buffer EMPTY_PING = Buffer.buffer();
+
+  private final GatewayContext gateway;
+  private final ServerWebSocket socket;
+  private final String user;
+  private final boolean json;
+  private final MessageAssembler assembler;
+  private final DeliverySequencer<Delivery> sequencer;
+  private String device;
+  private boolean joined;
+  private boolean closed;
+  private long lastHeardMillis;
+  private String lastRecipient;
+
+  Session(GatewayContext gateway, ServerWebSocket socket, String user, boolean json) {
+    this.gateway = gateway;
+    this.socket = socket;
+    this.user = user;
+    this.json = json;
+    this.assembler = new MessageAssembler(gateway.settings().maxFrameBytes());
+    this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
+    this.lastHeardMillis = System.currentTimeMillis();
+  }
+
+  String user() {
+    return user;
+  }
+
+  boolean isJson() {
+    return json;
+  }
+
+  boolean joined() {
+    return joined;
+  }
+
+  long lastHeardMillis() {
+    return lastHeardMillis;
+  }
+
+  /** Joins the user's live stream on this node, then starts delivery after {@code since} (or the cursor). */
+  void begin(String deviceId, Long since) {
+    device = deviceId;
+    joined = true;
+    gateway.join(this).onSuccess(v -> sequencer.start(since))
+        .onFailure(e -> close(CloseCodes.INTERNAL_ERROR, "could not subscribe"));
+  }
+
+  void onLive(Delivery delivery) {
+    if (!closed) {
+      sequencer.onLive(delivery);
+    }
+  }
+
+  void onFrame(WebSocketFrame frame) {
+    lastHeardMillis = System.currentTimeMillis();
+    if (!frame.isText() && !frame.isBinary() && !frame.isContinuation()) {
+      return;
+    }
+    try {
+      String text = assembler.onFrame(frame.isBinary(), frame.isContinuation(), frame.isFinal(), frame.binaryData().getBytes());
+      if (text != null) {
+        if (json) {
+          onJsonFrame(gateway.parser().parse(text));
+        } else {
+          onTextFrame(text);
+        }
+      }
+    } catch (ProtocolException e) {
+      sendError(e);
+    }
+  }
+
+  private void onJsonFrame(ClientFrame frame) {
+    if (frame instanceof ClientFrame.Send send) {
+      send(send.id(), send.to(), send.body());
+    } else if (frame instanceof ClientFrame.Ack ack) {
+      acknowledge(ack.seq());
+    } else if (frame instanceof ClientFrame.Ping) {
+      write(ServerFrames.pong());
+    } else if (frame instanceof ClientFrame.Hello hello) {
+      if (device != null) {
+        throw new ProtocolException(ErrorCode.BAD_STATE, "hello was already given");
+      }
+      begin(hello.device(), hello.since());
+    }
+  }
+
+  private void onTextFrame(String text) {
+    TextFrame.Parsed parsed = TextFrame.parse(text, lastRecipient);
+    gateway.ids().requireValid("recipient", parsed.to());
+    if (Utf8.length(parsed.content()) > gateway.limits().maxBodyBytes()) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "message is larger than " + gateway.limits().maxBodyBytes() + " bytes");
+    }
+    lastRecipient = parsed.to();
+    send(null, parsed.to(), parsed.content());
+  }
+
+  private void send(String id, String to, String body) {
+    SendCommand command = new SendCommand(user, List.of(to), body, id);
+    gateway.request(Addresses.ROUTER_SEND, command.toJson())
+        .map(reply -> SendOutcome.fromJson(reply.body()))
+        .onSuccess(outcome -> onSent(id, outcome))
+        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), id)));
+  }
+
+  private void onSent(String id, SendOutcome outcome) {
+    RecipientResult result = outcome.results().get(0);
+    if (!result.isStored()) {
+      sendError(new ProtocolException(result.error(), result.error().meaning(), id));
+    } else if (json) {
+      write(ServerFrames.accepted(id, result.msgId(), result.ts(), Boolean.TRUE.equals(result.online()), outcome.duplicate()));
+    }
+  }
+
+  private void acknowledge(long seq) {
+    if (device == null) {
+      throw new ProtocolException(ErrorCode.BAD_STATE, "send hello before ack");
+    }
+    if (seq > sequencer.delivered()) {
+      throw new ProtocolException(ErrorCode.INVALID_ACK, "seq " + seq + " has not been delivered to this session");
+    }
+    gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(user, device, seq).toJson());
+  }
+
+  @Override
+  public void deliver(Delivery delivery) {
+    if (closed) {
+      return;
+    }
+    if (json) {
+      socket.writeTextMessage(delivery.jsonFrame());
+    } else {
+      long seq = delivery.seq();
+      socket.writeTextMessage(delivery.textFrame(gateway.settings().textPrefixSender(), gateway.settings().textEscapeHtml()))
+          .onSuccess(v -> gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(user, TEXT_DEVICE, seq).toJson()));
+    }
+  }
+
+  @Override
+  public void gap(long fromSeq, long toSeq) {
+    LOG.debug("user {} device {} missed seq {}..{} (retention)", user, device, fromSeq, toSeq);
+    if (json) {
+      write(ServerFrames.gap(fromSeq, toSeq));
+    }
+  }
+
+  @Override
+  public void read(Long afterSeq) {
+    int pageSize = gateway.settings().backlogPageSize();
+    gateway.request(Addresses.INBOX_READ, new ReadRequest(user, device, afterSeq, pageSize).toJson())
+        .map(reply -> InboxPage.fromJson(reply.body()))
+        .onSuccess(page -> {
+          if (!closed) {
+            List<Delivery> deliveries = new ArrayList<>(page.messages().size());
+            for (StoredMessage m : page.messages()) {
+              deliveries.add(new Delivery(m));
+            }
+            sequencer.onPage(page.after(), page.head(), deliveries, pageSize);
+          }
+        })
+        .onFailure(e -> {
+          LOG.warn("backlog read for user {} failed: {}", user, e.getMessage());
+          close(CloseCodes.INTERNAL_ERROR, "inbox unavailable, reconnect");
+        });
+  }
+
+  @Override
+  public void synced(long seq) {
+    if (json) {
+      write(ServerFrames.synced(seq));
+    }
+  }
+
+  void ping() {
+    if (!closed) {
+      socket.writePing(EMPTY_PING);
+    }
+  }
+
+  void sendError(ProtocolException e) {
+    LOG.debug("user {}: {} {}", user, e.code().wireName(), e.getMessage());
+    write(json ? ServerFrames.error(e.frameId(), e.code(), e.getMessage()) : TextFrame.error(e.code(), e.getMessage()));
+  }
+
+  private static ProtocolException withId(ProtocolException e, String id) {
+    return e.frameId() != null || id == null ? e : new ProtocolException(e.code(), e.getMessage(), id);
+  }
+
+  private void write(String frame) {
+    if (!closed) {
+      socket.writeTextMessage(frame);
+    }
+  }
+
+  void close(short code, String reason) {
+    if (!closed) {
+      closed = true;
+      socket.close(code, reason);
+    }
+  }
+
+  /** Called once the socket is closed, whoever closed it. */
+  void markClosed() {
+    closed = true;
+  }
+}

@@ -1,0 +1,20 @@
+package dev.switchboard.protocol;
+
+/** A frame a client sends in the {@code switchboard.v1} protocol, after parsing and validation. */
+public sealed interface ClientFrame {
+
+  /** Starts delivery for a device; {@code since} (nullable) is the last seq the device already has. */
+  record Hello(String device, Long since) implements ClientFrame {
+  }
+
+  /** A message to one user; {@code id} is the client's own id, used for the reply and for retries. */
+  record Send(String id, String to, String body) implements ClientFrame {
+  }
+
+  /** The device has every message up to and including {@code seq}. */
+  record Ack(long seq) implements ClientFrame {
+  }
+
+  record Ping() implements ClientFrame {
+  }
+}

@@ -1,0 +1,95 @@
+package dev.switchboard.protocol;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+
+/** Turns the text of a {@code switchboard.v1} frame into a {@link ClientFrame}, or a {@link ProtocolException}. */
+public final class JsonFrameParser {
+
+  private static final int MAX_CLIENT_ID_LENGTH = 128;
+
+  private final Ids ids;
+  private final int maxBodyBytes;
+
+  public JsonFrameParser(Ids ids, int maxBodyBytes) {
+    this.ids = ids;
+    this.maxBodyBytes = maxBodyBytes;
+  }
+
+  public ClientFrame parse(String text) {
+    JsonObject json;
+    try {
+      json = new JsonObject(text);
+    } catch (DecodeException | ClassCastException e) {
+      throw new ProtocolException(ErrorCode.BAD_JSON, "frame is not a JSON object");
+    }
+    String id = json.getValue("id") instanceof String s ? s : null;
+    Object type = json.getValue("type");
+    if (type == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, "type is required", id);
+    }
+    if (!(type instanceof String typeName)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "type must be a string", id);
+    }
+    return switch (typeName) {
+      case "hello" -> new ClientFrame.Hello(ids.requireValidDevice(requireString(json, "device", id)), optionalSeq(json, "since", id));
+      case "send" -> parseSend(json, id);
+      case "ack" -> new ClientFrame.Ack(requireSeq(json, "seq", id));
+      case "ping" -> new ClientFrame.Ping();
+      default -> throw new ProtocolException(ErrorCode.UNKNOWN_TYPE, "unknown frame type '" + abbreviate(typeName) + "'", id);
+    };
+  }
+
+  private ClientFrame.Send parseSend(JsonObject json, String id) {
+    if (id == null) {
+      throw new ProtocolException(json.containsKey("id") ? ErrorCode.INVALID_FIELD : ErrorCode.MISSING_FIELD,
+          "send needs a string id", null);
+    }
+    if (id.isEmpty() || id.length() > MAX_CLIENT_ID_LENGTH) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "id must be 1.." + MAX_CLIENT_ID_LENGTH + " characters", null);
+    }
+    String to = requireString(json, "to", id);
+    if (!ids.isValid(to)) {
+      throw new ProtocolException(ErrorCode.INVALID_USER, "to is not a valid user id", id);
+    }
+    String body = requireString(json, "body", id);
+    if (Utf8.length(body) > maxBodyBytes) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "body is larger than " + maxBodyBytes + " bytes", id);
+    }
+    return new ClientFrame.Send(id, to, body);
+  }
+
+  private static String requireString(JsonObject json, String field, String id) {
+    Object value = json.getValue(field);
+    if (value == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, field + " is required", id);
+    }
+    if (!(value instanceof String s)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, field + " must be a string", id);
+    }
+    return s;
+  }
+
+  private static long requireSeq(JsonObject json, String field, String id) {
+    Long seq = optionalSeq(json, field, id);
+    if (seq == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, field + " is required", id);
+    }
+    return seq;
+  }
+
+  private static Long optionalSeq(JsonObject json, String field, String id) {
+    Object value = json.getValue(field);
+    if (value == null) {
+      return null;
+    }
+    if (!(value instanceof Number n) || n.doubleValue() != n.longValue() || n.longValue() < 0) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, field + " must be a whole number >= 0", id);
+    }
+    return n.longValue();
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 32 ? s : s.substring(0, 32) + "...";
+  }
+}

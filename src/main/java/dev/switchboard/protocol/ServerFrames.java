@@ -1,0 +1,44 @@
+package dev.switchboard.protocol;
+
+import io.vertx.core.json.JsonObject;
+
+/** Encodes the frames the server sends in the {@code switchboard.v1} protocol. */
+public final class ServerFrames {
+
+  private ServerFrames() {
+  }
+
+  public static String accepted(String id, String msgId, long ts, boolean online, boolean duplicate) {
+    JsonObject frame = new JsonObject().put("type", "accepted").put("id", id).put("msgId", msgId).put("ts", ts)
+        .put("online", online);
+    if (duplicate) {
+      frame.put("duplicate", true);
+    }
+    return frame.encode();
+  }
+
+  public static String message(String msgId, long seq, String from, String to, String body, long ts) {
+    return new JsonObject().put("type", "message").put("msgId", msgId).put("seq", seq).put("from", from)
+        .put("to", to).put("body", body).put("ts", ts).encode();
+  }
+
+  public static String gap(long fromSeq, long toSeq) {
+    return new JsonObject().put("type", "gap").put("from", fromSeq).put("to", toSeq).encode();
+  }
+
+  public static String synced(long seq) {
+    return new JsonObject().put("type", "synced").put("seq", seq).encode();
+  }
+
+  public static String pong() {
+    return "{\"type\":\"pong\"}";
+  }
+
+  public static String error(String id, ErrorCode code, String message) {
+    JsonObject frame = new JsonObject().put("type", "error");
+    if (id != null) {
+      frame.put("id", id);
+    }
+    return frame.put("code", code.wireName()).put("message", message).encode();
+  }
+}

@@ -1,0 +1,61 @@
+package dev.switchboard.protocol;
+
+/**
+ * The seed's text format. A client frame {@code TO|CONTENT} goes to TO; a frame without {@code |}
+ * goes to the recipient this connection used last. CONTENT may itself hold {@code |}.
+ */
+public final class TextFrame {
+
+  public record Parsed(String to, String content) {
+  }
+
+  private TextFrame() {
+  }
+
+  public static Parsed parse(String frame, String lastRecipient) {
+    int bar = frame.indexOf('|');
+    if (bar < 0) {
+      if (lastRecipient == null) {
+        throw new ProtocolException(ErrorCode.NO_RECIPIENT, "send TO|CONTENT first to name a recipient");
+      }
+      return new Parsed(lastRecipient, frame);
+    }
+    return new Parsed(frame.substring(0, bar), frame.substring(bar + 1));
+  }
+
+  /** What a text client receives for a message: the content, optionally prefixed with {@code FROM|}. */
+  public static String delivery(String from, String content, boolean prefixSender, boolean escapeHtml) {
+    String shown = escapeHtml ? escapeHtml(content) : content;
+    return prefixSender ? from + "|" + shown : shown;
+  }
+
+  /** What a text client receives for an error. */
+  public static String error(ErrorCode code, String message) {
+    return "ERROR|" + code.wireName() + "|" + message;
+  }
+
+  /** The seed page appends frames as HTML; escaping keeps a message from running script there. */
+  public static String escapeHtml(String s) {
+    StringBuilder out = null;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      String replacement = switch (c) {
+        case '<' -> "&lt;";
+        case '>' -> "&gt;";
+        case '&' -> "&amp;";
+        case '"' -> "&quot;";
+        case '\'' -> "&#39;";
+        default -> null;
+      };
+      if (replacement != null) {
+        if (out == null) {
+          out = new StringBuilder(s.length() + 16).append(s, 0, i);
+        }
+        out.append(replacement);
+      } else if (out != null) {
+        out.append(c);
+      }
+    }
+    return out == null ? s : out.toString();
+  }
+}

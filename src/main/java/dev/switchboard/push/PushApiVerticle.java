@@ -1,0 +1,123 @@
+package dev.switchboard.push;
+
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.config.LimitsConfig;
+import dev.switchboard.config.PushApiConfig;
+import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.ProtocolException;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CorsHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Set;
+
+/**
+ * The HTTP API back ends push through: {@code POST /api/v1/messages} and
+ * {@code GET /api/v1/users/{id}/presence}. It only translates HTTP to the router's event-bus
+ * addresses and the answers back, so HTTP and event-bus publishers get the same behaviour.
+ */
+public final class PushApiVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(PushApiVerticle.class);
+  private static final String JSON = "application/json";
+  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+  private PushApiConfig config;
+  private DeliveryOptions requestOptions;
+  private HttpServer server;
+
+  @Override
+  public Future<?> start() {
+    config = PushApiConfig.fromJson(config());
+    requestOptions = new DeliveryOptions().setSendTimeout(LimitsConfig.fromJson(config()).requestTimeoutMillis());
+
+    Router router = Router.router(vertx);
+    router.route().handler(CorsHandler.create()
+        .addOrigins(config.corsOrigins())
+        .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST))
+        .allowedHeaders(Set.of("Content-Type", IDEMPOTENCY_KEY, "Authorization")));
+    router.post("/api/v1/messages").handler(BodyHandler.create(false).setBodyLimit(config.maxRequestBytes()))
+        .handler(this::onPush);
+    router.get("/api/v1/users/:id/presence").handler(this::onPresence);
+    router.route().last().handler(ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "no such resource")));
+    router.errorHandler(413, ctx -> respondError(ctx, new ProtocolException(ErrorCode.TOO_LARGE,
+        "request body is larger than " + config.maxRequestBytes() + " bytes")));
+    router.errorHandler(405, ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "method not allowed here")));
+
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
+        .requestHandler(router);
+    return server.listen().onSuccess(s ->
+        LOG.info("push API listening on http://{}:{}/api/v1", config.host(), s.actualPort()));
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void onPush(RoutingContext ctx) {
+    String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+    if (contentType == null || !contentType.toLowerCase().startsWith(JSON)) {
+      respondError(ctx, new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the message as " + JSON));
+      return;
+    }
+    JsonObject request;
+    try {
+      request = ctx.body().asJsonObject();
+    } catch (DecodeException | ClassCastException e) {
+      request = null;
+    }
+    if (request == null) {
+      respondError(ctx, new ProtocolException(ErrorCode.BAD_JSON, "request body is not a JSON object"));
+      return;
+    }
+    String key = ctx.request().getHeader(IDEMPOTENCY_KEY);
+    if (key != null) {
+      request.put("idempotencyKey", key);
+    }
+    vertx.eventBus().<JsonObject>request(Addresses.PUSH, request, requestOptions)
+        .map(reply -> SendOutcome.fromJson(reply.body()))
+        .onSuccess(outcome -> respondOutcome(ctx, outcome))
+        .onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));
+  }
+
+  /** 202 when any copy was stored; when none was, the status of the (first) refusal. */
+  private static void respondOutcome(RoutingContext ctx, SendOutcome outcome) {
+    RecipientResult anyStored = outcome.results().stream().filter(RecipientResult::isStored).findFirst().orElse(null);
+    if (anyStored == null) {
+      ErrorCode code = outcome.results().get(0).error();
+      ctx.response().setStatusCode(code.httpStatus()).putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+          .end(outcome.toJson().put("error", code.wireName()).put("message", code.meaning()).encode());
+      return;
+    }
+    ctx.response().setStatusCode(202).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(outcome.toJson().encode());
+  }
+
+  private void onPresence(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(Addresses.PRESENCE, new JsonObject().put("user", ctx.pathParam("id")), requestOptions)
+        .onSuccess(reply -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(reply.body().encode()))
+        .onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));
+  }
+
+  private static void respondError(RoutingContext ctx, ProtocolException e) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    ctx.response().setStatusCode(e.code().httpStatus()).putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+        .end(new JsonObject().put("error", e.code().wireName()).put("message", e.getMessage()).encode());
+  }
+}

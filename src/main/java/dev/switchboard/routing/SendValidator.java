@@ -1,0 +1,87 @@
+package dev.switchboard.routing;
+
+import dev.switchboard.bus.SendCommand;
+import dev.switchboard.config.LimitsConfig;
+import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.Ids;
+import dev.switchboard.protocol.ProtocolException;
+import dev.switchboard.protocol.Utf8;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+
+/** Checks a send or push against the limits, whichever door it came through. */
+final class SendValidator {
+
+  static final int MAX_IDEMPOTENCY_KEY_LENGTH = 128;
+
+  private final LimitsConfig limits;
+  private final Ids ids;
+
+  SendValidator(LimitsConfig limits) {
+    this.limits = limits;
+    this.ids = new Ids(limits.maxIdLength());
+  }
+
+  /** Parses push JSON ({@code to} as one id or a list); {@code from} falls back to {@code defaultFrom}. */
+  SendCommand parse(JsonObject json, String defaultFrom) {
+    Object rawTo = json.getValue("to");
+    List<String> to = new ArrayList<>();
+    if (rawTo == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, "to is required");
+    } else if (rawTo instanceof String s) {
+      to.add(s);
+    } else if (rawTo instanceof JsonArray array) {
+      for (Object o : array) {
+        if (!(o instanceof String s)) {
+          throw new ProtocolException(ErrorCode.INVALID_FIELD, "to must hold only strings");
+        }
+        to.add(s);
+      }
+    } else {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "to must be a user id or a list of user ids");
+    }
+    Object body = json.getValue("body");
+    if (body == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, "body is required");
+    }
+    if (!(body instanceof String bodyText)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "body must be a string");
+    }
+    Object from = json.getValue("from", defaultFrom);
+    if (!(from instanceof String fromId)) {
+      throw new ProtocolException(from == null ? ErrorCode.MISSING_FIELD : ErrorCode.INVALID_FIELD, "from must be a user id");
+    }
+    Object key = json.getValue("idempotencyKey");
+    if (key != null && !(key instanceof String)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "idempotencyKey must be a string");
+    }
+    return validate(new SendCommand(fromId, to, bodyText, (String) key));
+  }
+
+  /** Validates every field and drops repeated recipients (each gets one copy). */
+  SendCommand validate(SendCommand command) {
+    ids.requireValid("from", command.from());
+    if (command.to().isEmpty()) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "to must name at least one user");
+    }
+    LinkedHashSet<String> recipients = new LinkedHashSet<>(command.to());
+    if (recipients.size() > limits.maxRecipients()) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "more than " + limits.maxRecipients() + " recipients");
+    }
+    for (String to : recipients) {
+      ids.requireValid("to", to);
+    }
+    if (Utf8.length(command.body()) > limits.maxBodyBytes()) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "body is larger than " + limits.maxBodyBytes() + " bytes");
+    }
+    String key = command.idempotencyKey();
+    if (key != null && (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY_LENGTH)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "idempotencyKey must be 1.." + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
+    }
+    return new SendCommand(command.from(), List.copyOf(recipients), command.body(), key);
+  }
+}

@@ -1,0 +1,36 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
+import io.vertx.core.Future;
+
+import java.util.List;
+
+/**
+ * A durable store of inboxes. One implementation per engine; the inbox verticle is its only caller
+ * and runs one {@link #append} or {@link #purge} at a time: they are the writes, and never overlap.
+ */
+public interface InboxStore {
+
+  /** Opens the store, creating or migrating its schema. */
+  Future<Void> open();
+
+  /**
+   * Commits a batch of appends and cursor moves in one transaction; the results, in request order,
+   * are returned only after the commit.
+   */
+  Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now);
+
+  /** Up to {@code limit} messages after {@code after}, skipping those past retention at {@code now}. */
+  Future<InboxPage> read(String user, long after, int limit, long now);
+
+  /** The stored cursor of a device, 0 if it has none. */
+  Future<Long> cursor(String user, String device);
+
+  /** Removes messages past retention and expired idempotency keys; returns how many messages went. */
+  Future<Long> purge(long now);
+
+  Future<Void> close();
+}

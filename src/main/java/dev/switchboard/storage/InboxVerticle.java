@@ -1,0 +1,182 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.ReadRequest;
+import dev.switchboard.config.InboxConfig;
+import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.ProtocolException;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Owns the durable inboxes. Appends are group-committed: while one transaction is being written,
+ * new appends queue up and go together in the next one, so a burst costs one sync, not one per message.
+ * Cursor moves ride along with the next write (or a short timer when nothing else is written).
+ * Deploy exactly one instance per node: it is the single writer of its store.
+ */
+public final class InboxVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(InboxVerticle.class);
+
+  private record PendingAppend(AppendRequest request, Message<JsonObject> message) {
+  }
+
+  private record DeviceKey(String user, String device) {
+  }
+
+  private InboxConfig config;
+  private InboxStore store;
+  private final ArrayDeque<PendingAppend> queue = new ArrayDeque<>();
+  private final Map<DeviceKey, Long> pendingCursors = new LinkedHashMap<>();
+  private final Map<DeviceKey, Long> flushingCursors = new LinkedHashMap<>();
+  private boolean writing;
+  private boolean purgeDue;
+  private long cursorTimer = -1;
+  private long purgeTimer = -1;
+  private Promise<Void> idle;
+
+  @Override
+  public Future<?> start() {
+    config = InboxConfig.fromJson(config());
+    store = new SqliteInboxStore(vertx, config);
+    return store.open().compose(v -> Future.all(
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_CURSOR, this::onCursor).completion()))
+        .onSuccess(v -> purgeTimer = vertx.setPeriodic(config.purgeIntervalMillis(), id -> requestPurge()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(purgeTimer);
+    vertx.cancelTimer(cursorTimer);
+    // Let the write in progress finish and the last cursor moves reach the disk before closing.
+    idle = Promise.promise();
+    drain();
+    return idle.future().eventually(() -> store.close());
+  }
+
+  private void onAppend(Message<JsonObject> message) {
+    queue.add(new PendingAppend(AppendRequest.fromJson(message.body()), message));
+    drain();
+  }
+
+  private void onCursor(Message<JsonObject> message) {
+    CursorUpdate update = CursorUpdate.fromJson(message.body());
+    pendingCursors.merge(new DeviceKey(update.user(), update.device()), update.seq(), Math::max);
+    if (cursorTimer < 0) {
+      cursorTimer = vertx.setTimer(config.cursorFlushMillis(), id -> {
+        cursorTimer = -1;
+        drain();
+      });
+    }
+  }
+
+  private void onRead(Message<JsonObject> message) {
+    ReadRequest request = ReadRequest.fromJson(message.body());
+    Future<Long> after = request.after() != null
+        ? Future.succeededFuture(request.after())
+        : cursorOf(new DeviceKey(request.user(), request.device()));
+    after.compose(from -> store.read(request.user(), from, request.limit(), System.currentTimeMillis()))
+        .onSuccess(page -> message.reply(page.toJson()))
+        .onFailure(e -> {
+          LOG.warn("reading inbox of {} failed", request.user(), e);
+          BusFailures.fail(message, new ProtocolException(ErrorCode.UNAVAILABLE, "inbox read failed"));
+        });
+  }
+
+  /** A device's cursor: the newest move not yet written wins over the stored one. */
+  private Future<Long> cursorOf(DeviceKey key) {
+    Long pending = pendingCursors.get(key);
+    Long flushing = flushingCursors.get(key);
+    if (pending != null || flushing != null) {
+      return Future.succeededFuture(Math.max(pending == null ? 0 : pending, flushing == null ? 0 : flushing));
+    }
+    return store.cursor(key.user(), key.device());
+  }
+
+  private void requestPurge() {
+    purgeDue = true;
+    drain();
+  }
+
+  /** Starts the next write if none is running: a purge when due, else the queued appends and cursor moves. */
+  private void drain() {
+    if (writing) {
+      return;
+    }
+    if (purgeDue) {
+      purgeDue = false;
+      writing = true;
+      store.purge(System.currentTimeMillis())
+          .onSuccess(n -> {
+            if (n > 0) {
+              LOG.info("retention removed {} messages", n);
+            }
+          })
+          .onFailure(e -> LOG.warn("retention purge failed; will retry", e))
+          .onComplete(ar -> {
+            writing = false;
+            drain();
+          });
+      return;
+    }
+    if (queue.isEmpty() && pendingCursors.isEmpty()) {
+      if (idle != null) {
+        idle.tryComplete();
+      }
+      return;
+    }
+    List<PendingAppend> batch = takeBatch();
+    List<CursorUpdate> cursors = new ArrayList<>(pendingCursors.size());
+    pendingCursors.forEach((k, seq) -> cursors.add(new CursorUpdate(k.user(), k.device(), seq)));
+    flushingCursors.putAll(pendingCursors);
+    pendingCursors.clear();
+    writing = true;
+    List<AppendRequest> requests = batch.stream().map(PendingAppend::request).toList();
+    store.append(requests, cursors, System.currentTimeMillis())
+        .onSuccess(results -> replyAll(batch, results))
+        .onFailure(e -> {
+          LOG.error("inbox write of {} appends failed", batch.size(), e);
+          flushingCursors.forEach((k, seq) -> pendingCursors.merge(k, seq, Math::max));
+          batch.forEach(p -> BusFailures.fail(p.message(), new ProtocolException(ErrorCode.UNAVAILABLE, "inbox write failed")));
+        })
+        .onComplete(ar -> {
+          flushingCursors.clear();
+          writing = false;
+          drain();
+        });
+  }
+
+  private List<PendingAppend> takeBatch() {
+    List<PendingAppend> batch = new ArrayList<>();
+    int copies = 0;
+    while (!queue.isEmpty() && (batch.isEmpty() || copies + queue.peek().request().recipients().size() <= config.batchMaxMessages())) {
+      PendingAppend next = queue.poll();
+      copies += next.request().recipients().size();
+      batch.add(next);
+    }
+    return batch;
+  }
+
+  private static void replyAll(List<PendingAppend> batch, List<AppendResult> results) {
+    for (int i = 0; i < batch.size(); i++) {
+      batch.get(i).message().reply(results.get(i).toJson());
+    }
+  }
+}

@@ -1,0 +1,284 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.config.InboxConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.jdbcclient.JDBCPool;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The embedded engine: SQLite in WAL mode through the Vert.x JDBC pool. A commit is in the WAL file
+ * before the append is answered, so it survives the process being killed; with
+ * {@code inbox.synchronous = FULL} (the default) it is also fsynced and survives power loss.
+ *
+ * <p>This store is the only writer of its file, so it keeps inbox heads in memory, loading a head
+ * on first use; the cache is changed only after a commit, so it never runs ahead of the disk.
+ */
+public final class SqliteInboxStore implements InboxStore {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SqliteInboxStore.class);
+  private static final int MAX_PARAMS = 500;
+  private static final int HEAD_CACHE_SIZE = 200_000;
+
+  private static final List<String> SCHEMA = List.of(
+      "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL,"
+          + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (recipient, seq))",
+      "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
+      "CREATE TABLE IF NOT EXISTS inboxes (recipient TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, stored INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS cursors (recipient TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL,"
+          + " updated_at INTEGER NOT NULL, PRIMARY KEY (recipient, device))",
+      "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at INTEGER NOT NULL,"
+          + " result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
+      "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)");
+
+  private static final String INSERT_MESSAGE =
+      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+  private static final String UPSERT_HEAD =
+      "INSERT INTO inboxes (recipient, last_seq, stored) VALUES (?, ?, ?)"
+          + " ON CONFLICT (recipient) DO UPDATE SET last_seq = excluded.last_seq, stored = excluded.stored";
+  private static final String UPSERT_KEY =
+      "INSERT OR REPLACE INTO send_keys (sender, send_key, created_at, result) VALUES (?, ?, ?, ?)";
+  private static final String UPSERT_CURSOR =
+      "INSERT INTO cursors (recipient, device, seq, updated_at) VALUES (?, ?, ?, ?)"
+          + " ON CONFLICT (recipient, device) DO UPDATE SET seq = max(seq, excluded.seq), updated_at = excluded.updated_at";
+  private static final String READ_PAGE =
+      "SELECT msg_id, seq, sender, body, created_at FROM messages"
+          + " WHERE recipient = ? AND seq > ? AND created_at >= ? ORDER BY seq LIMIT ?";
+
+  private final Vertx vertx;
+  private final InboxConfig config;
+  private final AppendPlanner planner;
+  private final Map<String, InboxHead> heads = new LinkedHashMap<>(1024, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, InboxHead> eldest) {
+      return size() > HEAD_CACHE_SIZE;
+    }
+  };
+  private Pool pool;
+
+  public SqliteInboxStore(Vertx vertx, InboxConfig config) {
+    this.vertx = vertx;
+    this.config = config;
+    this.planner = new AppendPlanner(config.maxMessagesPerUser());
+  }
+
+  @Override
+  public Future<Void> open() {
+    Path file = Path.of(config.dataDir()).toAbsolutePath().resolve("inbox.db");
+    return vertx.fileSystem().mkdirs(file.getParent().toString()).compose(v -> {
+      SQLiteConfig sqlite = new SQLiteConfig();
+      sqlite.setJournalMode(SQLiteConfig.JournalMode.WAL);
+      sqlite.setSynchronous(SQLiteConfig.SynchronousMode.valueOf(config.synchronous()));
+      sqlite.setBusyTimeout(10_000);
+      SQLiteDataSource dataSource = new SQLiteDataSource(sqlite);
+      dataSource.setUrl("jdbc:sqlite:" + file);
+      pool = JDBCPool.pool(vertx, dataSource, new PoolOptions().setMaxSize(4).setName("inbox-sqlite"));
+      Future<Void> chain = Future.succeededFuture();
+      for (String statement : SCHEMA) {
+        chain = chain.compose(x -> pool.query(statement).execute().mapEmpty());
+      }
+      return chain.onSuccess(x -> LOG.info("inbox store open at {} (synchronous={})", file, config.synchronous()));
+    });
+  }
+
+  @Override
+  public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
+    Set<String> recipients = new java.util.HashSet<>();
+    batch.forEach(r -> r.recipients().forEach(x -> recipients.add(x.to())));
+    return loadHeads(recipients)
+        .compose(loaded -> loadSendKeys(batch, now).map(keys -> planner.plan(batch, loaded, keys)))
+        .compose(plan -> pool.withTransaction(conn -> write(conn, plan, cursors, now))
+            .map(x -> {
+              heads.putAll(plan.heads());
+              return plan.results();
+            }))
+        .onFailure(e -> recipients.forEach(heads::remove));
+  }
+
+  private Future<Void> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors, long now) {
+    List<Tuple> messages = new ArrayList<>(plan.rows().size());
+    for (StoredMessage m : plan.rows()) {
+      messages.add(Tuple.of(m.to(), m.seq(), m.msgId(), m.from(), m.body(), m.ts()));
+    }
+    List<Tuple> headRows = new ArrayList<>(plan.heads().size());
+    plan.heads().forEach((user, head) -> headRows.add(Tuple.of(user, head.lastSeq(), head.stored())));
+    List<Tuple> keyRows = new ArrayList<>(plan.newKeys().size());
+    for (AppendPlanner.NewSendKey k : plan.newKeys()) {
+      keyRows.add(Tuple.of(k.key().sender(), k.key().key(), now, k.result().toJson().encode()));
+    }
+    List<Tuple> cursorRows = new ArrayList<>(cursors.size());
+    for (CursorUpdate c : cursors) {
+      cursorRows.add(Tuple.of(c.user(), c.device(), c.seq(), now));
+    }
+    return batch(conn, INSERT_MESSAGE, messages)
+        .compose(x -> batch(conn, UPSERT_HEAD, headRows))
+        .compose(x -> batch(conn, UPSERT_KEY, keyRows))
+        .compose(x -> batch(conn, UPSERT_CURSOR, cursorRows));
+  }
+
+  private static Future<Void> batch(SqlConnection conn, String sql, List<Tuple> rows) {
+    if (rows.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return conn.preparedQuery(sql).executeBatch(rows).mapEmpty();
+  }
+
+  /** Heads of the given inboxes: from the cache, the rest in one query per chunk. */
+  private Future<Map<String, InboxHead>> loadHeads(Set<String> recipients) {
+    Map<String, InboxHead> found = new HashMap<>();
+    List<String> missing = new ArrayList<>();
+    for (String user : recipients) {
+      InboxHead head = heads.get(user);
+      if (head != null) {
+        found.put(user, head);
+      } else {
+        missing.add(user);
+      }
+    }
+    return inChunks(missing, chunk -> pool
+        .preparedQuery("SELECT recipient, last_seq, stored FROM inboxes WHERE recipient IN (" + placeholders(chunk.size()) + ")")
+        .execute(Tuple.wrap(new ArrayList<>(chunk)))
+        .map(rows -> {
+          for (Row row : rows) {
+            found.put(row.getString(0), new InboxHead(row.getLong(1), row.getLong(2)));
+          }
+          return null;
+        })).map(x -> found);
+  }
+
+  /** Results stored for the batch's idempotency keys that are still within the window. */
+  private Future<Map<AppendPlanner.SendKey, AppendResult>> loadSendKeys(List<AppendRequest> batch, long now) {
+    List<AppendPlanner.SendKey> keys = new ArrayList<>();
+    for (AppendRequest r : batch) {
+      if (r.idempotencyKey() != null) {
+        keys.add(new AppendPlanner.SendKey(r.from(), r.idempotencyKey()));
+      }
+    }
+    Map<AppendPlanner.SendKey, AppendResult> found = new HashMap<>();
+    long since = now - config.idempotencyWindowMillis();
+    return inChunks(keys, chunk -> {
+      List<Object> params = new ArrayList<>();
+      params.add(since);
+      StringBuilder values = new StringBuilder();
+      for (AppendPlanner.SendKey k : chunk) {
+        values.append(values.length() == 0 ? "(?, ?)" : ", (?, ?)");
+        params.add(k.sender());
+        params.add(k.key());
+      }
+      return pool.preparedQuery("SELECT sender, send_key, result FROM send_keys WHERE created_at >= ?"
+              + " AND (sender, send_key) IN (VALUES " + values + ")")
+          .execute(Tuple.wrap(params))
+          .map(rows -> {
+            for (Row row : rows) {
+              found.put(new AppendPlanner.SendKey(row.getString(0), row.getString(1)),
+                  AppendResult.fromJson(new JsonObject(row.getString(2))));
+            }
+            return null;
+          });
+    }).map(x -> found);
+  }
+
+  private static <T> Future<Void> inChunks(List<T> items, Function<List<T>, Future<Void>> query) {
+    Future<Void> chain = Future.succeededFuture();
+    for (int from = 0; from < items.size(); from += MAX_PARAMS / 2) {
+      List<T> chunk = items.subList(from, Math.min(items.size(), from + MAX_PARAMS / 2));
+      chain = chain.compose(x -> query.apply(chunk));
+    }
+    return chain;
+  }
+
+  private static String placeholders(int n) {
+    return "?, ".repeat(n - 1) + "?";
+  }
+
+  @Override
+  public Future<InboxPage> read(String user, long after, int limit, long now) {
+    // The head is taken before the rows: every seq up to it was committed before the rows are read,
+    // so a seq below the head that the rows lack was removed, and can be reported as a gap.
+    InboxHead cached = heads.get(user);
+    Future<Long> head = cached != null
+        ? Future.succeededFuture(cached.lastSeq())
+        : pool.preparedQuery("SELECT last_seq FROM inboxes WHERE recipient = ?").execute(Tuple.of(user))
+            .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
+    return head.compose(h -> pool.preparedQuery(READ_PAGE)
+        .execute(Tuple.of(user, after, now - config.retentionMillis(), limit))
+        .map(rows -> {
+          List<StoredMessage> messages = new ArrayList<>(rows.size());
+          for (Row row : rows) {
+            messages.add(new StoredMessage(row.getString(0), row.getLong(1), row.getString(2), user,
+                row.getString(3), row.getLong(4)));
+          }
+          return new InboxPage(after, h, messages);
+        }));
+  }
+
+  @Override
+  public Future<Long> cursor(String user, String device) {
+    return pool.preparedQuery("SELECT seq FROM cursors WHERE recipient = ? AND device = ?")
+        .execute(Tuple.of(user, device))
+        .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
+  }
+
+  @Override
+  public Future<Long> purge(long now) {
+    long cutoff = now - config.retentionMillis();
+    Map<String, Long> removed = new HashMap<>();
+    return pool.withTransaction(conn -> conn
+            .preparedQuery("SELECT recipient, count(*) FROM messages WHERE created_at < ? GROUP BY recipient")
+            .execute(Tuple.of(cutoff))
+            .compose(rows -> {
+              for (Row row : rows) {
+                removed.put(row.getString(0), row.getLong(1));
+              }
+              if (removed.isEmpty()) {
+                return Future.succeededFuture();
+              }
+              List<Tuple> updates = new ArrayList<>();
+              removed.forEach((user, n) -> updates.add(Tuple.of(n, user)));
+              return conn.preparedQuery("DELETE FROM messages WHERE created_at < ?").execute(Tuple.of(cutoff))
+                  .compose(x -> conn.preparedQuery("UPDATE inboxes SET stored = max(stored - ?, 0) WHERE recipient = ?")
+                      .executeBatch(updates));
+            })
+            .compose(x -> conn.preparedQuery("DELETE FROM send_keys WHERE created_at < ?")
+                .execute(Tuple.of(now - config.idempotencyWindowMillis()))))
+        .map(x -> {
+          long total = 0;
+          for (Map.Entry<String, Long> e : removed.entrySet()) {
+            total += e.getValue();
+            InboxHead head = heads.get(e.getKey());
+            if (head != null) {
+              heads.put(e.getKey(), new InboxHead(head.lastSeq(), Math.max(0, head.stored() - e.getValue())));
+            }
+          }
+          return total;
+        });
+  }
+
+  @Override
+  public Future<Void> close() {
+    return pool == null ? Future.succeededFuture() : pool.close();
+  }
+}
