@@ -14,6 +14,7 @@ public record GatewayConfig(
     int maxFrameBytes,
     long heartbeatIntervalMillis,
     long idleTimeoutMillis,
+    int closeTimeoutSeconds,
     int backlogPageSize,
     boolean textPrefixSender,
     boolean textEscapeHtml) {
@@ -38,6 +39,7 @@ public record GatewayConfig(
         s.intIn("maxFrameBytes", 1024, 64 * 1024 * 1024),
         heartbeat,
         idle,
+        s.intIn("closeTimeoutSeconds", 0, 600),
         s.intIn("backlogPageSize", 1, 10_000),
         s.bool("textPrefixSender"),
         s.bool("textEscapeHtml"));

@@ -87,6 +87,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .setPort(config.port())
         .setMaxWebSocketFrameSize(config.maxFrameBytes())
         .setMaxWebSocketMessageSize(config.maxFrameBytes())
+        // A dead peer never answers our close frame: drop the TCP connection soon after.
+        .setWebSocketClosingTimeout(config.closeTimeoutSeconds())
         .setWebSocketSubProtocols(List.of(JSON_SUBPROTOCOL));
     server = vertx.createHttpServer(options)
         .requestHandler(router)

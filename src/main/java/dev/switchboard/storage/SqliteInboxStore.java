@@ -77,7 +77,10 @@ public final class SqliteInboxStore implements InboxStore {
       return size() > HEAD_CACHE_SIZE;
     }
   };
-  private Pool pool;
+  /** The one connection that writes: SQLite has a single writer, and a lone writer never sees a stale snapshot. */
+  private Pool writer;
+  /** Connections for reads, which in WAL mode run beside the writer without blocking it. */
+  private Pool readers;
 
   public SqliteInboxStore(Vertx vertx, InboxConfig config) {
     this.vertx = vertx;
@@ -89,19 +92,25 @@ public final class SqliteInboxStore implements InboxStore {
   public Future<Void> open() {
     Path file = Path.of(config.dataDir()).toAbsolutePath().resolve("inbox.db");
     return vertx.fileSystem().mkdirs(file.getParent().toString()).compose(v -> {
-      SQLiteConfig sqlite = new SQLiteConfig();
-      sqlite.setJournalMode(SQLiteConfig.JournalMode.WAL);
-      sqlite.setSynchronous(SQLiteConfig.SynchronousMode.valueOf(config.synchronous()));
-      sqlite.setBusyTimeout(10_000);
-      SQLiteDataSource dataSource = new SQLiteDataSource(sqlite);
-      dataSource.setUrl("jdbc:sqlite:" + file);
-      pool = JDBCPool.pool(vertx, dataSource, new PoolOptions().setMaxSize(4).setName("inbox-sqlite"));
+      writer = JDBCPool.pool(vertx, dataSource(file), new PoolOptions().setMaxSize(1).setName("inbox-writer"));
+      readers = JDBCPool.pool(vertx, dataSource(file), new PoolOptions().setMaxSize(3).setName("inbox-readers"));
       Future<Void> chain = Future.succeededFuture();
       for (String statement : SCHEMA) {
-        chain = chain.compose(x -> pool.query(statement).execute().mapEmpty());
+        chain = chain.compose(x -> writer.query(statement).execute().mapEmpty());
       }
       return chain.onSuccess(x -> LOG.info("inbox store open at {} (synchronous={})", file, config.synchronous()));
     });
+  }
+
+  private SQLiteDataSource dataSource(Path file) {
+    SQLiteConfig sqlite = new SQLiteConfig();
+    sqlite.setJournalMode(SQLiteConfig.JournalMode.WAL);
+    sqlite.setSynchronous(SQLiteConfig.SynchronousMode.valueOf(config.synchronous()));
+    sqlite.setBusyTimeout(10_000);
+    sqlite.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+    SQLiteDataSource dataSource = new SQLiteDataSource(sqlite);
+    dataSource.setUrl("jdbc:sqlite:" + file);
+    return dataSource;
   }
 
   @Override
@@ -110,7 +119,7 @@ public final class SqliteInboxStore implements InboxStore {
     batch.forEach(r -> r.recipients().forEach(x -> recipients.add(x.to())));
     return loadHeads(recipients)
         .compose(loaded -> loadSendKeys(batch, now).map(keys -> planner.plan(batch, loaded, keys)))
-        .compose(plan -> pool.withTransaction(conn -> write(conn, plan, cursors, now))
+        .compose(plan -> writer.withTransaction(conn -> write(conn, plan, cursors, now))
             .map(x -> {
               heads.putAll(plan.heads());
               return plan.results();
@@ -158,7 +167,7 @@ public final class SqliteInboxStore implements InboxStore {
         missing.add(user);
       }
     }
-    return inChunks(missing, chunk -> pool
+    return inChunks(missing, chunk -> writer
         .preparedQuery("SELECT recipient, last_seq, stored FROM inboxes WHERE recipient IN (" + placeholders(chunk.size()) + ")")
         .execute(Tuple.wrap(new ArrayList<>(chunk)))
         .map(rows -> {
@@ -188,7 +197,7 @@ public final class SqliteInboxStore implements InboxStore {
         params.add(k.sender());
         params.add(k.key());
       }
-      return pool.preparedQuery("SELECT sender, send_key, result FROM send_keys WHERE created_at >= ?"
+      return writer.preparedQuery("SELECT sender, send_key, result FROM send_keys WHERE created_at >= ?"
               + " AND (sender, send_key) IN (VALUES " + values + ")")
           .execute(Tuple.wrap(params))
           .map(rows -> {
@@ -221,9 +230,9 @@ public final class SqliteInboxStore implements InboxStore {
     InboxHead cached = heads.get(user);
     Future<Long> head = cached != null
         ? Future.succeededFuture(cached.lastSeq())
-        : pool.preparedQuery("SELECT last_seq FROM inboxes WHERE recipient = ?").execute(Tuple.of(user))
+        : readers.preparedQuery("SELECT last_seq FROM inboxes WHERE recipient = ?").execute(Tuple.of(user))
             .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
-    return head.compose(h -> pool.preparedQuery(READ_PAGE)
+    return head.compose(h -> readers.preparedQuery(READ_PAGE)
         .execute(Tuple.of(user, after, now - config.retentionMillis(), limit))
         .map(rows -> {
           List<StoredMessage> messages = new ArrayList<>(rows.size());
@@ -237,7 +246,7 @@ public final class SqliteInboxStore implements InboxStore {
 
   @Override
   public Future<Long> cursor(String user, String device) {
-    return pool.preparedQuery("SELECT seq FROM cursors WHERE recipient = ? AND device = ?")
+    return readers.preparedQuery("SELECT seq FROM cursors WHERE recipient = ? AND device = ?")
         .execute(Tuple.of(user, device))
         .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
   }
@@ -246,7 +255,7 @@ public final class SqliteInboxStore implements InboxStore {
   public Future<Long> purge(long now) {
     long cutoff = now - config.retentionMillis();
     Map<String, Long> removed = new HashMap<>();
-    return pool.withTransaction(conn -> conn
+    return writer.withTransaction(conn -> conn
             .preparedQuery("SELECT recipient, count(*) FROM messages WHERE created_at < ? GROUP BY recipient")
             .execute(Tuple.of(cutoff))
             .compose(rows -> {
@@ -279,6 +288,9 @@ public final class SqliteInboxStore implements InboxStore {
 
   @Override
   public Future<Void> close() {
-    return pool == null ? Future.succeededFuture() : pool.close();
+    if (writer == null) {
+      return Future.succeededFuture();
+    }
+    return Future.all(writer.close(), readers.close()).mapEmpty();
   }
 }

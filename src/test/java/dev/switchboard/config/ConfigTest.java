@@ -1,0 +1,85 @@
+package dev.switchboard.config;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@ExtendWith(VertxExtension.class)
+class ConfigTest {
+
+  @Test
+  @DisplayName("conf/config.json holds the documented defaults")
+  void defaults(Vertx vertx, VertxTestContext ctx) {
+    ConfigLoader.load(vertx, new JsonObject(), Map.of()).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
+      SwitchboardConfig config = SwitchboardConfig.fromJson(json);
+      assertEquals("127.0.0.1", config.gateway().host());
+      assertEquals(8080, config.gateway().port());
+      assertEquals(List.of("/ws", "/Handler1.ashx"), config.gateway().webSocketPaths());
+      assertEquals(8081, config.push().port());
+      assertEquals("data", config.inbox().dataDir());
+      assertEquals(2L * 24 * 3600 * 1000, config.inbox().retentionMillis());
+      assertEquals(5L * 60 * 1000, config.inbox().idempotencyWindowMillis());
+      assertEquals(65_536, config.limits().maxBodyBytes());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("the -conf JSON overrides the file, and environment variables override both")
+  void layering(Vertx vertx, VertxTestContext ctx) {
+    JsonObject launcher = new JsonObject().put("gateway", new JsonObject().put("port", 9000).put("host", "0.0.0.0"));
+    Map<String, String> env = Map.of("SWITCHBOARD_GATEWAY_PORT", "9100", "SWITCHBOARD_INBOX_MAX_MESSAGES_PER_USER", "5",
+        "SWITCHBOARD_PUSH_CORS_ORIGINS", "https://a.example, https://b.example");
+    ConfigLoader.load(vertx, launcher, env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
+      SwitchboardConfig config = SwitchboardConfig.fromJson(json);
+      assertEquals(9100, config.gateway().port());
+      assertEquals("0.0.0.0", config.gateway().host());
+      assertEquals(5, config.inbox().maxMessagesPerUser());
+      assertEquals(List.of("https://a.example", "https://b.example"), config.push().corsOrigins());
+      assertEquals(65_536, config.limits().maxBodyBytes());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("environment variable names follow the key: inbox.maxMessagesPerUser is SWITCHBOARD_INBOX_MAX_MESSAGES_PER_USER")
+  void envNames() {
+    assertEquals("SWITCHBOARD_INBOX_MAX_MESSAGES_PER_USER", ConfigLoader.envName("inbox", "maxMessagesPerUser"));
+    assertEquals("SWITCHBOARD_GATEWAY_PORT", ConfigLoader.envName("gateway", "port"));
+  }
+
+  @Test
+  @DisplayName("a bad value is refused with the full key named")
+  void validation(Vertx vertx, VertxTestContext ctx) {
+    ConfigLoader.load(vertx, new JsonObject(), Map.of()).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
+      JsonObject badPort = json.copy();
+      badPort.getJsonObject("gateway").put("port", 70000);
+      assertEquals("gateway.port must be 0..65535, got 70000",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badPort)).getMessage());
+      JsonObject badHeartbeat = json.copy();
+      badHeartbeat.getJsonObject("gateway").put("idleTimeoutSeconds", 10).put("heartbeatIntervalSeconds", 20);
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badHeartbeat))
+          .getMessage().startsWith("gateway.idleTimeoutSeconds"));
+      JsonObject missing = json.copy();
+      missing.getJsonObject("inbox").remove("dataDir");
+      assertEquals("inbox.dataDir is missing",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(missing)).getMessage());
+      JsonObject badSync = json.copy();
+      badSync.getJsonObject("inbox").put("synchronous", "sometimes");
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badSync))
+          .getMessage().startsWith("inbox.synchronous must be one of"));
+      ctx.completeNow();
+    })));
+  }
+}

@@ -1,0 +1,127 @@
+package dev.switchboard.gateway;
+
+import dev.switchboard.support.TestServer;
+import dev.switchboard.support.WsClient;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.Timeout;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@ExtendWith(VertxExtension.class)
+@Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
+class DeliveryIT {
+
+  @TempDir
+  Path dataDir;
+  TestServer server;
+
+  @BeforeEach
+  void start(Vertx vertx, VertxTestContext ctx) {
+    TestServer.start(vertx, dataDir).onComplete(ctx.succeeding(s -> {
+      server = s;
+      ctx.completeNow();
+    }));
+  }
+
+  @Test
+  @DisplayName("a JSON client's message reaches the online recipient, and the sender learns it is durable")
+  void jsonOnlineDelivery(VertxTestContext ctx) {
+    server.json("bob", "phone").compose(bob -> bob.expect("synced")
+        .compose(v -> server.json("alice", "laptop"))
+        .compose(alice -> alice.expect("synced")
+            .compose(v -> alice.sendMessage("c1", "bob", "hello bob 你好 🎉"))
+            .compose(v -> alice.expect("accepted"))
+            .compose(accepted -> bob.expect("message").map(message -> {
+              ctx.verify(() -> {
+                assertEquals("c1", accepted.getString("id"));
+                assertTrue(accepted.getBoolean("online"));
+                assertEquals(accepted.getString("msgId"), message.getString("msgId"));
+                assertEquals(1L, message.getLong("seq"));
+                assertEquals("alice", message.getString("from"));
+                assertEquals("bob", message.getString("to"));
+                assertEquals("hello bob 你好 🎉", message.getString("body"));
+              });
+              return null;
+            }))))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("seed text clients exchange TO|CONTENT frames; a frame without | goes to the last recipient")
+  void textFormatDelivery(VertxTestContext ctx) {
+    server.text("bob").compose(bob -> server.text("alice")
+        .compose(alice -> alice.send("bob|hi|with a bar")
+            .compose(v -> alice.send("second message"))
+            .compose(v -> bob.texts(2)))
+        .map(texts -> {
+          ctx.verify(() -> assertEquals(List.of("hi|with a bar", "second message"), texts));
+          return null;
+        }))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("every live session of the recipient receives the message")
+  void multiSession(VertxTestContext ctx) {
+    Future.all(server.json("bob", "phone"), server.json("bob", "browser"), server.text("bob"))
+        .compose(all -> {
+          WsClient phone = all.resultAt(0);
+          WsClient browser = all.resultAt(1);
+          WsClient seed = all.resultAt(2);
+          return Future.all(phone.expect("synced"), browser.expect("synced"))
+              .compose(v -> server.online("alice", "laptop"))
+              .compose(alice -> alice.sendMessage("m1", "bob", "to all devices").compose(v -> alice.expect("accepted")))
+              .compose(v -> Future.all(phone.expect("message"), browser.expect("message"), seed.next()))
+              .map(got -> {
+                ctx.verify(() -> {
+                  assertEquals("to all devices", got.<JsonObject>resultAt(0).getString("body"));
+                  assertEquals("to all devices", got.<JsonObject>resultAt(1).getString("body"));
+                  assertEquals("to all devices", got.<String>resultAt(2));
+                });
+                return null;
+              });
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("messages to an offline user are delivered in order when the user connects")
+  void offlineThenReconnect(VertxTestContext ctx) {
+    int count = 20;
+    server.json("alice", "laptop").compose(alice -> {
+      Future<Void> sends = Future.succeededFuture();
+      for (int i = 0; i < count; i++) {
+        int n = i;
+        sends = sends.compose(v -> alice.sendMessage("o" + n, "carol", "offline " + n));
+      }
+      return sends.compose(v -> alice.expect("synced")).compose(v -> alice.expect("accepted", count));
+    }).compose(accepted -> server.json("carol", "phone"))
+        .compose(carol -> carol.expect("message", count).compose(messages -> carol.expect("synced").map(synced -> {
+          ctx.verify(() -> {
+            for (int i = 0; i < count; i++) {
+              assertEquals("offline " + i, messages.get(i).getString("body"));
+              assertEquals(i + 1L, messages.get(i).getLong("seq"));
+            }
+            assertEquals(count, synced.getLong("seq"));
+          });
+          return null;
+        })))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+}

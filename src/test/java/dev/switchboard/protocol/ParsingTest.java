@@ -1,0 +1,94 @@
+package dev.switchboard.protocol;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ParsingTest {
+
+  final JsonFrameParser parser = new JsonFrameParser(new Ids(8), 10);
+
+  @ParameterizedTest
+  @CsvSource(delimiter = ';', value = {
+      "{oops; bad_json",
+      "\"text\"; bad_json",
+      "{}; missing_field",
+      "{\"type\":7}; invalid_field",
+      "{\"type\":\"fly\"}; unknown_type",
+      "{\"type\":\"send\",\"to\":\"bob\",\"body\":\"x\"}; missing_field",
+      "{\"type\":\"send\",\"id\":7,\"to\":\"bob\",\"body\":\"x\"}; invalid_field",
+      "{\"type\":\"send\",\"id\":\"a\",\"body\":\"x\"}; missing_field",
+      "{\"type\":\"send\",\"id\":\"a\",\"to\":\"bob smith\",\"body\":\"x\"}; invalid_user",
+      "{\"type\":\"send\",\"id\":\"a\",\"to\":\"bob\",\"body\":\"01234567890\"}; too_large",
+      "{\"type\":\"ack\"}; missing_field",
+      "{\"type\":\"ack\",\"seq\":1.5}; invalid_field",
+      "{\"type\":\"hello\",\"device\":\"~text\"}; invalid_user",
+      "{\"type\":\"hello\",\"device\":\"d\",\"since\":-3}; invalid_field"})
+  @DisplayName("each malformed frame is refused with its own code")
+  void refusals(String frame, String code) {
+    ProtocolException e = assertThrows(ProtocolException.class, () -> parser.parse(frame));
+    assertEquals(code, e.code().wireName());
+  }
+
+  @Test
+  @DisplayName("the body limit counts UTF-8 bytes, not characters")
+  void bodyLimitInBytes() {
+    assertEquals("你好1234", ((ClientFrame.Send) parser.parse("{\"type\":\"send\",\"id\":\"a\",\"to\":\"b\",\"body\":\"你好1234\"}")).body());
+    assertThrows(ProtocolException.class, () -> parser.parse("{\"type\":\"send\",\"id\":\"a\",\"to\":\"b\",\"body\":\"你好12345\"}"));
+    assertEquals(4, Utf8.length("🎉"));
+    assertEquals(6, Utf8.length("aé你"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "123456789", "a b", "a|b", "a\tb", "a\u0000", "a\u200Bb", "a\u00A0b"})
+  @DisplayName("ids that are empty, too long, or hold whitespace, bars, control or format characters are invalid")
+  void invalidIds(String id) {
+    assertFalse(new Ids(8).isValid(id));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"bob", "李雷", "u-1.x@y", "🎉🎉", "12345678"})
+  void validIds(String id) {
+    assertTrue(new Ids(8).isValid(id));
+  }
+
+  @Test
+  @DisplayName("the text format splits at the first bar and falls back to the last recipient")
+  void textFrames() {
+    assertEquals(new TextFrame.Parsed("bob", "a|b|c"), TextFrame.parse("bob|a|b|c", null));
+    assertEquals(new TextFrame.Parsed("bob", "again"), TextFrame.parse("again", "bob"));
+    assertEquals(new TextFrame.Parsed("", "x"), TextFrame.parse("|x", "bob"));
+    assertEquals(ErrorCode.NO_RECIPIENT, assertThrows(ProtocolException.class, () -> TextFrame.parse("hi", null)).code());
+    assertEquals("alice|&lt;b&gt;", TextFrame.delivery("alice", "<b>", true, true));
+    assertEquals("<b>", TextFrame.delivery("alice", "<b>", false, false));
+  }
+
+  @Test
+  @DisplayName("random input never escapes the parser as anything but a ProtocolException (fixed seed)")
+  void fuzz() {
+    Random random = new Random(20261123L);
+    String[] pieces = {"{", "}", "\"type\"", ":", "\"send\"", "\"hello\"", "\"ack\"", ",", "\"id\"", "\"to\"", "\"body\"",
+        "\"seq\"", "1", "-1", "1e999", "null", "[", "]", "\"\\u0000\"", "\"你\"", "true", "\"device\"", "\"since\""};
+    for (int i = 0; i < 20_000; i++) {
+      StringBuilder frame = new StringBuilder();
+      int n = random.nextInt(12);
+      for (int j = 0; j < n; j++) {
+        frame.append(random.nextInt(10) == 0 ? (char) random.nextInt(0x3000) : pieces[random.nextInt(pieces.length)]);
+      }
+      try {
+        parser.parse(frame.toString());
+      } catch (ProtocolException expected) {
+        // refused with a code: fine
+      }
+    }
+  }
+}

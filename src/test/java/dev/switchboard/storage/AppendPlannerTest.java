@@ -1,0 +1,61 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.protocol.ErrorCode;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AppendPlannerTest {
+
+  private static AppendRequest request(String key, String... to) {
+    List<AppendRequest.Recipient> recipients = java.util.Arrays.stream(to)
+        .map(t -> new AppendRequest.Recipient(t, "id-" + t + "-" + key)).toList();
+    return new AppendRequest("alice", "body", 1000, key, recipients);
+  }
+
+  @Test
+  @DisplayName("each copy gets the next seq of its inbox, continuing from the stored head")
+  void seqsContinueFromHead() {
+    AppendPlanner.Plan plan = new AppendPlanner(10).plan(
+        List.of(request(null, "bob", "carol"), request(null, "bob")),
+        Map.of("bob", new InboxHead(7, 2)), Map.of());
+    assertEquals(8, plan.results().get(0).results().get(0).seq());
+    assertEquals(1, plan.results().get(0).results().get(1).seq());
+    assertEquals(9, plan.results().get(1).results().get(0).seq());
+    assertEquals(new InboxHead(9, 4), plan.heads().get("bob"));
+    assertEquals(3, plan.rows().size());
+  }
+
+  @Test
+  @DisplayName("a full inbox refuses the copy without using a seq")
+  void capRefuses() {
+    AppendPlanner.Plan plan = new AppendPlanner(2).plan(
+        List.of(request(null, "bob"), request(null, "bob")), Map.of("bob", new InboxHead(5, 1)), Map.of());
+    assertEquals(6, plan.results().get(0).results().get(0).seq());
+    assertEquals(ErrorCode.INBOX_FULL, plan.results().get(1).results().get(0).error());
+    assertEquals(new InboxHead(6, 2), plan.heads().get("bob"));
+  }
+
+  @Test
+  @DisplayName("a repeated key replays the first result, from the store or from the same batch")
+  void idempotentKeys() {
+    AppendResult stored = new AppendPlanner(10).plan(List.of(request("k0", "bob")), Map.of(), Map.of()).results().get(0);
+    AppendPlanner.Plan plan = new AppendPlanner(10).plan(
+        List.of(request("k0", "bob"), request("k1", "bob"), request("k1", "bob")),
+        Map.of("bob", new InboxHead(1, 1)), Map.of(new AppendPlanner.SendKey("alice", "k0"), stored));
+    assertTrue(plan.results().get(0).duplicate());
+    assertEquals(stored.results(), plan.results().get(0).results());
+    assertEquals(2, plan.results().get(1).results().get(0).seq());
+    assertTrue(plan.results().get(2).duplicate());
+    assertEquals(2, plan.results().get(2).results().get(0).seq());
+    assertEquals(1, plan.rows().size());
+    assertEquals(1, plan.newKeys().size());
+  }
+}

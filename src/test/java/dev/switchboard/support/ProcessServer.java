@@ -1,0 +1,118 @@
+package dev.switchboard.support;
+
+import io.vertx.core.json.JsonObject;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Switchboard in a child JVM, started through its real main class, so a test can kill it with
+ * SIGKILL and start it again. Blocking: call it from the test thread or executeBlocking.
+ */
+public final class ProcessServer implements AutoCloseable {
+
+  private static final Pattern GATEWAY = Pattern.compile("gateway listening on http://[^:]+:(\\d+)");
+  private static final Pattern PUSH = Pattern.compile("push API listening on http://[^:]+:(\\d+)");
+
+  private final Process process;
+  private final CompletableFuture<Integer> gatewayPort = new CompletableFuture<>();
+  private final CompletableFuture<Integer> pushPort = new CompletableFuture<>();
+  private final List<String> output = new ArrayList<>();
+
+  private ProcessServer(Process process) {
+    this.process = process;
+    Thread reader = new Thread(this::readOutput, "process-server-output");
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  public static ProcessServer start(Path dataDir) throws Exception {
+    JsonObject conf = TestServer.config(dataDir, new JsonObject());
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    // The production logging config, not the test one: the server's INFO lines say where it listens.
+    String logging = ProcessServer.class.getClassLoader().getResource("logback.xml").toString();
+    Process process = new ProcessBuilder(java, "-Dlogback.configurationFile=" + logging,
+        "-cp", System.getProperty("java.class.path"), "dev.switchboard.Switchboard", "-conf", conf.encode())
+        .redirectErrorStream(true)
+        .start();
+    ProcessServer server = new ProcessServer(process);
+    try {
+      server.gatewayPort.get(60, TimeUnit.SECONDS);
+      server.pushPort.get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      process.destroyForcibly();
+      throw new IllegalStateException("server did not start: " + server.output(), e);
+    }
+    return server;
+  }
+
+  private void readOutput() {
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        synchronized (output) {
+          output.add(line);
+        }
+        complete(GATEWAY.matcher(line), gatewayPort);
+        complete(PUSH.matcher(line), pushPort);
+      }
+    } catch (IOException ignored) {
+      // the process is gone
+    }
+  }
+
+  private static void complete(Matcher matcher, CompletableFuture<Integer> port) {
+    if (matcher.find()) {
+      port.complete(Integer.parseInt(matcher.group(1)));
+    }
+  }
+
+  public int gatewayPort() {
+    return gatewayPort.join();
+  }
+
+  public int pushPort() {
+    return pushPort.join();
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public String output() {
+    synchronized (output) {
+      return String.join("\n", output);
+    }
+  }
+
+  /** SIGKILL: no shutdown hook, no flush, no goodbye. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM: the graceful stop. */
+  public int terminate() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+    }
+    return process.exitValue();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      kill();
+    }
+  }
+}
