@@ -2,6 +2,7 @@ package dev.switchboard.push;
 
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.LimitsConfig;
@@ -17,6 +18,9 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -27,8 +31,8 @@ import org.slf4j.LoggerFactory;
 import java.util.Set;
 
 /**
- * The HTTP API back ends push through: {@code POST /api/v1/messages} and
- * {@code GET /api/v1/users/{id}/presence}. It only translates HTTP to the router's event-bus
+ * The HTTP API back ends push through: {@code POST /api/v1/messages},
+ * {@code GET /api/v1/users/{id}/presence}, and {@code GET /health} for load balancers. It only translates HTTP to the router's event-bus
  * addresses and the answers back, so HTTP and event-bus publishers get the same behaviour.
  */
 public final class PushApiVerticle extends VerticleBase {
@@ -36,6 +40,8 @@ public final class PushApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(PushApiVerticle.class);
   private static final String JSON = "application/json";
   static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+  /** Not a valid user id, so no client can own the inbox the health check reads. */
+  private static final String HEALTH_PROBE_USER = "~health";
 
   private PushApiConfig config;
   private DeliveryOptions requestOptions;
@@ -54,6 +60,7 @@ public final class PushApiVerticle extends VerticleBase {
     router.post("/api/v1/messages").handler(BodyHandler.create(false).setBodyLimit(config.maxRequestBytes()))
         .handler(this::onPush);
     router.get("/api/v1/users/:id/presence").handler(this::onPresence);
+    router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(healthChecks()));
     router.route().last().handler(ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "no such resource")));
     router.errorHandler(413, ctx -> respondError(ctx, new ProtocolException(ErrorCode.TOO_LARGE,
         "request body is larger than " + config.maxRequestBytes() + " bytes")));
@@ -63,6 +70,15 @@ public final class PushApiVerticle extends VerticleBase {
         .requestHandler(router);
     return server.listen().onSuccess(s ->
         LOG.info("push API listening on http://{}:{}/api/v1", config.host(), s.actualPort()));
+  }
+
+  /** Healthy when the inbox answers a read: the store is open and its verticle is not stuck. */
+  private HealthChecks healthChecks() {
+    JsonObject probe = new ReadRequest(HEALTH_PROBE_USER, HEALTH_PROBE_USER, 0L, 1).toJson();
+    return HealthChecks.create(vertx).register("inbox", promise -> vertx.eventBus()
+        .request(Addresses.INBOX_READ, probe, requestOptions)
+        .onSuccess(reply -> promise.complete(Status.OK()))
+        .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", e.getMessage())))));
   }
 
   public int actualPort() {

@@ -145,6 +145,16 @@ class PushApiIT {
   }
 
   @Test
+  @DisplayName("GET /health reports the inbox as up")
+  void health(VertxTestContext ctx) {
+    http.get("/health").onComplete(ctx.succeeding(response -> ctx.verify(() -> {
+      assertEquals(200, response.status());
+      assertEquals("UP", response.json().getString("outcome"));
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   @DisplayName("the push API answers CORS preflights from configured origins only")
   void cors(VertxTestContext ctx) {
     Map<String, String> allowed = Map.of("Origin", "http://127.0.0.1:8080", "Access-Control-Request-Method", "POST",
