@@ -124,4 +124,32 @@ class DeliveryIT {
         })))
         .onComplete(ctx.succeedingThenComplete());
   }
+
+  @Test
+  @DisplayName("with several gateway instances, sessions spread over them all receive the user's messages")
+  void severalGatewayInstances(Vertx vertx, VertxTestContext ctx) {
+    server.stop().compose(v -> TestServer.start(vertx, dataDir.resolve("multi"),
+            new JsonObject().put("gateway", new JsonObject().put("instances", 3))))
+        .compose(multi -> {
+          List<Future<WsClient>> sessions = new ArrayList<>();
+          for (int i = 0; i < 6; i++) {
+            sessions.add(multi.online("bob", "device-" + i));
+          }
+          return Future.all(sessions).compose(all -> multi.online("alice", "laptop")
+              .compose(alice -> alice.sendMessage("x", "bob", "everywhere").compose(v -> alice.expect("accepted")))
+              .compose(accepted -> {
+                List<Future<JsonObject>> received = new ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                  received.add(all.<WsClient>resultAt(i).expect("message"));
+                }
+                return Future.all(received);
+              }));
+        })
+        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+          for (int i = 0; i < 6; i++) {
+            assertEquals("everywhere", all.<JsonObject>resultAt(i).getString("body"));
+          }
+          ctx.completeNow();
+        })));
+  }
 }

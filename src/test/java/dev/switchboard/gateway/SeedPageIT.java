@@ -1,0 +1,59 @@
+package dev.switchboard.gateway;
+
+import dev.switchboard.support.TestServer;
+import dev.switchboard.support.WsClient;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.Timeout;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The seed page's exact conversation: {@code /Handler1.ashx?user=ID}, no subprotocol, frames
+ * {@code TO|CONTENT}, every received frame shown as a line. Its defects must be gone: long
+ * messages are not cut at 2048 bytes, and offline messages wait for the user.
+ */
+@ExtendWith(VertxExtension.class)
+@Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
+class SeedPageIT {
+
+  @TempDir
+  Path dataDir;
+
+  static final String LONG = "长消息".repeat(2_000);
+
+  @Test
+  @DisplayName("the seed page connects at /Handler1.ashx, chats, and gets offline messages on reconnect")
+  void seedConversation(Vertx vertx, VertxTestContext ctx) {
+    TestServer.start(vertx, dataDir).compose(server -> {
+      int port = server.gatewayPort();
+      return WsClient.connect(vertx, port, "/Handler1.ashx?user=A", false).compose(a ->
+          WsClient.connect(vertx, port, "/Handler1.ashx?user=B", false).compose(b -> a.send("B|A你好,我是B!")
+                  .compose(v -> b.next())
+                  .compose(first -> b.send("A|" + LONG).compose(v -> a.next()).map(reply -> List.of(first, reply)))
+                  .compose(live -> b.close().map(live)))
+              .compose(live -> a.send("B|离线消息 1").compose(v -> a.send("B|离线消息 2")).map(live))
+              // A round trip for A after its sends: both were stored before B comes back.
+              .compose(live -> a.send("A|note").compose(v -> a.next()).map(live))
+              .compose(live -> WsClient.connect(vertx, port, "/Handler1.ashx?user=B", false)
+                  .compose(b -> b.texts(2))
+                  .map(offline -> {
+                    ctx.verify(() -> {
+                      assertEquals("A你好,我是B!", live.get(0));
+                      assertEquals(LONG, live.get(1));
+                      assertEquals(List.of("离线消息 1", "离线消息 2"), offline);
+                    });
+                    return null;
+                  })));
+    }).onComplete(ctx.succeedingThenComplete());
+  }
+}
