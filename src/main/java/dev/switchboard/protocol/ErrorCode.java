@@ -18,6 +18,7 @@ public enum ErrorCode {
   BAD_STATE(400, "the frame is not allowed now (for example ack before hello, or a second hello)"),
   INVALID_ACK(400, "ack names a seq this session has not been sent"),
   NOT_FOUND(404, "no such resource"),
+  ID_REUSED(409, "the send id or Idempotency-Key was used for a different message within the idempotency window"),
   TOO_LARGE(413, "the message body, frame or request is larger than the configured limit"),
   UNSUPPORTED_MEDIA_TYPE(415, "the request body is not application/json"),
   INBOX_FULL(429, "the recipient's inbox holds the configured maximum of messages"),

@@ -22,8 +22,12 @@ public final class AppendPlanner {
   public record SendKey(String sender, String key) {
   }
 
+  /** What a key was first used for, and what it answered: a retry must be the same message. */
+  public record KeyedResult(String fingerprint, AppendResult result) {
+  }
+
   /** A new idempotency record to store: the results the key will replay. */
-  public record NewSendKey(SendKey key, AppendResult result) {
+  public record NewSendKey(SendKey key, KeyedResult keyed) {
   }
 
   /** What to write and what to answer, in the order of the requests. */
@@ -41,19 +45,22 @@ public final class AppendPlanner {
    * @param heads        current head of every recipient in the batch (absent means an empty inbox)
    * @param existingKeys results stored for keys seen within the idempotency window
    */
-  public Plan plan(List<AppendRequest> batch, Map<String, InboxHead> heads, Map<SendKey, AppendResult> existingKeys) {
+  public Plan plan(List<AppendRequest> batch, Map<String, InboxHead> heads, Map<SendKey, KeyedResult> existingKeys) {
     Map<String, InboxHead> updated = new HashMap<>();
-    Map<SendKey, AppendResult> seenInBatch = new HashMap<>();
+    Map<SendKey, KeyedResult> seenInBatch = new HashMap<>();
     List<AppendResult> results = new ArrayList<>(batch.size());
     List<StoredMessage> rows = new ArrayList<>();
     List<NewSendKey> newKeys = new ArrayList<>();
 
     for (AppendRequest request : batch) {
       SendKey key = request.idempotencyKey() == null ? null : new SendKey(request.from(), request.idempotencyKey());
+      String fingerprint = key == null ? null : fingerprint(request);
       if (key != null) {
-        AppendResult earlier = seenInBatch.getOrDefault(key, existingKeys.get(key));
+        KeyedResult earlier = seenInBatch.getOrDefault(key, existingKeys.get(key));
         if (earlier != null) {
-          results.add(new AppendResult(true, earlier.results()));
+          results.add(earlier.fingerprint().equals(fingerprint)
+              ? new AppendResult(true, earlier.result().results())
+              : refuseAll(request, ErrorCode.ID_REUSED));
           continue;
         }
       }
@@ -72,10 +79,29 @@ public final class AppendPlanner {
       AppendResult result = new AppendResult(false, perRecipient);
       results.add(result);
       if (key != null) {
-        seenInBatch.put(key, result);
-        newKeys.add(new NewSendKey(key, result));
+        KeyedResult keyed = new KeyedResult(fingerprint, result);
+        seenInBatch.put(key, keyed);
+        newKeys.add(new NewSendKey(key, keyed));
       }
     }
     return new Plan(results, rows, updated, newKeys);
+  }
+
+  private static AppendResult refuseAll(AppendRequest request, ErrorCode code) {
+    List<RecipientResult> refused = new ArrayList<>(request.recipients().size());
+    request.recipients().forEach(r -> refused.add(RecipientResult.refused(r.to(), code)));
+    return new AppendResult(false, refused);
+  }
+
+  /**
+   * Identifies what was sent, so a reused key is told apart from a retry: recipients and body.
+   * Collisions only matter between two uses of the same key by the same sender.
+   */
+  static String fingerprint(AppendRequest request) {
+    long hash = request.body().hashCode() * 31L + request.body().length();
+    for (AppendRequest.Recipient r : request.recipients()) {
+      hash = hash * 1_000_003L + r.to().hashCode();
+    }
+    return Long.toHexString(hash);
   }
 }

@@ -51,7 +51,7 @@ public final class SqliteInboxStore implements InboxStore {
       "CREATE TABLE IF NOT EXISTS cursors (recipient TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL,"
           + " updated_at INTEGER NOT NULL, PRIMARY KEY (recipient, device))",
       "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at INTEGER NOT NULL,"
-          + " result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
+          + " fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
       "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)");
 
   private static final String INSERT_MESSAGE =
@@ -60,7 +60,7 @@ public final class SqliteInboxStore implements InboxStore {
       "INSERT INTO inboxes (recipient, last_seq, stored) VALUES (?, ?, ?)"
           + " ON CONFLICT (recipient) DO UPDATE SET last_seq = excluded.last_seq, stored = excluded.stored";
   private static final String UPSERT_KEY =
-      "INSERT OR REPLACE INTO send_keys (sender, send_key, created_at, result) VALUES (?, ?, ?, ?)";
+      "INSERT OR REPLACE INTO send_keys (sender, send_key, created_at, fingerprint, result) VALUES (?, ?, ?, ?, ?)";
   private static final String UPSERT_CURSOR =
       "INSERT INTO cursors (recipient, device, seq, updated_at) VALUES (?, ?, ?, ?)"
           + " ON CONFLICT (recipient, device) DO UPDATE SET seq = max(seq, excluded.seq), updated_at = excluded.updated_at";
@@ -136,7 +136,7 @@ public final class SqliteInboxStore implements InboxStore {
     plan.heads().forEach((user, head) -> headRows.add(Tuple.of(user, head.lastSeq(), head.stored())));
     List<Tuple> keyRows = new ArrayList<>(plan.newKeys().size());
     for (AppendPlanner.NewSendKey k : plan.newKeys()) {
-      keyRows.add(Tuple.of(k.key().sender(), k.key().key(), now, k.result().toJson().encode()));
+      keyRows.add(Tuple.of(k.key().sender(), k.key().key(), now, k.keyed().fingerprint(), k.keyed().result().toJson().encode()));
     }
     List<Tuple> cursorRows = new ArrayList<>(cursors.size());
     for (CursorUpdate c : cursors) {
@@ -179,14 +179,14 @@ public final class SqliteInboxStore implements InboxStore {
   }
 
   /** Results stored for the batch's idempotency keys that are still within the window. */
-  private Future<Map<AppendPlanner.SendKey, AppendResult>> loadSendKeys(List<AppendRequest> batch, long now) {
+  private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(List<AppendRequest> batch, long now) {
     List<AppendPlanner.SendKey> keys = new ArrayList<>();
     for (AppendRequest r : batch) {
       if (r.idempotencyKey() != null) {
         keys.add(new AppendPlanner.SendKey(r.from(), r.idempotencyKey()));
       }
     }
-    Map<AppendPlanner.SendKey, AppendResult> found = new HashMap<>();
+    Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult> found = new HashMap<>();
     long since = now - config.idempotencyWindowMillis();
     return inChunks(keys, chunk -> {
       List<Object> params = new ArrayList<>();
@@ -197,13 +197,13 @@ public final class SqliteInboxStore implements InboxStore {
         params.add(k.sender());
         params.add(k.key());
       }
-      return writer.preparedQuery("SELECT sender, send_key, result FROM send_keys WHERE created_at >= ?"
+      return writer.preparedQuery("SELECT sender, send_key, fingerprint, result FROM send_keys WHERE created_at >= ?"
               + " AND (sender, send_key) IN (VALUES " + values + ")")
           .execute(Tuple.wrap(params))
           .map(rows -> {
             for (Row row : rows) {
-              found.put(new AppendPlanner.SendKey(row.getString(0), row.getString(1)),
-                  AppendResult.fromJson(new JsonObject(row.getString(2))));
+              found.put(new AppendPlanner.SendKey(row.getString(0), row.getString(1)), new AppendPlanner.KeyedResult(
+                  row.getString(2), AppendResult.fromJson(new JsonObject(row.getString(3)))));
             }
             return null;
           });

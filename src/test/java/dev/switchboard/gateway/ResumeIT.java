@@ -160,15 +160,19 @@ class ResumeIT {
             .compose(v -> alice.expect("accepted"))
             .compose(first -> alice.sendMessage("same-id", "erin", "only once")
                 .compose(v -> alice.expect("accepted"))
-                .compose(second -> alice.sendMessage("next-id", "erin", "the next one")
+                .compose(second -> alice.sendMessage("same-id", "erin", "a different message")
+                    .compose(v -> alice.expect("error"))
+                    .compose(reused -> alice.sendMessage("next-id", "erin", "the next one")
                     .compose(v -> alice.expect("accepted"))
                     .map(third -> {
                       ctx.verify(() -> {
                         assertEquals(first.getString("msgId"), second.getString("msgId"));
                         assertTrue(second.getBoolean("duplicate"));
+                        assertEquals("id_reused", reused.getString("code"));
+                        assertEquals("same-id", reused.getString("id"));
                       });
                       return null;
-                    }))))
+                    })))))
         .compose(v -> server.json("erin", "phone"))
         .compose(erin -> erin.expect("message", 2).compose(messages -> erin.expect("synced").map(s -> messages))))
         .onComplete(ctx.succeeding(messages -> ctx.verify(() -> {

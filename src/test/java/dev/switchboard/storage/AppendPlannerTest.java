@@ -46,16 +46,27 @@ class AppendPlannerTest {
   @Test
   @DisplayName("a repeated key replays the first result, from the store or from the same batch")
   void idempotentKeys() {
-    AppendResult stored = new AppendPlanner(10).plan(List.of(request("k0", "bob")), Map.of(), Map.of()).results().get(0);
+    AppendPlanner.KeyedResult stored = new AppendPlanner(10).plan(List.of(request("k0", "bob")), Map.of(), Map.of())
+        .newKeys().get(0).keyed();
     AppendPlanner.Plan plan = new AppendPlanner(10).plan(
         List.of(request("k0", "bob"), request("k1", "bob"), request("k1", "bob")),
         Map.of("bob", new InboxHead(1, 1)), Map.of(new AppendPlanner.SendKey("alice", "k0"), stored));
     assertTrue(plan.results().get(0).duplicate());
-    assertEquals(stored.results(), plan.results().get(0).results());
+    assertEquals(stored.result().results(), plan.results().get(0).results());
     assertEquals(2, plan.results().get(1).results().get(0).seq());
     assertTrue(plan.results().get(2).duplicate());
     assertEquals(2, plan.results().get(2).results().get(0).seq());
     assertEquals(1, plan.rows().size());
     assertEquals(1, plan.newKeys().size());
+  }
+
+  @Test
+  @DisplayName("a key reused for a different message is refused with id_reused instead of swallowing the message")
+  void reusedKeyForAnotherMessage() {
+    AppendRequest first = request("k", "bob");
+    AppendRequest other = new AppendRequest("alice", "another body", 1000, "k", first.recipients());
+    AppendPlanner.Plan plan = new AppendPlanner(10).plan(List.of(first, other), Map.of(), Map.of());
+    assertEquals(ErrorCode.ID_REUSED, plan.results().get(1).results().get(0).error());
+    assertEquals(1, plan.rows().size());
   }
 }

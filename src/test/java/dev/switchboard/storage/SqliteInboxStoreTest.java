@@ -76,11 +76,12 @@ class SqliteInboxStoreTest {
     SqliteInboxStore store = new SqliteInboxStore(vertx, config(100));
     store.open()
         .compose(v -> store.append(List.of(message(0, "k", "first")), List.of(), 0))
-        .compose(first -> store.append(List.of(message(1_000, "k", "again")), List.of(), 1_000))
+        .compose(first -> store.append(List.of(message(1_000, "k", "first"), message(1_000, "k", "other")), List.of(), 1_000))
         .compose(replay -> {
           ctx.verify(() -> {
             assertTrue(replay.get(0).duplicate());
             assertEquals(1L, replay.get(0).results().get(0).seq());
+            assertEquals(dev.switchboard.protocol.ErrorCode.ID_REUSED, replay.get(1).results().get(0).error());
           });
           return store.append(List.of(message(61_000, "k", "later")), List.of(), 61_000);
         })
