@@ -1,6 +1,7 @@
 package dev.switchboard;
 
 import io.vertx.core.Deployable;
+import io.vertx.core.json.JsonObject;
 import io.vertx.launcher.application.VertxApplication;
 import io.vertx.launcher.application.VertxApplicationHooks;
 
@@ -19,6 +20,16 @@ public final class Switchboard extends VertxApplication implements VertxApplicat
 
   public static void main(String[] args) {
     new Switchboard(args).launch();
+  }
+
+  /** Use epoll on Linux when it is available (Vert.x falls back to NIO elsewhere). */
+  @Override
+  public JsonObject afterVertxOptionsParsed(JsonObject vertxOptions) {
+    JsonObject options = vertxOptions == null ? new JsonObject() : vertxOptions;
+    if (!options.containsKey("preferNativeTransport")) {
+      options.put("preferNativeTransport", true);
+    }
+    return options;
   }
 
   @Override

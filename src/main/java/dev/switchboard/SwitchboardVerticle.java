@@ -41,8 +41,8 @@ public final class SwitchboardVerticle extends VerticleBase {
             return gateway;
           }, new DeploymentOptions(one).setInstances(settings.gateway().instances())))
           .compose(id -> vertx.deployVerticle(pushApi, one))
-          .onSuccess(id -> LOG.info("switchboard started: gateway port {}, push API port {}, data in {}",
-              gatewayPort(), pushPort(), settings.inbox().dataDir()));
+          .onSuccess(id -> LOG.info("switchboard started: gateway port {}, push API port {}, data in {}, transport {}",
+              gatewayPort(), pushPort(), settings.inbox().dataDir(), vertx.isNativeTransportEnabled() ? "epoll" : "nio"));
     });
   }
 
