@@ -16,6 +16,7 @@ public record GatewayConfig(
     long idleTimeoutMillis,
     int closeTimeoutSeconds,
     int backlogPageSize,
+    int maxWriteQueueBytes,
     boolean textPrefixSender,
     boolean textEscapeHtml) {
 
@@ -41,6 +42,7 @@ public record GatewayConfig(
         idle,
         s.intIn("closeTimeoutSeconds", 0, 600),
         s.intIn("backlogPageSize", 1, 10_000),
+        s.intIn("maxWriteQueueBytes", 1024, 1024 * 1024 * 1024),
         s.bool("textPrefixSender"),
         s.bool("textEscapeHtml"));
   }

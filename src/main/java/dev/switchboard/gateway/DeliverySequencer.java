@@ -46,6 +46,18 @@ final class DeliverySequencer<M> {
     output.read(since);
   }
 
+  /**
+   * Forget live messages held back and read from the store after the last delivered seq: used when
+   * the session stopped taking live messages (its socket was full) and can take them again.
+   */
+  void resync() {
+    waiting.clear();
+    if (!reading && delivered >= 0) {
+      reading = true;
+      output.read(delivered);
+    }
+  }
+
   /** The highest seq delivered so far, -1 before the first page. */
   long delivered() {
     return delivered;

@@ -50,6 +50,11 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private boolean closed;
   private long lastHeardMillis;
   private String lastRecipient;
+  /** The socket's write queue filled up: live messages are left in the store until it drains. */
+  private boolean behind;
+  /** A page read the sequencer asked for while behind, made once the socket drains. */
+  private boolean readWithheld;
+  private Long withheldAfter;
 
   Session(GatewayContext gateway, ServerWebSocket socket, String user, boolean json) {
     this.gateway = gateway;
@@ -59,6 +64,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     this.assembler = new MessageAssembler(gateway.settings().maxFrameBytes());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
     this.lastHeardMillis = System.currentTimeMillis();
+    socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
   }
 
   String user() {
@@ -86,7 +92,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   }
 
   void onLive(Delivery delivery) {
-    if (!closed) {
+    if (!closed && !behind) {
       sequencer.onLive(delivery);
     }
   }
@@ -174,6 +180,21 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       socket.writeTextMessage(delivery.textFrame(gateway.settings().textPrefixSender(), gateway.settings().textEscapeHtml()))
           .onSuccess(v -> gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(user, TEXT_DEVICE, seq).toJson()));
     }
+    if (!behind && socket.writeQueueFull()) {
+      // A slow reader must not grow our memory: stop queueing live messages (they are in the store)
+      // and catch up from the store once the socket has drained.
+      behind = true;
+      LOG.debug("user {} device {} is reading slowly; pausing live delivery", user, device);
+      socket.drainHandler(v -> {
+        behind = false;
+        if (readWithheld) {
+          readWithheld = false;
+          read(withheldAfter);
+        } else {
+          sequencer.resync();
+        }
+      });
+    }
   }
 
   @Override
@@ -186,6 +207,11 @@ final class Session implements DeliverySequencer.Output<Delivery> {
 
   @Override
   public void read(Long afterSeq) {
+    if (behind) {
+      readWithheld = true;
+      withheldAfter = afterSeq;
+      return;
+    }
     int pageSize = gateway.settings().backlogPageSize();
     gateway.request(Addresses.INBOX_READ, new ReadRequest(user, device, afterSeq, pageSize).toJson())
         .map(reply -> InboxPage.fromJson(reply.body()))

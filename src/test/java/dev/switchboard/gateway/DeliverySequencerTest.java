@@ -96,6 +96,16 @@ class DeliverySequencerTest {
   }
 
   @Test
+  @DisplayName("after a pause of live delivery, the session reads from its last delivered seq")
+  void resync() {
+    sequencer.start(0L);
+    sequencer.onPage(0, 2, List.of(1L, 2L), 10);
+    sequencer.resync();
+    sequencer.onPage(2, 4, List.of(3L, 4L), 10);
+    assertEquals(List.of("read 0", "deliver 1", "deliver 2", "synced 2", "read 2", "deliver 3", "deliver 4"), out.events);
+  }
+
+  @Test
   @DisplayName("a device claiming a seq beyond the inbox head restarts from the head")
   void sinceBeyondHead() {
     sequencer.start(50L);

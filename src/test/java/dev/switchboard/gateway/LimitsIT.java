@@ -95,6 +95,32 @@ class LimitsIT {
   }
 
   @Test
+  @DisplayName("a client that stops reading gets every message, in order and once, when it reads again")
+  void slowConsumerCatchesUpFromTheStore(Vertx vertx, VertxTestContext ctx) {
+    int count = 600;
+    String body = "x".repeat(32 * 1024);
+    JsonObject smallQueue = new JsonObject().put("gateway", new JsonObject().put("maxWriteQueueBytes", 16 * 1024));
+    TestServer.start(vertx, dataDir, smallQueue).compose(server -> server.online("slow", "phone").compose(slow -> {
+      slow.socket().pause();
+      Future<Void> sends = Future.succeededFuture();
+      for (int i = 0; i < count; i++) {
+        JsonObject push = new JsonObject().put("from", "alice").put("to", "slow").put("body", i + ":" + body);
+        sends = sends.compose(v -> vertx.eventBus().request(dev.switchboard.bus.Addresses.PUSH, push).mapEmpty());
+      }
+      return sends.compose(v -> {
+        slow.socket().resume();
+        return slow.expect("message", count);
+      });
+    })).onComplete(ctx.succeeding(messages -> ctx.verify(() -> {
+      for (int i = 0; i < count; i++) {
+        assertEquals(i + 1L, messages.get(i).getLong("seq"));
+        assertTrue(messages.get(i).getString("body").startsWith(i + ":"));
+      }
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   @DisplayName("sends beyond inbox.maxMessagesPerUser are refused with inbox_full, over WebSocket and HTTP")
   void inboxCap(Vertx vertx, VertxTestContext ctx) {
     JsonObject smallInbox = new JsonObject().put("inbox", new JsonObject().put("maxMessagesPerUser", 3));
