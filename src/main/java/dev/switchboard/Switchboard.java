@@ -1,6 +1,10 @@
 package dev.switchboard;
 
 import io.vertx.core.Deployable;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
+import io.vertx.core.VertxOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.core.json.JsonObject;
 import io.vertx.launcher.application.VertxApplication;
 import io.vertx.launcher.application.VertxApplicationHooks;
@@ -30,6 +34,12 @@ public final class Switchboard extends VertxApplication implements VertxApplicat
       options.put("preferNativeTransport", true);
     }
     return options;
+  }
+
+  /** Clustered runs use Hazelcast configured by {@code conf/cluster.xml}; see {@link ClusterConfig}. */
+  @Override
+  public VertxBuilder createVertxBuilder(VertxOptions options) {
+    return Vertx.builder().with(options).withClusterManager(new HazelcastClusterManager(ClusterConfig.load()));
   }
 
   @Override

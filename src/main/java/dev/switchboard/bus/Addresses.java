@@ -45,6 +45,7 @@ public final class Addresses {
   public static final String INBOX_CURSOR = "switchboard.inbox.cursor";
 
   private static final String USER_PREFIX = "switchboard.user.";
+  private static final String NODE_PREFIX = "switchboard.node.";
 
   private Addresses() {
   }
@@ -56,5 +57,15 @@ public final class Addresses {
    */
   public static String user(String userId) {
     return USER_PREFIX + userId;
+  }
+
+  /**
+   * One node of the cluster: the only clustered consumer per node, registered by its router.
+   * Routers of other nodes send a committed {@link StoredMessage} here when the user directory
+   * says the recipient has sessions on that node; the consumer publishes it to {@link #user}
+   * locally. Send, no reply.
+   */
+  public static String node(String nodeId) {
+    return NODE_PREFIX + nodeId;
   }
 }

@@ -11,7 +11,7 @@ import dev.switchboard.protocol.JsonFrameParser;
 import dev.switchboard.protocol.ProtocolException;
 import dev.switchboard.protocol.ServerFrames;
 import dev.switchboard.protocol.TextFrame;
-import dev.switchboard.routing.PresenceDirectory;
+import dev.switchboard.routing.UserDirectory;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -59,7 +59,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private LimitsConfig limits;
   private Ids ids;
   private JsonFrameParser parser;
-  private PresenceDirectory presence;
+  private UserDirectory directory;
   private DeliveryOptions requestOptions;
   private final Authenticator authenticator = new QueryUserAuthenticator();
   private final Map<String, UserSessions> users = new HashMap<>();
@@ -73,7 +73,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     limits = LimitsConfig.fromJson(config());
     ids = new Ids(limits.maxIdLength());
     parser = new JsonFrameParser(ids, limits.maxBodyBytes());
-    presence = new PresenceDirectory(vertx);
+    directory = new UserDirectory(vertx);
     requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
 
     Router router = Router.router(vertx);
@@ -185,8 +185,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
       group = created;
     }
     group.sessions.add(session);
-    presence.join(session.user());
-    return group.ready;
+    // Both before the backlog read: then any message committed after the read is pushed here.
+    return Future.all(group.ready, directory.join(session.user())).mapEmpty();
   }
 
   private static void fanOut(UserSessions group, Message<JsonObject> message) {
@@ -202,7 +202,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     if (!session.joined()) {
       return;
     }
-    presence.leave(session.user());
+    directory.leave(session.user())
+        .onFailure(e -> LOG.warn("user directory: leave of {} failed: {}", session.user(), e.getMessage()));
     UserSessions group = users.get(session.user());
     if (group != null && group.sessions.remove(session) && group.sessions.isEmpty()) {
       users.remove(session.user());

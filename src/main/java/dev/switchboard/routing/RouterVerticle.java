@@ -37,7 +37,7 @@ public final class RouterVerticle extends VerticleBase {
   private final MessageIds messageIds = new MessageIds();
   private SendValidator validator;
   private Ids ids;
-  private PresenceDirectory presence;
+  private UserDirectory directory;
   private String defaultSender;
   private DeliveryOptions inboxRequest;
 
@@ -47,12 +47,13 @@ public final class RouterVerticle extends VerticleBase {
     validator = new SendValidator(limits);
     ids = new Ids(limits.maxIdLength());
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
-    presence = new PresenceDirectory(vertx);
+    directory = new UserDirectory(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onPush).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_SEND, this::onClientSend).completion(),
-        vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion());
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
+        vertx.eventBus().<JsonObject>consumer(Addresses.node(directory.localNode()), this::onRelay).completion());
   }
 
   private void onPush(Message<JsonObject> message) {
@@ -74,8 +75,15 @@ public final class RouterVerticle extends VerticleBase {
   private void onPresence(Message<JsonObject> message) {
     Future.succeededFuture(message.body().getString("user"))
         .map(user -> ids.requireValid("user", user))
-        .onSuccess(user -> message.reply(new Presence(user, presence.sessions(user)).toJson()))
+        .compose(user -> directory.sessionsByNode(user).map(byNode ->
+            new Presence(user, byNode.values().stream().mapToInt(Integer::intValue).sum())))
+        .onSuccess(presence -> message.reply(presence.toJson()))
         .onFailure(e -> BusFailures.fail(message, e));
+  }
+
+  /** A message committed by another node's router for a user with sessions here. */
+  private void onRelay(Message<JsonObject> message) {
+    vertx.eventBus().publish(Addresses.user(message.body().getString("to")), message.body(), LOCAL_ONLY);
   }
 
   private Future<SendOutcome> route(SendCommand command) {
@@ -86,25 +94,39 @@ public final class RouterVerticle extends VerticleBase {
     }
     AppendRequest append = new AppendRequest(command.from(), command.body(), now, command.idempotencyKey(), recipients);
     return vertx.eventBus().<JsonObject>request(Addresses.INBOX_APPEND, append.toJson(), inboxRequest)
-        .map(reply -> deliver(command, AppendResult.fromJson(reply.body())));
+        .compose(reply -> deliver(command, AppendResult.fromJson(reply.body())));
   }
 
-  /** Publishes each newly stored copy to its recipient's live sessions and notes who was online. */
-  private SendOutcome deliver(SendCommand command, AppendResult stored) {
-    List<RecipientResult> results = new ArrayList<>(stored.results().size());
+  /** Sends each newly stored copy to the nodes with sessions of its recipient and notes who was online. */
+  private Future<SendOutcome> deliver(SendCommand command, AppendResult stored) {
+    List<Future<RecipientResult>> results = new ArrayList<>(stored.results().size());
     for (RecipientResult result : stored.results()) {
-      if (!result.isStored()) {
-        results.add(result);
-        continue;
-      }
-      boolean online = presence.sessions(result.to()) > 0;
-      if (online && !stored.duplicate()) {
-        StoredMessage copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(), result.ts());
-        vertx.eventBus().publish(Addresses.user(result.to()), copy.toJson(), LOCAL_ONLY);
-      }
-      results.add(result.withOnline(online));
+      results.add(result.isStored() ? deliverCopy(command, result, stored.duplicate()) : Future.succeededFuture(result));
     }
-    LOG.debug("message from {} stored for {} recipients", command.from(), results.size());
-    return new SendOutcome(stored.duplicate(), results);
+    return Future.all(results).map(all -> {
+      LOG.debug("message from {} stored for {} recipients", command.from(), results.size());
+      return new SendOutcome(stored.duplicate(), all.list());
+    });
+  }
+
+  private Future<RecipientResult> deliverCopy(SendCommand command, RecipientResult result, boolean duplicate) {
+    return directory.sessionsByNode(result.to()).map(byNode -> {
+      if (!duplicate && !byNode.isEmpty()) {
+        JsonObject copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(),
+            result.ts()).toJson();
+        for (String node : byNode.keySet()) {
+          if (node.equals(directory.localNode())) {
+            vertx.eventBus().publish(Addresses.user(result.to()), copy, LOCAL_ONLY);
+          } else {
+            vertx.eventBus().send(Addresses.node(node), copy);
+          }
+        }
+      }
+      return result.withOnline(!byNode.isEmpty());
+    }).recover(e -> {
+      // Stored is what counts: the recipient will get it from the inbox on its next read.
+      LOG.warn("user directory lookup for {} failed: {}", result.to(), e.getMessage());
+      return Future.succeededFuture(result.withOnline(false));
+    });
   }
 }

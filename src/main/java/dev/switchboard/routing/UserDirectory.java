@@ -1,0 +1,104 @@
+package dev.switchboard.routing;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.shareddata.AsyncMap;
+import io.vertx.core.spi.cluster.ClusterManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Which nodes hold live sessions of each user, and how many: the map {@code switchboard.users}
+ * (user id to {@link NodeCounts}). On a single node it is a local map; in a cluster it is a
+ * Hazelcast map shared by all nodes, so one write per connect and disconnect, whatever the
+ * number of nodes or users. Entries of nodes that left the cluster are ignored and removed when met.
+ *
+ * <p>Reads go to the entry's owner (no near cache): a session's node must be visible to every
+ * router as soon as {@link #join} completes, or a message committed right after the session read
+ * its backlog would not be pushed to it.
+ */
+public final class UserDirectory {
+
+  private static final Logger LOG = LoggerFactory.getLogger(UserDirectory.class);
+  private static final String MAP_NAME = "switchboard.users";
+  private static final int MAX_ATTEMPTS = 50;
+
+  private final Future<AsyncMap<String, String>> map;
+  private final ClusterManager clusterManager;
+  private final String localNode;
+
+  public UserDirectory(Vertx vertx) {
+    this.map = vertx.sharedData().getAsyncMap(MAP_NAME);
+    this.clusterManager = vertx.isClustered() ? ((VertxInternal) vertx).clusterManager() : null;
+    this.localNode = clusterManager == null ? "local" : clusterManager.getNodeId();
+  }
+
+  /** This node's id: the cluster member id, or {@code local} when not clustered. */
+  public String localNode() {
+    return localNode;
+  }
+
+  /** A session of {@code user} opened on this node; completes once every node can see it. */
+  public Future<Void> join(String user) {
+    return update(user, entry -> NodeCounts.adjust(entry, localNode, 1));
+  }
+
+  /** A session of {@code user} on this node closed. */
+  public Future<Void> leave(String user) {
+    return update(user, entry -> NodeCounts.adjust(entry, localNode, -1));
+  }
+
+  /** Live sessions of {@code user} per node, counting only nodes still in the cluster. */
+  public Future<Map<String, Integer>> sessionsByNode(String user) {
+    return map.compose(m -> m.get(user)).map(entry -> {
+      if (entry == null) {
+        return Map.of();
+      }
+      Set<String> alive = aliveNodes();
+      String current = NodeCounts.retain(entry, alive::contains);
+      if (!entry.equals(current)) {
+        LOG.debug("user {}: dropping sessions of departed nodes", user);
+        update(user, e -> NodeCounts.retain(e, alive::contains));
+      }
+      return NodeCounts.parse(current);
+    });
+  }
+
+  private Set<String> aliveNodes() {
+    return clusterManager == null ? Set.of(localNode) : new HashSet<>(clusterManager.getNodes());
+  }
+
+  /** Compare-and-set loop: concurrent joins of one user on several nodes must not lose a count. */
+  private Future<Void> update(String user, Function<String, String> change) {
+    return map.compose(m -> attempt(m, user, change, 1));
+  }
+
+  private Future<Void> attempt(AsyncMap<String, String> m, String user, Function<String, String> change, int attempt) {
+    return m.get(user).compose(old -> {
+      String updated = change.apply(old);
+      Future<Boolean> written;
+      if (old == null) {
+        written = updated == null ? Future.succeededFuture(true) : m.putIfAbsent(user, updated).map(prev -> prev == null);
+      } else if (updated == null) {
+        written = m.removeIfPresent(user, old);
+      } else {
+        written = m.replaceIfPresent(user, old, updated);
+      }
+      return written.compose(ok -> {
+        if (ok) {
+          return Future.succeededFuture();
+        }
+        if (attempt >= MAX_ATTEMPTS) {
+          return Future.failedFuture("user directory entry of " + user + " kept changing");
+        }
+        return attempt(m, user, change, attempt + 1);
+      });
+    });
+  }
+}
