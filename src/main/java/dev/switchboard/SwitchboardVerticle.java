@@ -31,6 +31,7 @@ public final class SwitchboardVerticle extends VerticleBase {
   public Future<?> start() {
     return ConfigLoader.load(vertx, config(), System.getenv()).compose(json -> {
       settings = SwitchboardConfig.fromJson(json);
+      checkInsecureMode(settings);
       DeploymentOptions one = new DeploymentOptions().setConfig(json);
       pushApi = new PushApiVerticle();
       return vertx.deployVerticle(new InboxVerticle(), one)
@@ -44,6 +45,29 @@ public final class SwitchboardVerticle extends VerticleBase {
           .onSuccess(id -> LOG.info("switchboard started: gateway port {}, push API port {}, data in {}, transport {}",
               gatewayPort(), pushPort(), settings.inbox().dataDir(), vertx.isNativeTransportEnabled() ? "epoll" : "nio"));
     });
+  }
+
+  /**
+   * Insecure mode lets anyone claim any user id: refuse it on an address others can reach unless
+   * {@code auth.insecureOnPublicAddress} says so, and say it loudly at every start.
+   */
+  private static void checkInsecureMode(SwitchboardConfig settings) {
+    if (!settings.auth().insecure()) {
+      return;
+    }
+    boolean loopbackOnly = isLoopback(settings.gateway().host()) && isLoopback(settings.push().host());
+    if (!loopbackOnly && !settings.auth().insecureOnPublicAddress()) {
+      throw new IllegalStateException("auth.mode is insecure (anyone can connect as any user, anyone can push) and the "
+          + "servers listen beyond loopback (" + settings.gateway().host() + ", " + settings.push().host() + "). "
+          + "Configure auth.mode=jwt, or set auth.insecureOnPublicAddress=true if you really mean it.");
+    }
+    LOG.warn("INSECURE MODE: clients choose their user id with ?user= and the push API needs no key. "
+        + "For demos only; set auth.mode=jwt for real use.");
+  }
+
+  /** Loopback by its literal form: no DNS lookup on the event loop. */
+  static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
   }
 
   public int gatewayPort() {

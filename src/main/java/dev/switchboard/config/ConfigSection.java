@@ -36,6 +36,20 @@ final class ConfigSection {
     return value;
   }
 
+  /** The raw value of a required key. */
+  Object raw(String key) {
+    return required(key);
+  }
+
+  /** A string that may be empty. */
+  String optionalString(String key) {
+    Object value = required(key);
+    if (!(value instanceof String s)) {
+      throw new IllegalArgumentException(key(key) + " must be a string");
+    }
+    return s;
+  }
+
   String string(String key) {
     Object value = required(key);
     if (!(value instanceof String s) || s.isBlank()) {

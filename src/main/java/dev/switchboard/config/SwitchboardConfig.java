@@ -3,13 +3,15 @@ package dev.switchboard.config;
 import io.vertx.core.json.JsonObject;
 
 /** The whole validated configuration, one record per section. */
-public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, InboxConfig inbox, LimitsConfig limits) {
+public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, InboxConfig inbox, LimitsConfig limits,
+                                AuthConfig auth) {
 
   public static SwitchboardConfig fromJson(JsonObject root) {
     return new SwitchboardConfig(
         GatewayConfig.fromJson(root),
         PushApiConfig.fromJson(root),
         InboxConfig.fromJson(root),
-        LimitsConfig.fromJson(root));
+        LimitsConfig.fromJson(root),
+        AuthConfig.fromJson(root));
   }
 }

@@ -1,10 +1,11 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.auth.Identity;
 import io.vertx.core.Future;
 import io.vertx.core.http.ServerWebSocketHandshake;
 
-/** Decides who a connecting client is. The result is the user id the session acts as. */
+/** Decides who a connecting client is. */
 interface Authenticator {
 
-  Future<String> authenticate(ServerWebSocketHandshake handshake);
+  Future<Identity> authenticate(ServerWebSocketHandshake handshake);
 }

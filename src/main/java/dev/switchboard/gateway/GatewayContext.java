@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.auth.Identity;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.protocol.Ids;
@@ -21,6 +22,9 @@ interface GatewayContext {
 
   /** Adds the session to its user's live stream on this node; completes once live messages reach it. */
   Future<Void> join(Session session);
+
+  /** Checks a refreshed token; fails with {@code bad_state} when the gateway runs without tokens. */
+  Future<Identity> verifyToken(String token);
 
   Future<Message<JsonObject>> request(String address, JsonObject body);
 

@@ -1,6 +1,9 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.auth.Identity;
+import dev.switchboard.auth.TokenVerifier;
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.config.AuthConfig;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
@@ -61,7 +64,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private JsonFrameParser parser;
   private UserDirectory directory;
   private DeliveryOptions requestOptions;
-  private final Authenticator authenticator = new QueryUserAuthenticator();
+  private AuthConfig auth;
+  private Authenticator authenticator;
+  private TokenVerifier tokens;
   private final Map<String, UserSessions> users = new HashMap<>();
   private final Set<Session> sessions = new HashSet<>();
   private HttpServer server;
@@ -74,6 +79,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     ids = new Ids(limits.maxIdLength());
     parser = new JsonFrameParser(ids, limits.maxBodyBytes());
     directory = new UserDirectory(vertx);
+    auth = AuthConfig.fromJson(config());
+    tokens = auth.insecure() ? null : new TokenVerifier(vertx, auth);
+    authenticator = auth.insecure() ? new QueryUserAuthenticator() : new TokenAuthenticator(tokens);
     requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
 
     Router router = Router.router(vertx);
@@ -118,9 +126,19 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
       handshake.reject(404);
       return;
     }
+    String origin = handshake.headers().get("Origin");
+    if (!auth.insecure() && !originAllowed(origin, handshake.headers().get("Host"))) {
+      // A page from another site must not open a socket with the visitor's credentials.
+      LOG.debug("refused WebSocket from origin {}", origin);
+      handshake.reject(403);
+      return;
+    }
     String query = handshake.query();
     authenticator.authenticate(handshake)
-        .map(user -> ids.requireValid("user", user))
+        .map(identity -> {
+          ids.requireValid("user", identity.user());
+          return identity;
+        })
         .onComplete(identity -> handshake.accept().onSuccess(socket -> {
           if (identity.succeeded()) {
             onConnected(socket, identity.result(), query);
@@ -130,17 +148,30 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         }));
   }
 
+  /**
+   * Pages from the gateway's own origin (webroot) and from {@code auth.allowedOrigins} may connect;
+   * clients that send no Origin are not browsers, and the check is not for them.
+   */
+  private boolean originAllowed(String origin, String host) {
+    if (origin == null || auth.allowedOrigins().contains(origin)) {
+      return true;
+    }
+    int scheme = origin.indexOf("://");
+    return host != null && scheme > 0 && origin.substring(scheme + 3).equalsIgnoreCase(host);
+  }
+
   /** Tells the client why it cannot stay, in its own format, then closes. */
   private void refuse(ServerWebSocket socket, Throwable cause) {
     ProtocolException e = cause instanceof ProtocolException p ? p : new ProtocolException(ErrorCode.INTERNAL, "could not accept");
     boolean json = JSON_SUBPROTOCOL.equals(socket.subProtocol());
     socket.writeTextMessage(json ? ServerFrames.error(null, e.code(), e.getMessage()) : TextFrame.error(e.code(), e.getMessage()));
-    socket.close(CloseCodes.POLICY_VIOLATION, e.getMessage());
+    socket.close(CloseCodes.POLICY_VIOLATION, CloseCodes.reason(e.getMessage()));
   }
 
-  private void onConnected(ServerWebSocket socket, String user, String query) {
+  private void onConnected(ServerWebSocket socket, Identity identity, String query) {
+    String user = identity.user();
     boolean json = JSON_SUBPROTOCOL.equals(socket.subProtocol());
-    Session session = new Session(this, socket, user, json);
+    Session session = new Session(this, socket, identity, json);
     sessions.add(session);
     socket.frameHandler(session::onFrame);
     socket.exceptionHandler(e -> LOG.debug("socket of user {}: {}", user, e.getMessage()));
@@ -213,9 +244,12 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   }
 
   private void heartbeat() {
-    long silentSince = System.currentTimeMillis() - config.idleTimeoutMillis();
+    long now = System.currentTimeMillis();
+    long silentSince = now - config.idleTimeoutMillis();
     for (Session session : new ArrayList<>(sessions)) {
-      if (session.lastHeardMillis() < silentSince) {
+      if (session.expiresAtMillis() > 0 && session.expiresAtMillis() <= now) {
+        session.close(CloseCodes.TOKEN_EXPIRED, "token expired; reconnect with a new one");
+      } else if (session.lastHeardMillis() < silentSince) {
         LOG.debug("closing silent connection of user {}", session.user());
         session.close(CloseCodes.IDLE_TIMEOUT, "no frame or pong within the idle timeout");
       } else {
@@ -242,6 +276,13 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   @Override
   public JsonFrameParser parser() {
     return parser;
+  }
+
+  @Override
+  public Future<Identity> verifyToken(String token) {
+    return tokens == null
+        ? Future.failedFuture(new ProtocolException(ErrorCode.BAD_STATE, "this server does not use tokens"))
+        : tokens.verify(token);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.auth.Identity;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.CursorUpdate;
@@ -16,6 +17,7 @@ import dev.switchboard.protocol.ProtocolException;
 import dev.switchboard.protocol.ServerFrames;
 import dev.switchboard.protocol.TextFrame;
 import dev.switchboard.protocol.Utf8;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
@@ -49,6 +51,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private boolean joined;
   private boolean closed;
   private long lastHeardMillis;
+  private long expiresAtMillis;
   private String lastRecipient;
   /** The socket's write queue filled up: live messages are left in the store until it drains. */
   private boolean behind;
@@ -56,10 +59,11 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private boolean readWithheld;
   private Long withheldAfter;
 
-  Session(GatewayContext gateway, ServerWebSocket socket, String user, boolean json) {
+  Session(GatewayContext gateway, ServerWebSocket socket, Identity identity, boolean json) {
     this.gateway = gateway;
     this.socket = socket;
-    this.user = user;
+    this.user = identity.user();
+    this.expiresAtMillis = identity.expiresAtMillis();
     this.json = json;
     this.assembler = new MessageAssembler(gateway.settings().maxFrameBytes());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
@@ -81,6 +85,11 @@ final class Session implements DeliverySequencer.Output<Delivery> {
 
   long lastHeardMillis() {
     return lastHeardMillis;
+  }
+
+  /** When the session's token expires, 0 when it does not. */
+  long expiresAtMillis() {
+    return expiresAtMillis;
   }
 
   /** Joins the user's live stream on this node, then starts delivery after {@code since} (or the cursor). */
@@ -123,6 +132,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       acknowledge(ack.seq());
     } else if (frame instanceof ClientFrame.Ping) {
       write(ServerFrames.pong());
+    } else if (frame instanceof ClientFrame.Token token) {
+      refreshToken(token.token());
     } else if (frame instanceof ClientFrame.Hello hello) {
       if (device != null) {
         throw new ProtocolException(ErrorCode.BAD_STATE, "hello was already given");
@@ -156,6 +167,18 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     } else if (json) {
       write(ServerFrames.accepted(id, result.msgId(), result.ts(), Boolean.TRUE.equals(result.online()), outcome.duplicate()));
     }
+  }
+
+  private void refreshToken(String token) {
+    gateway.verifyToken(token)
+        .compose(identity -> identity.user().equals(user)
+            ? Future.succeededFuture(identity)
+            : Future.failedFuture(new ProtocolException(ErrorCode.INVALID_TOKEN, "the token is for another user")))
+        .onSuccess(identity -> {
+          expiresAtMillis = identity.expiresAtMillis();
+          write(ServerFrames.authenticated(user, expiresAtMillis));
+        })
+        .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
   }
 
   private void acknowledge(long seq) {

@@ -17,4 +17,8 @@ public sealed interface ClientFrame {
 
   record Ping() implements ClientFrame {
   }
+
+  /** A fresh token for the same user, extending the session past the old token's expiry. */
+  record Token(String token) implements ClientFrame {
+  }
 }

@@ -11,7 +11,29 @@ public final class CloseCodes {
   public static final short INTERNAL_ERROR = 1011;
   /** Nothing was heard from the client within the idle timeout: reconnect. */
   public static final short IDLE_TIMEOUT = 4000;
+  /** The session's token expired and was not refreshed: reconnect with a new token. */
+  public static final short TOKEN_EXPIRED = 4001;
+
+  private static final int MAX_REASON_BYTES = 123;
 
   private CloseCodes() {
+  }
+
+  /** A close reason that fits a close frame (at most 123 bytes of UTF-8). */
+  public static String reason(String text) {
+    if (Utf8.length(text) <= MAX_REASON_BYTES) {
+      return text;
+    }
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < text.length(); ) {
+      int cp = text.codePointAt(i);
+      String next = new String(Character.toChars(cp));
+      if (Utf8.length(out) + Utf8.length(next) > MAX_REASON_BYTES) {
+        break;
+      }
+      out.append(next);
+      i += Character.charCount(cp);
+    }
+    return out.toString();
   }
 }

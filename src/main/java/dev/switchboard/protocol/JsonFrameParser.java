@@ -36,6 +36,7 @@ public final class JsonFrameParser {
       case "send" -> parseSend(json, id);
       case "ack" -> new ClientFrame.Ack(requireSeq(json, "seq", id));
       case "ping" -> new ClientFrame.Ping();
+      case "token" -> new ClientFrame.Token(requireString(json, "token", id));
       default -> throw new ProtocolException(ErrorCode.UNKNOWN_TYPE, "unknown frame type '" + abbreviate(typeName) + "'", id);
     };
   }

@@ -30,6 +30,10 @@ public final class ServerFrames {
     return new JsonObject().put("type", "synced").put("seq", seq).encode();
   }
 
+  public static String authenticated(String user, long expiresAtMillis) {
+    return new JsonObject().put("type", "authenticated").put("user", user).put("exp", expiresAtMillis / 1000).encode();
+  }
+
   public static String pong() {
     return "{\"type\":\"pong\"}";
   }

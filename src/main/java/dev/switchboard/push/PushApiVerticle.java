@@ -1,6 +1,8 @@
 package dev.switchboard.push;
 
+import dev.switchboard.auth.ApiKeys;
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.config.AuthConfig;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
@@ -40,16 +42,21 @@ public final class PushApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(PushApiVerticle.class);
   private static final String JSON = "application/json";
   static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+  private static final String API_KEY = "switchboard.apiKey";
   /** Not a valid user id, so no client can own the inbox the health check reads. */
   private static final String HEALTH_PROBE_USER = "~health";
 
   private PushApiConfig config;
+  private AuthConfig auth;
+  private ApiKeys apiKeys;
   private DeliveryOptions requestOptions;
   private HttpServer server;
 
   @Override
   public Future<?> start() {
     config = PushApiConfig.fromJson(config());
+    auth = AuthConfig.fromJson(config());
+    apiKeys = new ApiKeys(auth.apiKeys());
     requestOptions = new DeliveryOptions().setSendTimeout(LimitsConfig.fromJson(config()).requestTimeoutMillis());
 
     Router router = Router.router(vertx);
@@ -57,6 +64,7 @@ public final class PushApiVerticle extends VerticleBase {
         .addOrigins(config.corsOrigins())
         .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST))
         .allowedHeaders(Set.of("Content-Type", IDEMPOTENCY_KEY, "Authorization")));
+    router.route("/api/*").handler(this::requireApiKey);
     router.post("/api/v1/messages").handler(BodyHandler.create(false).setBodyLimit(config.maxRequestBytes()))
         .handler(this::onPush);
     router.get("/api/v1/users/:id/presence").handler(this::onPresence);
@@ -85,6 +93,22 @@ public final class PushApiVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /** Outside insecure mode every API call names a configured key; the key travels with the request. */
+  private void requireApiKey(RoutingContext ctx) {
+    if (auth.insecure()) {
+      ctx.next();
+      return;
+    }
+    AuthConfig.ApiKey key = apiKeys.match(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
+    if (key == null) {
+      ctx.response().putHeader("WWW-Authenticate", "Bearer");
+      respondError(ctx, new ProtocolException(ErrorCode.UNAUTHORIZED, ErrorCode.UNAUTHORIZED.meaning()));
+      return;
+    }
+    ctx.put(API_KEY, key);
+    ctx.next();
+  }
+
   private void onPush(RoutingContext ctx) {
     String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
     if (contentType == null || !contentType.toLowerCase().startsWith(JSON)) {
@@ -100,6 +124,17 @@ public final class PushApiVerticle extends VerticleBase {
     if (request == null) {
       respondError(ctx, new ProtocolException(ErrorCode.BAD_JSON, "request body is not a JSON object"));
       return;
+    }
+    AuthConfig.ApiKey apiKey = ctx.get(API_KEY);
+    if (apiKey != null) {
+      // The sender is the key's name, unless the key may speak for others and names a sender.
+      if (request.containsKey("from") && !apiKey.mayImpersonate()) {
+        respondError(ctx, new ProtocolException(ErrorCode.FORBIDDEN, "API key '" + apiKey.name() + "' may not set from"));
+        return;
+      }
+      if (!request.containsKey("from")) {
+        request.put("from", apiKey.name());
+      }
     }
     String key = ctx.request().getHeader(IDEMPOTENCY_KEY);
     if (key != null) {

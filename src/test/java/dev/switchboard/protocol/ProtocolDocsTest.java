@@ -54,6 +54,8 @@ class ProtocolDocsTest {
     assertEquals(new ClientFrame.Send("c-17", "bob", "你好, Bob 🎉"), parser.parse(golden("client/send.json")));
     assertEquals(new ClientFrame.Ack(42), parser.parse(golden("client/ack.json")));
     assertInstanceOf(ClientFrame.Ping.class, parser.parse(golden("client/ping.json")));
+    assertEquals(new ClientFrame.Token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IiLCJleHAiOjE3NjM4OTIwMDB9.c2lnbmF0dXJl"),
+        parser.parse(golden("client/token.json")));
   }
 
   @Test
@@ -65,6 +67,7 @@ class ProtocolDocsTest {
         new String[] {"server/synced.json", ServerFrames.synced(42)},
         new String[] {"server/gap.json", ServerFrames.gap(3, 17)},
         new String[] {"server/pong.json", ServerFrames.pong()},
+        new String[] {"server/authenticated.json", ServerFrames.authenticated("bob", 1763892000_000L)},
         new String[] {"server/error.json", ServerFrames.error("c-18", ErrorCode.INBOX_FULL, ErrorCode.INBOX_FULL.meaning())});
     for (String[] pair : pairs) {
       assertEquals(new JsonObject(golden(pair[0])), new JsonObject(pair[1]), pair[0]);

@@ -36,14 +36,21 @@ public final class ProcessServer implements AutoCloseable {
   }
 
   public static ProcessServer start(Path dataDir) throws Exception {
-    JsonObject conf = TestServer.config(dataDir, new JsonObject());
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // The production logging config, not the test one: the server's INFO lines say where it listens.
-    String logging = ProcessServer.class.getClassLoader().getResource("logback.xml").toString();
-    Process process = new ProcessBuilder(java, "-Dlogback.configurationFile=" + logging,
-        "-cp", System.getProperty("java.class.path"), "dev.switchboard.Switchboard", "-conf", conf.encode())
-        .redirectErrorStream(true)
-        .start();
+    return start(dataDir, new JsonObject(), List.of(), List.of());
+  }
+
+  /**
+   * Starts {@code dev.switchboard.Switchboard} with the test config plus {@code overrides}, extra JVM
+   * arguments (system properties) and extra launcher arguments (such as {@code -cluster}).
+   */
+  public static ProcessServer start(Path dataDir, JsonObject overrides, List<String> jvmArgs, List<String> appArgs)
+      throws Exception {
+    JsonObject conf = TestServer.config(dataDir, overrides);
+    List<String> command = new ArrayList<>(javaCommand(jvmArgs, "dev.switchboard.Switchboard"));
+    command.add("-conf");
+    command.add(conf.encode());
+    command.addAll(appArgs);
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     ProcessServer server = new ProcessServer(process);
     try {
       server.gatewayPort.get(60, TimeUnit.SECONDS);
@@ -53,6 +60,22 @@ public final class ProcessServer implements AutoCloseable {
       throw new IllegalStateException("server did not start: " + server.output(), e);
     }
     return server;
+  }
+
+  /** {@code java [jvmArgs] -cp <test classpath> mainClass}, with the production logging config. */
+  public static List<String> javaCommand(List<String> jvmArgs, String mainClass) {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    // The production logging config, not the test one: the server's INFO lines say where it listens.
+    String logging = ProcessServer.class.getClassLoader().getResource("logback.xml").toString();
+    List<String> command = new ArrayList<>();
+    command.add(java);
+    command.add("-Xmx512m");
+    command.add("-Dlogback.configurationFile=" + logging);
+    command.addAll(jvmArgs);
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(mainClass);
+    return command;
   }
 
   private void readOutput() {

@@ -41,12 +41,17 @@ public final class WsClient {
   }
 
   public static Future<WsClient> connect(Vertx vertx, int port, String uri, boolean json) {
-    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
-        .setMaxFrameSize(4 * 1024 * 1024).setMaxMessageSize(16 * 1024 * 1024));
     WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(uri);
     if (json) {
       options.addSubProtocol("switchboard.v1");
     }
+    return connect(vertx, options);
+  }
+
+  /** Connects with full control of headers and subprotocols. */
+  public static Future<WsClient> connect(Vertx vertx, WebSocketConnectOptions options) {
+    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxFrameSize(4 * 1024 * 1024).setMaxMessageSize(16 * 1024 * 1024));
     return client.connect(options).map(ws -> new WsClient(client, ws));
   }
 

@@ -1,0 +1,224 @@
+package dev.switchboard.auth;
+
+import dev.switchboard.support.Http;
+import dev.switchboard.support.TestServer;
+import dev.switchboard.support.WsClient;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.JWTOptions;
+import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import io.vertx.ext.auth.jwt.JWTAuthOptions;
+import io.vertx.junit5.Timeout;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Nobody can be someone else: tokens for clients, API keys for back ends, origins for browsers. */
+@ExtendWith(VertxExtension.class)
+@Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+class AuthIT {
+
+  static final String SECRET = "test-secret-of-at-least-32-bytes-long!";
+  static final String ORIGIN = "https://chat.example";
+
+  @TempDir
+  Path dataDir;
+  TestServer server;
+  JWTAuth issuer;
+
+  static JsonObject secureConfig() {
+    return new JsonObject()
+        .put("gateway", new JsonObject().put("heartbeatIntervalSeconds", 1).put("idleTimeoutSeconds", 10))
+        .put("auth", new JsonObject().put("mode", "jwt").put("jwtKey", SECRET).put("jwtLeewaySeconds", 0)
+            .put("allowedOrigins", new JsonArray().add(ORIGIN))
+            .put("apiKeys", new JsonArray()
+                .add(new JsonObject().put("name", "shop").put("sha256", ApiKeys.sha256("shop-key")))
+                .add(new JsonObject().put("name", "ops").put("sha256", ApiKeys.sha256("ops-key")).put("mayImpersonate", true))));
+  }
+
+  @BeforeEach
+  void start(Vertx vertx, VertxTestContext ctx) {
+    issuer = JWTAuth.create(vertx, new JWTAuthOptions().addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(SECRET)));
+    TestServer.start(vertx, dataDir, secureConfig()).onComplete(ctx.succeeding(s -> {
+      server = s;
+      ctx.completeNow();
+    }));
+  }
+
+  String token(String user, int expiresInSeconds) {
+    return issuer.generateToken(new JsonObject().put("sub", user), new JWTOptions().setExpiresInSeconds(expiresInSeconds));
+  }
+
+  static String unsignedToken(String user) {
+    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+    String header = b64.encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8));
+    String payload = b64.encodeToString(("{\"sub\":\"" + user + "\",\"exp\":" + (System.currentTimeMillis() / 1000 + 600) + "}")
+        .getBytes(StandardCharsets.UTF_8));
+    return header + "." + payload + ".";
+  }
+
+  Future<WsClient> connect(Vertx vertx, String query) {
+    return WsClient.connect(vertx, server.gatewayPort(), "/ws?device=d&" + query, true);
+  }
+
+  /** Connects and expects the refusal: an invalid_token error frame, then close code 1008. */
+  Future<Void> refused(Vertx vertx, String query) {
+    return connect(vertx, query).compose(c -> c.expect("error").compose(error -> c.closed().map(code -> {
+      if (!"invalid_token".equals(error.getString("code")) || code != 1008) {
+        throw new AssertionError("expected invalid_token and 1008, got " + error.encode() + " " + code);
+      }
+      return null;
+    })));
+  }
+
+  @Test
+  @DisplayName("a valid token makes the connection its subject; ?user= alone is not enough")
+  void tokenIdentifiesTheUser(Vertx vertx, VertxTestContext ctx) {
+    connect(vertx, "token=" + token("alice", 600))
+        .compose(alice -> alice.expect("synced").map(alice))
+        .compose(alice -> connect(vertx, "user=bob&token=" + token("bob", 600)).compose(bob -> bob.expect("synced")
+            .compose(v -> alice.sendMessage("1", "bob", "hi bob"))
+            .compose(v -> bob.expect("message"))))
+        .compose(message -> {
+          ctx.verify(() -> assertEquals("alice", message.getString("from")));
+          return refused(vertx, "user=alice");
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("expired, forged, unsigned (alg none) and other users' tokens are refused")
+  void badTokensAreRefused(Vertx vertx, VertxTestContext ctx) {
+    JWTAuth forger = JWTAuth.create(vertx, new JWTAuthOptions().addPubSecKey(
+        new PubSecKeyOptions().setAlgorithm("HS256").setBuffer("another-secret-of-at-least-32-bytes!!")));
+    String forged = forger.generateToken(new JsonObject().put("sub", "alice"), new JWTOptions().setExpiresInSeconds(600));
+    String expired = issuer.generateToken(new JsonObject().put("sub", "alice")
+        .put("exp", System.currentTimeMillis() / 1000 - 60), new JWTOptions().setNoTimestamp(true));
+    refused(vertx, "token=" + expired)
+        .compose(v -> refused(vertx, "token=" + forged))
+        .compose(v -> refused(vertx, "token=" + unsignedToken("alice")))
+        .compose(v -> refused(vertx, "token=not.a.jwt"))
+        .compose(v -> refused(vertx, "user=mallory&token=" + token("alice", 600)))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("browsers pass the token as a subprotocol entry; the server answers with switchboard.v1")
+  void tokenAsSubprotocol(Vertx vertx, VertxTestContext ctx) {
+    WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(server.gatewayPort())
+        .setURI("/ws?device=web").setSubProtocols(List.of("switchboard.v1", "token." + token("carol", 600)))
+        .addHeader("Origin", ORIGIN);
+    WsClient.connect(vertx, options).compose(carol -> carol.expect("synced").map(s -> carol.socket().subProtocol()))
+        .onComplete(ctx.succeeding(protocol -> ctx.verify(() -> {
+          assertEquals("switchboard.v1", protocol);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("upgrades from a page of another origin are refused with 403")
+  void foreignOriginIsRefused(Vertx vertx, VertxTestContext ctx) {
+    WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(server.gatewayPort())
+        .setURI("/ws?device=web&token=" + token("carol", 600)).addSubProtocol("switchboard.v1")
+        .addHeader("Origin", "https://evil.example");
+    WsClient.connect(vertx, options).onComplete(ctx.failing(e -> ctx.verify(() -> {
+      assertTrue(e.getMessage().contains("403"), e.getMessage());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("a session closes with 4001 when its token expires, unless a fresh token arrived in time")
+  void tokenExpiryAndRefresh(Vertx vertx, VertxTestContext ctx) {
+    Future<WsClient> lapsing = connect(vertx, "token=" + token("dora", 2));
+    Future<WsClient> refreshed = connect(vertx, "token=" + token("eve", 2)).compose(eve -> eve.expect("synced")
+        .compose(v -> eve.send(new JsonObject().put("type", "token").put("token", token("eve", 600))))
+        .compose(v -> eve.expect("authenticated"))
+        .map(ok -> {
+          ctx.verify(() -> assertEquals("eve", ok.getString("user")));
+          return eve;
+        }));
+    Future.all(lapsing, refreshed)
+        .compose(all -> all.<WsClient>resultAt(0).closed())
+        .compose(code -> {
+          ctx.verify(() -> assertEquals((short) 4001, code));
+          // The refreshed session outlived the first token by the same margin: it must still be open.
+          Promise<Void> later = Promise.promise();
+          vertx.setTimer(1_500, id -> later.complete());
+          return later.future();
+        })
+        .compose(v -> refreshed)
+        .compose(eve -> eve.send(new JsonObject().put("type", "token").put("token", token("mallory", 600)))
+            .compose(v -> eve.expect("error"))
+            .map(error -> {
+              ctx.verify(() -> {
+                assertFalse(eve.socket().isClosed());
+                assertEquals("invalid_token", error.getString("code"));
+              });
+              return null;
+            }))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("the push API needs a known API key; the key's name is the sender unless it may set from")
+  void apiKeys(Vertx vertx, VertxTestContext ctx) {
+    Http http = new Http(vertx, server.pushPort());
+    JsonObject push = new JsonObject().put("to", "frank").put("body", "receipt");
+    Future.all(List.of(
+            http.postJson("/api/v1/messages", push),
+            http.postJson("/api/v1/messages", push, Map.of("Authorization", "Bearer wrong-key")),
+            http.postJson("/api/v1/messages", push, Map.of("Authorization", "Bearer shop-key")),
+            http.postJson("/api/v1/messages", push.copy().put("from", "bank"), Map.of("Authorization", "Bearer shop-key")),
+            http.postJson("/api/v1/messages", push.copy().put("from", "billing"), Map.of("Authorization", "Bearer ops-key")),
+            http.get("/api/v1/users/frank/presence"),
+            http.get("/health")))
+        .compose(all -> connect(vertx, "token=" + token("frank", 600))
+            .compose(frank -> frank.expect("message", 2))
+            .map(messages -> {
+              ctx.verify(() -> {
+                int[] expected = {401, 401, 202, 403, 202, 401, 200};
+                for (int i = 0; i < expected.length; i++) {
+                  assertEquals(expected[i], all.<Http.Response>resultAt(i).status(), "request " + i);
+                }
+                assertEquals("unauthorized", all.<Http.Response>resultAt(0).json().getString("error"));
+                assertEquals("forbidden", all.<Http.Response>resultAt(3).json().getString("error"));
+                assertEquals("shop", messages.get(0).getString("from"));
+                assertEquals("billing", messages.get(1).getString("from"));
+              });
+              return null;
+            }))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("insecure mode refuses to start on a non-loopback address unless explicitly forced")
+  void insecureModeStaysOnLoopback(Vertx vertx, VertxTestContext ctx) {
+    TestServer.start(vertx, dataDir.resolve("insecure"), new JsonObject().put("gateway", new JsonObject().put("host", "0.0.0.0")))
+        .onComplete(ctx.failing(e -> ctx.verify(() -> {
+          assertTrue(e.getMessage().contains("auth.insecureOnPublicAddress"), e.getMessage());
+          ctx.completeNow();
+        })));
+  }
+}
