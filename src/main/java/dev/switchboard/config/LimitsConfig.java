@@ -3,7 +3,17 @@ package dev.switchboard.config;
 import io.vertx.core.json.JsonObject;
 
 /** The {@code limits} section: what every entry point (socket, HTTP, event bus) accepts. */
-public record LimitsConfig(int maxBodyBytes, int maxIdLength, int maxRecipients, long requestTimeoutMillis) {
+public record LimitsConfig(
+    int maxBodyBytes,
+    int maxIdLength,
+    int maxRecipients,
+    long requestTimeoutMillis,
+    int messagesPerSecond,
+    int messageBurst,
+    int rateLimitStrikes,
+    int maxSessionsPerUser,
+    int maxConnectionsPerIp,
+    int maxJsonDepth) {
 
   public static LimitsConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "limits");
@@ -11,6 +21,12 @@ public record LimitsConfig(int maxBodyBytes, int maxIdLength, int maxRecipients,
         s.intIn("maxBodyBytes", 1, 16 * 1024 * 1024),
         s.intIn("maxIdLength", 1, 1024),
         s.intIn("maxRecipients", 1, 1_000_000),
-        s.longIn("requestTimeoutSeconds", 1, 600) * 1000);
+        s.longIn("requestTimeoutSeconds", 1, 600) * 1000,
+        s.intIn("messagesPerSecond", 1, 1_000_000),
+        s.intIn("messageBurst", 1, 1_000_000),
+        s.intIn("rateLimitStrikes", 1, 1_000_000),
+        s.intIn("maxSessionsPerUser", 1, 100_000),
+        s.intIn("maxConnectionsPerIp", 1, 10_000_000),
+        s.intIn("maxJsonDepth", 2, 1000));
   }
 }

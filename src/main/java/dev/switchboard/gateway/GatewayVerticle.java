@@ -25,6 +25,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.ServerWebSocketHandshake;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.LocalMap;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.FileSystemAccess;
 import io.vertx.ext.web.handler.StaticHandler;
@@ -70,6 +71,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private final Map<String, UserSessions> users = new HashMap<>();
   private final Set<Session> sessions = new HashSet<>();
   private HttpServer server;
+  /** Open WebSockets per client IP on this node, shared by all gateway instances. */
+  private LocalMap<String, Integer> connectionsPerIp;
+  private static final String CONNECTIONS_PER_IP = "switchboard.gateway.connectionsPerIp";
   private long heartbeatTimer = -1;
 
   @Override
@@ -77,7 +81,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     config = GatewayConfig.fromJson(config());
     limits = LimitsConfig.fromJson(config());
     ids = new Ids(limits.maxIdLength());
-    parser = new JsonFrameParser(ids, limits.maxBodyBytes());
+    parser = new JsonFrameParser(ids, limits.maxBodyBytes(), limits.maxJsonDepth());
+    connectionsPerIp = vertx.sharedData().getLocalMap(CONNECTIONS_PER_IP);
     directory = new UserDirectory(vertx);
     auth = AuthConfig.fromJson(config());
     tokens = auth.insecure() ? null : new TokenVerifier(vertx, auth);
@@ -133,19 +138,33 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
       handshake.reject(403);
       return;
     }
+    String ip = handshake.remoteAddress() == null ? "unknown" : handshake.remoteAddress().hostAddress();
+    if (connectionsPerIp.merge(ip, 1, Integer::sum) > limits.maxConnectionsPerIp()) {
+      releaseIp(ip);
+      LOG.debug("refused WebSocket from {}: too many connections", ip);
+      handshake.reject(429);
+      return;
+    }
     String query = handshake.query();
     authenticator.authenticate(handshake)
         .map(identity -> {
           ids.requireValid("user", identity.user());
           return identity;
         })
-        .onComplete(identity -> handshake.accept().onSuccess(socket -> {
-          if (identity.succeeded()) {
-            onConnected(socket, identity.result(), query);
-          } else {
-            refuse(socket, identity.cause());
-          }
-        }));
+        .onComplete(identity -> handshake.accept()
+            .onFailure(e -> releaseIp(ip))
+            .onSuccess(socket -> {
+              socket.closeHandler(v -> releaseIp(ip));
+              if (identity.succeeded()) {
+                onConnected(socket, identity.result(), query, ip);
+              } else {
+                refuse(socket, identity.cause());
+              }
+            }));
+  }
+
+  private void releaseIp(String ip) {
+    connectionsPerIp.computeIfPresent(ip, (k, n) -> n <= 1 ? null : n - 1);
   }
 
   /**
@@ -168,14 +187,36 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     socket.close(CloseCodes.POLICY_VIOLATION, CloseCodes.reason(e.getMessage()));
   }
 
-  private void onConnected(ServerWebSocket socket, Identity identity, String query) {
+  private void onConnected(ServerWebSocket socket, Identity identity, String query, String ip) {
     String user = identity.user();
     boolean json = JSON_SUBPROTOCOL.equals(socket.subProtocol());
+    // Nothing is read until the session limit is checked and the handlers are in place.
+    socket.pause();
+    directory.sessionsByNode(user).onComplete(counted -> {
+      int live = counted.succeeded() ? counted.result().values().stream().mapToInt(Integer::intValue).sum() : 0;
+      if (socket.isClosed()) {
+        return;
+      }
+      if (live >= limits.maxSessionsPerUser()) {
+        refuse(socket, new ProtocolException(ErrorCode.TOO_MANY_SESSIONS,
+            "user " + user + " already has " + live + " sessions"));
+      } else {
+        startSession(socket, identity, query, json, ip);
+      }
+      socket.resume();
+    });
+  }
+
+  private void startSession(ServerWebSocket socket, Identity identity, String query, boolean json, String ip) {
+    String user = identity.user();
     Session session = new Session(this, socket, identity, json);
     sessions.add(session);
     socket.frameHandler(session::onFrame);
     socket.exceptionHandler(e -> LOG.debug("socket of user {}: {}", user, e.getMessage()));
-    socket.closeHandler(v -> onClosed(session));
+    socket.closeHandler(v -> {
+      releaseIp(ip);
+      onClosed(session);
+    });
     LOG.debug("user {} connected from {} ({})", user, socket.remoteAddress(), json ? "json" : "text");
     if (!json) {
       session.begin(Session.TEXT_DEVICE, null);

@@ -46,6 +46,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private final String user;
   private final boolean json;
   private final MessageAssembler assembler;
+  private final TokenBucket sendRate;
+  private int rateStrikes;
   private final DeliverySequencer<Delivery> sequencer;
   private String device;
   private boolean joined;
@@ -66,6 +68,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     this.expiresAtMillis = identity.expiresAtMillis();
     this.json = json;
     this.assembler = new MessageAssembler(gateway.settings().maxFrameBytes());
+    this.sendRate = new TokenBucket(gateway.limits().messagesPerSecond(), gateway.limits().messageBurst(),
+        System.currentTimeMillis());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
     this.lastHeardMillis = System.currentTimeMillis();
     socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
@@ -153,6 +157,15 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   }
 
   private void send(String id, String to, String body) {
+    if (!sendRate.tryTake(System.currentTimeMillis())) {
+      if (++rateStrikes >= gateway.limits().rateLimitStrikes()) {
+        close(CloseCodes.RATE_LIMITED, "kept sending over the rate limit");
+        return;
+      }
+      throw new ProtocolException(ErrorCode.RATE_LIMITED,
+          "at most " + gateway.limits().messagesPerSecond() + " messages per second", id);
+    }
+    rateStrikes = 0;
     SendCommand command = new SendCommand(user, List.of(to), body, id);
     gateway.request(Addresses.ROUTER_SEND, command.toJson())
         .map(reply -> SendOutcome.fromJson(reply.body()))

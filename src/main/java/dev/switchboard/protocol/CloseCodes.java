@@ -9,6 +9,8 @@ public final class CloseCodes {
   public static final short POLICY_VIOLATION = 1008;
   /** The server could not read the inbox: reconnect with back-off. */
   public static final short INTERNAL_ERROR = 1011;
+  /** The client kept sending over its rate limit: reconnect later, and slower. */
+  public static final short RATE_LIMITED = 4002;
   /** Nothing was heard from the client within the idle timeout: reconnect. */
   public static final short IDLE_TIMEOUT = 4000;
   /** The session's token expired and was not refreshed: reconnect with a new token. */

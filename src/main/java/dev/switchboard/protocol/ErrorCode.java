@@ -7,7 +7,7 @@ import java.util.Locale;
  * the failure code of event-bus replies. {@code docs/protocol.md} has a row for each (a test checks).
  */
 public enum ErrorCode {
-  BAD_JSON(400, "the frame or request body is not a JSON object"),
+  BAD_JSON(400, "the frame or request body is not a JSON object, or nests deeper than allowed"),
   UNKNOWN_TYPE(400, "the frame's type is not one this protocol knows"),
   MISSING_FIELD(400, "a required field is absent"),
   INVALID_FIELD(400, "a field has the wrong type or an unacceptable value"),
@@ -25,6 +25,8 @@ public enum ErrorCode {
   TOO_LARGE(413, "the message body, frame or request is larger than the configured limit"),
   UNSUPPORTED_MEDIA_TYPE(415, "the request body is not application/json"),
   INBOX_FULL(429, "the recipient's inbox holds the configured maximum of messages"),
+  RATE_LIMITED(429, "more messages per second than this connection may send; slow down"),
+  TOO_MANY_SESSIONS(429, "the user already has the configured maximum of live sessions"),
   INTERNAL(500, "an unexpected server error; the request may be retried with the same id"),
   UNAVAILABLE(503, "the store or a service did not answer in time; retry with the same id");
 

@@ -10,13 +10,18 @@ public final class JsonFrameParser {
 
   private final Ids ids;
   private final int maxBodyBytes;
+  private final int maxDepth;
 
-  public JsonFrameParser(Ids ids, int maxBodyBytes) {
+  public JsonFrameParser(Ids ids, int maxBodyBytes, int maxDepth) {
     this.ids = ids;
     this.maxBodyBytes = maxBodyBytes;
+    this.maxDepth = maxDepth;
   }
 
   public ClientFrame parse(String text) {
+    if (JsonDepth.exceeds(text, maxDepth)) {
+      throw new ProtocolException(ErrorCode.BAD_JSON, "frame nests deeper than " + maxDepth + " levels");
+    }
     JsonObject json;
     try {
       json = new JsonObject(text);

@@ -10,6 +10,7 @@ import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
 import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.JsonDepth;
 import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -50,6 +51,7 @@ public final class PushApiVerticle extends VerticleBase {
   private AuthConfig auth;
   private ApiKeys apiKeys;
   private DeliveryOptions requestOptions;
+  private int maxJsonDepth;
   private HttpServer server;
 
   @Override
@@ -57,7 +59,9 @@ public final class PushApiVerticle extends VerticleBase {
     config = PushApiConfig.fromJson(config());
     auth = AuthConfig.fromJson(config());
     apiKeys = new ApiKeys(auth.apiKeys());
-    requestOptions = new DeliveryOptions().setSendTimeout(LimitsConfig.fromJson(config()).requestTimeoutMillis());
+    LimitsConfig limits = LimitsConfig.fromJson(config());
+    requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis());
+    maxJsonDepth = limits.maxJsonDepth();
 
     Router router = Router.router(vertx);
     router.route().handler(CorsHandler.create()
@@ -117,12 +121,14 @@ public final class PushApiVerticle extends VerticleBase {
     }
     JsonObject request;
     try {
-      request = ctx.body().asJsonObject();
+      String text = ctx.body().asString();
+      request = text == null || JsonDepth.exceeds(text, maxJsonDepth) ? null : new JsonObject(text);
     } catch (DecodeException | ClassCastException e) {
       request = null;
     }
     if (request == null) {
-      respondError(ctx, new ProtocolException(ErrorCode.BAD_JSON, "request body is not a JSON object"));
+      respondError(ctx, new ProtocolException(ErrorCode.BAD_JSON,
+          "request body is not a JSON object of at most " + maxJsonDepth + " levels"));
       return;
     }
     AuthConfig.ApiKey apiKey = ctx.get(API_KEY);

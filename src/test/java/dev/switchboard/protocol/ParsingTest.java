@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParsingTest {
 
-  final JsonFrameParser parser = new JsonFrameParser(new Ids(8), 10);
+  final JsonFrameParser parser = new JsonFrameParser(new Ids(8), 10, 4);
 
   @ParameterizedTest
   @CsvSource(delimiter = ';', value = {
@@ -32,11 +32,20 @@ class ParsingTest {
       "{\"type\":\"ack\"}; missing_field",
       "{\"type\":\"ack\",\"seq\":1.5}; invalid_field",
       "{\"type\":\"hello\",\"device\":\"~text\"}; invalid_user",
-      "{\"type\":\"hello\",\"device\":\"d\",\"since\":-3}; invalid_field"})
+      "{\"type\":\"hello\",\"device\":\"d\",\"since\":-3}; invalid_field",
+      "{\"type\":\"ping\",\"x\":[[[[1]]]]}; bad_json"})
   @DisplayName("each malformed frame is refused with its own code")
   void refusals(String frame, String code) {
     ProtocolException e = assertThrows(ProtocolException.class, () -> parser.parse(frame));
     assertEquals(code, e.code().wireName());
+  }
+
+  @Test
+  @DisplayName("nesting is measured without parsing, ignoring brackets inside strings")
+  void depth() {
+    assertTrue(JsonDepth.exceeds("[".repeat(100_000), 16));
+    assertFalse(JsonDepth.exceeds("{\"a\":\"[[[[[[[[\\\"[[[[\"}", 1));
+    assertEquals(new ClientFrame.Ping(), parser.parse("{\"type\":\"ping\",\"x\":[[[1]]]}"));
   }
 
   @Test

@@ -49,7 +49,7 @@ class ProtocolDocsTest {
   @Test
   @DisplayName("the golden client frames parse into the frames they show")
   void clientFramesParse() throws IOException {
-    JsonFrameParser parser = new JsonFrameParser(new Ids(64), 65_536);
+    JsonFrameParser parser = new JsonFrameParser(new Ids(64), 65_536, 16);
     assertEquals(new ClientFrame.Hello("phone-1", 41L), parser.parse(golden("client/hello.json")));
     assertEquals(new ClientFrame.Send("c-17", "bob", "你好, Bob 🎉"), parser.parse(golden("client/send.json")));
     assertEquals(new ClientFrame.Ack(42), parser.parse(golden("client/ack.json")));

@@ -36,7 +36,10 @@ class DurabilityIT {
   void acceptedMessagesSurviveKill9(Vertx vertx, VertxTestContext ctx) throws Exception {
     int count = 300;
     List<String> acceptedIds = new ArrayList<>();
-    try (ProcessServer first = ProcessServer.start(dataDir)) {
+    // Sent as fast as possible: lift the per-connection rate limit for this client.
+    JsonObject unlimited = new JsonObject().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
+        .put("messageBurst", 1_000_000));
+    try (ProcessServer first = ProcessServer.start(dataDir, unlimited, List.of(), List.of())) {
       // Sends pipelined as fast as the socket takes them; the kill follows the last accepted frame at once.
       WsClient alice = WsClient.connect(vertx, first.gatewayPort(), "/ws?user=alice&device=laptop", true)
           .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
