@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 
 /** The whole validated configuration, one record per section. */
 public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, InboxConfig inbox, LimitsConfig limits,
-                                AuthConfig auth) {
+                                AuthConfig auth, TlsConfig tls) {
 
   public static SwitchboardConfig fromJson(JsonObject root) {
     return new SwitchboardConfig(
@@ -12,6 +12,7 @@ public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, Inbox
         PushApiConfig.fromJson(root),
         InboxConfig.fromJson(root),
         LimitsConfig.fromJson(root),
-        AuthConfig.fromJson(root));
+        AuthConfig.fromJson(root),
+        TlsConfig.fromJson(root));
   }
 }

@@ -7,6 +7,7 @@ import dev.switchboard.config.AuthConfig;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
+import dev.switchboard.config.TlsConfig;
 import dev.switchboard.protocol.CloseCodes;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.Ids;
@@ -95,7 +96,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         ? StaticHandler.create(FileSystemAccess.ROOT, config.webroot())
         : StaticHandler.create(FileSystemAccess.RELATIVE, config.webroot()));
 
-    HttpServerOptions options = new HttpServerOptions()
+    HttpServerOptions options = TlsConfig.fromJson(config()).apply(new HttpServerOptions())
         .setHost(config.host())
         .setPort(config.port())
         .setMaxWebSocketFrameSize(config.maxFrameBytes())
@@ -108,7 +109,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .webSocketHandshakeHandler(this::onHandshake);
     return server.listen().onSuccess(s -> {
       heartbeatTimer = vertx.setPeriodic(config.heartbeatIntervalMillis(), id -> heartbeat());
-      LOG.info("gateway listening on http://{}:{} (WebSocket paths {})", config.host(), s.actualPort(), config.webSocketPaths());
+      LOG.info("gateway listening on {}://{}:{} (WebSocket paths {})", options.isSsl() ? "https" : "http", config.host(),
+          s.actualPort(), config.webSocketPaths());
     });
   }
 

@@ -9,6 +9,7 @@ import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
+import dev.switchboard.config.TlsConfig;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.JsonDepth;
 import dev.switchboard.protocol.ProtocolException;
@@ -78,10 +79,11 @@ public final class PushApiVerticle extends VerticleBase {
         "request body is larger than " + config.maxRequestBytes() + " bytes")));
     router.errorHandler(405, ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "method not allowed here")));
 
-    server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
-        .requestHandler(router);
-    return server.listen().onSuccess(s ->
-        LOG.info("push API listening on http://{}:{}/api/v1", config.host(), s.actualPort()));
+    HttpServerOptions options = TlsConfig.fromJson(config()).apply(new HttpServerOptions())
+        .setHost(config.host()).setPort(config.port());
+    server = vertx.createHttpServer(options).requestHandler(router);
+    return server.listen().onSuccess(s -> LOG.info("push API listening on {}://{}:{}/api/v1",
+        options.isSsl() ? "https" : "http", config.host(), s.actualPort()));
   }
 
   /** Healthy when the inbox answers a read: the store is open and its verticle is not stuck. */

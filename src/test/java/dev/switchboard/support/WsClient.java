@@ -50,7 +50,12 @@ public final class WsClient {
 
   /** Connects with full control of headers and subprotocols. */
   public static Future<WsClient> connect(Vertx vertx, WebSocketConnectOptions options) {
-    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
+    return connect(vertx, new WebSocketClientOptions(), options);
+  }
+
+  /** Connects with full control of the client (TLS, for one) as well. */
+  public static Future<WsClient> connect(Vertx vertx, WebSocketClientOptions clientOptions, WebSocketConnectOptions options) {
+    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions(clientOptions)
         .setMaxFrameSize(4 * 1024 * 1024).setMaxMessageSize(16 * 1024 * 1024));
     return client.connect(options).map(ws -> new WsClient(client, ws));
   }
