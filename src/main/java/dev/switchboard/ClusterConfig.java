@@ -26,7 +26,7 @@ public final class ClusterConfig {
     Properties properties = new Properties();
     properties.setProperty("switchboard.cluster.name", "switchboard");
     properties.setProperty("switchboard.cluster.port", "5701");
-    properties.setProperty("switchboard.cluster.members", "127.0.0.1:5701-5710");
+    properties.setProperty("switchboard.cluster.members", "127.0.0.1:5701,127.0.0.1:5702,127.0.0.1:5703,127.0.0.1:5704");
     properties.setProperty("switchboard.cluster.interface", "127.0.0.1");
     System.getProperties().stringPropertyNames().stream()
         .filter(name -> name.startsWith("switchboard.cluster."))

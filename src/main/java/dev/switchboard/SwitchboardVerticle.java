@@ -32,6 +32,7 @@ public final class SwitchboardVerticle extends VerticleBase {
     return ConfigLoader.load(vertx, config(), System.getenv()).compose(json -> {
       settings = SwitchboardConfig.fromJson(json);
       checkInsecureMode(settings);
+      checkClusterStore(settings);
       DeploymentOptions one = new DeploymentOptions().setConfig(json);
       pushApi = new PushApiVerticle();
       return vertx.deployVerticle(new InboxVerticle(), one)
@@ -63,6 +64,18 @@ public final class SwitchboardVerticle extends VerticleBase {
     }
     LOG.warn("INSECURE MODE: clients choose their user id with ?user= and the push API needs no key. "
         + "For demos only; set auth.mode=jwt for real use.");
+  }
+
+  /**
+   * Embedded inboxes on several nodes would each hold part of a user's messages, and a client
+   * moving between nodes would miss some: a clustered node needs the shared store.
+   */
+  private void checkClusterStore(SwitchboardConfig settings) {
+    if (vertx.isClustered() && settings.inbox().embedded() && !settings.inbox().allowEmbeddedInCluster()) {
+      throw new IllegalStateException("clustered with inbox.engine=sqlite: every node would keep its own inboxes and "
+          + "messages would be lost between nodes. Set inbox.engine=postgres (shared), or "
+          + "inbox.allowEmbeddedInCluster=true for a single-node cluster.");
+    }
   }
 
   /** Loopback by its literal form: no DNS lookup on the event loop. */

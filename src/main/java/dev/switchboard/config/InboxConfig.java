@@ -6,7 +6,11 @@ import java.util.List;
 
 /** The {@code inbox} section: the durable store of every user's messages. */
 public record InboxConfig(
+    String engine,
     String dataDir,
+    String postgresUri,
+    int postgresPoolSize,
+    boolean allowEmbeddedInCluster,
     long retentionMillis,
     int maxMessagesPerUser,
     long idempotencyWindowMillis,
@@ -15,10 +19,23 @@ public record InboxConfig(
     long cursorFlushMillis,
     String synchronous) {
 
+  /** The embedded store: one node's own file. */
+  public static final String SQLITE = "SQLITE";
+  /** A PostgreSQL database that several nodes share. */
+  public static final String POSTGRES = "POSTGRES";
+
+  public boolean embedded() {
+    return SQLITE.equals(engine);
+  }
+
   public static InboxConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "inbox");
     return new InboxConfig(
+        s.oneOf("engine", List.of(SQLITE, POSTGRES)),
         s.string("dataDir"),
+        s.string("postgresUri"),
+        s.intIn("postgresPoolSize", 1, 1000),
+        s.bool("allowEmbeddedInCluster"),
         s.longIn("retentionSeconds", 1, 366L * 24 * 3600) * 1000,
         s.intIn("maxMessagesPerUser", 1, 100_000_000),
         s.longIn("idempotencyWindowSeconds", 0, 7L * 24 * 3600) * 1000,

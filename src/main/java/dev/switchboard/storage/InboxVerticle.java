@@ -53,7 +53,7 @@ public final class InboxVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     config = InboxConfig.fromJson(config());
-    store = new SqliteInboxStore(vertx, config);
+    store = config.embedded() ? new SqliteInboxStore(vertx, config) : new PgInboxStore(vertx, config);
     return store.open().compose(v -> Future.all(
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),

@@ -70,6 +70,11 @@ public final class ProcessServer implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(java);
     command.add("-Xmx512m");
+    // What the fat jar's manifest grants when run with java -jar (Hazelcast's internal access).
+    command.addAll(List.of("--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED",
+        "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+        "--add-opens", "java.management/sun.management=ALL-UNNAMED",
+        "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED"));
     command.add("-Dlogback.configurationFile=" + logging);
     command.addAll(jvmArgs);
     command.add("-cp");
