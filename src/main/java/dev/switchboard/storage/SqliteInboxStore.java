@@ -128,24 +128,11 @@ public final class SqliteInboxStore implements InboxStore {
   }
 
   private Future<Void> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors, long now) {
-    List<Tuple> messages = new ArrayList<>(plan.rows().size());
-    for (StoredMessage m : plan.rows()) {
-      messages.add(Tuple.of(m.to(), m.seq(), m.msgId(), m.from(), m.body(), m.ts()));
-    }
-    List<Tuple> headRows = new ArrayList<>(plan.heads().size());
-    plan.heads().forEach((user, head) -> headRows.add(Tuple.of(user, head.lastSeq(), head.stored())));
-    List<Tuple> keyRows = new ArrayList<>(plan.newKeys().size());
-    for (AppendPlanner.NewSendKey k : plan.newKeys()) {
-      keyRows.add(Tuple.of(k.key().sender(), k.key().key(), now, k.keyed().fingerprint(), k.keyed().result().toJson().encode()));
-    }
-    List<Tuple> cursorRows = new ArrayList<>(cursors.size());
-    for (CursorUpdate c : cursors) {
-      cursorRows.add(Tuple.of(c.user(), c.device(), c.seq(), now));
-    }
-    return batch(conn, INSERT_MESSAGE, messages)
-        .compose(x -> batch(conn, UPSERT_HEAD, headRows))
-        .compose(x -> batch(conn, UPSERT_KEY, keyRows))
-        .compose(x -> batch(conn, UPSERT_CURSOR, cursorRows));
+    PlanRows rows = PlanRows.of(plan, cursors, now);
+    return batch(conn, INSERT_MESSAGE, rows.messages())
+        .compose(x -> batch(conn, UPSERT_HEAD, rows.heads()))
+        .compose(x -> batch(conn, UPSERT_KEY, rows.keys()))
+        .compose(x -> batch(conn, UPSERT_CURSOR, rows.cursors()));
   }
 
   private static Future<Void> batch(SqlConnection conn, String sql, List<Tuple> rows) {
