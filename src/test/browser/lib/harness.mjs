@@ -78,12 +78,18 @@ export function freePort() {
   });
 }
 
-/** A fresh temporary directory, removed by `cleanup()`. */
+/** A fresh temporary directory, removed by `cleanup()` unless KEEP_TEST_DIRS is set (server logs, store). */
 export function tempDir(prefix = 'switchboard-browser-') {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   return {
     dir,
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      if (process.env.KEEP_TEST_DIRS) {
+        console.log(`# kept ${dir}`);
+      } else {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
   };
 }
 
