@@ -1,0 +1,109 @@
+// The chat page (webroot/index.html): two people, two browser contexts, one real server.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, eventually, launchChromium, newPerson, screenshot, sleep, tempDir } from './lib/harness.mjs';
+import { expectThread, openChat, thread, type, view } from './lib/chat.mjs';
+
+describe('chat page', () => {
+  let tmp;
+  let server;
+  let browser;
+
+  before(async () => {
+    tmp = tempDir();
+    server = await new Server({ dir: tmp.dir }).start();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    tmp?.cleanup();
+  });
+
+  test('two users chat both ways; each message appears once, in order', async () => {
+    const alice = await newPerson(browser);
+    const bob = await newPerson(browser);
+    const a = await openChat(alice.context, server, 'alice', 'bob');
+    const b = await openChat(bob.context, server, 'bob', 'alice');
+
+    const said = [];
+    const say = async (page, from, body) => {
+      await type(page, body);
+      said.push([from, body]);
+    };
+    await say(a, 'alice', 'Hi Bob! Did the build finish?');
+    await say(a, 'alice', 'The release is waiting on it.');
+    await expectThread(b, view('bob', said));
+    await say(b, 'bob', 'Yes, all green a minute ago.');
+    await say(b, 'bob', 'Tagging v1.4.0 now.');
+    await say(b, 'bob', 'Notes are in the usual place.');
+    await expectThread(a, view('alice', said));
+    await say(a, 'alice', 'Great, thanks! I’ll announce it — café’s on me.');
+    await expectThread(b, view('bob', said)); // before bob answers, or the two would cross
+    await say(b, 'bob', 'Ping me if anything breaks.');
+
+    await expectThread(a, view('alice', said));
+    await expectThread(b, view('bob', said));
+    await screenshot(b, 'chat');
+    assert.deepEqual([...alice.problems, ...bob.problems], []);
+    await alice.context.close();
+    await bob.context.close();
+  });
+
+  test('a recipient who closed the page gets every message once, in order, when it is opened again', async () => {
+    const carol = await newPerson(browser);
+    const dave = await newPerson(browser);
+    const c = await openChat(carol.context, server, 'carol', 'dave');
+    let d = await openChat(dave.context, server, 'dave', 'carol');
+    const said = [['carol', 'Before you go: one question.'], ['dave', 'Sure, shoot.']];
+    await type(c, said[0][1]);
+    await expectThread(d, view('dave', said.slice(0, 1)));
+    await type(d, said[1][1]);
+    await expectThread(c, view('carol', said));
+
+    await d.close();
+    await eventually(async () => assert.equal((await server.presence('dave')).online, false),
+      { message: 'dave offline after closing the page' });
+    for (let i = 1; i <= 4; i += 1) {
+      const body = `While you were away #${i}`;
+      await type(c, body);
+      said.push(['carol', body]);
+    }
+    await expectThread(c, view('carol', said)); // all stored ("sent") while dave is offline
+
+    d = await openChat(dave.context, server, 'dave', 'carol');
+    await expectThread(d, view('dave', said));
+    await d.reload();
+    await expectThread(d, view('dave', said));
+    // A message after the reload still arrives exactly once.
+    said.push(['carol', 'Welcome back.']);
+    await type(c, 'Welcome back.');
+    await expectThread(d, view('dave', said));
+    assert.deepEqual([...carol.problems, ...dave.problems], []);
+    await carol.context.close();
+    await dave.context.close();
+  });
+
+  test('HTML in a message is shown as text and never runs', async () => {
+    const erin = await newPerson(browser);
+    const frank = await newPerson(browser);
+    const e = await openChat(erin.context, server, 'erin', 'frank');
+    const f = await openChat(frank.context, server, 'frank', 'erin');
+    const payload = '<img src=x onerror="window.__pwned = true; alert(1)"><b>bold?</b>';
+    await type(e, payload);
+    await expectThread(f, view('frank', [['erin', payload]]));
+    await expectThread(e, view('erin', [['erin', payload]]));
+    await sleep(500); // time for a broken image to fire onerror, had it been parsed as HTML
+    for (const page of [e, f]) {
+      assert.equal(await page.evaluate(() => window.__pwned), undefined);
+      assert.equal(await page.locator('#messages img, #messages b, #conversations img').count(), 0);
+      assert.equal((await thread(page))[0].body, payload);
+    }
+    assert.equal(await f.locator('#conversations .preview').first().textContent(), payload);
+    assert.deepEqual([...erin.problems, ...frank.problems], []);
+    await erin.context.close();
+    await frank.context.close();
+  });
+});

@@ -1,0 +1,130 @@
+// The seed page (the first article's chat page, jQuery 1.11.3, `TO|CONTENT` frames over
+// /Handler1.ashx) against the real server, served unchanged from a temp dir.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Server, eventually, launchChromium, newPerson, screenshot, sleep, tempDir } from './lib/harness.mjs';
+import { SEED_PAGE, seedUnavailable, writeSeedSite } from './lib/seed.mjs';
+
+// What the page itself writes into #msg: "connecting", "connected", "closed".
+const CONNECTING = '正在连接';
+const CONNECTED = '已经连接';
+const CLOSED = '已经关闭';
+
+/** Every line the page shows in #msg, oldest first. */
+function lines(page) {
+  return page.$$eval('#msg p', (ps) => ps.map((p) => p.textContent));
+}
+
+async function expectLines(page, expected) {
+  const check = async () => assert.deepEqual(await lines(page), expected);
+  await eventually(check, { message: 'seed page #msg' });
+  await sleep(300);
+  await check();
+}
+
+async function openSeed(context, server) {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/${SEED_PAGE}`);
+  return page;
+}
+
+/** What a person does on the seed page: type the user id, press the connect button. */
+async function connectAs(page, user) {
+  await page.fill('#user', user);
+  await page.click('#conn');
+}
+
+async function sendTo(page, to, content) {
+  await page.fill('#to', to);
+  await page.fill('#content', content);
+  await page.click('#send');
+}
+
+// Without ../shared each test is reported as skipped, with the reason.
+const skip = seedUnavailable() ?? false;
+
+describe('seed page', () => {
+  let tmp;
+  let server;
+  let browser;
+
+  before(async () => {
+    if (skip) return;
+    tmp = tempDir();
+    const site = path.join(tmp.dir, 'site');
+    mkdirSync(site);
+    writeSeedSite(site);
+    server = await new Server({ dir: tmp.dir, webroot: site }).start();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    tmp?.cleanup();
+  });
+
+  test('A and B chat; B closes, misses two messages, reconnects and sees them in order', { skip }, async () => {
+    const personA = await newPerson(browser, { width: 640, height: 400 });
+    const personB = await newPerson(browser, { width: 640, height: 400 });
+    const a = await openSeed(personA.context, server);
+    const b = await openSeed(personB.context, server);
+    const shownA = [CONNECTING, CONNECTED];
+    const shownB = [CONNECTING, CONNECTED];
+    await connectAs(a, 'A');
+    await expectLines(a, shownA);
+    await connectAs(b, 'B');
+    await expectLines(b, shownB);
+
+    await sendTo(b, 'A', 'A你好,我是B!');
+    shownA.push('A你好,我是B!');
+    await expectLines(a, shownA);
+    await sendTo(a, 'B', 'B你好, got it | over');
+    shownB.push('B你好, got it | over');
+    await expectLines(b, shownB);
+
+    await b.click('#close');
+    shownB.push(CLOSED);
+    await expectLines(b, shownB);
+    await eventually(async () => assert.equal((await server.presence('B')).online, false),
+      { message: 'B offline after its close button' });
+
+    await sendTo(a, 'B', 'First while you were away');
+    await sendTo(a, 'B', 'Second while you were away');
+    await sleep(500); // stored by now; B must not have them yet
+    await expectLines(b, shownB);
+
+    await b.click('#conn');
+    shownB.push(CONNECTING, CONNECTED, 'First while you were away', 'Second while you were away');
+    await expectLines(b, shownB);
+    await screenshot(b, 'seed-page');
+    await expectLines(a, shownA);
+    assert.equal(await a.textContent('#tips'), '');
+    assert.deepEqual([...personA.problems, ...personB.problems], []);
+    await personA.context.close();
+    await personB.context.close();
+  });
+
+  test('HTML in a message shows as text: the server escapes it for the page', { skip }, async () => {
+    const personA = await newPerson(browser);
+    const personB = await newPerson(browser);
+    const a = await openSeed(personA.context, server);
+    const b = await openSeed(personB.context, server);
+    await connectAs(a, 'xss-A');
+    await connectAs(b, 'xss-B');
+    await expectLines(a, [CONNECTING, CONNECTED]);
+    await expectLines(b, [CONNECTING, CONNECTED]);
+    const payload = '<img src=x onerror="window.__pwned = true; alert(1)"> & <b>bold?</b>';
+    await sendTo(a, 'xss-B', payload);
+    await expectLines(b, [CONNECTING, CONNECTED, payload]);
+    await sleep(500); // time for a broken image to fire onerror, had it been parsed as HTML
+    assert.equal(await b.evaluate(() => window.__pwned), undefined);
+    assert.equal(await b.locator('#msg img, #msg b').count(), 0);
+    assert.deepEqual([...personA.problems, ...personB.problems], []);
+    await personA.context.close();
+    await personB.context.close();
+  });
+});
