@@ -12,6 +12,9 @@
 // See docs/client-js.md for usage and the exact guarantees.
 
 const SUBPROTOCOL = 'switchboard.v1';
+// Close codes this client uses itself, apart from the server's (4000 idle, 4001 token expired, 4002 rate limited).
+const CLIENT_CONNECT_TIMEOUT = 4900;
+const CLIENT_WRONG_PROTOCOL = 4901;
 
 /** Connection states, in the order a client normally passes through them. */
 export const State = Object.freeze({
@@ -69,6 +72,7 @@ export class SwitchboardError extends Error {
  *   state    {state, previous, code?, reason?, delay?, attempt?}
  *   accepted {id, msgId, ts, online, duplicate?, to, body}  a send is durably stored
  *   error    SwitchboardError (code, message, id? for a send that failed)
+ *   authenticated {user, exp}                  the server took a token sent with refreshToken()
  */
 export class SwitchboardClient extends EventTarget {
   constructor(options = {}) {
@@ -227,6 +231,39 @@ export class SwitchboardClient extends EventTarget {
 
   _open() {
     this._retryTimer = null;
+    // A token function is asked again for every connection, so a reconnect after expiry (close
+    // 4001) presents a fresh token.
+    const token = this.options.token;
+    if (typeof token === 'function') {
+      Promise.resolve()
+        .then(() => token())
+        .then((fresh) => {
+          if (!this._stopped && !this._conn) {
+            this._openWith(fresh);
+          }
+        }, (e) => {
+          this._emitError(new SwitchboardError('token', 'could not get a token: ' + (e && e.message)));
+          this._scheduleRetry(0, 'no token');
+        });
+    } else {
+      this._openWith(token);
+    }
+  }
+
+  /**
+   * Sends a fresh token for the open session (server `auth.mode` jwt), before the current one
+   * expires; the server answers with an `authenticated` event, or an error with code invalid_token.
+   */
+  refreshToken(token) {
+    if (typeof this.options.token !== 'function') {
+      this.options.token = token;
+    }
+    if (this._conn && this._state === State.OPEN) {
+      this._conn.ws.send(JSON.stringify({ type: 'token', token }));
+    }
+  }
+
+  _openWith(token) {
     let ws;
     try {
       const url = new URL(this.url, globalThis.location?.href);
@@ -239,7 +276,8 @@ export class SwitchboardClient extends EventTarget {
       } else {
         url.searchParams.delete('since');
       }
-      ws = new WebSocket(url.toString(), SUBPROTOCOL);
+      // Browsers cannot set headers on a WebSocket: the token travels as a second subprotocol.
+      ws = new WebSocket(url.toString(), token ? [SUBPROTOCOL, 'token.' + token] : SUBPROTOCOL);
     } catch (e) {
       // A malformed URL will not get better by retrying.
       this._emitError(new SwitchboardError('bad_url', `cannot open ${this.url}: ${e.message}`));
@@ -258,7 +296,7 @@ export class SwitchboardClient extends EventTarget {
       timer: null,
     };
     this._conn = conn;
-    conn.openTimer = setTimeout(() => this._drop(conn, 4001, 'connect timeout'), this.options.connectTimeout);
+    conn.openTimer = setTimeout(() => this._drop(conn, CLIENT_CONNECT_TIMEOUT, 'connect timeout'), this.options.connectTimeout);
     ws.onopen = () => this._onOpen(conn);
     ws.onmessage = (event) => this._onFrame(conn, event.data);
     ws.onclose = (event) => this._drop(conn, event.code, event.reason);
@@ -270,7 +308,7 @@ export class SwitchboardClient extends EventTarget {
     if (conn.ws.protocol !== SUBPROTOCOL) {
       // The server would speak the legacy text format: never talk to it.
       this._emitError(new SwitchboardError('unsupported', 'server does not speak ' + SUBPROTOCOL));
-      this._drop(conn, 4002, 'server did not accept subprotocol ' + SUBPROTOCOL);
+      this._drop(conn, CLIENT_WRONG_PROTOCOL, 'server did not accept subprotocol ' + SUBPROTOCOL);
       return;
     }
     conn.lastHeard = Date.now();
@@ -384,6 +422,7 @@ export class SwitchboardClient extends EventTarget {
       case 'synced': this._onSynced(conn, frame); break;
       case 'accepted': this._onAccepted(frame); break;
       case 'error': this._onServerError(frame); break;
+      case 'authenticated': this._emit('authenticated', { user: frame.user, exp: frame.exp }); break;
       case 'pong': break;
       default: break; // newer server, unknown frame: ignore
     }
