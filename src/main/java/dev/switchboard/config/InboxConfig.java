@@ -6,6 +6,7 @@ import java.util.List;
 
 /** The {@code inbox} section: the durable store of every user's messages. */
 public record InboxConfig(
+    Engine engine,
     String dataDir,
     long retentionMillis,
     int maxMessagesPerUser,
@@ -13,11 +14,19 @@ public record InboxConfig(
     long purgeIntervalMillis,
     int batchMaxMessages,
     long cursorFlushMillis,
-    String synchronous) {
+    String synchronous,
+    String postgresUri,
+    int postgresPoolSize) {
+
+  /** Where the inboxes live: an embedded file per node, or one PostgreSQL database shared by nodes. */
+  public enum Engine {
+    SQLITE, POSTGRES
+  }
 
   public static InboxConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "inbox");
     return new InboxConfig(
+        Engine.valueOf(s.oneOf("engine", List.of("SQLITE", "POSTGRES"))),
         s.string("dataDir"),
         s.longIn("retentionSeconds", 1, 366L * 24 * 3600) * 1000,
         s.intIn("maxMessagesPerUser", 1, 100_000_000),
@@ -25,6 +34,8 @@ public record InboxConfig(
         s.longIn("purgeIntervalSeconds", 1, 24 * 3600) * 1000,
         s.intIn("batchMaxMessages", 1, 100_000),
         s.longIn("cursorFlushMillis", 1, 60_000),
-        s.oneOf("synchronous", List.of("OFF", "NORMAL", "FULL")));
+        s.oneOf("synchronous", List.of("OFF", "NORMAL", "FULL")),
+        s.uri("postgresUri", List.of("postgresql", "postgres")),
+        s.intIn("postgresPoolSize", 1, 1000));
   }
 }
