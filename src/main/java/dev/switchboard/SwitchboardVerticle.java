@@ -1,6 +1,7 @@
 package dev.switchboard;
 
 import dev.switchboard.config.ConfigLoader;
+import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.SwitchboardConfig;
 import dev.switchboard.gateway.GatewayVerticle;
 import dev.switchboard.push.PushApiVerticle;
@@ -43,8 +44,10 @@ public final class SwitchboardVerticle extends VerticleBase {
             return gateway;
           }, new DeploymentOptions(one).setInstances(settings.gateway().instances())))
           .compose(id -> vertx.deployVerticle(pushApi, one))
-          .onSuccess(id -> LOG.info("switchboard started: gateway port {}, push API port {}, data in {}, transport {}",
-              gatewayPort(), pushPort(), settings.inbox().dataDir(), vertx.isNativeTransportEnabled() ? "epoll" : "nio"));
+          .onSuccess(id -> LOG.info("switchboard started: gateway port {}, push API port {}, inbox on {}, transport {}",
+              gatewayPort(), pushPort(), settings.inbox().engine() == InboxConfig.Engine.SQLITE
+                  ? "SQLite in " + settings.inbox().dataDir() : "PostgreSQL",
+              vertx.isNativeTransportEnabled() ? "epoll" : "nio"));
     });
   }
 

@@ -119,4 +119,14 @@ final class ConfigSection {
     }
     return value;
   }
+
+  /** A URI whose scheme is one of {@code schemes}, e.g. {@code postgresql://user@host:5432/db}. */
+  String uri(String key, List<String> schemes) {
+    String value = string(key);
+    int colon = value.indexOf("://");
+    if (colon < 0 || !schemes.contains(value.substring(0, colon))) {
+      throw new IllegalArgumentException(key(key) + " must be a URI starting with " + schemes.get(0) + "://");
+    }
+    return value;
+  }
 }

@@ -6,42 +6,43 @@ import java.util.List;
 
 /** The {@code inbox} section: the durable store of every user's messages. */
 public record InboxConfig(
-    String engine,
+    Engine engine,
     String dataDir,
-    String postgresUri,
-    int postgresPoolSize,
-    boolean allowEmbeddedInCluster,
     long retentionMillis,
     int maxMessagesPerUser,
     long idempotencyWindowMillis,
     long purgeIntervalMillis,
     int batchMaxMessages,
     long cursorFlushMillis,
-    String synchronous) {
+    String synchronous,
+    String postgresUri,
+    int postgresPoolSize,
+    boolean allowEmbeddedInCluster) {
 
-  /** The embedded store: one node's own file. */
-  public static final String SQLITE = "SQLITE";
-  /** A PostgreSQL database that several nodes share. */
-  public static final String POSTGRES = "POSTGRES";
+  /** Where the inboxes live: an embedded file per node, or one PostgreSQL database shared by nodes. */
+  public enum Engine {
+    SQLITE, POSTGRES
+  }
 
+  /** The embedded engine: each node its own file. */
   public boolean embedded() {
-    return SQLITE.equals(engine);
+    return engine == Engine.SQLITE;
   }
 
   public static InboxConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "inbox");
     return new InboxConfig(
-        s.oneOf("engine", List.of(SQLITE, POSTGRES)),
+        Engine.valueOf(s.oneOf("engine", List.of("SQLITE", "POSTGRES"))),
         s.string("dataDir"),
-        s.string("postgresUri"),
-        s.intIn("postgresPoolSize", 1, 1000),
-        s.bool("allowEmbeddedInCluster"),
         s.longIn("retentionSeconds", 1, 366L * 24 * 3600) * 1000,
         s.intIn("maxMessagesPerUser", 1, 100_000_000),
         s.longIn("idempotencyWindowSeconds", 0, 7L * 24 * 3600) * 1000,
         s.longIn("purgeIntervalSeconds", 1, 24 * 3600) * 1000,
         s.intIn("batchMaxMessages", 1, 100_000),
         s.longIn("cursorFlushMillis", 1, 60_000),
-        s.oneOf("synchronous", List.of("OFF", "NORMAL", "FULL")));
+        s.oneOf("synchronous", List.of("OFF", "NORMAL", "FULL")),
+        s.uri("postgresUri", List.of("postgresql", "postgres")),
+        s.intIn("postgresPoolSize", 1, 1000),
+        s.bool("allowEmbeddedInCluster"));
   }
 }

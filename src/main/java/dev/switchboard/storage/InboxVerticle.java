@@ -27,7 +27,8 @@ import java.util.Map;
  * Owns the durable inboxes. Appends are group-committed: while one transaction is being written,
  * new appends queue up and go together in the next one, so a burst costs one sync, not one per message.
  * Cursor moves ride along with the next write (or a short timer when nothing else is written).
- * Deploy exactly one instance per node: it is the single writer of its store.
+ * Deploy exactly one instance per node: it is the single writer of its store (with PostgreSQL, the
+ * single writer of this node; the nodes sharing the database coordinate through row locks).
  */
 public final class InboxVerticle extends VerticleBase {
 
@@ -53,7 +54,10 @@ public final class InboxVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     config = InboxConfig.fromJson(config());
-    store = config.embedded() ? new SqliteInboxStore(vertx, config) : new PgInboxStore(vertx, config);
+    store = switch (config.engine()) {
+      case SQLITE -> new SqliteInboxStore(vertx, config);
+      case POSTGRES -> new PgInboxStore(vertx, config);
+    };
     return store.open().compose(v -> Future.all(
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),

@@ -8,12 +8,13 @@ import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
+import io.vertx.core.VertxException;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
@@ -23,20 +24,30 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.SortedSet;
+import java.util.TreeMap;
 
 /**
- * The shared engine: PostgreSQL through the reactive pg client, for a cluster whose nodes all
- * write the same inboxes. No node may cache heads, so each batch locks the heads it touches
- * ({@code SELECT ... FOR UPDATE}, in recipient order so two nodes cannot deadlock), plans with the
- * same {@link AppendPlanner} as the embedded engine, and writes in the same transaction: per
- * recipient, seqs become visible in order and without holes whichever nodes append.
+ * The shared engine: one PostgreSQL database that several nodes write at once, through the reactive
+ * Vert.x client (pipelined, so the statements of a step go out together and cost one round trip).
+ *
+ * <p>Unlike {@link SqliteInboxStore} this store is not the only writer, so it keeps nothing in memory:
+ * each append batch is one transaction that locks the heads of its inboxes ({@code SELECT ... FOR
+ * UPDATE}, in recipient order, so that nodes never deadlock), plans with the same
+ * {@link AppendPlanner}, and writes. The locks are held to the commit, so per inbox the seqs are given
+ * one transaction after another and become visible in order, without holes.
  */
 public final class PgInboxStore implements InboxStore {
 
   private static final Logger LOG = LoggerFactory.getLogger(PgInboxStore.class);
+  /** Statements a connection sends before waiting for answers. */
+  private static final int PIPELINING_LIMIT = 256;
+  /** Advisory lock keys (fixed, arbitrary numbers): one node at a time migrates the schema, or purges. */
+  private static final long SCHEMA_LOCK = 0x5357_4244_0001L;
+  private static final long PURGE_LOCK = 0x5357_4244_0002L;
 
-  private static final List<String> SCHEMA = List.of(
+  /** Schema changes in order: entry i brings the database to version i + 1. Append to it, never edit. */
+  private static final List<List<String>> MIGRATIONS = List.of(List.of(
       "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
           + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (recipient, seq))",
       "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
@@ -45,35 +56,48 @@ public final class PgInboxStore implements InboxStore {
           + " updated_at BIGINT NOT NULL, PRIMARY KEY (recipient, device))",
       "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at BIGINT NOT NULL,"
           + " fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
-      "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)");
+      "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)"));
 
-  /** Advisory lock id held while creating the schema ("sbschema" in ASCII). */
-  private static final long SCHEMA_LOCK = 0x7362736368656D61L;
-
-  private static final String ENSURE_HEADS =
-      "INSERT INTO inboxes (recipient, last_seq, stored) SELECT r, 0, 0 FROM unnest($1::text[]) AS r ON CONFLICT DO NOTHING";
+  private static final String ENSURE_INBOXES =
+      "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
   private static final String LOCK_HEADS =
       "SELECT recipient, last_seq, stored FROM inboxes WHERE recipient = ANY($1) ORDER BY recipient FOR UPDATE";
-  private static final String LOAD_KEYS =
-      "SELECT k.sender, k.send_key, k.fingerprint, k.result FROM send_keys k"
-          + " JOIN unnest($2::text[], $3::text[]) AS w(sender, send_key) ON k.sender = w.sender AND k.send_key = w.send_key"
-          + " WHERE k.created_at >= $1";
+  private static final String LOAD_SEND_KEYS =
+      "SELECT sender, send_key, fingerprint, result FROM send_keys"
+          + " WHERE created_at >= $1 AND (sender, send_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))";
   private static final String INSERT_MESSAGE =
       "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
   private static final String UPDATE_HEAD = "UPDATE inboxes SET last_seq = $2, stored = $3 WHERE recipient = $1";
+  /** Takes over a key only once it is past the window ($6): a key still in it belongs to a concurrent writer. */
   private static final String UPSERT_KEY =
       "INSERT INTO send_keys (sender, send_key, created_at, fingerprint, result) VALUES ($1, $2, $3, $4, $5)"
-          + " ON CONFLICT (sender, send_key) DO UPDATE SET created_at = EXCLUDED.created_at,"
-          + " fingerprint = EXCLUDED.fingerprint, result = EXCLUDED.result";
+          + " ON CONFLICT (sender, send_key) DO UPDATE SET created_at = excluded.created_at,"
+          + " fingerprint = excluded.fingerprint, result = excluded.result WHERE send_keys.created_at < $6";
   private static final String UPSERT_CURSOR =
       "INSERT INTO cursors (recipient, device, seq, updated_at) VALUES ($1, $2, $3, $4)"
-          + " ON CONFLICT (recipient, device) DO UPDATE SET seq = GREATEST(cursors.seq, EXCLUDED.seq),"
-          + " updated_at = EXCLUDED.updated_at";
-  /** Head and page in one statement, so both come from one snapshot. */
+          + " ON CONFLICT (recipient, device) DO UPDATE SET seq = GREATEST(cursors.seq, excluded.seq),"
+          + " updated_at = excluded.updated_at";
+  /**
+   * The head and the page in one statement, so in one snapshot: every seq up to the head was
+   * committed in it, and a seq below the head that the page lacks was removed by retention.
+   */
   private static final String READ_PAGE =
-      "SELECT (SELECT last_seq FROM inboxes WHERE recipient = $1) AS head, m.msg_id, m.seq, m.sender, m.body, m.created_at"
-          + " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT msg_id, seq, sender, body, created_at FROM messages"
-          + " WHERE recipient = $1 AND seq > $2 AND created_at >= $3 ORDER BY seq LIMIT $4) AS m ON true";
+      "SELECT h.last_seq AS head, m.msg_id, m.seq, m.sender, m.body, m.created_at"
+          + " FROM (SELECT coalesce(max(last_seq), 0) AS last_seq FROM inboxes WHERE recipient = $1) AS h"
+          + " LEFT JOIN LATERAL (SELECT msg_id, seq, sender, body, created_at FROM messages"
+          + " WHERE recipient = $1 AND seq > $2 AND created_at >= $3 ORDER BY seq LIMIT $4) AS m ON true"
+          + " ORDER BY m.seq";
+  private static final String DELETE_EXPIRED_MESSAGES =
+      "WITH gone AS (DELETE FROM messages WHERE created_at < $1 RETURNING recipient)"
+          + " SELECT recipient, count(*) FROM gone GROUP BY recipient";
+  private static final String DECREMENT_STORED = "UPDATE inboxes SET stored = GREATEST(stored - $2, 0) WHERE recipient = $1";
+
+  /** Another writer committed one of the batch's idempotency keys after this one looked for it. */
+  private static final class KeyTaken extends VertxException {
+    KeyTaken() {
+      super("an idempotency key of the batch was stored by a concurrent writer", true);
+    }
+  }
 
   private final Vertx vertx;
   private final InboxConfig config;
@@ -88,95 +112,152 @@ public final class PgInboxStore implements InboxStore {
 
   @Override
   public Future<Void> open() {
-    PgConnectOptions connect = PgConnectOptions.fromUri(config.postgresUri()).setPipeliningLimit(256);
+    PgConnectOptions connect;
+    try {
+      connect = PgConnectOptions.fromUri(config.postgresUri());
+    } catch (IllegalArgumentException e) {
+      // Not the parser's message: it may quote the URI, password included.
+      return Future.failedFuture(new IllegalArgumentException("inbox.postgresUri is not a valid PostgreSQL URI"));
+    }
+    connect.setPipeliningLimit(PIPELINING_LIMIT).setCachePreparedStatements(true);
     pool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(config.postgresPoolSize()).setName("inbox-postgres"))
         .connectingTo(connect)
         .using(vertx)
         .build();
-    // Nodes starting together must not race on CREATE TABLE: one holds the lock, the others wait.
-    return pool.withTransaction(conn -> {
-      Future<Void> chain = conn.query("SELECT pg_advisory_xact_lock(" + SCHEMA_LOCK + ")").execute().mapEmpty();
-      for (String statement : SCHEMA) {
-        chain = chain.compose(x -> conn.query(statement).execute().mapEmpty());
-      }
-      return chain;
-    }).onSuccess(x -> LOG.info("inbox store: PostgreSQL at {}:{}/{}", connect.getHost(), connect.getPort(),
-        connect.getDatabase()));
+    return pool.withTransaction(this::migrate)
+        .onSuccess(version -> LOG.info("inbox store open on PostgreSQL {}:{}/{} (schema version {}, pool of {})",
+            connect.getHost(), connect.getPort(), connect.getDatabase(), version, config.postgresPoolSize()))
+        .mapEmpty();
   }
 
+  /** Brings the schema to the newest version, under a lock so that nodes starting together take turns. */
+  private Future<Integer> migrate(SqlConnection conn) {
+    // IF NOT EXISTS on an existing table is not news: keep the server's notice of it out of the log.
+    return conn.query("SET LOCAL client_min_messages = warning").execute()
+        .compose(x -> conn.query("SELECT pg_advisory_xact_lock(" + SCHEMA_LOCK + ")").execute())
+        .compose(x -> conn.query("CREATE TABLE IF NOT EXISTS schema_version"
+            + " (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)").execute())
+        .compose(x -> conn.query("SELECT coalesce(max(version), 0) FROM schema_version").execute())
+        .compose(rows -> {
+          int found = rows.iterator().next().getInteger(0);
+          if (found > MIGRATIONS.size()) {
+            return Future.failedFuture(new IllegalStateException("the inbox database has schema version " + found
+                + ", newer than this build knows (" + MIGRATIONS.size() + ")"));
+          }
+          Future<Void> chain = Future.succeededFuture();
+          for (int version = found + 1; version <= MIGRATIONS.size(); version++) {
+            for (String statement : MIGRATIONS.get(version - 1)) {
+              chain = chain.compose(x -> conn.query(statement).execute().mapEmpty());
+            }
+            Tuple applied = Tuple.of(version, System.currentTimeMillis());
+            chain = chain.compose(x -> conn.preparedQuery("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
+                .execute(applied).mapEmpty());
+          }
+          return chain.map(x -> MIGRATIONS.size());
+        });
+  }
+
+  /**
+   * One transaction per batch; if another node committed one of its idempotency keys meanwhile, the
+   * batch is rolled back and run once more, which then finds the key and answers with its replay.
+   */
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
-    TreeSet<String> recipients = new TreeSet<>();
-    batch.forEach(r -> r.recipients().forEach(x -> recipients.add(x.to())));
-    String[] sorted = recipients.toArray(new String[0]);
-    return pool.withTransaction(conn -> {
-      Future<Map<String, InboxHead>> heads = sorted.length == 0
-          ? Future.succeededFuture(Map.of())
-          : conn.preparedQuery(ENSURE_HEADS).execute(Tuple.tuple().addArrayOfString(sorted))
-              .compose(x -> conn.preparedQuery(LOCK_HEADS).execute(Tuple.tuple().addArrayOfString(sorted)))
-              .map(rows -> {
-                Map<String, InboxHead> found = new HashMap<>();
-                for (Row row : rows) {
-                  found.put(row.getString(0), new InboxHead(row.getLong(1), row.getLong(2)));
-                }
-                return found;
-              });
-      return heads
-          .compose(locked -> loadSendKeys(conn, batch, now).map(keys -> planner.plan(batch, locked, keys)))
-          .compose(plan -> write(conn, plan, cursors, now).map(plan.results()));
+    return pool.withTransaction(conn -> appendIn(conn, batch, cursors, now))
+        .recover(e -> {
+          if (!(e instanceof KeyTaken)) {
+            return Future.failedFuture(e);
+          }
+          LOG.debug("append of {} requests met a concurrent use of one of its keys; running it again", batch.size());
+          return pool.withTransaction(conn -> appendIn(conn, batch, cursors, now));
+        });
+  }
+
+  private Future<List<AppendResult>> appendIn(SqlConnection conn, List<AppendRequest> batch, List<CursorUpdate> cursors,
+                                              long now) {
+    long since = now - config.idempotencyWindowMillis();
+    // Pipelined, and run by the server in this order: the keys are read once the heads are locked.
+    Future<Map<String, InboxHead>> heads = lockHeads(conn, InboxRows.recipients(batch));
+    Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> keys = loadSendKeys(conn, batch, since);
+    return Future.all(heads, keys)
+        .map(x -> planner.plan(batch, heads.result(), keys.result()))
+        .compose(plan -> write(conn, plan, cursors, now, since).map(x -> plan.results()));
+  }
+
+  /** Creates the missing inboxes, then locks every head of the batch until the commit. */
+  private static Future<Map<String, InboxHead>> lockHeads(SqlConnection conn, SortedSet<String> recipients) {
+    if (recipients.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    Tuple users = Tuple.of(recipients.toArray(new String[0]));
+    Future<RowSet<Row>> created = conn.preparedQuery(ENSURE_INBOXES).execute(users);
+    Future<RowSet<Row>> locked = conn.preparedQuery(LOCK_HEADS).execute(users);
+    return Future.all(created, locked).map(x -> {
+      Map<String, InboxHead> heads = new HashMap<>();
+      for (Row row : locked.result()) {
+        heads.put(row.getString("recipient"), new InboxHead(row.getLong("last_seq"), row.getLong("stored")));
+      }
+      return heads;
     });
   }
 
-  private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(SqlConnection conn,
-                                                                                      List<AppendRequest> batch, long now) {
-    List<String> senders = new ArrayList<>();
-    List<String> keys = new ArrayList<>();
-    for (AppendRequest r : batch) {
-      if (r.idempotencyKey() != null) {
-        senders.add(r.from());
-        keys.add(r.idempotencyKey());
-      }
-    }
+  /** Results stored for the batch's idempotency keys that are still within the window. */
+  private static Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(
+      SqlConnection conn, List<AppendRequest> batch, long since) {
+    List<AppendPlanner.SendKey> keys = InboxRows.sendKeys(batch);
     Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult> found = new HashMap<>();
     if (keys.isEmpty()) {
       return Future.succeededFuture(found);
     }
-    Tuple params = Tuple.tuple().addLong(now - config.idempotencyWindowMillis())
-        .addArrayOfString(senders.toArray(new String[0])).addArrayOfString(keys.toArray(new String[0]));
-    return conn.preparedQuery(LOAD_KEYS).execute(params).map(rows -> {
-      for (Row row : rows) {
-        found.put(new AppendPlanner.SendKey(row.getString(0), row.getString(1)),
-            new AppendPlanner.KeyedResult(row.getString(2), AppendResult.fromJson(new JsonObject(row.getString(3)))));
-      }
+    String[] senders = keys.stream().map(AppendPlanner.SendKey::sender).toArray(String[]::new);
+    String[] names = keys.stream().map(AppendPlanner.SendKey::key).toArray(String[]::new);
+    return conn.preparedQuery(LOAD_SEND_KEYS).execute(Tuple.of(since, senders, names)).map(rows -> {
+      rows.forEach(row -> InboxRows.putSendKey(row, found));
       return found;
     });
   }
 
-  private static Future<Void> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors, long now) {
-    PlanRows rows = PlanRows.of(plan, cursors, now);
-    return batch(conn, INSERT_MESSAGE, rows.messages())
-        .compose(x -> batch(conn, UPDATE_HEAD, rows.heads()))
-        .compose(x -> batch(conn, UPSERT_KEY, rows.keys()))
-        .compose(x -> batch(conn, UPSERT_CURSOR, rows.cursors()));
+  /** The plan's rows, all statements pipelined. */
+  private static Future<Void> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors, long now,
+                                    long since) {
+    List<Tuple> keys = InboxRows.sendKeys(plan, now);
+    keys.forEach(k -> k.addLong(since));
+    return Future.all(
+            batch(conn, INSERT_MESSAGE, InboxRows.messages(plan)),
+            batch(conn, UPDATE_HEAD, InboxRows.heads(plan)),
+            batch(conn, UPSERT_KEY, keys).compose(written -> written == keys.size()
+                ? Future.succeededFuture()
+                : Future.failedFuture(new KeyTaken())),
+            batch(conn, UPSERT_CURSOR, InboxRows.cursors(cursors, now)))
+        .mapEmpty();
   }
 
-  private static Future<Void> batch(SqlConnection conn, String sql, List<Tuple> rows) {
-    return rows.isEmpty() ? Future.succeededFuture() : conn.preparedQuery(sql).executeBatch(rows).mapEmpty();
+  /** Runs one statement over all rows; answers how many rows it wrote. */
+  private static Future<Integer> batch(SqlConnection conn, String sql, List<Tuple> rows) {
+    if (rows.isEmpty()) {
+      return Future.succeededFuture(0);
+    }
+    return conn.preparedQuery(sql).executeBatch(rows).map(result -> {
+      int written = 0;
+      for (RowSet<Row> one = result; one != null; one = one.next()) {
+        written += one.rowCount();
+      }
+      return written;
+    });
   }
 
   @Override
   public Future<InboxPage> read(String user, long after, int limit, long now) {
-    return pool.preparedQuery(READ_PAGE).execute(Tuple.of(user, after, now - config.retentionMillis(), limit))
+    return pool.preparedQuery(READ_PAGE)
+        .execute(Tuple.of(user, after, now - config.retentionMillis(), limit))
         .map(rows -> {
           long head = 0;
           List<StoredMessage> messages = new ArrayList<>(rows.size());
           for (Row row : rows) {
-            Long h = row.getLong(0);
-            head = h == null ? 0 : h;
-            if (row.getString(1) != null) {
-              messages.add(new StoredMessage(row.getString(1), row.getLong(2), row.getString(3), user, row.getString(4),
-                  row.getLong(5)));
+            head = row.getLong("head");
+            if (row.getString("msg_id") != null) {
+              messages.add(InboxRows.message(row, user));
             }
           }
           return new InboxPage(after, head, messages);
@@ -190,24 +271,31 @@ public final class PgInboxStore implements InboxStore {
         .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
   }
 
+  /** Skipped (0) while another node purges: one purge at a time is enough, and two would only collide. */
   @Override
   public Future<Long> purge(long now) {
-    long cutoff = now - config.retentionMillis();
-    return pool.withTransaction(conn -> conn
-        .preparedQuery("WITH gone AS (DELETE FROM messages WHERE created_at < $1 RETURNING recipient),"
-            + " counted AS (SELECT recipient, count(*) AS n FROM gone GROUP BY recipient)"
-            + " UPDATE inboxes i SET stored = GREATEST(i.stored - c.n, 0) FROM counted c WHERE i.recipient = c.recipient"
-            + " RETURNING c.n")
-        .execute(Tuple.of(cutoff))
+    return pool.withTransaction(conn -> conn.query("SELECT pg_try_advisory_xact_lock(" + PURGE_LOCK + ")").execute()
+        .compose(rows -> rows.iterator().next().getBoolean(0) ? purgeIn(conn, now) : Future.succeededFuture(0L)));
+  }
+
+  private Future<Long> purgeIn(SqlConnection conn, long now) {
+    Map<String, Long> removed = new TreeMap<>();
+    return conn.preparedQuery(DELETE_EXPIRED_MESSAGES).execute(Tuple.of(now - config.retentionMillis()))
         .compose(rows -> {
-          long total = 0;
-          for (Row row : rows) {
-            total += row.getLong(0);
+          rows.forEach(row -> removed.put(row.getString(0), row.getLong(1)));
+          if (removed.isEmpty()) {
+            return Future.<Void>succeededFuture();
           }
-          long removed = total;
-          return conn.preparedQuery("DELETE FROM send_keys WHERE created_at < $1")
-              .execute(Tuple.of(now - config.idempotencyWindowMillis())).map(removed);
-        }));
+          // The heads are locked the way appends lock them, then their counts lowered.
+          List<Tuple> updates = new ArrayList<>(removed.size());
+          removed.forEach((user, n) -> updates.add(Tuple.of(user, n)));
+          return Future.all(
+              conn.preparedQuery(LOCK_HEADS).execute(Tuple.of(removed.keySet().toArray(new String[0]))),
+              batch(conn, DECREMENT_STORED, updates)).<Void>mapEmpty();
+        })
+        .compose(x -> conn.preparedQuery("DELETE FROM send_keys WHERE created_at < $1")
+            .execute(Tuple.of(now - config.idempotencyWindowMillis())))
+        .map(x -> removed.values().stream().mapToLong(Long::longValue).sum());
   }
 
   @Override

@@ -8,7 +8,6 @@ import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vertx.jdbcclient.JDBCPool;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
@@ -115,8 +114,7 @@ public final class SqliteInboxStore implements InboxStore {
 
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
-    Set<String> recipients = new java.util.HashSet<>();
-    batch.forEach(r -> r.recipients().forEach(x -> recipients.add(x.to())));
+    Set<String> recipients = InboxRows.recipients(batch);
     return loadHeads(recipients)
         .compose(loaded -> loadSendKeys(batch, now).map(keys -> planner.plan(batch, loaded, keys)))
         .compose(plan -> writer.withTransaction(conn -> write(conn, plan, cursors, now))
@@ -128,11 +126,10 @@ public final class SqliteInboxStore implements InboxStore {
   }
 
   private Future<Void> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors, long now) {
-    PlanRows rows = PlanRows.of(plan, cursors, now);
-    return batch(conn, INSERT_MESSAGE, rows.messages())
-        .compose(x -> batch(conn, UPSERT_HEAD, rows.heads()))
-        .compose(x -> batch(conn, UPSERT_KEY, rows.keys()))
-        .compose(x -> batch(conn, UPSERT_CURSOR, rows.cursors()));
+    return batch(conn, INSERT_MESSAGE, InboxRows.messages(plan))
+        .compose(x -> batch(conn, UPSERT_HEAD, InboxRows.heads(plan)))
+        .compose(x -> batch(conn, UPSERT_KEY, InboxRows.sendKeys(plan, now)))
+        .compose(x -> batch(conn, UPSERT_CURSOR, InboxRows.cursors(cursors, now)));
   }
 
   private static Future<Void> batch(SqlConnection conn, String sql, List<Tuple> rows) {
@@ -167,12 +164,7 @@ public final class SqliteInboxStore implements InboxStore {
 
   /** Results stored for the batch's idempotency keys that are still within the window. */
   private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(List<AppendRequest> batch, long now) {
-    List<AppendPlanner.SendKey> keys = new ArrayList<>();
-    for (AppendRequest r : batch) {
-      if (r.idempotencyKey() != null) {
-        keys.add(new AppendPlanner.SendKey(r.from(), r.idempotencyKey()));
-      }
-    }
+    List<AppendPlanner.SendKey> keys = InboxRows.sendKeys(batch);
     Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult> found = new HashMap<>();
     long since = now - config.idempotencyWindowMillis();
     return inChunks(keys, chunk -> {
@@ -188,10 +180,7 @@ public final class SqliteInboxStore implements InboxStore {
               + " AND (sender, send_key) IN (VALUES " + values + ")")
           .execute(Tuple.wrap(params))
           .map(rows -> {
-            for (Row row : rows) {
-              found.put(new AppendPlanner.SendKey(row.getString(0), row.getString(1)), new AppendPlanner.KeyedResult(
-                  row.getString(2), AppendResult.fromJson(new JsonObject(row.getString(3)))));
-            }
+            rows.forEach(row -> InboxRows.putSendKey(row, found));
             return null;
           });
     }).map(x -> found);
@@ -223,10 +212,7 @@ public final class SqliteInboxStore implements InboxStore {
         .execute(Tuple.of(user, after, now - config.retentionMillis(), limit))
         .map(rows -> {
           List<StoredMessage> messages = new ArrayList<>(rows.size());
-          for (Row row : rows) {
-            messages.add(new StoredMessage(row.getString(0), row.getLong(1), row.getString(2), user,
-                row.getString(3), row.getLong(4)));
-          }
+          rows.forEach(row -> messages.add(InboxRows.message(row, user)));
           return new InboxPage(after, h, messages);
         }));
   }

@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Three Switchboard nodes in three JVMs, clustered over Hazelcast on loopback, sharing one real
  * PostgreSQL: cross-node delivery, presence, an outside publisher, and nodes killed or stopped.
  */
-@ExtendWith(VertxExtension.class)
+@ExtendWith({VertxExtension.class, TestPostgres.Extension.class})
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 120, timeUnit = TimeUnit.SECONDS)
 class ClusterIT {
@@ -47,13 +47,13 @@ class ClusterIT {
   @TempDir
   static Path dataDir;
 
-  static TestPostgres postgres;
+  static String postgresUri;
   static List<String> clusterProperties;
   static final List<ProcessServer> nodes = new ArrayList<>();
 
   @BeforeAll
-  static void startCluster() throws Exception {
-    postgres = TestPostgres.start();
+  static void startCluster(TestPostgres postgres) throws Exception {
+    postgresUri = postgres.createDatabase();
     // A port range of its own, so concurrent runs on one machine do not join each other.
     int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
     String members = java.util.stream.IntStream.range(base, base + 5).mapToObj(p -> "127.0.0.1:" + p)
@@ -74,7 +74,7 @@ class ClusterIT {
 
   static ProcessServer startNode(Path dir) {
     JsonObject conf = new JsonObject().put("inbox", new JsonObject()
-            .put("engine", "postgres").put("postgresUri", postgres.uri()))
+            .put("engine", "postgres").put("postgresUri", postgresUri))
         .put("limits", new JsonObject().put("messagesPerSecond", 100_000).put("messageBurst", 100_000));
     try {
       return ProcessServer.start(dir, conf, clusterProperties, List.of("-cluster"));
@@ -87,9 +87,6 @@ class ClusterIT {
   static void stopCluster() throws Exception {
     for (ProcessServer node : nodes) {
       node.close();
-    }
-    if (postgres != null) {
-      postgres.close();
     }
   }
 

@@ -30,6 +30,9 @@ class ConfigTest {
       assertEquals("data", config.inbox().dataDir());
       assertEquals(2L * 24 * 3600 * 1000, config.inbox().retentionMillis());
       assertEquals(5L * 60 * 1000, config.inbox().idempotencyWindowMillis());
+      assertEquals(InboxConfig.Engine.SQLITE, config.inbox().engine());
+      assertEquals("postgresql://switchboard@127.0.0.1:5432/switchboard", config.inbox().postgresUri());
+      assertEquals(8, config.inbox().postgresPoolSize());
       assertEquals(65_536, config.limits().maxBodyBytes());
       ctx.completeNow();
     })));
@@ -40,13 +43,16 @@ class ConfigTest {
   void layering(Vertx vertx, VertxTestContext ctx) {
     JsonObject launcher = new JsonObject().put("gateway", new JsonObject().put("port", 9000).put("host", "0.0.0.0"));
     Map<String, String> env = Map.of("SWITCHBOARD_GATEWAY_PORT", "9100", "SWITCHBOARD_INBOX_MAX_MESSAGES_PER_USER", "5",
-        "SWITCHBOARD_PUSH_CORS_ORIGINS", "https://a.example, https://b.example");
+        "SWITCHBOARD_PUSH_CORS_ORIGINS", "https://a.example, https://b.example",
+        "SWITCHBOARD_INBOX_ENGINE", "postgres", "SWITCHBOARD_INBOX_POSTGRES_URI", "postgresql://sb:secret@db.internal/inbox");
     ConfigLoader.load(vertx, launcher, env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
       SwitchboardConfig config = SwitchboardConfig.fromJson(json);
       assertEquals(9100, config.gateway().port());
       assertEquals("0.0.0.0", config.gateway().host());
       assertEquals(5, config.inbox().maxMessagesPerUser());
       assertEquals(List.of("https://a.example", "https://b.example"), config.push().corsOrigins());
+      assertEquals(InboxConfig.Engine.POSTGRES, config.inbox().engine());
+      assertEquals("postgresql://sb:secret@db.internal/inbox", config.inbox().postgresUri());
       assertEquals(65_536, config.limits().maxBodyBytes());
       ctx.completeNow();
     })));
@@ -57,6 +63,7 @@ class ConfigTest {
   void envNames() {
     assertEquals("SWITCHBOARD_INBOX_MAX_MESSAGES_PER_USER", ConfigLoader.envName("inbox", "maxMessagesPerUser"));
     assertEquals("SWITCHBOARD_GATEWAY_PORT", ConfigLoader.envName("gateway", "port"));
+    assertEquals("SWITCHBOARD_INBOX_POSTGRES_URI", ConfigLoader.envName("inbox", "postgresUri"));
   }
 
   @Test
@@ -79,6 +86,18 @@ class ConfigTest {
       badSync.getJsonObject("inbox").put("synchronous", "sometimes");
       assertTrue(assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badSync))
           .getMessage().startsWith("inbox.synchronous must be one of"));
+      JsonObject badEngine = json.copy();
+      badEngine.getJsonObject("inbox").put("engine", "mysql");
+      assertEquals("inbox.engine must be one of [SQLITE, POSTGRES], got MYSQL",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badEngine)).getMessage());
+      JsonObject badUri = json.copy();
+      badUri.getJsonObject("inbox").put("postgresUri", "jdbc:postgresql://db/inbox");
+      assertEquals("inbox.postgresUri must be a URI starting with postgresql://",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badUri)).getMessage());
+      JsonObject badPool = json.copy();
+      badPool.getJsonObject("inbox").put("postgresPoolSize", 0);
+      assertEquals("inbox.postgresPoolSize must be 1..1000, got 0",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badPool)).getMessage());
       ctx.completeNow();
     })));
   }

@@ -2,81 +2,207 @@ package dev.switchboard.storage;
 
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.support.TestPostgres;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxTestContext;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.LongStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The store contract on PostgreSQL, plus what only a shared store must do: several writers. */
-class PgInboxStoreTest extends InboxStoreContract {
+/**
+ * The store contract on PostgreSQL (a real server, a fresh database per test), and what only the
+ * shared engine must do: several nodes writing the same inboxes at once.
+ */
+@ExtendWith(TestPostgres.Extension.class)
+class PgInboxStoreTest extends InboxStoreContractTest {
 
-  @Override
-  JsonObject engine() throws Exception {
-    return new JsonObject().put("engine", "postgres").put("postgresUri", TestPostgres.start().uri());
+  private static final List<String> RECIPIENTS = List.of("r0", "r1", "r2");
+
+  private String uri;
+
+  @BeforeEach
+  void freshDatabase(TestPostgres postgres) {
+    uri = postgres.createDatabase();
   }
 
   @Override
-  InboxStore create(Vertx vertx, InboxConfig config) {
+  JsonObject engineSettings() {
+    return new JsonObject().put("engine", "postgres").put("postgresUri", uri).put("postgresPoolSize", 4);
+  }
+
+  @Override
+  InboxStore newStore(Vertx vertx, InboxConfig config) {
     return new PgInboxStore(vertx, config);
   }
 
   @Test
-  @DisplayName("two nodes appending to the same inboxes at once give each inbox seqs 1..N, each once, no holes")
-  void concurrentWritersKeepSeqsGapless(Vertx vertx, VertxTestContext ctx) throws Exception {
+  @DisplayName("two nodes appending to the same inboxes at once give each inbox seqs 1..N exactly once, "
+      + "store a key shared by both once, and every page read meanwhile is complete up to its head")
+  void twoNodesAppendConcurrently(Vertx vertx, VertxTestContext ctx) throws Exception {
+    int rounds = 30;
     InboxConfig config = config(100_000);
-    InboxStore nodeA = create(vertx, config);
-    InboxStore nodeB = create(vertx, config);
-    List<String> users = List.of("u1", "u2", "u3");
-    int perNode = 300;
+    PgInboxStore nodeA = new PgInboxStore(vertx, config);
+    PgInboxStore nodeB = new PgInboxStore(vertx, config);
+    List<AppendResult> results = new ArrayList<>();
+    List<InboxPage> pagesSeen = new ArrayList<>();
+    // Both open at once: the schema is created by one, under its lock, and found by the other.
     Future.all(nodeA.open(), nodeB.open())
-        .compose(v -> Future.all(appendMany(nodeA, "a", users, perNode), appendMany(nodeB, "b", users, perNode)))
-        .compose(v -> Future.all(users.stream().map(u -> nodeA.read(u, 0, 10_000, 0)).toList()))
-        .onComplete(ctx.succeeding(pages -> ctx.verify(() -> {
-          for (int i = 0; i < users.size(); i++) {
-            dev.switchboard.bus.InboxPage page = pages.resultAt(i);
-            assertEquals(2L * perNode, page.head());
-            assertEquals(2 * perNode, page.messages().size());
-            Map<String, Integer> perSender = new HashMap<>();
-            for (int s = 0; s < page.messages().size(); s++) {
-              assertEquals(s + 1L, page.messages().get(s).seq());
-              perSender.merge(page.messages().get(s).from(), 1, Integer::sum);
+        .compose(v -> {
+          Future<Void> a = appendRounds(nodeA, "a", rounds, results);
+          Future<Void> b = appendRounds(nodeB, "b", rounds, results);
+          Future<Void> both = Future.all(a, b).mapEmpty();
+          Promise<Void> readsDone = Promise.promise();
+          readUntil(nodeA, both, pagesSeen, readsDone);
+          return Future.all(both, readsDone.future());
+        })
+        .compose(v -> Future.all(RECIPIENTS.stream().map(r -> nodeB.read(r, 0, 10_000, 1)).toList()))
+        .eventually(() -> Future.all(nodeA.close(), nodeB.close()))
+        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+          Map<String, Set<String>> storedIds = new HashMap<>();
+          for (AppendResult result : results) {
+            if (!result.duplicate()) {
+              for (RecipientResult r : result.results()) {
+                assertTrue(r.isStored());
+                assertTrue(storedIds.computeIfAbsent(r.to(), k -> new HashSet<>()).add(r.msgId()));
+              }
             }
-            assertEquals(Map.of("a", perNode, "b", perNode), perSender);
           }
-          nodeA.close();
-          nodeB.close();
+          // Each round's shared key went through both nodes: stored by one, replayed by the other.
+          assertEquals(rounds, results.stream().filter(AppendResult::duplicate).count());
+          int total = 0;
+          for (int i = 0; i < RECIPIENTS.size(); i++) {
+            InboxPage page = all.resultAt(i);
+            Set<String> ids = storedIds.get(RECIPIENTS.get(i));
+            List<Long> seqs = page.messages().stream().map(StoredMessage::seq).toList();
+            assertEquals(LongStream.rangeClosed(1, ids.size()).boxed().toList(), seqs);
+            assertEquals(ids.size(), page.head());
+            assertEquals(ids, new HashSet<>(page.messages().stream().map(StoredMessage::msgId).toList()));
+            total += ids.size();
+          }
+          assertTrue(total >= 500, "only " + total + " messages");
+          assertFalse(pagesSeen.isEmpty());
+          for (InboxPage page : pagesSeen) {
+            List<Long> seqs = page.messages().stream().map(StoredMessage::seq).toList();
+            assertEquals(LongStream.rangeClosed(1, seqs.size()).boxed().toList(), seqs);
+            assertEquals(page.head(), seqs.size(), "a page without the messages up to its head");
+          }
           ctx.completeNow();
         })));
   }
 
-  /** Appends in batches of 10 one after another, as one node's inbox verticle would. */
-  private static Future<Void> appendMany(InboxStore store, String sender, List<String> users, int n) {
+  /**
+   * One node's appends, one batch after another as its inbox verticle sends them: each round a
+   * batch of requests to two or three of the recipients, in an order that differs between nodes,
+   * plus one request with a key that the other node sends the same round.
+   */
+  private static Future<Void> appendRounds(PgInboxStore store, String node, int rounds, List<AppendResult> results) {
     Future<Void> chain = Future.succeededFuture();
-    for (int start = 0; start < n; start += 10) {
-      int from = start;
-      chain = chain.compose(v -> {
-        List<AppendRequest> batch = new ArrayList<>();
-        for (int i = from; i < from + 10; i++) {
-          List<AppendRequest.Recipient> to = new ArrayList<>();
-          for (String u : users) {
-            to.add(new AppendRequest.Recipient(u, sender + "-" + u + "-" + i));
-          }
-          batch.add(new AppendRequest(sender, "m" + i, 0, null, to));
+    for (int round = 0; round < rounds; round++) {
+      List<AppendRequest> batch = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        List<String> to = new ArrayList<>(RECIPIENTS.subList(0, 2 + (round + i) % 2));
+        if (node.equals("b")) {
+          java.util.Collections.reverse(to);
         }
-        return store.append(batch, List.of(), 0).map((List<AppendResult> r) -> null);
+        String body = node + " " + round + "." + i;
+        batch.add(new AppendRequest("alice", body, 1, null,
+            to.stream().map(r -> new AppendRequest.Recipient(r, body + " to " + r)).toList()));
+      }
+      String shared = "shared " + round;
+      batch.add(new AppendRequest("alice", shared, 1, "key-" + round, RECIPIENTS.stream()
+          .map(r -> new AppendRequest.Recipient(r, shared + " to " + r + " via " + node)).toList()));
+      chain = chain.compose(v -> store.append(batch, List.of(), 1)).map(answers -> {
+        results.addAll(answers);
+        return null;
       });
     }
     return chain;
+  }
+
+  /** Reads the first recipient's inbox from the start, again and again, until {@code done}. */
+  private static void readUntil(PgInboxStore store, Future<Void> done, List<InboxPage> pages, Promise<Void> finished) {
+    store.read(RECIPIENTS.get(0), 0, 10_000, 1)
+        .onFailure(finished::fail)
+        .onSuccess(page -> {
+          pages.add(page);
+          if (done.isComplete()) {
+            finished.complete();
+          } else {
+            readUntil(store, done, pages, finished);
+          }
+        });
+  }
+
+  @Test
+  @DisplayName("a key committed by another node after this one looked for it makes the batch run again and answer "
+      + "the other node's result, storing nothing twice")
+  void keyTakenByAnotherNodeIsRetried(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PgInboxStore store = new PgInboxStore(vertx, config(100));
+    AppendRequest request = new AppendRequest("alice", "hello", 5, "k", List.of(new AppendRequest.Recipient("bob", "mine")));
+    AppendResult theirs = new AppendResult(false, List.of(RecipientResult.stored("bob", "theirs", 1, 5)));
+    Pool admin = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(uri)).using(vertx).build();
+    store.open()
+        .compose(v -> admin.getConnection())
+        .compose(other -> other.begin().compose(tx -> other
+            .preparedQuery("INSERT INTO send_keys (sender, send_key, created_at, fingerprint, result) VALUES ($1, $2, $3, $4, $5)")
+            .execute(Tuple.of("alice", "k", 5L, AppendPlanner.fingerprint(request), theirs.toJson().encode()))
+            .compose(x -> {
+              Future<List<AppendResult>> mine = store.append(List.of(request), List.of(), 5);
+              // Commits once this node's write waits on the uncommitted key, i.e. after it looked.
+              Promise<Void> waiting = Promise.promise();
+              whenWaitingOnKey(admin, waiting);
+              return waiting.future().compose(y -> tx.commit()).compose(y -> mine);
+            })
+            .eventually(other::close)))
+        .compose(answers -> {
+          ctx.verify(() -> {
+            assertTrue(answers.get(0).duplicate());
+            assertEquals(theirs.results(), answers.get(0).results());
+          });
+          return store.read("bob", 0, 10, 5);
+        })
+        .eventually(() -> Future.all(store.close(), admin.close()))
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertTrue(page.messages().isEmpty(), "this node stored its copy too: " + page.messages());
+          ctx.completeNow();
+        })));
+  }
+
+  /** Completes {@code waiting} once a session of this database waits on a lock while inserting an idempotency key. */
+  private static void whenWaitingOnKey(Pool admin, Promise<Void> waiting) {
+    admin.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            + " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO send_keys%'").execute()
+        .onFailure(waiting::fail)
+        .onSuccess(rows -> {
+          if (rows.iterator().next().getLong(0) > 0) {
+            waiting.complete();
+          } else {
+            whenWaitingOnKey(admin, waiting);
+          }
+        });
   }
 }

@@ -4,16 +4,16 @@ import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
-/** The store contract on the embedded SQLite engine. */
-class SqliteInboxStoreTest extends InboxStoreContract {
+/** The store contract on the embedded engine: SQLite on a real file in a temporary directory. */
+class SqliteInboxStoreTest extends InboxStoreContractTest {
 
   @Override
-  JsonObject engine() {
+  JsonObject engineSettings() {
     return new JsonObject().put("engine", "sqlite");
   }
 
   @Override
-  InboxStore create(Vertx vertx, InboxConfig config) {
+  InboxStore newStore(Vertx vertx, InboxConfig config) {
     return new SqliteInboxStore(vertx, config);
   }
 }

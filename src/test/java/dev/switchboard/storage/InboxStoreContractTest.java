@@ -2,6 +2,7 @@ package dev.switchboard.storage;
 
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.support.TestServer;
 import io.vertx.core.Vertx;
@@ -23,27 +24,27 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The contract of every inbox store, on a real engine, with the clock given explicitly.
- * Subclasses name the engine.
+ * What every engine of {@link InboxStore} must do, on a real database, with the clock given
+ * explicitly. One subclass per engine supplies its settings and its store.
  */
 @ExtendWith(VertxExtension.class)
-@Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
-abstract class InboxStoreContract {
+@Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
+abstract class InboxStoreContractTest {
 
   static final long HOUR = 3_600_000;
 
   @TempDir
   Path dataDir;
 
-  /** Engine settings merged into the inbox section (a fresh database for each test). */
-  abstract JsonObject engine() throws Exception;
+  /** The engine's keys of the {@code inbox} section (engine, where its data lives). */
+  abstract JsonObject engineSettings();
 
-  abstract InboxStore create(Vertx vertx, InboxConfig config);
+  abstract InboxStore newStore(Vertx vertx, InboxConfig config);
 
   InboxConfig config(int cap) throws Exception {
     JsonObject defaults = new JsonObject(java.nio.file.Files.readString(Path.of("conf/config.json")));
     JsonObject inbox = new JsonObject().put("retentionSeconds", 3600).put("maxMessagesPerUser", cap)
-        .put("idempotencyWindowSeconds", 60).mergeIn(engine());
+        .put("idempotencyWindowSeconds", 60).mergeIn(engineSettings());
     JsonObject json = defaults.mergeIn(TestServer.config(dataDir, new JsonObject().put("inbox", inbox)), true);
     return InboxConfig.fromJson(json);
   }
@@ -55,7 +56,7 @@ abstract class InboxStoreContract {
   @Test
   @DisplayName("purge removes messages past retention, frees their place under the cap, and keeps seqs rising")
   void purgeAndCap(Vertx vertx, VertxTestContext ctx) throws Exception {
-    InboxStore store = create(vertx, config(2));
+    InboxStore store = newStore(vertx, config(2));
     store.open()
         .compose(v -> store.append(List.of(message(0, null, "old1"), message(0, null, "old2"), message(0, null, "refused")), List.of(), 0))
         .compose(results -> {
@@ -82,7 +83,7 @@ abstract class InboxStoreContract {
   @Test
   @DisplayName("idempotency keys replay within the window and are forgotten after it")
   void idempotencyWindow(Vertx vertx, VertxTestContext ctx) throws Exception {
-    InboxStore store = create(vertx, config(100));
+    InboxStore store = newStore(vertx, config(100));
     store.open()
         .compose(v -> store.append(List.of(message(0, "k", "first")), List.of(), 0))
         .compose(first -> store.append(List.of(message(1_000, "k", "first"), message(1_000, "k", "other")), List.of(), 1_000))
@@ -106,17 +107,73 @@ abstract class InboxStoreContract {
   @DisplayName("cursors only move forward and survive reopening the store")
   void cursors(Vertx vertx, VertxTestContext ctx) throws Exception {
     InboxConfig config = config(100);
-    InboxStore store = create(vertx, config);
+    InboxStore store = newStore(vertx, config);
     store.open()
         .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 7)), 0))
         .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 5)), 0))
         .compose(v -> store.close())
         .compose(v -> {
-          InboxStore reopened = create(vertx, config);
+          InboxStore reopened = newStore(vertx, config);
           return reopened.open().compose(x -> reopened.cursor("bob", "phone")).eventually(reopened::close);
         })
         .onComplete(ctx.succeeding(cursor -> ctx.verify(() -> {
           assertEquals(7L, cursor);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("an inbox never written reads as head 0 with no messages, and a device never seen has cursor 0")
+  void emptyInbox(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    store.open()
+        .compose(v -> store.read("nobody", 0, 10, 0))
+        .compose(page -> {
+          ctx.verify(() -> {
+            assertEquals(0L, page.head());
+            assertTrue(page.messages().isEmpty());
+          });
+          return store.cursor("nobody", "phone");
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(cursor -> ctx.verify(() -> {
+          assertEquals(0L, cursor);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("each recipient of a send gets its own next seq, and a page lists what follows 'after' in seq order up to the limit")
+  void seqsPerRecipientAndPaging(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    List<AppendRequest> batch = List.of(
+        new AppendRequest("alice", "to both", 1, null, List.of(
+            new AppendRequest.Recipient("bob", "m1"), new AppendRequest.Recipient("carol", "m2"))),
+        message(2, null, "b2"), message(3, null, "b3"), message(4, null, "b4"));
+    store.open()
+        .compose(v -> store.append(batch, List.of(), 10))
+        .compose(results -> {
+          ctx.verify(() -> {
+            assertEquals(1L, results.get(0).results().get(0).seq());
+            assertEquals(1L, results.get(0).results().get(1).seq());
+            assertEquals(4L, results.get(3).results().get(0).seq());
+          });
+          return store.read("bob", 1, 2, 10);
+        })
+        .compose(page -> {
+          ctx.verify(() -> {
+            assertEquals(4L, page.head());
+            assertEquals(1L, page.after());
+            assertEquals(List.of(2L, 3L), page.messages().stream().map(m -> m.seq()).toList());
+            StoredMessage first = page.messages().get(0);
+            assertEquals(new StoredMessage("m-b2", 2, "alice", "bob", "b2", 2), first);
+          });
+          return store.read("carol", 0, 10, 10);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertEquals(1L, page.head());
+          assertEquals(List.of("to both"), page.messages().stream().map(m -> m.body()).toList());
           ctx.completeNow();
         })));
   }
