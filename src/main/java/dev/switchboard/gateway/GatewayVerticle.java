@@ -103,6 +103,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .setMaxWebSocketMessageSize(config.maxFrameBytes())
         // A dead peer never answers our close frame: drop the TCP connection soon after.
         .setWebSocketClosingTimeout(config.closeTimeoutSeconds())
+        // Keep-alive HTTP connections that fall silent are closed; WebSockets stay busy with pings.
+        .setIdleTimeout((int) (config.idleTimeoutMillis() / 1000))
         .setWebSocketSubProtocols(List.of(JSON_SUBPROTOCOL));
     server = vertx.createHttpServer(options)
         .requestHandler(router)
