@@ -108,7 +108,7 @@ class HostileInputIT {
           }),
           () -> rawFrames(vertx, () -> List.of(WebSocketFrame.textFrame("[".repeat(200_000), true),
               WebSocketFrame.textFrame("{\"type\":\"send\",\"id\":\"x\",\"to\":\"bob\",\"body\":\"" + "y".repeat(300_000) + "\"}", true))),
-          () -> connectStorm(vertx, 300),
+          () -> connectStorm(vertx, 1000),
           () -> halfOpenSockets(vertx, 40));
       Future<Void> chain = stillServes(alice, bob, accepted, delivered, vertx);
       for (Supplier<Future<Void>> attack : attacks) {
