@@ -1,0 +1,386 @@
+#!/usr/bin/env bash
+# Switchboard benchmarks: one command per scenario.
+#
+#   bench/bench.sh SCENARIO [options]
+#
+# Scenarios: smoke, direct, idle, backlog, fanout, mqtt, compare (see docs/benchmarks.md).
+# The script builds what it needs (the server jar from the repository root, the bench jar from
+# bench/), starts the server (or mosquitto) itself on loopback with a fresh data directory under
+# /tmp, runs the load, stops what it started by PID and prints a result block. Every run is bounded:
+# the generator stops itself (--timeout) and the script kills it past --hard-timeout.
+#
+# Options read by this script (the rest go to the load generator, listed below):
+#   --sync FULL|NORMAL|OFF   inbox.synchronous of the server (default: the server's, FULL)
+#   --instances N            gateway.instances of the server (default: the server's, 1)
+#   --rounds N               compare: rounds of (Switchboard, mosquitto) runs (default 2)
+#   --hard-timeout S         kill the generator after S seconds (default 600)
+#   --keep                   keep the data directory and logs under /tmp
+#   --quiet-wait S           first wait up to S seconds (default 120) for the machine to be idle
+#                            (< 15% busy), so other work does not skew the figures; 0 = don't wait
+#                            (smoke does not wait)
+# Runs take turns: a second bench.sh waits for the first (flock on /tmp/switchboard-bench.lock,
+# up to LOCK_WAIT seconds, default 1200). Each run uses private copies of both jars, so rebuilding
+# them meanwhile is safe.
+# Environment:
+#   SWITCHBOARD_JAR          use this server jar instead of building target/switchboard-fat.jar
+#   SERVER_JAVA_OPTS         server JVM flags   (default: -Xms64m -Xmx2g)
+#   BENCH_JAVA_OPTS          generator JVM flags (default: -Xms1g -Xmx2g -XX:+UseG1GC)
+#   SWITCHBOARD_<SECTION>_<KEY>  any other server setting (the server reads these, e.g.
+#                            SWITCHBOARD_INBOX_BATCH_MAX_MESSAGES=500)
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+BENCH_JAR="$BENCH_DIR/target/switchboard-bench.jar"
+SERVER_JAVA_OPTS=${SERVER_JAVA_OPTS:--Xms64m -Xmx2g}
+BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:--Xms1g -Xmx2g -XX:+UseG1GC}
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+  cat <<'EOF'
+Examples:
+  bench/bench.sh smoke
+  bench/bench.sh direct --users 1000 --rate 5000 --duration 20
+  bench/bench.sh direct --users 1000 --rate 2000 --find-max
+  bench/bench.sh idle --connections 19000
+  bench/bench.sh backlog --users 1000 --messages 1000
+  bench/bench.sh fanout --users 10000 --pushes 5
+  bench/bench.sh fanout --users 10000 --rate 20 --recipients 1000 --duration 15
+  bench/bench.sh mqtt --users 1000 --rate 5000
+  bench/bench.sh compare --users 1000 --rate 5000 --rounds 2
+
+Load generator options:
+EOF
+  if [[ -f "$BENCH_JAR" ]]; then
+    java -jar "$BENCH_JAR" help 2>&1 | tail -n +2
+  else
+    echo "  (listed by java -jar bench/target/switchboard-bench.jar help once bench/ is built)"
+  fi
+}
+
+SCENARIO=${1:-}
+if [[ -z "$SCENARIO" || "$SCENARIO" == help || "$SCENARIO" == --help || "$SCENARIO" == -h ]]; then
+  usage
+  [[ -n "$SCENARIO" ]] && exit 0 || exit 2
+fi
+shift
+
+# ---- options: take the script's own, pass the rest on -------------------------------------------
+SYNC="" INSTANCES="" ROUNDS=2 HARD=600 KEEP=0 QUIET=120
+[[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
+ARGS=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --sync) SYNC=$2; shift 2 ;;
+    --instances) INSTANCES=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --hard-timeout) HARD=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    --quiet-wait) QUIET=$2; shift 2 ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+
+# value of a pass-through option (for server settings that must match the load), or a default
+opt() {
+  local name=$1 def=$2 i
+  for ((i = 0; i < ${#ARGS[@]}; i++)); do
+    if [[ "${ARGS[$i]}" == "--$name" && $((i + 1)) -lt ${#ARGS[@]} ]]; then
+      echo "${ARGS[$((i + 1))]}"
+      return
+    elif [[ "${ARGS[$i]}" == --$name=* ]]; then
+      echo "${ARGS[$i]#*=}"
+      return
+    fi
+  done
+  echo "$def"
+}
+# 10k -> 10000
+num() { local v=${1,,}; case "$v" in *k) echo $(( ${v%k} * 1000 )) ;; *m) echo $(( ${v%m} * 1000000 )) ;; *) echo "$v" ;; esac; }
+
+log() { echo "[bench] $*" >&2; }
+die() { log "error: $*"; exit 2; }
+
+# ---- build -----------------------------------------------------------------------------------
+newer_than() { # newer_than FILE PATH... : true if any PATH has a file newer than FILE (or FILE is missing)
+  local f=$1; shift
+  [[ ! -f "$f" ]] && return 0
+  [[ -n "$(find "$@" -newer "$f" -type f -print -quit 2>/dev/null)" ]]
+}
+
+build() {
+  if [[ -n "${SWITCHBOARD_JAR:-}" ]]; then
+    SERVER_JAR=$SWITCHBOARD_JAR
+    [[ -f "$SERVER_JAR" ]] || die "SWITCHBOARD_JAR=$SERVER_JAR does not exist"
+  else
+    SERVER_JAR="$ROOT/target/switchboard-fat.jar"
+    if newer_than "$SERVER_JAR" "$ROOT/pom.xml" "$ROOT/src/main" "$ROOT/conf" "$ROOT/webroot"; then
+      log "building the server: mvn -q -DskipTests package (in $ROOT)"
+      (cd "$ROOT" && mvn -q -B -DskipTests package) >&2
+    fi
+  fi
+  if newer_than "$BENCH_JAR" "$BENCH_DIR/pom.xml" "$BENCH_DIR/src"; then
+    log "building the load generator: mvn -q package (in $BENCH_DIR)"
+    (cd "$BENCH_DIR" && mvn -q -B -DskipTests package) >&2
+  fi
+}
+
+# ---- processes we start (and only those are stopped) -------------------------------------------
+SERVER_PID="" MQ_PID="" WORK_DIRS=()
+
+stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL
+  local pid=$1 name=$2 i
+  [[ -z "$pid" ]] && return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name (pid $pid) did not stop within 15 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  stop_pid "$SERVER_PID" server
+  SERVER_PID=""
+  stop_pid "$MQ_PID" mosquitto
+  MQ_PID=""
+  if [[ $KEEP == 0 ]]; then
+    for d in "${WORK_DIRS[@]}"; do rm -rf "$d"; done
+  elif [[ ${#WORK_DIRS[@]} -gt 0 ]]; then
+    log "kept: ${WORK_DIRS[*]}"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 30000))
+    if port_free "$p"; then echo "$p"; return; fi
+  done
+  die "no free port found"
+}
+
+# Raise the open-file limit as far as allowed (both the server and the generator inherit it).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# The server runs with its defaults except: loopback ports, a fresh data dir, limits.maxRecipients and
+# inbox.maxMessagesPerUser raised to fit the load, and the abuse limits that would refuse a load
+# generator (connections per client address, sends per second per connection) out of the way.
+start_server() { # start_server MAX_RECIPIENTS MAX_MESSAGES_PER_USER
+  local max_rcpt=$1 max_msgs=$2 conf extra_gw="" extra_inbox=""
+  WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
+  WORK_DIRS+=("$WORK")
+  WS_PORT=$(free_port)
+  PUSH_PORT=$(free_port)
+  while [[ "$PUSH_PORT" == "$WS_PORT" ]]; do PUSH_PORT=$(free_port); done
+  [[ -n "$INSTANCES" ]] && extra_gw=",\"instances\":$INSTANCES"
+  [[ -n "$SYNC" ]] && extra_inbox=",\"synchronous\":\"$SYNC\""
+  local max_req=$((max_rcpt * 16 + 1048576))
+  conf="{\"gateway\":{\"host\":\"127.0.0.1\",\"port\":$WS_PORT$extra_gw},\"push\":{\"host\":\"127.0.0.1\",\"port\":$PUSH_PORT,\"maxRequestBytes\":$max_req},\"inbox\":{\"dataDir\":\"$WORK/data\",\"maxMessagesPerUser\":$max_msgs$extra_inbox},\"limits\":{\"maxRecipients\":$max_rcpt,\"maxConnectionsPerIp\":1000000,\"messagesPerSecond\":1000000,\"messageBurst\":1000000}}"
+  echo "$conf" > "$WORK/server-conf.json"
+  # shellcheck disable=SC2086
+  (cd "$WORK" && exec java $SERVER_JAVA_OPTS -jar "$SERVER_JAR" -conf "$WORK/server-conf.json") > "$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  local i
+  for ((i = 0; i < 600; i++)); do
+    if grep -q "gateway listening on" "$WORK/server.log" 2>/dev/null && grep -q "push API listening on" "$WORK/server.log" 2>/dev/null; then
+      break
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -30 "$WORK/server.log" >&2; die "the server exited during start-up"; }
+    sleep 0.1
+  done
+  grep -q "gateway listening on" "$WORK/server.log" || { tail -30 "$WORK/server.log" >&2; die "the server did not start within 60 s"; }
+  log "server pid $SERVER_PID: ws 127.0.0.1:$WS_PORT, push 127.0.0.1:$PUSH_PORT, data $WORK/data"
+  log "server conf: $conf"
+}
+
+stop_server() {
+  local size="?" warns
+  stop_pid "$SERVER_PID" server
+  SERVER_PID=""
+  [[ -d "$WORK/data" ]] && size=$(du -sh "$WORK/data" 2>/dev/null | cut -f1)
+  # (the insecure-mode warning is expected: the benchmark connects with ?user=)
+  warns=$(grep -E " (WARN|ERROR) " "$WORK/server.log" 2>/dev/null | grep -c -v "INSECURE MODE" || true)
+  log "server stopped; data dir was $size; server log has ${warns:-0} WARN/ERROR lines ($WORK/server.log)"
+  if [[ "${warns:-0}" != 0 ]]; then
+    grep -E " (WARN|ERROR) " "$WORK/server.log" | grep -v "INSECURE MODE" | cut -c14- | sort | uniq -c | sort -rn | head -5 >&2 || true
+  fi
+}
+
+start_mosquitto() {
+  command -v mosquitto >/dev/null || command -v /usr/sbin/mosquitto >/dev/null || {
+    log "mosquitto is not installed; installing it: apt-get install -y mosquitto"
+    if [[ $(id -u) == 0 ]]; then
+      (apt-get install -y -qq mosquitto || { apt-get update -qq && apt-get install -y -qq mosquitto; }) >&2
+    else
+      die "install mosquitto first (apt-get install -y mosquitto)"
+    fi
+  }
+  local bin
+  bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+  MQ_WORK=$(mktemp -d /tmp/mosquitto-bench.XXXXXX)
+  WORK_DIRS+=("$MQ_WORK")
+  MQTT_PORT=$(free_port)
+  cat > "$MQ_WORK/mosquitto.conf" <<EOF
+# written by bench/bench.sh: loopback only, persistent sessions kept on disk
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $MQ_WORK/
+persistence_file mosquitto.db
+max_queued_messages 10000
+max_inflight_messages 100
+# Nagle off, as Vert.x (Switchboard) has it by default: otherwise delayed ACKs add ~40 ms spikes
+set_tcp_nodelay true
+log_dest file $MQ_WORK/mosquitto.log
+log_type error
+log_type warning
+EOF
+  # as root mosquitto drops to the 'mosquitto' user, which must be able to write its data
+  if [[ $(id -u) == 0 ]] && id mosquitto >/dev/null 2>&1; then chown mosquitto "$MQ_WORK"; fi
+  "$bin" -c "$MQ_WORK/mosquitto.conf" > "$MQ_WORK/stdout.log" 2>&1 &
+  MQ_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    port_free "$MQTT_PORT" || break
+    kill -0 "$MQ_PID" 2>/dev/null || { cat "$MQ_WORK"/*.log >&2; die "mosquitto exited during start-up"; }
+    sleep 0.1
+  done
+  log "mosquitto $("$bin" -h 2>/dev/null | head -1 | awk '{print $3}') pid $MQ_PID on 127.0.0.1:$MQTT_PORT (persistence in $MQ_WORK)"
+}
+
+stop_mosquitto() {
+  stop_pid "$MQ_PID" mosquitto
+  MQ_PID=""
+}
+
+# percent of all cores busy over one second (from /proc/stat)
+busy_pct() {
+  local a b
+  read -r -a a < <(grep '^cpu ' /proc/stat)
+  sleep 1
+  read -r -a b < <(grep '^cpu ' /proc/stat)
+  local busy=$(( (b[1]+b[2]+b[3]+b[6]+b[7]+b[8]) - (a[1]+a[2]+a[3]+a[6]+a[7]+a[8]) ))
+  local idle=$(( (b[4]+b[5]) - (a[4]+a[5]) ))
+  echo $(( 100 * busy / (busy + idle + 1) ))
+}
+
+wait_quiet() { # the figures are only worth something when nothing else runs on the 2 cores
+  [[ "$QUIET" == 0 ]] && return 0
+  local waited=0 p
+  while true; do
+    p=$(busy_pct)
+    [[ $p -lt 15 ]] && break
+    if [[ $waited -ge $QUIET ]]; then
+      log "WARNING: the machine is still ${p}% busy with other work after ${QUIET} s; measuring anyway (figures will be skewed)"
+      return 0
+    fi
+    [[ $waited == 0 ]] && log "machine ${p}% busy with other work; waiting up to ${QUIET} s for it to go quiet"
+    waited=$((waited + 1))
+  done
+  [[ $waited -gt 0 ]] && log "machine quiet after ${waited} s"
+  return 0
+}
+
+# ---- running the generator ---------------------------------------------------------------------
+run_bench() { # run_bench SCENARIO ARGS...
+  local rc=0
+  wait_quiet
+  # shellcheck disable=SC2086
+  timeout -k 10 "$HARD" java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" "$@" --timeout $((HARD - 10)) || rc=$?
+  [[ $rc == 124 || $rc == 137 ]] && log "the generator was killed after --hard-timeout $HARD s"
+  return $rc
+}
+
+header() {
+  local commit dirty="" repo=$ROOT
+  # a jar given by SWITCHBOARD_JAR is described by the checkout it was built in (JAR's ../..)
+  [[ -n "${SWITCHBOARD_JAR:-}" ]] && repo=$(cd "$(dirname "$SERVER_JAR_ORIG")/.." && pwd)
+  commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  [[ -n "$(git -C "$repo" status --porcelain --untracked-files=no -- src pom.xml conf 2>/dev/null)" ]] && dirty="+uncommitted changes"
+  echo "# switchboard-bench $SCENARIO | $(date -u +%Y-%m-%dT%H:%M:%SZ) | server commit $commit$dirty | $(nproc) cores"
+  echo "# server jar: $SERVER_JAR_ORIG | server JVM: $SERVER_JAVA_OPTS | generator JVM: $BENCH_JAVA_OPTS | $(java -version 2>&1 | head -1)"
+  echo "# args: ${ARGS[*]:-}"
+}
+
+sb_run() { # sb_run MAX_RECIPIENTS MAX_MSGS JAR_SCENARIO ARGS...
+  local rcpt=$1 msgs=$2 rc=0
+  shift 2
+  start_server "$rcpt" "$msgs"
+  run_bench "$@" --ws-port "$WS_PORT" --push-port "$PUSH_PORT" --server-pid "$SERVER_PID" || rc=$?
+  stop_server
+  return $rc
+}
+
+mq_run() {
+  local rc=0
+  start_mosquitto
+  run_bench mqtt "$@" --mqtt-port "$MQTT_PORT" --server-pid "$MQ_PID" || rc=$?
+  stop_mosquitto
+  return $rc
+}
+
+# server-side limits that must fit the load
+USERS=$(num "$(opt users 1000)")
+RCPT=$((USERS > 1000 ? USERS : 1000))
+MSGS=$(num "$(opt messages 0)")
+MAXMSGS=$((MSGS > 10000 ? MSGS : 10000))
+
+case "$SCENARIO" in
+  smoke|direct|idle|backlog|fanout|mqtt|compare) ;;
+  *) usage; die "unknown scenario: $SCENARIO" ;;
+esac
+
+# One benchmark at a time on this machine: two loads on 2 cores would only measure each other.
+LOCK=/tmp/switchboard-bench.lock
+exec 9>>"$LOCK"
+if ! flock -n 9; then
+  log "another bench.sh run holds $LOCK; waiting for it (up to ${LOCK_WAIT:-1200} s)"
+  flock -w "${LOCK_WAIT:-1200}" 9 || die "still locked after ${LOCK_WAIT:-1200} s"
+fi
+
+build
+# Run private copies: a rebuild of either jar during the run must not pull it from under the JVMs.
+RUN_DIR=$(mktemp -d /tmp/switchboard-bench-jars.XXXXXX)
+WORK_DIRS+=("$RUN_DIR")
+cp "$SERVER_JAR" "$RUN_DIR/switchboard-fat.jar"
+cp "$BENCH_JAR" "$RUN_DIR/switchboard-bench.jar"
+SERVER_JAR_ORIG=$SERVER_JAR
+SERVER_JAR="$RUN_DIR/switchboard-fat.jar"
+BENCH_JAR="$RUN_DIR/switchboard-bench.jar"
+header
+rc=0
+case "$SCENARIO" in
+  smoke)
+    # small, fast and strict: CI runs this
+    sb_run 1000 10000 smoke --users 20 --rate 200 --duration 8 --warmup 1 --drain 10 "${ARGS[@]}" || rc=$?
+    ;;
+  direct|idle|backlog|fanout)
+    sb_run "$RCPT" "$MAXMSGS" "$SCENARIO" "${ARGS[@]}" || rc=$?
+    ;;
+  mqtt)
+    mq_run "${ARGS[@]}" || rc=$?
+    ;;
+  compare)
+    RESULTS=$(mktemp /tmp/switchboard-compare.XXXXXX.jsonl)
+    WORK_DIRS+=("$RESULTS")
+    for ((r = 1; r <= ROUNDS; r++)); do
+      log "compare round $r of $ROUNDS: Switchboard"
+      sb_run "$RCPT" "$MAXMSGS" direct "${ARGS[@]}" --json "$RESULTS" --label "round $r" || rc=$?
+      log "compare round $r of $ROUNDS: mosquitto"
+      mq_run "${ARGS[@]}" --json "$RESULTS" --label "round $r" || rc=$?
+    done
+    java -jar "$BENCH_JAR" table --json "$RESULTS" || rc=$?
+    [[ $KEEP == 1 ]] && log "results: $RESULTS"
+    ;;
+esac
+exit $rc

@@ -1,0 +1,82 @@
+package dev.switchboard.bench;
+
+import io.vertx.core.Vertx;
+
+/**
+ * State shared by all connections of one run. Everything here is touched only on the generator's
+ * single event loop, so it needs no locks.
+ */
+final class Hub {
+
+  final Vertx vertx;
+  final Tracker tracker;
+  final int peers;
+  /** Ack after this many unacked deliveries, and in any case every {@link #ackIntervalMs}. */
+  final int ackEvery;
+  long ackIntervalMs = 1000;
+
+  Conn[] conns = new Conn[0];
+
+  long sent;            // sends written
+  long sendSkipped;     // sends not written: the sender's connection was down
+  long accepted;        // accepted / PUBACK
+  long rejected;        // error replies to a send
+  long otherErrors;     // error frames without a send id
+  long connected;
+  long connectFailed;
+  long synced;
+  long closedUnexpectedly;
+  long gapFrames;
+  long seqGaps;         // server seq jumped on a connection (v1 only)
+  long acksSent;
+  long messagesTotal;   // every message frame, duplicates included
+
+  Hub(Vertx vertx, Tracker tracker, int peers, int ackEvery) {
+    this.vertx = vertx;
+    this.tracker = tracker;
+    this.peers = Math.max(1, peers);
+    this.ackEvery = Math.max(1, ackEvery);
+  }
+
+  /** Sender {@code s}'s message {@code q} goes to this user: the next {@code peers} users, in turn. */
+  int recipientOf(int s, long q) {
+    return (int) ((s + 1 + (q % peers)) % conns.length);
+  }
+
+  long unanswered() {
+    return sent - accepted - rejected;
+  }
+
+  /** Sent and not refused, minus distinct deliveries: what is still on the way (or lost). */
+  long pending() {
+    return sent - rejected - tracker.delivered;
+  }
+
+  long startAckSweeper() {
+    return vertx.setPeriodic(ackIntervalMs, id -> {
+      for (Conn c : conns) {
+        if (c != null) {
+          c.flushAck();
+        }
+      }
+    });
+  }
+
+  /**
+   * Lost = for every sender->recipient pair, what the sender wrote and the server did not refuse,
+   * minus the distinct messages the recipient got. Counted per pair so a surplus on one pair (there
+   * should be none) cannot hide a loss on another.
+   */
+  long lostDirect() {
+    long lost = 0;
+    for (int s = 0; s < conns.length; s++) {
+      Conn c = conns[s];
+      for (int p = 0; p < peers; p++) {
+        int r = (s + 1 + p) % conns.length;
+        long expected = c.sentPerPeer()[p] - c.rejectedPerPeer()[p];
+        lost += Math.max(0, expected - tracker.distinct(r, s));
+      }
+    }
+    return lost;
+  }
+}

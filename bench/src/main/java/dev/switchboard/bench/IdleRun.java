@@ -1,0 +1,196 @@
+package dev.switchboard.bench;
+
+import io.vertx.core.http.WebSocketClient;
+import org.HdrHistogram.Histogram;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code idle}: opens N v1 connections (spread over several loopback source addresses), holds them,
+ * and reports the connect rate and the server's memory per connection.
+ */
+final class IdleRun {
+
+  private final Args a;
+
+  IdleRun(Args a) {
+    this.a = a;
+  }
+
+  /** Opens and closes {@code warm} connections so both JVMs have compiled the connect path before measuring. */
+  private static void warmUp(long pid, int port, int warm, int window, int addresses) {
+    try (Loop loop = new Loop()) {
+      Hub hub = new Hub(loop.vertx, new Tracker(new Token(0), warm), 1, 50);
+      List<WebSocketClient> clients = loop.call(() -> loop.wsClients(addresses, 30_000));
+      WsUser[] us = new WsUser[warm];
+      loop.run(() -> {
+        for (int i = 0; i < warm; i++) {
+          us[i] = new WsUser(hub, i, "warm" + i);
+        }
+        hub.conns = us;
+      });
+      try {
+        loop.await(() -> Loop.windowed(warm, window, i -> us[i].connect(clients.get(i % clients.size()), port, "d", 30_000)),
+            120_000);
+        loop.waitFor(() -> hub.synced >= hub.connected, 30_000);
+        loop.await(() -> Loop.windowed(warm, 1000, i -> us[i].close()), 60_000);
+      } catch (IllegalStateException e) {
+        System.err.println("[bench] warm-up: " + e.getMessage());
+      }
+    }
+    Loop.sleep(2000);
+  }
+
+  int run() {
+    long pid = a.lng("server-pid", -1);
+    int port = a.integer("ws-port", 8080);
+    int n = a.integer("connections", 10_000);
+    int addresses = a.integer("addresses", Math.max(4, (n + 19_999) / 20_000));
+    int window = a.integer("window", 256);
+    double hold = a.dbl("hold", 10);
+    boolean gc = !a.has("no-gc");
+    String jsonOut = a.str("json", null);
+    Bench.checkFds(n + 200L, pid, "server");
+
+    Result res = new Result("idle", "switchboard", a.str("label", ""));
+    res.put("connections", n).put("addresses", addresses).put("window", window).put("hold_s", hold);
+    res.line("load", String.format(Locale.ROOT, "%s v1 connections from %d loopback source addresses (127.0.0.1..%d), "
+        + "at most %d handshakes in flight, held %.0f s", Result.n(n), addresses, addresses, window, hold));
+
+    int warm = a.integer("warmup-connections", Math.min(n, 5000));
+    if (warm > 0) {
+      warmUp(pid, port, warm, window, addresses);
+      res.put("warmup_connections", warm);
+      res.line("warm-up", Result.n(warm) + " connections opened, synced and closed first (JIT warm-up; not measured)");
+    }
+    if (gc && !ProcStats.requestGc(pid)) {
+      res.note("could not ask the server for a GC (jcmd); RSS figures include garbage");
+      gc = false;
+    }
+    Loop.sleep(gc ? 1000 : 0);
+    long rssBase = ProcStats.rssKib(pid);
+    long heapBase = gc ? ProcStats.heapUsedKib(pid) : -1;
+    long selfBase = ProcStats.rssKib(ProcStats.selfPid());
+    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pid);
+
+    try (Loop loop = new Loop()) {
+      Tracker tracker = new Tracker(new Token(0), n);
+      Hub hub = new Hub(loop.vertx, tracker, 1, 50);
+      List<WebSocketClient> clients = loop.call(() -> loop.wsClients(addresses, 30_000));
+      WsUser[] us = new WsUser[n];
+      loop.run(() -> {
+        for (int i = 0; i < n; i++) {
+          us[i] = new WsUser(hub, i, "u" + i);
+        }
+        hub.conns = us;
+      });
+      String[] firstError = new String[1];
+      long t0 = System.nanoTime();
+      try {
+        loop.await(() -> Loop.windowed(n, window, i -> us[i].connect(clients.get(i % clients.size()), port, "d", 30_000)
+            .onFailure(e -> {
+              hub.connectFailed++;
+              if (firstError[0] == null) {
+                firstError[0] = String.valueOf(e.getMessage());
+              }
+            })), Math.max(60_000, n * 5L));
+      } catch (IllegalStateException e) {
+        res.fail("connecting did not finish: " + e.getMessage());
+      }
+      long tConnected = System.nanoTime();
+      loop.waitFor(() -> hub.synced >= hub.connected, 30_000);
+      long tSynced = System.nanoTime();
+      ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pid);
+
+      long[] stats = loop.call(() -> new long[] {hub.connected, hub.connectFailed, hub.synced});
+      Histogram lat = Tracker.newHistogram();
+      long[] at = loop.call(() -> {
+        long[] times = new long[n];
+        int k = 0;
+        for (WsUser u : us) {
+          if (u.connectedAt > 0) {
+            lat.recordValue(Math.max(0, (u.connectedAt - u.connectStarted) / 1000));
+            times[k++] = u.connectedAt;
+          }
+        }
+        return Arrays.copyOf(times, k);
+      });
+      Arrays.sort(at);
+      int peak = 0;
+      for (int i = 0, j = 0; i < at.length; i++) {
+        while (at[i] - at[j] >= 1_000_000_000L) {
+          j++;
+        }
+        peak = Math.max(peak, i - j + 1);
+      }
+      double connectSecs = at.length == 0 ? Double.NaN : (at[at.length - 1] - t0) / 1e9;
+      double rate = at.length / connectSecs;
+      res.put("connected", stats[0]).put("connect_failed", stats[1]).put("synced", stats[2])
+          .put("connect_s", Result.round(connectSecs)).put("connects_per_s", Result.round(rate))
+          .put("peak_connects_per_s", peak).put("synced_s", Result.round((tSynced - t0) / 1e9));
+      res.line("connected", String.format(Locale.ROOT, "%s of %s in %.2f s = %s connects/s (peak 1 s window: %s/s); "
+          + "failed %d%s", Result.n(stats[0]), Result.n(n), connectSecs, Result.rate(rate), Result.n(peak), stats[1],
+          firstError[0] == null ? "" : " (first: " + firstError[0] + ")"));
+      res.line("synced", String.format(Locale.ROOT, "%s sessions synced %.2f s after the first connect",
+          Result.n(stats[2]), (tSynced - t0) / 1e9));
+      res.latency("handshake latency", "handshake", lat);
+      res.cpu(cpu0, cpu1, stats[0], "connect");
+
+      Loop.sleep((long) (hold * 1000));
+      long dropped = loop.call(() -> hub.closedUnexpectedly);
+      long hwm = ProcStats.peakRssKib(pid);
+      long rssHeld = ProcStats.rssKib(pid);
+      if (gc) {
+        ProcStats.requestGc(pid);
+        Loop.sleep(1000);
+      }
+      long rssAfterGc = ProcStats.rssKib(pid);
+      long heapAfterGc = gc ? ProcStats.heapUsedKib(pid) : -1;
+      long selfRss = ProcStats.rssKib(ProcStats.selfPid());
+      long c = Math.max(1, stats[0] - dropped);
+      double perConn = (rssAfterGc - rssBase) / (double) c;
+      double perConnHeld = (rssHeld - rssBase) / (double) c;
+      res.put("dropped_during_hold", dropped).put("server_rss_base_kib", rssBase).put("server_rss_held_kib", rssHeld)
+          .put("server_rss_after_gc_kib", rssAfterGc).put("server_peak_rss_kib", hwm)
+          .put("kib_per_conn", Result.round(perConn)).put("kib_per_conn_no_gc", Result.round(perConnHeld))
+          .put("generator_kib_per_conn", Result.round((selfRss - selfBase) / (double) c));
+      res.line("held", String.format(Locale.ROOT, "%.0f s; %d connections closed by the server meanwhile", hold, dropped));
+      res.line("server RSS", String.format(Locale.ROOT, "before %s MiB, holding %s MiB, after GC %s MiB, peak %s MiB",
+          Result.f(rssBase / 1024.0), Result.f(rssHeld / 1024.0), Result.f(rssAfterGc / 1024.0), Result.f(hwm / 1024.0)));
+      res.line("server KiB/connection", String.format(Locale.ROOT, "%s after GC (%s without GC)%s", Result.f(perConn),
+          Result.f(perConnHeld), gc ? "" : " [no GC possible]"));
+      if (heapBase > 0 && heapAfterGc > 0) {
+        double heapPerConn = (heapAfterGc - heapBase) / (double) c;
+        res.put("server_heap_base_kib", heapBase).put("server_heap_after_gc_kib", heapAfterGc)
+            .put("heap_kib_per_conn", Result.round(heapPerConn));
+        res.line("server live heap", String.format(Locale.ROOT, "%s MiB before, %s MiB with the connections (after a full "
+                + "GC) = %s KiB/connection; the rest of the RSS growth is heap the JVM keeps committed, thread stacks, "
+                + "direct buffers", Result.f(heapBase / 1024.0), Result.f(heapAfterGc / 1024.0), Result.f(heapPerConn)));
+      }
+      res.line("generator KiB/connection", Result.f((selfRss - selfBase) / (double) c));
+      res.line("targets", String.format(Locale.ROOT, ">= 10k connects/s: %s; < 10 KiB/connection: %s",
+          rate >= 10_000 ? "met" : "MISSED", perConn < 10 ? "met" : "MISSED"));
+      if (stats[1] > 0 || stats[0] < n) {
+        res.fail((n - stats[0]) + " connections failed");
+      }
+      if (stats[2] < stats[0]) {
+        res.fail((stats[0] - stats[2]) + " sessions never synced");
+      }
+      if (dropped > 0) {
+        res.fail(dropped + " connections dropped while idle");
+      }
+      long tc = System.nanoTime();
+      try {
+        loop.await(() -> Loop.windowed(n, 1000, i -> us[i].close()), 60_000);
+      } catch (IllegalStateException e) {
+        res.note("closing: " + e.getMessage());
+      }
+      res.line("closed", String.format(Locale.ROOT, "all in %.2f s", (System.nanoTime() - tc) / 1e9));
+    }
+    res.print(System.out);
+    res.save(jsonOut);
+    return res.passed() ? 0 : 1;
+  }
+}

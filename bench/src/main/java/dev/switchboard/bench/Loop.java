@@ -1,0 +1,181 @@
+package dev.switchboard.bench;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
+
+/**
+ * The generator's one Vert.x instance with one event loop. All connections and all accounting live
+ * on that loop; the main thread only orchestrates (waits, reads results through {@link #call}).
+ */
+final class Loop implements AutoCloseable {
+
+  final Vertx vertx;
+  final Context ctx;
+
+  Loop() {
+    vertx = Vertx.vertx(new VertxOptions()
+        .setPreferNativeTransport(!Boolean.getBoolean("bench.nio"))
+        .setEventLoopPoolSize(1)
+        .setWorkerPoolSize(1)
+        .setInternalBlockingPoolSize(1)
+        .setBlockedThreadCheckInterval(10_000)
+        .setMaxEventLoopExecuteTime(5)
+        .setMaxEventLoopExecuteTimeUnit(TimeUnit.SECONDS));
+    ctx = vertx.getOrCreateContext();
+    System.err.println("[bench] generator: one Vert.x event loop, " + (vertx.isNativeTransportEnabled() ? "native epoll"
+        : "NIO") + " transport, max heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MiB");
+  }
+
+  /** Runs {@code s} on the loop and waits for its value. */
+  <T> T call(Supplier<T> s) {
+    CompletableFuture<T> f = new CompletableFuture<>();
+    ctx.runOnContext(v -> {
+      try {
+        f.complete(s.get());
+      } catch (Throwable t) {
+        f.completeExceptionally(t);
+      }
+    });
+    try {
+      return f.get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("event loop call failed: " + e, e);
+    }
+  }
+
+  void run(Runnable r) {
+    call(() -> {
+      r.run();
+      return null;
+    });
+  }
+
+  /** Runs an async step started on the loop and waits (bounded) for it. */
+  <T> T await(Supplier<Future<T>> start, long timeoutMs) {
+    CompletableFuture<T> f = new CompletableFuture<>();
+    ctx.runOnContext(v -> {
+      try {
+        start.get().onComplete(ar -> {
+          if (ar.succeeded()) {
+            f.complete(ar.result());
+          } else {
+            f.completeExceptionally(ar.cause());
+          }
+        });
+      } catch (Throwable t) {
+        f.completeExceptionally(t);
+      }
+    });
+    try {
+      return f.get(timeoutMs, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("timed out after " + timeoutMs + " ms");
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(String.valueOf(e.getCause().getMessage()), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted");
+    }
+  }
+
+  /** Polls {@code condition} on the loop every 20 ms until it holds or {@code timeoutMs} passes. */
+  boolean waitFor(BooleanSupplier condition, long timeoutMs) {
+    long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+    while (true) {
+      if (call(condition::getAsBoolean)) {
+        return true;
+      }
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      sleep(20);
+    }
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted");
+    }
+  }
+
+  /**
+   * One WebSocket client per loopback source address (127.0.0.1, .2, ...): each source address has
+   * its own ~28k ephemeral ports, so N addresses allow N times as many connections to one server port.
+   */
+  List<WebSocketClient> wsClients(int addresses, long connectTimeoutMs) {
+    List<WebSocketClient> clients = new ArrayList<>();
+    for (int i = 0; i < Math.max(1, addresses); i++) {
+      WebSocketClientOptions o = new WebSocketClientOptions()
+          .setMaxConnections(1_000_000)
+          .setMaxFrameSize(262_144)
+          .setMaxMessageSize(1_048_576)
+          .setConnectTimeout((int) connectTimeoutMs);
+      o.setLocalAddress("127.0.0." + (i + 1));
+      o.setReuseAddress(true);
+      clients.add(vertx.createWebSocketClient(o));
+    }
+    return clients;
+  }
+
+  /**
+   * On the loop: starts {@code total} async operations with at most {@code window} in flight. The
+   * future completes when all have finished (failures are the operations' own business).
+   */
+  static Future<Void> windowed(int total, int window, IntFunction<Future<?>> op) {
+    Promise<Void> done = Promise.promise();
+    if (total == 0) {
+      done.complete();
+      return done.future();
+    }
+    int[] st = new int[3]; // next, inflight, finished
+    Runnable[] pump = new Runnable[1];
+    pump[0] = () -> {
+      while (st[1] < window && st[0] < total) {
+        int i = st[0]++;
+        st[1]++;
+        Future<?> f;
+        try {
+          f = op.apply(i);
+        } catch (RuntimeException e) {
+          f = Future.failedFuture(e);
+        }
+        f.onComplete(ar -> {
+          st[1]--;
+          st[2]++;
+          if (st[2] == total) {
+            done.tryComplete();
+          } else {
+            pump[0].run();
+          }
+        });
+      }
+    };
+    pump[0].run();
+    return done.future();
+  }
+
+  @Override
+  public void close() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // the process exits anyway
+    }
+  }
+}

@@ -1,0 +1,127 @@
+package dev.switchboard.bench;
+
+import org.HdrHistogram.Histogram;
+
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Receiver-side accounting, owned by the generator's single event loop: per sender->recipient
+ * pair which sequence numbers arrived (duplicates, order), and latency from intended send time to
+ * receipt. Senders count what they sent; {@link #distinct} joins the two at the end.
+ */
+final class Tracker {
+
+  /** One sender->recipient pair as seen by the recipient. */
+  static final class Pair {
+    final BitSet seen = new BitSet();
+    long last = -1;
+    long distinct;
+  }
+
+  private static final long MAX_MICROS = 3_600_000_000L;
+
+  final Token token;
+  private final Map<Integer, Pair>[] pairs;
+  private final Token.Parsed parsed = new Token.Parsed();
+
+  /** Latency (µs) from intended send to receipt, of messages intended at or after {@link #measureFrom}. */
+  Histogram latency = newHistogram();
+  /** Latency (µs) from intended send to the server's durable acceptance (accepted / PUBACK / HTTP 202). */
+  Histogram acceptLatency = newHistogram();
+  long measureFrom = Long.MAX_VALUE;
+  long measureUntil = Long.MAX_VALUE;
+
+  long delivered;          // distinct messages of this run received
+  long deliveredMeasured;  // ... of which intended inside the measurement window
+  long receivedInWindow;   // ... of which received inside the measurement window (achieved rate)
+  long duplicates;
+  long outOfOrder;
+  long foreign;            // message frames whose body is not a token of this run
+  long lastDeliveryNanos;
+
+  @SuppressWarnings("unchecked")
+  Tracker(Token token, int recipients) {
+    this.token = token;
+    this.pairs = new Map[recipients];
+  }
+
+  static Histogram newHistogram() {
+    return new Histogram(MAX_MICROS, 3);
+  }
+
+  void resetHistograms(long from, long until) {
+    latency = newHistogram();
+    acceptLatency = newHistogram();
+    measureFrom = from;
+    measureUntil = until;
+    deliveredMeasured = 0;
+    receivedInWindow = 0;
+  }
+
+  /** A message body b[off, off+len) reached recipient {@code r}. Returns the sender, or -1. */
+  int onDelivered(int r, byte[] b, int off, int len) {
+    long now = Token.now();
+    if (!token.parse(b, off, len, parsed)) {
+      foreign++;
+      return -1;
+    }
+    Map<Integer, Pair> m = pairs[r];
+    if (m == null) {
+      m = new HashMap<>(4);
+      pairs[r] = m;
+    }
+    Pair p = m.get(parsed.sender);
+    if (p == null) {
+      p = new Pair();
+      m.put(parsed.sender, p);
+    }
+    long q = parsed.seq;
+    if (q > Integer.MAX_VALUE || p.seen.get((int) q)) {
+      duplicates++;
+      return parsed.sender;
+    }
+    p.seen.set((int) q);
+    p.distinct++;
+    delivered++;
+    lastDeliveryNanos = now;
+    if (now >= measureFrom && now < measureUntil) {
+      receivedInWindow++;
+    }
+    if (q < p.last) {
+      outOfOrder++;
+    } else {
+      p.last = q;
+    }
+    if (parsed.intended >= measureFrom && parsed.intended < measureUntil) {
+      deliveredMeasured++;
+      latency.recordValue(clamp((now - parsed.intended) / 1000));
+    }
+    return parsed.sender;
+  }
+
+  void onAccepted(long intended) {
+    if (intended >= measureFrom && intended < measureUntil) {
+      acceptLatency.recordValue(clamp((Token.now() - intended) / 1000));
+    }
+  }
+
+  /** Distinct messages recipient {@code r} got from {@code sender}. */
+  long distinct(int r, int sender) {
+    Map<Integer, Pair> m = pairs[r];
+    Pair p = m == null ? null : m.get(sender);
+    return p == null ? 0 : p.distinct;
+  }
+
+  /** Whether {@code r} got message {@code seq} of {@code sender}. */
+  boolean got(int r, int sender, long seq) {
+    Map<Integer, Pair> m = pairs[r];
+    Pair p = m == null ? null : m.get(sender);
+    return p != null && seq <= Integer.MAX_VALUE && p.seen.get((int) seq);
+  }
+
+  private static long clamp(long micros) {
+    return Math.max(0, Math.min(MAX_MICROS, micros));
+  }
+}

@@ -1,0 +1,229 @@
+package dev.switchboard.bench;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.http.WebSocketFrame;
+
+/** A user on a Switchboard {@code switchboard.v1} WebSocket. */
+final class WsUser implements Conn {
+
+  static final String SUBPROTOCOL = "switchboard.v1";
+
+  private static final byte[] TYPE = Scan.key("type");
+  private static final byte[] SEQ = Scan.key("seq");
+  private static final byte[] BODY = Scan.key("body");
+  private static final byte[] ID = Scan.key("id");
+  private static final byte[] CODE = Scan.key("code");
+
+  final int idx;
+  final String name;
+  private final Hub hub;
+  private WebSocket ws;
+  private boolean open;
+  private boolean closing;
+  boolean synced;
+  long connectStarted;
+  long connectedAt;
+  long syncedAt;
+  long syncedSeq = -1;
+  long lastSeq;      // highest server seq received
+  private long ackedSeq;
+  private Buffer partial;
+  String lastError;
+
+  private final long[] sentPerPeer;
+  private final long[] rejectedPerPeer;
+  private long nextSeq;
+
+  WsUser(Hub hub, int idx, String name) {
+    this.hub = hub;
+    this.idx = idx;
+    this.name = name;
+    this.sentPerPeer = new long[hub.peers];
+    this.rejectedPerPeer = new long[hub.peers];
+  }
+
+  /** Opens the socket; completes once the handshake is done (not yet synced). */
+  Future<Void> connect(WebSocketClient client, int port, String device, long timeoutMs) {
+    connectStarted = System.nanoTime();
+    WebSocketConnectOptions options = new WebSocketConnectOptions()
+        .setHost("127.0.0.1")
+        .setPort(port)
+        .setURI("/ws?user=" + name + "&device=" + device)
+        .addSubProtocol(SUBPROTOCOL)
+        .setTimeout(timeoutMs);
+    return client.connect(options).map(socket -> {
+      ws = socket;
+      open = true;
+      connectedAt = System.nanoTime();
+      hub.connected++;
+      socket.frameHandler(this::onFrame);
+      socket.exceptionHandler(e -> lastError = String.valueOf(e.getMessage()));
+      socket.closeHandler(v -> {
+        if (open && !closing) {
+          hub.closedUnexpectedly++;
+        }
+        open = false;
+      });
+      return null;
+    });
+  }
+
+  @Override
+  public boolean isOpen() {
+    return open;
+  }
+
+  @Override
+  public long[] sentPerPeer() {
+    return sentPerPeer;
+  }
+
+  @Override
+  public long[] rejectedPerPeer() {
+    return rejectedPerPeer;
+  }
+
+  @Override
+  public long nextSeq() {
+    return nextSeq++;
+  }
+
+  @Override
+  public void send(int to, long seq, int peer, long intended) {
+    if (!open) {
+      hub.sendSkipped++;
+      return;
+    }
+    StringBuilder sb = new StringBuilder(160);
+    sb.append("{\"type\":\"send\",\"id\":\"").append(Long.toString(seq, 36)).append('-').append(Long.toString(intended, 36))
+        .append("\",\"to\":\"u").append(to).append("\",\"body\":\"");
+    hub.tracker.token.append(sb, idx, seq, intended);
+    sb.append("\"}");
+    ws.writeTextMessage(sb.toString());
+    sentPerPeer[peer]++;
+    hub.sent++;
+  }
+
+  private void onFrame(WebSocketFrame frame) {
+    if (frame.isText() || frame.isContinuation()) {
+      Buffer data = frame.binaryData();
+      if (!frame.isFinal()) {
+        partial = partial == null ? data.copy() : partial.appendBuffer(data);
+        return;
+      }
+      if (partial != null) {
+        data = partial.appendBuffer(data);
+        partial = null;
+      }
+      byte[] b = data.getBytes();
+      onText(b, b.length);
+    }
+  }
+
+  private void onText(byte[] b, int len) {
+    switch (Scan.typeInitial(b, len, TYPE)) {
+      case 'm' -> onMessage(b, len);
+      case 'a' -> onAccepted(b, len);
+      case 's' -> {
+        synced = true;
+        syncedAt = System.nanoTime();
+        syncedSeq = Scan.number(b, len, SEQ, -1);
+        if (syncedSeq > lastSeq) {
+          lastSeq = syncedSeq; // the stored cursor was already there: nothing to ack
+          ackedSeq = syncedSeq;
+        }
+        hub.synced++;
+      }
+      case 'e' -> onError(b, len);
+      case 'g' -> hub.gapFrames++;
+      default -> {
+        // pong and anything newer: ignored
+      }
+    }
+  }
+
+  private void onMessage(byte[] b, int len) {
+    hub.messagesTotal++;
+    long seq = Scan.number(b, len, SEQ, -1);
+    if (seq >= 0) {
+      if (lastSeq > 0 && seq != lastSeq + 1) {
+        hub.seqGaps++;
+      }
+      if (seq > lastSeq) {
+        lastSeq = seq;
+      }
+    }
+    int s = Scan.stringStart(b, len, BODY);
+    if (s >= 0) {
+      int e = Scan.stringEnd(b, len, s);
+      if (e > s) {
+        hub.tracker.onDelivered(idx, b, s, e - s);
+      }
+    }
+    if (lastSeq - ackedSeq >= hub.ackEvery) {
+      flushAck();
+    }
+  }
+
+  @Override
+  public void flushAck() {
+    if (open && lastSeq > ackedSeq) {
+      ackedSeq = lastSeq;
+      ws.writeTextMessage("{\"type\":\"ack\",\"seq\":" + lastSeq + "}");
+      hub.acksSent++;
+    }
+  }
+
+  private void onAccepted(byte[] b, int len) {
+    hub.accepted++;
+    String id = Scan.string(b, len, ID);
+    long intended = intendedOf(id);
+    if (intended >= 0) {
+      hub.tracker.onAccepted(intended);
+    }
+  }
+
+  private void onError(byte[] b, int len) {
+    String id = Scan.string(b, len, ID);
+    lastError = Scan.string(b, len, CODE);
+    long seq = seqOf(id);
+    if (seq < 0) {
+      hub.otherErrors++;
+      return;
+    }
+    hub.rejected++;
+    rejectedPerPeer[(int) (seq % hub.peers)]++;
+  }
+
+  private static long seqOf(String id) {
+    int dash = id == null ? -1 : id.indexOf('-');
+    try {
+      return dash > 0 ? Long.parseLong(id.substring(0, dash), 36) : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static long intendedOf(String id) {
+    int dash = id == null ? -1 : id.indexOf('-');
+    try {
+      return dash > 0 ? Long.parseLong(id.substring(dash + 1), 36) : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  @Override
+  public Future<Void> close() {
+    closing = true;
+    if (!open) {
+      return Future.succeededFuture();
+    }
+    flushAck();
+    return ws.close();
+  }
+}
