@@ -1,32 +1,18 @@
 // The chat page (webroot/index.html): two people, two browser contexts, one real server.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, eventually, launchChromium, newPerson, screenshot, sleep, tempDir } from './lib/harness.mjs';
+import { eventually, newPerson, screenshot, serverAndBrowser, sleep } from './lib/harness.mjs';
 import { expectThread, openChat, thread, type, view } from './lib/chat.mjs';
 
 describe('chat page', () => {
-  let tmp;
-  let server;
-  let browser;
-
-  before(async () => {
-    tmp = tempDir();
-    server = await new Server({ dir: tmp.dir }).start();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    tmp?.cleanup();
-  });
+  const fx = serverAndBrowser();
 
   test('two users chat both ways; each message appears once, in order', async () => {
-    const alice = await newPerson(browser);
-    const bob = await newPerson(browser);
-    const a = await openChat(alice.context, server, 'alice', 'bob');
-    const b = await openChat(bob.context, server, 'bob', 'alice');
+    const alice = await newPerson(fx.browser);
+    const bob = await newPerson(fx.browser);
+    const a = await openChat(alice.context, fx.server, 'alice', 'bob');
+    const b = await openChat(bob.context, fx.server, 'bob', 'alice');
 
     const said = [];
     const say = async (page, from, body) => {
@@ -53,10 +39,10 @@ describe('chat page', () => {
   });
 
   test('a recipient who closed the page gets every message once, in order, when it is opened again', async () => {
-    const carol = await newPerson(browser);
-    const dave = await newPerson(browser);
-    const c = await openChat(carol.context, server, 'carol', 'dave');
-    let d = await openChat(dave.context, server, 'dave', 'carol');
+    const carol = await newPerson(fx.browser);
+    const dave = await newPerson(fx.browser);
+    const c = await openChat(carol.context, fx.server, 'carol', 'dave');
+    let d = await openChat(dave.context, fx.server, 'dave', 'carol');
     const said = [['carol', 'Before you go: one question.'], ['dave', 'Sure, shoot.']];
     await type(c, said[0][1]);
     await expectThread(d, view('dave', said.slice(0, 1)));
@@ -64,7 +50,7 @@ describe('chat page', () => {
     await expectThread(c, view('carol', said));
 
     await d.close();
-    await eventually(async () => assert.equal((await server.presence('dave')).online, false),
+    await eventually(async () => assert.equal((await fx.server.presence('dave')).online, false),
       { message: 'dave offline after closing the page' });
     for (let i = 1; i <= 4; i += 1) {
       const body = `While you were away #${i}`;
@@ -73,7 +59,7 @@ describe('chat page', () => {
     }
     await expectThread(c, view('carol', said)); // all stored ("sent") while dave is offline
 
-    d = await openChat(dave.context, server, 'dave', 'carol');
+    d = await openChat(dave.context, fx.server, 'dave', 'carol');
     await expectThread(d, view('dave', said));
     await d.reload();
     await expectThread(d, view('dave', said));
@@ -87,10 +73,10 @@ describe('chat page', () => {
   });
 
   test('HTML in a message is shown as text and never runs', async () => {
-    const erin = await newPerson(browser);
-    const frank = await newPerson(browser);
-    const e = await openChat(erin.context, server, 'erin', 'frank');
-    const f = await openChat(frank.context, server, 'frank', 'erin');
+    const erin = await newPerson(fx.browser);
+    const frank = await newPerson(fx.browser);
+    const e = await openChat(erin.context, fx.server, 'erin', 'frank');
+    const f = await openChat(frank.context, fx.server, 'frank', 'erin');
     const payload = '<img src=x onerror="window.__pwned = true; alert(1)"><b>bold?</b>';
     await type(e, payload);
     await expectThread(f, view('frank', [['erin', payload]]));

@@ -1,8 +1,8 @@
 // The operator board (webroot/push.html) showing pushes that a back end sends with curl.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, curlPush, eventually, launchChromium, newPerson, screenshot, sleep, tempDir } from './lib/harness.mjs';
+import { curlPush, eventually, newPerson, screenshot, serverAndBrowser, sleep } from './lib/harness.mjs';
 
 /** The board's feed, newest first: [{from, seq, body}]. */
 function feed(page) {
@@ -28,34 +28,20 @@ async function openBoard(context, server, user) {
 }
 
 describe('push board', () => {
-  let tmp;
-  let server;
-  let browser;
-
-  before(async () => {
-    tmp = tempDir();
-    server = await new Server({ dir: tmp.dir }).start();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    tmp?.cleanup();
-  });
+  const fx = serverAndBrowser();
 
   test('shows pushes sent with curl to the HTTP API, once each, newest first', async () => {
     // Sent before the board is open: stored, shown when it connects.
-    const first = await curlPush(server, { to: 'board', from: 'shop', body: 'Order #1001 has shipped' });
+    const first = await curlPush(fx.server, { to: 'board', from: 'shop', body: 'Order #1001 has shipped' });
     assert.equal(first.status, 202);
     assert.equal(first.json.results[0].online, false);
 
-    const operator = await newPerson(browser);
-    const page = await openBoard(operator.context, server, 'board');
+    const operator = await newPerson(fx.browser);
+    const page = await openBoard(operator.context, fx.server, 'board');
     const expected = [{ from: 'shop', seq: '#1', body: 'Order #1001 has shipped' }];
     await expectFeed(page, expected);
 
-    const second = await curlPush(server, { to: ['board', 'someone-else'], from: 'billing', body: 'Invoice 2025-114 paid: 49.00 €' });
+    const second = await curlPush(fx.server, { to: ['board', 'someone-else'], from: 'billing', body: 'Invoice 2025-114 paid: 49.00 €' });
     assert.equal(second.status, 202);
     assert.equal(second.json.results.find((r) => r.to === 'board').online, true);
     expected.unshift({ from: 'billing', seq: '#2', body: 'Invoice 2025-114 paid: 49.00 €' });
@@ -64,8 +50,8 @@ describe('push board', () => {
     // The same Idempotency-Key twice: one push.
     const key = 'feedback-77';
     const payload = { to: 'board', from: 'feedback', body: 'New feedback: “Love the app, dark mode please”' };
-    const once = await curlPush(server, payload, { idempotencyKey: key });
-    const again = await curlPush(server, payload, { idempotencyKey: key });
+    const once = await curlPush(fx.server, payload, { idempotencyKey: key });
+    const again = await curlPush(fx.server, payload, { idempotencyKey: key });
     assert.equal(once.json.duplicate, false);
     assert.equal(again.json.duplicate, true);
     expected.unshift({ from: 'feedback', seq: '#3', body: payload.body });
@@ -95,11 +81,11 @@ describe('push board', () => {
   });
 
   test('HTML in a push is shown as text and never runs', async () => {
-    const operator = await newPerson(browser);
-    const page = await openBoard(operator.context, server, 'board-2');
+    const operator = await newPerson(fx.browser);
+    const page = await openBoard(operator.context, fx.server, 'board-2');
     const body = '<img src=x onerror="window.__pwned = true; alert(1)"><script>window.__pwned = true</script>';
     const from = '<img/src=x/onerror=window.__pwned=1>';
-    const sent = await curlPush(server, { to: 'board-2', from, body });
+    const sent = await curlPush(fx.server, { to: 'board-2', from, body });
     assert.equal(sent.status, 202);
     await expectFeed(page, [{ from, seq: '#1', body }]);
     await sleep(500); // time for a broken image to fire onerror, had it been parsed as HTML

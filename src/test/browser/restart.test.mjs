@@ -1,33 +1,19 @@
 // A server crash (SIGKILL) and restart on the same port and data dir while both chat pages
 // stay open: the pages reconnect by themselves; nothing is lost or doubled.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchChromium, newPerson, tempDir } from './lib/harness.mjs';
+import { newPerson, serverAndBrowser } from './lib/harness.mjs';
 import { expectThread, openChat, thread, type, view, waitForState } from './lib/chat.mjs';
 
 describe('server crash and restart', () => {
-  let tmp;
-  let server;
-  let browser;
-
-  before(async () => {
-    tmp = tempDir();
-    server = await new Server({ dir: tmp.dir }).start();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    tmp?.cleanup();
-  });
+  const fx = serverAndBrowser();
 
   test('open pages reconnect after kill -9 and a restart, and lose or double nothing', async () => {
-    const alice = await newPerson(browser);
-    const bob = await newPerson(browser);
-    const a = await openChat(alice.context, server, 'alice', 'bob');
-    const b = await openChat(bob.context, server, 'bob', 'alice');
+    const alice = await newPerson(fx.browser);
+    const bob = await newPerson(fx.browser);
+    const a = await openChat(alice.context, fx.server, 'alice', 'bob');
+    const b = await openChat(bob.context, fx.server, 'bob', 'alice');
     const said = [];
 
     await type(a, 'Deploying the new version now.');
@@ -43,27 +29,27 @@ describe('server crash and restart', () => {
       said.push(['alice', `Step ${i} of 3 done`]);
     }
     await expectThread(a, view('alice', said), { timeout: 20_000 });
-    const port = server.gatewayPort;
-    await server.kill();
+    const port = fx.server.gatewayPort;
+    await fx.server.kill();
 
     await waitForState(a, 'reconnecting');
     await waitForState(b, 'reconnecting');
     // Typed while the server is down: shown as pending, sent after the restart.
-    await type(a, 'Is the server down?');
+    await type(a, 'Is the fx.server down?');
     await type(b, 'It went away for a moment.');
-    assert.deepEqual((await thread(a)).at(-1), { from: 'You', body: 'Is the server down?', status: 'pending' });
+    assert.deepEqual((await thread(a)).at(-1), { from: 'You', body: 'Is the fx.server down?', status: 'pending' });
     assert.deepEqual((await thread(b)).at(-1), { from: 'You', body: 'It went away for a moment.', status: 'pending' });
 
-    await server.start();
-    assert.equal(server.gatewayPort, port);
+    await fx.server.start();
+    assert.equal(fx.server.gatewayPort, port);
     await waitForState(a, 'open', 60_000);
     await waitForState(b, 'open', 60_000);
 
     // Each page shows its own pending message first, then the other's as it arrives.
-    const aliceView = [...view('alice', said), { from: 'You', body: 'Is the server down?', status: 'sent' },
+    const aliceView = [...view('alice', said), { from: 'You', body: 'Is the fx.server down?', status: 'sent' },
       { from: 'bob', body: 'It went away for a moment.', status: 'received' }];
     const bobView = [...view('bob', said), { from: 'You', body: 'It went away for a moment.', status: 'sent' },
-      { from: 'alice', body: 'Is the server down?', status: 'received' }];
+      { from: 'alice', body: 'Is the fx.server down?', status: 'received' }];
     await expectThread(a, aliceView);
     await expectThread(b, bobView);
 

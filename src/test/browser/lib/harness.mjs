@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export { sleep };
@@ -267,4 +268,23 @@ export function curlPush(server, payload, { idempotencyKey } = {}) {
       resolve({ status: Number(out.slice(cut + 1)), json: JSON.parse(out.slice(0, cut)) });
     });
   });
+}
+
+/**
+ * One server (with its own temporary data dir) and one Chromium for a describe block: registers
+ * the before/after hooks and returns the holder the tests read them from.
+ */
+export function serverAndBrowser() {
+  const fx = {};
+  before(async () => {
+    fx.tmp = tempDir();
+    fx.server = await new Server({ dir: fx.tmp.dir }).start();
+    fx.browser = await launchChromium();
+  });
+  after(async () => {
+    await fx.browser?.close();
+    await fx.server?.stop();
+    fx.tmp?.cleanup();
+  });
+  return fx;
 }

@@ -79,10 +79,6 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     return user;
   }
 
-  boolean isJson() {
-    return json;
-  }
-
   boolean joined() {
     return joined;
   }
