@@ -1,5 +1,6 @@
 package dev.switchboard;
 
+import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.SwitchboardConfig;
@@ -34,6 +35,7 @@ public final class SwitchboardVerticle extends VerticleBase {
       settings = SwitchboardConfig.fromJson(json);
       checkInsecureMode(settings);
       checkClusterStore(settings);
+      registerCodecs();
       DeploymentOptions one = new DeploymentOptions().setConfig(json);
       pushApi = new PushApiVerticle();
       return vertx.deployVerticle(new InboxVerticle(), one)
@@ -49,6 +51,15 @@ public final class SwitchboardVerticle extends VerticleBase {
                   ? "SQLite in " + settings.inbox().dataDir() : "PostgreSQL",
               vertx.isNativeTransportEnabled() ? "epoll" : "nio"));
     });
+  }
+
+  /** Once per Vert.x instance, before the verticles that use it are deployed. */
+  private void registerCodecs() {
+    try {
+      vertx.eventBus().registerCodec(new LocalJsonCodec());
+    } catch (IllegalStateException alreadyRegistered) {
+      // another Switchboard deployment in this Vert.x registered it
+    }
   }
 
   /**

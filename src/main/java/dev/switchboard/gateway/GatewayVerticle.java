@@ -3,6 +3,7 @@ package dev.switchboard.gateway;
 import dev.switchboard.auth.Identity;
 import dev.switchboard.auth.TokenVerifier;
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.config.AuthConfig;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.GatewayConfig;
@@ -88,7 +89,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     auth = AuthConfig.fromJson(config());
     tokens = auth.insecure() ? null : new TokenVerifier(vertx, auth);
     authenticator = auth.insecure() ? new QueryUserAuthenticator() : new TokenAuthenticator(tokens);
-    requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
+    requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true)
+        .setCodecName(LocalJsonCodec.NAME);
 
     Router router = Router.router(vertx);
     Path webroot = Path.of(config.webroot());

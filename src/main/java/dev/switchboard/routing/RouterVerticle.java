@@ -4,6 +4,7 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.bus.Presence;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendCommand;
@@ -32,7 +33,8 @@ import java.util.List;
 public final class RouterVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(RouterVerticle.class);
-  private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true);
+  private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true)
+      .setCodecName(LocalJsonCodec.NAME);
 
   private final MessageIds messageIds = new MessageIds();
   private SendValidator validator;
@@ -48,7 +50,8 @@ public final class RouterVerticle extends VerticleBase {
     ids = new Ids(limits.maxIdLength());
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
     directory = new UserDirectory(vertx);
-    inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
+    inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true)
+        .setCodecName(LocalJsonCodec.NAME);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onPush).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_SEND, this::onClientSend).completion(),
@@ -68,7 +71,7 @@ public final class RouterVerticle extends VerticleBase {
     Future.succeededFuture(message.body())
         .map(json -> validator.parse(json, null))
         .compose(this::route)
-        .onSuccess(outcome -> message.reply(outcome.toJson()))
+        .onSuccess(outcome -> message.reply(outcome.toJson(), LOCAL_ONLY))
         .onFailure(e -> BusFailures.fail(message, e));
   }
 

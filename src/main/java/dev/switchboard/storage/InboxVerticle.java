@@ -4,6 +4,7 @@ import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.config.InboxConfig;
@@ -12,6 +13,7 @@ import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -33,6 +35,8 @@ import java.util.Map;
 public final class InboxVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(InboxVerticle.class);
+
+  private static final DeliveryOptions SHARED = new DeliveryOptions().setCodecName(LocalJsonCodec.NAME);
 
   private record PendingAppend(AppendRequest request, Message<JsonObject> message) {
   }
@@ -97,7 +101,7 @@ public final class InboxVerticle extends VerticleBase {
         ? Future.succeededFuture(request.after())
         : cursorOf(new DeviceKey(request.user(), request.device()));
     after.compose(from -> store.read(request.user(), from, request.limit(), System.currentTimeMillis()))
-        .onSuccess(page -> message.reply(page.toJson()))
+        .onSuccess(page -> message.reply(page.toJson(), SHARED))
         .onFailure(e -> {
           LOG.warn("reading inbox of {} failed", request.user(), e);
           BusFailures.fail(message, new ProtocolException(ErrorCode.UNAVAILABLE, "inbox read failed"));
@@ -180,7 +184,7 @@ public final class InboxVerticle extends VerticleBase {
 
   private static void replyAll(List<PendingAppend> batch, List<AppendResult> results) {
     for (int i = 0; i < batch.size(); i++) {
-      batch.get(i).message().reply(results.get(i).toJson());
+      batch.get(i).message().reply(results.get(i).toJson(), SHARED);
     }
   }
 }
