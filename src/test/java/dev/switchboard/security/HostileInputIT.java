@@ -159,7 +159,8 @@ class HostileInputIT {
       }).compose(frames -> flood.closed().map(code -> {
         long limited = frames.stream().filter(f -> "rate_limited".equals(f.getString("code"))).count();
         ctx.verify(() -> {
-          assertTrue(limited >= 8 && limited < 10, "rate_limited " + limited + " of " + frames);
+          // Nine refusals, then the tenth strike closes; a token refilled meanwhile only adds refusals.
+          assertTrue(limited >= 9, "rate_limited " + limited + " of " + frames);
           assertEquals((short) 4002, code);
         });
         return null;
