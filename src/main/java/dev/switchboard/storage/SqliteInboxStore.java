@@ -42,6 +42,9 @@ public final class SqliteInboxStore implements InboxStore {
   private static final int MAX_PARAMS = 500;
   private static final int HEAD_CACHE_SIZE = 200_000;
 
+  /** The version of {@link #SCHEMA}, kept in the file's {@code PRAGMA user_version}. */
+  static final int SCHEMA_VERSION = 1;
+
   private static final List<String> SCHEMA = List.of(
       "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL,"
           + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (recipient, seq))",
@@ -93,11 +96,23 @@ public final class SqliteInboxStore implements InboxStore {
     return vertx.fileSystem().mkdirs(file.getParent().toString()).compose(v -> {
       writer = JDBCPool.pool(vertx, dataSource(file), new PoolOptions().setMaxSize(1).setName("inbox-writer"));
       readers = JDBCPool.pool(vertx, dataSource(file), new PoolOptions().setMaxSize(3).setName("inbox-readers"));
-      Future<Void> chain = Future.succeededFuture();
-      for (String statement : SCHEMA) {
-        chain = chain.compose(x -> writer.query(statement).execute().mapEmpty());
-      }
-      return chain.onSuccess(x -> LOG.info("inbox store open at {} (synchronous={})", file, config.synchronous()));
+      return writer.query("PRAGMA user_version").execute()
+          .map(rows -> rows.iterator().next().getInteger(0))
+          .compose(version -> {
+            // The file records its schema version, so a later release knows what to migrate and an
+            // older one refuses a file it does not understand.
+            if (version > SCHEMA_VERSION) {
+              return Future.failedFuture(new IllegalStateException(file + " has schema version " + version
+                  + ", newer than this build knows (" + SCHEMA_VERSION + ")"));
+            }
+            Future<Void> chain = Future.succeededFuture();
+            for (String statement : SCHEMA) {
+              chain = chain.compose(x -> writer.query(statement).execute().mapEmpty());
+            }
+            return chain.compose(x -> writer.query("PRAGMA user_version = " + SCHEMA_VERSION).execute().mapEmpty());
+          })
+          .onSuccess(x -> LOG.info("inbox store open at {} (synchronous={})", file, config.synchronous()))
+          .mapEmpty();
     });
   }
 
