@@ -15,8 +15,10 @@ public final class Addresses {
   public static final String PUSH = "switchboard.push";
 
   /**
-   * Messages sent by connected clients. The gateway requests it, the router consumes it.
-   * Body: {@link SendCommand} with the authenticated sender. Reply: {@link SendOutcome}.
+   * Messages sent by connected clients. Each gateway instance requests it once per event-loop turn
+   * with what its sockets sent in that turn; the router consumes it.
+   * Body: {@link SendBatch} of {@link SendCommand}s with the authenticated sender.
+   * Reply: {@link SendBatchResult}, one entry per send.
    */
   public static final String ROUTER_SEND = "switchboard.router.send";
 
@@ -27,8 +29,8 @@ public final class Addresses {
   public static final String PRESENCE = "switchboard.presence";
 
   /**
-   * Durable append of one message to one or more inboxes. The router requests it, the inbox consumes it.
-   * Body: {@link AppendRequest}. Reply: {@link AppendResult}, sent only once the messages are committed.
+   * Durable append of messages to one or more inboxes each. The router requests it, the inbox consumes it.
+   * Body: {@link AppendBatch}. Reply: {@link AppendBatchResult}, sent only once the messages are committed.
    */
   public static final String INBOX_APPEND = "switchboard.inbox.append";
 
@@ -44,26 +46,23 @@ public final class Addresses {
    */
   public static final String INBOX_CURSOR = "switchboard.inbox.cursor";
 
-  private static final String USER_PREFIX = "switchboard.user.";
+  /**
+   * Committed messages for users with sessions on this node. The router publishes it (local only)
+   * after each commit, and for messages relayed from other nodes; every gateway instance consumes it
+   * and delivers to the sessions it holds. Body: {@link DeliveryBatch}. No reply.
+   */
+  public static final String GATEWAY_DELIVER = "switchboard.gateway.deliver";
+
   private static final String NODE_PREFIX = "switchboard.node.";
 
   private Addresses() {
   }
 
   /**
-   * The live sessions of one user on this node. Each gateway instance holding a session of the user
-   * registers a local consumer while it does; the router publishes to it once a message is committed.
-   * Body: {@link StoredMessage}. Local only, never a clustered registration.
-   */
-  public static String user(String userId) {
-    return USER_PREFIX + userId;
-  }
-
-  /**
    * One node of the cluster: the only clustered consumer per node, registered by its router.
-   * Routers of other nodes send a committed {@link StoredMessage} here when the user directory
-   * says the recipient has sessions on that node; the consumer publishes it to {@link #user}
-   * locally. Send, no reply.
+   * Routers of other nodes send committed messages here, as a {@link DeliveryBatch}, when the
+   * user directory says their recipients have sessions on that node; the consumer publishes the
+   * batch to {@link #GATEWAY_DELIVER}. Send, no reply.
    */
   public static String node(String nodeId) {
     return NODE_PREFIX + nodeId;

@@ -1,6 +1,8 @@
 package dev.switchboard.gateway;
 
 import dev.switchboard.auth.Identity;
+import dev.switchboard.bus.SendCommand;
+import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.protocol.Ids;
@@ -25,6 +27,9 @@ interface GatewayContext {
 
   /** Checks a refreshed token; fails with {@code bad_state} when the gateway runs without tokens. */
   Future<Identity> verifyToken(String token);
+
+  /** Has the router store and deliver a client's send; fails with the reason it was refused. */
+  Future<SendOutcome> submitSend(SendCommand command);
 
   Future<Message<JsonObject>> request(String address, JsonObject body);
 

@@ -3,9 +3,12 @@ package dev.switchboard.gateway;
 import dev.switchboard.auth.Identity;
 import dev.switchboard.auth.TokenVerifier;
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.DeliveryBatch;
 import dev.switchboard.bus.LocalJsonCodec;
-import dev.switchboard.config.AuthConfig;
+import dev.switchboard.bus.SendCommand;
+import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.config.AuthConfig;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.TlsConfig;
@@ -21,7 +24,6 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
@@ -54,13 +56,6 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   /** The WebSocket subprotocol of the JSON protocol; a connection without it speaks the seed text format. */
   public static final String JSON_SUBPROTOCOL = "switchboard.v1";
 
-  /** The live sessions of one user on this instance, and the consumer that feeds them. */
-  private static final class UserSessions {
-    final List<Session> sessions = new ArrayList<>(2);
-    MessageConsumer<JsonObject> consumer;
-    Future<Void> ready;
-  }
-
   private GatewayConfig config;
   private LimitsConfig limits;
   private Ids ids;
@@ -70,7 +65,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private AuthConfig auth;
   private Authenticator authenticator;
   private TokenVerifier tokens;
-  private final Map<String, UserSessions> users = new HashMap<>();
+  /** The joined sessions of each user on this instance: where delivered messages go. */
+  private final Map<String, List<Session>> users = new HashMap<>();
+  private SendBatcher sendBatcher;
   private final Set<Session> sessions = new HashSet<>();
   private HttpServer server;
   /** Open WebSockets per client IP on this node, shared by all gateway instances. */
@@ -114,7 +111,10 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     server = vertx.createHttpServer(options)
         .requestHandler(router)
         .webSocketHandshakeHandler(this::onHandshake);
-    return server.listen().onSuccess(s -> {
+    sendBatcher = new SendBatcher(context, body -> request(Addresses.ROUTER_SEND, body));
+    Future<Void> deliveries = vertx.eventBus().<JsonObject>localConsumer(Addresses.GATEWAY_DELIVER, this::onDeliveries)
+        .completion();
+    return deliveries.compose(v -> server.listen()).onSuccess(s -> {
       heartbeatTimer = vertx.setPeriodic(config.heartbeatIntervalMillis(), id -> heartbeat());
       LOG.info("gateway listening on {}://{}:{} (WebSocket paths {})", options.isSsl() ? "https" : "http", config.host(),
           s.actualPort(), config.webSocketPaths());
@@ -257,24 +257,27 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
 
   @Override
   public Future<Void> join(Session session) {
-    UserSessions group = users.get(session.user());
-    if (group == null) {
-      UserSessions created = new UserSessions();
-      created.consumer = vertx.eventBus().localConsumer(Addresses.user(session.user()), m -> fanOut(created, m));
-      created.ready = created.consumer.completion();
-      users.put(session.user(), created);
-      group = created;
-    }
-    group.sessions.add(session);
-    // Both before the backlog read: then any message committed after the read is pushed here.
-    return Future.all(group.ready, directory.join(session.user())).mapEmpty();
+    users.computeIfAbsent(session.user(), u -> new ArrayList<>(2)).add(session);
+    // Before the backlog read: then any message committed after the read is pushed here.
+    return directory.join(session.user());
   }
 
-  private static void fanOut(UserSessions group, Message<JsonObject> message) {
-    Delivery delivery = new Delivery(StoredMessage.fromJson(message.body()));
-    for (Session session : group.sessions) {
-      session.onLive(delivery);
+  /** Committed messages for users with sessions on this node: each to the sessions held here. */
+  private void onDeliveries(Message<JsonObject> message) {
+    for (StoredMessage stored : DeliveryBatch.fromJson(message.body()).messages()) {
+      List<Session> group = users.get(stored.to());
+      if (group != null) {
+        Delivery delivery = new Delivery(stored);
+        for (Session session : group) {
+          session.onLive(delivery);
+        }
+      }
     }
+  }
+
+  @Override
+  public Future<SendOutcome> submitSend(SendCommand command) {
+    return sendBatcher.submit(command);
   }
 
   private void onClosed(Session session) {
@@ -285,10 +288,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     }
     directory.leave(session.user())
         .onFailure(e -> LOG.warn("user directory: leave of {} failed: {}", session.user(), e.getMessage()));
-    UserSessions group = users.get(session.user());
-    if (group != null && group.sessions.remove(session) && group.sessions.isEmpty()) {
+    List<Session> group = users.get(session.user());
+    if (group != null && group.remove(session) && group.isEmpty()) {
       users.remove(session.user());
-      group.consumer.unregister();
     }
     LOG.debug("user {} disconnected", session.user());
   }

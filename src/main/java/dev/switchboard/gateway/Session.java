@@ -163,8 +163,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     }
     rateStrikes = 0;
     SendCommand command = new SendCommand(user, List.of(to), body, id);
-    gateway.request(Addresses.ROUTER_SEND, command.toJson())
-        .map(reply -> SendOutcome.fromJson(reply.body()))
+    gateway.submitSend(command)
         .onSuccess(outcome -> onSent(id, outcome))
         .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), id)));
   }

@@ -1,12 +1,17 @@
 package dev.switchboard.routing;
 
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.AppendBatch;
+import dev.switchboard.bus.AppendBatchResult;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.DeliveryBatch;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.bus.Presence;
 import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.SendBatch;
+import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.StoredMessage;
@@ -22,12 +27,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Turns a send or push into stored copies and live deliveries: validates it, names each copy
- * (msgId), has the inbox commit it, then publishes each committed copy to its recipient's
- * sessions on this node. Nothing is delivered before it is durable, so a retry never finds a
+ * Turns sends and pushes into stored copies and live deliveries: validates them, names each copy
+ * (msgId), has the inbox commit them, then hands the committed copies, one batch per node, to the
+ * nodes where their recipients have sessions. Nothing is delivered before it is durable, so a retry never finds a
  * message that was shown but lost.
  */
 public final class RouterVerticle extends VerticleBase {
@@ -54,25 +61,52 @@ public final class RouterVerticle extends VerticleBase {
         .setCodecName(LocalJsonCodec.NAME);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onPush).completion(),
-        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_SEND, this::onClientSend).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
         vertx.eventBus().<JsonObject>consumer(Addresses.node(directory.localNode()), this::onRelay).completion());
   }
 
   private void onPush(Message<JsonObject> message) {
-    Future.succeededFuture(message.body())
-        .map(json -> validator.parse(json, defaultSender))
-        .compose(this::route)
-        .onSuccess(outcome -> message.reply(outcome.toJson()))
-        .onFailure(e -> BusFailures.fail(message, e));
+    SendCommand command;
+    try {
+      command = validator.parse(message.body(), defaultSender);
+    } catch (RuntimeException e) {
+      BusFailures.fail(message, e);
+      return;
+    }
+    route(List.of(command)).onComplete(done -> {
+      SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
+      if (entry == null || entry.failure() != null) {
+        BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
+      } else {
+        message.reply(entry.outcome().toJson());
+      }
+    });
   }
 
-  private void onClientSend(Message<JsonObject> message) {
-    Future.succeededFuture(message.body())
-        .map(json -> validator.parse(json, null))
-        .compose(this::route)
-        .onSuccess(outcome -> message.reply(outcome.toJson(), LOCAL_ONLY))
-        .onFailure(e -> BusFailures.fail(message, e));
+  /** A gateway's sends of one event-loop turn: the valid ones go to the inbox together. */
+  private void onClientSends(Message<JsonObject> message) {
+    List<JsonObject> sends = SendBatch.fromJson(message.body()).sends();
+    SendBatchResult.Entry[] entries = new SendBatchResult.Entry[sends.size()];
+    List<SendCommand> valid = new ArrayList<>(sends.size());
+    List<Integer> validAt = new ArrayList<>(sends.size());
+    for (int i = 0; i < sends.size(); i++) {
+      try {
+        valid.add(validator.parse(sends.get(i), null));
+        validAt.add(i);
+      } catch (RuntimeException e) {
+        entries[i] = SendBatchResult.Entry.failed(BusFailures.asProtocolException(e));
+      }
+    }
+    Future<List<SendBatchResult.Entry>> routed = valid.isEmpty() ? Future.succeededFuture(List.of()) : route(valid);
+    routed.onComplete(done -> {
+      for (int k = 0; k < validAt.size(); k++) {
+        entries[validAt.get(k)] = done.succeeded()
+            ? done.result().get(k)
+            : SendBatchResult.Entry.failed(BusFailures.asProtocolException(done.cause()));
+      }
+      message.reply(new SendBatchResult(List.of(entries)).toJson(), LOCAL_ONLY);
+    });
   }
 
   private void onPresence(Message<JsonObject> message) {
@@ -84,52 +118,83 @@ public final class RouterVerticle extends VerticleBase {
         .onFailure(e -> BusFailures.fail(message, e));
   }
 
-  /** A message committed by another node's router for a user with sessions here. */
+  /** Messages committed by another node's router for users with sessions here. */
   private void onRelay(Message<JsonObject> message) {
-    vertx.eventBus().publish(Addresses.user(message.body().getString("to")), message.body(), LOCAL_ONLY);
+    vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_ONLY);
   }
 
-  private Future<SendOutcome> route(SendCommand command) {
+  /**
+   * Names each copy (msgId), has the inbox commit all the commands in one request, then delivers
+   * the new copies. One entry per command, in order; the future fails only when the inbox does.
+   */
+  private Future<List<SendBatchResult.Entry>> route(List<SendCommand> commands) {
     long now = System.currentTimeMillis();
-    List<AppendRequest.Recipient> recipients = new ArrayList<>(command.to().size());
-    for (String to : command.to()) {
-      recipients.add(new AppendRequest.Recipient(to, messageIds.next()));
+    List<AppendRequest> appends = new ArrayList<>(commands.size());
+    for (SendCommand command : commands) {
+      List<AppendRequest.Recipient> recipients = new ArrayList<>(command.to().size());
+      for (String to : command.to()) {
+        recipients.add(new AppendRequest.Recipient(to, messageIds.next()));
+      }
+      appends.add(new AppendRequest(command.from(), command.body(), now, command.idempotencyKey(), recipients));
     }
-    AppendRequest append = new AppendRequest(command.from(), command.body(), now, command.idempotencyKey(), recipients);
-    return vertx.eventBus().<JsonObject>request(Addresses.INBOX_APPEND, append.toJson(), inboxRequest)
-        .compose(reply -> deliver(command, AppendResult.fromJson(reply.body())));
+    return vertx.eventBus().<JsonObject>request(Addresses.INBOX_APPEND, new AppendBatch(appends).toJson(), inboxRequest)
+        .compose(reply -> deliver(commands, AppendBatchResult.fromJson(reply.body()).results()));
   }
 
-  /** Sends each newly stored copy to the nodes with sessions of its recipient and notes who was online. */
-  private Future<SendOutcome> deliver(SendCommand command, AppendResult stored) {
-    List<Future<RecipientResult>> results = new ArrayList<>(stored.results().size());
-    for (RecipientResult result : stored.results()) {
-      results.add(result.isStored() ? deliverCopy(command, result, stored.duplicate()) : Future.succeededFuture(result));
+  /**
+   * Finds the nodes with sessions of each new copy's recipient, sends each node one batch of its
+   * copies in commit order, and notes who was online.
+   */
+  private Future<List<SendBatchResult.Entry>> deliver(List<SendCommand> commands, List<AppendResult> stored) {
+    List<Future<Map<String, Integer>>> lookups = new ArrayList<>();
+    for (AppendResult appended : stored) {
+      for (RecipientResult result : appended.results()) {
+        lookups.add(result.isStored() ? lookup(result.to()) : Future.succeededFuture(Map.of()));
+      }
     }
-    return Future.all(results).map(all -> {
-      LOG.debug("message from {} stored for {} recipients", command.from(), results.size());
-      return new SendOutcome(stored.duplicate(), all.list());
+    return Future.join(lookups).transform(ignored -> {
+      Map<String, List<StoredMessage>> byNode = new LinkedHashMap<>();
+      List<SendBatchResult.Entry> entries = new ArrayList<>(commands.size());
+      int n = 0;
+      for (int i = 0; i < commands.size(); i++) {
+        SendCommand command = commands.get(i);
+        AppendResult appended = stored.get(i);
+        List<RecipientResult> results = new ArrayList<>(appended.results().size());
+        for (RecipientResult result : appended.results()) {
+          Map<String, Integer> nodes = lookups.get(n++).result();
+          if (!result.isStored()) {
+            results.add(result);
+            continue;
+          }
+          if (!appended.duplicate()) {
+            StoredMessage copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(),
+                command.body(), result.ts());
+            for (String node : nodes.keySet()) {
+              byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(copy);
+            }
+          }
+          results.add(result.withOnline(!nodes.isEmpty()));
+        }
+        entries.add(SendBatchResult.Entry.of(new SendOutcome(appended.duplicate(), results)));
+      }
+      byNode.forEach((node, copies) -> {
+        JsonObject batch = new DeliveryBatch(copies).toJson();
+        if (node.equals(directory.localNode())) {
+          vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_ONLY);
+        } else {
+          vertx.eventBus().send(Addresses.node(node), batch);
+        }
+      });
+      return Future.succeededFuture(entries);
     });
   }
 
-  private Future<RecipientResult> deliverCopy(SendCommand command, RecipientResult result, boolean duplicate) {
-    return directory.sessionsByNode(result.to()).map(byNode -> {
-      if (!duplicate && !byNode.isEmpty()) {
-        JsonObject copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(),
-            result.ts()).toJson();
-        for (String node : byNode.keySet()) {
-          if (node.equals(directory.localNode())) {
-            vertx.eventBus().publish(Addresses.user(result.to()), copy, LOCAL_ONLY);
-          } else {
-            vertx.eventBus().send(Addresses.node(node), copy);
-          }
-        }
-      }
-      return result.withOnline(!byNode.isEmpty());
-    }).recover(e -> {
+  /** The nodes with sessions of a user; none when the directory cannot say. */
+  private Future<Map<String, Integer>> lookup(String user) {
+    return directory.sessionsByNode(user).recover(e -> {
       // Stored is what counts: the recipient will get it from the inbox on its next read.
-      LOG.warn("user directory lookup for {} failed: {}", result.to(), e.getMessage());
-      return Future.succeededFuture(result.withOnline(false));
+      LOG.warn("user directory lookup for {} failed: {}", user, e.getMessage());
+      return Future.succeededFuture(Map.of());
     });
   }
 }

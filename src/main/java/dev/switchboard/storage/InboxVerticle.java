@@ -1,6 +1,8 @@
 package dev.switchboard.storage;
 
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.AppendBatch;
+import dev.switchboard.bus.AppendBatchResult;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.BusFailures;
@@ -38,7 +40,16 @@ public final class InboxVerticle extends VerticleBase {
 
   private static final DeliveryOptions SHARED = new DeliveryOptions().setCodecName(LocalJsonCodec.NAME);
 
-  private record PendingAppend(AppendRequest request, Message<JsonObject> message) {
+  /** One bus message's appends; they are committed together and answered together. */
+  private record PendingAppend(List<AppendRequest> requests, int copies, Message<JsonObject> message) {
+
+    static PendingAppend of(AppendBatch batch, Message<JsonObject> message) {
+      int copies = 0;
+      for (AppendRequest request : batch.appends()) {
+        copies += request.recipients().size();
+      }
+      return new PendingAppend(batch.appends(), copies, message);
+    }
   }
 
   private record DeviceKey(String user, String device) {
@@ -80,7 +91,7 @@ public final class InboxVerticle extends VerticleBase {
   }
 
   private void onAppend(Message<JsonObject> message) {
-    queue.add(new PendingAppend(AppendRequest.fromJson(message.body()), message));
+    queue.add(PendingAppend.of(AppendBatch.fromJson(message.body()), message));
     drain();
   }
 
@@ -156,7 +167,8 @@ public final class InboxVerticle extends VerticleBase {
     flushingCursors.putAll(pendingCursors);
     pendingCursors.clear();
     writing = true;
-    List<AppendRequest> requests = batch.stream().map(PendingAppend::request).toList();
+    List<AppendRequest> requests = new ArrayList<>();
+    batch.forEach(p -> requests.addAll(p.requests()));
     store.append(requests, cursors, System.currentTimeMillis())
         .onSuccess(results -> replyAll(batch, results))
         .onFailure(e -> {
@@ -174,17 +186,21 @@ public final class InboxVerticle extends VerticleBase {
   private List<PendingAppend> takeBatch() {
     List<PendingAppend> batch = new ArrayList<>();
     int copies = 0;
-    while (!queue.isEmpty() && (batch.isEmpty() || copies + queue.peek().request().recipients().size() <= config.batchMaxMessages())) {
+    while (!queue.isEmpty() && (batch.isEmpty() || copies + queue.peek().copies() <= config.batchMaxMessages())) {
       PendingAppend next = queue.poll();
-      copies += next.request().recipients().size();
+      copies += next.copies();
       batch.add(next);
     }
     return batch;
   }
 
+  /** {@code results} follow the appends of the whole transaction; each bus message gets its own slice. */
   private static void replyAll(List<PendingAppend> batch, List<AppendResult> results) {
-    for (int i = 0; i < batch.size(); i++) {
-      batch.get(i).message().reply(results.get(i).toJson(), SHARED);
+    int from = 0;
+    for (PendingAppend pending : batch) {
+      int to = from + pending.requests().size();
+      pending.message().reply(new AppendBatchResult(results.subList(from, to)).toJson(), SHARED);
+      from = to;
     }
   }
 }
