@@ -22,6 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -119,6 +120,45 @@ class HandshakeTimeoutIT {
         .compose(accepted -> alice.result().expect("message"))
     ).onComplete(ctx.succeeding(message -> ctx.verify(() -> {
       assertEquals("hello from a newcomer", message.getString("body"));
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("with three gateway instances, each closes its own slow connections and keeps its WebSockets")
+  void severalInstances(Vertx vertx, VertxTestContext ctx) {
+    int users = 6;
+    JsonObject threeInstances = new JsonObject().put("gateway",
+        new JsonObject().put("handshakeTimeoutSeconds", 1).put("instances", 3));
+    TestServer.start(vertx, dataDir.resolve("three"), threeInstances).compose(three -> {
+      List<Future<WsClient>> clients = new ArrayList<>();
+      for (int i = 0; i < users; i++) {
+        clients.add(three.online("u" + i, "d"));
+      }
+      List<Future<SlowClient.Closed>> slow = new ArrayList<>();
+      for (int i = 0; i < users; i++) {
+        slow.add(slowloris(vertx, three.gatewayPort()));
+        slow.add(SlowClient.silent(vertx, three.gatewayPort(), TIMEOUT_MILLIS + MARGIN_MILLIS));
+      }
+      Future<Void> pastDeadline = Future.all(clients).compose(all -> pause(vertx, 2 * TIMEOUT_MILLIS + 500));
+      return Future.all(Future.all(slow), pastDeadline).compose(v -> {
+        ctx.verify(() -> slow.forEach(closed -> assertClosedAtDeadline(closed.result())));
+        // Each sends to the next; each then has two frames, its accepted and its neighbour's message, in either order.
+        List<Future<JsonObject>> received = new ArrayList<>();
+        for (int i = 0; i < users; i++) {
+          WsClient client = clients.get(i).result();
+          received.add(client.sendMessage("m" + i, "u" + ((i + 1) % users), "from u" + i)
+              .compose(sent -> client.nextJson())
+              .compose(first -> client.nextJson().map(second -> "message".equals(first.getString("type")) ? first : second)));
+        }
+        return Future.all(received);
+      });
+    }).onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+      for (int i = 0; i < users; i++) {
+        JsonObject message = all.resultAt(i);
+        assertEquals("message", message.getString("type"), message.encode());
+        assertEquals("from u" + ((i + users - 1) % users), message.getString("body"));
+      }
       ctx.completeNow();
     })));
   }
