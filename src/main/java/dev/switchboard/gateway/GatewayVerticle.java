@@ -26,6 +26,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.ServerWebSocketHandshake;
 import io.vertx.core.json.JsonObject;
@@ -43,6 +44,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Holds client WebSockets and serves {@code webroot/}. For each user with a session here it keeps
@@ -70,6 +72,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private SendBatcher sendBatcher;
   private final Set<Session> sessions = new HashSet<>();
   private HttpServer server;
+  /** Static files of webroot: every HTTP request that is not a WebSocket upgrade. */
+  private Router router;
+  private HandshakeDeadlines handshakeDeadlines;
   /** Open WebSockets per client IP on this node, shared by all gateway instances. */
   private LocalMap<String, Integer> connectionsPerIp;
   private static final String CONNECTIONS_PER_IP = "switchboard.gateway.connectionsPerIp";
@@ -89,11 +94,12 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true)
         .setCodecName(LocalJsonCodec.NAME);
 
-    Router router = Router.router(vertx);
+    router = Router.router(vertx);
     Path webroot = Path.of(config.webroot());
     router.route().handler(webroot.isAbsolute()
         ? StaticHandler.create(FileSystemAccess.ROOT, config.webroot())
         : StaticHandler.create(FileSystemAccess.RELATIVE, config.webroot()));
+    handshakeDeadlines = new HandshakeDeadlines(vertx, config.handshakeTimeoutMillis());
 
     HttpServerOptions options = TlsConfig.fromJson(config()).apply(new HttpServerOptions())
         .setHost(config.host())
@@ -102,6 +108,12 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .setMaxWebSocketMessageSize(config.maxFrameBytes())
         // A dead peer never answers our close frame: drop the TCP connection soon after.
         .setWebSocketClosingTimeout(config.closeTimeoutSeconds())
+        // HTTP/1.1 only. With h2c detection on (Vert.x's default) the connection handler runs only
+        // once a whole request head has arrived: too late to start the handshake deadline.
+        .setHttp2ClearTextEnabled(false)
+        // With TLS, the TLS handshake before the request has the same limit.
+        .setSslHandshakeTimeout(config.handshakeTimeoutMillis())
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
         // Keep-alive HTTP connections that fall silent are closed; WebSockets stay busy with pings.
         .setIdleTimeout((int) (config.idleTimeoutMillis() / 1000))
         .setWebSocketSubProtocols(List.of(JSON_SUBPROTOCOL))
@@ -109,7 +121,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         // per-connection outbound queue (about 8 KiB each, measured in docs/benchmarks.md).
         .setStrictThreadMode(true);
     server = vertx.createHttpServer(options)
-        .requestHandler(router)
+        .connectionHandler(handshakeDeadlines::watch)
+        .requestHandler(this::onRequest)
         .webSocketHandshakeHandler(this::onHandshake);
     sendBatcher = new SendBatcher(context, body -> request(Addresses.ROUTER_SEND, body));
     Future<Void> deliveries = vertx.eventBus().<JsonObject>localConsumer(Addresses.GATEWAY_DELIVER, this::onDeliveries)
@@ -135,7 +148,13 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     return server.actualPort();
   }
 
+  private void onRequest(HttpServerRequest request) {
+    handshakeDeadlines.arrived(request.remoteAddress());
+    router.handle(request);
+  }
+
   private void onHandshake(ServerWebSocketHandshake handshake) {
+    handshakeDeadlines.arrived(handshake.remoteAddress());
     if (!config.webSocketPaths().contains(handshake.path())) {
       handshake.reject(404);
       return;

@@ -1,5 +1,6 @@
 package dev.switchboard.security;
 
+import dev.switchboard.support.SlowClient;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
@@ -8,6 +9,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetSocket;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
@@ -40,10 +42,15 @@ class HostileInputIT {
   Path dataDir;
   TestServer server;
 
+  /** How long a connection may take to deliver its first request here. */
+  static final long HANDSHAKE_TIMEOUT_MILLIS = 1000;
+
   static JsonObject tightLimits() {
-    return new JsonObject().put("limits", new JsonObject()
-        .put("messagesPerSecond", 5).put("messageBurst", 5).put("rateLimitStrikes", 10)
-        .put("maxSessionsPerUser", 3).put("maxConnectionsPerIp", 60).put("maxJsonDepth", 8));
+    return new JsonObject()
+        .put("gateway", new JsonObject().put("handshakeTimeoutSeconds", HANDSHAKE_TIMEOUT_MILLIS / 1000))
+        .put("limits", new JsonObject()
+            .put("messagesPerSecond", 5).put("messageBurst", 5).put("rateLimitStrikes", 10)
+            .put("maxSessionsPerUser", 3).put("maxConnectionsPerIp", 60).put("maxJsonDepth", 8));
   }
 
   @BeforeEach
@@ -87,7 +94,7 @@ class HostileInputIT {
   }
 
   @Test
-  @DisplayName("garbage, bad UTF-8, binary floods, nesting bombs, connect storms and half-open sockets leave the service whole")
+  @DisplayName("garbage, bad UTF-8, binary floods, nesting bombs, connect storms, half-open sockets and slowloris leave the service whole")
   void attacksLeaveTheServiceWhole(Vertx vertx, VertxTestContext ctx) {
     List<String> accepted = new ArrayList<>();
     List<String> delivered = new ArrayList<>();
@@ -109,14 +116,15 @@ class HostileInputIT {
           () -> rawFrames(vertx, () -> List.of(WebSocketFrame.textFrame("[".repeat(200_000), true),
               WebSocketFrame.textFrame("{\"type\":\"send\",\"id\":\"x\",\"to\":\"bob\",\"body\":\"" + "y".repeat(300_000) + "\"}", true))),
           () -> connectStorm(vertx, 1000),
-          () -> halfOpenSockets(vertx, 40));
+          () -> halfOpenSockets(vertx, 40),
+          () -> slowloris(vertx, 20));
       Future<Void> chain = stillServes(alice, bob, accepted, delivered, vertx);
       for (Supplier<Future<Void>> attack : attacks) {
         chain = chain.compose(v -> attack.get()).compose(v -> stillServes(alice, bob, accepted, delivered, vertx));
       }
       return chain;
     }).onComplete(ctx.succeeding(v -> ctx.verify(() -> {
-      assertEquals(7, accepted.size());
+      assertEquals(8, accepted.size());
       assertEquals(accepted, delivered);
       ctx.completeNow();
     })));
@@ -132,7 +140,10 @@ class HostileInputIT {
     return chain;
   }
 
-  /** Sockets that start an HTTP upgrade and never finish it (slowloris), held while the pair keeps talking. */
+  /**
+   * Sockets that start an HTTP upgrade and stop: the pair keeps talking meanwhile, and the server
+   * drops them at the handshake timeout.
+   */
   private Future<Void> halfOpenSockets(Vertx vertx, int count) {
     List<Future<NetSocket>> sockets = new ArrayList<>();
     for (int i = 0; i < count; i++) {
@@ -140,6 +151,27 @@ class HostileInputIT {
           .compose(s -> s.write("GET /ws?user=slow HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr").map(s)));
     }
     return Future.all(sockets).mapEmpty();
+  }
+
+  /**
+   * Sockets that keep sending a byte of their upgrade request every 300 ms, so the idle timeout never
+   * fires: the server must close every one at the handshake timeout, without an answer.
+   */
+  private Future<Void> slowloris(Vertx vertx, int count) {
+    List<Future<SlowClient.Closed>> sockets = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      sockets.add(SlowClient.dribble(vertx, new NetClientOptions(), server.gatewayPort(), "GET /ws?user=loris" + i + " HT",
+          "TP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", 300, HANDSHAKE_TIMEOUT_MILLIS + 1500));
+    }
+    return Future.all(sockets).compose(all -> {
+      for (int i = 0; i < count; i++) {
+        SlowClient.Closed closed = all.resultAt(i);
+        if (closed.received().length() > 0) {
+          return Future.failedFuture(new AssertionError("a slow socket got an answer: " + closed.received()));
+        }
+      }
+      return Future.succeededFuture();
+    });
   }
 
   @Test

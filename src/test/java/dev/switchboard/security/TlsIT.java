@@ -1,7 +1,9 @@
 package dev.switchboard.security;
 
+import dev.switchboard.support.SlowClient;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
@@ -9,6 +11,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
@@ -22,6 +25,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Vert.x's own TLS, with a self-signed certificate made by the JDK's keytool for this test. */
 @ExtendWith(VertxExtension.class)
@@ -45,12 +49,14 @@ class TlsIT {
     assertEquals(0, p.waitFor(), new String(p.getInputStream().readAllBytes()));
   }
 
+  static JsonObject tls() {
+    return new JsonObject().put("enabled", true).put("keyStore", keyStore.toString()).put("keyStorePassword", PASSWORD);
+  }
+
   @Test
   @DisplayName("with tls.enabled the gateway speaks wss:// and the push API https://")
   void tlsEndToEnd(Vertx vertx, VertxTestContext ctx) {
-    JsonObject tls = new JsonObject().put("tls", new JsonObject().put("enabled", true)
-        .put("keyStore", keyStore.toString()).put("keyStorePassword", PASSWORD));
-    TestServer.start(vertx, dir.resolve("data"), tls).compose(server -> {
+    TestServer.start(vertx, dir.resolve("data"), new JsonObject().put("tls", tls())).compose(server -> {
       // The test trusts its own throw-away certificate; real clients verify a real one.
       WebSocketClientOptions wsOptions = new WebSocketClientOptions().setSsl(true).setTrustAll(true).setVerifyHost(false);
       WebSocketConnectOptions connect = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(server.gatewayPort())
@@ -69,6 +75,33 @@ class TlsIT {
                 });
                 return null;
               })));
+    }).onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("over TLS, gateway.handshakeTimeoutSeconds bounds the TLS handshake and then the first request")
+  void handshakeTimeout(Vertx vertx, VertxTestContext ctx) {
+    long timeout = 1000;
+    long limit = timeout + 1500;
+    JsonObject config = new JsonObject().put("tls", tls())
+        .put("gateway", new JsonObject().put("handshakeTimeoutSeconds", timeout / 1000));
+    TestServer.start(vertx, dir.resolve("data-deadline"), config).compose(server -> {
+      // Connects and never starts TLS.
+      Future<SlowClient.Closed> silent = SlowClient.silent(vertx, server.gatewayPort(), limit);
+      // Completes TLS, then sends its request a byte every 300 ms.
+      NetClientOptions tlsClient = new NetClientOptions().setSsl(true).setTrustAll(true).setHostnameVerificationAlgorithm("");
+      Future<SlowClient.Closed> slow = SlowClient.dribble(vertx, tlsClient, server.gatewayPort(), "GET /ws?user=slow HTT",
+          "P/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n", 300, limit);
+      return Future.all(silent, slow).map(both -> {
+        ctx.verify(() -> {
+          assertTrue(silent.result().afterMillis() >= timeout - 100, "closed after " + silent.result().afterMillis() + " ms");
+          SlowClient.Closed closed = slow.result();
+          assertTrue(closed.afterMillis() >= timeout - 100, "closed after " + closed.afterMillis() + " ms");
+          assertTrue(closed.bytesSent() >= 23, "kept sending, " + closed.bytesSent() + " bytes");
+          assertEquals(0, closed.received().length(), "closed without an answer, got: " + closed.received());
+        });
+        return null;
+      });
     }).onComplete(ctx.succeedingThenComplete());
   }
 }
