@@ -1,6 +1,7 @@
 package dev.switchboard;
 
 import dev.switchboard.bus.LocalJsonCodec;
+import dev.switchboard.bus.RecordCodec;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.SwitchboardConfig;
@@ -57,6 +58,7 @@ public final class SwitchboardVerticle extends VerticleBase {
   private void registerCodecs() {
     try {
       vertx.eventBus().registerCodec(new LocalJsonCodec());
+      RecordCodec.registerAll(vertx.eventBus());
     } catch (IllegalStateException alreadyRegistered) {
       // another Switchboard deployment in this Vert.x registered it
     }

@@ -5,6 +5,7 @@ import dev.switchboard.auth.TokenVerifier;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.DeliveryBatch;
 import dev.switchboard.bus.LocalJsonCodec;
+import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.StoredMessage;
@@ -124,8 +125,10 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .connectionHandler(handshakeDeadlines::watch)
         .requestHandler(this::onRequest)
         .webSocketHandshakeHandler(this::onHandshake);
-    sendBatcher = new SendBatcher(context, body -> request(Addresses.ROUTER_SEND, body));
-    Future<Void> deliveries = vertx.eventBus().<JsonObject>localConsumer(Addresses.GATEWAY_DELIVER, this::onDeliveries)
+    DeliveryOptions routerRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
+    sendBatcher = new SendBatcher(context,
+        batch -> vertx.eventBus().<SendBatchResult>request(Addresses.ROUTER_SEND, batch, routerRequest).map(Message::body));
+    Future<Void> deliveries = vertx.eventBus().<DeliveryBatch>localConsumer(Addresses.GATEWAY_DELIVER, this::onDeliveries)
         .completion();
     return deliveries.compose(v -> server.listen()).onSuccess(s -> {
       heartbeatTimer = vertx.setPeriodic(config.heartbeatIntervalMillis(), id -> heartbeat());
@@ -282,8 +285,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   }
 
   /** Committed messages for users with sessions on this node: each to the sessions held here. */
-  private void onDeliveries(Message<JsonObject> message) {
-    for (StoredMessage stored : DeliveryBatch.fromJson(message.body()).messages()) {
+  private void onDeliveries(Message<DeliveryBatch> message) {
+    for (StoredMessage stored : message.body().messages()) {
       List<Session> group = users.get(stored.to());
       if (group != null) {
         Delivery delivery = new Delivery(stored);

@@ -8,7 +8,6 @@ import dev.switchboard.bus.SendOutcome;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
@@ -27,11 +26,11 @@ final class SendBatcher {
   static final int MAX_SENDS = 256;
 
   private final Context context;
-  private final Function<JsonObject, Future<Message<JsonObject>>> router;
+  private final Function<SendBatch, Future<SendBatchResult>> router;
   private List<JsonObject> sends;
   private List<Promise<SendOutcome>> waiting;
 
-  SendBatcher(Context context, Function<JsonObject, Future<Message<JsonObject>>> router) {
+  SendBatcher(Context context, Function<SendBatch, Future<SendBatchResult>> router) {
     this.context = context;
     this.router = router;
   }
@@ -60,12 +59,12 @@ final class SendBatcher {
     List<Promise<SendOutcome>> promises = waiting;
     sends = null;
     waiting = null;
-    router.apply(new SendBatch(batch).toJson()).onComplete(reply -> {
+    router.apply(new SendBatch(batch)).onComplete(reply -> {
       if (reply.failed()) {
         promises.forEach(p -> p.fail(BusFailures.asProtocolException(reply.cause())));
         return;
       }
-      List<SendBatchResult.Entry> entries = SendBatchResult.fromJson(reply.result().body()).entries();
+      List<SendBatchResult.Entry> entries = reply.result().entries();
       for (int i = 0; i < promises.size(); i++) {
         SendBatchResult.Entry entry = entries.get(i);
         if (entry.failure() != null) {

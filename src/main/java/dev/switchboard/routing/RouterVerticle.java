@@ -7,7 +7,6 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.DeliveryBatch;
 import dev.switchboard.bus.BusFailures;
-import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.bus.Presence;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendBatch;
@@ -40,8 +39,8 @@ import java.util.Map;
 public final class RouterVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(RouterVerticle.class);
-  private static final DeliveryOptions LOCAL_ONLY = new DeliveryOptions().setLocalOnly(true)
-      .setCodecName(LocalJsonCodec.NAME);
+  /** For the batch records, which travel with their own codec ({@link dev.switchboard.bus.RecordCodec}). */
+  private static final DeliveryOptions LOCAL_RECORD = new DeliveryOptions().setLocalOnly(true);
 
   private final MessageIds messageIds = new MessageIds();
   private SendValidator validator;
@@ -57,13 +56,12 @@ public final class RouterVerticle extends VerticleBase {
     ids = new Ids(limits.maxIdLength());
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
     directory = new UserDirectory(vertx);
-    inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true)
-        .setCodecName(LocalJsonCodec.NAME);
+    inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onPush).completion(),
-        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
+        vertx.eventBus().<SendBatch>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
-        vertx.eventBus().<JsonObject>consumer(Addresses.node(directory.localNode()), this::onRelay).completion());
+        vertx.eventBus().<DeliveryBatch>consumer(Addresses.node(directory.localNode()), this::onRelay).completion());
   }
 
   private void onPush(Message<JsonObject> message) {
@@ -85,8 +83,8 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   /** A gateway's sends of one event-loop turn: the valid ones go to the inbox together. */
-  private void onClientSends(Message<JsonObject> message) {
-    List<JsonObject> sends = SendBatch.fromJson(message.body()).sends();
+  private void onClientSends(Message<SendBatch> message) {
+    List<JsonObject> sends = message.body().sends();
     SendBatchResult.Entry[] entries = new SendBatchResult.Entry[sends.size()];
     List<SendCommand> valid = new ArrayList<>(sends.size());
     List<Integer> validAt = new ArrayList<>(sends.size());
@@ -105,7 +103,7 @@ public final class RouterVerticle extends VerticleBase {
             ? done.result().get(k)
             : SendBatchResult.Entry.failed(BusFailures.asProtocolException(done.cause()));
       }
-      message.reply(new SendBatchResult(List.of(entries)).toJson(), LOCAL_ONLY);
+      message.reply(new SendBatchResult(List.of(entries)), LOCAL_RECORD);
     });
   }
 
@@ -119,8 +117,8 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   /** Messages committed by another node's router for users with sessions here. */
-  private void onRelay(Message<JsonObject> message) {
-    vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_ONLY);
+  private void onRelay(Message<DeliveryBatch> message) {
+    vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_RECORD);
   }
 
   /**
@@ -137,8 +135,8 @@ public final class RouterVerticle extends VerticleBase {
       }
       appends.add(new AppendRequest(command.from(), command.body(), now, command.idempotencyKey(), recipients));
     }
-    return vertx.eventBus().<JsonObject>request(Addresses.INBOX_APPEND, new AppendBatch(appends).toJson(), inboxRequest)
-        .compose(reply -> deliver(commands, AppendBatchResult.fromJson(reply.body()).results()));
+    return vertx.eventBus().<AppendBatchResult>request(Addresses.INBOX_APPEND, new AppendBatch(appends), inboxRequest)
+        .compose(reply -> deliver(commands, reply.body().results()));
   }
 
   /**
@@ -178,9 +176,9 @@ public final class RouterVerticle extends VerticleBase {
         entries.add(SendBatchResult.Entry.of(new SendOutcome(appended.duplicate(), results)));
       }
       byNode.forEach((node, copies) -> {
-        JsonObject batch = new DeliveryBatch(copies).toJson();
+        DeliveryBatch batch = new DeliveryBatch(copies);
         if (node.equals(directory.localNode())) {
-          vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_ONLY);
+          vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_RECORD);
         } else {
           vertx.eventBus().send(Addresses.node(node), batch);
         }

@@ -41,9 +41,9 @@ public final class InboxVerticle extends VerticleBase {
   private static final DeliveryOptions SHARED = new DeliveryOptions().setCodecName(LocalJsonCodec.NAME);
 
   /** One bus message's appends; they are committed together and answered together. */
-  private record PendingAppend(List<AppendRequest> requests, int copies, Message<JsonObject> message) {
+  private record PendingAppend(List<AppendRequest> requests, int copies, Message<AppendBatch> message) {
 
-    static PendingAppend of(AppendBatch batch, Message<JsonObject> message) {
+    static PendingAppend of(AppendBatch batch, Message<AppendBatch> message) {
       int copies = 0;
       for (AppendRequest request : batch.appends()) {
         copies += request.recipients().size();
@@ -74,7 +74,7 @@ public final class InboxVerticle extends VerticleBase {
       case POSTGRES -> new PgInboxStore(vertx, config);
     };
     return store.open().compose(v -> Future.all(
-        vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
+        vertx.eventBus().<AppendBatch>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_CURSOR, this::onCursor).completion()))
         .onSuccess(v -> purgeTimer = vertx.setPeriodic(config.purgeIntervalMillis(), id -> requestPurge()));
@@ -90,8 +90,8 @@ public final class InboxVerticle extends VerticleBase {
     return idle.future().eventually(() -> store.close());
   }
 
-  private void onAppend(Message<JsonObject> message) {
-    queue.add(PendingAppend.of(AppendBatch.fromJson(message.body()), message));
+  private void onAppend(Message<AppendBatch> message) {
+    queue.add(PendingAppend.of(message.body(), message));
     drain();
   }
 
@@ -199,7 +199,7 @@ public final class InboxVerticle extends VerticleBase {
     int from = 0;
     for (PendingAppend pending : batch) {
       int to = from + pending.requests().size();
-      pending.message().reply(new AppendBatchResult(results.subList(from, to)).toJson(), SHARED);
+      pending.message().reply(new AppendBatchResult(List.copyOf(results.subList(from, to))));
       from = to;
     }
   }

@@ -1,0 +1,66 @@
+package dev.switchboard.bus;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.MessageCodec;
+import io.vertx.core.json.JsonObject;
+
+import java.util.function.Function;
+
+/**
+ * Carries one of this package's immutable records over the event bus as the object itself on a
+ * local hop (no JSON built or parsed per message), and as its JSON form between nodes. The hops
+ * inside a node are the hot path of every message; measured in docs/benchmarks.md.
+ */
+public final class RecordCodec<T> implements MessageCodec<T, T> {
+
+  private final Class<T> type;
+  private final Function<T, JsonObject> toJson;
+  private final Function<JsonObject, T> fromJson;
+
+  private RecordCodec(Class<T> type, Function<T, JsonObject> toJson, Function<JsonObject, T> fromJson) {
+    this.type = type;
+    this.toJson = toJson;
+    this.fromJson = fromJson;
+  }
+
+  /** Makes the batch records the default body types of their addresses; once per Vert.x instance. */
+  public static void registerAll(EventBus bus) {
+    register(bus, new RecordCodec<>(SendBatch.class, SendBatch::toJson, SendBatch::fromJson));
+    register(bus, new RecordCodec<>(SendBatchResult.class, SendBatchResult::toJson, SendBatchResult::fromJson));
+    register(bus, new RecordCodec<>(AppendBatch.class, AppendBatch::toJson, AppendBatch::fromJson));
+    register(bus, new RecordCodec<>(AppendBatchResult.class, AppendBatchResult::toJson, AppendBatchResult::fromJson));
+    register(bus, new RecordCodec<>(DeliveryBatch.class, DeliveryBatch::toJson, DeliveryBatch::fromJson));
+  }
+
+  private static <T> void register(EventBus bus, RecordCodec<T> codec) {
+    bus.registerDefaultCodec(codec.type, codec);
+  }
+
+  @Override
+  public void encodeToWire(Buffer buffer, T record) {
+    Buffer encoded = toJson.apply(record).toBuffer();
+    buffer.appendInt(encoded.length()).appendBuffer(encoded);
+  }
+
+  @Override
+  public T decodeFromWire(int pos, Buffer buffer) {
+    int length = buffer.getInt(pos);
+    return fromJson.apply(new JsonObject(buffer.getBuffer(pos + 4, pos + 4 + length)));
+  }
+
+  @Override
+  public T transform(T record) {
+    return record;
+  }
+
+  @Override
+  public String name() {
+    return "switchboard.record." + type.getSimpleName();
+  }
+
+  @Override
+  public byte systemCodecID() {
+    return -1;
+  }
+}
