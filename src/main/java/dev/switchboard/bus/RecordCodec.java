@@ -24,13 +24,14 @@ public final class RecordCodec<T> implements MessageCodec<T, T> {
     this.fromJson = fromJson;
   }
 
-  /** Makes the batch records the default body types of their addresses; once per Vert.x instance. */
+  /** Makes the batch records and inbox pages travel as objects; once per Vert.x instance. */
   public static void registerAll(EventBus bus) {
     register(bus, new RecordCodec<>(SendBatch.class, SendBatch::toJson, SendBatch::fromJson));
     register(bus, new RecordCodec<>(SendBatchResult.class, SendBatchResult::toJson, SendBatchResult::fromJson));
     register(bus, new RecordCodec<>(AppendBatch.class, AppendBatch::toJson, AppendBatch::fromJson));
     register(bus, new RecordCodec<>(AppendBatchResult.class, AppendBatchResult::toJson, AppendBatchResult::fromJson));
     register(bus, new RecordCodec<>(DeliveryBatch.class, DeliveryBatch::toJson, DeliveryBatch::fromJson));
+    register(bus, new RecordCodec<>(InboxPage.class, InboxPage::toJson, InboxPage::fromJson));
   }
 
   private static <T> void register(EventBus bus, RecordCodec<T> codec) {

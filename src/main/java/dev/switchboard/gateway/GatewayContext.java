@@ -1,6 +1,8 @@
 package dev.switchboard.gateway;
 
 import dev.switchboard.auth.Identity;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.GatewayConfig;
@@ -8,7 +10,6 @@ import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.protocol.Ids;
 import dev.switchboard.protocol.JsonFrameParser;
 import io.vertx.core.Future;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 
 /** What a {@link Session} needs from the gateway instance that owns it. */
@@ -31,7 +32,8 @@ interface GatewayContext {
   /** Has the router store and deliver a client's send; fails with the reason it was refused. */
   Future<SendOutcome> submitSend(SendCommand command);
 
-  Future<Message<JsonObject>> request(String address, JsonObject body);
+  /** One page of the session's inbox, from the inbox verticle. */
+  Future<InboxPage> readPage(ReadRequest request);
 
   void send(String address, JsonObject body);
 }

@@ -4,7 +4,9 @@ import dev.switchboard.auth.Identity;
 import dev.switchboard.auth.TokenVerifier;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.DeliveryBatch;
+import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.LocalJsonCodec;
+import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
@@ -360,8 +362,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   }
 
   @Override
-  public Future<Message<JsonObject>> request(String address, JsonObject body) {
-    return vertx.eventBus().request(address, body, requestOptions);
+  public Future<InboxPage> readPage(ReadRequest request) {
+    return vertx.eventBus().<InboxPage>request(Addresses.INBOX_READ, request.toJson(), requestOptions).map(Message::body);
   }
 
   @Override

@@ -244,8 +244,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       return;
     }
     int pageSize = gateway.settings().backlogPageSize();
-    gateway.request(Addresses.INBOX_READ, new ReadRequest(user, device, afterSeq, pageSize).toJson())
-        .map(reply -> InboxPage.fromJson(reply.body()))
+    gateway.readPage(new ReadRequest(user, device, afterSeq, pageSize))
         .onSuccess(page -> {
           if (!closed) {
             List<Delivery> deliveries = new ArrayList<>(page.messages().size());

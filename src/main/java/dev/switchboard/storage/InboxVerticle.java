@@ -6,7 +6,6 @@ import dev.switchboard.bus.AppendBatchResult;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.BusFailures;
-import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.config.InboxConfig;
@@ -15,7 +14,6 @@ import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -37,8 +35,6 @@ import java.util.Map;
 public final class InboxVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(InboxVerticle.class);
-
-  private static final DeliveryOptions SHARED = new DeliveryOptions().setCodecName(LocalJsonCodec.NAME);
 
   /** One bus message's appends; they are committed together and answered together. */
   private record PendingAppend(List<AppendRequest> requests, int copies, Message<AppendBatch> message) {
@@ -112,7 +108,7 @@ public final class InboxVerticle extends VerticleBase {
         ? Future.succeededFuture(request.after())
         : cursorOf(new DeviceKey(request.user(), request.device()));
     after.compose(from -> store.read(request.user(), from, request.limit(), System.currentTimeMillis()))
-        .onSuccess(page -> message.reply(page.toJson(), SHARED))
+        .onSuccess(message::reply)
         .onFailure(e -> {
           LOG.warn("reading inbox of {} failed", request.user(), e);
           BusFailures.fail(message, new ProtocolException(ErrorCode.UNAVAILABLE, "inbox read failed"));
