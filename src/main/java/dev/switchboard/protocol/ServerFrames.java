@@ -1,5 +1,6 @@
 package dev.switchboard.protocol;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.vertx.core.json.JsonObject;
 
 /** Encodes the frames the server sends in the {@code switchboard.v1} protocol. */
@@ -17,9 +18,28 @@ public final class ServerFrames {
     return frame.encode();
   }
 
+  /**
+   * The frame sent once per delivered message, so it is written straight into a string: the same
+   * bytes as {@code JsonObject.encode()} (same field order, Jackson's escaping) without a generator
+   * per frame.
+   */
   public static String message(String msgId, long seq, String from, String to, String body, long ts) {
-    return new JsonObject().put("type", "message").put("msgId", msgId).put("seq", seq).put("from", from)
-        .put("to", to).put("body", body).put("ts", ts).encode();
+    StringBuilder frame = new StringBuilder(96 + body.length());
+    frame.append("{\"type\":\"message\",\"msgId\":");
+    quote(frame, msgId);
+    frame.append(",\"seq\":").append(seq).append(",\"from\":");
+    quote(frame, from);
+    frame.append(",\"to\":");
+    quote(frame, to);
+    frame.append(",\"body\":");
+    quote(frame, body);
+    return frame.append(",\"ts\":").append(ts).append('}').toString();
+  }
+
+  private static void quote(StringBuilder out, String value) {
+    out.append('"');
+    JsonStringEncoder.getInstance().quoteAsString(value, out);
+    out.append('"');
   }
 
   public static String gap(long fromSeq, long toSeq) {
