@@ -81,6 +81,59 @@ final class CompareTable {
     return pass ? 0 : 1;
   }
 
+  /**
+   * {@code connect-table}: the idle runs in a JSON-lines file grouped by label (3-node cluster,
+   * 1-node cluster, 1 node with SQLite, ...): connects/s of each (median, every run) and the ratio of
+   * each to the label given by {@code --baseline}.
+   */
+  static int printConnect(Args a) {
+    String file = a.str("json", null);
+    String baseline = a.str("baseline", null);
+    if (file == null) {
+      throw new IllegalArgumentException("connect-table needs --json FILE");
+    }
+    java.util.Map<String, List<JsonObject>> byLabel = new java.util.LinkedHashMap<>();
+    try {
+      for (String line : Files.readAllLines(Path.of(file))) {
+        if (!line.isBlank()) {
+          JsonObject j = new JsonObject(line);
+          byLabel.computeIfAbsent(j.getString("label", ""), k -> new ArrayList<>()).add(j);
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage());
+    }
+    double base = baseline == null || !byLabel.containsKey(baseline) ? Double.NaN
+        : median(quietOnes(byLabel.get(baseline)), "connects_per_s");
+    System.out.println();
+    System.out.println("=== connect rate: fresh v1 connections after a warm-up (medians; runs marked NOISY left out "
+        + "when a quiet run of the same setup exists) ===");
+    System.out.println(String.format(Locale.ROOT, "| %-28s | %12s | %-26s | %12s | %15s | %9s |", "setup", "connects/s",
+        "every run", "best 1 s", "server CPU/conn", "ratio"));
+    System.out.println("|" + "-".repeat(30) + "|" + "-".repeat(14) + "|" + "-".repeat(28) + "|" + "-".repeat(14) + "|"
+        + "-".repeat(17) + "|" + "-".repeat(11) + "|");
+    boolean pass = true;
+    for (java.util.Map.Entry<String, List<JsonObject>> e : byLabel.entrySet()) {
+      List<JsonObject> runs = quietOnes(e.getValue());
+      double rate = median(runs, "connects_per_s");
+      StringBuilder every = new StringBuilder();
+      for (JsonObject j : e.getValue()) {
+        every.append(every.length() == 0 ? "" : ", ").append(fmt(j.getDouble("connects_per_s", Double.NaN)))
+            .append(j.getBoolean("noisy", false) ? "*" : "");
+        pass &= j.getBoolean("pass", false);
+      }
+      String ratio = Double.isNaN(base) || base == 0 ? "" : String.format(Locale.ROOT, "%.2f", rate / base);
+      System.out.println(String.format(Locale.ROOT, "| %-28s | %12s | %-26s | %12s | %12s us | %9s |", e.getKey(),
+          fmt(rate), every, fmt(median(runs, "peak_connects_per_s")), fmt(median(runs, "server_cpu_us_per_connect")),
+          ratio));
+    }
+    if (baseline != null) {
+      System.out.println("ratio: connects/s of the setup / connects/s of " + baseline + "; * = run marked NOISY");
+    }
+    System.out.println(pass ? "all runs OK" : "some runs FAILED (see their result blocks)");
+    return pass ? 0 : 1;
+  }
+
   /** The runs not marked noisy, or all of them when every run was. */
   private static List<JsonObject> quietOnes(List<JsonObject> runs) {
     List<JsonObject> quiet = new ArrayList<>();
