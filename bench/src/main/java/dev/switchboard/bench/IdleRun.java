@@ -85,8 +85,9 @@ final class IdleRun {
       }
     }
 
-    // per node: every node's JVM compiles its own connect path
-    int warm = a.integer("warmup-connections", Math.min(n / nodes, 5000)) * nodes;
+    // per node, as many as one node gets alone: every node's JVM compiles its own connect path (all
+    // warm-up connections are open at once before they close, so at most 15,000 in all)
+    int warm = a.integer("warmup-connections", Math.min(Math.min(n, 5000), 15_000 / nodes)) * nodes;
     if (warm > 0) {
       warmUp(ports, warm, window, addresses);
       res.put("warmup_connections", warm);
