@@ -41,6 +41,21 @@ final class ProcStats {
     }
   }
 
+  /**
+   * The CPU seconds (user + system, or system only) of the children {@code pid} has waited for
+   * (cutime, cstime): a PostgreSQL backend that ended between two snapshots moves its CPU time from
+   * its own entry to these of the postmaster.
+   */
+  static double reapedChildrenCpu(long pid, boolean both) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return ((both ? Long.parseLong(f[13]) : 0) + Long.parseLong(f[14])) / CLK_TCK;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
   /** A "VmXxx:  123 kB" line of /proc/PID/status in KiB; -1 when unreadable. */
   static long statusKib(long pid, String key) {
     if (pid <= 0) {
@@ -288,6 +303,12 @@ final class ProcStats {
         cpu += c;
         sys += k;
         threadGroups(pid).forEach((name, secs) -> groups.merge(name, secs, Double::sum));
+      }
+      if (pg.length > 0) { // backends that ended count as long as the postmaster runs
+        double reaped = reapedChildrenCpu(pgPid, true);
+        cpu += reaped;
+        sys += reapedChildrenCpu(pgPid, false);
+        groups.merge("postgres", reaped, Double::sum);
       }
       return new Cpu(cpu, sys, cpuSeconds(me), sysSeconds(me), machineBusySeconds(), System.nanoTime(), groups,
           threadGroups(me));
