@@ -124,7 +124,7 @@ public final class Bench {
                    [--rate PUSHES_PER_S --duration 15 --warmup 3 --recipients N --http-conns 4]  open loop
           storm    --ws-ports P1,P2,P3 --push-ports Q1,Q2,Q3 --server-pids A,B,C [--connections 6000 --kill-node 2
                    (0-based, default the last) --backoff-ms 500 (0 = reconnect at once) --max-backoff-ms 30000
-                   --window 256 --recover-timeout 120]
+                   --window 256 --addresses 4 --warmup-connections 2000 (per node) --recover-timeout 120]
                    idle also takes --ws-ports/--push-ports/--server-pids: connection i goes to node i mod nodes
                    (--warmup-connections is then per node)
           table    --json FILE   (compare table of the direct/mqtt results in FILE)

@@ -43,7 +43,9 @@ final class StormRun {
       throw new IllegalArgumentException("--kill-node must be 0.." + (nodes - 1));
     }
     int window = a.integer("window", 256);
-    int addresses = a.integer("addresses", Math.max(1, (n + 19_999) / 20_000));
+    // as idle: several source addresses, or the kernel's search for a free ephemeral port of one
+    // address (with ~15,000 in use or in TIME_WAIT) costs the generator more than the server's work
+    int addresses = a.integer("addresses", Math.max(4, (n + 19_999) / 20_000));
     long minBackoff = a.lng("backoff-ms", 500);
     long maxBackoff = a.lng("max-backoff-ms", 30_000);
     double recoverLimit = a.dbl("recover-timeout", 120);
