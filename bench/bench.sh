@@ -3,7 +3,8 @@
 #
 #   bench/bench.sh SCENARIO [options]
 #
-# Scenarios: smoke, direct, idle, backlog, fanout, mqtt, compare (see docs/benchmarks.md).
+# Scenarios: smoke, direct, idle, backlog, fanout, mqtt, compare, and on a cluster (3 nodes on this
+# machine sharing an embedded PostgreSQL): storm, cluster-idle (see docs/benchmarks.md).
 # The script builds what it needs (the server jar from the repository root, the bench jar from
 # bench/), starts the server (or mosquitto) itself on loopback with a fresh data directory under
 # /tmp, runs the load, stops what it started by PID and prints a result block. Every run is bounded:
@@ -12,7 +13,12 @@
 # Options read by this script (the rest go to the load generator, listed below):
 #   --sync FULL|NORMAL|OFF   inbox.synchronous of the server (default: the server's, FULL)
 #   --instances N            gateway.instances of the server (default: the server's, 1)
-#   --rounds N               compare: rounds of (Switchboard, mosquitto) runs (default 2)
+#   --rounds N               compare: rounds of (Switchboard, mosquitto) runs (default 2);
+#                            storm: runs, each on a fresh cluster (default 1);
+#                            cluster-idle: rounds of (N-node cluster, 1-node cluster, 1 node) (default 2)
+#   --nodes N                storm, cluster-idle: nodes in the cluster (default 3)
+#   --no-sqlite              cluster-idle: leave out the plain single node with its embedded store
+#   --pg-fsync on|off        storm, cluster-idle: PostgreSQL's fsync and synchronous_commit (default on)
 #   --hard-timeout S         kill the generator after S seconds (default 600)
 #   --keep                   keep the data directory and logs under /tmp
 #   --quiet-wait S           first wait up to S seconds (default 120) for the machine to be idle
@@ -48,6 +54,9 @@ Examples:
   bench/bench.sh fanout --users 10000 --rate 20 --recipients 1000 --duration 15
   bench/bench.sh mqtt --users 1000 --rate 5000
   bench/bench.sh compare --users 1000 --rate 5000 --rounds 2
+  bench/bench.sh storm --connections 6000 --rounds 2
+  bench/bench.sh storm --connections 6000 --backoff-ms 0
+  bench/bench.sh cluster-idle --connections 6000 --hold 5 --rounds 2
 
 Load generator options:
 EOF
@@ -66,7 +75,7 @@ fi
 shift
 
 # ---- options: take the script's own, pass the rest on -------------------------------------------
-SYNC="" INSTANCES="" ROUNDS=2 HARD=600 KEEP=0 QUIET=120
+SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
 while [[ $# -gt 0 ]]; do
@@ -74,6 +83,9 @@ while [[ $# -gt 0 ]]; do
     --sync) SYNC=$2; shift 2 ;;
     --instances) INSTANCES=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
+    --nodes) NODES=$2; shift 2 ;;
+    --no-sqlite) SQLITE=0; shift ;;
+    --pg-fsync) PG_FSYNC=$2; shift 2 ;;
     --hard-timeout) HARD=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --quiet-wait) QUIET=$2; shift 2 ;;
@@ -127,6 +139,7 @@ build() {
 
 # ---- processes we start (and only those are stopped) -------------------------------------------
 SERVER_PID="" MQ_PID="" WORK_DIRS=()
+PG_JVM_PID="" PG_POSTMASTER="" PG_PORT="" NODE_PIDS=() NODE_WS=() NODE_PUSH=() NODE_WORK=()
 
 stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL
   local pid=$1 name=$2 i
@@ -148,6 +161,10 @@ stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL
 cleanup() {
   stop_pid "$SERVER_PID" server
   SERVER_PID=""
+  local i
+  for ((i = 0; i < ${#NODE_PIDS[@]}; i++)); do stop_pid "${NODE_PIDS[$i]}" "node $((i + 1))"; done
+  NODE_PIDS=()
+  stop_pg
   stop_pid "$MQ_PID" mosquitto
   MQ_PID=""
   if [[ $KEEP == 0 ]]; then
@@ -175,45 +192,176 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # The server runs with its defaults except: loopback ports, a fresh data dir, limits.maxRecipients and
 # inbox.maxMessagesPerUser raised to fit the load, and the abuse limits that would refuse a load
 # generator (connections per client address, sends per second per connection) out of the way.
-start_server() { # start_server MAX_RECIPIENTS MAX_MESSAGES_PER_USER
-  local max_rcpt=$1 max_msgs=$2 conf extra_gw="" extra_inbox=""
-  WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
-  WORK_DIRS+=("$WORK")
-  WS_PORT=$(free_port)
-  PUSH_PORT=$(free_port)
-  while [[ "$PUSH_PORT" == "$WS_PORT" ]]; do PUSH_PORT=$(free_port); done
+server_conf() { # server_conf WS_PORT PUSH_PORT DATA_DIR MAX_RECIPIENTS MAX_MESSAGES_PER_USER [EXTRA_INBOX_JSON]
+  local ws=$1 push=$2 data=$3 max_rcpt=$4 max_msgs=$5 extra_inbox=${6:-} extra_gw=""
   [[ -n "$INSTANCES" ]] && extra_gw=",\"instances\":$INSTANCES"
-  [[ -n "$SYNC" ]] && extra_inbox=",\"synchronous\":\"$SYNC\""
+  [[ -n "$SYNC" ]] && extra_inbox+=",\"synchronous\":\"$SYNC\""
   local max_req=$((max_rcpt * 16 + 1048576))
-  conf="{\"gateway\":{\"host\":\"127.0.0.1\",\"port\":$WS_PORT$extra_gw},\"push\":{\"host\":\"127.0.0.1\",\"port\":$PUSH_PORT,\"maxRequestBytes\":$max_req},\"inbox\":{\"dataDir\":\"$WORK/data\",\"maxMessagesPerUser\":$max_msgs$extra_inbox},\"limits\":{\"maxRecipients\":$max_rcpt,\"maxConnectionsPerIp\":1000000,\"messagesPerSecond\":1000000,\"messageBurst\":1000000}}"
-  echo "$conf" > "$WORK/server-conf.json"
+  echo "{\"gateway\":{\"host\":\"127.0.0.1\",\"port\":$ws$extra_gw},\"push\":{\"host\":\"127.0.0.1\",\"port\":$push,\"maxRequestBytes\":$max_req},\"inbox\":{\"dataDir\":\"$data\",\"maxMessagesPerUser\":$max_msgs$extra_inbox},\"limits\":{\"maxRecipients\":$max_rcpt,\"maxConnectionsPerIp\":1000000,\"messagesPerSecond\":1000000,\"messageBurst\":1000000}}"
+}
+
+two_free_ports() { # sets P1 and P2 to two distinct free ports
+  P1=$(free_port)
+  P2=$(free_port)
+  while [[ "$P2" == "$P1" ]]; do P2=$(free_port); done
+}
+
+launch() { # launch WORK [JVM_ARGS...] -- [APP_ARGS...]: java -jar SERVER_JAR -conf WORK/server-conf.json; sets LAUNCHED
+  local work=$1 jvm=() app=()
+  shift
+  while [[ $# -gt 0 && "$1" != -- ]]; do jvm+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift
+  app=("$@")
   # shellcheck disable=SC2086
-  (cd "$WORK" && exec java $SERVER_JAVA_OPTS -jar "$SERVER_JAR" -conf "$WORK/server-conf.json") > "$WORK/server.log" 2>&1 &
-  SERVER_PID=$!
-  local i
+  (cd "$work" && exec java $SERVER_JAVA_OPTS "${jvm[@]}" -jar "$SERVER_JAR" -conf "$work/server-conf.json" "${app[@]}") \
+    > "$work/server.log" 2>&1 &
+  LAUNCHED=$!
+}
+
+wait_listening() { # wait_listening PID WORK NAME: until the gateway and the push API listen (60 s)
+  local pid=$1 work=$2 name=$3 i
   for ((i = 0; i < 600; i++)); do
-    if grep -q "gateway listening on" "$WORK/server.log" 2>/dev/null && grep -q "push API listening on" "$WORK/server.log" 2>/dev/null; then
-      break
+    if grep -q "gateway listening on" "$work/server.log" 2>/dev/null && grep -q "push API listening on" "$work/server.log" 2>/dev/null; then
+      return 0
     fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -30 "$WORK/server.log" >&2; die "the server exited during start-up"; }
+    kill -0 "$pid" 2>/dev/null || { tail -30 "$work/server.log" >&2; die "$name exited during start-up"; }
     sleep 0.1
   done
-  grep -q "gateway listening on" "$WORK/server.log" || { tail -30 "$WORK/server.log" >&2; die "the server did not start within 60 s"; }
+  tail -30 "$work/server.log" >&2
+  die "$name did not start within 60 s"
+}
+
+start_server() { # start_server MAX_RECIPIENTS MAX_MESSAGES_PER_USER
+  local conf
+  WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
+  WORK_DIRS+=("$WORK")
+  two_free_ports
+  WS_PORT=$P1 PUSH_PORT=$P2
+  conf=$(server_conf "$WS_PORT" "$PUSH_PORT" "$WORK/data" "$1" "$2")
+  echo "$conf" > "$WORK/server-conf.json"
+  launch "$WORK"
+  SERVER_PID=$LAUNCHED
+  wait_listening "$SERVER_PID" "$WORK" "the server"
   log "server pid $SERVER_PID: ws 127.0.0.1:$WS_PORT, push 127.0.0.1:$PUSH_PORT, data $WORK/data"
   log "server conf: $conf"
 }
 
+log_warnings() { # log_warnings LOG NAME: count and show the WARN/ERROR lines of a server log
+  local warns
+  # (the insecure-mode warning is expected: the benchmark connects with ?user=)
+  # (and so is Hazelcast's note that its CP subsystem is off: the cluster does not use it)
+  local expected="INSECURE MODE|CP Subsystem is not enabled"
+  warns=$(grep -E " (WARN|ERROR) " "$1" 2>/dev/null | grep -c -v -E "$expected" || true)
+  log "$2 log has ${warns:-0} WARN/ERROR lines ($1)"
+  if [[ "${warns:-0}" != 0 ]]; then
+    grep -E " (WARN|ERROR) " "$1" | grep -v -E "$expected" | cut -c14- | sort | uniq -c | sort -rn | head -"${3:-5}" >&2 || true
+  fi
+}
+
 stop_server() {
-  local size="?" warns
+  local size="?"
   stop_pid "$SERVER_PID" server
   SERVER_PID=""
   [[ -d "$WORK/data" ]] && size=$(du -sh "$WORK/data" 2>/dev/null | cut -f1)
-  # (the insecure-mode warning is expected: the benchmark connects with ?user=)
-  warns=$(grep -E " (WARN|ERROR) " "$WORK/server.log" 2>/dev/null | grep -c -v "INSECURE MODE" || true)
-  log "server stopped; data dir was $size; server log has ${warns:-0} WARN/ERROR lines ($WORK/server.log)"
-  if [[ "${warns:-0}" != 0 ]]; then
-    grep -E " (WARN|ERROR) " "$WORK/server.log" | grep -v "INSECURE MODE" | cut -c14- | sort | uniq -c | sort -rn | head -5 >&2 || true
+  log "server stopped; data dir was $size"
+  log_warnings "$WORK/server.log" server
+}
+
+# ---- the cluster scenarios: PostgreSQL and N nodes -------------------------------------------------
+start_pg() { # start_pg DATABASES: embedded PostgreSQL (bench jar) on a free loopback port, databases switchboard_1..N
+  PG_WORK=$(mktemp -d /tmp/switchboard-bench-pg.XXXXXX)
+  WORK_DIRS+=("$PG_WORK")
+  java -Xms32m -Xmx256m -cp "$BENCH_JAR" dev.switchboard.bench.PostgresMain --dir "$PG_WORK" --databases "$1" \
+    --fsync "$PG_FSYNC" > "$PG_WORK/postgres.log" 2>&1 &
+  PG_JVM_PID=$!
+  local i line=""
+  for ((i = 0; i < 1200; i++)); do
+    line=$(grep -m1 "^postgres ready" "$PG_WORK/postgres.log" 2>/dev/null || true)
+    [[ -n "$line" ]] && break
+    kill -0 "$PG_JVM_PID" 2>/dev/null || { cat "$PG_WORK/postgres.log" >&2; die "PostgreSQL did not start"; }
+    sleep 0.1
+  done
+  [[ -n "$line" ]] || { cat "$PG_WORK/postgres.log" >&2; die "PostgreSQL did not start within 120 s"; }
+  PG_PORT=$(sed -E 's/.*port=([0-9]+).*/\1/' <<< "$line")
+  PG_POSTMASTER=$(sed -E 's/.*postmaster=([0-9]+).*/\1/' <<< "$line")
+  log "PostgreSQL (embedded, fsync $PG_FSYNC) on 127.0.0.1:$PG_PORT, postmaster pid $PG_POSTMASTER (via JVM pid $PG_JVM_PID), data $PG_WORK"
+}
+
+stop_pg() {
+  local i
+  stop_pid "$PG_JVM_PID" "PostgreSQL launcher"
+  PG_JVM_PID=""
+  # The launcher stops the postmaster on SIGTERM; if it died first, stop the postmaster by its PID.
+  if [[ -n "$PG_POSTMASTER" ]] && kill -0 "$PG_POSTMASTER" 2>/dev/null; then
+    kill -TERM "$PG_POSTMASTER" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+      kill -0 "$PG_POSTMASTER" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$PG_POSTMASTER" 2>/dev/null && kill -KILL "$PG_POSTMASTER" 2>/dev/null
   fi
+  PG_POSTMASTER=""
+}
+
+ports_free() { # ports_free FIRST COUNT
+  local p
+  for ((p = $1; p < $1 + $2; p++)); do port_free "$p" || return 1; done
+}
+
+start_cluster() { # start_cluster NODES DATABASE MAX_RECIPIENTS MAX_MESSAGES_PER_USER
+  local nodes=$1 db=$2 rcpt=$3 msgs=$4 base i tries members="" name conf work uri
+  for ((tries = 0; tries < 50; tries++)); do
+    base=$((20000 + RANDOM % 30000))
+    ports_free "$base" $((nodes + 2)) && break
+  done
+  for ((i = 0; i < nodes + 2; i++)); do members+="${members:+,}127.0.0.1:$((base + i))"; done
+  # a name of its own: nodes of another run (or of ClusterIT) on this machine never join this cluster
+  name="bench-$base-$$"
+  uri="postgresql://postgres@127.0.0.1:$PG_PORT/switchboard_$db"
+  NODE_PIDS=() NODE_WS=() NODE_PUSH=() NODE_WORK=()
+  for ((i = 0; i < nodes; i++)); do
+    work=$(mktemp -d /tmp/switchboard-bench-node$((i + 1)).XXXXXX)
+    WORK_DIRS+=("$work")
+    two_free_ports
+    while [[ " ${NODE_WS[*]} ${NODE_PUSH[*]} " == *" $P1 "* || " ${NODE_WS[*]} ${NODE_PUSH[*]} " == *" $P2 "* ]]; do two_free_ports; done
+    conf=$(server_conf "$P1" "$P2" "$work/data" "$rcpt" "$msgs" ",\"engine\":\"postgres\",\"postgresUri\":\"$uri\"")
+    echo "$conf" > "$work/server-conf.json"
+    launch "$work" "-Dswitchboard.cluster.name=$name" "-Dswitchboard.cluster.port=$((base + i))" \
+      "-Dswitchboard.cluster.members=$members" "-Dswitchboard.cluster.interface=127.0.0.1" -- -cluster
+    NODE_PIDS+=("$LAUNCHED") NODE_WS+=("$P1") NODE_PUSH+=("$P2") NODE_WORK+=("$work")
+    # storm kills a node: no "Killed" job notice from this shell for it (stop_pid still stops it by PID)
+    disown "$LAUNCHED"
+    # the first node forms the cluster alone; the others then join it (started together they may
+    # form separate clusters that only merge minutes later)
+    [[ $i == 0 ]] && wait_listening "${NODE_PIDS[0]}" "$work" "node 1"
+  done
+  for ((i = 1; i < nodes; i++)); do wait_listening "${NODE_PIDS[$i]}" "${NODE_WORK[$i]}" "node $((i + 1))"; done
+  for ((i = 0; i < nodes; i++)); do
+    local ok=0 t
+    for ((t = 0; t < 300; t++)); do
+      if curl -sf -m 5 "http://127.0.0.1:${NODE_PUSH[$i]}/health" > /dev/null 2>&1; then ok=1; break; fi
+      sleep 0.2
+    done
+    [[ $ok == 1 ]] || { tail -30 "${NODE_WORK[$i]}/server.log" >&2; die "node $((i + 1)) is not healthy (/health) after 60 s"; }
+    log "node $((i + 1)) pid ${NODE_PIDS[$i]}: ws 127.0.0.1:${NODE_WS[$i]}, push 127.0.0.1:${NODE_PUSH[$i]}, hazelcast 127.0.0.1:$((base + i))+, healthy"
+  done
+  log "cluster $name: $nodes node(s), inbox $uri; node conf: $(sed -E 's/"port":[0-9]+/"port":P/g' "${NODE_WORK[0]}/server-conf.json")"
+}
+
+stop_cluster() {
+  local i
+  for ((i = 0; i < ${#NODE_PIDS[@]}; i++)); do
+    stop_pid "${NODE_PIDS[$i]}" "node $((i + 1))"
+  done
+  for ((i = 0; i < ${#NODE_PIDS[@]}; i++)); do
+    log_warnings "${NODE_WORK[$i]}/server.log" "node $((i + 1))"
+  done
+  NODE_PIDS=()
+}
+
+cluster_args() { # the generator's options naming the nodes
+  local IFS=,
+  echo "--ws-ports ${NODE_WS[*]} --push-ports ${NODE_PUSH[*]} --server-pids ${NODE_PIDS[*]} --pg-pid $PG_POSTMASTER"
 }
 
 start_mosquitto() {
@@ -310,6 +458,9 @@ header() {
   echo "# switchboard-bench $SCENARIO | $(date -u +%Y-%m-%dT%H:%M:%SZ) | server commit $commit$dirty | $(nproc) cores"
   echo "# server jar: $SERVER_JAR_ORIG | server JVM: $SERVER_JAVA_OPTS | generator JVM: $BENCH_JAVA_OPTS | $(java -version 2>&1 | head -1)"
   echo "# args: ${ARGS[*]:-}"
+  if [[ $SCENARIO == storm || $SCENARIO == cluster-idle ]]; then
+    echo "# cluster: $NODES nodes on this machine (Hazelcast on loopback), inbox on one embedded PostgreSQL 17.6 (fsync $PG_FSYNC); rounds $ROUNDS"
+  fi
 }
 
 sb_run() { # sb_run MAX_RECIPIENTS MAX_MSGS JAR_SCENARIO ARGS...
@@ -335,10 +486,20 @@ RCPT=$((USERS > 1000 ? USERS : 1000))
 MSGS=$(num "$(opt messages 0)")
 MAXMSGS=$((MSGS > 10000 ? MSGS : 10000))
 
+CONNS=$(num "$(opt connections 6000)")
+CL_RCPT=$((CONNS > 1000 ? CONNS : 1000))
+
 case "$SCENARIO" in
   smoke|direct|idle|backlog|fanout|mqtt|compare) ;;
+  storm|cluster-idle)
+    [[ "$NODES" =~ ^[0-9]+$ && $NODES -ge 1 ]] || die "--nodes wants a whole number >= 1"
+    [[ $SCENARIO == storm && $NODES -lt 2 ]] && die "storm needs --nodes 2 or more"
+    ;;
   *) usage; die "unknown scenario: $SCENARIO" ;;
 esac
+if [[ -z "$ROUNDS" ]]; then
+  case "$SCENARIO" in storm) ROUNDS=1 ;; *) ROUNDS=2 ;; esac
+fi
 
 # One benchmark at a time on this machine: two loads on 2 cores would only measure each other.
 LOCK=/tmp/switchboard-bench.lock
@@ -380,6 +541,46 @@ case "$SCENARIO" in
       mq_run "${ARGS[@]}" --json "$RESULTS" --label "round $r" || rc=$?
     done
     java -jar "$BENCH_JAR" table --json "$RESULTS" || rc=$?
+    [[ $KEEP == 1 ]] && log "results: $RESULTS"
+    ;;
+  storm)
+    # each round on a fresh cluster and a fresh database of one PostgreSQL
+    start_pg "$ROUNDS"
+    for ((r = 1; r <= ROUNDS; r++)); do
+      [[ $ROUNDS -gt 1 ]] && log "storm round $r of $ROUNDS"
+      start_cluster "$NODES" "$r" "$CL_RCPT" "$MAXMSGS"
+      # shellcheck disable=SC2046
+      run_bench storm "${ARGS[@]}" $(cluster_args) --label "round $r" || rc=$?
+      stop_cluster
+    done
+    stop_pg
+    ;;
+  cluster-idle)
+    # connect rate: an N-node cluster, a 1-node cluster on the same PostgreSQL, and (unless --no-sqlite)
+    # the plain single node with its embedded store; each on fresh processes and a fresh database
+    RESULTS=$(mktemp /tmp/switchboard-cluster-idle.XXXXXX.jsonl)
+    WORK_DIRS+=("$RESULTS")
+    start_pg $((2 * ROUNDS))
+    for ((r = 1; r <= ROUNDS; r++)); do
+      log "cluster-idle round $r of $ROUNDS: $NODES-node cluster"
+      start_cluster "$NODES" $((2 * r - 1)) "$CL_RCPT" "$MAXMSGS"
+      # shellcheck disable=SC2046
+      run_bench idle "${ARGS[@]}" $(cluster_args) --json "$RESULTS" --label "$NODES-node cluster, PostgreSQL" || rc=$?
+      stop_cluster
+      if [[ $NODES != 1 ]]; then
+        log "cluster-idle round $r of $ROUNDS: 1-node cluster"
+        start_cluster 1 $((2 * r)) "$CL_RCPT" "$MAXMSGS"
+        # shellcheck disable=SC2046
+        run_bench idle "${ARGS[@]}" $(cluster_args) --json "$RESULTS" --label "1-node cluster, PostgreSQL" || rc=$?
+        stop_cluster
+      fi
+      if [[ $SQLITE == 1 ]]; then
+        log "cluster-idle round $r of $ROUNDS: one node, not clustered, SQLite"
+        sb_run "$CL_RCPT" "$MAXMSGS" idle "${ARGS[@]}" --json "$RESULTS" --label "1 node, SQLite, no cluster" || rc=$?
+      fi
+    done
+    stop_pg
+    java -jar "$BENCH_JAR" connect-table --json "$RESULTS" --baseline "1-node cluster, PostgreSQL" || rc=$?
     [[ $KEEP == 1 ]] && log "results: $RESULTS"
     ;;
 esac

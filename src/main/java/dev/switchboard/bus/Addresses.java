@@ -8,7 +8,8 @@ package dev.switchboard.bus;
 public final class Addresses {
 
   /**
-   * Public push entry point. Any verticle or cluster member requests it; the router consumes it.
+   * Public push entry point. Any verticle or cluster member requests it; the router of every node
+   * consumes it. The push API requests it local-only, so an HTTP push is routed by its own node.
    * Body: {@link SendCommand} as push JSON ({@code to}, {@code body}, optional {@code from}, {@code idempotencyKey}).
    * Reply: {@link SendOutcome}; failure: a request-level {@code ErrorCode}.
    */

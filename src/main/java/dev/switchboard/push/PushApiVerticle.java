@@ -52,6 +52,12 @@ public final class PushApiVerticle extends VerticleBase {
   private AuthConfig auth;
   private ApiKeys apiKeys;
   private DeliveryOptions requestOptions;
+  /**
+   * HTTP pushes go to this node's router, not to whichever node's router the clustered event bus
+   * picks: no extra hop, and never to a node that has just died (until the cluster drops its
+   * registration, such a push would go unanswered until the request timeout).
+   */
+  private DeliveryOptions pushOptions;
   private int maxJsonDepth;
   private HttpServer server;
 
@@ -62,6 +68,7 @@ public final class PushApiVerticle extends VerticleBase {
     apiKeys = new ApiKeys(auth.apiKeys());
     LimitsConfig limits = LimitsConfig.fromJson(config());
     requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis());
+    pushOptions = new DeliveryOptions(requestOptions).setLocalOnly(true);
     maxJsonDepth = limits.maxJsonDepth();
 
     Router router = Router.router(vertx);
@@ -148,7 +155,7 @@ public final class PushApiVerticle extends VerticleBase {
     if (key != null) {
       request.put("idempotencyKey", key);
     }
-    vertx.eventBus().<JsonObject>request(Addresses.PUSH, request, requestOptions)
+    vertx.eventBus().<JsonObject>request(Addresses.PUSH, request, pushOptions)
         .map(reply -> SendOutcome.fromJson(reply.body()))
         .onSuccess(outcome -> respondOutcome(ctx, outcome))
         .onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));

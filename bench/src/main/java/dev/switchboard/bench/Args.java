@@ -58,6 +58,20 @@ final class Args {
     }
   }
 
+  /** A comma-separated list of whole numbers ({@code --ws-ports 8080,8082}); {@code def} when absent. */
+  long[] longs(String name, long[] def) {
+    String v = str(name, null);
+    if (v == null) {
+      return def;
+    }
+    String[] parts = v.split(",");
+    long[] out = new long[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      out[i] = parseCount(name, parts[i]);
+    }
+    return out;
+  }
+
   boolean flag(String name) {
     String v = str(name, null);
     return v != null && !v.equals("false") && !v.equals("0");

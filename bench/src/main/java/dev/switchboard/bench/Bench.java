@@ -30,7 +30,9 @@ public final class Bench {
         case "idle" -> new IdleRun(a).run();
         case "backlog" -> new BacklogRun(a).run();
         case "fanout" -> new FanoutRun(a).run();
+        case "storm" -> new StormRun(a).run();
         case "table" -> CompareTable.print(a);
+        case "connect-table" -> CompareTable.printConnect(a);
         default -> {
           System.err.println("unknown scenario: " + scenario);
           usage();
@@ -120,7 +122,13 @@ public final class Bench {
           fanout   --ws-port P --push-port P2 --server-pid PID [--users 1000]
                    [--pushes 20 --warmup-pushes 10 --pause 0.3]                      one push to all, in turn
                    [--rate PUSHES_PER_S --duration 15 --warmup 3 --recipients N --http-conns 4]  open loop
+          storm    --ws-ports P1,P2,P3 --push-ports Q1,Q2,Q3 --server-pids A,B,C [--connections 6000 --kill-node 2
+                   (0-based, default the last) --backoff-ms 500 (0 = reconnect at once) --max-backoff-ms 30000
+                   --window 256 --addresses 4 --warmup-connections 2000 (per node) --recover-timeout 120]
+                   idle also takes --ws-ports/--push-ports/--server-pids: connection i goes to node i mod nodes
+                   (--warmup-connections is then per node)
           table    --json FILE   (compare table of the direct/mqtt results in FILE)
+          connect-table --json FILE [--baseline LABEL]   (connects/s of the idle runs in FILE, by label)
         common: --json FILE (append the result as a JSON line), --label TEXT, --timeout SECONDS (hard stop, 300)
         """);
   }

@@ -81,6 +81,74 @@ final class CompareTable {
     return pass ? 0 : 1;
   }
 
+  /**
+   * {@code connect-table}: the idle runs in a JSON-lines file grouped by label (3-node cluster,
+   * 1-node cluster, 1 node with SQLite, ...): connects/s of each (median, every run) and the ratio of
+   * each to the label given by {@code --baseline}.
+   */
+  static int printConnect(Args a) {
+    String file = a.str("json", null);
+    String baseline = a.str("baseline", null);
+    if (file == null) {
+      throw new IllegalArgumentException("connect-table needs --json FILE");
+    }
+    java.util.Map<String, List<JsonObject>> byLabel = new java.util.LinkedHashMap<>();
+    try {
+      for (String line : Files.readAllLines(Path.of(file))) {
+        if (!line.isBlank()) {
+          JsonObject j = new JsonObject(line);
+          byLabel.computeIfAbsent(j.getString("label", ""), k -> new ArrayList<>()).add(j);
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage());
+    }
+    double base = baseline == null || !byLabel.containsKey(baseline) ? Double.NaN
+        : median(quietOnes(byLabel.get(baseline)), "connects_per_s");
+    double baseReady = baseline == null || !byLabel.containsKey(baseline) ? Double.NaN
+        : median(quietOnes(byLabel.get(baseline)), "ready_per_s");
+    System.out.println();
+    System.out.println("=== connect rate: fresh v1 connections after a warm-up (medians; runs marked NOISY left out "
+        + "when a quiet run of the same setup exists) ===");
+    System.out.println(String.format(Locale.ROOT, "| %-28s | %12s | %-22s | %9s | %16s | %-22s | %9s | %15s |", "setup",
+        "handshakes/s", "every run", "ratio", "sessions ready/s", "every run", "ratio", "server CPU/conn"));
+    System.out.println("|" + "-".repeat(30) + "|" + "-".repeat(14) + "|" + "-".repeat(24) + "|" + "-".repeat(11) + "|"
+        + "-".repeat(18) + "|" + "-".repeat(24) + "|" + "-".repeat(11) + "|" + "-".repeat(17) + "|");
+    boolean pass = true;
+    for (java.util.Map.Entry<String, List<JsonObject>> e : byLabel.entrySet()) {
+      List<JsonObject> runs = quietOnes(e.getValue());
+      double rate = median(runs, "connects_per_s");
+      double ready = median(runs, "ready_per_s");
+      for (JsonObject j : e.getValue()) {
+        pass &= j.getBoolean("pass", false);
+      }
+      System.out.println(String.format(Locale.ROOT, "| %-28s | %12s | %-22s | %9s | %16s | %-22s | %9s | %12s us |",
+          e.getKey(), fmt(rate), every(e.getValue(), "connects_per_s"), ratio(rate, base), fmt(ready),
+          every(e.getValue(), "ready_per_s"), ratio(ready, baseReady), fmt(median(runs, "server_cpu_us_per_connect"))));
+    }
+    System.out.println("handshakes/s: WebSocket upgrades completed; sessions ready/s: sessions that got their synced frame "
+        + "(directory joined, backlog read), both over the time from the first connect to the last one");
+    if (baseline != null) {
+      System.out.println("ratio: against " + baseline + "; * = run marked NOISY");
+    }
+    System.out.println(pass ? "all runs OK" : "some runs FAILED (see their result blocks)");
+    return pass ? 0 : 1;
+  }
+
+  private static String every(List<JsonObject> runs, String key) {
+    StringBuilder sb = new StringBuilder();
+    for (JsonObject j : runs) {
+      Object v = j.getValue(key);
+      sb.append(sb.length() == 0 ? "" : ", ").append(v instanceof Number num ? fmt(num.doubleValue()) : "-")
+          .append(j.getBoolean("noisy", false) ? "*" : "");
+    }
+    return sb.toString();
+  }
+
+  private static String ratio(double v, double base) {
+    return Double.isNaN(v) || Double.isNaN(base) || base == 0 ? "" : String.format(Locale.ROOT, "%.2f", v / base);
+  }
+
   /** The runs not marked noisy, or all of them when every run was. */
   private static List<JsonObject> quietOnes(List<JsonObject> runs) {
     List<JsonObject> quiet = new ArrayList<>();

@@ -17,6 +17,13 @@ final class Hub {
 
   Conn[] conns = new Conn[0];
 
+  /** Told of every message of this run a user receives (duplicates included); null when nobody asks. */
+  interface DeliveryHook {
+    void delivered(int recipient, int sender);
+  }
+
+  DeliveryHook onDelivery;
+
   long sent;            // sends written
   long sendSkipped;     // sends not written: the sender's connection was down
   long accepted;        // accepted / PUBACK

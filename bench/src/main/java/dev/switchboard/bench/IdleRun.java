@@ -9,7 +9,9 @@ import java.util.Locale;
 
 /**
  * {@code idle}: opens N v1 connections (spread over several loopback source addresses), holds them,
- * and reports the connect rate and the server's memory per connection.
+ * and reports the connect rate and the server's memory per connection. Given several nodes
+ * ({@code --ws-ports}, {@code --server-pids}: a cluster), connection i goes to node i mod nodes and
+ * the servers' CPU and memory are summed.
  */
 final class IdleRun {
 
@@ -19,8 +21,11 @@ final class IdleRun {
     this.a = a;
   }
 
-  /** Opens and closes {@code warm} connections so both JVMs have compiled the connect path before measuring. */
-  private static void warmUp(long pid, int port, int warm, int window, int addresses) {
+  /**
+   * Opens and closes {@code warm} connections (connection i to node i mod nodes) so the JVMs have
+   * compiled the connect path before measuring.
+   */
+  static void warmUp(long[] ports, int warm, int window, int addresses) {
     try (Loop loop = new Loop()) {
       Hub hub = new Hub(loop.vertx, new Tracker(new Token(0), warm), 1, 50);
       List<WebSocketClient> clients = loop.call(() -> loop.wsClients(addresses, 30_000));
@@ -32,8 +37,8 @@ final class IdleRun {
         hub.conns = us;
       });
       try {
-        loop.await(() -> Loop.windowed(warm, window, i -> us[i].connect(clients.get(i % clients.size()), port, "d", 30_000)),
-            120_000);
+        loop.await(() -> Loop.windowed(warm, window, i -> us[i].connect(clients.get(i % clients.size()),
+            (int) ports[i % ports.length], "d", 30_000)), 120_000);
         loop.waitFor(() -> hub.synced >= hub.connected, 30_000);
         loop.await(() -> Loop.windowed(warm, 1000, i -> us[i].close()), 60_000);
       } catch (IllegalStateException e) {
@@ -44,36 +49,59 @@ final class IdleRun {
   }
 
   int run() {
-    long pid = a.lng("server-pid", -1);
-    int port = a.integer("ws-port", 8080);
+    long[] ports = a.longs("ws-ports", new long[] {a.integer("ws-port", 8080)});
+    long[] pids = a.longs("server-pids", new long[] {a.lng("server-pid", -1)});
+    long[] pushPorts = a.longs("push-ports", new long[] {a.integer("push-port", 8081)});
+    long pgPid = a.lng("pg-pid", -1);
+    int nodes = ports.length;
+    if (pids.length != nodes || (nodes > 1 && pushPorts.length != nodes)) {
+      throw new IllegalArgumentException("--ws-ports, --push-ports and --server-pids must name the same number of nodes");
+    }
     int n = a.integer("connections", 10_000);
     int addresses = a.integer("addresses", Math.max(4, (n + 19_999) / 20_000));
     int window = a.integer("window", 256);
     double hold = a.dbl("hold", 10);
     boolean gc = !a.has("no-gc");
     String jsonOut = a.str("json", null);
-    Bench.checkFds(n + 200L, pid, "server");
+    Bench.checkFds(n + 200L, -1, "server");
+    for (long p : pids) {
+      Bench.checkFds(n / nodes + 200L, p, "server");
+    }
 
-    Result res = new Result("idle", "switchboard", a.str("label", ""));
-    res.put("connections", n).put("addresses", addresses).put("window", window).put("hold_s", hold);
+    Result res = new Result("idle", nodes == 1 ? "switchboard" : nodes + "-node cluster", a.str("label", ""));
+    res.put("nodes", nodes).put("connections", n).put("addresses", addresses).put("window", window).put("hold_s", hold);
     res.line("load", String.format(Locale.ROOT, "%s v1 connections from %d loopback source addresses (127.0.0.1..%d), "
-        + "at most %d handshakes in flight, held %.0f s", Result.n(n), addresses, addresses, window, hold));
+        + "at most %d handshakes in flight, held %.0f s%s", Result.n(n), addresses, addresses, window, hold,
+        nodes == 1 ? "" : String.format(Locale.ROOT, "; connection i to node i mod %d (server figures: all nodes summed)",
+            nodes)));
+    if (pgPid > 0) {
+      res.note("server cpu includes the PostgreSQL the nodes use (thread group 'postgres'); RSS figures do not");
+    }
+    if (nodes > 1) {
+      try (Loop loop = new Loop()) {
+        if (!ClusterProbe.awaitFormed(loop, ports, pushPorts, 60_000)) {
+          throw new IllegalStateException("the nodes did not form one cluster within 60 s");
+        }
+      }
+    }
 
-    int warm = a.integer("warmup-connections", Math.min(n, 5000));
+    // per node, as many as one node gets alone: every node's JVM compiles its own connect path (all
+    // warm-up connections are open at once before they close, so at most 15,000 in all)
+    int warm = a.integer("warmup-connections", Math.min(Math.min(n, 5000), 15_000 / nodes)) * nodes;
     if (warm > 0) {
-      warmUp(pid, port, warm, window, addresses);
+      warmUp(ports, warm, window, addresses);
       res.put("warmup_connections", warm);
       res.line("warm-up", Result.n(warm) + " connections opened, synced and closed first (JIT warm-up; not measured)");
     }
-    if (gc && !ProcStats.requestGc(pid)) {
+    if (gc && !requestGc(pids)) {
       res.note("could not ask the server for a GC (jcmd); RSS figures include garbage");
       gc = false;
     }
     Loop.sleep(gc ? 1000 : 0);
-    long rssBase = ProcStats.rssKib(pid);
-    long heapBase = gc ? ProcStats.heapUsedKib(pid) : -1;
+    long rssBase = sum(pids, ProcStats::rssKib);
+    long heapBase = gc ? sum(pids, ProcStats::heapUsedKib) : -1;
     long selfBase = ProcStats.rssKib(ProcStats.selfPid());
-    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pid);
+    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPid);
 
     try (Loop loop = new Loop()) {
       Tracker tracker = new Tracker(new Token(0), n);
@@ -89,7 +117,8 @@ final class IdleRun {
       String[] firstError = new String[1];
       long t0 = System.nanoTime();
       try {
-        loop.await(() -> Loop.windowed(n, window, i -> us[i].connect(clients.get(i % clients.size()), port, "d", 30_000)
+        loop.await(() -> Loop.windowed(n, window, i -> us[i].connect(clients.get(i % clients.size()),
+            (int) ports[i % nodes], "d", 30_000)
             .onFailure(e -> {
               hub.connectFailed++;
               if (firstError[0] == null) {
@@ -102,10 +131,21 @@ final class IdleRun {
       long tConnected = System.nanoTime();
       loop.waitFor(() -> hub.synced >= hub.connected, 30_000);
       long tSynced = System.nanoTime();
-      ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pid);
+      ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pids, pgPid);
 
       long[] stats = loop.call(() -> new long[] {hub.connected, hub.connectFailed, hub.synced});
       Histogram lat = Tracker.newHistogram();
+      Histogram ready = Tracker.newHistogram();
+      long lastSynced = loop.call(() -> {
+        long last = 0;
+        for (WsUser u : us) {
+          if (u.syncedAt > 0) {
+            ready.recordValue(Math.max(0, (u.syncedAt - u.connectStarted) / 1000));
+            last = Math.max(last, u.syncedAt);
+          }
+        }
+        return last;
+      });
       long[] at = loop.call(() -> {
         long[] times = new long[n];
         int k = 0;
@@ -130,24 +170,31 @@ final class IdleRun {
       res.put("connected", stats[0]).put("connect_failed", stats[1]).put("synced", stats[2])
           .put("connect_s", Result.round(connectSecs)).put("connects_per_s", Result.round(rate))
           .put("peak_connects_per_s", peak).put("synced_s", Result.round((tSynced - t0) / 1e9));
+      if (tSynced - t0 > 29_000_000_000L) {
+        res.note("not every session synced within 30 s of the connects");
+      }
       res.line("connected", String.format(Locale.ROOT, "%s of %s in %.2f s = %s connects/s (peak 1 s window: %s/s); "
           + "failed %d%s", Result.n(stats[0]), Result.n(n), connectSecs, Result.rate(rate), Result.n(peak), stats[1],
           firstError[0] == null ? "" : " (first: " + firstError[0] + ")"));
-      res.line("synced", String.format(Locale.ROOT, "%s sessions synced %.2f s after the first connect",
-          Result.n(stats[2]), (tSynced - t0) / 1e9));
+      double readySecs = lastSynced == 0 ? Double.NaN : (lastSynced - t0) / 1e9;
+      double readyRate = stats[2] / readySecs;
+      res.put("ready_s", Result.round(readySecs)).put("ready_per_s", Result.round(readyRate));
+      res.line("synced", String.format(Locale.ROOT, "%s sessions synced (ready: directory joined, backlog read), the last "
+          + "%.2f s after the first connect = %s sessions ready/s", Result.n(stats[2]), readySecs, Result.rate(readyRate)));
       res.latency("handshake latency", "handshake", lat);
+      res.latency("connect -> synced", "ready", ready);
       res.cpu(cpu0, cpu1, stats[0], "connect");
 
       Loop.sleep((long) (hold * 1000));
       long dropped = loop.call(() -> hub.closedUnexpectedly);
-      long hwm = ProcStats.peakRssKib(pid);
-      long rssHeld = ProcStats.rssKib(pid);
+      long hwm = sum(pids, ProcStats::peakRssKib);
+      long rssHeld = sum(pids, ProcStats::rssKib);
       if (gc) {
-        ProcStats.requestGc(pid);
+        requestGc(pids);
         Loop.sleep(1000);
       }
-      long rssAfterGc = ProcStats.rssKib(pid);
-      long heapAfterGc = gc ? ProcStats.heapUsedKib(pid) : -1;
+      long rssAfterGc = sum(pids, ProcStats::rssKib);
+      long heapAfterGc = gc ? sum(pids, ProcStats::heapUsedKib) : -1;
       long selfRss = ProcStats.rssKib(ProcStats.selfPid());
       long c = Math.max(1, stats[0] - dropped);
       double perConn = (rssAfterGc - rssBase) / (double) c;
@@ -192,5 +239,26 @@ final class IdleRun {
     res.print(System.out);
     res.save(jsonOut);
     return res.passed() ? 0 : 1;
+  }
+
+  private static boolean requestGc(long[] pids) {
+    boolean ok = true;
+    for (long p : pids) {
+      ok &= ProcStats.requestGc(p);
+    }
+    return ok;
+  }
+
+  /** A /proc figure summed over the nodes; -1 when any node's is unreadable. */
+  private static long sum(long[] pids, java.util.function.LongUnaryOperator figure) {
+    long total = 0;
+    for (long p : pids) {
+      long v = figure.applyAsLong(p);
+      if (v < 0) {
+        return -1;
+      }
+      total += v;
+    }
+    return total;
   }
 }

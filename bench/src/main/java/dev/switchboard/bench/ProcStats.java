@@ -41,6 +41,21 @@ final class ProcStats {
     }
   }
 
+  /**
+   * The CPU seconds (user + system, or system only) of the children {@code pid} has waited for
+   * (cutime, cstime): a PostgreSQL backend that ended between two snapshots moves its CPU time from
+   * its own entry to these of the postmaster.
+   */
+  static double reapedChildrenCpu(long pid, boolean both) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return ((both ? Long.parseLong(f[13]) : 0) + Long.parseLong(f[14])) / CLK_TCK;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
   /** A "VmXxx:  123 kB" line of /proc/PID/status in KiB; -1 when unreadable. */
   static long statusKib(long pid, String key) {
     if (pid <= 0) {
@@ -85,6 +100,57 @@ final class ProcStats {
       // fall through
     }
     return -1;
+  }
+
+  /**
+   * {@code pid} and its children (one level: a PostgreSQL postmaster and its backends, which the
+   * postmaster's own /proc/PID/stat does not count), read from each /proc/PID/stat.
+   */
+  static long[] withChildren(long pid) {
+    if (pid <= 0) {
+      return new long[0];
+    }
+    List<Long> found = new java.util.ArrayList<>();
+    found.add(pid);
+    try (java.util.stream.Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      for (Path p : (Iterable<Path>) procs::iterator) {
+        String name = p.getFileName().toString();
+        if (!name.chars().allMatch(Character::isDigit)) {
+          continue;
+        }
+        try {
+          String stat = Files.readString(p.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          if (Long.parseLong(f[1]) == pid) { // field 4, ppid
+            found.add(Long.parseLong(name));
+          }
+        } catch (IOException | RuntimeException e) {
+          // gone meanwhile
+        }
+      }
+    } catch (IOException e) {
+      // no /proc
+    }
+    return found.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  /**
+   * Whether a process has ended: no /proc entry, or a zombie whose other threads are gone too (the
+   * main thread turns zombie first; the last thread to exit frees the memory and closes the files).
+   */
+  static boolean exited(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      char state = stat.charAt(stat.lastIndexOf(')') + 2);
+      if (state != 'Z' && state != 'X') {
+        return false;
+      }
+      try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+        return tasks.count() <= 1;
+      }
+    } catch (IOException | RuntimeException e) {
+      return true;
+    }
   }
 
   static long selfPid() {
@@ -206,6 +272,46 @@ final class ProcStats {
       long me = selfPid();
       return new Cpu(cpuSeconds(serverPid), sysSeconds(serverPid), cpuSeconds(me), sysSeconds(me), machineBusySeconds(),
           System.nanoTime(), threadGroups(serverPid), threadGroups(me));
+    }
+
+    /** The servers of a cluster as one: CPU seconds and thread groups summed over {@code serverPids}. */
+    static Cpu take(long[] serverPids) {
+      return take(serverPids, -1);
+    }
+
+    /**
+     * The same, with the PostgreSQL the nodes share counted as part of the servers (its postmaster
+     * {@code pgPid} and the backends running at the time; a thread group named {@code postgres}).
+     */
+    static Cpu take(long[] serverPids, long pgPid) {
+      if (serverPids.length == 1 && pgPid <= 0) {
+        return take(serverPids[0]);
+      }
+      long[] pg = withChildren(pgPid);
+      long[] all = java.util.Arrays.copyOf(serverPids, serverPids.length + pg.length);
+      System.arraycopy(pg, 0, all, serverPids.length, pg.length);
+      long me = selfPid();
+      double cpu = 0;
+      double sys = 0;
+      java.util.Map<String, Double> groups = new java.util.TreeMap<>();
+      for (long pid : all) {
+        double c = cpuSeconds(pid);
+        double k = sysSeconds(pid);
+        if (Double.isNaN(c) || Double.isNaN(k)) {
+          continue; // a backend that ended meanwhile
+        }
+        cpu += c;
+        sys += k;
+        threadGroups(pid).forEach((name, secs) -> groups.merge(name, secs, Double::sum));
+      }
+      if (pg.length > 0) { // backends that ended count as long as the postmaster runs
+        double reaped = reapedChildrenCpu(pgPid, true);
+        cpu += reaped;
+        sys += reapedChildrenCpu(pgPid, false);
+        groups.merge("postgres", reaped, Double::sum);
+      }
+      return new Cpu(cpu, sys, cpuSeconds(me), sysSeconds(me), machineBusySeconds(), System.nanoTime(), groups,
+          threadGroups(me));
     }
 
     /** CPU seconds used between two snapshots by everything but the server and this generator (approximate). */

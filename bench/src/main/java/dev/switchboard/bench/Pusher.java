@@ -13,6 +13,7 @@ import io.vertx.core.http.RequestOptions;
 final class Pusher {
 
   private final HttpClientAgent client;
+  private final int port;
   private final RequestOptions request;
   long ok;
   long failed;
@@ -21,7 +22,12 @@ final class Pusher {
   Pusher(Vertx vertx, int port, int connections) {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(connections));
-    request = new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port)
+    this.port = port;
+    request = newRequest();
+  }
+
+  private RequestOptions newRequest() {
+    return new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port)
         .setURI("/api/v1/messages").putHeader("content-type", "application/json").setIdleTimeout(60_000);
   }
 
@@ -39,10 +45,20 @@ final class Pusher {
 
   /** Pushes {@code body} to the users in {@code toJson}; the future tells whether the server answered 202. */
   Future<Boolean> push(String toJson, String body) {
+    return push(toJson, body, null);
+  }
+
+  /**
+   * The same with an {@code Idempotency-Key} (when not null): a back end that retries a push whose
+   * answer it did not get sends the same key, and the server stores it once.
+   */
+  Future<Boolean> push(String toJson, String body, String idempotencyKey) {
     Buffer payload = Buffer.buffer(toJson.length() + body.length() + 40)
         .appendString("{\"to\":[").appendString(toJson).appendString("],\"body\":\"").appendString(body)
         .appendString("\",\"from\":\"bench\"}");
-    return client.request(request)
+    RequestOptions options = idempotencyKey == null ? request
+        : newRequest().putHeader("Idempotency-Key", idempotencyKey);
+    return client.request(options)
         .compose(req -> req.send(payload))
         .compose(resp -> resp.body().map(b -> {
           if (resp.statusCode() == 202) {

@@ -33,6 +33,8 @@ final class WsUser implements Conn {
   private long ackedSeq;
   private Buffer partial;
   String lastError;
+  /** Called on the loop when the server side closes the socket (or it breaks), not when we close it. */
+  Runnable onDropped;
 
   private final long[] sentPerPeer;
   private final long[] rejectedPerPeer;
@@ -48,25 +50,40 @@ final class WsUser implements Conn {
 
   /** Opens the socket; completes once the handshake is done (not yet synced). */
   Future<Void> connect(WebSocketClient client, int port, String device, long timeoutMs) {
+    return connect(client, port, device, timeoutMs, -1);
+  }
+
+  /**
+   * Opens the socket, resuming after {@code since} when it is >= 0 (as a client that reconnects
+   * does, with the last seq it processed); completes once the handshake is done (not yet synced).
+   */
+  Future<Void> connect(WebSocketClient client, int port, String device, long timeoutMs, long since) {
     connectStarted = System.nanoTime();
     WebSocketConnectOptions options = new WebSocketConnectOptions()
         .setHost("127.0.0.1")
         .setPort(port)
-        .setURI("/ws?user=" + name + "&device=" + device)
+        .setURI("/ws?user=" + name + "&device=" + device + (since >= 0 ? "&since=" + since : ""))
         .addSubProtocol(SUBPROTOCOL)
         .setTimeout(timeoutMs);
     return client.connect(options).map(socket -> {
       ws = socket;
       open = true;
+      closing = false;
+      synced = false;
+      partial = null;
       connectedAt = System.nanoTime();
       hub.connected++;
       socket.frameHandler(this::onFrame);
       socket.exceptionHandler(e -> lastError = String.valueOf(e.getMessage()));
       socket.closeHandler(v -> {
-        if (open && !closing) {
-          hub.closedUnexpectedly++;
-        }
+        boolean unexpected = open && !closing;
         open = false;
+        if (unexpected) {
+          hub.closedUnexpectedly++;
+          if (onDropped != null) {
+            onDropped.run();
+          }
+        }
       });
       return null;
     });
@@ -161,7 +178,10 @@ final class WsUser implements Conn {
     if (s >= 0) {
       int e = Scan.stringEnd(b, len, s);
       if (e > s) {
-        hub.tracker.onDelivered(idx, b, s, e - s);
+        int sender = hub.tracker.onDelivered(idx, b, s, e - s);
+        if (hub.onDelivery != null && sender >= 0) {
+          hub.onDelivery.delivered(idx, sender);
+        }
       }
     }
     if (lastSeq - ackedSeq >= hub.ackEvery) {
