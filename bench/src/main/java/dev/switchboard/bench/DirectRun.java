@@ -18,7 +18,7 @@ final class DirectRun {
   record Step(double rate, double seconds, long sent, long delivered, long receivedInWindow, long lost, long pending,
               long duplicates, long outOfOrder, long rejected, long unanswered, long skipped, long closed, long seqGaps,
               long gapFrames, long foreign, long late, double drainSeconds, Histogram latency, Histogram accept,
-              ProcStats.Cpu cpu0, ProcStats.Cpu cpu1) {
+              ProcStats.Cpu cpu0, ProcStats.Cpu cpu1, long deliveredInCpuWindow) {
 
     double p99ms() {
       return latency.getTotalCount() == 0 ? Double.NaN : latency.getValueAtPercentile(99) / 1000.0;
@@ -191,6 +191,9 @@ final class DirectRun {
     });
     sleepUntil(t0 + warmNs);
     ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pid);
+    // CPU per message divides the CPU of [end of warm-up, end of drain] by what was delivered in
+    // that same span, not by the warm-up's deliveries as well.
+    long deliveredAtCpu0 = loop.call(() -> hub.tracker.delivered);
     sleepUntil(t0 + warmNs + measureNs);
     loop.waitFor(sender::done, 10_000);
     loop.run(sender::stop);
@@ -205,7 +208,7 @@ final class DirectRun {
           t.duplicates - before[4], t.outOfOrder - before[5], hub.rejected - before[6], hub.unanswered(),
           hub.sendSkipped - before[7], hub.closedUnexpectedly - before[8], hub.seqGaps - before[9],
           hub.gapFrames - before[10], t.foreign - before[11], sender.late, drained, t.latency.copy(),
-          t.acceptLatency.copy(), cpu0, cpu1);
+          t.acceptLatency.copy(), cpu0, cpu1, t.delivered - deliveredAtCpu0);
     });
   }
 
@@ -227,7 +230,7 @@ final class DirectRun {
         + "gap frames %d, foreign bodies %d", st.closed(), st.skipped(), st.seqGaps(), st.gapFrames(), st.foreign()));
     res.latency("latency send->deliver", "latency", st.latency());
     res.latency(mqtt ? "latency send->PUBACK" : "latency send->accepted", "accept", st.accept());
-    res.cpu(st.cpu0(), st.cpu1(), st.delivered(), "msg");
+    res.cpu(st.cpu0(), st.cpu1(), st.deliveredInCpuWindow(), "msg");
     res.memory(pid);
     double p99 = st.p99ms();
     res.line("target p99 < 50 ms", Double.isNaN(p99) ? "no samples" : (p99 < 50 ? "met" : "MISSED") + " (p99 " + Result.f(p99) + " ms)");
@@ -312,7 +315,7 @@ final class DirectRun {
       res.put("max_rate", best.rate()).put("delivered_per_s", Result.round(best.achieved()))
           .put("lost", best.lost());
       res.latency("latency at max rate", "latency", best.latency());
-      res.cpu(best.cpu0(), best.cpu1(), best.delivered(), "msg");
+      res.cpu(best.cpu0(), best.cpu1(), best.deliveredInCpuWindow(), "msg");
       res.line("max rate", Result.rate(best.rate()) + " msg/s with p99 < " + Result.f(limitMs) + " ms and nothing lost"
           + (hi > 0 ? " (first failing rate: " + Result.rate(hi) + ")" : " (no step failed: the true maximum is higher)"));
     } else {
@@ -327,7 +330,7 @@ final class DirectRun {
     return String.format(Locale.ROOT, "%10s %12s %9s %9s %9s %8d %6.1f  %s", Result.rate(rate), Result.rate(st.achieved()),
         Result.f(st.latency().getValueAtPercentile(50) / 1000.0), Result.f(st.p99ms()),
         Result.f(st.latency().getMaxValue() / 1000.0), st.lost(),
-        (st.cpu1().server() - st.cpu0().server()) * 1e6 / Math.max(1, st.delivered()), verdict);
+        (st.cpu1().server() - st.cpu0().server()) * 1e6 / Math.max(1, st.deliveredInCpuWindow()), verdict);
   }
 
   private void sleepUntil(long tokenNanos) {
