@@ -41,8 +41,6 @@ public final class SqliteInboxStore implements InboxStore {
   private static final Logger LOG = LoggerFactory.getLogger(SqliteInboxStore.class);
   private static final int MAX_PARAMS = 500;
   private static final int HEAD_CACHE_SIZE = 200_000;
-  /** SQLite page cache per connection, in KiB (its default is 2 MiB). */
-  private static final int CACHE_KIB = 32 * 1024;
 
   /** The version of {@link #SCHEMA}, kept in the file's {@code PRAGMA user_version}. */
   static final int SCHEMA_VERSION = 1;
@@ -124,11 +122,6 @@ public final class SqliteInboxStore implements InboxStore {
     sqlite.setSynchronous(SQLiteConfig.SynchronousMode.valueOf(config.synchronous()));
     sqlite.setBusyTimeout(10_000);
     sqlite.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
-    // No statement here reads generated keys; without this the driver runs a regex and a
-    // "SELECT last_insert_rowid()" after every insert.
-    sqlite.setGetGeneratedKeys(false);
-    // Inbox heads and index pages of active users stay in memory instead of being re-read from the OS.
-    sqlite.setCacheSize(-CACHE_KIB);
     SQLiteDataSource dataSource = new SQLiteDataSource(sqlite);
     dataSource.setUrl("jdbc:sqlite:" + file);
     return dataSource;
