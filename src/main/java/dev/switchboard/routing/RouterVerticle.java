@@ -144,26 +144,27 @@ public final class RouterVerticle extends VerticleBase {
    * copies in commit order, and notes who was online.
    */
   private Future<List<SendBatchResult.Entry>> deliver(List<SendCommand> commands, List<AppendResult> stored) {
-    List<Future<Map<String, Integer>>> lookups = new ArrayList<>();
+    List<String> recipients = new ArrayList<>();
     for (AppendResult appended : stored) {
       for (RecipientResult result : appended.results()) {
-        lookups.add(result.isStored() ? lookup(result.to()) : Future.succeededFuture(Map.of()));
+        if (result.isStored()) {
+          recipients.add(result.to());
+        }
       }
     }
-    return Future.join(lookups).transform(ignored -> {
+    return lookup(recipients).map(online -> {
       Map<String, List<StoredMessage>> byNode = new LinkedHashMap<>();
       List<SendBatchResult.Entry> entries = new ArrayList<>(commands.size());
-      int n = 0;
       for (int i = 0; i < commands.size(); i++) {
         SendCommand command = commands.get(i);
         AppendResult appended = stored.get(i);
         List<RecipientResult> results = new ArrayList<>(appended.results().size());
         for (RecipientResult result : appended.results()) {
-          Map<String, Integer> nodes = lookups.get(n++).result();
           if (!result.isStored()) {
             results.add(result);
             continue;
           }
+          Map<String, Integer> nodes = online.getOrDefault(result.to(), Map.of());
           if (!appended.duplicate()) {
             StoredMessage copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(),
                 command.body(), result.ts());
@@ -183,15 +184,18 @@ public final class RouterVerticle extends VerticleBase {
           vertx.eventBus().send(Addresses.node(node), batch);
         }
       });
-      return Future.succeededFuture(entries);
+      return entries;
     });
   }
 
-  /** The nodes with sessions of a user; none when the directory cannot say. */
-  private Future<Map<String, Integer>> lookup(String user) {
-    return directory.sessionsByNode(user).recover(e -> {
-      // Stored is what counts: the recipient will get it from the inbox on its next read.
-      LOG.warn("user directory lookup for {} failed: {}", user, e.getMessage());
+  /** The nodes with sessions of each user that has any; none when the directory cannot say. */
+  private Future<Map<String, Map<String, Integer>>> lookup(List<String> users) {
+    if (users.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    return directory.sessionsByNode(users).recover(e -> {
+      // Stored is what counts: the recipients will get it from the inbox on their next read.
+      LOG.warn("user directory lookup for {} users failed: {}", users.size(), e.getMessage());
       return Future.succeededFuture(Map.of());
     });
   }

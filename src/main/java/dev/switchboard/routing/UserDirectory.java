@@ -1,13 +1,18 @@
 package dev.switchboard.routing;
 
+import com.hazelcast.map.IMap;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.core.spi.cluster.ClusterManager;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -29,13 +34,19 @@ public final class UserDirectory {
   private static final String MAP_NAME = "switchboard.users";
   private static final int MAX_ATTEMPTS = 50;
 
+  private final Vertx vertx;
   private final Future<AsyncMap<String, String>> map;
   private final ClusterManager clusterManager;
+  /** The same map as {@link #map}, for reading many entries in one call; null when not on Hazelcast. */
+  private final IMap<String, String> hazelcastMap;
   private final String localNode;
 
   public UserDirectory(Vertx vertx) {
+    this.vertx = vertx;
     this.map = vertx.sharedData().getAsyncMap(MAP_NAME);
     this.clusterManager = vertx.isClustered() ? ((VertxInternal) vertx).clusterManager() : null;
+    this.hazelcastMap = clusterManager instanceof HazelcastClusterManager hazelcast
+        ? hazelcast.getHazelcastInstance().getMap(MAP_NAME) : null;
     this.localNode = clusterManager == null ? "local" : clusterManager.getNodeId();
   }
 
@@ -67,6 +78,44 @@ public final class UserDirectory {
         update(user, e -> NodeCounts.retain(e, alive::contains));
       }
       return NodeCounts.parse(current);
+    });
+  }
+
+  /**
+   * Live sessions per node of each of {@code users} (users without sessions are left out). On
+   * Hazelcast this is one {@code getAll} (one call per partition owner) instead of a call per user:
+   * a push to thousands of users would otherwise wait for thousands of round trips.
+   */
+  public Future<Map<String, Map<String, Integer>>> sessionsByNode(Collection<String> users) {
+    Set<String> distinct = new HashSet<>(users);
+    if (hazelcastMap == null || distinct.size() <= 1) {
+      Map<String, Future<Map<String, Integer>>> each = new HashMap<>();
+      distinct.forEach(user -> each.put(user, sessionsByNode(user)));
+      return Future.all(new ArrayList<>(each.values())).map(done -> {
+        Map<String, Map<String, Integer>> found = new HashMap<>();
+        each.forEach((user, nodes) -> {
+          if (!nodes.result().isEmpty()) {
+            found.put(user, nodes.result());
+          }
+        });
+        return found;
+      });
+    }
+    // Hazelcast 5.3 has no asynchronous getAll: the one blocking call runs on a worker thread.
+    return vertx.executeBlocking(() -> hazelcastMap.getAll(distinct), false).map(entries -> {
+      Set<String> alive = aliveNodes();
+      Map<String, Map<String, Integer>> found = new HashMap<>();
+      entries.forEach((user, entry) -> {
+        String current = NodeCounts.retain(entry, alive::contains);
+        if (!entry.equals(current)) {
+          update(user, e -> NodeCounts.retain(e, alive::contains));
+        }
+        Map<String, Integer> nodes = NodeCounts.parse(current);
+        if (!nodes.isEmpty()) {
+          found.put(user, nodes);
+        }
+      });
+      return found;
     });
   }
 

@@ -126,6 +126,23 @@ class ClusterIT {
                     });
                     return null;
                   }))
+              // Several recipients: the router looks them all up in one directory call.
+              .compose(v -> new Http(vertx, nodes.get(1).pushPort()).postJson("/api/v1/messages",
+                  new JsonObject().put("to", new JsonArray().add("alice").add("bob").add("nobody"))
+                      .put("body", "to three")))
+              .compose(pushed -> Future.all(alice.expect("message"), phone.expect("message"), browser.expect("message"))
+                  .map(got -> {
+                    ctx.verify(() -> {
+                      JsonArray results = pushed.json().getJsonArray("results");
+                      assertTrue(results.getJsonObject(0).getBoolean("online"));
+                      assertTrue(results.getJsonObject(1).getBoolean("online"));
+                      assertEquals(false, results.getJsonObject(2).getBoolean("online"));
+                      for (int i = 0; i < 3; i++) {
+                        assertEquals("to three", got.<JsonObject>resultAt(i).getString("body"));
+                      }
+                    });
+                    return null;
+                  }))
               .compose(v -> Future.all(alice.close(), phone.close(), browser.close()));
         })
         .onComplete(ctx.succeedingThenComplete());
