@@ -223,7 +223,11 @@ public final class SqliteInboxStore implements InboxStore {
         ? Future.succeededFuture(cached.lastSeq())
         : readers.preparedQuery("SELECT last_seq FROM inboxes WHERE recipient = ?").execute(Tuple.of(user))
             .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
-    return head.compose(h -> readers.preparedQuery(READ_PAGE)
+    return head.compose(h -> h <= after
+        // Nothing was ever committed after the cursor (the common case for a connecting device):
+        // no query for rows that cannot exist.
+        ? Future.succeededFuture(new InboxPage(after, h, List.of()))
+        : readers.preparedQuery(READ_PAGE)
         .execute(Tuple.of(user, after, now - config.retentionMillis(), limit))
         .map(rows -> {
           List<StoredMessage> messages = new ArrayList<>(rows.size());

@@ -123,6 +123,36 @@ abstract class InboxStoreContractTest {
   }
 
   @Test
+  @DisplayName("reading at or past the head gives the head and no messages, also after reopening")
+  void readAtHead(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100);
+    InboxStore store = newStore(vertx, config);
+    store.open()
+        .compose(v -> store.append(List.of(message(0, null, "a"), message(0, null, "b")), List.of(), 0))
+        .compose(v -> store.read("bob", 2, 10, 1))
+        .compose(atHead -> {
+          ctx.verify(() -> {
+            assertEquals(2L, atHead.head());
+            assertTrue(atHead.messages().isEmpty());
+          });
+          return store.read("bob", 1, 10, 1);
+        })
+        .compose(belowHead -> {
+          ctx.verify(() -> assertEquals(List.of("b"), belowHead.messages().stream().map(StoredMessage::body).toList()));
+          return store.close();
+        })
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open().compose(x -> reopened.read("bob", 5, 10, 1)).eventually(reopened::close);
+        })
+        .onComplete(ctx.succeeding(pastHead -> ctx.verify(() -> {
+          assertEquals(2L, pastHead.head());
+          assertTrue(pastHead.messages().isEmpty());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("an inbox never written reads as head 0 with no messages, and a device never seen has cursor 0")
   void emptyInbox(Vertx vertx, VertxTestContext ctx) throws Exception {
     InboxStore store = newStore(vertx, config(100));
