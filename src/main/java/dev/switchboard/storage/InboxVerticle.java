@@ -48,6 +48,8 @@ public final class InboxVerticle extends VerticleBase {
     }
   }
 
+  private static final long SLOW_COMMIT_MILLIS = 50;
+
   private record DeviceKey(String user, String device) {
   }
 
@@ -165,8 +167,16 @@ public final class InboxVerticle extends VerticleBase {
     writing = true;
     List<AppendRequest> requests = new ArrayList<>();
     batch.forEach(p -> requests.addAll(p.requests()));
+    long started = System.nanoTime();
     store.append(requests, cursors, System.currentTimeMillis())
-        .onSuccess(results -> replyAll(batch, results))
+        .onSuccess(results -> {
+          long millis = (System.nanoTime() - started) / 1_000_000;
+          if (millis >= SLOW_COMMIT_MILLIS) {
+            // Every send queued behind this commit waits as long: the usual cause of latency spikes.
+            LOG.info("slow inbox commit: {} appends, {} cursor moves in {} ms", requests.size(), cursors.size(), millis);
+          }
+          replyAll(batch, results);
+        })
         .onFailure(e -> {
           LOG.error("inbox write of {} appends failed", batch.size(), e);
           flushingCursors.forEach((k, seq) -> pendingCursors.merge(k, seq, Math::max));
