@@ -1,6 +1,5 @@
 package dev.switchboard;
 
-import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.bus.RecordCodec;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.InboxConfig;
@@ -57,7 +56,6 @@ public final class SwitchboardVerticle extends VerticleBase {
   /** Once per Vert.x instance, before the verticles that use it are deployed. */
   private void registerCodecs() {
     try {
-      vertx.eventBus().registerCodec(new LocalJsonCodec());
       RecordCodec.registerAll(vertx.eventBus());
     } catch (IllegalStateException alreadyRegistered) {
       // another Switchboard deployment in this Vert.x registered it

@@ -8,24 +8,40 @@ import io.vertx.core.json.JsonObject;
 import java.util.function.Function;
 
 /**
- * Carries one of this package's immutable records over the event bus as the object itself on a
- * local hop (no JSON built or parsed per message), and as its JSON form between nodes. The hops
- * inside a node are the hot path of every message; measured in docs/benchmarks.md.
+ * Carries an immutable body over the event bus as the object itself on a local hop (no JSON built,
+ * parsed or copied per message), and as its JSON form between nodes. The hops inside a node are the
+ * hot path of every message; measured in docs/benchmarks.md.
  */
 public final class RecordCodec<T> implements MessageCodec<T, T> {
 
+  /**
+   * The codec, chosen by name, for JSON bodies that the sender builds fresh and the receiver only
+   * reads: handed over instead of deep-copied like the default JSON codec does.
+   */
+  public static final String SHARED_JSON = "switchboard.json.shared";
+
   private final Class<T> type;
+  private final String name;
   private final Function<T, JsonObject> toJson;
   private final Function<JsonObject, T> fromJson;
 
-  private RecordCodec(Class<T> type, Function<T, JsonObject> toJson, Function<JsonObject, T> fromJson) {
+  private RecordCodec(Class<T> type, String name, Function<T, JsonObject> toJson, Function<JsonObject, T> fromJson) {
     this.type = type;
+    this.name = name;
     this.toJson = toJson;
     this.fromJson = fromJson;
   }
 
-  /** Makes the batch records and inbox pages travel as objects; once per Vert.x instance. */
+  private RecordCodec(Class<T> type, Function<T, JsonObject> toJson, Function<JsonObject, T> fromJson) {
+    this(type, "switchboard.record." + type.getSimpleName(), toJson, fromJson);
+  }
+
+  /**
+   * Makes the batch records and inbox pages travel as objects, and registers {@link #SHARED_JSON};
+   * once per Vert.x instance.
+   */
   public static void registerAll(EventBus bus) {
+    bus.registerCodec(new RecordCodec<>(JsonObject.class, SHARED_JSON, json -> json, json -> json));
     register(bus, new RecordCodec<>(SendBatch.class, SendBatch::toJson, SendBatch::fromJson));
     register(bus, new RecordCodec<>(SendBatchResult.class, SendBatchResult::toJson, SendBatchResult::fromJson));
     register(bus, new RecordCodec<>(AppendBatch.class, AppendBatch::toJson, AppendBatch::fromJson));
@@ -57,7 +73,7 @@ public final class RecordCodec<T> implements MessageCodec<T, T> {
 
   @Override
   public String name() {
-    return "switchboard.record." + type.getSimpleName();
+    return name;
   }
 
   @Override

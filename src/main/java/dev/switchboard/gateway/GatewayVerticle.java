@@ -5,8 +5,8 @@ import dev.switchboard.auth.TokenVerifier;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.DeliveryBatch;
 import dev.switchboard.bus.InboxPage;
-import dev.switchboard.bus.LocalJsonCodec;
 import dev.switchboard.bus.ReadRequest;
+import dev.switchboard.bus.RecordCodec;
 import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
@@ -95,7 +95,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     tokens = auth.insecure() ? null : new TokenVerifier(vertx, auth);
     authenticator = auth.insecure() ? new QueryUserAuthenticator() : new TokenAuthenticator(tokens);
     requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true)
-        .setCodecName(LocalJsonCodec.NAME);
+        .setCodecName(RecordCodec.SHARED_JSON);
 
     router = Router.router(vertx);
     Path webroot = Path.of(config.webroot());

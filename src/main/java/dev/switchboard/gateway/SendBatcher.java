@@ -25,10 +25,14 @@ final class SendBatcher {
   /** A bound on one request's size; a full batch is sent without waiting for the turn to end. */
   static final int MAX_SENDS = 256;
 
+  /** A send of the current turn and the promise of its outcome. */
+  private record Pending(JsonObject send, Promise<SendOutcome> outcome) {
+  }
+
   private final Context context;
   private final Function<SendBatch, Future<SendBatchResult>> router;
-  private List<JsonObject> sends;
-  private List<Promise<SendOutcome>> waiting;
+  /** The sends of the current turn; null when none is waiting for a flush. */
+  private List<Pending> pending;
 
   SendBatcher(Context context, Function<SendBatch, Future<SendBatchResult>> router) {
     this.context = context;
@@ -37,40 +41,34 @@ final class SendBatcher {
 
   /** Completes with the send's outcome, or fails with the reason it was refused. */
   Future<SendOutcome> submit(SendCommand command) {
-    if (sends == null) {
-      sends = new ArrayList<>();
-      waiting = new ArrayList<>();
+    if (pending == null) {
+      pending = new ArrayList<>();
       context.runOnContext(v -> flush());
     }
     Promise<SendOutcome> outcome = Promise.promise();
-    sends.add(command.toJson());
-    waiting.add(outcome);
-    if (sends.size() >= MAX_SENDS) {
+    pending.add(new Pending(command.toJson(), outcome));
+    if (pending.size() >= MAX_SENDS) {
       flush();
     }
     return outcome.future();
   }
 
   private void flush() {
-    if (sends == null) {
+    if (pending == null) {
       return;
     }
-    List<JsonObject> batch = sends;
-    List<Promise<SendOutcome>> promises = waiting;
-    sends = null;
-    waiting = null;
-    router.apply(new SendBatch(batch)).onComplete(reply -> {
-      if (reply.failed()) {
-        promises.forEach(p -> p.fail(BusFailures.asProtocolException(reply.cause())));
-        return;
-      }
-      List<SendBatchResult.Entry> entries = reply.result().entries();
-      for (int i = 0; i < promises.size(); i++) {
-        SendBatchResult.Entry entry = entries.get(i);
-        if (entry.failure() != null) {
-          promises.get(i).fail(entry.failure());
+    List<Pending> batch = pending;
+    pending = null;
+    router.apply(new SendBatch(batch.stream().map(Pending::send).toList())).onComplete(reply -> {
+      for (int i = 0; i < batch.size(); i++) {
+        Promise<SendOutcome> outcome = batch.get(i).outcome();
+        SendBatchResult.Entry entry = reply.succeeded() ? reply.result().entries().get(i) : null;
+        if (entry == null) {
+          outcome.fail(BusFailures.asProtocolException(reply.cause()));
+        } else if (entry.failure() != null) {
+          outcome.fail(entry.failure());
         } else {
-          promises.get(i).complete(entry.outcome());
+          outcome.complete(entry.outcome());
         }
       }
     });

@@ -67,18 +67,7 @@ public final class UserDirectory {
 
   /** Live sessions of {@code user} per node, counting only nodes still in the cluster. */
   public Future<Map<String, Integer>> sessionsByNode(String user) {
-    return map.compose(m -> m.get(user)).map(entry -> {
-      if (entry == null) {
-        return Map.of();
-      }
-      Set<String> alive = aliveNodes();
-      String current = NodeCounts.retain(entry, alive::contains);
-      if (!entry.equals(current)) {
-        LOG.debug("user {}: dropping sessions of departed nodes", user);
-        update(user, e -> NodeCounts.retain(e, alive::contains));
-      }
-      return NodeCounts.parse(current);
-    });
+    return map.compose(m -> m.get(user)).map(entry -> entry == null ? Map.of() : liveCounts(user, entry, aliveNodes()));
   }
 
   /**
@@ -106,17 +95,23 @@ public final class UserDirectory {
       Set<String> alive = aliveNodes();
       Map<String, Map<String, Integer>> found = new HashMap<>();
       entries.forEach((user, entry) -> {
-        String current = NodeCounts.retain(entry, alive::contains);
-        if (!entry.equals(current)) {
-          update(user, e -> NodeCounts.retain(e, alive::contains));
-        }
-        Map<String, Integer> nodes = NodeCounts.parse(current);
+        Map<String, Integer> nodes = liveCounts(user, entry, alive);
         if (!nodes.isEmpty()) {
           found.put(user, nodes);
         }
       });
       return found;
     });
+  }
+
+  /** The sessions of an entry on nodes still in the cluster; the entry is cleaned when it names others. */
+  private Map<String, Integer> liveCounts(String user, String entry, Set<String> alive) {
+    String current = NodeCounts.retain(entry, alive::contains);
+    if (!entry.equals(current)) {
+      LOG.debug("user {}: dropping sessions of departed nodes", user);
+      update(user, e -> NodeCounts.retain(e, alive::contains));
+    }
+    return NodeCounts.parse(current);
   }
 
   private Set<String> aliveNodes() {
