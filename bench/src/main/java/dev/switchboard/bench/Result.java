@@ -1,5 +1,6 @@
 package dev.switchboard.bench;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.HdrHistogram.Histogram;
 
@@ -68,6 +69,19 @@ final class Result {
         .put(prefix + "_p999_ms", p999).put(prefix + "_max_ms", max).put(prefix + "_samples", h.getTotalCount());
     line(label, String.format(Locale.ROOT, "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s ms  (%d samples)",
         f(p50), f(p90), f(p99), f(p999), f(max), h.getTotalCount()));
+  }
+
+  /** p99 of each second of the window, in order: a tail from one stall shows as one high second. */
+  void latencyBySecond(String label, String key, Histogram[] seconds) {
+    JsonArray p99s = new JsonArray();
+    StringBuilder text = new StringBuilder();
+    for (Histogram h : seconds) {
+      double p99 = h.getTotalCount() == 0 ? Double.NaN : ms(h.getValueAtPercentile(99));
+      p99s.add(Double.isNaN(p99) ? null : p99);
+      text.append(text.length() == 0 ? "" : " ").append(Double.isNaN(p99) ? "-" : String.valueOf(Math.round(p99)));
+    }
+    put(key, p99s);
+    line(label, text.toString());
   }
 
   static double ms(long micros) {

@@ -30,6 +30,8 @@ final class Tracker {
   Histogram latency = newHistogram();
   /** Latency (µs) from intended send to the server's durable acceptance (accepted / PUBACK / HTTP 202). */
   Histogram acceptLatency = newHistogram();
+  /** The same latency split by the second of the window the message was intended in: shows whether a tail is one stall or spread. */
+  Histogram[] latencyBySecond = new Histogram[0];
   long measureFrom = Long.MAX_VALUE;
   long measureUntil = Long.MAX_VALUE;
 
@@ -54,6 +56,10 @@ final class Tracker {
   void resetHistograms(long from, long until) {
     latency = newHistogram();
     acceptLatency = newHistogram();
+    latencyBySecond = new Histogram[(int) Math.max(1, (until - from + 999_999_999L) / 1_000_000_000L)];
+    for (int i = 0; i < latencyBySecond.length; i++) {
+      latencyBySecond[i] = new Histogram(MAX_MICROS, 2);
+    }
     measureFrom = from;
     measureUntil = until;
     deliveredMeasured = 0;
@@ -96,7 +102,9 @@ final class Tracker {
     }
     if (parsed.intended >= measureFrom && parsed.intended < measureUntil) {
       deliveredMeasured++;
-      latency.recordValue(clamp((now - parsed.intended) / 1000));
+      long micros = clamp((now - parsed.intended) / 1000);
+      latency.recordValue(micros);
+      latencyBySecond[(int) ((parsed.intended - measureFrom) / 1_000_000_000L)].recordValue(micros);
     }
     return parsed.sender;
   }
