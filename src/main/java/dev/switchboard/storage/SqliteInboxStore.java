@@ -41,6 +41,7 @@ public final class SqliteInboxStore implements InboxStore {
   private static final Logger LOG = LoggerFactory.getLogger(SqliteInboxStore.class);
   private static final int MAX_PARAMS = 500;
   private static final int HEAD_CACHE_SIZE = 200_000;
+  private static final int KEY_PAGE = 10_000;
 
   /** The version of {@link #SCHEMA}, kept in the file's {@code PRAGMA user_version}. */
   static final int SCHEMA_VERSION = 1;
@@ -81,6 +82,8 @@ public final class SqliteInboxStore implements InboxStore {
   };
   /** The one connection that writes: SQLite has a single writer, and a lone writer never sees a stale snapshot. */
   private Pool writer;
+  /** Which keys may be stored, so that fresh keys (nearly all) need no lookup; filled at open. */
+  private RecentSendKeys recentKeys;
   /** Connections for reads, which in WAL mode run beside the writer without blocking it. */
   private Pool readers;
 
@@ -111,6 +114,10 @@ public final class SqliteInboxStore implements InboxStore {
             }
             return chain.compose(x -> writer.query("PRAGMA user_version = " + SCHEMA_VERSION).execute().mapEmpty());
           })
+          .compose(x -> {
+            recentKeys = new RecentSendKeys(config.idempotencyWindowMillis());
+            return loadRecentKeys(0);
+          })
           .onSuccess(x -> LOG.info("inbox store open at {} (synchronous={})", file, config.synchronous()))
           .mapEmpty();
     });
@@ -135,6 +142,7 @@ public final class SqliteInboxStore implements InboxStore {
         .compose(plan -> writer.withTransaction(conn -> write(conn, plan, cursors, now))
             .map(x -> {
               heads.putAll(plan.heads());
+              plan.newKeys().forEach(k -> recentKeys.add(k.key(), now));
               return plan.results();
             }))
         .onFailure(e -> recipients.forEach(heads::remove));
@@ -177,9 +185,29 @@ public final class SqliteInboxStore implements InboxStore {
         })).map(x -> found);
   }
 
+  /**
+   * Fills {@link #recentKeys} with the stored keys, a page at a time, each at the time it was stored.
+   * The purge keeps the table to about a window's worth, so this reads at most that many rows.
+   */
+  private Future<Void> loadRecentKeys(long afterRowid) {
+    return writer.preparedQuery("SELECT rowid, sender, send_key, created_at FROM send_keys WHERE rowid > ?"
+            + " ORDER BY rowid LIMIT " + KEY_PAGE)
+        .execute(Tuple.of(afterRowid))
+        .compose(rows -> {
+          long last = afterRowid;
+          for (Row row : rows) {
+            last = row.getLong(0);
+            recentKeys.add(new AppendPlanner.SendKey(row.getString(1), row.getString(2)), row.getLong(3));
+          }
+          return rows.size() < KEY_PAGE ? Future.succeededFuture() : loadRecentKeys(last);
+        });
+  }
+
   /** Results stored for the batch's idempotency keys that are still within the window. */
   private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(List<AppendRequest> batch, long now) {
     List<AppendPlanner.SendKey> keys = InboxRows.sendKeys(batch);
+    // Fresh keys (nearly all) are known not to be stored: look up only the "maybe"s.
+    keys.removeIf(k -> !recentKeys.mayContain(k, now));
     Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult> found = new HashMap<>();
     long since = now - config.idempotencyWindowMillis();
     return inChunks(keys, chunk -> {

@@ -104,6 +104,30 @@ abstract class InboxStoreContractTest {
   }
 
   @Test
+  @DisplayName("an idempotency key stored before the store is reopened still replays within the window")
+  void idempotencyAcrossReopen(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100);
+    InboxStore store = newStore(vertx, config);
+    store.open()
+        .compose(v -> store.append(List.of(message(5_000, "k1", "first"), message(5_000, "k2", "second")), List.of(), 5_000))
+        .compose(v -> store.close())
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open()
+              .compose(x -> reopened.append(List.of(message(9_000, "k2", "second"), message(9_000, "k3", "third")),
+                  List.of(), 9_000))
+              .eventually(reopened::close);
+        })
+        .onComplete(ctx.succeeding(results -> ctx.verify(() -> {
+          assertTrue(results.get(0).duplicate());
+          assertEquals(2L, results.get(0).results().get(0).seq());
+          assertFalse(results.get(1).duplicate());
+          assertEquals(3L, results.get(1).results().get(0).seq());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("cursors only move forward and survive reopening the store")
   void cursors(Vertx vertx, VertxTestContext ctx) throws Exception {
     InboxConfig config = config(100);
