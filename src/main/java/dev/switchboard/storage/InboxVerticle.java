@@ -27,7 +27,9 @@ import java.util.Map;
 
 /**
  * Owns the durable inboxes. Appends are group-committed: while one transaction is being written,
- * new appends queue up and go together in the next one, so a burst costs one sync, not one per message.
+ * new appends queue up and go together in the next one, so a burst costs one sync, not one per message;
+ * and commits start at most every {@code inbox.commitIntervalMillis}, so that under load each carries
+ * more than the few sends that arrived during the last one.
  * Cursor moves ride along with the next write (or a short timer when nothing else is written).
  * Deploy exactly one instance per node: it is the single writer of its store (with PostgreSQL, the
  * single writer of this node; the nodes sharing the database coordinate through row locks).
@@ -60,6 +62,11 @@ public final class InboxVerticle extends VerticleBase {
   private final Map<DeviceKey, Long> flushingCursors = new LinkedHashMap<>();
   private boolean writing;
   private boolean purgeDue;
+  /** Copies (one per recipient) of the appends in {@link #queue}. */
+  private long queuedCopies;
+  /** When the last commit started ({@link System#nanoTime}). */
+  private long lastCommitStart;
+  private long commitTimer = -1;
   private long cursorTimer = -1;
   private long purgeTimer = -1;
   private Promise<Void> idle;
@@ -67,6 +74,7 @@ public final class InboxVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     config = InboxConfig.fromJson(config());
+    lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
     store = switch (config.engine()) {
       case SQLITE -> new SqliteInboxStore(vertx, config);
       case POSTGRES -> new PgInboxStore(vertx, config);
@@ -82,6 +90,7 @@ public final class InboxVerticle extends VerticleBase {
   public Future<?> stop() {
     vertx.cancelTimer(purgeTimer);
     vertx.cancelTimer(cursorTimer);
+    vertx.cancelTimer(commitTimer);
     // Let the write in progress finish and the last cursor moves reach the disk before closing.
     idle = Promise.promise();
     drain();
@@ -89,7 +98,9 @@ public final class InboxVerticle extends VerticleBase {
   }
 
   private void onAppend(Message<AppendBatch> message) {
-    queue.add(PendingAppend.of(message.body(), message));
+    PendingAppend pending = PendingAppend.of(message.body(), message);
+    queue.add(pending);
+    queuedCopies += pending.copies();
     drain();
   }
 
@@ -159,6 +170,21 @@ public final class InboxVerticle extends VerticleBase {
       }
       return;
     }
+    long wait = commitWaitNanos();
+    if (wait > 0) {
+      if (commitTimer < 0) {
+        commitTimer = vertx.setTimer(Math.max(1, (wait + 999_999) / 1_000_000), id -> {
+          commitTimer = -1;
+          drain();
+        });
+      }
+      return;
+    }
+    if (commitTimer >= 0) {
+      vertx.cancelTimer(commitTimer);
+      commitTimer = -1;
+    }
+    lastCommitStart = System.nanoTime();
     List<PendingAppend> batch = takeBatch();
     List<CursorUpdate> cursors = new ArrayList<>(pendingCursors.size());
     pendingCursors.forEach((k, seq) -> cursors.add(new CursorUpdate(k.user(), k.device(), seq)));
@@ -189,12 +215,25 @@ public final class InboxVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * How long the next commit waits so that sends arriving meanwhile share it (one sync, one worker
+   * round trip and one reply per batch instead of per few sends): none while stopping, for a full
+   * batch, or once {@code inbox.commitIntervalMillis} has passed since the last commit started.
+   */
+  private long commitWaitNanos() {
+    if (idle != null || queuedCopies >= config.batchMaxMessages() || config.commitIntervalMillis() == 0) {
+      return 0;
+    }
+    return config.commitIntervalMillis() * 1_000_000 - (System.nanoTime() - lastCommitStart);
+  }
+
   private List<PendingAppend> takeBatch() {
     List<PendingAppend> batch = new ArrayList<>();
     int copies = 0;
     while (!queue.isEmpty() && (batch.isEmpty() || copies + queue.peek().copies() <= config.batchMaxMessages())) {
       PendingAppend next = queue.poll();
       copies += next.copies();
+      queuedCopies -= next.copies();
       batch.add(next);
     }
     return batch;
