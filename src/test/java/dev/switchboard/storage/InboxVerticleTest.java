@@ -55,6 +55,22 @@ class InboxVerticleTest {
     return vertx.eventBus().<AppendBatchResult>request(Addresses.INBOX_APPEND, batch).map(m -> m.body());
   }
 
+  /**
+   * Deploys the inbox and commits a first send to bob (seq 1); {@code sentFirst} gets the time it was
+   * sent, which is before that commit started. Completes with the deployment id.
+   */
+  private Future<String> deployAndCommitFirst(Vertx vertx, JsonObject inbox, long[] sentFirst) throws Exception {
+    return deploy(vertx, inbox).compose(id -> {
+      sentFirst[0] = System.nanoTime();
+      return append(vertx, send("a", "bob")).map(first -> {
+        if (seq(first, 0) != 1) {
+          throw new IllegalStateException("first send got seq " + seq(first, 0));
+        }
+        return id;
+      });
+    });
+  }
+
   private static long seq(AppendBatchResult result, int recipient) {
     return result.results().get(0).results().get(recipient).seq();
   }
@@ -63,16 +79,9 @@ class InboxVerticleTest {
   @DisplayName("a commit starts no sooner than commitIntervalMillis after the last one started, and sends queued meanwhile share it")
   void commitsAreSpaced(Vertx vertx, VertxTestContext ctx) throws Exception {
     long[] sentFirst = new long[1];
-    deploy(vertx, new JsonObject().put("commitIntervalMillis", 600))
-        .compose(id -> {
-          sentFirst[0] = System.nanoTime();
-          return append(vertx, send("a", "bob"));
-        })
-        .compose(first -> {
-          ctx.verify(() -> assertEquals(1L, seq(first, 0)));
-          // The first commit started after the first send: these two cannot be committed before 600 ms after it.
-          return Future.all(append(vertx, send("b", "bob")), append(vertx, send("c", "bob")));
-        })
+    deployAndCommitFirst(vertx, new JsonObject().put("commitIntervalMillis", 600), sentFirst)
+        // The first commit started after the first send: these two cannot be committed before 600 ms after it.
+        .compose(id -> Future.all(append(vertx, send("b", "bob")), append(vertx, send("c", "bob"))))
         .onComplete(ctx.succeeding(both -> ctx.verify(() -> {
           long millis = (System.nanoTime() - sentFirst[0]) / 1_000_000;
           assertTrue(millis >= 600, "second commit answered " + millis + " ms after the first send");
@@ -86,12 +95,8 @@ class InboxVerticleTest {
   @DisplayName("a batch that is already full (batchMaxMessages copies) is committed without waiting out the interval")
   void fullBatchDoesNotWait(Vertx vertx, VertxTestContext ctx) throws Exception {
     long[] sentFirst = new long[1];
-    deploy(vertx, new JsonObject().put("commitIntervalMillis", 1_000).put("batchMaxMessages", 2))
-        .compose(id -> {
-          sentFirst[0] = System.nanoTime();
-          return append(vertx, send("a", "bob"));
-        })
-        .compose(first -> append(vertx, send("b", "bob", "carol")))
+    deployAndCommitFirst(vertx, new JsonObject().put("commitIntervalMillis", 1_000).put("batchMaxMessages", 2), sentFirst)
+        .compose(id -> append(vertx, send("b", "bob", "carol")))
         .onComplete(ctx.succeeding(full -> ctx.verify(() -> {
           long millis = (System.nanoTime() - sentFirst[0]) / 1_000_000;
           assertTrue(millis < 1_000, "a full batch waited: answered " + millis + " ms after the first send");
@@ -105,14 +110,11 @@ class InboxVerticleTest {
   @DisplayName("stopping commits what is queued at once instead of waiting out the interval")
   void stopCommitsAtOnce(Vertx vertx, VertxTestContext ctx) throws Exception {
     long[] sentFirst = new long[1];
-    deploy(vertx, new JsonObject().put("commitIntervalMillis", 1_000))
+    deployAndCommitFirst(vertx, new JsonObject().put("commitIntervalMillis", 1_000), sentFirst)
         .compose(id -> {
-          sentFirst[0] = System.nanoTime();
-          return append(vertx, send("a", "bob")).compose(first -> {
-            Future<AppendBatchResult> queued = append(vertx, send("b", "bob"));
-            // The send is on its way to the inbox's queue before the undeploy reaches the verticle.
-            return vertx.undeploy(id).compose(x -> queued);
-          });
+          Future<AppendBatchResult> queued = append(vertx, send("b", "bob"));
+          // The send is on its way to the inbox's queue before the undeploy reaches the verticle.
+          return vertx.undeploy(id).compose(x -> queued);
         })
         .onComplete(ctx.succeeding(queued -> ctx.verify(() -> {
           long millis = (System.nanoTime() - sentFirst[0]) / 1_000_000;
