@@ -522,8 +522,10 @@ header
 rc=0
 case "$SCENARIO" in
   smoke)
-    # small, fast and strict: CI runs this
-    sb_run 1000 10000 smoke --users 20 --rate 200 --duration 8 --warmup 1 --drain 10 "${ARGS[@]}" || rc=$?
+    # small, fast and strict: CI runs this; the small backlog and fan-out runs check those code paths of the tool
+    sb_run 1000 10000 smoke --users 20 --rate 200 --duration 4 --warmup 1 --drain 10 "${ARGS[@]}" || rc=$?
+    sb_run 1000 10000 backlog --users 20 --messages 50 "${ARGS[@]}" || rc=$?
+    sb_run 1000 10000 fanout --users 50 --pushes 3 --warmup-pushes 1 "${ARGS[@]}" || rc=$?
     ;;
   direct|idle|backlog|fanout)
     sb_run "$RCPT" "$MAXMSGS" "$SCENARIO" "${ARGS[@]}" || rc=$?

@@ -51,6 +51,10 @@ public final class Bench {
       e.printStackTrace();
       code = 1;
     }
+    if (Loop.UNHANDLED.get() > 0) {
+      System.out.println("RESULT: FAIL (" + Loop.UNHANDLED.get() + " unhandled exceptions in the generator; the first are on stderr)");
+      code = Math.max(code, 1);
+    }
     System.out.flush();
     // exit (so shutdown hooks such as a JFR recording's dump run), but never hang on the way out
     int exitCode = code;

@@ -51,7 +51,7 @@ final class DirectRun {
   int run(String scenario) {
     boolean smoke = scenario.equals("smoke");
     double rate = a.dbl("rate", smoke ? 200 : 2000);
-    double duration = a.dbl("duration", smoke ? 8 : 20);
+    double duration = a.dbl("duration", smoke ? 4 : 20);
     // 30 s: past the server's first heartbeat round (gateway.heartbeatIntervalSeconds, 25 s), whose new frame
     // types make both JVMs recompile the WebSocket path; a shorter warm-up puts that stall in the window.
     double warmup = a.dbl("warmup", smoke ? 1 : 30);

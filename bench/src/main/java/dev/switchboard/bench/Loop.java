@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
@@ -21,6 +22,9 @@ import java.util.function.Supplier;
  * on that loop; the main thread only orchestrates (waits, reads results through {@link #call}).
  */
 final class Loop implements AutoCloseable {
+
+  /** Exceptions no handler caught on any loop of this process: a bug in the tool, which fails the run. */
+  static final AtomicLong UNHANDLED = new AtomicLong();
 
   final Vertx vertx;
   final Context ctx;
@@ -34,6 +38,12 @@ final class Loop implements AutoCloseable {
         .setBlockedThreadCheckInterval(10_000)
         .setMaxEventLoopExecuteTime(5)
         .setMaxEventLoopExecuteTimeUnit(TimeUnit.SECONDS));
+    vertx.exceptionHandler(t -> {
+      if (UNHANDLED.getAndIncrement() < 5) {
+        System.err.println("[bench] unhandled exception in the generator: " + t);
+        t.printStackTrace();
+      }
+    });
     ctx = vertx.getOrCreateContext();
     System.err.println("[bench] generator: one Vert.x event loop, " + (vertx.isNativeTransportEnabled() ? "native epoll"
         : "NIO") + " transport, max heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MiB");

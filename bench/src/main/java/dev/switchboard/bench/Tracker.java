@@ -56,7 +56,9 @@ final class Tracker {
   void resetHistograms(long from, long until) {
     latency = newHistogram();
     acceptLatency = newHistogram();
-    latencyBySecond = new Histogram[(int) Math.max(1, (until - from + 999_999_999L) / 1_000_000_000L)];
+    // Only a window of known length is split by second (the other scenarios measure until Long.MAX_VALUE).
+    long seconds = until - from > 0 && until - from <= 3_600_000_000_000L ? (until - from + 999_999_999L) / 1_000_000_000L : 0;
+    latencyBySecond = new Histogram[(int) seconds];
     for (int i = 0; i < latencyBySecond.length; i++) {
       latencyBySecond[i] = new Histogram(MAX_MICROS, 2);
     }
@@ -104,7 +106,10 @@ final class Tracker {
       deliveredMeasured++;
       long micros = clamp((now - parsed.intended) / 1000);
       latency.recordValue(micros);
-      latencyBySecond[(int) ((parsed.intended - measureFrom) / 1_000_000_000L)].recordValue(micros);
+      long second = (parsed.intended - measureFrom) / 1_000_000_000L;
+      if (second >= 0 && second < latencyBySecond.length) {
+        latencyBySecond[(int) second].recordValue(micros);
+      }
     }
     return parsed.sender;
   }
