@@ -42,6 +42,7 @@ public final class SqliteInboxStore implements InboxStore {
   private static final int MAX_PARAMS = 500;
   private static final int HEAD_CACHE_SIZE = 200_000;
   private static final int KEY_PAGE = 10_000;
+  private static final int READERS = 3;
 
   /** The version of {@link #SCHEMA}, kept in the file's {@code PRAGMA user_version}. */
   static final int SCHEMA_VERSION = 1;
@@ -98,7 +99,11 @@ public final class SqliteInboxStore implements InboxStore {
     Path file = Path.of(config.dataDir()).toAbsolutePath().resolve("inbox.db");
     return vertx.fileSystem().mkdirs(file.getParent().toString()).compose(v -> {
       writer = JDBCPool.pool(vertx, dataSource(file), new PoolOptions().setMaxSize(1).setName("inbox-writer"));
-      readers = JDBCPool.pool(vertx, dataSource(file), new PoolOptions().setMaxSize(3).setName("inbox-readers"));
+      // Each reader connection on a context of its own: the JDBC client runs a connection's statements
+      // as ordered blocking tasks of its context, so connections sharing this verticle's context
+      // (the default) would take turns on one worker thread, and reads would queue behind commits.
+      readers = JDBCPool.pool(vertx, dataSource(file),
+          new PoolOptions().setMaxSize(READERS).setEventLoopSize(READERS).setName("inbox-readers"));
       return writer.query("PRAGMA user_version").execute()
           .map(rows -> rows.iterator().next().getInteger(0))
           .compose(version -> {
