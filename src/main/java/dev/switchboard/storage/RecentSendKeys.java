@@ -87,24 +87,18 @@ final class RecentSendKeys {
     currentSince = now;
   }
 
-  /** 64 bits from sender and key (FNV-1a over both, then a finalizer that spreads every input bit). */
+  /**
+   * 64 bits from the two strings' hash codes (cached by {@link String}, and computed anyway for the
+   * planner's maps), spread by a finalizer so that every input bit moves every output bit. Two keys
+   * that collide only cost a lookup.
+   */
   private static long hash(AppendPlanner.SendKey key) {
-    long h = 0xcbf29ce484222325L;
-    h = mix(h, key.sender());
-    h = (h ^ 0x1F) * 0x100000001b3L; // a separator, so ("ab", "c") and ("a", "bc") rarely collide (a collision costs one lookup)
-    h = mix(h, key.key());
+    long h = ((long) key.sender().hashCode() << 32) ^ (key.key().hashCode() & 0xFFFF_FFFFL);
     h ^= h >>> 33;
     h *= 0xff51afd7ed558ccdL;
     h ^= h >>> 33;
     h *= 0xc4ceb9fe1a85ec53L;
     h ^= h >>> 33;
-    return h;
-  }
-
-  private static long mix(long h, String s) {
-    for (int i = 0; i < s.length(); i++) {
-      h = (h ^ s.charAt(i)) * 0x100000001b3L;
-    }
     return h;
   }
 }
