@@ -84,6 +84,10 @@ public final class PushApiVerticle extends VerticleBase {
     router.route().last().handler(ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "no such resource")));
     router.errorHandler(413, ctx -> respondError(ctx, new ProtocolException(ErrorCode.TOO_LARGE,
         "request body is larger than " + config.maxRequestBytes() + " bytes")));
+    // The CORS handler fails a request from an origin not on push.corsOrigins with 403: answer it
+    // as every other refusal is answered, not through the router's fallback for unhandled failures.
+    router.errorHandler(403, ctx -> respondError(ctx, new ProtocolException(ErrorCode.FORBIDDEN,
+        "origin not allowed: not on push.corsOrigins")));
     router.errorHandler(405, ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "method not allowed here")));
 
     HttpServerOptions options = TlsConfig.fromJson(config()).apply(new HttpServerOptions())

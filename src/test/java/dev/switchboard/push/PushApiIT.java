@@ -167,6 +167,8 @@ class PushApiIT {
           assertEquals("http://127.0.0.1:8080", ok.headers().get("Access-Control-Allow-Origin"));
           Http.Response refused = all.resultAt(1);
           assertNull(refused.headers().get("Access-Control-Allow-Origin"));
+          assertEquals(403, refused.status());
+          assertEquals("forbidden", refused.json().getString("error"));
           ctx.completeNow();
         })));
   }
