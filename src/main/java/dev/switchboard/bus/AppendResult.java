@@ -18,6 +18,22 @@ public record AppendResult(boolean duplicate, List<RecipientResult> results) {
     return new JsonObject().put("duplicate", duplicate).put("results", list);
   }
 
+  /**
+   * The same text as {@code toJson().encode()}, written straight into a string: the store keeps one
+   * per idempotency key, so one per keyed send.
+   */
+  public String encode() {
+    StringBuilder out = new StringBuilder(32 + 96 * results.size());
+    out.append("{\"duplicate\":").append(duplicate).append(",\"results\":[");
+    for (int i = 0; i < results.size(); i++) {
+      if (i > 0) {
+        out.append(',');
+      }
+      results.get(i).appendJson(out);
+    }
+    return out.append("]}").toString();
+  }
+
   public static AppendResult fromJson(JsonObject json) {
     List<RecipientResult> results = new ArrayList<>();
     for (Object o : json.getJsonArray("results")) {

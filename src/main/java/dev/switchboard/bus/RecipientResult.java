@@ -1,6 +1,7 @@
 package dev.switchboard.bus;
 
 import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.JsonText;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -35,6 +36,24 @@ public record RecipientResult(String to, String msgId, long seq, long ts, ErrorC
       json.put("online", online);
     }
     return json;
+  }
+
+  /** Appends what {@code toJson().encode()} gives, without building the object. */
+  void appendJson(StringBuilder out) {
+    out.append("{\"to\":");
+    JsonText.quote(out, to);
+    if (error != null) {
+      out.append(",\"error\":");
+      JsonText.quote(out, error.wireName()).append(",\"message\":");
+      JsonText.quote(out, error.meaning()).append('}');
+      return;
+    }
+    out.append(",\"msgId\":");
+    JsonText.quote(out, msgId).append(",\"seq\":").append(seq).append(",\"ts\":").append(ts);
+    if (online != null) {
+      out.append(",\"online\":").append(online.booleanValue());
+    }
+    out.append('}');
   }
 
   public static RecipientResult fromJson(JsonObject json) {

@@ -1,7 +1,8 @@
 package dev.switchboard.protocol;
 
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.vertx.core.json.JsonObject;
+
+import static dev.switchboard.protocol.JsonText.quote;
 
 /** Encodes the frames the server sends in the {@code switchboard.v1} protocol. */
 public final class ServerFrames {
@@ -9,19 +10,22 @@ public final class ServerFrames {
   private ServerFrames() {
   }
 
+  /** The answer to every send, so written straight into a string like {@link #message}. */
   public static String accepted(String id, String msgId, long ts, boolean online, boolean duplicate) {
-    JsonObject frame = new JsonObject().put("type", "accepted").put("id", id).put("msgId", msgId).put("ts", ts)
-        .put("online", online);
+    StringBuilder frame = new StringBuilder(96);
+    frame.append("{\"type\":\"accepted\",\"id\":");
+    quote(frame, id).append(",\"msgId\":");
+    quote(frame, msgId).append(",\"ts\":").append(ts).append(",\"online\":").append(online);
     if (duplicate) {
-      frame.put("duplicate", true);
+      frame.append(",\"duplicate\":true");
     }
-    return frame.encode();
+    return frame.append('}').toString();
   }
 
   /**
    * The frame sent once per delivered message, so it is written straight into a string: the same
    * bytes as {@code JsonObject.encode()} (same field order, Jackson's escaping) without a generator
-   * per frame.
+   * per frame ({@link JsonText}).
    */
   public static String message(String msgId, long seq, String from, String to, String body, long ts) {
     StringBuilder frame = new StringBuilder(96 + body.length());
@@ -34,12 +38,6 @@ public final class ServerFrames {
     frame.append(",\"body\":");
     quote(frame, body);
     return frame.append(",\"ts\":").append(ts).append('}').toString();
-  }
-
-  private static void quote(StringBuilder out, String value) {
-    out.append('"');
-    JsonStringEncoder.getInstance().quoteAsString(value, out);
-    out.append('"');
   }
 
   public static String gap(long fromSeq, long toSeq) {

@@ -69,7 +69,7 @@ final class InboxRows {
     plan.newKeys().stream()
         .sorted(Comparator.comparing((AppendPlanner.NewSendKey k) -> k.key().sender()).thenComparing(k -> k.key().key()))
         .forEach(k -> rows.add(Tuple.of(k.key().sender(), k.key().key(), now, k.keyed().fingerprint(),
-            k.keyed().result().toJson().encode())));
+            k.keyed().result().encode())));
     return rows;
   }
 

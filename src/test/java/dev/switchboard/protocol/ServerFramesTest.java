@@ -38,4 +38,25 @@ class ServerFramesTest {
           ServerFrames.message("id" + i, i, user, "x\"y", body.toString(), i * 31L));
     }
   }
+
+  @Test
+  @DisplayName("the hand-written accepted frame has exactly the bytes JsonObject.encode() gives")
+  void acceptedFrameMatchesJsonObject() {
+    Random random = new Random(7);
+    for (int i = 0; i < 2_000; i++) {
+      StringBuilder id = new StringBuilder();
+      int length = 1 + random.nextInt(30);
+      for (int c = 0; c < length; c++) {
+        id.append((char) (random.nextBoolean() ? random.nextInt(128) : random.nextInt(0xD800)));
+      }
+      boolean online = random.nextBoolean();
+      boolean duplicate = random.nextBoolean();
+      JsonObject expected = new JsonObject().put("type", "accepted").put("id", id.toString()).put("msgId", "m" + i)
+          .put("ts", i * 17L).put("online", online);
+      if (duplicate) {
+        expected.put("duplicate", true);
+      }
+      assertEquals(expected.encode(), ServerFrames.accepted(id.toString(), "m" + i, i * 17L, online, duplicate));
+    }
+  }
 }
