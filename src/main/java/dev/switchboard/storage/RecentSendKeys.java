@@ -5,8 +5,9 @@ import java.util.Arrays;
 /**
  * Tells which idempotency keys cannot have been stored within the window, so a batch of sends with
  * fresh keys (nearly all of them) skips the key lookup in the store. Two generations of a Bloom
- * filter: a key goes into the current one; every window the current becomes the previous and the
- * oldest is dropped, so a key stays in the filter for at least the window. A "maybe" is checked
+ * filter: a key goes into the current one; every window (or second, if the window is shorter) the
+ * current becomes the previous and the oldest is dropped, so a key stays in the filter for at least
+ * the window. A "maybe" is checked
  * against the store; a "no" is certain.
  *
  * <p>Only for a store that is the sole writer of its keys (the embedded one): a key written by
@@ -18,7 +19,8 @@ final class RecentSendKeys {
   static final int BITS = 1 << 24;
   private static final int HASHES = 4;
 
-  private final long windowMillis;
+  /** How long a generation is current: the window, but at least a second, so a tiny window does not clear 2 MiB per call. */
+  private final long generationMillis;
   private final int mask;
   private long[] current;
   private long[] previous;
@@ -34,7 +36,7 @@ final class RecentSendKeys {
     if (Integer.bitCount(bits) != 1 || bits < 64) {
       throw new IllegalArgumentException("bits must be a power of two >= 64: " + bits);
     }
-    this.windowMillis = windowMillis;
+    this.generationMillis = Math.max(windowMillis, 1_000);
     this.mask = bits - 1;
     this.current = new long[bits / 64];
     this.previous = new long[bits / 64];
@@ -76,7 +78,7 @@ final class RecentSendKeys {
       started = true;
       currentSince = now;
     }
-    if (now - currentSince < windowMillis) {
+    if (now - currentSince < generationMillis) {
       return;
     }
     // What the previous generation holds was added at least a window ago: drop it.

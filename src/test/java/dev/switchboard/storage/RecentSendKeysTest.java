@@ -27,17 +27,28 @@ class RecentSendKeysTest {
   @Test
   @DisplayName("a key stays for at least the window however the generations turn, and is dropped after two")
   void window() {
-    RecentSendKeys keys = new RecentSendKeys(100);
-    keys.add(key(1, 1), 0);        // the first generation starts at 0
-    keys.add(key(1, 2), 99);       // just before it turns
-    assertTrue(keys.mayContain(key(1, 1), 99));
-    assertTrue(keys.mayContain(key(1, 2), 100)); // turned at 100: now in the previous generation
-    keys.add(key(1, 3), 150);
-    assertTrue(keys.mayContain(key(1, 2), 198)); // added at 99, within the window until 199
-    assertFalse(keys.mayContain(key(1, 2), 200)); // turned at 200: the generation of 0..99 is gone
-    assertTrue(keys.mayContain(key(1, 3), 200));
-    assertTrue(keys.mayContain(key(1, 3), 249)); // added at 150, within the window until 250
-    assertFalse(keys.mayContain(key(1, 3), 300)); // turned at 300: the generation of 100..199 is gone
+    RecentSendKeys keys = new RecentSendKeys(1_000);
+    keys.add(key(1, 1), 0);          // the first generation starts at 0
+    keys.add(key(1, 2), 990);        // just before it turns
+    assertTrue(keys.mayContain(key(1, 1), 990));
+    assertTrue(keys.mayContain(key(1, 2), 1_000)); // turned at 1,000: now in the previous generation
+    keys.add(key(1, 3), 1_500);
+    assertTrue(keys.mayContain(key(1, 2), 1_980)); // added at 990, within the window until 1,990
+    assertFalse(keys.mayContain(key(1, 2), 2_000)); // turned at 2,000: the generation of 0..999 is gone
+    assertTrue(keys.mayContain(key(1, 3), 2_000));
+    assertTrue(keys.mayContain(key(1, 3), 2_490)); // added at 1,500, within the window until 2,500
+    assertFalse(keys.mayContain(key(1, 3), 3_000)); // turned at 3,000: the generation of 1,000..1,999 is gone
+  }
+
+  @Test
+  @DisplayName("a window under a second still turns generations at most once a second (keys kept longer, never shorter)")
+  void tinyWindow() {
+    RecentSendKeys keys = new RecentSendKeys(0);
+    keys.add(key(2, 1), 0);
+    assertTrue(keys.mayContain(key(2, 1), 0));
+    assertTrue(keys.mayContain(key(2, 1), 999));
+    assertTrue(keys.mayContain(key(2, 1), 1_000));
+    assertFalse(keys.mayContain(key(2, 1), 2_000));
   }
 
   @Test
