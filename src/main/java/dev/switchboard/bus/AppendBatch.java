@@ -1,9 +1,7 @@
 package dev.switchboard.bus;
 
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -13,16 +11,10 @@ import java.util.List;
 public record AppendBatch(List<AppendRequest> appends) {
 
   public JsonObject toJson() {
-    JsonArray list = new JsonArray(new ArrayList<>(appends.size()));
-    appends.forEach(a -> list.add(a.toJson()));
-    return new JsonObject().put("appends", list);
+    return new JsonObject().put("appends", JsonLists.toArray(appends, AppendRequest::toJson));
   }
 
   public static AppendBatch fromJson(JsonObject json) {
-    List<AppendRequest> appends = new ArrayList<>();
-    for (Object o : json.getJsonArray("appends")) {
-      appends.add(AppendRequest.fromJson((JsonObject) o));
-    }
-    return new AppendBatch(appends);
+    return new AppendBatch(JsonLists.fromArray(json.getJsonArray("appends"), AppendRequest::fromJson));
   }
 }

@@ -3,7 +3,6 @@ package dev.switchboard.bus;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -17,10 +16,7 @@ public record AppendRequest(String from, String body, long ts, String idempotenc
   }
 
   public JsonObject toJson() {
-    JsonArray list = new JsonArray();
-    for (Recipient r : recipients) {
-      list.add(new JsonObject().put("to", r.to()).put("msgId", r.msgId()));
-    }
+    JsonArray list = JsonLists.toArray(recipients, r -> new JsonObject().put("to", r.to()).put("msgId", r.msgId()));
     return new JsonObject()
         .put("from", from)
         .put("body", body)
@@ -30,11 +26,8 @@ public record AppendRequest(String from, String body, long ts, String idempotenc
   }
 
   public static AppendRequest fromJson(JsonObject json) {
-    List<Recipient> recipients = new ArrayList<>();
-    for (Object o : json.getJsonArray("recipients")) {
-      JsonObject r = (JsonObject) o;
-      recipients.add(new Recipient(r.getString("to"), r.getString("msgId")));
-    }
+    List<Recipient> recipients = JsonLists.fromArray(json.getJsonArray("recipients"),
+        r -> new Recipient(r.getString("to"), r.getString("msgId")));
     return new AppendRequest(json.getString("from"), json.getString("body"), json.getLong("ts"),
         json.getString("idempotencyKey"), recipients);
   }

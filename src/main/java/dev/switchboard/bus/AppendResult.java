@@ -1,9 +1,7 @@
 package dev.switchboard.bus;
 
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -13,9 +11,7 @@ import java.util.List;
 public record AppendResult(boolean duplicate, List<RecipientResult> results) {
 
   public JsonObject toJson() {
-    JsonArray list = new JsonArray();
-    results.forEach(r -> list.add(r.toJson()));
-    return new JsonObject().put("duplicate", duplicate).put("results", list);
+    return new JsonObject().put("duplicate", duplicate).put("results", JsonLists.toArray(results, RecipientResult::toJson));
   }
 
   /**
@@ -35,10 +31,7 @@ public record AppendResult(boolean duplicate, List<RecipientResult> results) {
   }
 
   public static AppendResult fromJson(JsonObject json) {
-    List<RecipientResult> results = new ArrayList<>();
-    for (Object o : json.getJsonArray("results")) {
-      results.add(RecipientResult.fromJson((JsonObject) o));
-    }
-    return new AppendResult(json.getBoolean("duplicate", false), results);
+    return new AppendResult(json.getBoolean("duplicate", false),
+        JsonLists.fromArray(json.getJsonArray("results"), RecipientResult::fromJson));
   }
 }

@@ -1,9 +1,7 @@
 package dev.switchboard.bus;
 
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -13,16 +11,10 @@ import java.util.List;
 public record DeliveryBatch(List<StoredMessage> messages) {
 
   public JsonObject toJson() {
-    JsonArray list = new JsonArray(new ArrayList<>(messages.size()));
-    messages.forEach(m -> list.add(m.toJson()));
-    return new JsonObject().put("messages", list);
+    return new JsonObject().put("messages", JsonLists.toArray(messages, StoredMessage::toJson));
   }
 
   public static DeliveryBatch fromJson(JsonObject json) {
-    List<StoredMessage> messages = new ArrayList<>();
-    for (Object o : json.getJsonArray("messages")) {
-      messages.add(StoredMessage.fromJson((JsonObject) o));
-    }
-    return new DeliveryBatch(messages);
+    return new DeliveryBatch(JsonLists.fromArray(json.getJsonArray("messages"), StoredMessage::fromJson));
   }
 }

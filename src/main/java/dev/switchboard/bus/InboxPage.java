@@ -1,9 +1,7 @@
 package dev.switchboard.bus;
 
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -14,16 +12,12 @@ import java.util.List;
 public record InboxPage(long after, long head, List<StoredMessage> messages) {
 
   public JsonObject toJson() {
-    JsonArray list = new JsonArray();
-    messages.forEach(m -> list.add(m.toJson()));
-    return new JsonObject().put("after", after).put("head", head).put("messages", list);
+    return new JsonObject().put("after", after).put("head", head)
+        .put("messages", JsonLists.toArray(messages, StoredMessage::toJson));
   }
 
   public static InboxPage fromJson(JsonObject json) {
-    List<StoredMessage> messages = new ArrayList<>();
-    for (Object o : json.getJsonArray("messages")) {
-      messages.add(StoredMessage.fromJson((JsonObject) o));
-    }
-    return new InboxPage(json.getLong("after"), json.getLong("head"), messages);
+    return new InboxPage(json.getLong("after"), json.getLong("head"),
+        JsonLists.fromArray(json.getJsonArray("messages"), StoredMessage::fromJson));
   }
 }

@@ -18,10 +18,6 @@ public record SendBatch(List<JsonObject> sends) {
   }
 
   public static SendBatch fromJson(JsonObject json) {
-    List<JsonObject> sends = new ArrayList<>();
-    for (Object o : json.getJsonArray("sends")) {
-      sends.add((JsonObject) o);
-    }
-    return new SendBatch(sends);
+    return new SendBatch(JsonLists.fromArray(json.getJsonArray("sends"), send -> send));
   }
 }

@@ -2,10 +2,8 @@ package dev.switchboard.bus;
 
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.ProtocolException;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -40,16 +38,10 @@ public record SendBatchResult(List<Entry> entries) {
   }
 
   public JsonObject toJson() {
-    JsonArray list = new JsonArray(new ArrayList<>(entries.size()));
-    entries.forEach(e -> list.add(e.toJson()));
-    return new JsonObject().put("outcomes", list);
+    return new JsonObject().put("outcomes", JsonLists.toArray(entries, Entry::toJson));
   }
 
   public static SendBatchResult fromJson(JsonObject json) {
-    List<Entry> entries = new ArrayList<>();
-    for (Object o : json.getJsonArray("outcomes")) {
-      entries.add(Entry.fromJson((JsonObject) o));
-    }
-    return new SendBatchResult(entries);
+    return new SendBatchResult(JsonLists.fromArray(json.getJsonArray("outcomes"), Entry::fromJson));
   }
 }

@@ -1,6 +1,5 @@
 package dev.switchboard.bus;
 
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
@@ -12,9 +11,7 @@ import java.util.List;
 public record SendOutcome(boolean duplicate, List<RecipientResult> results) {
 
   public JsonObject toJson() {
-    JsonArray list = new JsonArray();
-    results.forEach(r -> list.add(r.toJson()));
-    return new JsonObject().put("duplicate", duplicate).put("results", list);
+    return new JsonObject().put("duplicate", duplicate).put("results", JsonLists.toArray(results, RecipientResult::toJson));
   }
 
   public static SendOutcome fromJson(JsonObject json) {

@@ -4,7 +4,6 @@ import dev.switchboard.support.SlowClient;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -69,11 +68,6 @@ class HandshakeTimeoutIT {
     assertEquals(0, closed.received().length(), "closed without an answer, got: " + closed.received());
   }
 
-  private static Future<Void> pause(Vertx vertx, long millis) {
-    Promise<Void> done = Promise.promise();
-    vertx.setTimer(millis, id -> done.complete());
-    return done.future();
-  }
 
   @Test
   @DisplayName("a client that dribbles its upgrade request a byte every 300 ms is closed at the handshake timeout")
@@ -102,7 +96,7 @@ class HandshakeTimeoutIT {
     Future<WsClient> alice = server.online("alice", "laptop");
     Future<WsClient> bob = server.online("bob", "phone");
     Future<SlowClient.Closed> slow = slowloris(vertx, server.gatewayPort());
-    Future<Void> pastDeadline = Future.all(alice, bob).compose(pair -> pause(vertx, 2 * TIMEOUT_MILLIS + 500));
+    Future<Void> pastDeadline = Future.all(alice, bob).compose(pair -> vertx.timer(2 * TIMEOUT_MILLIS + 500, TimeUnit.MILLISECONDS));
     Future.all(slow, pastDeadline).compose(v -> {
       ctx.verify(() -> {
         assertClosedAtDeadline(slow.result());
@@ -140,7 +134,7 @@ class HandshakeTimeoutIT {
         slow.add(slowloris(vertx, three.gatewayPort()));
         slow.add(SlowClient.silent(vertx, three.gatewayPort(), TIMEOUT_MILLIS + MARGIN_MILLIS));
       }
-      Future<Void> pastDeadline = Future.all(clients).compose(all -> pause(vertx, 2 * TIMEOUT_MILLIS + 500));
+      Future<Void> pastDeadline = Future.all(clients).compose(all -> vertx.timer(2 * TIMEOUT_MILLIS + 500, TimeUnit.MILLISECONDS));
       return Future.all(Future.all(slow), pastDeadline).compose(v -> {
         ctx.verify(() -> slow.forEach(closed -> assertClosedAtDeadline(closed.result())));
         // Each sends to the next; each then has two frames, its accepted and its neighbour's message, in either order.
@@ -169,7 +163,7 @@ class HandshakeTimeoutIT {
     HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAliveTimeout(60),
         new PoolOptions().setHttp1MaxSize(1));
     get(client, "/index.html")
-        .compose(one -> pause(vertx, 2 * TIMEOUT_MILLIS + 500)
+        .compose(one -> vertx.timer(2 * TIMEOUT_MILLIS + 500, TimeUnit.MILLISECONDS)
             .compose(v -> get(client, "/index.html"))
             .map(two -> List.of(one.get(0), one.get(1), two.get(0), two.get(1))))
         .eventually(client::close)

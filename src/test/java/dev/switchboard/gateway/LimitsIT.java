@@ -32,11 +32,6 @@ class LimitsIT {
   @TempDir
   Path dataDir;
 
-  private static Future<Void> delay(Vertx vertx, long millis) {
-    Promise<Void> done = Promise.promise();
-    vertx.setTimer(millis, id -> done.complete());
-    return done.future();
-  }
 
   @Test
   @DisplayName("a connection that answers no ping is closed with 4000 after the idle timeout; a live one stays open")
@@ -150,7 +145,7 @@ class LimitsIT {
   void retentionGap(Vertx vertx, VertxTestContext ctx) {
     JsonObject shortRetention = new JsonObject().put("inbox", new JsonObject().put("retentionSeconds", 1));
     TestServer.start(vertx, dataDir, shortRetention).compose(server -> ResumeIT.pushFromAlice(vertx, "hank", "old ", 3)
-        .compose(v -> delay(vertx, 1_500))
+        .compose(v -> vertx.timer(1_500, TimeUnit.MILLISECONDS))
         .compose(v -> ResumeIT.pushFromAlice(vertx, "hank", "new ", 2))
         .compose(v -> server.json("hank", "phone"))
         .compose(hank -> hank.expect("gap").compose(gap -> hank.expect("message", 2)

@@ -37,6 +37,14 @@ class SendBatcherTest {
     return Future.succeededFuture(new SendBatchResult(entries));
   };
 
+  /** A batcher whose requests go to {@link #ROUTER}, noting each request's size. */
+  private static SendBatcher recordingBatcher(Context context, List<Integer> requestSizes) {
+    return new SendBatcher(context, batch -> {
+      requestSizes.add(batch.sends().size());
+      return ROUTER.apply(batch);
+    });
+  }
+
   private static SendCommand send(String body) {
     return new SendCommand("alice", List.of("bob"), body, null);
   }
@@ -47,10 +55,7 @@ class SendBatcherTest {
     List<Integer> requestSizes = new ArrayList<>();
     Context context = vertx.getOrCreateContext();
     context.runOnContext(v -> {
-      SendBatcher batcher = new SendBatcher(context, batch -> {
-        requestSizes.add(batch.sends().size());
-        return ROUTER.apply(batch);
-      });
+      SendBatcher batcher = recordingBatcher(context, requestSizes);
       Future<SendOutcome> first = batcher.submit(send("one"));
       Future<SendOutcome> refused = batcher.submit(send("bad"));
       Future<SendOutcome> third = batcher.submit(send("three"));
@@ -70,10 +75,7 @@ class SendBatcherTest {
     List<Integer> requestSizes = new ArrayList<>();
     Context context = vertx.getOrCreateContext();
     context.runOnContext(v -> {
-      SendBatcher batcher = new SendBatcher(context, batch -> {
-        requestSizes.add(batch.sends().size());
-        return ROUTER.apply(batch);
-      });
+      SendBatcher batcher = recordingBatcher(context, requestSizes);
       List<Future<SendOutcome>> all = new ArrayList<>();
       for (int i = 0; i < SendBatcher.MAX_SENDS + 5; i++) {
         all.add(batcher.submit(send("m" + i)));

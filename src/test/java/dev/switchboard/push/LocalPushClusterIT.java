@@ -115,8 +115,7 @@ class LocalPushClusterIT {
           if (attempts == 0) {
             return Future.failedFuture("the node never saw the other member's consumer");
           }
-          Future<Void> later = Future.future(p -> node.setTimer(100, id -> p.complete()));
-          return later.compose(w -> untilElsewhere(node, push, elsewhere, attempts - 1));
+          return node.timer(100, TimeUnit.MILLISECONDS).compose(w -> untilElsewhere(node, push, elsewhere, attempts - 1));
         });
   }
 }

@@ -61,17 +61,12 @@ class HostileInputIT {
     }));
   }
 
-  private Future<Void> pause(Vertx vertx, long millis) {
-    Promise<Void> done = Promise.promise();
-    vertx.setTimer(millis, id -> done.complete());
-    return done.future();
-  }
 
   /** One message from the control sender to the control recipient, then its delivery. */
   private Future<Void> stillServes(WsClient alice, WsClient bob, List<String> accepted, List<String> delivered, Vertx vertx) {
     String id = "control-" + accepted.size();
     // Spaced out so the control pair stays under its own rate limit.
-    return pause(vertx, 250)
+    return vertx.timer(250, TimeUnit.MILLISECONDS)
         .compose(v -> alice.sendMessage(id, "bob", id))
         .compose(v -> alice.expect("accepted"))
         .compose(a -> {
@@ -89,7 +84,7 @@ class HostileInputIT {
       for (WebSocketFrame frame : frames.get()) {
         m.socket().writeFrame(frame);
       }
-      return pause(vertx, 200).compose(v -> m.close()).recover(e -> Future.succeededFuture());
+      return vertx.timer(200, TimeUnit.MILLISECONDS).compose(v -> m.close()).recover(e -> Future.succeededFuture());
     });
   }
 
@@ -251,7 +246,7 @@ class HostileInputIT {
               ctx.verify(() -> assertTrue(ar.failed() && ar.cause().getMessage().contains("429"), String.valueOf(ar.cause())));
               return all.<WsClient>resultAt(0).close();
             }))
-        .compose(v -> pause(vertx, 100))
+        .compose(v -> vertx.timer(100, TimeUnit.MILLISECONDS))
         .compose(v -> server.online("now-fits", "d"))
         .onComplete(ctx.succeedingThenComplete());
   }
