@@ -47,8 +47,11 @@ public final class SwitchboardVerticle extends VerticleBase {
           }, new DeploymentOptions(one).setInstances(settings.gateway().instances())))
           .compose(id -> vertx.deployVerticle(pushApi, one))
           .onSuccess(id -> LOG.info("switchboard started: gateway port {}, push API port {}, inbox on {}, transport {}",
-              gatewayPort(), pushPort(), settings.inbox().engine() == InboxConfig.Engine.SQLITE
-                  ? "SQLite in " + settings.inbox().dataDir() : "PostgreSQL",
+              gatewayPort(), pushPort(), switch (settings.inbox().engine()) {
+                case LOG -> "the log in " + settings.inbox().dataDir();
+                case SQLITE -> "SQLite in " + settings.inbox().dataDir();
+                case POSTGRES -> "PostgreSQL";
+              },
               vertx.isNativeTransportEnabled() ? "epoll" : "nio"));
     });
   }

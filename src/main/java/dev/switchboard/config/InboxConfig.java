@@ -16,24 +16,28 @@ public record InboxConfig(
     long commitIntervalMillis,
     long cursorFlushMillis,
     String synchronous,
+    long logSegmentBytes,
     String postgresUri,
     int postgresPoolSize,
     boolean allowEmbeddedInCluster) {
 
-  /** Where the inboxes live: an embedded file per node, or one PostgreSQL database shared by nodes. */
+  /**
+   * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
+   * file), or one PostgreSQL database shared by nodes.
+   */
   public enum Engine {
-    SQLITE, POSTGRES
+    LOG, SQLITE, POSTGRES
   }
 
-  /** The embedded engine: each node its own file. */
+  /** An embedded engine: each node its own files. */
   public boolean embedded() {
-    return engine == Engine.SQLITE;
+    return engine != Engine.POSTGRES;
   }
 
   public static InboxConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "inbox");
     return new InboxConfig(
-        Engine.valueOf(s.oneOf("engine", List.of("SQLITE", "POSTGRES"))),
+        Engine.valueOf(s.oneOf("engine", List.of("LOG", "SQLITE", "POSTGRES"))),
         s.string("dataDir"),
         s.longIn("retentionSeconds", 1, 366L * 24 * 3600) * 1000,
         s.intIn("maxMessagesPerUser", 1, 100_000_000),
@@ -43,6 +47,7 @@ public record InboxConfig(
         s.longIn("commitIntervalMillis", 0, 1_000),
         s.longIn("cursorFlushMillis", 1, 60_000),
         s.oneOf("synchronous", List.of("OFF", "NORMAL", "FULL")),
+        s.longIn("segmentMegabytes", 1, 4096) * 1024 * 1024,
         s.uri("postgresUri", List.of("postgresql", "postgres")),
         s.intIn("postgresPoolSize", 1, 1000),
         s.bool("allowEmbeddedInCluster"));

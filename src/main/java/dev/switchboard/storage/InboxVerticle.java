@@ -76,6 +76,7 @@ public final class InboxVerticle extends VerticleBase {
     config = InboxConfig.fromJson(config());
     lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
     store = switch (config.engine()) {
+      case LOG -> new LogInboxStore(vertx, config);
       case SQLITE -> new SqliteInboxStore(vertx, config);
       case POSTGRES -> new PgInboxStore(vertx, config);
     };

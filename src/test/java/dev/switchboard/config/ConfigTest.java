@@ -30,7 +30,7 @@ class ConfigTest {
       assertEquals("data", config.inbox().dataDir());
       assertEquals(2L * 24 * 3600 * 1000, config.inbox().retentionMillis());
       assertEquals(5L * 60 * 1000, config.inbox().idempotencyWindowMillis());
-      assertEquals(InboxConfig.Engine.SQLITE, config.inbox().engine());
+      assertEquals(InboxConfig.Engine.LOG, config.inbox().engine());
       assertEquals("postgresql://switchboard@127.0.0.1:5432/switchboard", config.inbox().postgresUri());
       assertEquals(8, config.inbox().postgresPoolSize());
       assertEquals(65_536, config.limits().maxBodyBytes());
@@ -88,7 +88,7 @@ class ConfigTest {
           .getMessage().startsWith("inbox.synchronous must be one of"));
       JsonObject badEngine = json.copy();
       badEngine.getJsonObject("inbox").put("engine", "mysql");
-      assertEquals("inbox.engine must be one of [SQLITE, POSTGRES], got MYSQL",
+      assertEquals("inbox.engine must be one of [LOG, SQLITE, POSTGRES], got MYSQL",
           assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badEngine)).getMessage());
       JsonObject badUri = json.copy();
       badUri.getJsonObject("inbox").put("postgresUri", "jdbc:postgresql://db/inbox");

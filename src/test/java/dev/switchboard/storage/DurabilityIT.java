@@ -9,7 +9,8 @@ import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** What was accepted survives the server process being killed with SIGKILL. */
+/** What was accepted survives the server process being killed with SIGKILL, on each embedded engine. */
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 120, timeUnit = TimeUnit.SECONDS)
 class DurabilityIT {
@@ -31,13 +32,15 @@ class DurabilityIT {
   @TempDir
   Path dataDir;
 
-  @Test
+  @ParameterizedTest(name = "inbox.engine={0}")
+  @ValueSource(strings = {"log", "sqlite"})
   @DisplayName("every accepted message survives kill -9 of the server and is delivered, in order, after a restart")
-  void acceptedMessagesSurviveKill9(Vertx vertx, VertxTestContext ctx) throws Exception {
+  void acceptedMessagesSurviveKill9(String engine, Vertx vertx, VertxTestContext ctx) throws Exception {
     int count = 300;
     List<String> acceptedIds = new ArrayList<>();
+    JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", engine));
     // Sent as fast as possible: lift the per-connection rate limit for this client.
-    JsonObject unlimited = new JsonObject().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
+    JsonObject unlimited = inbox.copy().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
         .put("messageBurst", 1_000_000));
     try (ProcessServer first = ProcessServer.start(dataDir, unlimited, List.of(), List.of())) {
       // Sends pipelined as fast as the socket takes them; the kill follows the last accepted frame at once.
@@ -53,7 +56,7 @@ class DurabilityIT {
     }
     assertEquals(count, acceptedIds.size());
 
-    ProcessServer second = ProcessServer.start(dataDir);
+    ProcessServer second = ProcessServer.start(dataDir, inbox, List.of(), List.of());
     WsClient.connect(vertx, second.gatewayPort(), "/ws?user=bob&device=phone", true)
         .compose(bob -> bob.expect("message", count))
         .onComplete(ar -> {

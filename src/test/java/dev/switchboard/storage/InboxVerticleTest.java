@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The inbox verticle's group commit on the real SQLite store, driven over the event bus as the
+ * The inbox verticle's group commit on the real default store (the log), driven over the event bus as the
  * router drives it: {@code inbox.commitIntervalMillis} spaces commits apart, except for a full
  * batch and when stopping.
  */

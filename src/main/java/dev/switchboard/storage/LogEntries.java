@@ -1,0 +1,219 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.StoredMessage;
+
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The entries of the log engine's records. A record is one commit (or the checkpoint that starts a
+ * segment) and holds a run of entries, each {@code length:int32 kind:byte fields...}; a string is
+ * {@code length:int32} and its UTF-8 bytes. An entry can be read alone from its position, which is
+ * what an inbox read does.
+ *
+ * <pre>
+ * MESSAGE  recipient seq:int64 ts:int64 msgId sender bodyBack:int64 [body]
+ *          bodyBack 0: the body follows; else the body is that of the message entry bodyBack bytes
+ *          earlier in the same record (the copies of one send to many recipients share one body)
+ * SEND_KEY sender key createdAt:int64 fingerprint result (the append's answer as JSON)
+ * CURSOR   user device seq:int64
+ * HEAD     user lastSeq:int64 (checkpoints only: the seq an inbox continues from)
+ * </pre>
+ */
+final class LogEntries {
+
+  static final byte MESSAGE = 1;
+  static final byte SEND_KEY = 2;
+  static final byte CURSOR = 3;
+  static final byte HEAD = 4;
+
+  private LogEntries() {
+  }
+
+  /** A message entry as read back: its body inline, or where the entry holding it is. */
+  record MessageEntry(String recipient, long seq, long ts, String msgId, String sender, long bodyBack, String body) {
+
+    StoredMessage withBody(String sharedBody) {
+      return new StoredMessage(msgId, seq, sender, recipient, sharedBody, ts);
+    }
+  }
+
+  /** An idempotency key entry as read back. */
+  record KeyEntry(String sender, String key, long createdAt, String fingerprint, String result) {
+  }
+
+  /** What replaying a record finds; offsets are from the start of the record's entries. */
+  interface Visitor {
+    void message(String recipient, long seq, long ts, int offset);
+
+    void sendKey(String sender, String key, long createdAt, int offset);
+
+    void cursor(String user, String device, long seq);
+
+    void head(String user, long lastSeq);
+  }
+
+  /** A growing buffer of entries; {@link #offset()} is where the next entry starts. */
+  static final class Writer {
+    private ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+    private int entryStart = -1;
+
+    int offset() {
+      return buffer.position();
+    }
+
+    ByteBuffer finish() {
+      buffer.flip();
+      return buffer;
+    }
+
+    Writer message(StoredMessage m, int bodyEntryOffset) {
+      int here = begin(MESSAGE);
+      string(m.to()).int64(m.seq()).int64(m.ts()).string(m.msgId()).string(m.from());
+      if (bodyEntryOffset >= 0 && bodyEntryOffset < here) {
+        int64(here - bodyEntryOffset);
+      } else {
+        int64(0).string(m.body());
+      }
+      return end();
+    }
+
+    Writer sendKey(String sender, String key, long createdAt, String fingerprint, String result) {
+      begin(SEND_KEY);
+      return string(sender).string(key).int64(createdAt).string(fingerprint).string(result).end();
+    }
+
+    Writer cursor(CursorUpdate c) {
+      begin(CURSOR);
+      return string(c.user()).string(c.device()).int64(c.seq()).end();
+    }
+
+    Writer head(String user, long lastSeq) {
+      begin(HEAD);
+      return string(user).int64(lastSeq).end();
+    }
+
+    private int begin(byte kind) {
+      ensure(5);
+      entryStart = buffer.position();
+      buffer.putInt(0).put(kind);
+      return entryStart;
+    }
+
+    private Writer end() {
+      buffer.putInt(entryStart, buffer.position() - entryStart - 4);
+      return this;
+    }
+
+    private Writer int64(long v) {
+      ensure(8);
+      buffer.putLong(v);
+      return this;
+    }
+
+    private Writer string(String s) {
+      byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+      ensure(4 + bytes.length);
+      buffer.putInt(bytes.length).put(bytes);
+      return this;
+    }
+
+    private void ensure(int n) {
+      if (buffer.remaining() < n) {
+        ByteBuffer bigger = ByteBuffer.allocate(Math.max(buffer.capacity() * 2, buffer.position() + n));
+        buffer.flip();
+        bigger.put(buffer);
+        buffer = bigger;
+      }
+    }
+  }
+
+  /** The entries of a commit, in order: messages, then keys, then cursor moves. */
+  static Writer commit(List<StoredMessage> rows, List<AppendPlanner.NewSendKey> keys, List<CursorUpdate> cursors,
+                       long now, int[] messageOffsets, int[] keyOffsets) {
+    Writer w = new Writer();
+    String lastBody = null;
+    int lastBodyOffset = -1;
+    for (int i = 0; i < rows.size(); i++) {
+      StoredMessage m = rows.get(i);
+      messageOffsets[i] = w.offset();
+      // The copies of one send carry the same String: store its bytes once.
+      boolean shared = m.body() == lastBody;
+      w.message(m, shared ? lastBodyOffset : -1);
+      if (!shared) {
+        lastBody = m.body();
+        lastBodyOffset = messageOffsets[i];
+      }
+    }
+    for (int i = 0; i < keys.size(); i++) {
+      AppendPlanner.NewSendKey k = keys.get(i);
+      keyOffsets[i] = w.offset();
+      w.sendKey(k.key().sender(), k.key().key(), now, k.keyed().fingerprint(), k.keyed().result().encode());
+    }
+    cursors.forEach(w::cursor);
+    return w;
+  }
+
+  /** Calls {@code visitor} for each entry of a record's entries; throws on a malformed entry. */
+  static void replay(ByteBuffer entries, Visitor visitor) {
+    while (entries.hasRemaining()) {
+      int offset = entries.position();
+      int length = entries.getInt();
+      if (length < 1 || length > entries.remaining()) {
+        throw new IllegalStateException("entry length " + length + " at offset " + offset);
+      }
+      int end = entries.position() + length;
+      byte kind = entries.get();
+      switch (kind) {
+        case MESSAGE -> visitor.message(string(entries), entries.getLong(), entries.getLong(), offset);
+        case SEND_KEY -> visitor.sendKey(string(entries), string(entries), entries.getLong(), offset);
+        case CURSOR -> visitor.cursor(string(entries), string(entries), entries.getLong());
+        case HEAD -> visitor.head(string(entries), entries.getLong());
+        default -> throw new IllegalStateException("unknown entry kind " + kind + " at offset " + offset);
+      }
+      entries.position(end);
+    }
+  }
+
+  /** The length of the entry starting at {@code entry}'s position, including its length field. */
+  static int totalLength(ByteBuffer entry) {
+    return 4 + entry.getInt(entry.position());
+  }
+
+  static MessageEntry message(ByteBuffer entry) {
+    expect(entry, MESSAGE);
+    String recipient = string(entry);
+    long seq = entry.getLong();
+    long ts = entry.getLong();
+    String msgId = string(entry);
+    String sender = string(entry);
+    long bodyBack = entry.getLong();
+    return new MessageEntry(recipient, seq, ts, msgId, sender, bodyBack, bodyBack == 0 ? string(entry) : null);
+  }
+
+  static KeyEntry sendKey(ByteBuffer entry) {
+    expect(entry, SEND_KEY);
+    return new KeyEntry(string(entry), string(entry), entry.getLong(), string(entry), string(entry));
+  }
+
+  private static void expect(ByteBuffer entry, byte kind) {
+    entry.getInt();
+    byte found = entry.get();
+    if (found != kind) {
+      throw new IllegalStateException("expected entry kind " + kind + ", found " + found);
+    }
+  }
+
+  private static String string(ByteBuffer in) {
+    int length = in.getInt();
+    if (length < 0 || length > in.remaining()) {
+      throw new BufferUnderflowException();
+    }
+    String s = new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
+    in.position(in.position() + length);
+    return s;
+  }
+}

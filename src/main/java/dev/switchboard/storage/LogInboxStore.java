@@ -1,0 +1,299 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.config.InboxConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The embedded engine built for this workload: an append-only log of segment files, with every
+ * inbox's index in memory. An inbox only ever grows at its end and loses messages only by age, so
+ * a commit is one record appended to one file (and one {@code fsync} with
+ * {@code inbox.synchronous = FULL}) instead of B-tree pages rewritten all over a database; the
+ * copies of a send to many recipients share one stored body; and whole segments are deleted once
+ * everything in them expired.
+ *
+ * <p>In memory: per inbox its head and 16 bytes per stored message (where it is, when it was sent),
+ * every device's cursor, and 16 bytes per idempotency key of the window. All of it is rebuilt at
+ * open by reading the log from its oldest segment; each segment starts with a checkpoint of the
+ * heads and cursors, so deleting older segments loses nothing.
+ *
+ * <p>State is touched only on the caller's context (the inbox verticle); file work runs on worker
+ * threads: one task per commit, reads beside it.
+ */
+public final class LogInboxStore implements InboxStore {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LogInboxStore.class);
+  /** Bytes read first for an entry: most messages fit, longer ones take a second read. */
+  private static final int READ_HINT = 1024;
+  /** A segment older than this (or than retention, if shorter) is closed, so that expired data leaves the disk. */
+  private static final long MAX_SEGMENT_AGE_MILLIS = 3_600_000;
+
+  private record DeviceKey(String user, String device) {
+  }
+
+  /** Where a commit's record went: its entries' position and each message's and key's offset in them. */
+  private record Written(long position, int[] messageOffsets, int[] keyOffsets, LogSegments.Segment segment) {
+  }
+
+  private final Vertx vertx;
+  private final InboxConfig config;
+  private final AppendPlanner planner;
+  private final Map<String, UserLog> inboxes = new HashMap<>();
+  private final Map<DeviceKey, Long> cursors = new HashMap<>();
+  /** Segments dropped at the last purge; deleted at the next, when no read can still be using them. */
+  private final List<LogSegments.Segment> retired = new ArrayList<>();
+  private KeyPositions keys;
+  private LogSegments log;
+
+  public LogInboxStore(Vertx vertx, InboxConfig config) {
+    this.vertx = vertx;
+    this.config = config;
+    this.planner = new AppendPlanner(config.maxMessagesPerUser());
+  }
+
+  @Override
+  public Future<Void> open() {
+    Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
+    log = new LogSegments(dir, "FULL".equals(config.synchronous()));
+    keys = new KeyPositions(config.idempotencyWindowMillis());
+    long started = System.nanoTime();
+    return vertx.<Void>executeBlocking(() -> {
+      log.open(this::replay);
+      if (log.isEmpty()) {
+        log.roll(checkpoint(), System.currentTimeMillis());
+      }
+      return null;
+    }).onSuccess(v -> LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms (synchronous={})",
+        dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000, config.synchronous()));
+  }
+
+  /** Applies one record read at open. */
+  private void replay(LogSegments.Segment segment, long position, ByteBuffer entries) {
+    LogEntries.replay(entries, new LogEntries.Visitor() {
+      @Override
+      public void message(String recipient, long seq, long ts, int offset) {
+        inboxes.computeIfAbsent(recipient, u -> new UserLog()).add(seq, position + offset, ts);
+        segment.newestMessage = Math.max(segment.newestMessage, ts);
+        segment.opened = Math.min(segment.opened, ts);
+      }
+
+      @Override
+      public void sendKey(String sender, String key, long createdAt, int offset) {
+        keys.add(KeyPositions.hash(sender, key), position + offset, createdAt);
+        segment.newestKey = Math.max(segment.newestKey, createdAt);
+        segment.opened = Math.min(segment.opened, createdAt);
+      }
+
+      @Override
+      public void cursor(String user, String device, long seq) {
+        cursors.merge(new DeviceKey(user, device), seq, Math::max);
+      }
+
+      @Override
+      public void head(String user, long lastSeq) {
+        inboxes.computeIfAbsent(user, u -> new UserLog()).advanceTo(lastSeq);
+      }
+    });
+  }
+
+  /** The entries that start a segment: every inbox's head and every cursor. */
+  private ByteBuffer checkpoint() {
+    LogEntries.Writer w = new LogEntries.Writer();
+    inboxes.forEach((user, inbox) -> w.head(user, inbox.lastSeq()));
+    cursors.forEach((k, seq) -> w.cursor(new CursorUpdate(k.user(), k.device(), seq)));
+    return w.finish();
+  }
+
+  @Override
+  public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> moves, long now) {
+    return storedKeys(batch, now).compose(existing -> {
+      Map<String, InboxHead> heads = new HashMap<>();
+      for (AppendRequest request : batch) {
+        for (AppendRequest.Recipient r : request.recipients()) {
+          UserLog inbox = inboxes.get(r.to());
+          if (inbox != null) {
+            heads.put(r.to(), inbox.head());
+          }
+        }
+      }
+      AppendPlanner.Plan plan = planner.plan(batch, heads, existing);
+      if (plan.rows().isEmpty() && plan.newKeys().isEmpty() && moves.isEmpty()) {
+        return Future.succeededFuture(plan.results());
+      }
+      ByteBuffer checkpoint = log.active().size >= config.logSegmentBytes() ? checkpoint() : null;
+      return vertx.executeBlocking(() -> {
+        int[] messageOffsets = new int[plan.rows().size()];
+        int[] keyOffsets = new int[plan.newKeys().size()];
+        ByteBuffer entries = LogEntries.commit(plan.rows(), plan.newKeys(), moves, now, messageOffsets, keyOffsets).finish();
+        if (checkpoint != null) {
+          log.roll(checkpoint, now);
+        }
+        return new Written(log.append(entries, now), messageOffsets, keyOffsets, log.active());
+      }, false).map(written -> {
+        apply(plan, moves, now, written);
+        return plan.results();
+      });
+    });
+  }
+
+  /** Makes a written commit visible: indexes, heads, keys and cursors change only after the disk did. */
+  private void apply(AppendPlanner.Plan plan, List<CursorUpdate> moves, long now, Written written) {
+    List<StoredMessage> rows = plan.rows();
+    for (int i = 0; i < rows.size(); i++) {
+      StoredMessage m = rows.get(i);
+      inboxes.computeIfAbsent(m.to(), u -> new UserLog()).add(m.seq(), written.position() + written.messageOffsets()[i], m.ts());
+      written.segment().newestMessage = Math.max(written.segment().newestMessage, m.ts());
+    }
+    List<AppendPlanner.NewSendKey> newKeys = plan.newKeys();
+    for (int i = 0; i < newKeys.size(); i++) {
+      AppendPlanner.SendKey k = newKeys.get(i).key();
+      keys.add(KeyPositions.hash(k.sender(), k.key()), written.position() + written.keyOffsets()[i], now);
+      written.segment().newestKey = Math.max(written.segment().newestKey, now);
+    }
+    for (CursorUpdate c : moves) {
+      cursors.merge(new DeviceKey(c.user(), c.device()), c.seq(), Math::max);
+    }
+  }
+
+  /** What the batch's keys answered within the window: candidates from memory, confirmed from the log. */
+  private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> storedKeys(List<AppendRequest> batch, long now) {
+    Map<AppendPlanner.SendKey, List<Long>> candidates = new HashMap<>();
+    for (AppendRequest request : batch) {
+      if (request.idempotencyKey() != null) {
+        AppendPlanner.SendKey key = new AppendPlanner.SendKey(request.from(), request.idempotencyKey());
+        keys.candidates(KeyPositions.hash(key.sender(), key.key()), now,
+            position -> candidates.computeIfAbsent(key, k -> new ArrayList<>()).add(position));
+      }
+    }
+    if (candidates.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    long since = now - config.idempotencyWindowMillis();
+    return vertx.executeBlocking(() -> {
+      Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult> found = new HashMap<>();
+      Map<AppendPlanner.SendKey, Long> foundAt = new HashMap<>();
+      for (Map.Entry<AppendPlanner.SendKey, List<Long>> e : candidates.entrySet()) {
+        AppendPlanner.SendKey key = e.getKey();
+        for (long position : e.getValue()) {
+          LogEntries.KeyEntry entry = LogEntries.sendKey(log.readEntry(position, READ_HINT));
+          boolean same = entry.sender().equals(key.sender()) && entry.key().equals(key.key());
+          if (same && entry.createdAt() >= since && entry.createdAt() > foundAt.getOrDefault(key, Long.MIN_VALUE)) {
+            foundAt.put(key, entry.createdAt());
+            found.put(key, new AppendPlanner.KeyedResult(entry.fingerprint(),
+                AppendResult.fromJson(new JsonObject(entry.result()))));
+          }
+        }
+      }
+      return found;
+    }, false);
+  }
+
+  @Override
+  public Future<InboxPage> read(String user, long after, int limit, long now) {
+    UserLog inbox = inboxes.get(user);
+    long head = inbox == null ? 0 : inbox.lastSeq();
+    if (inbox == null || head <= after || limit <= 0) {
+      return Future.succeededFuture(new InboxPage(after, head, List.of()));
+    }
+    int room = (int) Math.min(limit, inbox.stored());
+    long[] positions = new long[room];
+    long[] seqs = new long[room];
+    int n = inbox.positionsAfter(after, now - config.retentionMillis(), room, positions, seqs);
+    if (n == 0) {
+      return Future.succeededFuture(new InboxPage(after, head, List.of()));
+    }
+    return vertx.executeBlocking(() -> {
+      List<StoredMessage> messages = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        messages.add(readMessage(positions[i], user, seqs[i]));
+      }
+      return new InboxPage(after, head, messages);
+    }, false);
+  }
+
+  private StoredMessage readMessage(long position, String user, long seq) throws IOException {
+    LogEntries.MessageEntry entry = LogEntries.message(log.readEntry(position, READ_HINT));
+    if (!entry.recipient().equals(user) || entry.seq() != seq) {
+      throw new IOException("log position " + position + " holds " + entry.recipient() + "#" + entry.seq()
+          + ", not " + user + "#" + seq);
+    }
+    String body = entry.body() != null
+        ? entry.body()
+        : LogEntries.message(log.readEntry(position - entry.bodyBack(), READ_HINT)).body();
+    return entry.withBody(body);
+  }
+
+  @Override
+  public Future<Long> cursor(String user, String device) {
+    return Future.succeededFuture(cursors.getOrDefault(new DeviceKey(user, device), 0L));
+  }
+
+  @Override
+  public Future<Long> purge(long now) {
+    long cutoff = now - config.retentionMillis();
+    long removed = 0;
+    for (UserLog inbox : inboxes.values()) {
+      removed += inbox.dropOlderThan(cutoff);
+    }
+    List<LogSegments.Segment> deletable = new ArrayList<>(retired);
+    retired.clear();
+    LogSegments.Segment active = log.active();
+    for (LogSegments.Segment segment : log.all()) {
+      // Oldest first; stop at the first that still holds a live message or key.
+      if (segment == active || segment.newestMessage >= cutoff
+          || segment.newestKey >= now - config.idempotencyWindowMillis()) {
+        break;
+      }
+      log.retire(segment);
+      retired.add(segment);
+    }
+    boolean hasData = active.newestMessage != Long.MIN_VALUE || active.newestKey != Long.MIN_VALUE;
+    ByteBuffer checkpoint = hasData && now - active.opened >= Math.min(config.retentionMillis(), MAX_SEGMENT_AGE_MILLIS)
+        ? checkpoint() : null;
+    long total = removed;
+    if (deletable.isEmpty() && checkpoint == null) {
+      return Future.succeededFuture(total);
+    }
+    return vertx.executeBlocking(() -> {
+      for (LogSegments.Segment segment : deletable) {
+        LogSegments.delete(segment);
+      }
+      if (checkpoint != null) {
+        log.roll(checkpoint, now);
+      }
+      return total;
+    }, false);
+  }
+
+  @Override
+  public Future<Void> close() {
+    if (log == null) {
+      return Future.succeededFuture();
+    }
+    List<LogSegments.Segment> deletable = new ArrayList<>(retired);
+    retired.clear();
+    return vertx.executeBlocking(() -> {
+      for (LogSegments.Segment segment : deletable) {
+        LogSegments.delete(segment);
+      }
+      log.close();
+      return null;
+    }, false);
+  }
+}

@@ -1,0 +1,106 @@
+package dev.switchboard.storage;
+
+import java.util.Arrays;
+
+/**
+ * One inbox of the log engine, in memory: its head and, for each message still stored, where the
+ * message sits in the log and when it was sent. Seqs of an inbox have no holes, so the message with
+ * seq {@code s} is entry {@code s - firstSeq}; 16 bytes per stored message.
+ */
+final class UserLog {
+
+  private long lastSeq;
+  /** Seq of the oldest stored message (entry {@link #start}); meaningless while {@link #size} is 0. */
+  private long firstSeq;
+  private long[] positions = new long[4];
+  private long[] times = new long[4];
+  private int start;
+  private int size;
+
+  long lastSeq() {
+    return lastSeq;
+  }
+
+  int stored() {
+    return size;
+  }
+
+  InboxHead head() {
+    return new InboxHead(lastSeq, size);
+  }
+
+  /**
+   * Records a message at the end. A seq past {@code lastSeq + 1} (the log's older part was deleted,
+   * or retention removed the messages between) starts the stored run afresh at that seq.
+   */
+  void add(long seq, long position, long time) {
+    if (size > 0 && seq != firstSeq + size) {
+      start = 0;
+      size = 0;
+    }
+    if (size == 0) {
+      firstSeq = seq;
+      start = 0;
+    }
+    if (start + size == positions.length) {
+      grow();
+    }
+    positions[start + size] = position;
+    times[start + size] = time;
+    size++;
+    lastSeq = Math.max(lastSeq, seq);
+  }
+
+  /** Raises the head without a stored message (a checkpoint of an inbox whose messages are all gone). */
+  void advanceTo(long seq) {
+    lastSeq = Math.max(lastSeq, seq);
+  }
+
+  /** Drops the oldest messages sent before {@code cutoff}; returns how many went. */
+  int dropOlderThan(long cutoff) {
+    int dropped = 0;
+    while (size > 0 && times[start] < cutoff) {
+      start++;
+      size--;
+      firstSeq++;
+      dropped++;
+    }
+    if (size == 0) {
+      // An inbox nobody writes to any more keeps only its head.
+      start = 0;
+      positions = new long[4];
+      times = new long[4];
+    }
+    return dropped;
+  }
+
+  /**
+   * Positions of up to {@code limit} messages after seq {@code after}, oldest first, skipping those
+   * sent before {@code notBefore}; their seqs go into {@code seqs}.
+   */
+  int positionsAfter(long after, long notBefore, int limit, long[] outPositions, long[] outSeqs) {
+    int n = 0;
+    long from = Math.max(after + 1, firstSeq);
+    for (long seq = from; seq < firstSeq + size && n < limit; seq++) {
+      int i = start + (int) (seq - firstSeq);
+      if (times[i] >= notBefore) {
+        outPositions[n] = positions[i];
+        outSeqs[n] = seq;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private void grow() {
+    if (start > positions.length / 2) {
+      // Mostly dropped at the front: move the live part down instead of growing.
+      System.arraycopy(positions, start, positions, 0, size);
+      System.arraycopy(times, start, times, 0, size);
+      start = 0;
+      return;
+    }
+    positions = Arrays.copyOf(positions, positions.length * 2);
+    times = Arrays.copyOf(times, times.length * 2);
+  }
+}

@@ -1,0 +1,282 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.config.InboxConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The store contract on the log engine (real files in a temporary directory), and what is its own:
+ * torn writes cut off at open, damage elsewhere refused, segments rolled and deleted without losing
+ * heads or cursors, bodies shared by the copies of a send, entries longer than the first read.
+ */
+class LogInboxStoreTest extends InboxStoreContractTest {
+
+  @Override
+  JsonObject engineSettings() {
+    return new JsonObject().put("engine", "log");
+  }
+
+  @Override
+  InboxStore newStore(Vertx vertx, InboxConfig config) {
+    return new LogInboxStore(vertx, config);
+  }
+
+  private InboxConfig config(int cap, int segmentMegabytes) throws Exception {
+    InboxConfig c = config(cap);
+    return new InboxConfig(c.engine(), c.dataDir(), c.retentionMillis(), c.maxMessagesPerUser(),
+        c.idempotencyWindowMillis(), c.purgeIntervalMillis(), c.batchMaxMessages(), c.commitIntervalMillis(),
+        c.cursorFlushMillis(), c.synchronous(), segmentMegabytes * 1024L * 1024, c.postgresUri(),
+        c.postgresPoolSize(), c.allowEmbeddedInCluster());
+  }
+
+  private static AppendRequest send(String to, String body, long ts) {
+    return new AppendRequest("alice", body, ts, null, List.of(new AppendRequest.Recipient(to, "m-" + body)));
+  }
+
+  private List<Path> segments() throws IOException {
+    try (Stream<Path> files = Files.list(dataDir.resolve("log"))) {
+      return files.sorted().toList();
+    }
+  }
+
+  private static List<String> bodies(InboxPage page) {
+    return page.messages().stream().map(StoredMessage::body).toList();
+  }
+
+  /** Appends {@code n} sends to bob, each its own commit, bodies "0".."n-1". */
+  private static Future<Void> appendEach(InboxStore store, int from, int n, String bodyPrefix, long ts) {
+    Future<Void> chain = Future.succeededFuture();
+    for (int i = from; i < from + n; i++) {
+      String body = bodyPrefix + i;
+      chain = chain.compose(x -> store.append(List.of(send("bob", body, ts)), List.of(), ts).mapEmpty());
+    }
+    return chain;
+  }
+
+  @Test
+  @DisplayName("a record torn by a crash at the end of the log is cut off at open; everything before it stays")
+  void tornTail(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100);
+    InboxStore store = newStore(vertx, config);
+    store.open()
+        .compose(v -> appendEach(store, 0, 3, "b", 10))
+        .compose(v -> store.close())
+        .compose(v -> vertx.executeBlocking(() -> {
+          // Half a record: a header that promises more bytes than follow, as a crash mid-write leaves.
+          Path last = segments().get(segments().size() - 1);
+          try (FileChannel ch = FileChannel.open(last, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            ch.write(ByteBuffer.allocate(12).putInt(500).putInt(42).putInt(7).flip());
+          }
+          return Files.size(last);
+        }))
+        .compose(tornSize -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open()
+              .compose(x -> reopened.append(List.of(send("bob", "after", 20)), List.of(), 20))
+              .compose(x -> reopened.read("bob", 0, 10, 20))
+              .eventually(reopened::close)
+              .compose(page -> {
+                ctx.verify(() -> assertEquals(List.of("b0", "b1", "b2", "after"), bodies(page)));
+                // And the file reopens cleanly once more: the garbage is gone, not skipped.
+                InboxStore third = newStore(vertx, config);
+                return third.open().compose(x -> third.read("bob", 0, 10, 20)).eventually(third::close);
+              });
+        })
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertEquals(List.of("b0", "b1", "b2", "after"), bodies(page));
+          assertEquals(List.of(1L, 2L, 3L, 4L), page.messages().stream().map(StoredMessage::seq).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a damaged record in an older segment fails the open instead of silently dropping messages")
+  void damageRefused(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100, 1);
+    InboxStore store = newStore(vertx, config);
+    String big = "x".repeat(300_000);
+    store.open()
+        .compose(v -> appendEach(store, 0, 5, big, 10))
+        .compose(v -> store.close())
+        .compose(v -> vertx.executeBlocking(() -> {
+          List<Path> files = segments();
+          assertTrue(files.size() >= 2, "expected several segments, got " + files);
+          try (FileChannel ch = FileChannel.open(files.get(0), StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {'!', '!', '!'}), 5_000);
+          }
+          return null;
+        }))
+        .compose(v -> newStore(vertx, config).open())
+        .onComplete(ctx.failing(e -> ctx.verify(() -> {
+          assertTrue(e.getMessage().contains("is damaged"), e.getMessage());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a segment from a newer format version is refused")
+  void newerFormatRefused(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100);
+    InboxStore store = newStore(vertx, config);
+    store.open().compose(v -> store.close())
+        .compose(v -> vertx.executeBlocking(() -> {
+          try (FileChannel ch = FileChannel.open(segments().get(0), StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(4).putInt(LogSegments.FORMAT_VERSION + 1).flip(), 4);
+          }
+          return null;
+        }))
+        .compose(v -> newStore(vertx, config).open())
+        .onComplete(ctx.failing(e -> ctx.verify(() -> {
+          assertTrue(e.getMessage().contains("newer than this build knows"), e.getMessage());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("full segments roll over; once expired they are deleted, and heads and cursors outlive them")
+  void segmentsRollAndExpire(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(1000, 1);
+    InboxStore store = newStore(vertx, config);
+    String big = "y".repeat(300_000);
+    long later = 2 * HOUR;
+    List<Integer> counts = new ArrayList<>();
+    store.open()
+        .compose(v -> appendEach(store, 0, 12, big, 10))
+        .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 12)), 10))
+        .compose(v -> vertx.executeBlocking(() -> segments().size()))
+        .compose(n -> {
+          counts.add(n);
+          // Two purges past retention: the first drops the expired segments, the second deletes their files.
+          return store.purge(later).compose(removed -> {
+            ctx.verify(() -> assertEquals(12L, removed));
+            return store.purge(later + 1);
+          });
+        })
+        .compose(v -> store.append(List.of(send("bob", "fresh", later)), List.of(), later))
+        .compose(v -> vertx.executeBlocking(() -> segments().size()))
+        .compose(n -> {
+          counts.add(n);
+          return store.close();
+        })
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open()
+              .compose(x -> reopened.cursor("bob", "phone").compose(cursor -> {
+                ctx.verify(() -> assertEquals(12L, cursor));
+                return reopened.read("bob", 0, 100, later);
+              }))
+              .compose(page -> {
+                ctx.verify(() -> {
+                  assertEquals(13L, page.head());
+                  assertEquals(List.of("fresh"), bodies(page));
+                  assertEquals(13L, page.messages().get(0).seq());
+                });
+                return reopened.append(List.of(send("bob", "next", later)), List.of(), later);
+              })
+              .eventually(reopened::close);
+        })
+        .onComplete(ctx.succeeding(results -> ctx.verify(() -> {
+          assertTrue(counts.get(0) >= 3, "12 x 300 KB in 1 MiB segments: " + counts);
+          assertTrue(counts.get(1) <= 2, "expired segments deleted: " + counts);
+          assertEquals(14L, results.get(0).results().get(0).seq());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("the copies of one send to many recipients store the body once, and each reads back whole")
+  void fanOutSharesBody(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    String body = "z".repeat(50_000);
+    List<AppendRequest.Recipient> to = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      to.add(new AppendRequest.Recipient("user" + i, "m" + i));
+    }
+    store.open()
+        .compose(v -> store.append(List.of(new AppendRequest("push", body, 5, null, to)), List.of(), 5))
+        .compose(v -> vertx.executeBlocking(() -> Files.size(segments().get(0))))
+        .compose(size -> {
+          ctx.verify(() -> assertTrue(size < 2 * body.length(), "200 copies of 50 KB in " + size + " bytes"));
+          return store.read("user199", 0, 10, 5);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertEquals(List.of(new StoredMessage("m199", 1, "push", "user199", body, 5)), page.messages());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("many sends in one commit keep their order and seqs across a reopen, with bodies of every length")
+  void manyInOneCommit(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(10_000);
+    InboxStore store = newStore(vertx, config);
+    List<AppendRequest> batch = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      // Lengths around the first read of an entry, and multi-byte characters.
+      batch.add(send(i % 2 == 0 ? "bob" : "carol", "é".repeat(i * 7) + i, 3));
+    }
+    store.open()
+        .compose(v -> store.append(batch, List.of(), 3))
+        .compose(results -> {
+          ctx.verify(() -> assertEquals(250L, results.get(499).results().get(0).seq()));
+          return store.close();
+        })
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open().compose(x -> reopened.read("carol", 100, 1000, 3)).eventually(reopened::close);
+        })
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertEquals(150, page.messages().size());
+          for (int j = 0; j < 150; j++) {
+            int i = 2 * (100 + j) + 1;
+            assertEquals("é".repeat(i * 7) + i, page.messages().get(j).body());
+            assertEquals(101L + j, page.messages().get(j).seq());
+          }
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("an idempotency key replays the answer it gave, read back from the log")
+  void keyReplaysStoredAnswer(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    AppendRequest keyed = new AppendRequest("alice", "hello", 7, "k-1",
+        List.of(new AppendRequest.Recipient("bob", "m-1"), new AppendRequest.Recipient("carol", "m-2")));
+    List<AppendResult> first = new ArrayList<>();
+    store.open()
+        .compose(v -> store.append(List.of(keyed), List.of(), 7))
+        .compose(results -> {
+          first.addAll(results);
+          return store.append(List.of(keyed), List.of(), 8);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(replay -> ctx.verify(() -> {
+          assertTrue(replay.get(0).duplicate());
+          assertEquals(first.get(0).results(), replay.get(0).results());
+          ctx.completeNow();
+        })));
+  }
+}
