@@ -1,0 +1,90 @@
+package dev.switchboard.storage;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class UserLogTest {
+
+  /** Seqs and positions of up to {@code limit} messages after {@code after}, as "seq@position" pairs. */
+  private static String[] page(UserLog log, long after, long notBefore, int limit) {
+    long[] positions = new long[limit];
+    long[] seqs = new long[limit];
+    int n = log.positionsAfter(after, notBefore, limit, positions, seqs);
+    String[] out = new String[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = seqs[i] + "@" + positions[i];
+    }
+    return out;
+  }
+
+  @Test
+  @DisplayName("a page starts after 'after', stops at the limit and skips messages sent before 'notBefore'")
+  void pages() {
+    UserLog log = new UserLog();
+    for (int seq = 1; seq <= 10; seq++) {
+      log.add(seq, seq * 100L, seq == 4 ? 0 : 1_000);
+    }
+    assertEquals(new InboxHead(10, 10), log.head());
+    assertArrayEquals(new String[] {"3@300", "5@500", "6@600"}, page(log, 2, 1, 3));
+    assertArrayEquals(new String[] {"9@900", "10@1000"}, page(log, 8, 0, 5));
+    assertArrayEquals(new String[] {}, page(log, 10, 0, 5));
+  }
+
+  @Test
+  @DisplayName("dropping by age keeps the head, counts what went, and pages go on from the oldest left")
+  void dropByAge() {
+    UserLog log = new UserLog();
+    for (int seq = 1; seq <= 6; seq++) {
+      log.add(seq, seq, seq * 10L);
+    }
+    assertEquals(3, log.dropOlderThan(35));
+    assertEquals(new InboxHead(6, 3), log.head());
+    assertArrayEquals(new String[] {"4@4", "5@5", "6@6"}, page(log, 0, 0, 10));
+    assertEquals(3, log.dropOlderThan(1_000));
+    assertEquals(new InboxHead(6, 0), log.head());
+    log.add(7, 70, 2_000);
+    assertArrayEquals(new String[] {"7@70"}, page(log, 0, 0, 10));
+  }
+
+  @Test
+  @DisplayName("a seq past the next one (older log deleted) starts the stored run there; a checkpoint head only raises lastSeq")
+  void gapsAndHeads() {
+    UserLog log = new UserLog();
+    log.advanceTo(41);
+    assertEquals(new InboxHead(41, 0), log.head());
+    log.add(42, 1, 0);
+    log.add(43, 2, 0);
+    log.add(50, 3, 0);
+    assertEquals(new InboxHead(50, 1), log.head());
+    assertArrayEquals(new String[] {"50@3"}, page(log, 0, 0, 10));
+    log.advanceTo(12);
+    assertEquals(50, log.lastSeq());
+  }
+
+  @Test
+  @DisplayName("a long-lived inbox written and trimmed many times keeps every position right")
+  void churn() {
+    UserLog log = new UserLog();
+    long seq = 0;
+    for (int round = 0; round < 50; round++) {
+      for (int i = 0; i < 1_000; i++) {
+        seq++;
+        log.add(seq, seq * 3, seq);
+      }
+      log.dropOlderThan(seq - 300);
+    }
+    String[] page = page(log, seq - 5, 0, 10);
+    String[] expected = new String[5];
+    for (int i = 0; i < 5; i++) {
+      long s = seq - 4 + i;
+      expected[i] = s + "@" + s * 3;
+    }
+    assertArrayEquals(expected, page);
+    assertEquals(301, log.stored(), Arrays.toString(page));
+  }
+}
