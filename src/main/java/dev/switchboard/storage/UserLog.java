@@ -12,8 +12,11 @@ final class UserLog {
   private long lastSeq;
   /** Seq of the oldest stored message (entry {@link #start}); meaningless while {@link #size} is 0. */
   private long firstSeq;
-  private long[] positions = new long[4];
-  private long[] times = new long[4];
+  private static final long[] NONE = new long[0];
+
+  /** Empty until the first message: most inboxes in memory hold only a head. */
+  private long[] positions = NONE;
+  private long[] times = NONE;
   private int start;
   private int size;
 
@@ -68,8 +71,8 @@ final class UserLog {
     if (size == 0) {
       // An inbox nobody writes to any more keeps only its head.
       start = 0;
-      positions = new long[4];
-      times = new long[4];
+      positions = NONE;
+      times = NONE;
     }
     return dropped;
   }
@@ -100,7 +103,8 @@ final class UserLog {
       start = 0;
       return;
     }
-    positions = Arrays.copyOf(positions, positions.length * 2);
-    times = Arrays.copyOf(times, times.length * 2);
+    int capacity = Math.max(4, positions.length * 2);
+    positions = Arrays.copyOf(positions, capacity);
+    times = Arrays.copyOf(times, capacity);
   }
 }
