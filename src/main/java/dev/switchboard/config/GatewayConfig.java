@@ -35,7 +35,7 @@ public record GatewayConfig(
     return new GatewayConfig(
         s.string("host"),
         s.intIn("port", 0, 65535),
-        s.intIn("instances", 1, 256),
+        instances(s.intIn("instances", 0, 256)),
         paths,
         s.string("webroot"),
         s.intIn("maxFrameBytes", 1024, 64 * 1024 * 1024),
@@ -47,5 +47,13 @@ public record GatewayConfig(
         s.intIn("maxWriteQueueBytes", 1024, 1024 * 1024 * 1024),
         s.bool("textPrefixSender"),
         s.bool("textEscapeHtml"));
+  }
+
+  /**
+   * 0 means one per core: a gateway instance is one event loop, and the sockets' frame work (parsing,
+   * writes, one syscall per frame) is most of the server's CPU, so one instance caps a node at one core.
+   */
+  static int instances(int configured) {
+    return configured == 0 ? Runtime.getRuntime().availableProcessors() : configured;
   }
 }

@@ -12,7 +12,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** The {@code gateway} section's handshake deadline: its default, its environment variable, its checks. */
+/** The {@code gateway} section: the handshake deadline (default, environment variable, checks) and the instance count. */
 class GatewayConfigTest {
 
   private static JsonObject defaults() throws IOException {
@@ -21,6 +21,18 @@ class GatewayConfigTest {
 
   private static String refusal(JsonObject root) {
     return assertThrows(IllegalArgumentException.class, () -> GatewayConfig.fromJson(root)).getMessage();
+  }
+
+  @Test
+  @DisplayName("gateway.instances defaults to one per core; a number is taken as given, a negative one refused")
+  void instances() throws IOException {
+    assertEquals(Runtime.getRuntime().availableProcessors(), GatewayConfig.fromJson(defaults()).instances());
+    JsonObject three = defaults();
+    three.getJsonObject("gateway").put("instances", 3);
+    assertEquals(3, GatewayConfig.fromJson(three).instances());
+    JsonObject negative = defaults();
+    negative.getJsonObject("gateway").put("instances", -1);
+    assertEquals("gateway.instances must be 0..256, got -1", refusal(negative));
   }
 
   @Test
