@@ -187,6 +187,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .onComplete(identity -> handshake.accept()
             .onFailure(e -> releaseIp(ip))
             .onSuccess(socket -> {
+              WebSocketQueues.useDirectQueue(socket);
               socket.closeHandler(v -> releaseIp(ip));
               if (identity.succeeded()) {
                 onConnected(socket, identity.result(), query, ip);
