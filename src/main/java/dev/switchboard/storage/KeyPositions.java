@@ -14,14 +14,12 @@ final class KeyPositions {
 
   private static final long EMPTY = -1;
 
-  private final long generationMillis;
+  private final GenerationTimer generations;
   private Table current = new Table();
   private Table previous = new Table();
-  private long currentSince;
-  private boolean started;
 
   KeyPositions(long windowMillis) {
-    this.generationMillis = Math.max(windowMillis, 1_000);
+    this.generations = new GenerationTimer(windowMillis);
   }
 
   void add(long hash, long position, long now) {
@@ -37,16 +35,10 @@ final class KeyPositions {
   }
 
   private void rotate(long now) {
-    if (!started) {
-      started = true;
-      currentSince = now;
+    if (generations.turn(now)) {
+      previous = current;
+      current = new Table();
     }
-    if (now - currentSince < generationMillis) {
-      return;
-    }
-    previous = current;
-    current = new Table();
-    currentSince = now;
   }
 
   /** 64 bits over every char of both strings (FNV-1a, then a finalizer), with a separator between them. */

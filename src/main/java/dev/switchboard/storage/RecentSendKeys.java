@@ -19,14 +19,11 @@ final class RecentSendKeys {
   static final int BITS = 1 << 24;
   private static final int HASHES = 4;
 
-  /** How long a generation is current: the window, but at least a second, so a tiny window does not clear 2 MiB per call. */
-  private final long generationMillis;
+  /** Turns every window, but at least a second apart, so a tiny window does not clear 2 MiB per call. */
+  private final GenerationTimer generations;
   private final int mask;
   private long[] current;
   private long[] previous;
-  /** When the current generation began: the time of the first call, then of each rotation. */
-  private long currentSince;
-  private boolean started;
 
   RecentSendKeys(long windowMillis) {
     this(windowMillis, BITS);
@@ -36,7 +33,7 @@ final class RecentSendKeys {
     if (Integer.bitCount(bits) != 1 || bits < 64) {
       throw new IllegalArgumentException("bits must be a power of two >= 64: " + bits);
     }
-    this.generationMillis = Math.max(windowMillis, 1_000);
+    this.generations = new GenerationTimer(windowMillis);
     this.mask = bits - 1;
     this.current = new long[bits / 64];
     this.previous = new long[bits / 64];
@@ -74,11 +71,7 @@ final class RecentSendKeys {
   }
 
   private void rotate(long now) {
-    if (!started) {
-      started = true;
-      currentSince = now;
-    }
-    if (now - currentSince < generationMillis) {
+    if (!generations.turn(now)) {
       return;
     }
     // What the previous generation holds was added at least a window ago: drop it.
@@ -86,7 +79,6 @@ final class RecentSendKeys {
     Arrays.fill(recycled, 0);
     previous = current;
     current = recycled;
-    currentSince = now;
   }
 
   /**

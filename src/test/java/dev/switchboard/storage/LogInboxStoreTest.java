@@ -123,14 +123,24 @@ class LogInboxStoreTest extends InboxStoreContractTest {
         .compose(v -> vertx.executeBlocking(() -> {
           List<Path> files = segments();
           assertTrue(files.size() >= 2, "expected several segments, got " + files);
-          try (FileChannel ch = FileChannel.open(files.get(0), StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.wrap(new byte[] {'!', '!', '!'}), 5_000);
+          return files.get(0);
+        }))
+        .onComplete(ctx.succeeding(first -> overwriteThenReopen(vertx, ctx, config, first, 5_000,
+            ByteBuffer.wrap(new byte[] {'!', '!', '!'}), "is damaged")));
+  }
+
+  /** Overwrites bytes of {@code file} at {@code offset}, and expects opening the store to fail with {@code refusal}. */
+  private void overwriteThenReopen(Vertx vertx, VertxTestContext ctx, InboxConfig config, Path file, long offset,
+                                   ByteBuffer bytes, String refusal) {
+    vertx.executeBlocking(() -> {
+          try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.write(bytes, offset);
           }
           return null;
-        }))
+        })
         .compose(v -> newStore(vertx, config).open())
         .onComplete(ctx.failing(e -> ctx.verify(() -> {
-          assertTrue(e.getMessage().contains("is damaged"), e.getMessage());
+          assertTrue(e.getMessage().contains(refusal), e.getMessage());
           ctx.completeNow();
         })));
   }
@@ -141,17 +151,9 @@ class LogInboxStoreTest extends InboxStoreContractTest {
     InboxConfig config = config(100);
     InboxStore store = newStore(vertx, config);
     store.open().compose(v -> store.close())
-        .compose(v -> vertx.executeBlocking(() -> {
-          try (FileChannel ch = FileChannel.open(segments().get(0), StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.allocate(4).putInt(LogSegments.FORMAT_VERSION + 1).flip(), 4);
-          }
-          return null;
-        }))
-        .compose(v -> newStore(vertx, config).open())
-        .onComplete(ctx.failing(e -> ctx.verify(() -> {
-          assertTrue(e.getMessage().contains("newer than this build knows"), e.getMessage());
-          ctx.completeNow();
-        })));
+        .compose(v -> vertx.executeBlocking(() -> segments().get(0)))
+        .onComplete(ctx.succeeding(first -> overwriteThenReopen(vertx, ctx, config, first, 4,
+            ByteBuffer.allocate(4).putInt(LogSegments.FORMAT_VERSION + 1).flip(), "newer than this build knows")));
   }
 
   @Test
