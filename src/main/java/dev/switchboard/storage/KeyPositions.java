@@ -1,18 +1,22 @@
 package dev.switchboard.storage;
 
-import java.util.Arrays;
 import java.util.function.LongConsumer;
 
 /**
- * Where the log engine wrote each idempotency key of the window: a 64-bit hash of (sender, key) ->
- * position of the key's entry, 16 bytes a slot. Several keys may share a hash, so a lookup yields
- * every candidate and the caller reads each entry to compare; a key is never missed. Two
- * generations, turned every window (at least every second): a key stays at least a window, and
- * dropping the older generation is what forgets expired keys.
+ * Where the log engine wrote each idempotency key of the window: a hash of (sender, key) -> the
+ * position of the key's entry, packed into 8 bytes a slot (28 bits of the hash, 36 bits of the
+ * position counted from the generation's first), tables at most half full: 16-32 bytes per key.
+ * Several keys may share those hash bits, so a lookup yields every candidate and the caller reads
+ * each entry to compare; a key is never missed. Two generations, turned every window (at least
+ * every second): a key stays at least a window, and dropping the older generation is what forgets
+ * expired keys. A generation also turns once 64 GiB of log were written since it began (the
+ * position no longer fits its slot); only a node writing over 200 MB/s would see that shorten the
+ * window.
  */
 final class KeyPositions {
 
-  private static final long EMPTY = -1;
+  private static final int POSITION_BITS = 36;
+  private static final long POSITION_MASK = (1L << POSITION_BITS) - 1;
 
   private final GenerationTimer generations;
   private Table current = new Table();
@@ -22,16 +26,22 @@ final class KeyPositions {
     this.generations = new GenerationTimer(windowMillis);
   }
 
+  /** Records a key's entry; positions must not decrease. */
   void add(long hash, long position, long now) {
     rotate(now);
-    current.put(hash, position);
+    if (!current.fits(position)) {
+      previous = current;
+      current = new Table();
+    }
+    current.put(hashBits(hash), position);
   }
 
   /** Every position recorded under {@code hash} within (at least) the last window. */
   void candidates(long hash, long now, LongConsumer out) {
     rotate(now);
-    current.forEach(hash, out);
-    previous.forEach(hash, out);
+    int bits = hashBits(hash);
+    current.forEach(bits, out);
+    previous.forEach(bits, out);
   }
 
   private void rotate(long now) {
@@ -39,6 +49,10 @@ final class KeyPositions {
       previous = current;
       current = new Table();
     }
+  }
+
+  private static int hashBits(long hash) {
+    return (int) (hash >>> POSITION_BITS);
   }
 
   /** 64 bits over every char of both strings (FNV-1a, then a finalizer), with a separator between them. */
@@ -57,52 +71,59 @@ final class KeyPositions {
     return h;
   }
 
-  /** Open addressing with linear probing; equal hashes take separate slots. No removal. */
+  /**
+   * Open addressing with linear probing over packed slots (0 = empty; a position is stored plus
+   * one, so no slot is 0); equal hash bits take separate slots. No removal.
+   */
   private static final class Table {
-    private long[] hashes = new long[16];
-    private long[] positions = filled(16);
+    private long base = -1;
+    private long[] slots = new long[16];
     private int size;
 
-    void put(long hash, long position) {
-      if ((size + 1) * 2 > hashes.length) {
+    boolean fits(long position) {
+      return base < 0 || position - base < POSITION_MASK;
+    }
+
+    void put(int hashBits, long position) {
+      if (base < 0) {
+        base = position;
+      }
+      if (position < base) {
+        throw new IllegalArgumentException("key positions must not decrease: " + position + " < " + base);
+      }
+      if ((size + 1) * 2 > slots.length) {
         grow();
       }
-      int mask = hashes.length - 1;
-      int i = (int) hash & mask;
-      while (positions[i] != EMPTY) {
-        i = (i + 1) & mask;
-      }
-      hashes[i] = hash;
-      positions[i] = position;
+      insert(((long) hashBits << POSITION_BITS) | (position - base + 1));
       size++;
     }
 
-    void forEach(long hash, LongConsumer out) {
-      int mask = hashes.length - 1;
-      for (int i = (int) hash & mask; positions[i] != EMPTY; i = (i + 1) & mask) {
-        if (hashes[i] == hash) {
-          out.accept(positions[i]);
+    void forEach(int hashBits, LongConsumer out) {
+      int mask = slots.length - 1;
+      for (int i = hashBits & mask; slots[i] != 0; i = (i + 1) & mask) {
+        if ((int) (slots[i] >>> POSITION_BITS) == hashBits) {
+          out.accept(base + (slots[i] & POSITION_MASK) - 1);
         }
       }
+    }
+
+    private void insert(long slot) {
+      int mask = slots.length - 1;
+      int i = (int) (slot >>> POSITION_BITS) & mask;
+      while (slots[i] != 0) {
+        i = (i + 1) & mask;
+      }
+      slots[i] = slot;
     }
 
     private void grow() {
-      long[] oldHashes = hashes;
-      long[] oldPositions = positions;
-      hashes = new long[oldHashes.length * 2];
-      positions = filled(oldHashes.length * 2);
-      size = 0;
-      for (int i = 0; i < oldHashes.length; i++) {
-        if (oldPositions[i] != EMPTY) {
-          put(oldHashes[i], oldPositions[i]);
+      long[] old = slots;
+      slots = new long[old.length * 2];
+      for (long slot : old) {
+        if (slot != 0) {
+          insert(slot);
         }
       }
-    }
-
-    private static long[] filled(int n) {
-      long[] a = new long[n];
-      Arrays.fill(a, EMPTY);
-      return a;
     }
   }
 }

@@ -29,7 +29,7 @@ import java.util.Map;
  * everything in them expired.
  *
  * <p>In memory: per inbox its head and 16 bytes per stored message (where it is, when it was sent),
- * every device's cursor, and 16 bytes per idempotency key of the window. All of it is rebuilt at
+ * every device's cursor, and 16-32 bytes per idempotency key of the last one to two windows. All of it is rebuilt at
  * open by reading the log from its oldest segment; each segment starts with a checkpoint of the
  * heads and cursors, so deleting older segments loses nothing.
  *

@@ -18,28 +18,47 @@ class KeyPositionsTest {
     return out;
   }
 
+  /** A hash whose 28 bits that the table keeps are {@code bits}. */
+  private static long hashWith(long bits) {
+    return bits << 36 | 0x5_0000_0001L;
+  }
+
   @Test
-  @DisplayName("keys sharing a hash are all candidates: none hides another")
+  @DisplayName("keys sharing hash bits are all candidates: none hides another")
   void sharedHash() {
     KeyPositions keys = new KeyPositions(60_000);
-    keys.add(42, 100, 0);
-    keys.add(7, 200, 0);
-    keys.add(42, 300, 0);
-    keys.add(42 + 16, 400, 0); // same slot in a 16-slot table, different hash
-    assertEquals(List.of(100L, 300L), candidates(keys, 42, 1));
-    assertEquals(List.of(400L), candidates(keys, 42 + 16, 1));
-    assertEquals(List.of(), candidates(keys, 43, 1));
+    keys.add(hashWith(42), 100, 0);
+    keys.add(hashWith(7), 200, 0);
+    keys.add(hashWith(42), 300, 0);
+    keys.add(hashWith(42 + 16), 400, 0); // the same slot in a 16-slot table, other bits
+    assertEquals(List.of(100L, 300L), candidates(keys, hashWith(42), 1));
+    assertEquals(List.of(400L), candidates(keys, hashWith(42 + 16), 1));
+    assertEquals(List.of(), candidates(keys, hashWith(43), 1));
+  }
+
+  @Test
+  @DisplayName("a generation that has seen 64 GiB of log turns, and its keys stay candidates for one more")
+  void positionRange() {
+    KeyPositions keys = new KeyPositions(60_000);
+    long far = 1L << 36;
+    keys.add(hashWith(1), 16, 0);
+    keys.add(hashWith(2), 16 + far, 0);
+    assertEquals(List.of(16L), candidates(keys, hashWith(1), 1));
+    assertEquals(List.of(16 + far), candidates(keys, hashWith(2), 1));
+    keys.add(hashWith(3), 16 + 2 * far, 0);
+    assertEquals(List.of(), candidates(keys, hashWith(1), 1));
+    assertEquals(List.of(16 + far), candidates(keys, hashWith(2), 1));
   }
 
   @Test
   @DisplayName("a key stays a candidate for at least the window, and is forgotten two windows later")
   void window() {
     KeyPositions keys = new KeyPositions(60_000);
-    keys.add(5, 10, 0);
-    assertEquals(List.of(10L), candidates(keys, 5, 59_999));
-    assertEquals(List.of(10L), candidates(keys, 5, 60_000));
-    assertEquals(List.of(10L), candidates(keys, 5, 119_999));
-    assertEquals(List.of(), candidates(keys, 5, 120_000));
+    keys.add(hashWith(5), 10, 0);
+    assertEquals(List.of(10L), candidates(keys, hashWith(5), 59_999));
+    assertEquals(List.of(10L), candidates(keys, hashWith(5), 60_000));
+    assertEquals(List.of(10L), candidates(keys, hashWith(5), 119_999));
+    assertEquals(List.of(), candidates(keys, hashWith(5), 120_000));
   }
 
   @Test
