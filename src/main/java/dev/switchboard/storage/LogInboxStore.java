@@ -75,7 +75,8 @@ public final class LogInboxStore implements InboxStore {
     long started = System.nanoTime();
     return vertx.<Void>executeBlocking(() -> {
       log.open(this::replay);
-      if (log.isEmpty()) {
+      if (log.isEmpty() || (log.needsCheckpoint() && !(inboxes.isEmpty() && cursors.isEmpty()))) {
+        // A new segment now, with the state just read, before any older one may be deleted.
         log.roll(checkpoint(), System.currentTimeMillis());
       }
       return null;

@@ -27,7 +27,7 @@ import java.util.zip.CRC32C;
 final class LogSegments {
 
   /** "SBLG": a Switchboard log segment. */
-  private static final int MAGIC = 0x53424C47;
+  static final int MAGIC = 0x53424C47;
   /** Version of the segment and entry format; a newer one is refused. */
   static final int FORMAT_VERSION = 1;
   static final int FILE_HEADER = 8;
@@ -67,6 +67,8 @@ final class LogSegments {
   private final boolean syncEachAppend;
   private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
   private Segment active;
+  /** Set by {@link #open}: the newest segment may lack its checkpoint (see {@link #needsCheckpoint}). */
+  private boolean newestUnsure;
 
   LogSegments(Path dir, boolean syncEachAppend) {
     this.dir = dir;
@@ -99,6 +101,9 @@ final class LogSegments {
       }
       checkHeader(segment);
       long goodEnd = scan(segment, consumer);
+      if (last) {
+        newestUnsure = goodEnd < segment.size || goodEnd == FILE_HEADER;
+      }
       if (goodEnd < segment.size) {
         if (!last) {
           throw new IOException(file + " is damaged at offset " + goodEnd + " (" + segment.size + " bytes)");
@@ -109,6 +114,15 @@ final class LogSegments {
       }
     }
     active = segments.isEmpty() ? null : segments.lastEntry().getValue();
+  }
+
+  /**
+   * True when the newest segment was cut short or holds no record: a crash may have come between
+   * creating it and writing its checkpoint, so the store must start a new segment (with a
+   * checkpoint) before the older ones, which then hold the only copy of the state, can be deleted.
+   */
+  boolean needsCheckpoint() {
+    return newestUnsure;
   }
 
   /** True before the first segment exists. */

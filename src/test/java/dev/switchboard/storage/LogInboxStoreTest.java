@@ -208,6 +208,49 @@ class LogInboxStoreTest extends InboxStoreContractTest {
   }
 
   @Test
+  @DisplayName("a crash between creating a segment and writing its checkpoint loses no head or cursor once older segments expire")
+  void crashDuringRoll(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100);
+    long later = 2 * HOUR;
+    InboxStore store = newStore(vertx, config);
+    store.open()
+        .compose(v -> store.append(List.of(send("bob", "one", 10), send("carol", "only", 10)),
+            List.of(new CursorUpdate("bob", "phone", 1)), 10))
+        .compose(v -> store.close())
+        .compose(v -> vertx.executeBlocking(() -> {
+          // What a crash right after a roll created the next file leaves: a header and nothing else.
+          Path last = segments().get(segments().size() - 1);
+          long next = Long.parseLong(last.getFileName().toString().replace(".log", "")) + Files.size(last);
+          Files.write(dataDir.resolve("log").resolve(String.format("%020d.log", next)),
+              ByteBuffer.allocate(8).putInt(LogSegments.MAGIC).putInt(LogSegments.FORMAT_VERSION).array());
+          return null;
+        }))
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          // Past retention: the first segment's messages expire and two purges delete its file.
+          return reopened.open()
+              .compose(x -> reopened.append(List.of(send("bob", "two", later)), List.of(), later))
+              .compose(x -> reopened.purge(later))
+              .compose(x -> reopened.purge(later + 1))
+              .eventually(reopened::close);
+        })
+        .compose(v -> {
+          InboxStore third = newStore(vertx, config);
+          return third.open()
+              .compose(x -> third.cursor("bob", "phone").compose(cursor -> {
+                ctx.verify(() -> assertEquals(1L, cursor));
+                return third.append(List.of(send("carol", "again", later)), List.of(), later);
+              }))
+              .eventually(third::close);
+        })
+        .onComplete(ctx.succeeding(results -> ctx.verify(() -> {
+          assertEquals(2L, results.get(0).results().get(0).seq(), "carol's seq continues after her expired message");
+          assertTrue(segments().size() <= 3, "expired segments deleted: " + segments());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("the copies of one send to many recipients store the body once, and each reads back whole")
   void fanOutSharesBody(Vertx vertx, VertxTestContext ctx) throws Exception {
     InboxStore store = newStore(vertx, config(100));
