@@ -192,7 +192,12 @@ public final class LogInboxStore implements InboxStore {
       for (Map.Entry<AppendPlanner.SendKey, List<Long>> e : candidates.entrySet()) {
         AppendPlanner.SendKey key = e.getKey();
         for (long position : e.getValue()) {
-          LogEntries.KeyEntry entry = LogEntries.sendKey(log.readEntry(position, READ_HINT));
+          ByteBuffer bytes = log.readEntry(position, READ_HINT);
+          if (bytes == null) {
+            // Its segment expired and was deleted: the key is older than the window.
+            continue;
+          }
+          LogEntries.KeyEntry entry = LogEntries.sendKey(bytes);
           boolean same = entry.sender().equals(key.sender()) && entry.key().equals(key.key());
           if (same && entry.createdAt() >= since && entry.createdAt() > foundAt.getOrDefault(key, Long.MIN_VALUE)) {
             foundAt.put(key, entry.createdAt());
@@ -229,15 +234,24 @@ public final class LogInboxStore implements InboxStore {
   }
 
   private StoredMessage readMessage(long position, String user, long seq) throws IOException {
-    LogEntries.MessageEntry entry = LogEntries.message(log.readEntry(position, READ_HINT));
+    LogEntries.MessageEntry entry = LogEntries.message(entry(position));
     if (!entry.recipient().equals(user) || entry.seq() != seq) {
       throw new IOException("log position " + position + " holds " + entry.recipient() + "#" + entry.seq()
           + ", not " + user + "#" + seq);
     }
     String body = entry.body() != null
         ? entry.body()
-        : LogEntries.message(log.readEntry(position - entry.bodyBack(), READ_HINT)).body();
+        : LogEntries.message(entry(position - entry.bodyBack())).body();
     return entry.withBody(body);
+  }
+
+  /** An entry an index points at: its segment is kept until no index does. */
+  private ByteBuffer entry(long position) throws IOException {
+    ByteBuffer bytes = log.readEntry(position, READ_HINT);
+    if (bytes == null) {
+      throw new IOException("log position " + position + " is in a deleted segment");
+    }
+    return bytes;
   }
 
   @Override
@@ -256,6 +270,9 @@ public final class LogInboxStore implements InboxStore {
     retired.clear();
     LogSegments.Segment active = log.active();
     for (LogSegments.Segment segment : log.all()) {
+      if (segment.retired) {
+        continue;
+      }
       // Oldest first; stop at the first that still holds a live message or key.
       if (segment == active || segment.newestMessage >= cutoff
           || segment.newestKey >= now - config.idempotencyWindowMillis()) {
@@ -273,7 +290,7 @@ public final class LogInboxStore implements InboxStore {
     }
     return vertx.executeBlocking(() -> {
       for (LogSegments.Segment segment : deletable) {
-        LogSegments.delete(segment);
+        log.delete(segment);
       }
       if (checkpoint != null) {
         log.roll(checkpoint, now);
@@ -291,7 +308,7 @@ public final class LogInboxStore implements InboxStore {
     retired.clear();
     return vertx.executeBlocking(() -> {
       for (LogSegments.Segment segment : deletable) {
-        LogSegments.delete(segment);
+        log.delete(segment);
       }
       log.close();
       return null;

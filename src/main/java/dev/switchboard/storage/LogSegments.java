@@ -45,6 +45,8 @@ final class LogSegments {
     long newestKey = Long.MIN_VALUE;
     /** When its first record was written (by the store's clock), for rolling an old segment. */
     long opened = Long.MAX_VALUE;
+    /** Expired: still readable by reads already under way, deleted at the store's next purge. */
+    boolean retired;
 
     Segment(long base, Path file, FileChannel channel, long size) {
       this.base = base;
@@ -194,11 +196,14 @@ final class LogSegments {
     return segment.base + offset + RECORD_HEADER;
   }
 
-  /** The entry at {@code position}, whole; {@code hint} bytes are read first, the rest if it is longer. */
+  /**
+   * The entry at {@code position}, whole, or null if its segment was deleted; {@code hint} bytes are
+   * read first, the rest if it is longer.
+   */
   ByteBuffer readEntry(long position, int hint) throws IOException {
     Map.Entry<Long, Segment> found = segments.floorEntry(position);
     if (found == null) {
-      throw new IOException("no log segment holds position " + position);
+      return null;
     }
     Segment segment = found.getValue();
     long offset = position - segment.base;
@@ -213,12 +218,13 @@ final class LogSegments {
     return buffer.limit(total);
   }
 
-  /** Forgets {@code segment} (not the active one); its file is closed and deleted by {@link #delete}. */
+  /** Marks {@code segment} (not the active one) expired; {@link #delete} removes it later. */
   void retire(Segment segment) {
-    segments.remove(segment.base);
+    segment.retired = true;
   }
 
-  static void delete(Segment segment) throws IOException {
+  void delete(Segment segment) throws IOException {
+    segments.remove(segment.base);
     segment.channel.close();
     Files.deleteIfExists(segment.file);
   }

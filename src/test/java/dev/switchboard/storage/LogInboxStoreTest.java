@@ -251,6 +251,31 @@ class LogInboxStoreTest extends InboxStoreContractTest {
   }
 
   @Test
+  @DisplayName("a key whose segment expired and was deleted (retention shorter than the key window) is simply not a duplicate")
+  void keyInDeletedSegment(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig c = config(100);
+    InboxConfig config = new InboxConfig(c.engine(), c.dataDir(), 1_000, c.maxMessagesPerUser(), 60_000,
+        c.purgeIntervalMillis(), c.batchMaxMessages(), c.commitIntervalMillis(), c.cursorFlushMillis(), c.synchronous(),
+        c.logSegmentBytes(), c.postgresUri(), c.postgresPoolSize(), c.allowEmbeddedInCluster());
+    InboxStore store = newStore(vertx, config);
+    AppendRequest keyed = new AppendRequest("alice", "hello", 0, "k", List.of(new AppendRequest.Recipient("bob", "m-1")));
+    AppendRequest again = new AppendRequest("alice", "hello", 61_003, "k", List.of(new AppendRequest.Recipient("bob", "m-2")));
+    store.open()
+        .compose(v -> store.append(List.of(keyed), List.of(), 0))
+        // Roll the old segment, retire it, delete it: the key's entry is gone from disk.
+        .compose(v -> store.purge(61_000))
+        .compose(v -> store.purge(61_001))
+        .compose(v -> store.purge(61_002))
+        .compose(v -> store.append(List.of(again), List.of(), 61_003))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(results -> ctx.verify(() -> {
+          assertTrue(!results.get(0).duplicate());
+          assertEquals(2L, results.get(0).results().get(0).seq());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("the copies of one send to many recipients store the body once, and each reads back whole")
   void fanOutSharesBody(Vertx vertx, VertxTestContext ctx) throws Exception {
     InboxStore store = newStore(vertx, config(100));
