@@ -9,11 +9,18 @@ public final class Addresses {
 
   /**
    * Public push entry point. Any verticle or cluster member requests it; the router of every node
-   * consumes it. The push API requests it local-only, so an HTTP push is routed by its own node.
+   * consumes it.
    * Body: {@link SendCommand} as push JSON ({@code to}, {@code body}, optional {@code from}, {@code idempotencyKey}).
-   * Reply: {@link SendOutcome}; failure: a request-level {@code ErrorCode}.
+   * Reply: {@link SendOutcome} as JSON; failure: a request-level {@code ErrorCode}.
    */
   public static final String PUSH = "switchboard.push";
+
+  /**
+   * The push API's pushes, to the router of its own node (local consumer only). Body as for
+   * {@link #PUSH}; reply: the {@link SendOutcome} record itself, so a push to thousands of users is
+   * not turned into a JSON tree, copied and parsed back before its HTTP answer is written.
+   */
+  public static final String ROUTER_PUSH = "switchboard.router.push";
 
   /**
    * Messages sent by connected clients. Each gateway instance requests it once per event-loop turn

@@ -19,6 +19,11 @@ public record AppendResult(boolean duplicate, List<RecipientResult> results) {
    * per idempotency key, so one per keyed send.
    */
   public String encode() {
+    return encode(duplicate, results);
+  }
+
+  /** {@code {"duplicate":..,"results":[..]}}: the shape an append's and a push's answers share. */
+  static String encode(boolean duplicate, List<RecipientResult> results) {
     StringBuilder out = new StringBuilder(32 + 96 * results.size());
     out.append("{\"duplicate\":").append(duplicate).append(",\"results\":[");
     for (int i = 0; i < results.size(); i++) {

@@ -14,6 +14,11 @@ public record SendOutcome(boolean duplicate, List<RecipientResult> results) {
     return new JsonObject().put("duplicate", duplicate).put("results", JsonLists.toArray(results, RecipientResult::toJson));
   }
 
+  /** The same text as {@code toJson().encode()}, written straight into a string. */
+  public String encode() {
+    return AppendResult.encode(duplicate, results);
+  }
+
   public static SendOutcome fromJson(JsonObject json) {
     AppendResult parsed = AppendResult.fromJson(json);
     return new SendOutcome(parsed.duplicate(), parsed.results());

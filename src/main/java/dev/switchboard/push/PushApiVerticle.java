@@ -159,9 +159,8 @@ public final class PushApiVerticle extends VerticleBase {
     if (key != null) {
       request.put("idempotencyKey", key);
     }
-    vertx.eventBus().<JsonObject>request(Addresses.PUSH, request, pushOptions)
-        .map(reply -> SendOutcome.fromJson(reply.body()))
-        .onSuccess(outcome -> respondOutcome(ctx, outcome))
+    vertx.eventBus().<SendOutcome>request(Addresses.ROUTER_PUSH, request, pushOptions)
+        .onSuccess(reply -> respondOutcome(ctx, reply.body()))
         .onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));
   }
 
@@ -174,7 +173,7 @@ public final class PushApiVerticle extends VerticleBase {
           .end(outcome.toJson().put("error", code.wireName()).put("message", code.meaning()).encode());
       return;
     }
-    ctx.response().setStatusCode(202).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(outcome.toJson().encode());
+    ctx.response().setStatusCode(202).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(outcome.encode());
   }
 
   private void onPresence(RoutingContext ctx) {

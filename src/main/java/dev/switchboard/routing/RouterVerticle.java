@@ -58,13 +58,15 @@ public final class RouterVerticle extends VerticleBase {
     directory = new UserDirectory(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     return Future.all(
-        vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onPush).completion(),
+        vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, m -> onPush(m, false)).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, m -> onPush(m, true)).completion(),
         vertx.eventBus().<SendBatch>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
         vertx.eventBus().<DeliveryBatch>consumer(Addresses.node(directory.localNode()), this::onRelay).completion());
   }
 
-  private void onPush(Message<JsonObject> message) {
+  /** A push; answered as JSON to publishers, as the record itself to this node's push API. */
+  private void onPush(Message<JsonObject> message, boolean replyRecord) {
     SendCommand command;
     try {
       command = validator.parse(message.body(), defaultSender);
@@ -77,7 +79,7 @@ public final class RouterVerticle extends VerticleBase {
       if (entry == null || entry.failure() != null) {
         BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
       } else {
-        message.reply(entry.outcome().toJson());
+        message.reply(replyRecord ? entry.outcome() : entry.outcome().toJson());
       }
     });
   }

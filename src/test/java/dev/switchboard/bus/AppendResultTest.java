@@ -22,7 +22,7 @@ class AppendResultTest {
   }
 
   @Test
-  @DisplayName("encode() writes exactly what toJson().encode() does, and fromJson reads it back")
+  @DisplayName("encode() writes exactly what toJson().encode() does (also for a push's SendOutcome), and fromJson reads it back")
   void encodeMatchesJsonObject() {
     Random random = new Random(11);
     ErrorCode[] codes = ErrorCode.values();
@@ -42,6 +42,8 @@ class AppendResultTest {
       String encoded = result.encode();
       assertEquals(result.toJson().encode(), encoded);
       assertEquals(result, AppendResult.fromJson(new io.vertx.core.json.JsonObject(encoded)));
+      SendOutcome outcome = new SendOutcome(result.duplicate(), results);
+      assertEquals(outcome.toJson().encode(), outcome.encode());
     }
   }
 }
