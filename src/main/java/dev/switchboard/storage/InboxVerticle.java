@@ -84,7 +84,11 @@ public final class InboxVerticle extends VerticleBase {
         vertx.eventBus().<AppendBatch>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_CURSOR, this::onCursor).completion()))
-        .onSuccess(v -> purgeTimer = vertx.setPeriodic(config.purgeIntervalMillis(), id -> requestPurge()));
+        .onSuccess(v -> {
+          // Once at start as well: the log engine reads back messages that expired while it was down.
+          requestPurge();
+          purgeTimer = vertx.setPeriodic(config.purgeIntervalMillis(), id -> requestPurge());
+        });
   }
 
   @Override
