@@ -120,7 +120,7 @@ public final class Bench {
                    reordering, refusal, disconnect or gap
           mqtt     direct against an MQTT broker: --mqtt-port P --server-pid BROKER_PID (same options)
           idle     --ws-port P --server-pid PID [--connections 10000 --addresses 4 --window 256 --hold 10
-                   --warmup-connections 5000 --no-gc]
+                   --warmup-connections 5000 --warmup-rounds 3 --no-gc]
           backlog  --ws-port P --push-port P2 --server-pid PID [--users 1000 --messages 500 --push-batch U
                    --push-concurrency 4 --window 200 --drain-timeout 120]
           fanout   --ws-port P --push-port P2 --server-pid PID [--users 1000]
