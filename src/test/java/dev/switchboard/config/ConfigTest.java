@@ -31,6 +31,7 @@ class ConfigTest {
       assertEquals(2L * 24 * 3600 * 1000, config.inbox().retentionMillis());
       assertEquals(5L * 60 * 1000, config.inbox().idempotencyWindowMillis());
       assertEquals(InboxConfig.Engine.LOG, config.inbox().engine());
+      assertEquals(64L * 1024 * 1024, config.inbox().logSegmentBytes());
       assertEquals("postgresql://switchboard@127.0.0.1:5432/switchboard", config.inbox().postgresUri());
       assertEquals(8, config.inbox().postgresPoolSize());
       assertEquals(65_536, config.limits().maxBodyBytes());
@@ -94,6 +95,10 @@ class ConfigTest {
       badUri.getJsonObject("inbox").put("postgresUri", "jdbc:postgresql://db/inbox");
       assertEquals("inbox.postgresUri must be a URI starting with postgresql://",
           assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badUri)).getMessage());
+      JsonObject badSegment = json.copy();
+      badSegment.getJsonObject("inbox").put("segmentMegabytes", 0);
+      assertEquals("inbox.segmentMegabytes must be 1..4096, got 0",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badSegment)).getMessage());
       JsonObject badPool = json.copy();
       badPool.getJsonObject("inbox").put("postgresPoolSize", 0);
       assertEquals("inbox.postgresPoolSize must be 1..1000, got 0",
