@@ -70,10 +70,11 @@ final class LogEntries {
       return buffer;
     }
 
+    /** A message entry; {@code bodyEntryOffset} is an earlier message entry with the same body, or -1. */
     Writer message(StoredMessage m, int bodyEntryOffset) {
       int here = begin(MESSAGE);
       string(m.to()).int64(m.seq()).int64(m.ts()).string(m.msgId()).string(m.from());
-      if (bodyEntryOffset >= 0 && bodyEntryOffset < here) {
+      if (bodyEntryOffset >= 0) {
         int64(here - bodyEntryOffset);
       } else {
         int64(0).string(m.body());

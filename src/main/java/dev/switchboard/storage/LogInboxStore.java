@@ -175,12 +175,9 @@ public final class LogInboxStore implements InboxStore {
   /** What the batch's keys answered within the window: candidates from memory, confirmed from the log. */
   private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> storedKeys(List<AppendRequest> batch, long now) {
     Map<AppendPlanner.SendKey, List<Long>> candidates = new HashMap<>();
-    for (AppendRequest request : batch) {
-      if (request.idempotencyKey() != null) {
-        AppendPlanner.SendKey key = new AppendPlanner.SendKey(request.from(), request.idempotencyKey());
-        keys.candidates(KeyPositions.hash(key.sender(), key.key()), now,
-            position -> candidates.computeIfAbsent(key, k -> new ArrayList<>()).add(position));
-      }
+    for (AppendPlanner.SendKey key : InboxRows.sendKeys(batch)) {
+      keys.candidates(KeyPositions.hash(key.sender(), key.key()), now,
+          position -> candidates.computeIfAbsent(key, k -> new ArrayList<>()).add(position));
     }
     if (candidates.isEmpty()) {
       return Future.succeededFuture(Map.of());

@@ -60,7 +60,7 @@ final class LogSegments {
     }
   }
 
-  /** What a scan of one segment found: its records were given to the consumer up to {@code goodEnd}. */
+  /** Receives each intact record at open, oldest first: its segment, where its entries start, the entries. */
   interface RecordConsumer {
     void record(Segment segment, long entriesPosition, ByteBuffer entries);
   }

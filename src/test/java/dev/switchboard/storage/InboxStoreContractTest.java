@@ -42,9 +42,14 @@ abstract class InboxStoreContractTest {
   abstract InboxStore newStore(Vertx vertx, InboxConfig config);
 
   InboxConfig config(int cap) throws Exception {
+    return config(cap, new JsonObject());
+  }
+
+  /** The test settings with {@code inbox} keys of a test's own on top. */
+  InboxConfig config(int cap, JsonObject inboxOverrides) throws Exception {
     JsonObject defaults = new JsonObject(java.nio.file.Files.readString(Path.of("conf/config.json")));
     JsonObject inbox = new JsonObject().put("retentionSeconds", 3600).put("maxMessagesPerUser", cap)
-        .put("idempotencyWindowSeconds", 60).mergeIn(engineSettings());
+        .put("idempotencyWindowSeconds", 60).mergeIn(engineSettings()).mergeIn(inboxOverrides);
     JsonObject json = defaults.mergeIn(TestServer.config(dataDir, new JsonObject().put("inbox", inbox)), true);
     return InboxConfig.fromJson(json);
   }

@@ -44,11 +44,7 @@ class LogInboxStoreTest extends InboxStoreContractTest {
   }
 
   private InboxConfig config(int cap, int segmentMegabytes) throws Exception {
-    InboxConfig c = config(cap);
-    return new InboxConfig(c.engine(), c.dataDir(), c.retentionMillis(), c.maxMessagesPerUser(),
-        c.idempotencyWindowMillis(), c.purgeIntervalMillis(), c.batchMaxMessages(), c.commitIntervalMillis(),
-        c.cursorFlushMillis(), c.synchronous(), segmentMegabytes * 1024L * 1024, c.postgresUri(),
-        c.postgresPoolSize(), c.allowEmbeddedInCluster());
+    return config(cap, new JsonObject().put("segmentMegabytes", segmentMegabytes));
   }
 
   private static AppendRequest send(String to, String body, long ts) {
@@ -253,10 +249,7 @@ class LogInboxStoreTest extends InboxStoreContractTest {
   @Test
   @DisplayName("a key whose segment expired and was deleted (retention shorter than the key window) is simply not a duplicate")
   void keyInDeletedSegment(Vertx vertx, VertxTestContext ctx) throws Exception {
-    InboxConfig c = config(100);
-    InboxConfig config = new InboxConfig(c.engine(), c.dataDir(), 1_000, c.maxMessagesPerUser(), 60_000,
-        c.purgeIntervalMillis(), c.batchMaxMessages(), c.commitIntervalMillis(), c.cursorFlushMillis(), c.synchronous(),
-        c.logSegmentBytes(), c.postgresUri(), c.postgresPoolSize(), c.allowEmbeddedInCluster());
+    InboxConfig config = config(100, new JsonObject().put("retentionSeconds", 1).put("idempotencyWindowSeconds", 60));
     InboxStore store = newStore(vertx, config);
     AppendRequest keyed = new AppendRequest("alice", "hello", 0, "k", List.of(new AppendRequest.Recipient("bob", "m-1")));
     AppendRequest again = new AppendRequest("alice", "hello", 61_003, "k", List.of(new AppendRequest.Recipient("bob", "m-2")));
