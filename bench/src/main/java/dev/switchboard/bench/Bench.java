@@ -120,12 +120,12 @@ public final class Bench {
                    reordering, refusal, disconnect or gap
           mqtt     direct against an MQTT broker: --mqtt-port P --server-pid BROKER_PID (same options)
           idle     --ws-port P --server-pid PID [--connections 10000 --addresses 4 --window 256 --hold 10
-                   --warmup-connections 5000 --warmup-rounds 3 --no-gc]
+                   --warmup-connections (= --connections) --warmup-rounds 4 --no-gc]
           backlog  --ws-port P --push-port P2 --server-pid PID [--users 1000 --messages 500 --push-batch U
                    --push-concurrency 4 --window 200 --drain-timeout 120]
           fanout   --ws-port P --push-port P2 --server-pid PID [--users 1000]
-                   [--pushes 20 --warmup-pushes 10 --pause 0.3]                      one push to all, in turn
-                   [--rate PUSHES_PER_S --duration 15 --warmup 3 --recipients N --http-conns 4]  open loop
+                   [--pushes 20 --warmup-pushes 100 --pause 0.3]                     one push to all, in turn
+                   [--rate PUSHES_PER_S --duration 15 --warmup 30 --recipients N --http-conns 4] open loop
           storm    --ws-ports P1,P2,P3 --push-ports Q1,Q2,Q3 --server-pids A,B,C [--connections 6000 --kill-node 2
                    (0-based, default the last) --backoff-ms 500 (0 = reconnect at once) --max-backoff-ms 30000
                    --window 256 --addresses 4 --warmup-connections 2000 (per node) --recover-timeout 120]

@@ -85,7 +85,8 @@ final class FanoutRun {
   /** K pushes to all users, one at a time: each timed from POST to the last of its N deliveries. */
   private void bursts(Result res, Loop loop, Hub hub, Pusher pusher, int users, long pid) {
     int pushes = a.integer("pushes", 20);
-    int warm = a.integer("warmup-pushes", 10);
+    // 100: after 10 the JIT compilers were still busy, and the first measured pushes were the slowest
+    int warm = a.integer("warmup-pushes", 100);
     double pause = a.dbl("pause", 0.3);
     Tracker tracker = hub.tracker;
     int[] all = new int[users];
@@ -173,7 +174,8 @@ final class FanoutRun {
   private void rate(Result res, Loop loop, Hub hub, Pusher pusher, int users, long pid) {
     double rate = a.dbl("rate", 10);
     double duration = a.dbl("duration", 15);
-    double warmup = a.dbl("warmup", 3);
+    // 30 s: with 3 s the JIT compilers still took a fifth of the server's CPU in the measured window
+    double warmup = a.dbl("warmup", 30);
     double drain = a.dbl("drain", 10);
     int recipients = Math.min(users, a.integer("recipients", users));
     Tracker tracker = hub.tracker;

@@ -86,11 +86,14 @@ final class IdleRun {
     }
 
     // per node, as many as one node gets alone: every node's JVM compiles its own connect path (all
-    // warm-up connections are open at once before they close, so at most 15,000 in all)
-    int warm = a.integer("warmup-connections", Math.min(Math.min(n, 5000), 15_000 / nodes)) * nodes;
-    // Several rounds: after one round of 5,000 the JIT compilers still took ~45% of the server's CPU
-    // in the measured window, so the connect rate measured the compiler as much as the server.
-    int rounds = a.integer("warmup-rounds", 3);
+    // warm-up connections of a round are open at once before they close: a cluster's rounds stay
+    // within 15,000 in all; a single node's are as large as the measured run, so the server's maps
+    // and the JIT's profiles reach the measured size first)
+    int warm = a.integer("warmup-connections", nodes == 1 ? n : Math.min(n, 15_000 / nodes)) * nodes;
+    // Several rounds: after three rounds of 5,000 the JIT compilers of both JVMs still took ~45% of
+    // their CPU in the measured window (3,400-5,200 connects/s); after four full-size rounds the
+    // compilers are quiet and the rate is the server's and the generator's (docs/benchmarks.md).
+    int rounds = a.integer("warmup-rounds", 4);
     if (warm > 0 && rounds > 0) {
       for (int round = 0; round < rounds; round++) {
         warmUp(ports, warm, window, addresses);
