@@ -31,6 +31,16 @@ final class MessageAssembler {
    * it is incomplete; throws {@link ProtocolException} when a completed message is refused.
    */
   String onFrame(boolean binary, boolean continuation, boolean fin, byte[] data) {
+    if (!continuation && fin && !binary) {
+      // A whole text message in one frame, as nearly every client sends: no buffer to join into.
+      inMessage = false;
+      buffer = null;
+      dropping = null;
+      if (data.length > maxMessageBytes) {
+        throw new ProtocolException(ErrorCode.TOO_LARGE, "message is larger than " + maxMessageBytes + " bytes");
+      }
+      return decode(data);
+    }
     if (!continuation) {
       inMessage = true;
       buffer = new ByteArrayOutputStream(Math.min(data.length, maxMessageBytes));
@@ -64,6 +74,12 @@ final class MessageAssembler {
   }
 
   private static String decode(byte[] bytes) {
+    // The lenient decoder replaces what is not UTF-8 with U+FFFD and allocates nothing else; only a
+    // text that then holds U+FFFD (malformed, or a real U+FFFD) is decoded again strictly.
+    String text = new String(bytes, StandardCharsets.UTF_8);
+    if (text.indexOf('\uFFFD') < 0) {
+      return text;
+    }
     try {
       return StandardCharsets.UTF_8.newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)

@@ -12,7 +12,7 @@ public final class ServerFrames {
 
   /** The answer to every send, so written straight into a string like {@link #message}. */
   public static String accepted(String id, String msgId, long ts, boolean online, boolean duplicate) {
-    StringBuilder frame = new StringBuilder(96);
+    StringBuilder frame = new StringBuilder(112 + (id == null ? 4 : id.length()) + msgId.length());
     frame.append("{\"type\":\"accepted\",\"id\":");
     quote(frame, id).append(",\"msgId\":");
     quote(frame, msgId).append(",\"ts\":").append(ts).append(",\"online\":").append(online);
@@ -28,7 +28,8 @@ public final class ServerFrames {
    * per frame ({@link JsonText}).
    */
   public static String message(String msgId, long seq, String from, String to, String body, long ts) {
-    StringBuilder frame = new StringBuilder(96 + body.length());
+    // Room for the fixed text, two numbers and the strings unescaped: one array, no regrowth.
+    StringBuilder frame = new StringBuilder(112 + msgId.length() + from.length() + to.length() + body.length());
     frame.append("{\"type\":\"message\",\"msgId\":");
     quote(frame, msgId);
     frame.append(",\"seq\":").append(seq).append(",\"from\":");

@@ -68,7 +68,10 @@ final class SendValidator {
     if (command.to().isEmpty()) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "to must name at least one user");
     }
-    LinkedHashSet<String> recipients = new LinkedHashSet<>(command.to());
+    // One recipient (every client send) has nothing to drop: no set to build.
+    List<String> recipients = command.to().size() == 1
+        ? List.copyOf(command.to())
+        : List.copyOf(new LinkedHashSet<>(command.to()));
     if (recipients.size() > limits.maxRecipients()) {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "more than " + limits.maxRecipients() + " recipients");
     }
@@ -82,6 +85,6 @@ final class SendValidator {
     if (key != null && (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY_LENGTH)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "idempotencyKey must be 1.." + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
     }
-    return new SendCommand(command.from(), List.copyOf(recipients), command.body(), key);
+    return new SendCommand(command.from(), recipients, command.body(), key);
   }
 }

@@ -48,4 +48,27 @@ class MessageAssemblerTest {
         assertThrows(ProtocolException.class, () -> assembler.onFrame(false, false, true, new byte[] {(byte) 0xC3, 0x28})).code());
     assertEquals("ok", assembler.onFrame(false, false, true, utf8("ok")));
   }
+
+  @Test
+  @DisplayName("a message in one frame: over the limit refused, malformed UTF-8 of every kind refused, a real U+FFFD kept")
+  void singleFrameMessages() {
+    MessageAssembler assembler = new MessageAssembler(8);
+    assertEquals(ErrorCode.TOO_LARGE,
+        assertThrows(ProtocolException.class, () -> assembler.onFrame(false, false, true, utf8("123456789"))).code());
+    assertEquals("12345678", assembler.onFrame(false, false, true, utf8("12345678")));
+    assertEquals("\uFFFD\uFFFD", assembler.onFrame(false, false, true, utf8("\uFFFD\uFFFD")));
+    byte[][] malformed = {
+        {(byte) 0xC0, (byte) 0xAF},                           // overlong '/'
+        {(byte) 0xED, (byte) 0xA0, (byte) 0x80},              // an encoded surrogate
+        {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, // above U+10FFFF
+        {'a', (byte) 0xE2, (byte) 0x82},                      // cut short
+        {(byte) 0xFF},
+    };
+    for (byte[] bytes : malformed) {
+      assertEquals(ErrorCode.BAD_ENCODING,
+          assertThrows(ProtocolException.class, () -> assembler.onFrame(false, false, true, bytes)).code(),
+          Arrays.toString(bytes));
+    }
+    assertEquals("é🎉", assembler.onFrame(false, false, true, utf8("é🎉")));
+  }
 }
