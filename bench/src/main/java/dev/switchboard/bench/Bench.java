@@ -115,7 +115,7 @@ public final class Bench {
         usage: java -jar switchboard-bench.jar SCENARIO [options]   (normally run through bench/bench.sh)
           direct   --ws-port P --server-pid PID [--users 1000 --rate 2000 --duration 20 --warmup 10 --drain 10
                    --size 100 (body bytes) --peers 1 --ack-every 50 --ack-interval-ms 1000 --strict]
-                   --find-max [--step 8 --factor 1.3 --p99-limit 50 --max-steps 10 --budget 120]
+                   --find-max [--step 8 --factor 1.3 --p99-limit 50 --max-steps 10 --budget 300]
           smoke    direct with 20 users at 200 msg/s for 8 s, strict: exit 1 on any loss, duplicate,
                    reordering, refusal, disconnect or gap
           mqtt     direct against an MQTT broker: --mqtt-port P --server-pid BROKER_PID (same options)

@@ -261,7 +261,9 @@ final class DirectRun {
     double factor = a.dbl("factor", 1.3);
     int maxSteps = a.integer("max-steps", 10);
     double limitMs = a.dbl("p99-limit", 50);
-    double budget = a.dbl("budget", 120);
+    // 300 s: with 120 the waits for a quiet machine before noisy steps used the budget up, and a
+    // run could stop before its first failing step (its maximum then a lower bound)
+    double budget = a.dbl("budget", 300);
     res.put("step_s", stepSeconds).put("p99_limit_ms", limitMs);
     res.line("load", String.format(Locale.ROOT, "%d users, each sending to its next %d; rate steps of %.0f s from %s msg/s, "
         + "x%.2f up until a step fails, then bisect; pass = p99 < %.0f ms and nothing lost", users, peers, stepSeconds,
@@ -271,6 +273,7 @@ final class DirectRun {
     double hi = -1;
     Step best = null;
     long began = System.nanoTime();
+    boolean outOfBudget = false;
     List<String> rows = new ArrayList<>();
     for (int i = 0; i < maxSteps; i++) {
       Step st = quietPhase(rate, i == 0 ? warmup : 1, stepSeconds, drain);
@@ -304,7 +307,11 @@ final class DirectRun {
         hi = rate;
       }
       double elapsed = (System.nanoTime() - began) / 1e9;
-      if (elapsed + stepSeconds + 2 > budget || (lo > 0 && hi > 0 && hi / lo < 1.08)) {
+      if (lo > 0 && hi > 0 && hi / lo < 1.08) {
+        break;
+      }
+      if (elapsed + stepSeconds + 2 > budget) {
+        outOfBudget = true;
         break;
       }
       rate = hi < 0 ? rate * factor : lo < 0 ? rate / 2 : (lo + hi) / 2;
@@ -320,7 +327,9 @@ final class DirectRun {
       res.latency("latency at max rate", "latency", best.latency());
       res.cpu(best.cpu0(), best.cpu1(), best.deliveredInCpuWindow(), "msg");
       res.line("max rate", Result.rate(best.rate()) + " msg/s with p99 < " + Result.f(limitMs) + " ms and nothing lost"
-          + (hi > 0 ? " (first failing rate: " + Result.rate(hi) + ")" : " (no step failed: the true maximum is higher)"));
+          + (hi > 0 ? " (first failing rate: " + Result.rate(hi) + ")" : " (no step failed: the true maximum is higher)")
+          + (outOfBudget ? "; stopped by --budget before the search closed in" : ""));
+      res.put("budget_exhausted", outOfBudget);
     } else {
       res.put("max_rate", 0);
       res.line("max rate", "no step passed");
