@@ -3,6 +3,7 @@ package dev.switchboard.bus;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -21,5 +22,15 @@ public record SendCommand(String from, List<String> to, String body, String idem
       json.put("idempotencyKey", idempotencyKey);
     }
     return json;
+  }
+
+  /** The fields of {@link #toJson} as they are ({@code to} a list of ids); the router validates them. */
+  public static SendCommand fromJson(JsonObject json) {
+    JsonArray to = json.getJsonArray("to");
+    List<String> recipients = new ArrayList<>(to.size());
+    for (Object id : to) {
+      recipients.add((String) id);
+    }
+    return new SendCommand(json.getString("from"), recipients, json.getString("body"), json.getString("idempotencyKey"));
   }
 }

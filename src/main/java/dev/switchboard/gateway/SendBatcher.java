@@ -8,7 +8,6 @@ import dev.switchboard.bus.SendOutcome;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +25,7 @@ final class SendBatcher {
   static final int MAX_SENDS = 256;
 
   /** A send of the current turn and the promise of its outcome. */
-  private record Pending(JsonObject send, Promise<SendOutcome> outcome) {
+  private record Pending(SendCommand send, Promise<SendOutcome> outcome) {
   }
 
   private final Context context;
@@ -46,7 +45,7 @@ final class SendBatcher {
       context.runOnContext(v -> flush());
     }
     Promise<SendOutcome> outcome = Promise.promise();
-    pending.add(new Pending(command.toJson(), outcome));
+    pending.add(new Pending(command, outcome));
     if (pending.size() >= MAX_SENDS) {
       flush();
     }

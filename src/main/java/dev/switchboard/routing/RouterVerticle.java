@@ -86,13 +86,13 @@ public final class RouterVerticle extends VerticleBase {
 
   /** A gateway's sends of one event-loop turn: the valid ones go to the inbox together. */
   private void onClientSends(Message<SendBatch> message) {
-    List<JsonObject> sends = message.body().sends();
+    List<SendCommand> sends = message.body().sends();
     SendBatchResult.Entry[] entries = new SendBatchResult.Entry[sends.size()];
     List<SendCommand> valid = new ArrayList<>(sends.size());
     List<Integer> validAt = new ArrayList<>(sends.size());
     for (int i = 0; i < sends.size(); i++) {
       try {
-        valid.add(validator.parse(sends.get(i), null));
+        valid.add(validator.validate(sends.get(i)));
         validAt.add(i);
       } catch (RuntimeException e) {
         entries[i] = SendBatchResult.Entry.failed(BusFailures.asProtocolException(e));

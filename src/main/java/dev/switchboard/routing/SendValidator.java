@@ -62,9 +62,15 @@ final class SendValidator {
     return validate(new SendCommand(fromId, to, bodyText, (String) key));
   }
 
-  /** Validates every field and drops repeated recipients (each gets one copy). */
+  /**
+   * Validates every field and drops repeated recipients (each gets one copy). A gateway's commands
+   * come here directly, already typed (no JSON built and parsed back per send).
+   */
   SendCommand validate(SendCommand command) {
     ids.requireValid("from", command.from());
+    if (command.body() == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, "body is required");
+    }
     if (command.to().isEmpty()) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "to must name at least one user");
     }

@@ -29,7 +29,7 @@ class SendBatcherTest {
   private static final Function<SendBatch, Future<SendBatchResult>> ROUTER = batch -> {
     List<SendBatchResult.Entry> entries = new ArrayList<>();
     for (int i = 0; i < batch.sends().size(); i++) {
-      String body = batch.sends().get(i).getString("body");
+      String body = batch.sends().get(i).body();
       entries.add(body.equals("bad")
           ? SendBatchResult.Entry.failed(new ProtocolException(ErrorCode.INVALID_FIELD, "bad body"))
           : SendBatchResult.Entry.of(new SendOutcome(false, List.of(RecipientResult.stored("bob", "m" + i, i + 1, 0)))));
