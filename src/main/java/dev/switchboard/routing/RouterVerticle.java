@@ -14,6 +14,7 @@ import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
 import dev.switchboard.protocol.Ids;
@@ -48,6 +49,7 @@ public final class RouterVerticle extends VerticleBase {
   private UserDirectory directory;
   private String defaultSender;
   private DeliveryOptions inboxRequest;
+  private InboxBatcher inboxBatcher;
 
   @Override
   public Future<?> start() {
@@ -57,6 +59,7 @@ public final class RouterVerticle extends VerticleBase {
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
     directory = new UserDirectory(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
+    inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), this::storeAndDeliver);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, m -> onPush(m, false)).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, m -> onPush(m, true)).completion(),
@@ -124,10 +127,18 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   /**
+   * Stores and delivers {@code commands}, together with whatever else is waiting for the inbox (see
+   * {@link InboxBatcher}). One entry per command, in order; the future fails only when the inbox does.
+   */
+  private Future<List<SendBatchResult.Entry>> route(List<SendCommand> commands) {
+    return inboxBatcher.submit(commands);
+  }
+
+  /**
    * Names each copy (msgId), has the inbox commit all the commands in one request, then delivers
    * the new copies. One entry per command, in order; the future fails only when the inbox does.
    */
-  private Future<List<SendBatchResult.Entry>> route(List<SendCommand> commands) {
+  private Future<List<SendBatchResult.Entry>> storeAndDeliver(List<SendCommand> commands) {
     long now = System.currentTimeMillis();
     List<AppendRequest> appends = new ArrayList<>(commands.size());
     for (SendCommand command : commands) {

@@ -1,0 +1,92 @@
+package dev.switchboard.routing;
+
+import dev.switchboard.bus.SendBatchResult;
+import dev.switchboard.bus.SendCommand;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Holds the router's sends and pushes while earlier ones are with the inbox, and hands the inbox
+ * all that waited as one request when one of those finishes. Under load every gateway turn would
+ * otherwise be its own inbox request, reply, directory lookup and delivery batch to each gateway
+ * instance; this way a group commit costs one of each. Two requests are out at a time, so the next
+ * one is already queued at the inbox when a commit ends (the inbox does not idle for the router's
+ * round trip); a lone send goes out at once. Requests keep their order, and so do their answers.
+ * Confined to the router's context.
+ */
+final class InboxBatcher {
+
+  /** Requests with the inbox at a time: one committing, one queued behind it. */
+  static final int MAX_IN_FLIGHT = 2;
+
+  /** Commands waiting for a request, and the promise of their entries. */
+  private record Waiting(List<SendCommand> commands, int copies, Promise<List<SendBatchResult.Entry>> entries) {
+  }
+
+  private final int maxCopies;
+  private final Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox;
+  private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+  private int inFlight;
+
+  /**
+   * @param maxCopies most copies (one per recipient) in one request, unless a single command has
+   *                  more: the inbox's largest group commit
+   * @param inbox     stores and delivers commands; one entry per command, in order
+   */
+  InboxBatcher(int maxCopies, Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox) {
+    this.maxCopies = maxCopies;
+    this.inbox = inbox;
+  }
+
+  /** One entry per command, in order; fails only when the inbox request does. */
+  Future<List<SendBatchResult.Entry>> submit(List<SendCommand> commands) {
+    int copies = 0;
+    for (SendCommand command : commands) {
+      copies += command.to().size();
+    }
+    Promise<List<SendBatchResult.Entry>> entries = Promise.promise();
+    waiting.add(new Waiting(commands, copies, entries));
+    dispatch();
+    return entries.future();
+  }
+
+  private void dispatch() {
+    while (inFlight < MAX_IN_FLIGHT && !waiting.isEmpty()) {
+      List<Waiting> batch = new ArrayList<>();
+      List<SendCommand> commands = new ArrayList<>();
+      int copies = 0;
+      while (!waiting.isEmpty() && (batch.isEmpty() || copies + waiting.peek().copies() <= maxCopies)) {
+        Waiting next = waiting.poll();
+        batch.add(next);
+        commands.addAll(next.commands());
+        copies += next.copies();
+      }
+      inFlight++;
+      Future<List<SendBatchResult.Entry>> request;
+      try {
+        request = inbox.apply(commands);
+      } catch (RuntimeException e) {
+        request = Future.failedFuture(e);
+      }
+      request.onComplete(done -> {
+        inFlight--;
+        int from = 0;
+        for (Waiting w : batch) {
+          int to = from + w.commands().size();
+          if (done.succeeded()) {
+            w.entries().complete(done.result().subList(from, to));
+          } else {
+            w.entries().fail(done.cause());
+          }
+          from = to;
+        }
+        dispatch();
+      });
+    }
+  }
+}

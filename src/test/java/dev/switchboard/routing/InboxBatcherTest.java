@@ -1,0 +1,151 @@
+package dev.switchboard.routing;
+
+import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.SendBatchResult;
+import dev.switchboard.bus.SendCommand;
+import dev.switchboard.bus.SendOutcome;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@ExtendWith(VertxExtension.class)
+class InboxBatcherTest {
+
+  /** An inbox that answers only when told to: each request waits in {@link #requests}. */
+  private static final class HeldInbox {
+    record Request(List<SendCommand> commands, Promise<List<SendBatchResult.Entry>> answer) {
+    }
+
+    final List<Request> requests = new ArrayList<>();
+
+    Future<List<SendBatchResult.Entry>> store(List<SendCommand> commands) {
+      Promise<List<SendBatchResult.Entry>> answer = Promise.promise();
+      requests.add(new Request(List.copyOf(commands), answer));
+      return answer.future();
+    }
+
+    /** Answers request {@code i}: each command stored for its first recipient, seq = its body. */
+    void answer(int i) {
+      List<SendBatchResult.Entry> entries = new ArrayList<>();
+      for (SendCommand c : requests.get(i).commands()) {
+        entries.add(SendBatchResult.Entry.of(new SendOutcome(false,
+            List.of(RecipientResult.stored(c.to().get(0), "m" + c.body(), Long.parseLong(c.body()), 0)))));
+      }
+      requests.get(i).answer().complete(entries);
+    }
+
+    List<Integer> sizes() {
+      return requests.stream().map(r -> r.commands().size()).toList();
+    }
+  }
+
+  private static SendCommand send(int n, int recipients) {
+    List<String> to = IntStream.range(0, recipients).mapToObj(i -> "u" + i).toList();
+    return new SendCommand("alice", to, Integer.toString(n), null);
+  }
+
+  private static long seqOf(Future<List<SendBatchResult.Entry>> entries, int i) {
+    return entries.result().get(i).outcome().results().get(0).seq();
+  }
+
+  @Test
+  @DisplayName("with the inbox free, a send goes out at once; what arrives while two are out waits and goes as one request")
+  void coalescesWhileTheInboxIsBusy(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      InboxBatcher batcher = new InboxBatcher(1000, inbox::store);
+      Future<List<SendBatchResult.Entry>> first = batcher.submit(List.of(send(1, 1)));
+      Future<List<SendBatchResult.Entry>> second = batcher.submit(List.of(send(2, 1), send(3, 1)));
+      Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(4, 1)));
+      Future<List<SendBatchResult.Entry>> fourth = batcher.submit(List.of(send(5, 1), send(6, 1)));
+      test.verify(() -> assertEquals(List.of(1, 2), inbox.sizes()));
+      inbox.answer(0);
+      test.verify(() -> {
+        // The first answer frees a slot: the two that waited leave together.
+        assertEquals(List.of(1, 2, 3), inbox.sizes());
+        assertEquals(1, seqOf(first, 0));
+        assertTrue(!third.isComplete() && !fourth.isComplete());
+      });
+      inbox.answer(1);
+      inbox.answer(2);
+      test.verify(() -> {
+        assertEquals(List.of(2L, 3L), List.of(seqOf(second, 0), seqOf(second, 1)));
+        assertEquals(1, third.result().size());
+        assertEquals(4, seqOf(third, 0));
+        assertEquals(List.of(5L, 6L), List.of(seqOf(fourth, 0), seqOf(fourth, 1)));
+        assertEquals(List.of(1, 2, 3), inbox.sizes());
+      });
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("a request holds at most the inbox's batch of copies, unless one command alone has more")
+  void requestsAreCappedByCopies(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      InboxBatcher batcher = new InboxBatcher(10, inbox::store);
+      batcher.submit(List.of(send(1, 1)));
+      batcher.submit(List.of(send(2, 1)));
+      List<Future<List<SendBatchResult.Entry>>> waiting = new ArrayList<>();
+      for (int n = 3; n < 9; n++) {
+        waiting.add(batcher.submit(List.of(send(n, 4)))); // 4 copies each: two fit in 10
+      }
+      Future<List<SendBatchResult.Entry>> big = batcher.submit(List.of(send(9, 25)));
+      inbox.answer(0);
+      inbox.answer(1);
+      test.verify(() -> assertEquals(List.of(1, 1, 2, 2), inbox.sizes()));
+      inbox.answer(2);
+      inbox.answer(3);
+      test.verify(() -> assertEquals(List.of(1, 1, 2, 2, 2, 1), inbox.sizes()));
+      inbox.answer(4);
+      inbox.answer(5);
+      test.verify(() -> {
+        for (int i = 0; i < waiting.size(); i++) {
+          assertEquals(i + 3, seqOf(waiting.get(i), 0));
+        }
+        assertEquals(9, seqOf(big, 0));
+      });
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("a failed request fails each send that rode in it; the next request still goes")
+  void failureReachesEverySendOfTheRequest(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      InboxBatcher batcher = new InboxBatcher(1000, inbox::store);
+      batcher.submit(List.of(send(1, 1)));
+      batcher.submit(List.of(send(2, 1)));
+      Future<List<SendBatchResult.Entry>> a = batcher.submit(List.of(send(3, 1)));
+      Future<List<SendBatchResult.Entry>> b = batcher.submit(List.of(send(4, 1)));
+      Future<List<SendBatchResult.Entry>> later = batcher.submit(List.of(send(5, 1)));
+      inbox.answer(0);
+      test.verify(() -> assertEquals(List.of(1, 1, 3), inbox.sizes()));
+      inbox.requests.get(2).answer().fail(new IllegalStateException("disk full"));
+      test.verify(() -> {
+        assertEquals("disk full", a.cause().getMessage());
+        assertEquals("disk full", b.cause().getMessage());
+        assertEquals("disk full", later.cause().getMessage());
+      });
+      Future<List<SendBatchResult.Entry>> after = batcher.submit(List.of(send(6, 1)));
+      test.verify(() -> assertEquals(List.of(1, 1, 3, 1), inbox.sizes()));
+      inbox.answer(3);
+      test.verify(() -> assertEquals(6, seqOf(after, 0)));
+      test.completeNow();
+    });
+  }
+}
