@@ -49,6 +49,7 @@ public final class RouterVerticle extends VerticleBase {
   private UserDirectory directory;
   private String defaultSender;
   private DeliveryOptions inboxRequest;
+  /** Where every send and push goes: it hands them to {@link #storeAndDeliver} with whatever else waits. */
   private InboxBatcher inboxBatcher;
 
   @Override
@@ -77,7 +78,7 @@ public final class RouterVerticle extends VerticleBase {
       BusFailures.fail(message, e);
       return;
     }
-    route(List.of(command)).onComplete(done -> {
+    inboxBatcher.submit(List.of(command)).onComplete(done -> {
       SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
       if (entry == null || entry.failure() != null) {
         BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
@@ -101,7 +102,9 @@ public final class RouterVerticle extends VerticleBase {
         entries[i] = SendBatchResult.Entry.failed(BusFailures.asProtocolException(e));
       }
     }
-    Future<List<SendBatchResult.Entry>> routed = valid.isEmpty() ? Future.succeededFuture(List.of()) : route(valid);
+    Future<List<SendBatchResult.Entry>> routed = valid.isEmpty()
+        ? Future.succeededFuture(List.of())
+        : inboxBatcher.submit(valid);
     routed.onComplete(done -> {
       for (int k = 0; k < validAt.size(); k++) {
         entries[validAt.get(k)] = done.succeeded()
@@ -124,14 +127,6 @@ public final class RouterVerticle extends VerticleBase {
   /** Messages committed by another node's router for users with sessions here. */
   private void onRelay(Message<DeliveryBatch> message) {
     vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_RECORD);
-  }
-
-  /**
-   * Stores and delivers {@code commands}, together with whatever else is waiting for the inbox (see
-   * {@link InboxBatcher}). One entry per command, in order; the future fails only when the inbox does.
-   */
-  private Future<List<SendBatchResult.Entry>> route(List<SendCommand> commands) {
-    return inboxBatcher.submit(commands);
   }
 
   /**

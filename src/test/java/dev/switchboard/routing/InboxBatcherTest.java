@@ -56,6 +56,14 @@ class InboxBatcherTest {
     return new SendCommand("alice", to, Integer.toString(n), null);
   }
 
+  /** A batcher whose two requests (sends 1 and 2, one copy each) are out with {@code inbox}, unanswered. */
+  private static InboxBatcher withBothRequestsOut(int maxCopies, HeldInbox inbox) {
+    InboxBatcher batcher = new InboxBatcher(maxCopies, inbox::store);
+    batcher.submit(List.of(send(1, 1)));
+    batcher.submit(List.of(send(2, 1)));
+    return batcher;
+  }
+
   private static long seqOf(Future<List<SendBatchResult.Entry>> entries, int i) {
     return entries.result().get(i).outcome().results().get(0).seq();
   }
@@ -96,9 +104,7 @@ class InboxBatcherTest {
   void requestsAreCappedByCopies(Vertx vertx, VertxTestContext test) {
     vertx.runOnContext(v -> {
       HeldInbox inbox = new HeldInbox();
-      InboxBatcher batcher = new InboxBatcher(10, inbox::store);
-      batcher.submit(List.of(send(1, 1)));
-      batcher.submit(List.of(send(2, 1)));
+      InboxBatcher batcher = withBothRequestsOut(10, inbox);
       List<Future<List<SendBatchResult.Entry>>> waiting = new ArrayList<>();
       for (int n = 3; n < 9; n++) {
         waiting.add(batcher.submit(List.of(send(n, 4)))); // 4 copies each: two fit in 10
@@ -127,9 +133,7 @@ class InboxBatcherTest {
   void failureReachesEverySendOfTheRequest(Vertx vertx, VertxTestContext test) {
     vertx.runOnContext(v -> {
       HeldInbox inbox = new HeldInbox();
-      InboxBatcher batcher = new InboxBatcher(1000, inbox::store);
-      batcher.submit(List.of(send(1, 1)));
-      batcher.submit(List.of(send(2, 1)));
+      InboxBatcher batcher = withBothRequestsOut(1000, inbox);
       Future<List<SendBatchResult.Entry>> a = batcher.submit(List.of(send(3, 1)));
       Future<List<SendBatchResult.Entry>> b = batcher.submit(List.of(send(4, 1)));
       Future<List<SendBatchResult.Entry>> later = batcher.submit(List.of(send(5, 1)));
