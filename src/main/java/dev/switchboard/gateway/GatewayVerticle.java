@@ -188,6 +188,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
             .onFailure(e -> releaseIp(ip))
             .onSuccess(socket -> {
               WebSocketQueues.useDirectQueue(socket);
+              FlushAtTurnEnd.install(socket);
               socket.closeHandler(v -> releaseIp(ip));
               if (identity.succeeded()) {
                 onConnected(socket, identity.result(), query, ip);

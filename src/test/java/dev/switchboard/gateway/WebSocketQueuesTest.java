@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The WebSocket write-queue swap against the Vert.x in the build, over a real socket: if a Vert.x
  * upgrade moves the members it uses, this fails instead of the saving silently disappearing; and a
- * socket with the direct queue still delivers every frame in order, through a full write queue.
+ * socket with the direct queue and the gateway's {@link FlushAtTurnEnd} still delivers every frame
+ * in order, through a full write queue.
  */
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
@@ -36,7 +37,7 @@ class WebSocketQueuesTest {
   private WebSocketClient client;
 
   @Test
-  @DisplayName("an accepted WebSocket gets the direct queue; with a reader that stalls, the write queue fills, drains, and every frame arrives in order")
+  @DisplayName("an accepted WebSocket gets the direct queue and the flush at the turn's end; with a reader that stalls, the write queue fills, drains, and every frame arrives in order")
   void directQueue(Vertx vertx, VertxTestContext ctx) {
     String payload = "x".repeat(1_000);
     Checkpoint drained = ctx.checkpoint();
@@ -48,6 +49,7 @@ class WebSocketQueuesTest {
         .webSocketHandshakeHandler(handshake -> handshake.accept().onSuccess(socket -> ctx.verify(() -> {
           assertTrue(WebSocketQueues.useDirectQueue(socket));
           assertTrue(WebSocketQueues.hasDirectQueue(socket));
+          assertTrue(FlushAtTurnEnd.install(socket));
           socket.setWriteQueueMaxSize(64 * 1024);
           Context serverContext = vertx.getOrCreateContext();
           // Writes start once the client has stopped reading, on the socket's own event loop.

@@ -1,0 +1,56 @@
+package dev.switchboard.gateway;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.internal.http.WebSocketInternal;
+
+/**
+ * Holds a socket's flushes until the tasks already queued on its event loop have run, so that
+ * frames written to one socket by several tasks of a turn leave in one {@code writev}.
+ *
+ * <p>Vert.x flushes every frame written outside a read of that same socket with its own
+ * {@code write}: a frame per delivery batch, a frame per {@code accepted}. Under load the gateway's
+ * loop has several such tasks queued (the router's answer to a send batch and the delivery batch of
+ * the same commit; under a run of pushes, one delivery batch per push), and each would cost every
+ * socket it touches a system call and a loopback TCP segment. Here the first flush of a turn queues
+ * one task behind them that flushes what they all wrote. Sits at the head of the pipeline, below
+ * the WebSocket frame encoder, so it sees every flush the connection makes (the close handshake's
+ * too); Netty calls it only on the socket's own event loop.
+ */
+final class FlushAtTurnEnd extends ChannelOutboundHandlerAdapter implements Runnable {
+
+  static final String NAME = "switchboard-flush-at-turn-end";
+
+  private ChannelHandlerContext context;
+  private boolean flushQueued;
+
+  /** Puts the handler into an accepted socket's pipeline; returns false when the socket has none. */
+  static boolean install(ServerWebSocket socket) {
+    if (!(socket instanceof WebSocketInternal internal)) {
+      return false;
+    }
+    internal.channelHandlerContext().pipeline().addFirst(NAME, new FlushAtTurnEnd());
+    return true;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    context = ctx;
+  }
+
+  @Override
+  public void flush(ChannelHandlerContext ctx) {
+    if (!flushQueued) {
+      flushQueued = true;
+      ctx.executor().execute(this);
+    }
+  }
+
+  /** The queued flush: runs after the tasks that were ahead of it, on the socket's event loop. */
+  @Override
+  public void run() {
+    flushQueued = false;
+    context.flush();
+  }
+}
