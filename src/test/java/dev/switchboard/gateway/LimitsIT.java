@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.support.HeldClients;
 import dev.switchboard.support.Http;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
@@ -44,7 +45,7 @@ class LimitsIT {
       long openedAt = System.currentTimeMillis();
       Promise<Buffer> silentClosed = Promise.promise();
       Buffer received = Buffer.buffer();
-      Future<Void> silent = vertx.createNetClient().connect(server.gatewayPort(), "127.0.0.1").compose(socket -> {
+      Future<Void> silent = HeldClients.hold(vertx.createNetClient()).connect(server.gatewayPort(), "127.0.0.1").compose(socket -> {
         socket.handler(received::appendBuffer);
         socket.closeHandler(v -> silentClosed.complete(received));
         return socket.write("GET /ws?user=zombie HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"

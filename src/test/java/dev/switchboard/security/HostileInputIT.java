@@ -1,5 +1,6 @@
 package dev.switchboard.security;
 
+import dev.switchboard.support.HeldClients;
 import dev.switchboard.support.SlowClient;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
@@ -142,7 +143,7 @@ class HostileInputIT {
   private Future<Void> halfOpenSockets(Vertx vertx, int count) {
     List<Future<NetSocket>> sockets = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      sockets.add(vertx.createNetClient().connect(server.gatewayPort(), "127.0.0.1")
+      sockets.add(HeldClients.hold(vertx.createNetClient()).connect(server.gatewayPort(), "127.0.0.1")
           .compose(s -> s.write("GET /ws?user=slow HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr").map(s)));
     }
     return Future.all(sockets).mapEmpty();

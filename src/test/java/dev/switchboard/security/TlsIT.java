@@ -1,5 +1,6 @@
 package dev.switchboard.security;
 
+import dev.switchboard.support.HeldClients;
 import dev.switchboard.support.SlowClient;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
@@ -63,7 +64,7 @@ class TlsIT {
           .setURI("/ws?user=tina&device=d").addSubProtocol("switchboard.v1").setSsl(true);
       return WsClient.connect(vertx, wsOptions, connect)
           .compose(tina -> tina.expect("synced")
-              .compose(synced -> vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true).setVerifyHost(false))
+              .compose(synced -> HeldClients.hold(vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true).setVerifyHost(false)))
                   .request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(server.pushPort())
                       .setURI("/api/v1/messages").addHeader("Content-Type", "application/json"))
                   .compose(req -> req.send(new JsonObject().put("to", "tina").put("body", "over TLS").encode()))

@@ -55,9 +55,13 @@ public final class WsClient {
 
   /** Connects with full control of the client (TLS, for one) as well. */
   public static Future<WsClient> connect(Vertx vertx, WebSocketClientOptions clientOptions, WebSocketConnectOptions options) {
-    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions(clientOptions)
-        .setMaxFrameSize(4 * 1024 * 1024).setMaxMessageSize(16 * 1024 * 1024));
-    return client.connect(options).map(ws -> new WsClient(client, ws));
+    WebSocketClient client = HeldClients.hold(vertx.createWebSocketClient(new WebSocketClientOptions(clientOptions)
+        .setMaxFrameSize(4 * 1024 * 1024).setMaxMessageSize(16 * 1024 * 1024)));
+    // Held until connected; from then on the WsClient holds it.
+    return client.connect(options)
+        .andThen(connected -> HeldClients.release(client))
+        .onFailure(e -> client.close())
+        .map(ws -> new WsClient(client, ws));
   }
 
   private void onText(String text) {
