@@ -37,15 +37,36 @@ final class IdleRun {
         hub.conns = us;
       });
       try {
-        loop.await(() -> Loop.windowed(warm, window, i -> us[i].connect(clients.get(i % clients.size()),
-            (int) ports[i % ports.length], "d", 30_000)), 120_000);
+        loop.await(() -> connectAll(hub, us, clients, ports, window, new String[1]), 120_000);
         loop.waitFor(() -> hub.synced >= hub.connected, 30_000);
-        loop.await(() -> Loop.windowed(warm, 1000, i -> us[i].close()), 60_000);
+        loop.await(() -> closeAll(us), 60_000);
       } catch (IllegalStateException e) {
         System.err.println("[bench] warm-up: " + e.getMessage());
       }
     }
     Loop.sleep(2000);
+  }
+
+  /**
+   * Opens every user's socket, connection i to node i mod nodes, at most {@code window} handshakes in
+   * flight. Warm-up and the measured run go through this one method (and {@link #closeAll}) so that
+   * the JIT has seen, during warm-up, every function {@link Loop#windowed} calls: a new lambda in the
+   * measured run made that hot loop megamorphic and C2 spent ~0.3 s recompiling it inside the window.
+   */
+  private static io.vertx.core.Future<Void> connectAll(Hub hub, WsUser[] us, List<WebSocketClient> clients,
+      long[] ports, int window, String[] firstError) {
+    return Loop.windowed(us.length, window, i -> us[i].connect(clients.get(i % clients.size()),
+        (int) ports[i % ports.length], "d", 30_000)
+        .onFailure(e -> {
+          hub.connectFailed++;
+          if (firstError[0] == null) {
+            firstError[0] = String.valueOf(e.getMessage());
+          }
+        }));
+  }
+
+  private static io.vertx.core.Future<Void> closeAll(WsUser[] us) {
+    return Loop.windowed(us.length, 1000, i -> us[i].close());
   }
 
   int run() {
@@ -105,6 +126,10 @@ final class IdleRun {
       res.note("could not ask the server for a GC (jcmd); RSS figures include garbage");
       gc = false;
     }
+    // The generator's own heap too: the warm-up rounds left ~20 KiB per connection of garbage in its
+    // old generation, and G1 started a concurrent cycle over it inside the measured window (~0.5 s
+    // of the generator's CPU, taken from the 2 cores the server runs on).
+    System.gc();
     Loop.sleep(gc ? 1000 : 0);
     long rssBase = sum(pids, ProcStats::rssKib);
     long heapBase = gc ? sum(pids, ProcStats::heapUsedKib) : -1;
@@ -125,14 +150,7 @@ final class IdleRun {
       String[] firstError = new String[1];
       long t0 = System.nanoTime();
       try {
-        loop.await(() -> Loop.windowed(n, window, i -> us[i].connect(clients.get(i % clients.size()),
-            (int) ports[i % nodes], "d", 30_000)
-            .onFailure(e -> {
-              hub.connectFailed++;
-              if (firstError[0] == null) {
-                firstError[0] = String.valueOf(e.getMessage());
-              }
-            })), Math.max(60_000, n * 5L));
+        loop.await(() -> connectAll(hub, us, clients, ports, window, firstError), Math.max(60_000, n * 5L));
       } catch (IllegalStateException e) {
         res.fail("connecting did not finish: " + e.getMessage());
       }
@@ -238,7 +256,7 @@ final class IdleRun {
       }
       long tc = System.nanoTime();
       try {
-        loop.await(() -> Loop.windowed(n, 1000, i -> us[i].close()), 60_000);
+        loop.await(() -> closeAll(us), 60_000);
       } catch (IllegalStateException e) {
         res.note("closing: " + e.getMessage());
       }
