@@ -1,7 +1,7 @@
 package dev.switchboard.gateway;
 
 import dev.switchboard.bus.StoredMessage;
-import dev.switchboard.protocol.ServerFrames;
+import dev.switchboard.protocol.MessageFrameEncoder;
 import dev.switchboard.protocol.TextFrame;
 
 /**
@@ -11,7 +11,7 @@ import dev.switchboard.protocol.TextFrame;
 final class Delivery {
 
   final StoredMessage message;
-  private String jsonFrame;
+  private byte[] jsonFrame;
   private String textFrame;
 
   Delivery(StoredMessage message) {
@@ -22,10 +22,11 @@ final class Delivery {
     return message.seq();
   }
 
-  String jsonFrame() {
+  /** The v1 frame as UTF-8, ready for the socket. */
+  byte[] jsonFrame(MessageFrameEncoder encoder) {
     if (jsonFrame == null) {
       StoredMessage m = message;
-      jsonFrame = ServerFrames.message(m.msgId(), m.seq(), m.from(), m.to(), m.body(), m.ts());
+      jsonFrame = encoder.message(m.msgId(), m.seq(), m.from(), m.to(), m.body(), m.ts());
     }
     return jsonFrame;
   }

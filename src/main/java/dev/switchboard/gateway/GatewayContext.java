@@ -9,6 +9,7 @@ import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.protocol.Ids;
 import dev.switchboard.protocol.JsonFrameParser;
+import dev.switchboard.protocol.MessageFrameEncoder;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
@@ -22,6 +23,9 @@ interface GatewayContext {
   Ids ids();
 
   JsonFrameParser parser();
+
+  /** Encodes message frames for the sessions of this instance (its event loop only). */
+  MessageFrameEncoder messageFrames();
 
   /** Adds the session to its user's live stream on this node; completes once live messages reach it. */
   Future<Void> join(Session session);

@@ -19,6 +19,7 @@ import dev.switchboard.protocol.CloseCodes;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.Ids;
 import dev.switchboard.protocol.JsonFrameParser;
+import dev.switchboard.protocol.MessageFrameEncoder;
 import dev.switchboard.protocol.ProtocolException;
 import dev.switchboard.protocol.ServerFrames;
 import dev.switchboard.protocol.TextFrame;
@@ -74,6 +75,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private final Map<String, List<Session>> users = new HashMap<>();
   private SendBatcher sendBatcher;
   private final Set<Session> sessions = new HashSet<>();
+  private final MessageFrameEncoder messageFrames = new MessageFrameEncoder();
   private HttpServer server;
   /** Static files of webroot: every HTTP request that is not a WebSocket upgrade. */
   private Router router;
@@ -354,6 +356,11 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   @Override
   public JsonFrameParser parser() {
     return parser;
+  }
+
+  @Override
+  public MessageFrameEncoder messageFrames() {
+    return messageFrames;
   }
 
   @Override

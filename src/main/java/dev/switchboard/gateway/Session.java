@@ -21,9 +21,12 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
+import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -205,7 +208,13 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       return;
     }
     if (json) {
-      socket.writeTextMessage(delivery.jsonFrame());
+      byte[] frame = delivery.jsonFrame(gateway.messageFrames());
+      if (frame.length <= gateway.settings().maxFrameBytes()) {
+        // The bytes as they are: writeTextMessage would take a string and encode it again.
+        socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+      } else {
+        socket.writeTextMessage(new String(frame, StandardCharsets.UTF_8)); // Vert.x splits it into frames
+      }
     } else {
       long seq = delivery.seq();
       socket.writeTextMessage(delivery.textFrame(gateway.settings().textPrefixSender(), gateway.settings().textEscapeHtml()))

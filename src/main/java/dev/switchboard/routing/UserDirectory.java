@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -34,6 +35,7 @@ public final class UserDirectory {
   private static final Logger LOG = LoggerFactory.getLogger(UserDirectory.class);
   private static final String MAP_NAME = "switchboard.users";
   private static final int MAX_ATTEMPTS = 50;
+  private static final int PARSED_ENTRIES_KEPT = 256;
 
   private final Vertx vertx;
   /** The cluster-wide map; null when not clustered. */
@@ -47,6 +49,12 @@ public final class UserDirectory {
   /** The same map as {@link #map}, for reading many entries in one call; null when not on Hazelcast. */
   private final IMap<String, String> hazelcastMap;
   private final String localNode;
+  /**
+   * Entries already parsed, by their text: most users' entries are one of a few strings
+   * ({@code local=1}, ...), and a push to 10,000 users looks every one of them up. Only read and
+   * written on the owning verticle's event loop, like the rest of this object.
+   */
+  private final Map<String, Map<String, Integer>> parsedEntries = new HashMap<>();
 
   public UserDirectory(Vertx vertx) {
     this.vertx = vertx;
@@ -128,7 +136,20 @@ public final class UserDirectory {
   /** Not clustered: every entry names only this node. */
   private Map<String, Integer> localCounts(String user) {
     String entry = localMap.get(user);
-    return entry == null ? Map.of() : NodeCounts.parse(entry);
+    return entry == null ? Map.of() : parsed(entry);
+  }
+
+  /** {@link NodeCounts#parse}, unmodifiable and kept for the next user with the same entry. */
+  private Map<String, Integer> parsed(String entry) {
+    Map<String, Integer> counts = parsedEntries.get(entry);
+    if (counts == null) {
+      if (parsedEntries.size() >= PARSED_ENTRIES_KEPT) {
+        parsedEntries.clear();
+      }
+      counts = Collections.unmodifiableMap(NodeCounts.parse(entry));
+      parsedEntries.put(entry, counts);
+    }
+    return counts;
   }
 
   /** The sessions of an entry on nodes still in the cluster; the entry is cleaned when it names others. */
@@ -138,7 +159,7 @@ public final class UserDirectory {
       LOG.debug("user {}: dropping sessions of departed nodes", user);
       update(user, e -> NodeCounts.retain(e, alive::contains));
     }
-    return NodeCounts.parse(current);
+    return current == null ? Map.of() : parsed(current);
   }
 
   private Set<String> aliveNodes() {

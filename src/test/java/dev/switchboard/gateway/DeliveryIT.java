@@ -1,9 +1,14 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.support.HeldClients;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
@@ -60,6 +65,57 @@ class DeliveryIT {
               return null;
             }))))
         .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("a message frame larger than gateway.maxFrameBytes reaches a client with that frame limit whole, in order")
+  void messageLargerThanOneFrame(Vertx vertx, VertxTestContext ctx) {
+    // 1,024 is the smallest frame limit; a 960-byte body fits in a send frame but its message frame
+    // (with msgId, seq, from, to, ts) does not, so the server must split it into fragments
+    String ascii = "a".repeat(959) + "!";
+    String twoByte = "é".repeat(480);
+    List<String> bodies = List.of("before", ascii, twoByte, "after");
+    JsonObject smallFrames = new JsonObject().put("gateway", new JsonObject().put("maxFrameBytes", 1024));
+    // bob's client refuses (closes on) any frame over 1,024 bytes; Vert.x joins the fragments
+    WebSocketClient strict = HeldClients.hold(vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxFrameSize(1024)));
+    List<JsonObject> received = new ArrayList<>();
+    Promise<Void> allReceived = Promise.promise();
+    server.stop().compose(v -> TestServer.start(vertx, dataDir.resolve("small"), smallFrames))
+        .compose(small -> strict.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(small.gatewayPort())
+                .setURI("/ws?user=bob&device=phone").addSubProtocol("switchboard.v1"))
+            .compose(bob -> {
+              Promise<Void> synced = Promise.promise();
+              bob.closeHandler(x -> allReceived.tryFail("bob's socket closed: " + bob.closeStatusCode() + " "
+                  + bob.closeReason()));
+              bob.textMessageHandler(text -> {
+                JsonObject frame = new JsonObject(text);
+                if ("synced".equals(frame.getString("type"))) {
+                  synced.tryComplete();
+                } else if ("message".equals(frame.getString("type")) && received.add(frame)
+                    && received.size() == bodies.size()) {
+                  allReceived.tryComplete();
+                }
+              });
+              return synced.future();
+            })
+            .compose(v -> small.online("alice", "laptop"))
+            .compose(alice -> {
+              Future<Void> sent = Future.succeededFuture();
+              for (int i = 0; i < bodies.size(); i++) {
+                String id = "c" + i;
+                String body = bodies.get(i);
+                sent = sent.compose(x -> alice.sendMessage(id, "bob", body)).compose(x -> alice.expect("accepted"))
+                    .mapEmpty();
+              }
+              return sent;
+            }))
+        .compose(v -> allReceived.future())
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertEquals(bodies, received.stream().map(m -> m.getString("body")).toList());
+          assertEquals(List.of(1L, 2L, 3L, 4L), received.stream().map(m -> m.getLong("seq")).toList());
+          ctx.completeNow();
+        })));
   }
 
   @Test
