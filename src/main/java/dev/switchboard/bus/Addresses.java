@@ -61,6 +61,15 @@ public final class Addresses {
    */
   public static final String GATEWAY_DELIVER = "switchboard.gateway.deliver";
 
+  /**
+   * A gateway instance's event loop fell behind by more than {@code limits.maxDeliveryLagMillis},
+   * or caught up to half of that again. Each gateway instance publishes it (local only) when that
+   * changes; the router consumes it and refuses new sends and pushes with {@code overloaded} while
+   * any instance of its node is behind, so that overload waits outside the server (as a retry)
+   * instead of as deliveries queued in its memory. Body: {@link GatewayLoad}. No reply.
+   */
+  public static final String ROUTER_LOAD = "switchboard.router.load";
+
   private static final String NODE_PREFIX = "switchboard.node.";
 
   private Addresses() {

@@ -13,7 +13,8 @@ public record LimitsConfig(
     int rateLimitStrikes,
     int maxSessionsPerUser,
     int maxConnectionsPerIp,
-    int maxJsonDepth) {
+    int maxJsonDepth,
+    long maxDeliveryLagMillis) {
 
   public static LimitsConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "limits");
@@ -27,6 +28,7 @@ public record LimitsConfig(
         s.intIn("rateLimitStrikes", 1, 1_000_000),
         s.intIn("maxSessionsPerUser", 1, 100_000),
         s.intIn("maxConnectionsPerIp", 1, 10_000_000),
-        s.intIn("maxJsonDepth", 2, 1000));
+        s.intIn("maxJsonDepth", 2, 1000),
+        s.longIn("maxDeliveryLagMillis", 10, 600_000));
   }
 }

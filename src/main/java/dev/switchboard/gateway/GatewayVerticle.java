@@ -4,6 +4,7 @@ import dev.switchboard.auth.Identity;
 import dev.switchboard.auth.TokenVerifier;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.DeliveryBatch;
+import dev.switchboard.bus.GatewayLoad;
 import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecordCodec;
@@ -49,6 +50,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Holds client WebSockets and serves {@code webroot/}. For each user with a session here it keeps
@@ -84,6 +86,10 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private LocalMap<String, Integer> connectionsPerIp;
   private static final String CONNECTIONS_PER_IP = "switchboard.gateway.connectionsPerIp";
   private long heartbeatTimer = -1;
+  /** Tells the router when this instance's loop falls behind (it then refuses new messages). */
+  private LoopLag loopLag;
+  private final String instanceName = "gateway-" + INSTANCES.incrementAndGet();
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
 
   @Override
   public Future<?> start() {
@@ -136,6 +142,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .completion();
     return deliveries.compose(v -> server.listen()).onSuccess(s -> {
       heartbeatTimer = vertx.setPeriodic(config.heartbeatIntervalMillis(), id -> heartbeat());
+      loopLag = new LoopLag(vertx, limits.maxDeliveryLagMillis(), this::reportLoad);
+      loopLag.start();
       LOG.info("gateway listening on {}://{}:{} (WebSocket paths {})", options.isSsl() ? "https" : "http", config.host(),
           s.actualPort(), config.webSocketPaths());
     });
@@ -144,6 +152,12 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(heartbeatTimer);
+    if (loopLag != null) {
+      loopLag.stop();
+      if (loopLag.behind()) {
+        reportLoad(false, 0); // an instance that is gone holds nothing back
+      }
+    }
     for (Session session : new ArrayList<>(sessions)) {
       session.close(CloseCodes.SERVICE_RESTART, "server is restarting, reconnect");
     }
@@ -291,6 +305,17 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   }
 
   /** Committed messages for users with sessions on this node: each to the sessions held here. */
+  private void reportLoad(boolean behind, long lagMillis) {
+    if (behind) {
+      LOG.warn("{}: event loop {} ms behind (limits.maxDeliveryLagMillis {}): the router refuses new messages until it "
+          + "catches up", instanceName, lagMillis, limits.maxDeliveryLagMillis());
+    } else {
+      LOG.info("{}: event loop caught up ({} ms late)", instanceName, lagMillis);
+    }
+    vertx.eventBus().publish(Addresses.ROUTER_LOAD, new GatewayLoad(instanceName, behind, lagMillis).toJson(),
+        new DeliveryOptions().setLocalOnly(true));
+  }
+
   private void onDeliveries(Message<DeliveryBatch> message) {
     for (StoredMessage stored : message.body().messages()) {
       List<Session> group = users.get(stored.to());

@@ -28,7 +28,9 @@ public enum ErrorCode {
   RATE_LIMITED(429, "more messages per second than this connection may send; slow down"),
   TOO_MANY_SESSIONS(429, "the user already has the configured maximum of live sessions"),
   INTERNAL(500, "an unexpected server error; the request may be retried with the same id"),
-  UNAVAILABLE(503, "the store or a service did not answer in time; retry with the same id");
+  UNAVAILABLE(503, "the store or a service did not answer in time; retry with the same id"),
+  // Last: failure codes are ordinals, and nodes of the previous version must read the others alike.
+  OVERLOADED(503, "this node is behind on deliveries and takes no new messages for now; retry in a moment with the same id");
 
   private final int httpStatus;
   private final String meaning;

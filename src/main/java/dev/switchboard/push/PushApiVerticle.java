@@ -186,6 +186,9 @@ public final class PushApiVerticle extends VerticleBase {
     if (ctx.response().ended()) {
       return;
     }
+    if (e.code() == ErrorCode.OVERLOADED) {
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
+    }
     ctx.response().setStatusCode(e.code().httpStatus()).putHeader(HttpHeaders.CONTENT_TYPE, JSON)
         .end(new JsonObject().put("error", e.code().wireName()).put("message", e.getMessage()).encode());
   }

@@ -6,6 +6,7 @@ import dev.switchboard.bus.AppendBatchResult;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.DeliveryBatch;
+import dev.switchboard.bus.GatewayLoad;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.Presence;
 import dev.switchboard.bus.RecipientResult;
@@ -17,7 +18,9 @@ import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
+import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.Ids;
+import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -27,6 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +56,8 @@ public final class RouterVerticle extends VerticleBase {
   private DeliveryOptions inboxRequest;
   /** Where every send and push goes: it hands them to {@link #storeAndDeliver} with whatever else waits. */
   private InboxBatcher inboxBatcher;
+  /** Gateway instances of this node whose event loop is behind: while any is, new messages are refused. */
+  private final Map<String, Long> behindGateways = new HashMap<>();
 
   @Override
   public Future<?> start() {
@@ -66,11 +73,39 @@ public final class RouterVerticle extends VerticleBase {
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, m -> onPush(m, true)).completion(),
         vertx.eventBus().<SendBatch>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_LOAD, this::onGatewayLoad).completion(),
         vertx.eventBus().<DeliveryBatch>consumer(Addresses.node(directory.localNode()), this::onRelay).completion());
+  }
+
+  private void onGatewayLoad(Message<JsonObject> message) {
+    GatewayLoad load = GatewayLoad.fromJson(message.body());
+    if (load.behind()) {
+      behindGateways.put(load.instance(), load.lagMillis());
+    } else {
+      behindGateways.remove(load.instance());
+    }
+  }
+
+  /**
+   * Refuses new messages while a gateway of this node is behind: accepted ones would only queue in
+   * memory behind deliveries it cannot write yet. Null when messages are taken.
+   */
+  private ProtocolException overloaded() {
+    if (behindGateways.isEmpty()) {
+      return null;
+    }
+    long lag = behindGateways.values().stream().mapToLong(Long::longValue).max().orElse(0);
+    return new ProtocolException(ErrorCode.OVERLOADED, "this node is behind on deliveries (a gateway event loop ran "
+        + lag + " ms late); nothing was stored: retry in a moment with the same id");
   }
 
   /** A push; answered as JSON to publishers, as the record itself to this node's push API. */
   private void onPush(Message<JsonObject> message, boolean replyRecord) {
+    ProtocolException overloaded = overloaded();
+    if (overloaded != null) {
+      BusFailures.fail(message, overloaded);
+      return;
+    }
     SendCommand command;
     try {
       command = validator.parse(message.body(), defaultSender);
@@ -92,6 +127,12 @@ public final class RouterVerticle extends VerticleBase {
   private void onClientSends(Message<SendBatch> message) {
     List<SendCommand> sends = message.body().sends();
     SendBatchResult.Entry[] entries = new SendBatchResult.Entry[sends.size()];
+    ProtocolException overloaded = overloaded();
+    if (overloaded != null) {
+      Arrays.fill(entries, SendBatchResult.Entry.failed(overloaded));
+      message.reply(new SendBatchResult(List.of(entries)), LOCAL_RECORD);
+      return;
+    }
     List<SendCommand> valid = new ArrayList<>(sends.size());
     List<Integer> validAt = new ArrayList<>(sends.size());
     for (int i = 0; i < sends.size(); i++) {

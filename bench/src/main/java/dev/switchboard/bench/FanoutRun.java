@@ -251,14 +251,16 @@ final class FanoutRun {
         lost += Math.max(0, expected[r] - tracker.distinct(r, 0));
       }
       return new long[] {tracker.delivered, lost, tracker.duplicates, tracker.outOfOrder, hub.sent, hub.accepted,
-          hub.rejected, tracker.receivedInWindow, hub.seqGaps, hub.closedUnexpectedly};
+          pusher.failed, tracker.receivedInWindow, hub.seqGaps, hub.closedUnexpectedly, pusher.refused};
     });
     double achieved = st[7] / duration;
-    res.put("pushes", st[4]).put("pushes_ok", st[5]).put("pushes_failed", st[6]).put("delivered", st[0])
+    res.put("pushes", st[4]).put("pushes_ok", st[5]).put("pushes_failed", st[6]).put("pushes_refused", st[10])
+        .put("delivered", st[0])
         .put("lost", st[1]).put("duplicates", st[2]).put("reordered", st[3])
         .put("deliveries_per_s", Result.round(achieved)).put("drain_s", Result.round(drained));
-    res.line("pushes", String.format(Locale.ROOT, "%s sent, %s answered 202, %d failed%s", Result.n(st[4]), Result.n(st[5]),
-        st[6], pusher.lastFailure == null ? "" : " (last: " + pusher.lastFailure + ")"));
+    res.line("pushes", String.format(Locale.ROOT, "%s sent, %s answered 202, %s refused (503 overloaded: the server "
+            + "protecting itself, nothing stored), %d failed%s", Result.n(st[4]), Result.n(st[5]), Result.n(st[10]), st[6],
+        pusher.lastFailure == null ? "" : " (last: " + pusher.lastFailure + ")"));
     res.line("delivered", Result.n(st[0]) + "  =  " + Result.rate(achieved) + " deliveries/s received during the measured window");
     res.line("lost/dup/reordered", st[1] + " / " + st[2] + " / " + st[3] + String.format(Locale.ROOT,
         "   (drain %.1f s; seq gaps %d, disconnects %d; concurrent pushes carry no order promise)", drained, st[8], st[9]));

@@ -17,6 +17,8 @@ final class Pusher {
   private final RequestOptions request;
   long ok;
   long failed;
+  /** Answered 503 overloaded: the server refused the push to protect itself (nothing stored). */
+  long refused;
   String lastFailure;
 
   Pusher(Vertx vertx, int port, int connections) {
@@ -64,10 +66,17 @@ final class Pusher {
           if (resp.statusCode() == 202) {
             return true;
           }
+          if (resp.statusCode() == 503 && b.toString().contains("\"overloaded\"")) {
+            refused++;
+            return null;
+          }
           lastFailure = resp.statusCode() + " " + b.toString().substring(0, Math.min(200, b.length()));
           return false;
         }))
         .map(accepted -> {
+          if (accepted == null) {
+            return false;
+          }
           if (accepted) {
             ok++;
           } else {
