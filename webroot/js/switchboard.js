@@ -27,7 +27,8 @@ export const State = Object.freeze({
 // Send errors that say nothing about the message itself: the server could not
 // decide in time. Retrying with the same id is safe (the server de-duplicates),
 // so these are retried instead of failing the send.
-const TRANSIENT_SEND_ERRORS = new Set(['unavailable', 'internal']);
+// 'overloaded': the node refused it, storing nothing, until it catches up on deliveries.
+const TRANSIENT_SEND_ERRORS = new Set(['unavailable', 'internal', 'overloaded']);
 
 // Close codes from the server. Everything except POLICY (1008) is retried.
 const CLOSE_POLICY = 1008;
@@ -40,7 +41,7 @@ const DEFAULTS = Object.freeze({
   ackEvery: 50,                // ...or sent at once after this many new seqs
   pingInterval: 25000,         // ms of silence before the client pings
   pongTimeout: 10000,          // ms to wait for any frame after a ping
-  maxSendAttempts: 5,          // tries per send when the server answers unavailable/internal
+  maxSendAttempts: 5,          // tries per send when the server answers unavailable/internal/overloaded
   seenMsgIds: 2000,            // how many recent msgIds are remembered for de-duplication
   persistOutbox: true,         // keep unconfirmed sends in storage across reloads
   storagePrefix: 'switchboard',
