@@ -14,7 +14,8 @@ public record LimitsConfig(
     int maxSessionsPerUser,
     int maxConnectionsPerIp,
     int maxJsonDepth,
-    long maxDeliveryLagMillis) {
+    long maxDeliveryLagMillis,
+    int maxQueuedCopies) {
 
   public static LimitsConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "limits");
@@ -29,6 +30,7 @@ public record LimitsConfig(
         s.intIn("maxSessionsPerUser", 1, 100_000),
         s.intIn("maxConnectionsPerIp", 1, 10_000_000),
         s.intIn("maxJsonDepth", 2, 1000),
-        s.longIn("maxDeliveryLagMillis", 10, 600_000));
+        s.longIn("maxDeliveryLagMillis", 10, 600_000),
+        s.intIn("maxQueuedCopies", 1, 100_000_000));
   }
 }

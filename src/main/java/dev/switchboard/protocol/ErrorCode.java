@@ -30,7 +30,7 @@ public enum ErrorCode {
   INTERNAL(500, "an unexpected server error; the request may be retried with the same id"),
   UNAVAILABLE(503, "the store or a service did not answer in time; retry with the same id"),
   // Last: failure codes are ordinals, and nodes of the previous version must read the others alike.
-  OVERLOADED(503, "this node is behind on deliveries and takes no new messages for now; retry in a moment with the same id");
+  OVERLOADED(503, "this node is behind (on deliveries, or on storing) and takes no new messages for now; retry in a moment with the same id");
 
   private final int httpStatus;
   private final String meaning;

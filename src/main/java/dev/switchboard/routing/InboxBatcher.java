@@ -2,6 +2,8 @@ package dev.switchboard.routing;
 
 import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
+import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 
@@ -29,28 +31,43 @@ final class InboxBatcher {
   }
 
   private final int maxCopies;
+  private final int maxWaitingCopies;
   private final Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox;
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+  private int waitingCopies;
   private int inFlight;
 
   /**
    * @param maxCopies most copies (one per recipient) in one request, unless a single command has
    *                  more: the inbox's largest group commit
+   * @param maxWaitingCopies most copies waiting for a request: beyond that the store is behind and
+   *                  new commands are refused with {@code overloaded} instead of held in memory
+   *                  (a single command is taken when nothing waits, however many copies it has)
    * @param inbox     stores and delivers commands; one entry per command, in order
    */
-  InboxBatcher(int maxCopies, Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox) {
+  InboxBatcher(int maxCopies, int maxWaitingCopies,
+      Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox) {
     this.maxCopies = maxCopies;
+    this.maxWaitingCopies = maxWaitingCopies;
     this.inbox = inbox;
   }
 
-  /** One entry per command, in order; fails only when the inbox request does. */
+  /**
+   * One entry per command, in order; fails when the inbox request does, or at once with
+   * {@code overloaded} when {@code maxWaitingCopies} are already waiting.
+   */
   Future<List<SendBatchResult.Entry>> submit(List<SendCommand> commands) {
     int copies = 0;
     for (SendCommand command : commands) {
       copies += command.to().size();
     }
+    if (!waiting.isEmpty() && waitingCopies + copies > maxWaitingCopies) {
+      return Future.failedFuture(new ProtocolException(ErrorCode.OVERLOADED, "this node's store is behind ("
+          + waitingCopies + " copies wait for it); nothing was stored: retry in a moment with the same id"));
+    }
     Promise<List<SendBatchResult.Entry>> entries = Promise.promise();
     waiting.add(new Waiting(commands, copies, entries));
+    waitingCopies += copies;
     dispatch();
     return entries.future();
   }
@@ -62,6 +79,7 @@ final class InboxBatcher {
       int copies = 0;
       while (!waiting.isEmpty() && (batch.isEmpty() || copies + waiting.peek().copies() <= maxCopies)) {
         Waiting next = waiting.poll();
+        waitingCopies -= next.copies();
         batch.add(next);
         commands.addAll(next.commands());
         copies += next.copies();

@@ -67,7 +67,8 @@ public final class RouterVerticle extends VerticleBase {
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
     directory = new UserDirectory(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
-    inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), this::storeAndDeliver);
+    inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), limits.maxQueuedCopies(),
+        this::storeAndDeliver);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, m -> onPush(m, false)).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, m -> onPush(m, true)).completion(),

@@ -4,6 +4,8 @@ import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -58,7 +60,7 @@ class InboxBatcherTest {
 
   /** A batcher whose two requests (sends 1 and 2, one copy each) are out with {@code inbox}, unanswered. */
   private static InboxBatcher withBothRequestsOut(int maxCopies, HeldInbox inbox) {
-    InboxBatcher batcher = new InboxBatcher(maxCopies, inbox::store);
+    InboxBatcher batcher = new InboxBatcher(maxCopies, 1_000_000, inbox::store);
     batcher.submit(List.of(send(1, 1)));
     batcher.submit(List.of(send(2, 1)));
     return batcher;
@@ -73,7 +75,7 @@ class InboxBatcherTest {
   void coalescesWhileTheInboxIsBusy(Vertx vertx, VertxTestContext test) {
     vertx.runOnContext(v -> {
       HeldInbox inbox = new HeldInbox();
-      InboxBatcher batcher = new InboxBatcher(1000, inbox::store);
+      InboxBatcher batcher = new InboxBatcher(1000, 1_000_000, inbox::store);
       Future<List<SendBatchResult.Entry>> first = batcher.submit(List.of(send(1, 1)));
       Future<List<SendBatchResult.Entry>> second = batcher.submit(List.of(send(2, 1), send(3, 1)));
       Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(4, 1)));
@@ -123,6 +125,45 @@ class InboxBatcherTest {
           assertEquals(i + 3, seqOf(waiting.get(i), 0));
         }
         assertEquals(9, seqOf(big, 0));
+      });
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("beyond limits.maxQueuedCopies waiting, new sends are refused with overloaded; taken again once the inbox catches up")
+  void refusesBeyondTheWaitingBound(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      InboxBatcher batcher = new InboxBatcher(1000, 10, inbox::store);
+      batcher.submit(List.of(send(1, 1)));
+      batcher.submit(List.of(send(2, 1)));
+      // both requests are out; what follows waits, up to 10 copies
+      Future<List<SendBatchResult.Entry>> six = batcher.submit(List.of(send(3, 6)));
+      Future<List<SendBatchResult.Entry>> four = batcher.submit(List.of(send(4, 4)));
+      Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(5, 1)));
+      test.verify(() -> {
+        assertTrue(refused.failed());
+        assertEquals(ErrorCode.OVERLOADED, ((ProtocolException) refused.cause()).code());
+        assertTrue(!six.isComplete() && !four.isComplete());
+        assertEquals(List.of(1, 1), inbox.sizes(), "the refused send never reached the inbox");
+      });
+      inbox.answer(0); // the 10 waiting copies leave as one request
+      Future<List<SendBatchResult.Entry>> taken = batcher.submit(List.of(send(6, 1)));
+      // alone in the queue, a command larger than the bound is still taken
+      Future<List<SendBatchResult.Entry>> big = batcher.submit(List.of(send(7, 25)));
+      test.verify(() -> {
+        assertEquals(List.of(1, 1, 2), inbox.sizes());
+        assertTrue(big.failed(), "25 copies behind 1 waiting is over the bound");
+      });
+      inbox.answer(1);
+      inbox.answer(2);
+      inbox.answer(3);
+      Future<List<SendBatchResult.Entry>> bigAlone = batcher.submit(List.of(send(8, 25)));
+      test.verify(() -> {
+        assertEquals(List.of(3L, 4L, 6L), List.of(seqOf(six, 0), seqOf(four, 0), seqOf(taken, 0)));
+        assertEquals(List.of(1, 1, 2, 1, 1), inbox.sizes(), "with the inbox free, the big one went out at once");
+        assertTrue(!bigAlone.failed());
       });
       test.completeNow();
     });
