@@ -205,6 +205,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
             .onSuccess(socket -> {
               WebSocketQueues.useDirectQueue(socket);
               FlushAtTurnEnd.install(socket);
+              IdleHandlerRemoval.apply(socket);
               socket.closeHandler(v -> releaseIp(ip));
               if (identity.succeeded()) {
                 onConnected(socket, identity.result(), query, ip);

@@ -86,6 +86,33 @@ class WebSocketQueuesTest {
   }
 
   @Test
+  @DisplayName("the server's idle-state handler is taken out of an accepted WebSocket, which still answers")
+  void idleHandlerRemoved(Vertx vertx, VertxTestContext ctx) {
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setStrictThreadMode(true).setHost("127.0.0.1")
+            .setIdleTimeout(60))
+        .requestHandler(request -> request.response().setStatusCode(404).end())
+        .webSocketHandshakeHandler(handshake -> handshake.accept().onSuccess(socket -> {
+          ctx.verify(() -> {
+            assertTrue(IdleHandlerRemoval.present(socket), "Vert.x adds it for setIdleTimeout");
+            assertTrue(IdleHandlerRemoval.apply(socket));
+            assertFalse(IdleHandlerRemoval.present(socket));
+            assertFalse(IdleHandlerRemoval.apply(socket), "nothing left to remove");
+          });
+          socket.textMessageHandler(socket::writeTextMessage);
+        }));
+    server.listen(0).onComplete(ctx.succeeding(s -> {
+      client = vertx.createWebSocketClient();
+      client.connect(s.actualPort(), "127.0.0.1", "/").onComplete(ctx.succeeding(ws -> {
+        ws.textMessageHandler(echo -> ctx.verify(() -> {
+          assertEquals("still here", echo);
+          ctx.completeNow();
+        }));
+        ws.writeTextMessage("still here");
+      }));
+    }));
+  }
+
+  @Test
   @DisplayName("a socket that is not Vert.x's own is left alone")
   void otherSockets() throws Exception {
     assertFalse(WebSocketQueues.useDirectQueue(null));
