@@ -109,7 +109,9 @@ final class FanoutRun {
         cpu0 = ProcStats.Cpu.take(pid);
         delivered0 = loop.call(() -> tracker.delivered);
       }
-      long want = (long) users * (k + 1);
+      // counted from the pushes taken so far: one refused (503 overloaded) adds no deliveries
+      long[] before = loop.call(() -> new long[] {pusher.ok, pusher.refused});
+      long want = (long) users * (before[0] + 1);
       int q = k;
       long start = loop.call(() -> {
         long t = Token.now();
@@ -123,17 +125,19 @@ final class FanoutRun {
         });
         return t;
       });
-      boolean done = loop.waitFor(() -> tracker.delivered >= want || pusher.failed > 0, 60_000);
-      long[] st = loop.call(() -> new long[] {tracker.delivered, tracker.lastDeliveryNanos, pusher.ok});
+      boolean done = loop.waitFor(() -> tracker.delivered >= want || pusher.failed > 0 || pusher.refused > before[1],
+          60_000);
+      long[] st = loop.call(() -> new long[] {tracker.delivered, tracker.lastDeliveryNanos, pusher.ok, pusher.refused});
+      boolean refused = st[3] > before[1];
       okPushes = st[2];
       double secs = (st[1] - start) / 1e9;
       double r = users / secs;
-      if (done && st[0] >= want && measured) {
+      if (done && !refused && st[0] >= want && measured) {
         rates.add(r);
       }
       String row = String.format(Locale.ROOT, "push %d%s: %s deliveries, last after %.1f ms = %s deliveries/s%s", k + 1,
-          measured ? "" : " (warm-up)", Result.n(st[0] - (long) users * k), secs * 1000, Result.rate(r),
-          done ? "" : " (INCOMPLETE)");
+          measured ? "" : " (warm-up)", Result.n(st[0] - (long) users * before[0]), secs * 1000, Result.rate(r),
+          refused ? " (REFUSED: 503 overloaded)" : done ? "" : " (INCOMPLETE)");
       if (measured) {
         rows.add(row);
       }
