@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, newPerson, screenshot, serverAndBrowser, sleep } from './lib/harness.mjs';
-import { expectThread, openChat, thread, type, view } from './lib/chat.mjs';
+import { expectThread, openChat, thread, type, view, waitForState } from './lib/chat.mjs';
 
 describe('chat page', () => {
   const fx = serverAndBrowser();
@@ -91,5 +91,48 @@ describe('chat page', () => {
     assert.deepEqual([...erin.problems, ...frank.problems], []);
     await erin.context.close();
     await frank.context.close();
+  });
+
+  test('a send the server refuses as overloaded is sent again with its id and arrives once', async () => {
+    const ivy = await newPerson(fx.browser);
+    const jack = await newPerson(fx.browser);
+    const i = await ivy.context.newPage();
+    // Between ivy's page and the real server: the first send is answered as an overloaded node
+    // answers (nothing stored), every other frame passes both ways untouched.
+    const refusedIds = [];
+    const sentIds = [];
+    await i.routeWebSocket(/\/ws/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => {
+        let frame = null;
+        try {
+          frame = JSON.parse(message);
+        } catch {
+          // not JSON: passed on as it is
+        }
+        if (frame?.type === 'send') {
+          sentIds.push(frame.id);
+          if (refusedIds.length === 0) {
+            refusedIds.push(frame.id);
+            ws.send(JSON.stringify({ type: 'error', id: frame.id, code: 'overloaded',
+              message: 'this node is behind (test)' }));
+            return;
+          }
+        }
+        server.send(message);
+      });
+    });
+    await i.goto(`${fx.server.url}/index.html?user=ivy&peer=jack`);
+    await waitForState(i, 'open');
+    const j = await openChat(jack.context, fx.server, 'jack', 'ivy');
+    const body = 'Refused once, stored once';
+    await type(i, body);
+    await expectThread(j, view('jack', [['ivy', body]]));
+    await expectThread(i, view('ivy', [['ivy', body]]));
+    assert.equal(refusedIds.length, 1);
+    assert.deepEqual(sentIds, [refusedIds[0], refusedIds[0]], 'sent again, with the same id');
+    assert.deepEqual([...ivy.problems, ...jack.problems], []);
+    await ivy.context.close();
+    await jack.context.close();
   });
 });
