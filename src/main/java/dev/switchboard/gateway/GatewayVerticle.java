@@ -305,7 +305,6 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     return directory.join(session.user());
   }
 
-  /** Committed messages for users with sessions on this node: each to the sessions held here. */
   private void reportLoad(boolean behind, long lagMillis) {
     if (behind) {
       LOG.warn("{}: event loop {} ms behind (limits.maxDeliveryLagMillis {}): the router refuses new messages until it "
@@ -317,6 +316,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         new DeliveryOptions().setLocalOnly(true));
   }
 
+  /** Committed messages for users with sessions on this node: each to the sessions held here. */
   private void onDeliveries(Message<DeliveryBatch> message) {
     for (StoredMessage stored : message.body().messages()) {
       List<Session> group = users.get(stored.to());

@@ -2,6 +2,7 @@ package dev.switchboard.protocol;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -23,6 +24,7 @@ public final class MessageFrameEncoder {
   private static final byte[] BODY = ascii(",\"body\":");
   private static final byte[] TS = ascii(",\"ts\":");
   private static final byte[] NULL = ascii("null");
+  private static final byte[] CLOSE = ascii("}");
 
   private static final int SCRATCH_KEPT = 64 * 1024;
 
@@ -34,7 +36,6 @@ public final class MessageFrameEncoder {
   public byte[] message(String msgId, long seq, String from, String to, String body, long ts) {
     byte[] bodyJson = bodyJson(body);
     length = 0;
-    reserve(128 + bodyJson.length + 2 * (lengthOf(msgId) + lengthOf(from) + lengthOf(to)));
     put(TYPE_AND_MSG_ID);
     putString(msgId);
     put(SEQ);
@@ -47,14 +48,13 @@ public final class MessageFrameEncoder {
     put(bodyJson);
     put(TS);
     putLong(ts);
-    scratch[length++] = '}';
+    put(CLOSE);
     return take();
   }
 
   private byte[] bodyJson(String body) {
     if (body != lastBody || lastBodyJson == null) {
       length = 0;
-      reserve(2 + 2 * lengthOf(body));
       putString(body);
       lastBodyJson = take();
       lastBody = body;
@@ -69,10 +69,6 @@ public final class MessageFrameEncoder {
       scratch = new byte[512];
     }
     return written;
-  }
-
-  private static int lengthOf(String s) {
-    return s == null ? 4 : s.length();
   }
 
   /** A JSON string, escaped as Jackson escapes it; plain ASCII (the ids) is copied as it is. */
@@ -141,6 +137,6 @@ public final class MessageFrameEncoder {
   }
 
   private static byte[] ascii(String s) {
-    return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    return s.getBytes(StandardCharsets.US_ASCII);
   }
 }

@@ -30,7 +30,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,25 +87,21 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   /**
-   * Refuses new messages while a gateway of this node is behind: accepted ones would only queue in
-   * memory behind deliveries it cannot write yet. Null when messages are taken.
+   * Where every valid send and push goes: to the inbox through {@link #inboxBatcher}, unless a
+   * gateway of this node is behind, when it is refused with {@code overloaded} (accepted, it would
+   * only queue in memory behind deliveries that gateway cannot write yet).
    */
-  private ProtocolException overloaded() {
+  private Future<List<SendBatchResult.Entry>> store(List<SendCommand> commands) {
     if (behindGateways.isEmpty()) {
-      return null;
+      return inboxBatcher.submit(commands);
     }
     long lag = behindGateways.values().stream().mapToLong(Long::longValue).max().orElse(0);
-    return new ProtocolException(ErrorCode.OVERLOADED, "this node is behind on deliveries (a gateway event loop ran "
-        + lag + " ms late); nothing was stored: retry in a moment with the same id");
+    return Future.failedFuture(new ProtocolException(ErrorCode.OVERLOADED, "this node is behind on deliveries (a "
+        + "gateway event loop ran " + lag + " ms late); nothing was stored: retry in a moment with the same id"));
   }
 
   /** A push; answered as JSON to publishers, as the record itself to this node's push API. */
   private void onPush(Message<JsonObject> message, boolean replyRecord) {
-    ProtocolException overloaded = overloaded();
-    if (overloaded != null) {
-      BusFailures.fail(message, overloaded);
-      return;
-    }
     SendCommand command;
     try {
       command = validator.parse(message.body(), defaultSender);
@@ -114,7 +109,7 @@ public final class RouterVerticle extends VerticleBase {
       BusFailures.fail(message, e);
       return;
     }
-    inboxBatcher.submit(List.of(command)).onComplete(done -> {
+    store(List.of(command)).onComplete(done -> {
       SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
       if (entry == null || entry.failure() != null) {
         BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
@@ -128,12 +123,6 @@ public final class RouterVerticle extends VerticleBase {
   private void onClientSends(Message<SendBatch> message) {
     List<SendCommand> sends = message.body().sends();
     SendBatchResult.Entry[] entries = new SendBatchResult.Entry[sends.size()];
-    ProtocolException overloaded = overloaded();
-    if (overloaded != null) {
-      Arrays.fill(entries, SendBatchResult.Entry.failed(overloaded));
-      message.reply(new SendBatchResult(List.of(entries)), LOCAL_RECORD);
-      return;
-    }
     List<SendCommand> valid = new ArrayList<>(sends.size());
     List<Integer> validAt = new ArrayList<>(sends.size());
     for (int i = 0; i < sends.size(); i++) {
@@ -146,7 +135,7 @@ public final class RouterVerticle extends VerticleBase {
     }
     Future<List<SendBatchResult.Entry>> routed = valid.isEmpty()
         ? Future.succeededFuture(List.of())
-        : inboxBatcher.submit(valid);
+        : store(valid);
     routed.onComplete(done -> {
       for (int k = 0; k < validAt.size(); k++) {
         entries[validAt.get(k)] = done.succeeded()
