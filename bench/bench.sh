@@ -12,7 +12,7 @@
 #
 # Options read by this script (the rest go to the load generator, listed below):
 #   --sync FULL|NORMAL|OFF   inbox.synchronous of the server (default: the server's, FULL)
-#   --instances N            gateway.instances of the server (default: the server's, one per core)
+#   --instances N            gateway.instances of the server (default: the server's, half the cores)
 #   --rounds N               compare: rounds of (Switchboard, mosquitto) runs (default 2);
 #                            storm: runs, each on a fresh cluster (default 1);
 #                            cluster-idle: rounds of (N-node cluster, 1-node cluster, 1 node) (default 2)

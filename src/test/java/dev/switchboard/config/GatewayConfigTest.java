@@ -24,9 +24,15 @@ class GatewayConfigTest {
   }
 
   @Test
-  @DisplayName("gateway.instances defaults to one per core; a number is taken as given, a negative one refused")
+  @DisplayName("gateway.instances defaults to half the cores, at least one; a number is taken as given, a negative one refused")
   void instances() throws IOException {
-    assertEquals(Runtime.getRuntime().availableProcessors(), GatewayConfig.fromJson(defaults()).instances());
+    assertEquals(0, defaults().getJsonObject("gateway").getInteger("instances"));
+    assertEquals(1, GatewayConfig.instances(0, 1));
+    assertEquals(1, GatewayConfig.instances(0, 2));
+    assertEquals(1, GatewayConfig.instances(0, 3));
+    assertEquals(4, GatewayConfig.instances(0, 8));
+    assertEquals(2, GatewayConfig.instances(2, 1));
+    assertEquals(Math.max(1, Runtime.getRuntime().availableProcessors() / 2), GatewayConfig.fromJson(defaults()).instances());
     JsonObject three = defaults();
     three.getJsonObject("gateway").put("instances", 3);
     assertEquals(3, GatewayConfig.fromJson(three).instances());
