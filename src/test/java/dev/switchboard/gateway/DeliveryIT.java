@@ -119,6 +119,26 @@ class DeliveryIT {
   }
 
   @Test
+  @DisplayName("message frames of each header size (7-, 16- and 64-bit length) reach the client whole and in order")
+  void messageFramesOfEveryLengthForm(VertxTestContext ctx) {
+    // message frames of ~150 bytes, ~400 bytes and ~65 KiB (a 64 KiB body, the default limit)
+    List<String> bodies = List.of("short", "m".repeat(300), "ü".repeat(32 * 1024), "after");
+    server.online("bob", "phone").compose(bob -> server.online("alice", "laptop").compose(alice -> {
+      Future<Void> sent = Future.succeededFuture();
+      for (int i = 0; i < bodies.size(); i++) {
+        String id = "c" + i;
+        String body = bodies.get(i);
+        sent = sent.compose(x -> alice.sendMessage(id, "bob", body)).compose(x -> alice.expect("accepted")).mapEmpty();
+      }
+      return sent.compose(v -> bob.expect("message", bodies.size()));
+    })).onComplete(ctx.succeeding(messages -> ctx.verify(() -> {
+      assertEquals(bodies, messages.stream().map(m -> m.getString("body")).toList());
+      assertEquals(List.of(1L, 2L, 3L, 4L), messages.stream().map(m -> m.getLong("seq")).toList());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   @DisplayName("seed text clients exchange TO|CONTENT frames; a frame without | goes to the last recipient")
   void textFormatDelivery(VertxTestContext ctx) {
     server.text("bob").compose(bob -> server.text("alice")
