@@ -323,7 +323,14 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
       if (group != null) {
         Delivery delivery = new Delivery(stored);
         for (Session session : group) {
-          session.onLive(delivery);
+          try {
+            session.onLive(delivery);
+          } catch (RuntimeException e) {
+            // One broken session must not cost the others their delivery. Closed, its client
+            // reconnects and reads what it missed from the store.
+            LOG.error("delivery to a session of user {} failed; closing that session", stored.to(), e);
+            session.close(CloseCodes.INTERNAL_ERROR, "internal error");
+          }
         }
       }
     }

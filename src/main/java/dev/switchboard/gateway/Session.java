@@ -204,7 +204,9 @@ final class Session implements DeliverySequencer.Output<Delivery> {
 
   @Override
   public void deliver(Delivery delivery) {
-    if (closed) {
+    // Vert.x counts the socket closed once the client's close frame is read, before our close
+    // handler runs; from then on writeQueueFull() throws. The message stays in the store.
+    if (closed || socket.isClosed()) {
       return;
     }
     if (json) {

@@ -117,6 +117,42 @@ class LimitsIT {
   }
 
   @Test
+  @DisplayName("a session whose client has sent its close frame, while its socket cannot drain, does not keep the user's other sessions from their messages")
+  void closingSessionDoesNotStopTheOthers(Vertx vertx, VertxTestContext ctx) {
+    // bob's phone stops reading; ~13 MB of messages fill the kernel's buffers and leave the rest in
+    // the server's write buffer, under a write queue limit too large to pause its live delivery.
+    // Its close frame is then read by the server but the echo cannot be written, so the socket
+    // counts as closed while its close handler has not run: the phone comes first in bob's
+    // sessions, and the next message must still reach the laptop.
+    int count = 400;
+    String body = "x".repeat(32 * 1024);
+    JsonObject bigQueue = new JsonObject().put("gateway", new JsonObject().put("maxWriteQueueBytes", 256 * 1024 * 1024));
+    TestServer.start(vertx, dataDir, bigQueue).compose(server -> server.online("bob", "phone")
+        .compose(phone -> server.online("bob", "laptop").compose(laptop -> {
+          phone.socket().pause();
+          Future<Void> sends = Future.succeededFuture();
+          for (int i = 0; i < count; i++) {
+            JsonObject push = new JsonObject().put("from", "alice").put("to", "bob").put("body", i + ":" + body);
+            sends = sends.compose(v -> vertx.eventBus().request(dev.switchboard.bus.Addresses.PUSH, push).mapEmpty());
+          }
+          return sends
+              .compose(v -> laptop.expect("message", count))
+              .compose(v -> {
+                phone.socket().close((short) 1000, "leaving");
+                JsonObject last = new JsonObject().put("from", "alice").put("to", "bob").put("body", "after the close");
+                return vertx.eventBus().request(dev.switchboard.bus.Addresses.PUSH, last);
+              })
+              .compose(v -> laptop.expect("message"))
+              // reading again lets the close handshake finish instead of waiting out the client's timeout
+              .onComplete(v -> phone.socket().resume());
+        }))).onComplete(ctx.succeeding(message -> ctx.verify(() -> {
+          assertEquals("after the close", message.getString("body"));
+          assertEquals(count + 1L, message.getLong("seq"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("sends beyond inbox.maxMessagesPerUser are refused with inbox_full, over WebSocket and HTTP")
   void inboxCap(Vertx vertx, VertxTestContext ctx) {
     JsonObject smallInbox = new JsonObject().put("inbox", new JsonObject().put("maxMessagesPerUser", 3));
