@@ -100,16 +100,7 @@ class DeliveryIT {
               return synced.future();
             })
             .compose(v -> small.online("alice", "laptop"))
-            .compose(alice -> {
-              Future<Void> sent = Future.succeededFuture();
-              for (int i = 0; i < bodies.size(); i++) {
-                String id = "c" + i;
-                String body = bodies.get(i);
-                sent = sent.compose(x -> alice.sendMessage(id, "bob", body)).compose(x -> alice.expect("accepted"))
-                    .mapEmpty();
-              }
-              return sent;
-            }))
+            .compose(alice -> sendOneByOne(alice, "bob", bodies)))
         .compose(v -> allReceived.future())
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           assertEquals(bodies, received.stream().map(m -> m.getString("body")).toList());
@@ -123,19 +114,25 @@ class DeliveryIT {
   void messageFramesOfEveryLengthForm(VertxTestContext ctx) {
     // message frames of ~150 bytes, ~400 bytes and ~65 KiB (a 64 KiB body, the default limit)
     List<String> bodies = List.of("short", "m".repeat(300), "ü".repeat(32 * 1024), "after");
-    server.online("bob", "phone").compose(bob -> server.online("alice", "laptop").compose(alice -> {
-      Future<Void> sent = Future.succeededFuture();
-      for (int i = 0; i < bodies.size(); i++) {
-        String id = "c" + i;
-        String body = bodies.get(i);
-        sent = sent.compose(x -> alice.sendMessage(id, "bob", body)).compose(x -> alice.expect("accepted")).mapEmpty();
-      }
-      return sent.compose(v -> bob.expect("message", bodies.size()));
-    })).onComplete(ctx.succeeding(messages -> ctx.verify(() -> {
+    server.online("bob", "phone").compose(bob -> server.online("alice", "laptop")
+        .compose(alice -> sendOneByOne(alice, "bob", bodies))
+        .compose(v -> bob.expect("message", bodies.size())))
+        .onComplete(ctx.succeeding(messages -> ctx.verify(() -> {
       assertEquals(bodies, messages.stream().map(m -> m.getString("body")).toList());
       assertEquals(List.of(1L, 2L, 3L, 4L), messages.stream().map(m -> m.getLong("seq")).toList());
       ctx.completeNow();
     })));
+  }
+
+  /** Sends each body to {@code to} (ids c0, c1, ...), the next once the previous one is accepted. */
+  private static Future<Void> sendOneByOne(WsClient from, String to, List<String> bodies) {
+    Future<Void> sent = Future.succeededFuture();
+    for (int i = 0; i < bodies.size(); i++) {
+      String id = "c" + i;
+      String body = bodies.get(i);
+      sent = sent.compose(x -> from.sendMessage(id, to, body)).compose(x -> from.expect("accepted")).mapEmpty();
+    }
+    return sent;
   }
 
   @Test

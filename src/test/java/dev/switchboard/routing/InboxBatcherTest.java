@@ -60,7 +60,11 @@ class InboxBatcherTest {
 
   /** A batcher whose two requests (sends 1 and 2, one copy each) are out with {@code inbox}, unanswered. */
   private static InboxBatcher withBothRequestsOut(int maxCopies, HeldInbox inbox) {
-    InboxBatcher batcher = new InboxBatcher(maxCopies, 1_000_000, inbox::store);
+    return withBothRequestsOut(maxCopies, 1_000_000, inbox);
+  }
+
+  private static InboxBatcher withBothRequestsOut(int maxCopies, int maxWaitingCopies, HeldInbox inbox) {
+    InboxBatcher batcher = new InboxBatcher(maxCopies, maxWaitingCopies, inbox::store);
     batcher.submit(List.of(send(1, 1)));
     batcher.submit(List.of(send(2, 1)));
     return batcher;
@@ -135,10 +139,8 @@ class InboxBatcherTest {
   void refusesBeyondTheWaitingBound(Vertx vertx, VertxTestContext test) {
     vertx.runOnContext(v -> {
       HeldInbox inbox = new HeldInbox();
-      InboxBatcher batcher = new InboxBatcher(1000, 10, inbox::store);
-      batcher.submit(List.of(send(1, 1)));
-      batcher.submit(List.of(send(2, 1)));
-      // both requests are out; what follows waits, up to 10 copies
+      InboxBatcher batcher = withBothRequestsOut(1000, 10, inbox);
+      // what follows waits, up to 10 copies
       Future<List<SendBatchResult.Entry>> six = batcher.submit(List.of(send(3, 6)));
       Future<List<SendBatchResult.Entry>> four = batcher.submit(List.of(send(4, 4)));
       Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(5, 1)));
