@@ -23,10 +23,14 @@ public final class TextFrame {
     return new Parsed(frame.substring(0, bar), frame.substring(bar + 1));
   }
 
-  /** What a text client receives for a message: the content, optionally prefixed with {@code FROM|}. */
+  /**
+   * What a text client receives for a message: the content, optionally prefixed with {@code FROM|}.
+   * The sender id is escaped with the content: ids may hold {@code <} and {@code >}, and the seed
+   * page inserts the whole line as HTML.
+   */
   public static String delivery(String from, String content, boolean prefixSender, boolean escapeHtml) {
-    String shown = escapeHtml ? escapeHtml(content) : content;
-    return prefixSender ? from + "|" + shown : shown;
+    String line = prefixSender ? from + "|" + content : content;
+    return escapeHtml ? escapeHtml(line) : line;
   }
 
   /** What a text client receives for an error. */

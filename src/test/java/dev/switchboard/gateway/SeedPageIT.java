@@ -3,6 +3,7 @@ package dev.switchboard.gateway;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
@@ -11,6 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -55,5 +58,22 @@ class SeedPageIT {
                     return null;
                   })));
     }).onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("with gateway.textPrefixSender the FROM| part is HTML-escaped like the content")
+  void senderPrefixIsEscaped(Vertx vertx, VertxTestContext ctx) {
+    String sender = "<svg/onload=alert(1)>";
+    JsonObject prefixed = new JsonObject().put("gateway", new JsonObject().put("textPrefixSender", true));
+    TestServer.start(vertx, dataDir, prefixed).compose(server -> {
+      int port = server.gatewayPort();
+      String senderUri = "/Handler1.ashx?user=" + URLEncoder.encode(sender, StandardCharsets.UTF_8);
+      return WsClient.connect(vertx, port, "/Handler1.ashx?user=B", false).compose(b ->
+          WsClient.connect(vertx, port, senderUri, false).compose(a -> a.send("B|<b>hi</b>"))
+              .compose(v -> b.next()));
+    }).onComplete(ctx.succeeding(line -> ctx.verify(() -> {
+      assertEquals("&lt;svg/onload=alert(1)&gt;|&lt;b&gt;hi&lt;/b&gt;", line);
+      ctx.completeNow();
+    })));
   }
 }

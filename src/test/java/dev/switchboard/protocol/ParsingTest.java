@@ -79,6 +79,8 @@ class ParsingTest {
     assertEquals(ErrorCode.NO_RECIPIENT, assertThrows(ProtocolException.class, () -> TextFrame.parse("hi", null)).code());
     assertEquals("alice|&lt;b&gt;", TextFrame.delivery("alice", "<b>", true, true));
     assertEquals("<b>", TextFrame.delivery("alice", "<b>", false, false));
+    assertEquals("&lt;i&gt;|&lt;b&gt;", TextFrame.delivery("<i>", "<b>", true, true));
+    assertEquals("<i>|<b>", TextFrame.delivery("<i>", "<b>", true, false));
   }
 
   @Test
