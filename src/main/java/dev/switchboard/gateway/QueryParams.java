@@ -23,6 +23,21 @@ final class QueryParams {
     return null;
   }
 
+  /** How many times {@code name} appears in the query. */
+  static int count(String query, String name) {
+    if (query == null) {
+      return 0;
+    }
+    int n = 0;
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      if (decode(eq < 0 ? pair : pair.substring(0, eq)).equals(name)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   private static String decode(String s) {
     try {
       return URLDecoder.decode(s, StandardCharsets.UTF_8);

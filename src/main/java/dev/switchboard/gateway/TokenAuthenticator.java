@@ -10,7 +10,9 @@ import io.vertx.core.http.ServerWebSocketHandshake;
 /**
  * JWT mode: the token comes as {@code ?token=} or, since browsers cannot set headers on a
  * WebSocket, as a subprotocol entry {@code token.<JWT>} beside {@code switchboard.v1}.
- * A {@code ?user=} that is present must match the token's subject.
+ * A {@code ?user=} that is present must match the token's subject. A request carries one token:
+ * with two (even equal ones) it is not clear which the client meant, so it is refused, as RFC 6750
+ * section 2 requires of bearer tokens.
  */
 final class TokenAuthenticator implements Authenticator {
 
@@ -24,25 +26,34 @@ final class TokenAuthenticator implements Authenticator {
 
   @Override
   public Future<Identity> authenticate(ServerWebSocketHandshake handshake) {
+    String token;
+    try {
+      token = token(handshake);
+    } catch (ProtocolException e) {
+      return Future.failedFuture(e);
+    }
     String claimed = QueryParams.first(handshake.query(), "user");
-    return verifier.verify(token(handshake)).compose(identity -> claimed == null || claimed.equals(identity.user())
+    return verifier.verify(token).compose(identity -> claimed == null || claimed.equals(identity.user())
         ? Future.succeededFuture(identity)
         : Future.failedFuture(new ProtocolException(ErrorCode.INVALID_TOKEN, "the token is for another user")));
   }
 
+  /** The one token of the request, null when there is none; throws when there are several. */
   private static String token(ServerWebSocketHandshake handshake) {
-    String fromQuery = QueryParams.first(handshake.query(), "token");
-    if (fromQuery != null) {
-      return fromQuery;
-    }
+    int found = QueryParams.count(handshake.query(), "token");
+    String token = found > 0 ? QueryParams.first(handshake.query(), "token") : null;
     for (String header : handshake.headers().getAll("Sec-WebSocket-Protocol")) {
       for (String entry : header.split(",")) {
         String protocol = entry.trim();
         if (protocol.startsWith(SUBPROTOCOL_PREFIX)) {
-          return protocol.substring(SUBPROTOCOL_PREFIX.length());
+          found++;
+          token = protocol.substring(SUBPROTOCOL_PREFIX.length());
         }
       }
     }
-    return null;
+    if (found > 1) {
+      throw new ProtocolException(ErrorCode.INVALID_TOKEN, "the request carries " + found + " tokens; send exactly one");
+    }
+    return token;
   }
 }

@@ -136,6 +136,35 @@ class AuthIT {
         })));
   }
 
+  /** Connects with the given subprotocols after switchboard.v1, and expects invalid_token then 1008. */
+  Future<Void> refusedWithProtocols(Vertx vertx, String query, String... tokenProtocols) {
+    WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(server.gatewayPort())
+        .setURI("/ws?device=web" + (query.isEmpty() ? "" : "&" + query)).addSubProtocol("switchboard.v1");
+    for (String protocol : tokenProtocols) {
+      options.addSubProtocol(protocol);
+    }
+    return WsClient.connect(vertx, options).compose(c -> c.expect("error").compose(error -> c.closed().map(code -> {
+      if (!"invalid_token".equals(error.getString("code")) || code != 1008) {
+        throw new AssertionError("expected invalid_token and 1008, got " + error.encode() + " " + code);
+      }
+      return null;
+    })));
+  }
+
+  @Test
+  @DisplayName("a request carrying more than one token (query, subprotocol, or both) is refused, even when they agree")
+  void oneTokenPerRequest(Vertx vertx, VertxTestContext ctx) {
+    String alice = token("alice", 600);
+    String bob = token("bob", 600);
+    refusedWithProtocols(vertx, "token=" + alice, "token." + bob)
+        .compose(v -> refusedWithProtocols(vertx, "token=" + alice, "token." + alice))
+        .compose(v -> refused(vertx, "token=" + alice + "&token=" + bob))
+        .compose(v -> refusedWithProtocols(vertx, "", "token." + alice, "token." + bob))
+        // One token, either way, still works.
+        .compose(v -> connect(vertx, "token=" + alice).compose(c -> c.expect("synced")))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
   @Test
   @DisplayName("upgrades from a page of another origin are refused with 403")
   void foreignOriginIsRefused(Vertx vertx, VertxTestContext ctx) {
