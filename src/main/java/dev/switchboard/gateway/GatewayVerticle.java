@@ -244,19 +244,35 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     boolean json = JSON_SUBPROTOCOL.equals(socket.subProtocol());
     // Nothing is read until the session limit is checked and the handlers are in place.
     socket.pause();
-    directory.sessionsByNode(user).onComplete(counted -> {
-      int live = counted.succeeded() ? counted.result().values().stream().mapToInt(Integer::intValue).sum() : 0;
-      if (socket.isClosed()) {
+    // A session counts against the limit from the moment it is accepted, whether its delivery starts
+    // now or with a later hello. Counting itself first and then reading the total, concurrent
+    // connections cannot all see room for themselves.
+    directory.join(user).onComplete(joined -> {
+      if (joined.failed()) {
+        LOG.warn("user directory: join of {} failed: {}", user, joined.cause().getMessage());
+        socket.close(CloseCodes.INTERNAL_ERROR, "could not subscribe, reconnect");
         return;
       }
-      if (live >= limits.maxSessionsPerUser()) {
-        refuse(socket, new ProtocolException(ErrorCode.TOO_MANY_SESSIONS,
-            "user " + user + " already has " + live + " sessions"));
-      } else {
-        startSession(socket, identity, query, json, ip);
-      }
-      socket.resume();
+      directory.sessionsByNode(user).onComplete(counted -> {
+        int live = counted.succeeded() ? counted.result().values().stream().mapToInt(Integer::intValue).sum() : 0;
+        if (socket.isClosed()) {
+          leaveDirectory(user);
+          return;
+        }
+        if (live > limits.maxSessionsPerUser()) {
+          leaveDirectory(user);
+          refuse(socket, new ProtocolException(ErrorCode.TOO_MANY_SESSIONS,
+              "user " + user + " already has " + (live - 1) + " sessions"));
+        } else {
+          startSession(socket, identity, query, json, ip);
+        }
+        socket.resume();
+      });
     });
+  }
+
+  private void leaveDirectory(String user) {
+    directory.leave(user).onFailure(e -> LOG.warn("user directory: leave of {} failed: {}", user, e.getMessage()));
   }
 
   private void startSession(ServerWebSocket socket, Identity identity, String query, boolean json, String ip) {
@@ -300,9 +316,10 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
 
   @Override
   public Future<Void> join(Session session) {
+    // The directory has named this node for the user since the session was accepted, before any
+    // backlog read: a message committed after the read is pushed here and reaches this group.
     users.computeIfAbsent(session.user(), u -> new ArrayList<>(2)).add(session);
-    // Before the backlog read: then any message committed after the read is pushed here.
-    return directory.join(session.user());
+    return Future.succeededFuture();
   }
 
   private void reportLoad(boolean behind, long lagMillis) {
@@ -344,11 +361,10 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private void onClosed(Session session) {
     session.markClosed();
     sessions.remove(session);
+    leaveDirectory(session.user()); // every started session was counted when accepted
     if (!session.joined()) {
       return;
     }
-    directory.leave(session.user())
-        .onFailure(e -> LOG.warn("user directory: leave of {} failed: {}", session.user(), e.getMessage()));
     List<Session> group = users.get(session.user());
     if (group != null && group.remove(session) && group.isEmpty()) {
       users.remove(session.user());
