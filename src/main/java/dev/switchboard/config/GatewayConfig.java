@@ -19,7 +19,8 @@ public record GatewayConfig(
     int backlogPageSize,
     int maxWriteQueueBytes,
     boolean textPrefixSender,
-    boolean textEscapeHtml) {
+    boolean textEscapeHtml,
+    boolean compression) {
 
   public static GatewayConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "gateway");
@@ -46,7 +47,8 @@ public record GatewayConfig(
         s.intIn("backlogPageSize", 1, 10_000),
         s.intIn("maxWriteQueueBytes", 1024, 1024 * 1024 * 1024),
         s.bool("textPrefixSender"),
-        s.bool("textEscapeHtml"));
+        s.bool("textEscapeHtml"),
+        s.bool("compression"));
   }
 
   /**

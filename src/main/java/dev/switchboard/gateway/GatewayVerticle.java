@@ -29,6 +29,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
@@ -82,6 +83,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   /** Static files of webroot: every HTTP request that is not a WebSocket upgrade. */
   private Router router;
   private HandshakeDeadlines handshakeDeadlines;
+  /** Whether WebSockets may negotiate per-message compression (bounded, see {@link BoundedCompression}). */
+  private boolean compression;
+  private ProtocolViolationClose violationClose;
   /** Open WebSockets per client IP on this node, shared by all gateway instances. */
   private LocalMap<String, Integer> connectionsPerIp;
   private static final String CONNECTIONS_PER_IP = "switchboard.gateway.connectionsPerIp";
@@ -111,12 +115,21 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         ? StaticHandler.create(FileSystemAccess.ROOT, config.webroot())
         : StaticHandler.create(FileSystemAccess.RELATIVE, config.webroot()));
     handshakeDeadlines = new HandshakeDeadlines(vertx, config.handshakeTimeoutMillis());
+    violationClose = new ProtocolViolationClose(config.closeTimeoutSeconds() * 1000L);
+    compression = config.compression() && BoundedCompression.available();
+    if (config.compression() && !compression) {
+      LOG.warn("gateway.compression is on, but this Vert.x version does not let its inflation be bounded: compression stays off");
+    }
 
     HttpServerOptions options = TlsConfig.fromJson(config()).apply(new HttpServerOptions())
         .setHost(config.host())
         .setPort(config.port())
         .setMaxWebSocketFrameSize(config.maxFrameBytes())
         .setMaxWebSocketMessageSize(config.maxFrameBytes())
+        // Off unless configured: a compressed frame costs inflation before any size check, and each
+        // compressing connection holds a deflate window both ways. The per-frame draft is never offered.
+        .setPerMessageWebSocketCompressionSupported(compression)
+        .setPerFrameWebSocketCompressionSupported(false)
         // A dead peer never answers our close frame: drop the TCP connection soon after.
         .setWebSocketClosingTimeout(config.closeTimeoutSeconds())
         // HTTP/1.1 only. With h2c detection on (Vert.x's default) the connection handler runs only
@@ -132,7 +145,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         // per-connection outbound queue (about 8 KiB each, measured in docs/benchmarks.md).
         .setStrictThreadMode(true);
     server = vertx.createHttpServer(options)
-        .connectionHandler(handshakeDeadlines::watch)
+        .connectionHandler(this::onConnection)
         .requestHandler(this::onRequest)
         .webSocketHandshakeHandler(this::onHandshake);
     DeliveryOptions routerRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
@@ -167,6 +180,17 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   /** The port the gateway listens on (the real one when configured with port 0). */
   public int actualPort() {
     return server.actualPort();
+  }
+
+  private void onConnection(HttpConnection connection) {
+    if (compression && !BoundedCompression.install(connection, config.maxFrameBytes())) {
+      // Vert.x's own extension handler would inflate without limit: better no connection.
+      LOG.warn("closing a connection from {}: the bounded WebSocket compression could not be installed",
+          connection.remoteAddress());
+      connection.close();
+      return;
+    }
+    handshakeDeadlines.watch(connection);
   }
 
   private void onRequest(HttpServerRequest request) {
@@ -204,6 +228,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
             .onFailure(e -> releaseIp(ip))
             .onSuccess(socket -> {
               WebSocketQueues.useDirectQueue(socket);
+              violationClose.install(socket);
               FlushAtTurnEnd.install(socket);
               IdleHandlerRemoval.apply(socket);
               socket.closeHandler(v -> releaseIp(ip));
