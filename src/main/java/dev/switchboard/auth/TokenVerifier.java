@@ -17,13 +17,19 @@ import java.util.List;
 /**
  * Checks client JWTs with vertx-auth-jwt: the signature with the configured key and algorithm
  * only (so {@code alg: none} and other algorithms are refused), {@code exp}, and the issuer and
- * audience when configured. The user is the token's {@code sub}.
+ * audience when configured. The user is the token's {@code sub}. A token is valid until its
+ * {@code exp} plus {@code auth.jwtLeewaySeconds}, at connect as for the end of its session; one
+ * without {@code exp} only when {@code auth.allowTokensWithoutExp}.
  */
 public final class TokenVerifier {
 
   private final JWTAuth jwt;
+  private final long leewayMillis;
+  private final boolean allowWithoutExp;
 
   public TokenVerifier(Vertx vertx, AuthConfig config) {
+    leewayMillis = config.jwtLeewaySeconds() * 1000L;
+    allowWithoutExp = config.allowTokensWithoutExp();
     JWTOptions options = new JWTOptions().setLeeway(config.jwtLeewaySeconds());
     if (!config.jwtIssuer().isEmpty()) {
       options.setIssuer(config.jwtIssuer());
@@ -50,8 +56,17 @@ public final class TokenVerifier {
             return Future.failedFuture(new ProtocolException(ErrorCode.INVALID_TOKEN, "token has no sub"));
           }
           Object exp = claims.getValue("exp");
-          long expiresAt = exp instanceof Number n ? n.longValue() * 1000 : 0;
-          return Future.succeededFuture(new Identity(subject, expiresAt));
+          if (!(exp instanceof Number number)) {
+            return allowWithoutExp ? Future.succeededFuture(Identity.unlimited(subject))
+                : Future.failedFuture(new ProtocolException(ErrorCode.INVALID_TOKEN, "token has no exp"));
+          }
+          long expiresAt = number.longValue() * 1000;
+          // One rule for accepting a token and for ending its session: valid while now < exp + leeway.
+          long endsAt = expiresAt + leewayMillis;
+          if (System.currentTimeMillis() >= endsAt) {
+            return Future.failedFuture(new ProtocolException(ErrorCode.INVALID_TOKEN, "token refused: expired"));
+          }
+          return Future.succeededFuture(new Identity(subject, expiresAt, endsAt));
         });
   }
 

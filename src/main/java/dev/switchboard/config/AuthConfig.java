@@ -20,6 +20,7 @@ public record AuthConfig(
     String jwtIssuer,
     String jwtAudience,
     int jwtLeewaySeconds,
+    boolean allowTokensWithoutExp,
     List<String> allowedOrigins,
     List<ApiKey> apiKeys) {
 
@@ -48,7 +49,7 @@ public record AuthConfig(
       }
     }
     return new AuthConfig(mode, s.bool("insecureOnPublicAddress"), algorithm, key, s.optionalString("jwtIssuer"),
-        s.optionalString("jwtAudience"), s.intIn("jwtLeewaySeconds", 0, 600), s.strings("allowedOrigins"),
+        s.optionalString("jwtAudience"), s.intIn("jwtLeewaySeconds", 0, 600), s.bool("allowTokensWithoutExp"), s.strings("allowedOrigins"),
         apiKeys(s));
   }
 

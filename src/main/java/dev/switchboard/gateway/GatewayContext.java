@@ -40,4 +40,9 @@ interface GatewayContext {
   Future<InboxPage> readPage(ReadRequest request);
 
   void send(String address, JsonObject body);
+
+  /** Runs {@code action} on this instance's event loop after {@code delayMillis}; returns the timer's id. */
+  long setTimer(long delayMillis, Runnable action);
+
+  void cancelTimer(long timerId);
 }

@@ -304,6 +304,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     String user = identity.user();
     Session session = new Session(this, socket, identity, json);
     sessions.add(session);
+    session.armDeadline();
     socket.frameHandler(session::onFrame);
     socket.exceptionHandler(e -> LOG.debug("socket of user {}: {}", user, e.getMessage()));
     socket.closeHandler(v -> {
@@ -397,18 +398,10 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     LOG.debug("user {} disconnected", session.user());
   }
 
+  /** Pings every session; each session's own timer closes it when silent or expired. */
   private void heartbeat() {
-    long now = System.currentTimeMillis();
-    long silentSince = now - config.idleTimeoutMillis();
-    for (Session session : new ArrayList<>(sessions)) {
-      if (session.expiresAtMillis() > 0 && session.expiresAtMillis() <= now) {
-        session.close(CloseCodes.TOKEN_EXPIRED, "token expired; reconnect with a new one");
-      } else if (session.lastHeardMillis() < silentSince) {
-        LOG.debug("closing silent connection of user {}", session.user());
-        session.close(CloseCodes.IDLE_TIMEOUT, "no frame or pong within the idle timeout");
-      } else {
-        session.ping();
-      }
+    for (Session session : sessions) {
+      session.ping();
     }
   }
 
@@ -452,5 +445,15 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   @Override
   public void send(String address, JsonObject body) {
     vertx.eventBus().send(address, body, requestOptions);
+  }
+
+  @Override
+  public long setTimer(long delayMillis, Runnable action) {
+    return vertx.setTimer(delayMillis, id -> action.run());
+  }
+
+  @Override
+  public void cancelTimer(long timerId) {
+    vertx.cancelTimer(timerId);
   }
 }

@@ -18,6 +18,6 @@ final class QueryUserAuthenticator implements Authenticator {
     if (user == null) {
       return Future.failedFuture(new ProtocolException(ErrorCode.INVALID_USER, "connect with ?user=ID"));
     }
-    return Future.succeededFuture(new Identity(user, 0));
+    return Future.succeededFuture(Identity.unlimited(user));
   }
 }

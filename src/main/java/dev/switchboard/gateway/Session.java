@@ -56,7 +56,10 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private boolean joined;
   private boolean closed;
   private long lastHeardMillis;
-  private long expiresAtMillis;
+  /** When the token's validity ends (exp + leeway), 0 when it does not. */
+  private long endsAtMillis;
+  /** The timer that ends the session at {@link #endsAtMillis} or after the idle timeout; -1 when none. */
+  private long deadlineTimer = -1;
   private String lastRecipient;
   /** The socket's write queue filled up: live messages are left in the store until it drains. */
   private boolean behind;
@@ -68,7 +71,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     this.gateway = gateway;
     this.socket = socket;
     this.user = identity.user();
-    this.expiresAtMillis = identity.expiresAtMillis();
+    this.endsAtMillis = identity.endsAtMillis();
     this.json = json;
     this.assembler = new MessageAssembler(gateway.settings().maxFrameBytes());
     this.sendRate = new TokenBucket(gateway.limits().messagesPerSecond(), gateway.limits().messageBurst(),
@@ -86,13 +89,46 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     return joined;
   }
 
-  long lastHeardMillis() {
-    return lastHeardMillis;
+  /**
+   * Arms the one timer that ends the session: when its token's validity ends, or once it has been
+   * silent for {@code gateway.idleTimeoutSeconds}. A frame only records when it was heard; a timer
+   * that fires while the session is neither expired nor silent re-arms itself for the silence
+   * since, so frames cost no timer work.
+   */
+  void armDeadline() {
+    if (closed) {
+      return;
+    }
+    long idleAt = lastHeardMillis + gateway.settings().idleTimeoutMillis();
+    long at = endsAtMillis > 0 ? Math.min(endsAtMillis, idleAt) : idleAt;
+    deadlineTimer = gateway.setTimer(Math.max(1, at - System.currentTimeMillis()), this::onDeadline);
   }
 
-  /** When the session's token expires, 0 when it does not. */
-  long expiresAtMillis() {
-    return expiresAtMillis;
+  private void onDeadline() {
+    deadlineTimer = -1;
+    if (closed) {
+      return;
+    }
+    long now = System.currentTimeMillis();
+    if (expired(now)) {
+      close(CloseCodes.TOKEN_EXPIRED, "token expired; reconnect with a new one");
+    } else if (now - lastHeardMillis >= gateway.settings().idleTimeoutMillis()) {
+      LOG.debug("closing silent connection of user {}", user);
+      close(CloseCodes.IDLE_TIMEOUT, "no frame or pong within the idle timeout");
+    } else {
+      armDeadline();
+    }
+  }
+
+  private boolean expired(long now) {
+    return endsAtMillis > 0 && now >= endsAtMillis;
+  }
+
+  private void cancelDeadline() {
+    if (deadlineTimer != -1) {
+      gateway.cancelTimer(deadlineTimer);
+      deadlineTimer = -1;
+    }
   }
 
   /** Joins the user's live stream on this node, then starts delivery after {@code since} (or the cursor). */
@@ -156,7 +192,14 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   }
 
   private void send(String id, String to, String body) {
-    if (!sendRate.tryTake(System.currentTimeMillis())) {
+    long now = System.currentTimeMillis();
+    if (expired(now)) {
+      // The deadline timer may run late on a busy loop; nothing is sent on an expired token meanwhile.
+      sendError(new ProtocolException(ErrorCode.INVALID_TOKEN, "the session's token expired", id));
+      close(CloseCodes.TOKEN_EXPIRED, "token expired; reconnect with a new one");
+      return;
+    }
+    if (!sendRate.tryTake(now)) {
       if (++rateStrikes >= gateway.limits().rateLimitStrikes()) {
         close(CloseCodes.RATE_LIMITED, "kept sending over the rate limit");
         return;
@@ -186,8 +229,13 @@ final class Session implements DeliverySequencer.Output<Delivery> {
             ? Future.succeededFuture(identity)
             : Future.failedFuture(new ProtocolException(ErrorCode.INVALID_TOKEN, "the token is for another user")))
         .onSuccess(identity -> {
-          expiresAtMillis = identity.expiresAtMillis();
-          write(ServerFrames.authenticated(user, expiresAtMillis));
+          if (closed) {
+            return;
+          }
+          endsAtMillis = identity.endsAtMillis();
+          cancelDeadline();
+          armDeadline();
+          write(ServerFrames.authenticated(user, identity.expiresAtMillis()));
         })
         .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
   }
@@ -302,6 +350,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   void close(short code, String reason) {
     if (!closed) {
       closed = true;
+      cancelDeadline();
       socket.close(code, reason);
     }
   }
@@ -309,5 +358,6 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   /** Called once the socket is closed, whoever closed it. */
   void markClosed() {
     closed = true;
+    cancelDeadline();
   }
 }
