@@ -400,7 +400,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
 
   /** Pings every session; each session's own timer closes it when silent or expired. */
   private void heartbeat() {
-    for (Session session : sessions) {
+    for (Session session : new ArrayList<>(sessions)) { // a failed ping may close its session
       session.ping();
     }
   }
