@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.protocol.CloseCodes;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -64,10 +65,11 @@ final class ProtocolViolationClose extends ChannelInboundHandlerAdapter {
     if (ctx.pipeline().get(DISCARD) != null) {
       return; // already closing: later errors of the same connection add nothing
     }
-    LOG.debug("closing WebSocket from {} with {}: {}", ctx.channel().remoteAddress(), status.code(), cause.getMessage());
+    short code = closeCode(status);
+    LOG.debug("closing WebSocket from {} with {}: {}", ctx.channel().remoteAddress(), code, cause.getMessage());
     ctx.pipeline().addAfter(ctx.name(), DISCARD, Discard.INSTANCE);
-    String reason = status.code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code() ? "frame too large" : "protocol violation";
-    ctx.writeAndFlush(new CloseWebSocketFrame(status.code(), reason)).addListener((ChannelFutureListener) written -> {
+    String reason = code == CloseCodes.MESSAGE_TOO_BIG ? "frame too large" : "protocol violation";
+    ctx.writeAndFlush(new CloseWebSocketFrame(code, reason)).addListener((ChannelFutureListener) written -> {
       if (!written.isSuccess() || closeTimeoutMillis == 0 || !(written.channel() instanceof DuplexChannel duplex)) {
         written.channel().close();
         return;
@@ -77,7 +79,7 @@ final class ProtocolViolationClose extends ChannelInboundHandlerAdapter {
     });
   }
 
-  /** The close status for an error of the frame decoders, null for any other error. */
+  /** The status for an error of the frame decoders, null for any other error. */
   static WebSocketCloseStatus statusFor(Throwable cause) {
     for (Throwable t = cause; t != null; t = t.getCause()) {
       if (t instanceof CorruptedWebSocketFrameException corrupted) {
@@ -91,6 +93,15 @@ final class ProtocolViolationClose extends ChannelInboundHandlerAdapter {
       }
     }
     return null;
+  }
+
+  /** One of the documented close codes (docs/protocol.md) for a decoder's status. */
+  static short closeCode(WebSocketCloseStatus status) {
+    int code = status.code();
+    if (code == CloseCodes.MESSAGE_TOO_BIG || code == CloseCodes.INVALID_PAYLOAD) {
+      return (short) code;
+    }
+    return CloseCodes.PROTOCOL_ERROR;
   }
 
   /** Swallows everything a connection delivers once it is being closed for a violation. */

@@ -7,6 +7,12 @@ public final class CloseCodes {
   public static final short SERVICE_RESTART = 1012;
   /** The connection could not be accepted as asked (bad user id): do not retry unchanged. */
   public static final short POLICY_VIOLATION = 1008;
+  /** A frame broke the WebSocket protocol (such as compressed without compression negotiated). */
+  public static final short PROTOCOL_ERROR = 1002;
+  /** A compressed frame could not be inflated. */
+  public static final short INVALID_PAYLOAD = 1007;
+  /** A single frame, or its inflated content, was larger than {@code gateway.maxFrameBytes}. */
+  public static final short MESSAGE_TOO_BIG = 1009;
   /** The server could not read the inbox: reconnect with back-off. */
   public static final short INTERNAL_ERROR = 1011;
   /** The client kept sending over its rate limit: reconnect later, and slower. */

@@ -35,6 +35,18 @@ class ProtocolDocsTest {
   }
 
   @Test
+  @DisplayName("every close code the gateway sends has a row in docs/protocol.md's close code table")
+  void everyCloseCodeIsDocumented() throws IOException, IllegalAccessException {
+    String doc = Files.readString(DOC);
+    for (java.lang.reflect.Field field : CloseCodes.class.getFields()) {
+      if (field.getType() == short.class) {
+        String row = "| " + field.getShort(null) + " |";
+        assertTrue(doc.contains(row), "docs/protocol.md lacks the close code row " + row + " (" + field.getName() + ")");
+      }
+    }
+  }
+
+  @Test
   @DisplayName("every golden frame appears verbatim in docs/protocol.md")
   void goldenFramesAreInTheDoc() throws IOException {
     String doc = Files.readString(DOC);
