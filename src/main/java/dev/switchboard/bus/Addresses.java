@@ -16,11 +16,24 @@ public final class Addresses {
   public static final String PUSH = "switchboard.push";
 
   /**
+   * The delivery-options header in which a publisher of {@link #PUSH} presents its API key (the
+   * key itself, as in {@code Authorization: Bearer <key>}): required when {@code auth.mode} is
+   * {@code jwt}, checked with the same keys and rules as the HTTP push API.
+   */
+  public static final String API_KEY_HEADER = "apiKey";
+
+  /**
    * The push API's pushes, to the router of its own node (local consumer only). Body as for
    * {@link #PUSH}; reply: the {@link SendOutcome} record itself, so a push to thousands of users is
    * not turned into a JSON tree, copied and parsed back before its HTTP answer is written.
    */
   public static final String ROUTER_PUSH = "switchboard.router.push";
+
+  /**
+   * The delivery-options header of a {@link #ROUTER_PUSH} request naming the API key the push API
+   * checked for it (absent in insecure mode): pushes are scoped to it for idempotency.
+   */
+  public static final String PRINCIPAL_HEADER = "principal";
 
   /**
    * Messages sent by connected clients. Each gateway instance requests it once per event-loop turn

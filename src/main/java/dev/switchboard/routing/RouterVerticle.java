@@ -1,5 +1,6 @@
 package dev.switchboard.routing;
 
+import dev.switchboard.auth.ApiKeys;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.AppendBatch;
 import dev.switchboard.bus.AppendBatchResult;
@@ -14,7 +15,9 @@ import dev.switchboard.bus.SendBatch;
 import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.config.AuthConfig;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
@@ -52,6 +55,8 @@ public final class RouterVerticle extends VerticleBase {
   private Ids ids;
   private UserDirectory directory;
   private String defaultSender;
+  /** Null in insecure mode, where publishers present no key (as HTTP callers present none). */
+  private ApiKeys apiKeys;
   private DeliveryOptions inboxRequest;
   /** Where every send and push goes: it hands them to {@link #storeAndDeliver} with whatever else waits. */
   private InboxBatcher inboxBatcher;
@@ -64,13 +69,15 @@ public final class RouterVerticle extends VerticleBase {
     validator = new SendValidator(limits);
     ids = new Ids(limits.maxIdLength());
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
+    AuthConfig auth = AuthConfig.fromJson(config());
+    apiKeys = auth.insecure() ? null : new ApiKeys(auth.apiKeys());
     directory = new UserDirectory(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), limits.maxQueuedCopies(),
         this::storeAndDeliver);
     return Future.all(
-        vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, m -> onPush(m, false)).completion(),
-        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, m -> onPush(m, true)).completion(),
+        vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onBusPush).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, this::onApiPush).completion(),
         vertx.eventBus().<SendBatch>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_LOAD, this::onGatewayLoad).completion(),
@@ -100,11 +107,56 @@ public final class RouterVerticle extends VerticleBase {
         + "gateway event loop ran " + lag + " ms late); nothing was stored: retry in a moment with the same id"));
   }
 
-  /** A push; answered as JSON to publishers, as the record itself to this node's push API. */
-  private void onPush(Message<JsonObject> message, boolean replyRecord) {
+  /**
+   * A push from a verticle or cluster member. Outside insecure mode the publisher proves who it is
+   * with an API key in the {@link Addresses#API_KEY_HEADER} header, under the HTTP API's rules:
+   * any member that reaches the event bus can send here, so the body's {@code from} alone proves
+   * nothing. Answered as JSON; a push refused for every recipient fails with the refusal's code, as
+   * the HTTP API answers it with the refusal's status.
+   */
+  private void onBusPush(Message<JsonObject> message) {
     SendCommand command;
     try {
-      command = validator.parse(message.body(), defaultSender);
+      Object from = message.body().getValue("from", defaultSender);
+      String principal = "";
+      if (apiKeys != null) {
+        AuthConfig.ApiKey key = apiKeys.matchKey(message.headers().get(Addresses.API_KEY_HEADER));
+        if (key == null) {
+          throw new ProtocolException(ErrorCode.UNAUTHORIZED, "switchboard.push needs a valid API key in the '"
+              + Addresses.API_KEY_HEADER + "' header of its delivery options (auth.mode is jwt)");
+        }
+        from = ApiKeys.sender(key, message.body().getValue("from"));
+        principal = key.name();
+      }
+      command = asPush(validator.parse(message.body(), from), principal);
+    } catch (RuntimeException e) {
+      BusFailures.fail(message, e);
+      return;
+    }
+    store(List.of(command)).onComplete(done -> {
+      SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
+      if (entry == null || entry.failure() != null) {
+        BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
+      } else if (entry.outcome().results().stream().noneMatch(RecipientResult::isStored)) {
+        ErrorCode refused = entry.outcome().results().get(0).error();
+        BusFailures.fail(message, new ProtocolException(refused, "nothing was stored: " + refused.meaning()));
+      } else {
+        message.reply(entry.outcome().toJson());
+      }
+    });
+  }
+
+  /**
+   * A push from this node's HTTP API, which has already checked its API key and its {@code from};
+   * the key's name comes in the {@link Addresses#PRINCIPAL_HEADER} header. Answered with the
+   * {@link SendOutcome} record, refusals included: the API turns them into its status codes.
+   */
+  private void onApiPush(Message<JsonObject> message) {
+    SendCommand command;
+    try {
+      String principal = message.headers().get(Addresses.PRINCIPAL_HEADER);
+      command = asPush(validator.parse(message.body(), message.body().getValue("from", defaultSender)),
+          principal == null ? "" : principal);
     } catch (RuntimeException e) {
       BusFailures.fail(message, e);
       return;
@@ -114,9 +166,15 @@ public final class RouterVerticle extends VerticleBase {
       if (entry == null || entry.failure() != null) {
         BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
       } else {
-        message.reply(replyRecord ? entry.outcome() : entry.outcome().toJson());
+        message.reply(entry.outcome());
       }
     });
+  }
+
+  /** A validated push as stored: marked as a push, its idempotency key scoped to the API key that made it. */
+  private static SendCommand asPush(SendCommand command, String principal) {
+    return new SendCommand(Senders.push(command.from()), command.to(), command.body(),
+        Senders.pushKey(principal, command.idempotencyKey()));
   }
 
   /** A gateway's sends of one event-loop turn: the valid ones go to the inbox together. */
