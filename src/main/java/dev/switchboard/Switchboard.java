@@ -1,6 +1,6 @@
 package dev.switchboard;
 
-import dev.switchboard.config.ClusterTlsConfig;
+import dev.switchboard.config.ClusterSecurityConfig;
 import dev.switchboard.config.ConfigLoader;
 import io.vertx.core.Deployable;
 import io.vertx.core.Vertx;
@@ -54,7 +54,7 @@ public final class Switchboard extends VertxApplication implements VertxApplicat
    */
   @Override
   public VertxBuilder createVertxBuilder(VertxOptions options) {
-    ClusterTlsConfig.fromJson(ConfigLoader.loadNow(launcherConfig, System.getenv())).apply(options.getEventBusOptions());
+    ClusterSecurityConfig.fromJson(ConfigLoader.loadNow(launcherConfig, System.getenv())).apply(options.getEventBusOptions());
     return Vertx.builder().with(options).withClusterManager(new HazelcastClusterManager(ClusterConfig.load()));
   }
 

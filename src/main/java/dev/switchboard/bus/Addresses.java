@@ -83,6 +83,12 @@ public final class Addresses {
    */
   public static final String ROUTER_LOAD = "switchboard.router.load";
 
+  /**
+   * The delivery-options header in which a node's router presents {@code cluster.nodeKey} on what it
+   * sends to another node's {@link #node} address; required there when {@code auth.mode} is {@code jwt}.
+   */
+  public static final String NODE_KEY_HEADER = "nodeKey";
+
   private static final String NODE_PREFIX = "switchboard.node.";
 
   private Addresses() {

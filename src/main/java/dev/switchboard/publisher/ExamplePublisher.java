@@ -2,7 +2,7 @@ package dev.switchboard.publisher;
 
 import dev.switchboard.ClusterConfig;
 import dev.switchboard.bus.Addresses;
-import dev.switchboard.config.ClusterTlsConfig;
+import dev.switchboard.config.ClusterSecurityConfig;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.protocol.ErrorCode;
 import io.vertx.core.Vertx;
@@ -56,7 +56,7 @@ public final class ExamplePublisher {
       request.addHeader(Addresses.API_KEY_HEADER, apiKey);
     }
     VertxOptions options = new VertxOptions();
-    ClusterTlsConfig.fromJson(ConfigLoader.loadNow(new JsonObject(), System.getenv())).apply(options.getEventBusOptions());
+    ClusterSecurityConfig.fromJson(ConfigLoader.loadNow(new JsonObject(), System.getenv())).apply(options.getEventBusOptions());
     Vertx vertx = Vertx.builder()
         .with(options)
         .withClusterManager(new HazelcastClusterManager(ClusterConfig.load()))

@@ -18,6 +18,7 @@ import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.AuthConfig;
+import dev.switchboard.config.ClusterSecurityConfig;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
@@ -32,6 +33,8 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -57,6 +60,10 @@ public final class RouterVerticle extends VerticleBase {
   private String defaultSender;
   /** Null in insecure mode, where publishers present no key (as HTTP callers present none). */
   private ApiKeys apiKeys;
+  /** How relays to other nodes go: with {@code cluster.nodeKey}, when one is set. */
+  private DeliveryOptions relayOptions;
+  /** {@code cluster.nodeKey} as bytes, when relays must carry it (jwt mode); null otherwise. */
+  private byte[] requiredNodeKey;
   private DeliveryOptions inboxRequest;
   /** Where every send and push goes: it hands them to {@link #storeAndDeliver} with whatever else waits. */
   private InboxBatcher inboxBatcher;
@@ -71,6 +78,9 @@ public final class RouterVerticle extends VerticleBase {
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
     AuthConfig auth = AuthConfig.fromJson(config());
     apiKeys = auth.insecure() ? null : new ApiKeys(auth.apiKeys());
+    String nodeKey = ClusterSecurityConfig.fromJson(config()).nodeKey();
+    relayOptions = nodeKey.isEmpty() ? new DeliveryOptions() : new DeliveryOptions().addHeader(Addresses.NODE_KEY_HEADER, nodeKey);
+    requiredNodeKey = auth.insecure() ? null : nodeKey.getBytes(StandardCharsets.UTF_8);
     directory = new UserDirectory(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), limits.maxQueuedCopies(),
@@ -213,9 +223,24 @@ public final class RouterVerticle extends VerticleBase {
         .onFailure(e -> BusFailures.fail(message, e));
   }
 
-  /** Messages committed by another node's router for users with sessions here. */
+  /**
+   * Messages committed by another node's router for users with sessions here. Any cluster member
+   * can send to this address, and what it hands on reaches sessions as messages from whoever the
+   * batch names: outside insecure mode only relays carrying {@code cluster.nodeKey} are delivered.
+   */
   private void onRelay(Message<DeliveryBatch> message) {
+    if (requiredNodeKey != null && !carriesNodeKey(message)) {
+      LOG.warn("dropped a relay of {} messages without the cluster's node key: a member that is not a "
+          + "Switchboard node of this cluster sent to {}", message.body().messages().size(), message.address());
+      return;
+    }
     vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_RECORD);
+  }
+
+  private boolean carriesNodeKey(Message<?> message) {
+    String presented = message.headers().get(Addresses.NODE_KEY_HEADER);
+    return presented != null && !presented.isEmpty()
+        && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), requiredNodeKey);
   }
 
   /**
@@ -278,7 +303,7 @@ public final class RouterVerticle extends VerticleBase {
         if (node.equals(directory.localNode())) {
           vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_RECORD);
         } else {
-          vertx.eventBus().send(Addresses.node(node), batch);
+          vertx.eventBus().send(Addresses.node(node), batch, relayOptions);
         }
       });
       return entries;

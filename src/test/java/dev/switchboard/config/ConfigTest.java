@@ -46,13 +46,13 @@ class ConfigTest {
         .put("keyStore", "/etc/switchboard/node.p12"));
     Map<String, String> env = Map.of("SWITCHBOARD_CLUSTER_TRUST_STORE", "/etc/switchboard/cluster-trust.p12");
     JsonObject now = ConfigLoader.loadNow(launcher, env);
-    ClusterTlsConfig tls = ClusterTlsConfig.fromJson(now);
+    ClusterSecurityConfig tls = ClusterSecurityConfig.fromJson(now);
     assertTrue(tls.eventBusTls());
     assertEquals("/etc/switchboard/node.p12", tls.keyStore());
     assertEquals("/etc/switchboard/cluster-trust.p12", tls.trustStore());
-    assertEquals(false, ClusterTlsConfig.fromJson(ConfigLoader.loadNow(null, Map.of())).eventBusTls());
+    assertEquals(false, ClusterSecurityConfig.fromJson(ConfigLoader.loadNow(null, Map.of())).eventBusTls());
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-        () -> ClusterTlsConfig.fromJson(ConfigLoader.loadNow(launcher, Map.of())));
+        () -> ClusterSecurityConfig.fromJson(ConfigLoader.loadNow(launcher, Map.of())));
     assertTrue(missing.getMessage().contains("cluster.trustStore"), missing.getMessage());
     ConfigLoader.load(vertx, launcher, env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
       assertEquals(json, now);
