@@ -11,7 +11,9 @@ public final class Addresses {
    * Public push entry point. Any verticle or cluster member requests it; the router of every node
    * consumes it.
    * Body: {@link SendCommand} as push JSON ({@code to}, {@code body}, optional {@code from}, {@code idempotencyKey}).
-   * Reply: {@link SendOutcome} as JSON; failure: a request-level {@code ErrorCode}.
+   * Header {@link #API_KEY_HEADER} in {@code jwt} mode.
+   * Reply: {@link SendOutcome} as JSON, when at least one copy was stored; failure: a request-level
+   * {@code ErrorCode}, or the first recipient's refusal when no copy was stored.
    */
   public static final String PUSH = "switchboard.push";
 

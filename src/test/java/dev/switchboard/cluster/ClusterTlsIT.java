@@ -36,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Two nodes in two JVMs whose event bus runs over TLS with client certificates
- * ({@code cluster.eventBusTls}), with key and trust stores made by the JDK's keytool for this test:
+ * ({@code cluster.eventBusTls}), with a CA, trust store and key stores made for this test by the JDK's
+ * keytool as docs/security.md shows:
  * messages and pushes cross between them, and a member that joins the Hazelcast cluster without
  * a certificate cannot push through them.
  */
@@ -54,27 +55,48 @@ class ClusterTlsIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    Path keyStore = dir.resolve("node.p12");
-    Path certificate = dir.resolve("node.crt");
+    // docs/security.md's recipe: a cluster CA, a trust store holding it, a key store per member
+    // with a certificate the CA signed.
+    Path ca = dir.resolve("ca.p12");
+    Path caCertificate = dir.resolve("ca.crt");
     Path trustStore = dir.resolve("cluster-trust.p12");
-    keytool("-genkeypair", "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=switchboard-node",
-        "-validity", "2", "-storetype", "PKCS12", "-keystore", keyStore.toString(), "-storepass", PASSWORD);
-    keytool("-exportcert", "-alias", "node", "-keystore", keyStore.toString(), "-storepass", PASSWORD,
-        "-rfc", "-file", certificate.toString());
-    keytool("-importcert", "-noprompt", "-alias", "cluster", "-file", certificate.toString(),
+    keytool("-genkeypair", "-alias", "cluster-ca", "-keyalg", "EC", "-groupname", "secp256r1",
+        "-dname", "CN=switchboard cluster CA", "-ext", "bc:c", "-validity", "2", "-storetype", "PKCS12",
+        "-keystore", ca.toString(), "-storepass", PASSWORD);
+    keytool("-exportcert", "-rfc", "-alias", "cluster-ca", "-keystore", ca.toString(), "-storepass", PASSWORD,
+        "-file", caCertificate.toString());
+    keytool("-importcert", "-noprompt", "-alias", "cluster-ca", "-file", caCertificate.toString(),
         "-storetype", "PKCS12", "-keystore", trustStore.toString(), "-storepass", PASSWORD);
+    List<Path> keyStores = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      Path keyStore = dir.resolve("node" + i + ".p12");
+      Path request = dir.resolve("node" + i + ".csr");
+      Path certificate = dir.resolve("node" + i + ".crt");
+      keytool("-genkeypair", "-alias", "member", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=node" + i,
+          "-validity", "2", "-storetype", "PKCS12", "-keystore", keyStore.toString(), "-storepass", PASSWORD);
+      keytool("-certreq", "-alias", "member", "-keystore", keyStore.toString(), "-storepass", PASSWORD,
+          "-file", request.toString());
+      keytool("-gencert", "-rfc", "-alias", "cluster-ca", "-keystore", ca.toString(), "-storepass", PASSWORD,
+          "-infile", request.toString(), "-outfile", certificate.toString(),
+          "-ext", "ku:c=digitalSignature", "-ext", "eku=serverAuth,clientAuth", "-validity", "2");
+      keytool("-importcert", "-noprompt", "-alias", "cluster-ca", "-file", caCertificate.toString(),
+          "-keystore", keyStore.toString(), "-storepass", PASSWORD);
+      keytool("-importcert", "-alias", "member", "-file", certificate.toString(),
+          "-keystore", keyStore.toString(), "-storepass", PASSWORD);
+      keyStores.add(keyStore);
+    }
 
     base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
     List<String> properties = List.of("-Dswitchboard.cluster.name=tls-it-" + base,
         "-Dswitchboard.cluster.port=" + base, "-Dswitchboard.cluster.members=" + members());
-    JsonObject conf = new JsonObject()
-        .put("inbox", new JsonObject().put("allowEmbeddedInCluster", true))
-        .put("cluster", new JsonObject().put("eventBusTls", true)
-            .put("keyStore", keyStore.toString()).put("keyStorePassword", PASSWORD)
-            .put("trustStore", trustStore.toString()).put("trustStorePassword", PASSWORD));
     List<CompletableFuture<ProcessServer>> starting = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       Path data = dir.resolve("node" + i);
+      JsonObject conf = new JsonObject()
+          .put("inbox", new JsonObject().put("allowEmbeddedInCluster", true))
+          .put("cluster", new JsonObject().put("eventBusTls", true)
+              .put("keyStore", keyStores.get(i).toString()).put("keyStorePassword", PASSWORD)
+              .put("trustStore", trustStore.toString()).put("trustStorePassword", PASSWORD));
       starting.add(CompletableFuture.supplyAsync(() -> {
         try {
           return ProcessServer.start(data, conf, properties, List.of("-cluster"));
