@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +51,9 @@ class ClusterTlsIT {
   @TempDir
   static Path dir;
   static int base;
+  static Path trustStorePath;
+  static Path publisherKeyStore;
+  static List<String> clusterProperties;
   static final List<ProcessServer> nodes = new ArrayList<>();
   static Vertx stranger;
 
@@ -68,11 +72,11 @@ class ClusterTlsIT {
     keytool("-importcert", "-noprompt", "-alias", "cluster-ca", "-file", caCertificate.toString(),
         "-storetype", "PKCS12", "-keystore", trustStore.toString(), "-storepass", PASSWORD);
     List<Path> keyStores = new ArrayList<>();
-    for (int i = 0; i < 2; i++) {
-      Path keyStore = dir.resolve("node" + i + ".p12");
-      Path request = dir.resolve("node" + i + ".csr");
-      Path certificate = dir.resolve("node" + i + ".crt");
-      keytool("-genkeypair", "-alias", "member", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=node" + i,
+    for (String member : List.of("node0", "node1", "billing")) {
+      Path keyStore = dir.resolve(member + ".p12");
+      Path request = dir.resolve(member + ".csr");
+      Path certificate = dir.resolve(member + ".crt");
+      keytool("-genkeypair", "-alias", "member", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + member,
           "-validity", "2", "-storetype", "PKCS12", "-keystore", keyStore.toString(), "-storepass", PASSWORD);
       keytool("-certreq", "-alias", "member", "-keystore", keyStore.toString(), "-storepass", PASSWORD,
           "-file", request.toString());
@@ -85,9 +89,11 @@ class ClusterTlsIT {
           "-keystore", keyStore.toString(), "-storepass", PASSWORD);
       keyStores.add(keyStore);
     }
+    trustStorePath = trustStore;
+    publisherKeyStore = keyStores.get(2);
 
     base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
-    List<String> properties = List.of("-Dswitchboard.cluster.name=tls-it-" + base,
+    List<String> properties = clusterProperties = List.of("-Dswitchboard.cluster.name=tls-it-" + base,
         "-Dswitchboard.cluster.port=" + base, "-Dswitchboard.cluster.members=" + members());
     List<CompletableFuture<ProcessServer>> starting = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
@@ -130,6 +136,33 @@ class ClusterTlsIT {
     for (ProcessServer node : nodes) {
       node.close();
     }
+  }
+
+  @Test
+  @DisplayName("ExamplePublisher with a certificate and the cluster.* settings in its environment pushes over TLS")
+  void publisherWithCertificate(Vertx vertx, VertxTestContext ctx) throws Exception {
+    WsClient carol = online(vertx, nodes.get(1), "carol").toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    Future<JsonObject> received = carol.expect("message");
+    ProcessBuilder publisher = new ProcessBuilder(ProcessServer.javaCommand(clusterProperties,
+        "dev.switchboard.publisher.ExamplePublisher")).redirectErrorStream(true);
+    publisher.command().addAll(List.of("carol", "from the billing service", "billing"));
+    publisher.environment().putAll(Map.of(
+        "SWITCHBOARD_CLUSTER_EVENT_BUS_TLS", "true",
+        "SWITCHBOARD_CLUSTER_KEY_STORE", publisherKeyStore.toString(),
+        "SWITCHBOARD_CLUSTER_KEY_STORE_PASSWORD", PASSWORD,
+        "SWITCHBOARD_CLUSTER_TRUST_STORE", trustStorePath.toString(),
+        "SWITCHBOARD_CLUSTER_TRUST_STORE_PASSWORD", PASSWORD));
+    Process running = publisher.start();
+    String output = new String(running.getInputStream().readAllBytes());
+    assertTrue(running.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, running.exitValue(), output);
+    assertTrue(output.contains("stored: "), output);
+    received.onComplete(ctx.succeeding(message -> ctx.verify(() -> {
+      assertEquals("from the billing service", message.getString("body"));
+      assertEquals("billing", message.getString("from"));
+      assertTrue(message.getBoolean("push"));
+      ctx.completeNow();
+    })));
   }
 
   static Future<WsClient> online(Vertx vertx, ProcessServer node, String user) {

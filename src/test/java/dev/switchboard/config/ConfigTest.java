@@ -40,7 +40,7 @@ class ConfigTest {
   }
 
   @Test
-  @DisplayName("the layers read before Vert.x starts are those the verticle reads; cluster TLS needs both stores")
+  @DisplayName("the layers read before Vert.x starts are those the verticle reads; cluster TLS needs both stores, a node key 16+ characters")
   void clusterTls(Vertx vertx, VertxTestContext ctx) {
     JsonObject launcher = new JsonObject().put("cluster", new JsonObject().put("eventBusTls", true)
         .put("keyStore", "/etc/switchboard/node.p12"));
@@ -54,6 +54,9 @@ class ConfigTest {
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
         () -> ClusterSecurityConfig.fromJson(ConfigLoader.loadNow(launcher, Map.of())));
     assertTrue(missing.getMessage().contains("cluster.trustStore"), missing.getMessage());
+    IllegalArgumentException shortKey = assertThrows(IllegalArgumentException.class, () -> ClusterSecurityConfig.fromJson(
+        ConfigLoader.loadNow(new JsonObject().put("cluster", new JsonObject().put("nodeKey", "short")), Map.of())));
+    assertTrue(shortKey.getMessage().contains("cluster.nodeKey"), shortKey.getMessage());
     ConfigLoader.load(vertx, launcher, env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
       assertEquals(json, now);
       ctx.completeNow();
