@@ -143,15 +143,12 @@ public final class RouterVerticle extends VerticleBase {
       BusFailures.fail(message, e);
       return;
     }
-    store(List.of(command)).onComplete(done -> {
-      SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
-      if (entry == null || entry.failure() != null) {
-        BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
-      } else if (entry.outcome().results().stream().noneMatch(RecipientResult::isStored)) {
-        ErrorCode refused = entry.outcome().results().get(0).error();
+    storePush(message, command).onSuccess(outcome -> {
+      if (outcome.results().stream().noneMatch(RecipientResult::isStored)) {
+        ErrorCode refused = outcome.results().get(0).error();
         BusFailures.fail(message, new ProtocolException(refused, "nothing was stored: " + refused.meaning()));
       } else {
-        message.reply(entry.outcome().toJson());
+        message.reply(outcome.toJson());
       }
     });
   }
@@ -171,13 +168,19 @@ public final class RouterVerticle extends VerticleBase {
       BusFailures.fail(message, e);
       return;
     }
-    store(List.of(command)).onComplete(done -> {
+    storePush(message, command).onSuccess(message::reply);
+  }
+
+  /** Stores one push: its outcome, or, when the request failed as a whole, the request failed with its code. */
+  private Future<SendOutcome> storePush(Message<JsonObject> message, SendCommand command) {
+    return store(List.of(command)).transform(done -> {
       SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
       if (entry == null || entry.failure() != null) {
-        BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
-      } else {
-        message.reply(entry.outcome());
+        Throwable failure = entry == null ? done.cause() : entry.failure();
+        BusFailures.fail(message, failure);
+        return Future.failedFuture(failure);
       }
+      return Future.succeededFuture(entry.outcome());
     });
   }
 
