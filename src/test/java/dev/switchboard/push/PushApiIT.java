@@ -179,6 +179,20 @@ class PushApiIT {
   }
 
   @Test
+  @DisplayName("a text (seed) client with gateway.textPrefixSender sees a push's sender name alone, as FROM|CONTENT")
+  void textClientsSeeThePushersName(Vertx vertx, VertxTestContext ctx) {
+    JsonObject prefixed = new JsonObject().put("gateway", new JsonObject().put("textPrefixSender", true));
+    TestServer.start(vertx, dataDir.resolve("prefixed"), prefixed).compose(other -> other.text("tina")
+            .compose(tina -> new Http(vertx, other.pushPort()).postJson("/api/v1/messages",
+                    new JsonObject().put("to", "tina").put("body", "hello").put("from", "shop"))
+                .compose(pushed -> tina.texts(1))))
+        .onComplete(ctx.succeeding(texts -> ctx.verify(() -> {
+          assertEquals(List.of("shop|hello"), texts);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("GET /health reports the inbox as up")
   void health(VertxTestContext ctx) {
     http.get("/health").onComplete(ctx.succeeding(response -> ctx.verify(() -> {
