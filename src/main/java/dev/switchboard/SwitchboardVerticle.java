@@ -35,6 +35,7 @@ public final class SwitchboardVerticle extends VerticleBase {
       settings = SwitchboardConfig.fromJson(json);
       checkInsecureMode(settings);
       checkClusterStore(settings);
+      checkNodeKey(settings);
       registerCodecs();
       DeploymentOptions one = new DeploymentOptions().setConfig(json);
       pushApi = new PushApiVerticle();
@@ -92,6 +93,18 @@ public final class SwitchboardVerticle extends VerticleBase {
       throw new IllegalStateException("clustered with inbox.engine=sqlite: every node would keep its own inboxes and "
           + "messages would be lost between nodes. Set inbox.engine=postgres (shared), or "
           + "inbox.allowEmbeddedInCluster=true for a single-node cluster.");
+    }
+  }
+
+  /**
+   * In jwt mode a node delivers what other nodes relay to it only with {@code cluster.nodeKey}, so
+   * a clustered node without one would drop every relay: refuse to start instead.
+   */
+  private void checkNodeKey(SwitchboardConfig settings) {
+    if (vertx.isClustered() && !settings.auth().insecure() && settings.cluster().nodeKey().isEmpty()) {
+      throw new IllegalStateException("clustered with auth.mode=jwt and no cluster.nodeKey: set cluster.nodeKey to "
+          + "the same secret on every node (other members of the cluster could otherwise hand messages to this "
+          + "node's sessions in any user's name)");
     }
   }
 

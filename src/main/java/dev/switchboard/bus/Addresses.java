@@ -11,9 +11,18 @@ public final class Addresses {
    * Public push entry point. Any verticle or cluster member requests it; the router of every node
    * consumes it.
    * Body: {@link SendCommand} as push JSON ({@code to}, {@code body}, optional {@code from}, {@code idempotencyKey}).
-   * Reply: {@link SendOutcome} as JSON; failure: a request-level {@code ErrorCode}.
+   * Header {@link #API_KEY_HEADER} in {@code jwt} mode.
+   * Reply: {@link SendOutcome} as JSON, when at least one copy was stored; failure: a request-level
+   * {@code ErrorCode}, or the first recipient's refusal when no copy was stored.
    */
   public static final String PUSH = "switchboard.push";
+
+  /**
+   * The delivery-options header in which a publisher of {@link #PUSH} presents its API key (the
+   * key itself, as in {@code Authorization: Bearer <key>}): required when {@code auth.mode} is
+   * {@code jwt}, checked with the same keys and rules as the HTTP push API.
+   */
+  public static final String API_KEY_HEADER = "apiKey";
 
   /**
    * The push API's pushes, to the router of its own node (local consumer only). Body as for
@@ -21,6 +30,12 @@ public final class Addresses {
    * not turned into a JSON tree, copied and parsed back before its HTTP answer is written.
    */
   public static final String ROUTER_PUSH = "switchboard.router.push";
+
+  /**
+   * The delivery-options header of a {@link #ROUTER_PUSH} request naming the API key the push API
+   * checked for it (absent in insecure mode): pushes are scoped to it for idempotency.
+   */
+  public static final String PRINCIPAL_HEADER = "principal";
 
   /**
    * Messages sent by connected clients. Each gateway instance requests it once per event-loop turn
@@ -69,6 +84,12 @@ public final class Addresses {
    * instead of as deliveries queued in its memory. Body: {@link GatewayLoad}. No reply.
    */
   public static final String ROUTER_LOAD = "switchboard.router.load";
+
+  /**
+   * The delivery-options header in which a node's router presents {@code cluster.nodeKey} on what it
+   * sends to another node's {@link #node} address; required there when {@code auth.mode} is {@code jwt}.
+   */
+  public static final String NODE_KEY_HEADER = "nodeKey";
 
   private static final String NODE_PREFIX = "switchboard.node.";
 

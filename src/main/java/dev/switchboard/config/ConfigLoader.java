@@ -7,6 +7,12 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 
@@ -38,6 +44,33 @@ public final class ConfigLoader {
     return retriever.getConfig()
         .map(merged -> applyEnvironment(merged, environment))
         .eventually(retriever::close);
+  }
+
+  /**
+   * The same layers as {@link #load}, read on the calling thread without a Vert.x: for the settings
+   * that must be known before Vert.x starts (the event bus's TLS), and for publishers.
+   */
+  public static JsonObject loadNow(JsonObject launcherConfig, Map<String, String> environment) {
+    JsonObject merged = readDefaults().mergeIn(launcherConfig == null ? new JsonObject() : launcherConfig.copy(), true);
+    return applyEnvironment(merged, environment);
+  }
+
+  /** {@link #DEFAULTS_PATH} from the working directory, else from the jar, as Vert.x's file store finds it. */
+  private static JsonObject readDefaults() {
+    try {
+      Path file = Path.of(DEFAULTS_PATH);
+      if (Files.exists(file)) {
+        return new JsonObject(Files.readString(file));
+      }
+      try (InputStream in = ConfigLoader.class.getClassLoader().getResourceAsStream(DEFAULTS_PATH)) {
+        if (in == null) {
+          throw new IllegalStateException(DEFAULTS_PATH + " not found");
+        }
+        return new JsonObject(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** Replaces every leaf key {@code section.key} whose environment variable is set. */

@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 
 /** The whole validated configuration, one record per section. */
 public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, InboxConfig inbox, LimitsConfig limits,
-                                AuthConfig auth, TlsConfig tls) {
+                                AuthConfig auth, TlsConfig tls, ClusterSecurityConfig cluster) {
 
   public static SwitchboardConfig fromJson(JsonObject root) {
     return new SwitchboardConfig(
@@ -13,6 +13,7 @@ public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, Inbox
         InboxConfig.fromJson(root),
         LimitsConfig.fromJson(root),
         AuthConfig.fromJson(root),
-        TlsConfig.fromJson(root));
+        TlsConfig.fromJson(root),
+        ClusterSecurityConfig.fromJson(root));
   }
 }

@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.protocol.MessageFrameEncoder;
 import dev.switchboard.protocol.TextFrame;
@@ -26,14 +27,16 @@ final class Delivery {
   byte[] jsonFrame(MessageFrameEncoder encoder) {
     if (jsonFrame == null) {
       StoredMessage m = message;
-      jsonFrame = encoder.message(m.msgId(), m.seq(), m.from(), m.to(), m.body(), m.ts());
+      jsonFrame = encoder.message(m.msgId(), m.seq(), Senders.shown(m.from()), Senders.isPush(m.from()), m.to(),
+          m.body(), m.ts());
     }
     return jsonFrame;
   }
 
   String textFrame(boolean prefixSender, boolean escapeHtml) {
     if (textFrame == null) {
-      textFrame = TextFrame.delivery(message.from(), message.body(), prefixSender, escapeHtml);
+      // The seed text format has no room for the push mark: text clients see the name alone.
+      textFrame = TextFrame.delivery(Senders.shown(message.from()), message.body(), prefixSender, escapeHtml);
     }
     return textFrame;
   }

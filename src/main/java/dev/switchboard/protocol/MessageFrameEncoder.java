@@ -20,6 +20,7 @@ public final class MessageFrameEncoder {
   private static final byte[] TYPE_AND_MSG_ID = ascii("{\"type\":\"message\",\"msgId\":");
   private static final byte[] SEQ = ascii(",\"seq\":");
   private static final byte[] FROM = ascii(",\"from\":");
+  private static final byte[] PUSH = ascii(",\"push\":true");
   private static final byte[] TO = ascii(",\"to\":");
   private static final byte[] BODY = ascii(",\"body\":");
   private static final byte[] TS = ascii(",\"ts\":");
@@ -34,6 +35,11 @@ public final class MessageFrameEncoder {
   private byte[] lastBodyJson;
 
   public byte[] message(String msgId, long seq, String from, String to, String body, long ts) {
+    return message(msgId, seq, from, false, to, body, ts);
+  }
+
+  /** {@link ServerFrames#message(String, long, String, boolean, String, String, long)} as UTF-8. */
+  public byte[] message(String msgId, long seq, String from, boolean push, String to, String body, long ts) {
     byte[] bodyJson = bodyJson(body);
     length = 0;
     put(TYPE_AND_MSG_ID);
@@ -42,6 +48,9 @@ public final class MessageFrameEncoder {
     putLong(seq);
     put(FROM);
     putString(from);
+    if (push) {
+      put(PUSH);
+    }
     put(TO);
     putString(to);
     put(BODY);

@@ -28,12 +28,20 @@ public final class ServerFrames {
    * per frame ({@link JsonText}).
    */
   public static String message(String msgId, long seq, String from, String to, String body, long ts) {
+    return message(msgId, seq, from, false, to, body, ts);
+  }
+
+  /** A message frame; {@code push} (written only when true) marks a back end's push, not a user's message. */
+  public static String message(String msgId, long seq, String from, boolean push, String to, String body, long ts) {
     // Room for the fixed text, two numbers and the strings unescaped: one array, no regrowth.
     StringBuilder frame = new StringBuilder(112 + msgId.length() + from.length() + to.length() + body.length());
     frame.append("{\"type\":\"message\",\"msgId\":");
     quote(frame, msgId);
     frame.append(",\"seq\":").append(seq).append(",\"from\":");
     quote(frame, from);
+    if (push) {
+      frame.append(",\"push\":true");
+    }
     frame.append(",\"to\":");
     quote(frame, to);
     frame.append(",\"body\":");

@@ -145,21 +145,21 @@ public final class PushApiVerticle extends VerticleBase {
       return;
     }
     AuthConfig.ApiKey apiKey = ctx.get(API_KEY);
+    DeliveryOptions options = pushOptions;
     if (apiKey != null) {
-      // The sender is the key's name, unless the key may speak for others and names a sender.
-      if (request.containsKey("from") && !apiKey.mayImpersonate()) {
-        respondError(ctx, new ProtocolException(ErrorCode.FORBIDDEN, "API key '" + apiKey.name() + "' may not set from"));
+      try {
+        request.put("from", ApiKeys.sender(apiKey, request.getValue("from")));
+      } catch (ProtocolException e) {
+        respondError(ctx, e);
         return;
       }
-      if (!request.containsKey("from")) {
-        request.put("from", apiKey.name());
-      }
+      options = new DeliveryOptions(pushOptions).addHeader(Addresses.PRINCIPAL_HEADER, apiKey.name());
     }
     String key = ctx.request().getHeader(IDEMPOTENCY_KEY);
     if (key != null) {
       request.put("idempotencyKey", key);
     }
-    vertx.eventBus().<SendOutcome>request(Addresses.ROUTER_PUSH, request, pushOptions)
+    vertx.eventBus().<SendOutcome>request(Addresses.ROUTER_PUSH, request, options)
         .onSuccess(reply -> respondOutcome(ctx, reply.body()))
         .onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));
   }

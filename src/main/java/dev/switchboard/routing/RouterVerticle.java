@@ -1,5 +1,6 @@
 package dev.switchboard.routing;
 
+import dev.switchboard.auth.ApiKeys;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.AppendBatch;
 import dev.switchboard.bus.AppendBatchResult;
@@ -14,7 +15,10 @@ import dev.switchboard.bus.SendBatch;
 import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.config.AuthConfig;
+import dev.switchboard.config.ClusterSecurityConfig;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
@@ -29,6 +33,8 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -52,6 +58,12 @@ public final class RouterVerticle extends VerticleBase {
   private Ids ids;
   private UserDirectory directory;
   private String defaultSender;
+  /** Null in insecure mode, where publishers present no key (as HTTP callers present none). */
+  private ApiKeys apiKeys;
+  /** How relays to other nodes go: with {@code cluster.nodeKey}, when one is set. */
+  private DeliveryOptions relayOptions;
+  /** {@code cluster.nodeKey} as bytes, when relays must carry it (jwt mode); null otherwise. */
+  private byte[] requiredNodeKey;
   private DeliveryOptions inboxRequest;
   /** Where every send and push goes: it hands them to {@link #storeAndDeliver} with whatever else waits. */
   private InboxBatcher inboxBatcher;
@@ -64,13 +76,18 @@ public final class RouterVerticle extends VerticleBase {
     validator = new SendValidator(limits);
     ids = new Ids(limits.maxIdLength());
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
+    AuthConfig auth = AuthConfig.fromJson(config());
+    apiKeys = auth.insecure() ? null : new ApiKeys(auth.apiKeys());
+    String nodeKey = ClusterSecurityConfig.fromJson(config()).nodeKey();
+    relayOptions = nodeKey.isEmpty() ? new DeliveryOptions() : new DeliveryOptions().addHeader(Addresses.NODE_KEY_HEADER, nodeKey);
+    requiredNodeKey = auth.insecure() ? null : nodeKey.getBytes(StandardCharsets.UTF_8);
     directory = new UserDirectory(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), limits.maxQueuedCopies(),
         this::storeAndDeliver);
     return Future.all(
-        vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, m -> onPush(m, false)).completion(),
-        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, m -> onPush(m, true)).completion(),
+        vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onBusPush).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, this::onApiPush).completion(),
         vertx.eventBus().<SendBatch>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_LOAD, this::onGatewayLoad).completion(),
@@ -100,23 +117,77 @@ public final class RouterVerticle extends VerticleBase {
         + "gateway event loop ran " + lag + " ms late); nothing was stored: retry in a moment with the same id"));
   }
 
-  /** A push; answered as JSON to publishers, as the record itself to this node's push API. */
-  private void onPush(Message<JsonObject> message, boolean replyRecord) {
+  /**
+   * A push from a verticle or cluster member. Outside insecure mode the publisher proves who it is
+   * with an API key in the {@link Addresses#API_KEY_HEADER} header, under the HTTP API's rules:
+   * any member that reaches the event bus can send here, so the body's {@code from} alone proves
+   * nothing. Answered as JSON; a push refused for every recipient fails with the refusal's code, as
+   * the HTTP API answers it with the refusal's status.
+   */
+  private void onBusPush(Message<JsonObject> message) {
     SendCommand command;
     try {
-      command = validator.parse(message.body(), defaultSender);
+      Object from = message.body().getValue("from", defaultSender);
+      String principal = "";
+      if (apiKeys != null) {
+        AuthConfig.ApiKey key = apiKeys.matchKey(message.headers().get(Addresses.API_KEY_HEADER));
+        if (key == null) {
+          throw new ProtocolException(ErrorCode.UNAUTHORIZED, "switchboard.push needs a valid API key in the '"
+              + Addresses.API_KEY_HEADER + "' header of its delivery options (auth.mode is jwt)");
+        }
+        from = ApiKeys.sender(key, message.body().getValue("from"));
+        principal = key.name();
+      }
+      command = asPush(validator.parse(message.body(), from), principal);
     } catch (RuntimeException e) {
       BusFailures.fail(message, e);
       return;
     }
-    store(List.of(command)).onComplete(done -> {
-      SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
-      if (entry == null || entry.failure() != null) {
-        BusFailures.fail(message, entry == null ? done.cause() : entry.failure());
+    storePush(message, command).onSuccess(outcome -> {
+      if (outcome.results().stream().noneMatch(RecipientResult::isStored)) {
+        ErrorCode refused = outcome.results().get(0).error();
+        BusFailures.fail(message, new ProtocolException(refused, "nothing was stored: " + refused.meaning()));
       } else {
-        message.reply(replyRecord ? entry.outcome() : entry.outcome().toJson());
+        message.reply(outcome.toJson());
       }
     });
+  }
+
+  /**
+   * A push from this node's HTTP API, which has already checked its API key and its {@code from};
+   * the key's name comes in the {@link Addresses#PRINCIPAL_HEADER} header. Answered with the
+   * {@link SendOutcome} record, refusals included: the API turns them into its status codes.
+   */
+  private void onApiPush(Message<JsonObject> message) {
+    SendCommand command;
+    try {
+      String principal = message.headers().get(Addresses.PRINCIPAL_HEADER);
+      command = asPush(validator.parse(message.body(), message.body().getValue("from", defaultSender)),
+          principal == null ? "" : principal);
+    } catch (RuntimeException e) {
+      BusFailures.fail(message, e);
+      return;
+    }
+    storePush(message, command).onSuccess(message::reply);
+  }
+
+  /** Stores one push: its outcome, or, when the request failed as a whole, the request failed with its code. */
+  private Future<SendOutcome> storePush(Message<JsonObject> message, SendCommand command) {
+    return store(List.of(command)).transform(done -> {
+      SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
+      if (entry == null || entry.failure() != null) {
+        Throwable failure = entry == null ? done.cause() : entry.failure();
+        BusFailures.fail(message, failure);
+        return Future.failedFuture(failure);
+      }
+      return Future.succeededFuture(entry.outcome());
+    });
+  }
+
+  /** A validated push as stored: marked as a push, its idempotency key scoped to the API key that made it. */
+  private static SendCommand asPush(SendCommand command, String principal) {
+    return new SendCommand(Senders.push(command.from()), command.to(), command.body(),
+        Senders.pushKey(principal, command.idempotencyKey()));
   }
 
   /** A gateway's sends of one event-loop turn: the valid ones go to the inbox together. */
@@ -155,9 +226,24 @@ public final class RouterVerticle extends VerticleBase {
         .onFailure(e -> BusFailures.fail(message, e));
   }
 
-  /** Messages committed by another node's router for users with sessions here. */
+  /**
+   * Messages committed by another node's router for users with sessions here. Any cluster member
+   * can send to this address, and what it hands on reaches sessions as messages from whoever the
+   * batch names: outside insecure mode only relays carrying {@code cluster.nodeKey} are delivered.
+   */
   private void onRelay(Message<DeliveryBatch> message) {
+    if (requiredNodeKey != null && !carriesNodeKey(message)) {
+      LOG.warn("dropped a relay of {} messages without the cluster's node key: a member that is not a "
+          + "Switchboard node of this cluster sent to {}", message.body().messages().size(), message.address());
+      return;
+    }
     vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_RECORD);
+  }
+
+  private boolean carriesNodeKey(Message<?> message) {
+    String presented = message.headers().get(Addresses.NODE_KEY_HEADER);
+    return presented != null && !presented.isEmpty()
+        && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), requiredNodeKey);
   }
 
   /**
@@ -220,7 +306,7 @@ public final class RouterVerticle extends VerticleBase {
         if (node.equals(directory.localNode())) {
           vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_RECORD);
         } else {
-          vertx.eventBus().send(Addresses.node(node), batch);
+          vertx.eventBus().send(Addresses.node(node), batch, relayOptions);
         }
       });
       return entries;

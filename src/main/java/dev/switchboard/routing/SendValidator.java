@@ -26,8 +26,11 @@ final class SendValidator {
     this.ids = new Ids(limits.maxIdLength());
   }
 
-  /** Parses push JSON ({@code to} as one id or a list); {@code from} falls back to {@code defaultFrom}. */
-  SendCommand parse(JsonObject json, String defaultFrom) {
+  /**
+   * Parses push JSON ({@code to} as one id or a list) sent as {@code from}: the request's own
+   * {@code from} field is the caller's to weigh (an API key may not set it), not this method's.
+   */
+  SendCommand parse(JsonObject json, Object from) {
     Object rawTo = json.getValue("to");
     List<String> to = new ArrayList<>();
     if (rawTo == null) {
@@ -51,7 +54,6 @@ final class SendValidator {
     if (!(body instanceof String bodyText)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "body must be a string");
     }
-    Object from = json.getValue("from", defaultFrom);
     if (!(from instanceof String fromId)) {
       throw new ProtocolException(from == null ? ErrorCode.MISSING_FIELD : ErrorCode.INVALID_FIELD, "from must be a user id");
     }

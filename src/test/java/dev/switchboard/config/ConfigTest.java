@@ -40,6 +40,30 @@ class ConfigTest {
   }
 
   @Test
+  @DisplayName("the layers read before Vert.x starts are those the verticle reads; cluster TLS needs both stores, a node key 16+ characters")
+  void clusterTls(Vertx vertx, VertxTestContext ctx) {
+    JsonObject launcher = new JsonObject().put("cluster", new JsonObject().put("eventBusTls", true)
+        .put("keyStore", "/etc/switchboard/node.p12"));
+    Map<String, String> env = Map.of("SWITCHBOARD_CLUSTER_TRUST_STORE", "/etc/switchboard/cluster-trust.p12");
+    JsonObject now = ConfigLoader.loadNow(launcher, env);
+    ClusterSecurityConfig tls = ClusterSecurityConfig.fromJson(now);
+    assertTrue(tls.eventBusTls());
+    assertEquals("/etc/switchboard/node.p12", tls.keyStore());
+    assertEquals("/etc/switchboard/cluster-trust.p12", tls.trustStore());
+    assertEquals(false, ClusterSecurityConfig.fromJson(ConfigLoader.loadNow(null, Map.of())).eventBusTls());
+    IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+        () -> ClusterSecurityConfig.fromJson(ConfigLoader.loadNow(launcher, Map.of())));
+    assertTrue(missing.getMessage().contains("cluster.trustStore"), missing.getMessage());
+    IllegalArgumentException shortKey = assertThrows(IllegalArgumentException.class, () -> ClusterSecurityConfig.fromJson(
+        ConfigLoader.loadNow(new JsonObject().put("cluster", new JsonObject().put("nodeKey", "short")), Map.of())));
+    assertTrue(shortKey.getMessage().contains("cluster.nodeKey"), shortKey.getMessage());
+    ConfigLoader.load(vertx, launcher, env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
+      assertEquals(json, now);
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   @DisplayName("the -conf JSON overrides the file, and environment variables override both")
   void layering(Vertx vertx, VertxTestContext ctx) {
     JsonObject launcher = new JsonObject().put("gateway", new JsonObject().put("port", 9000).put("host", "0.0.0.0"));

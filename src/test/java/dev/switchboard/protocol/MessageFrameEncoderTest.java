@@ -44,6 +44,17 @@ class MessageFrameEncoderTest {
   }
 
   @Test
+  @DisplayName("a push's frame carries \"push\":true after from, byte for byte as ServerFrames writes it; a user's message none")
+  void pushMark() {
+    MessageFrameEncoder encoder = new MessageFrameEncoder();
+    String pushed = utf8(encoder.message("m-1", 7, "shop", true, "bob", "shipped \u00e9", 5L));
+    assertEquals(ServerFrames.message("m-1", 7, "shop", true, "bob", "shipped \u00e9", 5L), pushed);
+    assertEquals(new JsonObject().put("type", "message").put("msgId", "m-1").put("seq", 7).put("from", "shop")
+        .put("push", true).put("to", "bob").put("body", "shipped \u00e9").put("ts", 5L).encode(), pushed);
+    assertEquals(viaJsonObject("m-2", 8, "shop", "bob", "hi", 6L), utf8(encoder.message("m-2", 8, "shop", false, "bob", "hi", 6L)));
+  }
+
+  @Test
   @DisplayName("random text, and a body kept from the last frame is only reused for the same string")
   void randomTextAndBodyReuse() {
     MessageFrameEncoder encoder = new MessageFrameEncoder();

@@ -76,6 +76,8 @@ class ProtocolDocsTest {
     List<String[]> pairs = List.of(
         new String[] {"server/accepted.json", ServerFrames.accepted("c-17", "3kq9x0c1f2-1a", 1763888400000L, true, false)},
         new String[] {"server/message.json", ServerFrames.message("3kq9x0c1f2-1b", 42, "alice", "bob", "你好, Bob 🎉", 1763888400000L)},
+        new String[] {"server/message-push.json",
+            ServerFrames.message("3kq9x0c1f2-1c", 43, "shop", true, "bob", "Your order has shipped", 1763888460000L)},
         new String[] {"server/synced.json", ServerFrames.synced(42)},
         new String[] {"server/gap.json", ServerFrames.gap(3, 17)},
         new String[] {"server/pong.json", ServerFrames.pong()},

@@ -156,6 +156,43 @@ class PushApiIT {
   }
 
   @Test
+  @DisplayName("a switchboard.push refused for every recipient fails with the refusal's failure code, as HTTP answers 409")
+  void refusedBusPushFails(Vertx vertx, VertxTestContext ctx) {
+    JsonObject first = new JsonObject().put("to", "kim").put("body", "receipt #1").put("idempotencyKey", "order-7");
+    JsonObject reused = first.copy().put("body", "receipt #2");
+    vertx.eventBus().<JsonObject>request(Addresses.PUSH, first)
+        // Both doors of one node, without API keys (insecure mode): one sender, one key scope.
+        .compose(stored -> http.postJson("/api/v1/messages", new JsonObject().put("to", "kim").put("body", "receipt #2"),
+                Map.of("Idempotency-Key", "order-7"))
+            .compose(overHttp -> vertx.eventBus().<JsonObject>request(Addresses.PUSH, reused)
+                .transform(done -> Future.succeededFuture(new Object[] {overHttp, done}))))
+        .onComplete(ctx.succeeding(answers -> ctx.verify(() -> {
+          Http.Response overHttp = (Http.Response) answers[0];
+          assertEquals(409, overHttp.status(), overHttp.body().toString());
+          io.vertx.core.AsyncResult<?> overBus = (io.vertx.core.AsyncResult<?>) answers[1];
+          assertTrue(overBus.failed(), () -> "answered as stored: " + overBus.result());
+          ReplyException failure = (ReplyException) overBus.cause();
+          assertEquals(dev.switchboard.protocol.ErrorCode.ID_REUSED.failureCode(), failure.failureCode());
+          assertEquals(io.vertx.core.eventbus.ReplyFailure.RECIPIENT_FAILURE, failure.failureType());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a text (seed) client with gateway.textPrefixSender sees a push's sender name alone, as FROM|CONTENT")
+  void textClientsSeeThePushersName(Vertx vertx, VertxTestContext ctx) {
+    JsonObject prefixed = new JsonObject().put("gateway", new JsonObject().put("textPrefixSender", true));
+    TestServer.start(vertx, dataDir.resolve("prefixed"), prefixed).compose(other -> other.text("tina")
+            .compose(tina -> new Http(vertx, other.pushPort()).postJson("/api/v1/messages",
+                    new JsonObject().put("to", "tina").put("body", "hello").put("from", "shop"))
+                .compose(pushed -> tina.texts(1))))
+        .onComplete(ctx.succeeding(texts -> ctx.verify(() -> {
+          assertEquals(List.of("shop|hello"), texts);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("GET /health reports the inbox as up")
   void health(VertxTestContext ctx) {
     http.get("/health").onComplete(ctx.succeeding(response -> ctx.verify(() -> {

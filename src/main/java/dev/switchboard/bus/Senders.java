@@ -1,0 +1,40 @@
+package dev.switchboard.bus;
+
+/**
+ * Who a stored message is from. A user's message keeps the user id as its sender; a push is
+ * stored as {@code push|<name>}, which no user id can be ({@code |} is forbidden in ids). So a
+ * user whose id equals an API key's name (or {@code push.defaultSender}) never passes for the
+ * back end: recipients are told which is which ({@code "push": true} on the message frame), on
+ * live deliveries and on backlog reads alike, and the store's idempotency keys, scoped by sender,
+ * never answer one for the other. Stored senders written before the mark read as users.
+ */
+public final class Senders {
+
+  private static final String PUSH = "push|";
+
+  private Senders() {
+  }
+
+  /** The stored sender of a push shown to recipients as {@code name}. */
+  public static String push(String name) {
+    return PUSH + name;
+  }
+
+  public static boolean isPush(String stored) {
+    return stored != null && stored.startsWith(PUSH);
+  }
+
+  /** The sender as recipients see it: the user id, or the name a push was made under. */
+  public static String shown(String stored) {
+    return isPush(stored) ? stored.substring(PUSH.length()) : stored;
+  }
+
+  /**
+   * A push's idempotency key as the store keeps it: scoped to the API key that made the push
+   * ({@code principal}; empty without one), so a back end that may set {@code from} never replays
+   * or blocks another back end's pushes under the same name.
+   */
+  public static String pushKey(String principal, String key) {
+    return key == null ? null : principal.length() + ":" + principal + "|" + key;
+  }
+}
