@@ -30,8 +30,11 @@ public final class SlowClient {
   public static Future<Closed> dribble(Vertx vertx, NetClientOptions options, int port, String start, String rest,
       long everyMillis, long limitMillis) {
     NetClient client = vertx.createNetClient(options);
+    // Timed from before the connect: the server's deadline cannot start earlier, whereas the connect's
+    // completion can run late on a busy client loop and make a close look early.
+    long connectingAt = System.currentTimeMillis();
     return client.connect(port, "127.0.0.1")
-        .compose(socket -> dribble(vertx, socket, start, rest, everyMillis, limitMillis))
+        .compose(socket -> dribble(vertx, socket, connectingAt, start, rest, everyMillis, limitMillis))
         .eventually(client::close);
   }
 
@@ -40,9 +43,8 @@ public final class SlowClient {
     return dribble(vertx, new NetClientOptions(), port, "", "", 1000, limitMillis);
   }
 
-  private static Future<Closed> dribble(Vertx vertx, NetSocket socket, String start, String rest, long everyMillis,
-      long limitMillis) {
-    long openedAt = System.currentTimeMillis();
+  private static Future<Closed> dribble(Vertx vertx, NetSocket socket, long openedAt, String start, String rest,
+      long everyMillis, long limitMillis) {
     Buffer received = Buffer.buffer();
     int[] sent = {start.length()};
     Promise<Closed> closed = Promise.promise();
