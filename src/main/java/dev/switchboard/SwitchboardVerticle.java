@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -89,7 +90,8 @@ public final class SwitchboardVerticle extends VerticleBase {
    */
   private void checkClusterStore(SwitchboardConfig settings) {
     if (vertx.isClustered() && settings.inbox().embedded() && !settings.inbox().allowEmbeddedInCluster()) {
-      throw new IllegalStateException("clustered with inbox.engine=sqlite: every node would keep its own inboxes and "
+      throw new IllegalStateException("clustered with inbox.engine=" + settings.inbox().engine().name().toLowerCase(Locale.ROOT)
+          + ": every node would keep its own inboxes and "
           + "messages would be lost between nodes. Set inbox.engine=postgres (shared), or "
           + "inbox.allowEmbeddedInCluster=true for a single-node cluster.");
     }
