@@ -106,6 +106,11 @@ public final class SwitchboardVerticle extends VerticleBase {
     return gateways.get(0).actualPort();
   }
 
+  /** The port of each gateway instance, in the order they were created. */
+  public List<Integer> gatewayPorts() {
+    return gateways.stream().map(GatewayVerticle::actualPort).toList();
+  }
+
   public int pushPort() {
     return pushApi.actualPort();
   }
