@@ -40,8 +40,8 @@ public final class TextFrame {
    */
   public static String gap(long from, long to, boolean escapeHtml) {
     long count = to - from + 1;
-    String line = "GAP|" + from + "|" + to + "|" + count + (count == 1 ? " message" : " messages")
-        + " expired before they could be delivered";
+    String line = "GAP|" + from + "|" + to + "|" + count
+        + (count == 1 ? " message expired before it could be delivered" : " messages expired before they could be delivered");
     return escapeHtml ? escapeHtml(line) : line;
   }
 
