@@ -128,3 +128,56 @@ describe('seed page', () => {
     await personB.context.close();
   });
 });
+
+describe('seed page, with messages past retention', () => {
+  let tmp;
+  let server;
+  let browser;
+
+  before(async () => {
+    if (skip) return;
+    tmp = tempDir();
+    const site = path.join(tmp.dir, 'site');
+    mkdirSync(site);
+    writeSeedSite(site);
+    server = await new Server({ dir: tmp.dir, webroot: site, config: { inbox: { retentionSeconds: 1 } } }).start();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    tmp?.cleanup();
+  });
+
+  /** Pushes one message over the HTTP API; the stored message's timestamp. */
+  async function push(to, body) {
+    const res = await fetch(`${server.pushUrl}/api/v1/messages`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to, body }),
+    });
+    assert.equal(res.status, 202);
+    return (await res.json()).results[0].ts;
+  }
+
+  test('messages that expired before the page connected show as one GAP line, then the chat goes on', { skip }, async () => {
+    await push('gap-B', 'gone 1');
+    const ts = await push('gap-B', 'gone 2');
+    // Retention goes by the clock: wait until the newer one is past it.
+    await sleep(Math.max(0, ts + 1_000 + 50 - Date.now()));
+    const personA = await newPerson(browser);
+    const personB = await newPerson(browser);
+    const a = await openSeed(personA.context, server);
+    const b = await openSeed(personB.context, server);
+    await connectAs(b, 'gap-B');
+    const shownB = [CONNECTING, CONNECTED, 'GAP|1|2|2 messages expired before they could be delivered'];
+    await expectLines(b, shownB);
+    await connectAs(a, 'gap-A');
+    await expectLines(a, [CONNECTING, CONNECTED]);
+    await sendTo(a, 'gap-B', 'after the gap');
+    shownB.push('after the gap');
+    await expectLines(b, shownB);
+    assert.deepEqual([...personA.problems, ...personB.problems], []);
+    await personA.context.close();
+    await personB.context.close();
+  });
+});

@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -90,7 +91,8 @@ public final class SwitchboardVerticle extends VerticleBase {
    */
   private void checkClusterStore(SwitchboardConfig settings) {
     if (vertx.isClustered() && settings.inbox().embedded() && !settings.inbox().allowEmbeddedInCluster()) {
-      throw new IllegalStateException("clustered with inbox.engine=sqlite: every node would keep its own inboxes and "
+      throw new IllegalStateException("clustered with inbox.engine=" + settings.inbox().engine().name().toLowerCase(Locale.ROOT)
+          + ": every node would keep its own inboxes and "
           + "messages would be lost between nodes. Set inbox.engine=postgres (shared), or "
           + "inbox.allowEmbeddedInCluster=true for a single-node cluster.");
     }
@@ -115,6 +117,11 @@ public final class SwitchboardVerticle extends VerticleBase {
 
   public int gatewayPort() {
     return gateways.get(0).actualPort();
+  }
+
+  /** The port of each gateway instance, in the order they were created. */
+  public List<Integer> gatewayPorts() {
+    return gateways.stream().map(GatewayVerticle::actualPort).toList();
   }
 
   public int pushPort() {

@@ -36,6 +36,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.ServerWebSocketHandshake;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.core.shareddata.LocalMap;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.FileSystemAccess;
@@ -89,6 +90,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   /** Open WebSockets per client IP on this node, shared by all gateway instances. */
   private LocalMap<String, Integer> connectionsPerIp;
   private static final String CONNECTIONS_PER_IP = "switchboard.gateway.connectionsPerIp";
+  /** The shared-random-port id of each gateway deployment listening on port 0, and the last id given. */
+  private static final String SHARED_PORT_IDS = "switchboard.gateway.sharedPortIds";
+  private static final String SHARED_PORT_LAST_ID = "switchboard.gateway.sharedPortLastId";
   private long heartbeatTimer = -1;
   /** Tells the router when this instance's loop falls behind (it then refuses new messages). */
   private LoopLag loopLag;
@@ -122,8 +126,6 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     }
 
     HttpServerOptions options = TlsConfig.fromJson(config()).apply(new HttpServerOptions())
-        .setHost(config.host())
-        .setPort(config.port())
         .setMaxWebSocketFrameSize(config.maxFrameBytes())
         .setMaxWebSocketMessageSize(config.maxFrameBytes())
         // Off unless configured: a compressed frame costs inflation before any size check, and each
@@ -153,7 +155,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         batch -> vertx.eventBus().<SendBatchResult>request(Addresses.ROUTER_SEND, batch, routerRequest).map(Message::body));
     Future<Void> deliveries = vertx.eventBus().<DeliveryBatch>localConsumer(Addresses.GATEWAY_DELIVER, this::onDeliveries)
         .completion();
-    return deliveries.compose(v -> server.listen()).onSuccess(s -> {
+    return deliveries.compose(v -> server.listen(listenAddress())).onSuccess(s -> {
       heartbeatTimer = vertx.setPeriodic(config.heartbeatIntervalMillis(), id -> heartbeat());
       loopLag = new LoopLag(vertx, limits.maxDeliveryLagMillis(), this::reportLoad);
       loopLag.start();
@@ -162,8 +164,27 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     });
   }
 
+  /**
+   * Where to listen. Port 0 must give all instances of this deployment one port: each plain listen
+   * on 0 would bind a random port of its own, and clients would find only the first. Vert.x shares
+   * a random port among servers naming the same id; each deployment takes an id of its own, so
+   * several servers in one Vert.x (tests do that) still get a port each.
+   */
+  private SocketAddress listenAddress() {
+    if (config.port() != 0) {
+      return SocketAddress.inetSocketAddress(config.port(), config.host());
+    }
+    LocalMap<String, Integer> lastId = vertx.sharedData().getLocalMap(SHARED_PORT_LAST_ID);
+    LocalMap<String, Integer> byDeployment = vertx.sharedData().getLocalMap(SHARED_PORT_IDS);
+    int id = byDeployment.computeIfAbsent(deploymentID(), deployment -> lastId.merge("last", 1, Integer::sum));
+    return SocketAddress.sharedRandomPort(id, config.host());
+  }
+
   @Override
   public Future<?> stop() {
+    if (config != null && config.port() == 0) {
+      vertx.sharedData().getLocalMap(SHARED_PORT_IDS).remove(deploymentID());
+    }
     vertx.cancelTimer(heartbeatTimer);
     if (loopLag != null) {
       loopLag.stop();

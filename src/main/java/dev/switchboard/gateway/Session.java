@@ -292,6 +292,10 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     LOG.debug("user {} device {} missed seq {}..{} (retention)", user, device, fromSeq, toSeq);
     if (json) {
       write(ServerFrames.gap(fromSeq, toSeq));
+    } else if (!closed) {
+      // Told once: the text cursor passes the gap as it passes a written message.
+      socket.writeTextMessage(TextFrame.gap(fromSeq, toSeq, gateway.settings().textEscapeHtml()))
+          .onSuccess(v -> gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(user, TEXT_DEVICE, toSeq).toJson()));
     }
   }
 

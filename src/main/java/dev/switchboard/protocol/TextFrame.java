@@ -33,6 +33,18 @@ public final class TextFrame {
     return escapeHtml ? escapeHtml(line) : line;
   }
 
+  /**
+   * What a text client receives where messages {@code from}..{@code to} were removed by retention
+   * before it received them: text clients have no gap frame, and nothing may be skipped silently.
+   * One line, like a message, so that the seed page shows it.
+   */
+  public static String gap(long from, long to, boolean escapeHtml) {
+    long count = to - from + 1;
+    String line = "GAP|" + from + "|" + to + "|" + count
+        + (count == 1 ? " message expired before it could be delivered" : " messages expired before they could be delivered");
+    return escapeHtml ? escapeHtml(line) : line;
+  }
+
   /** What a text client receives for an error. */
   public static String error(ErrorCode code, String message) {
     return "ERROR|" + code.wireName() + "|" + message;

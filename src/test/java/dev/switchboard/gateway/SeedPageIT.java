@@ -1,7 +1,9 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.bus.Addresses;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
@@ -75,5 +77,34 @@ class SeedPageIT {
       assertEquals("&lt;svg/onload=alert(1)&gt;|&lt;b&gt;hi&lt;/b&gt;", line);
       ctx.completeNow();
     })));
+  }
+
+  @Test
+  @DisplayName("a text client is told of messages that expired before it received them, once, with a GAP line in seq order")
+  void expiredMessagesAreAnnounced(Vertx vertx, VertxTestContext ctx) {
+    JsonObject shortRetention = new JsonObject().put("inbox", new JsonObject().put("retentionSeconds", 1));
+    TestServer.start(vertx, dataDir, shortRetention).compose(server -> {
+      int port = server.gatewayPort();
+      return pushToCarol(vertx, "<old 1>").compose(ts -> pushToCarol(vertx, "<old 2>")).compose(ts -> pushToCarol(vertx, "<old 3>"))
+          // Retention goes by the clock: wait until the newest of them is past it.
+          .compose(ts -> vertx.timer(Math.max(1, ts + 1_000 + 50 - System.currentTimeMillis()), TimeUnit.MILLISECONDS))
+          .compose(v -> WsClient.connect(vertx, port, "/Handler1.ashx?user=carol", false))
+          .compose(carol -> carol.next().compose(gap -> carol.close().map(gap)))
+          // Told once: the next connection starts after the gap, with the message sent meanwhile.
+          .compose(gap -> pushToCarol(vertx, "<new>").map(gap))
+          .compose(gap -> WsClient.connect(vertx, port, "/Handler1.ashx?user=carol", false)
+              .compose(carol -> carol.next()).map(next -> List.of(gap, next)));
+    }).onComplete(ctx.succeeding(lines -> ctx.verify(() -> {
+      assertEquals("GAP|1|3|3 messages expired before they could be delivered", lines.get(0));
+      assertEquals("&lt;new&gt;", lines.get(1));
+      ctx.completeNow();
+    })));
+  }
+
+  /** Pushes one message from alice to carol; the stored message's timestamp. */
+  private static Future<Long> pushToCarol(Vertx vertx, String body) {
+    JsonObject push = new JsonObject().put("from", "alice").put("to", "carol").put("body", body);
+    return vertx.eventBus().<JsonObject>request(Addresses.PUSH, push)
+        .map(reply -> reply.body().getJsonArray("results").getJsonObject(0).getLong("ts"));
   }
 }

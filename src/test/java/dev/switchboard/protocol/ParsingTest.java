@@ -71,7 +71,7 @@ class ParsingTest {
   }
 
   @Test
-  @DisplayName("the text format splits at the first bar and falls back to the last recipient")
+  @DisplayName("the text format splits at the first bar and falls back to the last recipient; deliveries and gap lines read as documented")
   void textFrames() {
     assertEquals(new TextFrame.Parsed("bob", "a|b|c"), TextFrame.parse("bob|a|b|c", null));
     assertEquals(new TextFrame.Parsed("bob", "again"), TextFrame.parse("again", "bob"));
@@ -81,6 +81,8 @@ class ParsingTest {
     assertEquals("<b>", TextFrame.delivery("alice", "<b>", false, false));
     assertEquals("&lt;i&gt;|&lt;b&gt;", TextFrame.delivery("<i>", "<b>", true, true));
     assertEquals("<i>|<b>", TextFrame.delivery("<i>", "<b>", true, false));
+    assertEquals("GAP|3|17|15 messages expired before they could be delivered", TextFrame.gap(3, 17, true));
+    assertEquals("GAP|4|4|1 message expired before it could be delivered", TextFrame.gap(4, 4, false));
   }
 
   @Test

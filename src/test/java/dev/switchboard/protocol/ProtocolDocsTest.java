@@ -59,6 +59,13 @@ class ProtocolDocsTest {
   }
 
   @Test
+  @DisplayName("the text format's gap line in docs/protocol.md is the one the server writes")
+  void textGapLineIsInTheDoc() throws IOException {
+    String line = TextFrame.gap(3, 17, true);
+    assertTrue(Files.readString(DOC).contains("`" + line + "`"), "docs/protocol.md lacks the example " + line);
+  }
+
+  @Test
   @DisplayName("the golden client frames parse into the frames they show")
   void clientFramesParse() throws IOException {
     JsonFrameParser parser = new JsonFrameParser(new Ids(64), 65_536, 16);
