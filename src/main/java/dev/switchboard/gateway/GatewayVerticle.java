@@ -281,7 +281,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private void refuse(ServerWebSocket socket, Throwable cause) {
     ProtocolException e = cause instanceof ProtocolException p ? p : new ProtocolException(ErrorCode.INTERNAL, "could not accept");
     boolean json = JSON_SUBPROTOCOL.equals(socket.subProtocol());
-    socket.writeTextMessage(json ? ServerFrames.error(null, e.code(), e.getMessage()) : TextFrame.error(e.code(), e.getMessage()));
+    socket.writeTextMessage(json ? ServerFrames.error(null, e.code(), e.getMessage()) : TextFrame.error(e.code(), e.getMessage(), config.textEscapeHtml()));
     socket.close(CloseCodes.POLICY_VIOLATION, CloseCodes.reason(e.getMessage()));
   }
 

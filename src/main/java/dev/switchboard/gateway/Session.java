@@ -338,7 +338,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
 
   void sendError(ProtocolException e) {
     LOG.debug("user {}: {} {}", user, e.code().wireName(), e.getMessage());
-    write(json ? ServerFrames.error(e.frameId(), e.code(), e.getMessage()) : TextFrame.error(e.code(), e.getMessage()));
+    write(json ? ServerFrames.error(e.frameId(), e.code(), e.getMessage()) : TextFrame.error(e.code(), e.getMessage(), gateway.settings().textEscapeHtml()));
   }
 
   private static ProtocolException withId(ProtocolException e, String id) {

@@ -45,9 +45,10 @@ public final class TextFrame {
     return escapeHtml ? escapeHtml(line) : line;
   }
 
-  /** What a text client receives for an error. */
-  public static String error(ErrorCode code, String message) {
-    return "ERROR|" + code.wireName() + "|" + message;
+  /** What a text client receives for an error; escaped like deliveries, since messages may name the user. */
+  public static String error(ErrorCode code, String message, boolean escapeHtml) {
+    String line = "ERROR|" + code.wireName() + "|" + message;
+    return escapeHtml ? escapeHtml(line) : line;
   }
 
   /** The seed page appends frames as HTML; escaping keeps a message from running script there. */

@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The seed page's exact conversation: {@code /Handler1.ashx?user=ID}, no subprotocol, frames
@@ -75,6 +77,24 @@ class SeedPageIT {
               .compose(v -> b.next()));
     }).onComplete(ctx.succeeding(line -> ctx.verify(() -> {
       assertEquals("&lt;svg/onload=alert(1)&gt;|&lt;b&gt;hi&lt;/b&gt;", line);
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("an error line that names the user is HTML-escaped for text clients, like deliveries")
+  void errorLinesAreEscaped(Vertx vertx, VertxTestContext ctx) {
+    String user = "<svg/onload=alert(1)>";
+    JsonObject oneSession = new JsonObject().put("limits", new JsonObject().put("maxSessionsPerUser", 1));
+    String uri = "/Handler1.ashx?user=" + URLEncoder.encode(user, StandardCharsets.UTF_8);
+    TestServer.start(vertx, dataDir, oneSession).compose(server ->
+        WsClient.connect(vertx, server.gatewayPort(), uri, false)
+            .compose(first -> WsClient.connect(vertx, server.gatewayPort(), uri, false))
+            .compose(WsClient::next)
+    ).onComplete(ctx.succeeding(line -> ctx.verify(() -> {
+      assertTrue(line.startsWith("ERROR|too_many_sessions|"), line);
+      assertFalse(line.contains("<"), line);
+      assertTrue(line.contains("&lt;svg/onload=alert(1)&gt;"), line);
       ctx.completeNow();
     })));
   }
