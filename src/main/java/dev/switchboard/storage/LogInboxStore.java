@@ -61,16 +61,24 @@ public final class LogInboxStore implements InboxStore {
   private KeyPositions keys;
   private LogSegments log;
 
+  private final LogFiles files;
+
   public LogInboxStore(Vertx vertx, InboxConfig config) {
+    this(vertx, config, SystemLogFiles.INSTANCE);
+  }
+
+  /** With {@code files} in place of the real file system: tests make its operations fail. */
+  LogInboxStore(Vertx vertx, InboxConfig config, LogFiles files) {
     this.vertx = vertx;
     this.config = config;
+    this.files = files;
     this.planner = new AppendPlanner(config.maxMessagesPerUser());
   }
 
   @Override
   public Future<Void> open() {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
-    log = new LogSegments(dir, "FULL".equals(config.synchronous()));
+    log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
     keys = new KeyPositions(config.idempotencyWindowMillis());
     long started = System.nanoTime();
     return vertx.<Void>executeBlocking(() -> {

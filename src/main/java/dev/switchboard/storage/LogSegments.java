@@ -2,17 +2,13 @@ package dev.switchboard.storage;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
@@ -38,7 +34,7 @@ final class LogSegments {
   static final class Segment {
     final long base;
     final Path file;
-    final FileChannel channel;
+    final LogFiles.Channel channel;
     volatile long size;
     /** Newest message time and newest key time written to it (for deciding when it may go). */
     long newestMessage = Long.MIN_VALUE;
@@ -48,7 +44,7 @@ final class LogSegments {
     /** Expired: still readable by reads already under way, deleted at the store's next purge. */
     boolean retired;
 
-    Segment(long base, Path file, FileChannel channel, long size) {
+    Segment(long base, Path file, LogFiles.Channel channel, long size) {
       this.base = base;
       this.file = file;
       this.channel = channel;
@@ -66,14 +62,16 @@ final class LogSegments {
   }
 
   private final Path dir;
+  private final LogFiles files;
   private final boolean syncEachAppend;
   private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
   private Segment active;
   /** Set by {@link #open}: the newest segment may lack its checkpoint (see {@link #needsCheckpoint}). */
   private boolean newestUnsure;
 
-  LogSegments(Path dir, boolean syncEachAppend) {
+  LogSegments(Path dir, LogFiles files, boolean syncEachAppend) {
     this.dir = dir;
+    this.files = files;
     this.syncEachAppend = syncEachAppend;
   }
 
@@ -83,17 +81,19 @@ final class LogSegments {
    * off; damage anywhere else fails the open.
    */
   void open(RecordConsumer consumer) throws IOException {
-    Files.createDirectories(dir);
+    this.files.createDirectories(dir);
     List<Path> files = new ArrayList<>();
-    try (Stream<Path> list = Files.list(dir)) {
-      list.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).sorted().forEach(files::add);
+    for (Path p : this.files.list(dir)) {
+      if (NAME.matcher(p.getFileName().toString()).matches()) {
+        files.add(p);
+      }
     }
     for (int i = 0; i < files.size(); i++) {
       Path file = files.get(i);
       Matcher m = NAME.matcher(file.getFileName().toString());
       m.matches();
       long base = Long.parseLong(m.group(1));
-      FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      LogFiles.Channel channel = this.files.open(file);
       Segment segment = new Segment(base, file, channel, channel.size());
       segments.put(base, segment);
       boolean last = i == files.size() - 1;
@@ -148,8 +148,7 @@ final class LogSegments {
   void roll(ByteBuffer checkpoint, long now) throws IOException {
     long base = active == null ? 0 : active.end();
     Path file = dir.resolve(String.format("%020d.log", base));
-    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-        StandardOpenOption.WRITE);
+    LogFiles.Channel channel = files.create(file);
     Segment segment = new Segment(base, file, channel, 0);
     writeHeader(segment);
     if (active != null) {
@@ -226,7 +225,7 @@ final class LogSegments {
   void delete(Segment segment) throws IOException {
     segments.remove(segment.base);
     segment.channel.close();
-    Files.deleteIfExists(segment.file);
+    files.delete(segment.file);
   }
 
   void close() throws IOException {
@@ -298,8 +297,8 @@ final class LogSegments {
 
   /** Makes a new file's directory entry durable (Linux: fsync of the directory). */
   private void syncDirectory() {
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
+    try {
+      files.syncDirectory(dir);
     } catch (IOException e) {
       // Not every platform can open a directory; the file's own sync still holds its contents.
     }
