@@ -6,10 +6,17 @@ import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.protocol.ErrorCode;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * Decides what a batch of appends writes: the seq of each copy (the next one in its inbox, so seqs
@@ -94,14 +101,30 @@ public final class AppendPlanner {
   }
 
   /**
-   * Identifies what was sent, so a reused key is told apart from a retry: recipients and body.
-   * Collisions only matter between two uses of the same key by the same sender.
+   * Identifies what was sent, so a reused key is told apart from a retry: SHA-256 over the sender,
+   * the recipients as a sorted set (a retry may list them in another order) and the body, each
+   * length-prefixed so that no two different sends hash the same bytes. Hex, so every engine
+   * stores it as text.
    */
   static String fingerprint(AppendRequest request) {
-    long hash = request.body().hashCode() * 31L + request.body().length();
-    for (AppendRequest.Recipient r : request.recipients()) {
-      hash = hash * 1_000_003L + r.to().hashCode();
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
     }
-    return Long.toHexString(hash);
+    SortedSet<String> recipients = new TreeSet<>();
+    request.recipients().forEach(r -> recipients.add(r.to()));
+    update(sha256, request.from());
+    sha256.update(ByteBuffer.allocate(4).putInt(recipients.size()).flip());
+    recipients.forEach(to -> update(sha256, to));
+    update(sha256, request.body());
+    return HexFormat.of().formatHex(sha256.digest());
+  }
+
+  private static void update(MessageDigest digest, String field) {
+    byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
+    digest.update(ByteBuffer.allocate(4).putInt(bytes.length).flip());
+    digest.update(bytes);
   }
 }
