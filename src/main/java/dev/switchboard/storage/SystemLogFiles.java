@@ -85,7 +85,14 @@ final class SystemLogFiles implements LogFiles {
 
   @Override
   public void syncDirectory(Path dir) throws IOException {
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+    FileChannel d;
+    try {
+      d = FileChannel.open(dir, StandardOpenOption.READ);
+    } catch (IOException e) {
+      // Not every platform can open a directory (Windows); there a file's own sync covers its entry.
+      return;
+    }
+    try (d) {
       d.force(true);
     }
   }
