@@ -221,6 +221,30 @@ final class LogEntries {
     }
   }
 
+  /**
+   * The (recipient, seq) of each message entry that still parses in a record whose checksum failed,
+   * up to the first that does not: what a cut record may have handed out, so those seqs are not
+   * handed out again. Never throws.
+   */
+  static void salvageSeqs(ByteBuffer entries, java.util.function.ObjLongConsumer<String> out) {
+    try {
+      while (entries.remaining() >= 5) {
+        int length = entries.getInt();
+        if (length < 1 || length > entries.remaining()) {
+          return;
+        }
+        int end = entries.position() + length;
+        if (entries.get() == MESSAGE) {
+          String recipient = string(entries);
+          out.accept(recipient, entries.getLong());
+        }
+        entries.position(end);
+      }
+    } catch (RuntimeException e) {
+      // The rest is garbage: what was found so far is all there is.
+    }
+  }
+
   /** A record's entries that fill {@code length} bytes with one PAD entry ({@code length} >= 5). */
   static ByteBuffer pad(int length) {
     ByteBuffer entries = ByteBuffer.allocate(length);

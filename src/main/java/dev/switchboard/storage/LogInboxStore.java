@@ -103,6 +103,8 @@ public final class LogInboxStore implements InboxStore {
     private final Map<String, Long> lastSeen;
     private long damagedBytes;
     private long damagedEnd = -1;
+    /** Heads moved past seqs read from a torn record: they must reach a checkpoint before the record is gone. */
+    private boolean tornHeads;
 
     Replay(boolean repair) {
       this.repair = repair;
@@ -113,6 +115,22 @@ public final class LogInboxStore implements InboxStore {
     public void damaged(long position, long length) {
       damagedBytes += length;
       damagedEnd = position + length;
+    }
+
+    /**
+     * A torn record's commit was never answered if the write was cut by a crash, but a record damaged
+     * at rest was: the seqs that can still be read from it are not handed out again.
+     */
+    @Override
+    public void torn(ByteBuffer entries, long length) {
+      long bound = length / LogEntries.MIN_MESSAGE_ENTRY + 1;
+      LogEntries.salvageSeqs(entries, (recipient, seq) -> {
+        UserLog inbox = inboxes.computeIfAbsent(recipient, u -> new UserLog());
+        if (seq > inbox.lastSeq() && seq <= inbox.lastSeq() + bound) {
+          inbox.advanceTo(seq);
+          tornHeads = true;
+        }
+      });
     }
 
     @Override
@@ -165,7 +183,7 @@ public final class LogInboxStore implements InboxStore {
     }
 
     /**
-     * After the last record: true if a repair lost bytes. Every inbox not seen after the last damaged
+     * After the last record: true if heads moved (a repair lost bytes, or a torn record held seqs). Every inbox not seen after the last damaged
      * bytes may have had messages in them, so its head moves past as many seqs as those bytes could
      * hold; no head stays below a device's cursor. Clients then get gap frames for the difference.
      */
@@ -180,7 +198,10 @@ public final class LogInboxStore implements InboxStore {
         }
       });
       if (damagedEnd < 0) {
-        return false;
+        if (tornHeads) {
+          LOG.warn("inbox log: heads moved past the seqs found in the torn record, so none is handed out twice");
+        }
+        return tornHeads;
       }
       long bound = (damagedBytes + LogEntries.MIN_MESSAGE_ENTRY - 1) / LogEntries.MIN_MESSAGE_ENTRY;
       int moved = 0;

@@ -79,6 +79,10 @@ final class LogSegments {
     /** {@code length} damaged bytes at {@code position} were moved to quarantine; the messages in them are lost. */
     default void damaged(long position, long length) {
     }
+
+    /** A torn record is about to be cut off: {@code entries} is what followed its header, maybe garbage. */
+    default void torn(ByteBuffer entries, long length) {
+    }
   }
 
   private final Path dir;
@@ -427,6 +431,12 @@ final class LogSegments {
       if (entries == null) {
         long next = nextRecord(segment, offset + 1);
         if (next < 0 && last) {
+          long length = segment.size - offset;
+          if (length > RECORD_HEADER && length <= MAX_TAIL_SEARCH) {
+            ByteBuffer tail = ByteBuffer.allocate((int) (length - RECORD_HEADER));
+            readFully(segment, tail, offset + RECORD_HEADER);
+            consumer.torn(tail.flip(), length);
+          }
           return offset;
         }
         long end = next < 0 ? segment.size : next;
