@@ -144,6 +144,41 @@ class LogFaultTest extends LogTestSupport {
   }
 
   @Test
+  @DisplayName("a full disk (ENOSPC on every write and create) refuses appends clearly, loses none accepted, and takes appends again once space is freed")
+  void fullDiskOnTheSeam() throws Exception {
+    InboxConfig config = config(600);
+    FaultyLogFiles files = new FaultyLogFiles();
+    LogInboxStore store = open(config, files);
+    List<String> accepted = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      append(store, "bob", "before " + i + " " + "x".repeat(100), 10);
+      accepted.add("before " + i + " " + "x".repeat(100));
+    }
+    files.full(true);
+    for (int i = 0; i < 10; i++) {
+      String body = "while full " + i + " " + "x".repeat(100);
+      Throwable e = failure(() -> store.append(List.of(send("bob", body, 10)), List.of(), 10));
+      assertTrue(e.getMessage().contains(FaultyLogFiles.ENOSPC), e.getMessage());
+      assertTrue(!(e instanceof WritesStoppedException), "a full disk does not stop the store: " + e);
+    }
+    for (Path p : segments()) {
+      assertTrue(Files.size(p) >= LogSegments.FILE_HEADER, "no empty segment left: " + p);
+    }
+    files.full(false);
+    for (int i = 0; i < 10; i++) {
+      String body = "after " + i + " " + "x".repeat(100);
+      append(store, "bob", body, 10);
+      accepted.add(body);
+    }
+    await(store::close);
+    LogInboxStore reopened = open(config);
+    List<StoredMessage> read = readAll(reopened, "bob", 20);
+    assertEquals(accepted, bodies(read));
+    assertEquals(20L, read.get(19).seq(), "refused sends took no seq");
+    await(reopened::close);
+  }
+
+  @Test
   @DisplayName("a roll that fails writing the new segment leaves no file behind; the store keeps accepting and retries the roll")
   void failedRollLeavesNoFile() throws Exception {
     InboxConfig config = config(300);
