@@ -65,7 +65,7 @@ public final class AppendPlanner {
       if (key != null) {
         KeyedResult earlier = seenInBatch.getOrDefault(key, existingKeys.get(key));
         if (earlier != null) {
-          results.add(earlier.fingerprint().equals(fingerprint)
+          results.add(sameSend(earlier.fingerprint(), fingerprint, request)
               ? new AppendResult(true, earlier.result().results())
               : refuseAll(request, ErrorCode.ID_REUSED));
           continue;
@@ -120,6 +120,24 @@ public final class AppendPlanner {
     recipients.forEach(to -> update(sha256, to));
     update(sha256, request.body());
     return HexFormat.of().formatHex(sha256.digest());
+  }
+
+  /**
+   * Whether a stored fingerprint is that of {@code request}. Keys stored by builds before SHA-256
+   * (16 hex digits at most) are compared the old way, so that retries right after an upgrade are
+   * still answered as duplicates; they leave with the window.
+   */
+  private static boolean sameSend(String stored, String fingerprint, AppendRequest request) {
+    return stored.length() == 64 ? stored.equals(fingerprint) : stored.equals(legacyFingerprint(request));
+  }
+
+  /** The fingerprint of builds before SHA-256 (String hash codes; order of recipients mattered). */
+  static String legacyFingerprint(AppendRequest request) {
+    long hash = request.body().hashCode() * 31L + request.body().length();
+    for (AppendRequest.Recipient r : request.recipients()) {
+      hash = hash * 1_000_003L + r.to().hashCode();
+    }
+    return Long.toHexString(hash);
   }
 
   private static void update(MessageDigest digest, String field) {

@@ -96,4 +96,16 @@ class AppendPlannerTest {
     assertTrue(!AppendPlanner.fingerprint(sent).equals(AppendPlanner.fingerprint(request("k", "bob"))));
     assertEquals(64, AppendPlanner.fingerprint(sent).length(), "hex of SHA-256");
   }
+
+  @Test
+  @DisplayName("a key stored by a build before SHA-256 fingerprints still replays for the same send (a retry right after an upgrade)")
+  void legacyFingerprintStillMatches() {
+    AppendRequest sent = request("k", "bob");
+    AppendPlanner.KeyedResult stored = new AppendPlanner.KeyedResult(AppendPlanner.legacyFingerprint(sent),
+        new AppendPlanner(10).plan(List.of(sent), Map.of(), Map.of()).results().get(0));
+    AppendPlanner.Plan plan = new AppendPlanner(10).plan(List.of(sent), Map.of("bob", new InboxHead(1, 1)),
+        Map.of(new AppendPlanner.SendKey("alice", "k"), stored));
+    assertTrue(plan.results().get(0).duplicate());
+    assertEquals(0, plan.rows().size());
+  }
 }
