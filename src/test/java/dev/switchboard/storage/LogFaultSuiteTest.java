@@ -158,7 +158,7 @@ class LogFaultSuiteTest extends LogTestSupport {
   private void checkAfterRestart(Path dir, Accepted accepted, String what) throws Exception {
     LogInboxStore store;
     try {
-      store = open(config(dir, SEGMENT, false));
+      store = open(config(dir, SEGMENT, false), new FaultyLogFiles().withoutRealSyncs());
     } catch (Exception e) {
       throw new AssertionError(what + ": the log does not reopen: " + e.getMessage(), e);
     }
@@ -192,7 +192,7 @@ class LogFaultSuiteTest extends LogTestSupport {
   @Test
   @DisplayName("with the Nth file operation failing, for every N of the workload, nothing accepted is lost and no seq is handed out twice")
   void everyOperationFails() throws Exception {
-    FaultyLogFiles counting = new FaultyLogFiles();
+    FaultyLogFiles counting = new FaultyLogFiles().withoutRealSyncs();
     Path clean = dataDir.resolve("clean");
     LogInboxStore first = open(config(clean, SEGMENT, false), counting);
     Accepted all = new Accepted();
@@ -205,8 +205,8 @@ class LogFaultSuiteTest extends LogTestSupport {
     int stopped = 0;
     for (long n = 1; n <= calls; n++) {
       Path dir = dataDir.resolve("n" + n);
-      FaultyLogFiles files = new FaultyLogFiles().failAt(n, java.util.EnumSet.allOf(FaultyLogFiles.Op.class),
-          n % 2 == 0 ? FaultyLogFiles.ENOSPC : "Input/output error");
+      FaultyLogFiles files = new FaultyLogFiles().withoutRealSyncs().failAt(n,
+          java.util.EnumSet.allOf(FaultyLogFiles.Op.class), n % 2 == 0 ? FaultyLogFiles.ENOSPC : "Input/output error");
       Accepted accepted = new Accepted();
       String what = "operation " + n + " failing";
       LogInboxStore store = new LogInboxStore(vertx, config(dir, SEGMENT, false), files);
