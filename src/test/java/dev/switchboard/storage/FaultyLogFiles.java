@@ -25,6 +25,7 @@ final class FaultyLogFiles implements LogFiles {
   private String failMessage = "Input/output error";
   private boolean full;
   private boolean realSyncs = true;
+  private Set<Op> broken = EnumSet.noneOf(Op.class);
   /** What failed: the op and its number, for messages of a failing test. */
   private String failed;
 
@@ -40,6 +41,12 @@ final class FaultyLogFiles implements LogFiles {
 
   synchronized FaultyLogFiles failAt(long n) {
     return failAt(n, EnumSet.allOf(Op.class), "Input/output error");
+  }
+
+  /** Every operation of these kinds fails from now on (with an I/O error), besides the Nth. */
+  synchronized FaultyLogFiles broken(Set<Op> kinds) {
+    this.broken = EnumSet.copyOf(kinds);
+    return this;
   }
 
   /**
@@ -70,6 +77,9 @@ final class FaultyLogFiles implements LogFiles {
   }
 
   private synchronized void check(Op op) throws IOException {
+    if (broken.contains(op)) {
+      throw new IOException("Input/output error (injected: every " + op + ")");
+    }
     if (!counted.contains(op)) {
       return;
     }

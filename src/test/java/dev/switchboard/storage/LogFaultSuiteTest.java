@@ -125,8 +125,12 @@ class LogFaultSuiteTest extends LogTestSupport {
         recipients);
   }
 
-  /** Appends, acks, rolls and purges: about 30 commits across two retention periods. */
-  private void workload(InboxStore store, Accepted accepted) {
+  /**
+   * Appends, acks, rolls, purges and a restart: about 30 commits across two retention periods.
+   * Returns the store it ends with (after the restart), or null if it could not reopen.
+   */
+  private LogInboxStore workload(LogInboxStore first, InboxConfig config, LogFiles files, Accepted accepted) {
+    LogInboxStore store = first;
     long t = 1_000;
     int i = 0;
     for (; i < 14; i++) {
@@ -139,6 +143,10 @@ class LogFaultSuiteTest extends LogTestSupport {
     // A retry of a key: answered as the first time, stored once.
     tryAppend(store, accepted, List.of(message(3, t, USERS[0])), List.of(), t);
     tryPurge(store, t);
+    store = restart(store, config, files);
+    if (store == null) {
+      return null;
+    }
     t = HOUR + 5_000;
     for (; i < 20; i++) {
       tryAppend(store, accepted, List.of(message(i, t, USERS[i % 3]), message(i + 100, t, "bob")), List.of(), t);
@@ -150,15 +158,44 @@ class LogFaultSuiteTest extends LogTestSupport {
           List.of(new CursorUpdate("carol", "laptop", accepted.maxSeq("carol"))), t + 2);
     }
     tryPurge(store, t + 3);
+    return store;
+  }
+
+  /** Closes and reopens the store on the same files, once more if the reopen meets the fault. */
+  private LogInboxStore restart(LogInboxStore store, InboxConfig config, LogFiles files) {
+    try {
+      await(store::close);
+    } catch (Exception e) {
+      // A close after a fault may fail; the reopen reads what is on disk.
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+      LogInboxStore reopened = new LogInboxStore(vertx, config, files);
+      try {
+        await(reopened::open);
+        return reopened;
+      } catch (Exception e) {
+        try {
+          await(reopened::close);
+        } catch (Exception ignored) {
+          // Nothing to close when the open failed.
+        }
+      }
+    }
+    return null;
   }
 
   private static final long CHECK_AT = HOUR + 10_000;
+
+  /** The real files without real syncs: nothing here loses power, and thousands of opens would only wait on them. */
+  private static FaultyLogFiles unsynced() {
+    return new FaultyLogFiles().withoutRealSyncs();
+  }
 
   /** Reopens the log on the real file system and checks every invariant against what was accepted. */
   private void checkAfterRestart(Path dir, Accepted accepted, String what) throws Exception {
     LogInboxStore store;
     try {
-      store = open(config(dir, SEGMENT, false), new FaultyLogFiles().withoutRealSyncs());
+      store = open(config(dir, SEGMENT, false), unsynced());
     } catch (Exception e) {
       throw new AssertionError(what + ": the log does not reopen: " + e.getMessage(), e);
     }
@@ -194,38 +231,40 @@ class LogFaultSuiteTest extends LogTestSupport {
   void everyOperationFails() throws Exception {
     FaultyLogFiles counting = new FaultyLogFiles().withoutRealSyncs();
     Path clean = dataDir.resolve("clean");
-    LogInboxStore first = open(config(clean, SEGMENT, false), counting);
+    InboxConfig cleanConfig = config(clean, SEGMENT, false);
     Accepted all = new Accepted();
-    workload(first, all);
-    await(first::close);
+    LogInboxStore cleanEnd = workload(open(cleanConfig, counting), cleanConfig, counting, all);
+    await(cleanEnd::close);
     long calls = counting.calls();
     assertTrue(segments(clean).size() >= 2 && calls > 100, calls + " calls, segments " + segments(clean));
     checkAfterRestart(clean, all, "without faults");
 
     int stopped = 0;
+    java.util.Set<String> kindsFailed = new java.util.TreeSet<>();
     for (long n = 1; n <= calls; n++) {
       Path dir = dataDir.resolve("n" + n);
       FaultyLogFiles files = new FaultyLogFiles().withoutRealSyncs().failAt(n,
           java.util.EnumSet.allOf(FaultyLogFiles.Op.class), n % 2 == 0 ? FaultyLogFiles.ENOSPC : "Input/output error");
       Accepted accepted = new Accepted();
       String what = "operation " + n + " failing";
-      LogInboxStore store = new LogInboxStore(vertx, config(dir, SEGMENT, false), files);
-      boolean opened;
+      InboxConfig config = config(dir, SEGMENT, false);
+      LogInboxStore first = new LogInboxStore(vertx, config, files);
+      LogInboxStore store;
       try {
-        await(store::open);
-        opened = true;
+        await(first::open);
+        store = workload(first, config, files, accepted);
       } catch (Exception e) {
-        opened = false;
+        store = null;
       }
-      if (opened) {
-        workload(store, accepted);
+      if (store != null) {
+        LogInboxStore ended = store;
         // The fault is gone: the store takes appends again, unless a sync failed (then only a restart does).
         // If the Nth operation comes only now, the first of these appends meets it.
         for (int attempt = 0; attempt < 2; attempt++) {
           boolean firedBefore = files.failed() != null;
           try {
             AppendRequest last = message(99 + attempt, HOUR + 6_000, "bob");
-            accepted.record(last, await(() -> store.append(List.of(last), List.of(), HOUR + 6_000)).get(0));
+            accepted.record(last, await(() -> ended.append(List.of(last), List.of(), HOUR + 6_000)).get(0));
             break;
           } catch (WritesStoppedException e) {
             stopped++;
@@ -237,19 +276,24 @@ class LogFaultSuiteTest extends LogTestSupport {
           }
         }
         try {
-          await(store::close);
+          await(ended::close);
         } catch (Exception e) {
           // A close after a fault may fail; the restart below is what counts.
         }
       }
       checkAfterRestart(dir, accepted, what + " (" + files.failed() + ")");
+      if (files.failed() != null) {
+        kindsFailed.add(files.failed().substring(0, files.failed().indexOf(' ')));
+      }
     }
     assertTrue(stopped > 0, "some faults were failed syncs, which stop writes");
+    assertTrue(kindsFailed.containsAll(List.of("MKDIRS", "LIST", "OPEN", "CREATE", "READ", "WRITE", "FORCE", "SIZE",
+        "CLOSE", "RENAME", "DELETE", "SYNC_DIR")), "every kind of operation failed once: " + kindsFailed);
   }
 
   /** A log of a few segments, built once without faults; returns what it accepted. */
   private Accepted buildLog(Path dir) throws Exception {
-    LogInboxStore store = open(config(dir, SEGMENT, false));
+    LogInboxStore store = open(config(dir, SEGMENT, false), unsynced());
     Accepted accepted = new Accepted();
     long t = HOUR + 5_000;
     for (int i = 0; i < 16; i++) {
@@ -278,11 +322,11 @@ class LogFaultSuiteTest extends LogTestSupport {
       if (cut < LogSegments.FILE_HEADER) {
         long at = cut;
         Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
-            () -> open(config(dir, SEGMENT, false)), "cut at " + at);
+            () -> open(config(dir, SEGMENT, false), unsynced()), "cut at " + at);
         assertTrue(e.getMessage().contains(newest.getFileName().toString()), e.getMessage());
         continue;
       }
-      LogInboxStore store = open(config(dir, SEGMENT, false));
+      LogInboxStore store = open(config(dir, SEGMENT, false), unsynced());
       for (String user : USERS) {
         List<StoredMessage> read = readAll(store, user, CHECK_AT);
         TreeMap<Long, StoredMessage> expected = accepted.messages.get(user);
@@ -319,15 +363,15 @@ class LogFaultSuiteTest extends LogTestSupport {
         String what = segment.getFileName() + " record " + r + " at " + start;
         boolean tornTail = segment.equals(newest) && r == records.size() - 1;
         if (tornTail) {
-          LogInboxStore store = open(config(dir, SEGMENT, false));
+          LogInboxStore store = open(config(dir, SEGMENT, false), unsynced());
           await(store::close);
           assertEquals(start, Files.size(file), what + ": cut as a torn write");
         } else {
           Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
-              () -> open(config(dir, SEGMENT, false)), what);
+              () -> open(config(dir, SEGMENT, false), unsynced()), what);
           assertTrue(e.getMessage().contains(segment.getFileName().toString()) && e.getMessage().contains("offset " + start),
               what + ": " + e.getMessage());
-          LogInboxStore repaired = open(config(dir, SEGMENT, true));
+          LogInboxStore repaired = open(config(dir, SEGMENT, true), unsynced());
           await(repaired::close);
         }
         checkRepaired(dir, accepted, what);
@@ -339,7 +383,7 @@ class LogFaultSuiteTest extends LogTestSupport {
 
   /** After a repair: every message not in the damaged record reads back, and no accepted seq is handed out again. */
   private void checkRepaired(Path dir, Accepted accepted, String what) throws Exception {
-    LogInboxStore store = open(config(dir, SEGMENT, false));
+    LogInboxStore store = open(config(dir, SEGMENT, false), unsynced());
     try {
       for (String user : USERS) {
         List<StoredMessage> read = readAll(store, user, CHECK_AT);

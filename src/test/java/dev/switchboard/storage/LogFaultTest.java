@@ -179,6 +179,26 @@ class LogFaultTest extends LogTestSupport {
   }
 
   @Test
+  @DisplayName("a failed write whose cut-back also fails stops writes, like a failed sync; after a restart the half record is cut as a torn tail")
+  void failedCutBackStopsWrites() throws Exception {
+    InboxConfig config = config(64L << 20);
+    FaultyLogFiles files = new FaultyLogFiles();
+    LogInboxStore store = open(config, files);
+    assertEquals(1, append(store, "bob", "first", 10));
+    files.failAt(2, EnumSet.of(FaultyLogFiles.Op.WRITE), "Input/output error").broken(EnumSet.of(FaultyLogFiles.Op.TRUNCATE));
+    // The record header is written, the entries' write fails (half of it lands), then the cut fails.
+    failure(() -> store.append(List.of(send("bob", "torn", 11)), List.of(), 11));
+    Throwable e = failure(() -> store.append(List.of(send("bob", "later", 12)), List.of(), 12));
+    assertTrue(e instanceof WritesStoppedException, e.toString());
+    assertEquals(List.of("first"), bodies(readAll(store, "bob", 12)));
+    await(store::close);
+    LogInboxStore reopened = open(config);
+    assertEquals(List.of("first"), bodies(readAll(reopened, "bob", 20)));
+    assertTrue(append(reopened, "bob", "after restart", 20) >= 2);
+    await(reopened::close);
+  }
+
+  @Test
   @DisplayName("a roll that fails writing the new segment leaves no file behind; the store keeps accepting and retries the roll")
   void failedRollLeavesNoFile() throws Exception {
     InboxConfig config = config(300);
