@@ -103,6 +103,26 @@ class LogFaultTest extends LogTestSupport {
   }
 
   @Test
+  @DisplayName("a torn tail is cut off with a WARN naming the file, the offset and the length")
+  void tornTailIsLogged() throws Exception {
+    InboxConfig config = config(64L << 20);
+    LogInboxStore store = open(config);
+    append(store, "bob", "kept", 10);
+    await(store::close);
+    Path newest = segments().get(segments().size() - 1);
+    long end = Files.size(newest);
+    try (FileChannel ch = FileChannel.open(newest, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+      ch.write(ByteBuffer.allocate(30).putInt(500).putInt(42).position(30).flip());
+    }
+    var events = logged(() -> await(open(config)::close));
+    String warning = events.stream().filter(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN)
+        .map(ev -> ev.getFormattedMessage()).filter(m -> m.contains("torn")).findFirst().orElseThrow();
+    assertTrue(warning.contains(newest.toString()) && warning.contains("offset " + end) && warning.contains("30 bytes"),
+        warning);
+    assertEquals(end, Files.size(newest));
+  }
+
+  @Test
   @DisplayName("after a failed sync the store takes no more writes (reads go on) until restarted, and no seq is handed out twice")
   void failedSyncStopsWrites() throws Exception {
     InboxConfig config = config(64L << 20);
@@ -110,9 +130,15 @@ class LogFaultTest extends LogTestSupport {
     LogInboxStore store = open(config, files);
     assertEquals(1, append(store, "bob", "first", 10));
     files.failAt(1, EnumSet.of(FaultyLogFiles.Op.FORCE), "Input/output error");
-    failure(() -> store.append(List.of(send("bob", "unsure", 11)), List.of(), 11));
-    failure(() -> store.append(List.of(send("bob", "later", 12)), List.of(), 12));
-    assertEquals(List.of("first"), bodies(readAll(store, "bob", 12)));
+    var events = logged(() -> {
+      failure(() -> store.append(List.of(send("bob", "unsure", 11)), List.of(), 11));
+      Throwable e = failure(() -> store.append(List.of(send("bob", "later", 12)), List.of(), 12));
+      assertTrue(e instanceof WritesStoppedException, e.toString());
+      assertEquals(List.of("first"), bodies(readAll(store, "bob", 12)));
+    });
+    var errors = events.stream().filter(ev -> ev.getLevel() == ch.qos.logback.classic.Level.ERROR).toList();
+    assertEquals(1, errors.size(), "one ERROR: " + errors);
+    assertTrue(errors.get(0).getFormattedMessage().contains("restart"), errors.get(0).getFormattedMessage());
     await(store::close);
 
     LogInboxStore reopened = open(config);

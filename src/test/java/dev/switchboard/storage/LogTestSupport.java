@@ -193,6 +193,26 @@ abstract class LogTestSupport {
     return offsets;
   }
 
+  /** Captures what the storage package logs while {@code body} runs. */
+  static List<ch.qos.logback.classic.spi.ILoggingEvent> logged(ThrowingRunnable body) throws Exception {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.switchboard.storage");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.read.ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      body.run();
+    } finally {
+      logger.detachAppender(appender);
+    }
+    return new ArrayList<>(appender.list);
+  }
+
+  interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
   static List<String> bodies(List<StoredMessage> messages) {
     return messages.stream().map(StoredMessage::body).toList();
   }
