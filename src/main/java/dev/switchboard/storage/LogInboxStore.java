@@ -92,8 +92,14 @@ public final class LogInboxStore implements InboxStore {
         log.roll(checkpoint(), System.currentTimeMillis());
       }
       return null;
-    }).onSuccess(v -> LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms (synchronous={})",
-        dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000, config.synchronous()));
+    }).onSuccess(v -> {
+      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms (synchronous={})",
+          dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000, config.synchronous());
+      if (config.logRepair()) {
+        LOG.warn("inbox.logRepair is on: set it back to false now that the log is open, so that damage found later"
+            + " stops the start instead of being set aside unseen");
+      }
+    });
   }
 
   /** Applies the records read at open; with repair, also moves heads past what damaged bytes may have held. */

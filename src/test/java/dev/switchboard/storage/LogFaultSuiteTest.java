@@ -5,7 +5,6 @@ import ch.qos.logback.classic.Logger;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
-import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
@@ -15,7 +14,6 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
