@@ -524,9 +524,18 @@ final class LogSegments {
     Path quarantine = dir.resolve(QUARANTINE);
     files.createDirectories(quarantine);
     Path copy = quarantine.resolve(segment.file.getFileName() + "." + from + ".damaged");
-    try (LogFiles.Channel out = files.create(copy)) {
-      writeFully(out, damaged.flip(), 0);
-      out.force(true);
+    LogFiles.Channel out = null;
+    for (int n = 1; out == null; n++) {
+      try {
+        out = files.create(copy);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        // A repair stopped midway set these bytes aside already; keep that copy too.
+        copy = quarantine.resolve(segment.file.getFileName() + "." + from + ".damaged." + n);
+      }
+    }
+    try (LogFiles.Channel created = out) {
+      writeFully(created, damaged.flip(), 0);
+      created.force(true);
     }
     files.syncDirectory(quarantine);
     ByteBuffer entries = LogEntries.pad((int) length - RECORD_HEADER);

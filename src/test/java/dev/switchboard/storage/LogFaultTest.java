@@ -108,6 +108,31 @@ class LogFaultTest extends LogTestSupport {
   }
 
   @Test
+  @DisplayName("a repair stopped midway (its quarantine copy already written) runs again and keeps both copies")
+  void repairRunsAgain() throws Exception {
+    LogInboxStore store = open(config(64L << 20));
+    for (int i = 1; i <= 10; i++) {
+      append(store, "bob", "message " + i, 10);
+    }
+    await(store::close);
+    Path newest = segments().get(segments().size() - 1);
+    List<Long> records = recordOffsets(newest);
+    long damaged = records.get(3);
+    flipByte(newest, (damaged + records.get(4)) / 2);
+    Path quarantine = dataDir.resolve("log").resolve(LogSegments.QUARANTINE);
+    Files.createDirectories(quarantine);
+    Files.write(quarantine.resolve(newest.getFileName() + "." + damaged + ".damaged"), new byte[] {1});
+
+    await(open(config(64L << 20, true))::close);
+    try (Stream<Path> copies = Files.list(quarantine)) {
+      assertEquals(2, copies.count());
+    }
+    LogInboxStore reopened = open(config(64L << 20));
+    assertEquals(9, readAll(reopened, "bob", 20).size());
+    await(reopened::close);
+  }
+
+  @Test
   @DisplayName("after a failed sync the store takes no more writes (reads go on) until restarted, and no seq is handed out twice")
   void failedSyncStopsWrites() throws Exception {
     InboxConfig config = config(64L << 20);
