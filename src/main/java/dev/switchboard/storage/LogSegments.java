@@ -149,7 +149,8 @@ final class LogSegments {
         }
         if (segment.size < FILE_HEADER) {
           throw new IOException("inbox log: " + file + " is " + segment.size + " bytes, shorter than a segment header:"
-              + " segments are never created empty, so it was truncated or is not one of ours."
+              + " segments are never created empty, so it was truncated or is not one of ours"
+              + (last ? " (or an older Switchboard crashed while creating it: then moving it out loses nothing)." : ".")
               + " Restore it from a backup, or move it out of " + dir + (last ? "" : " with every segment before it"));
         }
         checkHeader(segment);
@@ -159,7 +160,7 @@ final class LogSegments {
         }
         if (goodEnd < segment.size) {
           LOG.warn("inbox log: cutting off a torn write at the end of {}: offset {}, {} bytes (a commit being written"
-              + " when the process or machine stopped; it was never answered)", file, goodEnd, segment.size - goodEnd);
+              + " when the process or machine stopped; with synchronous=FULL it was never answered)", file, goodEnd, segment.size - goodEnd);
           channel.truncate(goodEnd);
           channel.force(true);
           segment.size = goodEnd;
