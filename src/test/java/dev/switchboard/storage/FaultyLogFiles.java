@@ -22,6 +22,7 @@ final class FaultyLogFiles implements LogFiles {
   private Set<Op> counted = EnumSet.allOf(Op.class);
   private long calls;
   private long failAt = -1;
+  private long fullAt = -1;
   private String failMessage = "Input/output error";
   private boolean full;
   private boolean realSyncs = true;
@@ -71,9 +72,17 @@ final class FaultyLogFiles implements LogFiles {
     return failed;
   }
 
-  /** While true, writes that would grow a file and creations fail with ENOSPC. */
+  /** The disk fills up at the {@code n}th operation from now on (1 = the next): see {@link #full}. */
+  synchronized FaultyLogFiles fullAt(long n) {
+    this.calls = 0;
+    this.fullAt = n;
+    return this;
+  }
+
+  /** While true, writes that would grow a file and creations fail with ENOSPC (a pending {@link #fullAt} is dropped). */
   synchronized void full(boolean full) {
     this.full = full;
+    this.fullAt = -1;
   }
 
   private synchronized void check(Op op) throws IOException {
@@ -84,6 +93,9 @@ final class FaultyLogFiles implements LogFiles {
       return;
     }
     calls++;
+    if (calls == fullAt) {
+      full = true;
+    }
     if (calls == failAt) {
       failed = op + " #" + calls;
       throw new IOException(failMessage + " (injected: " + failed + ")");
@@ -109,9 +121,6 @@ final class FaultyLogFiles implements LogFiles {
 
     @Override
     public int write(ByteBuffer src, long position) throws IOException {
-      if (isFull() && position + src.remaining() > channel.size()) {
-        throw new IOException(ENOSPC);
-      }
       try {
         check(Op.WRITE);
       } catch (IOException e) {
@@ -120,6 +129,9 @@ final class FaultyLogFiles implements LogFiles {
         half.limit(half.position() + half.remaining() / 2);
         channel.write(half, position);
         throw e;
+      }
+      if (isFull() && position + src.remaining() > channel.size()) {
+        throw new IOException(ENOSPC);
       }
       return channel.write(src, position);
     }
@@ -162,10 +174,10 @@ final class FaultyLogFiles implements LogFiles {
 
   @Override
   public Channel create(Path file) throws IOException {
+    check(Op.CREATE);
     if (isFull()) {
       throw new IOException(ENOSPC);
     }
-    check(Op.CREATE);
     return new Faulty(real.create(file));
   }
 

@@ -289,6 +289,46 @@ class LogFaultSuiteTest extends LogTestSupport {
         "CLOSE", "RENAME", "DELETE", "SYNC_DIR")), "every kind of operation failed once: " + kindsFailed);
   }
 
+  @Test
+  @DisplayName("with the disk filling up at the Nth file operation, for every N of the workload, sends are refused, none accepted is lost, and appends work again once space is freed, without a restart")
+  void diskFillsAtEveryPoint() throws Exception {
+    FaultyLogFiles counting = unsynced();
+    Path clean = dataDir.resolve("clean");
+    InboxConfig cleanConfig = config(clean, SEGMENT, false);
+    LogInboxStore cleanEnd = workload(open(cleanConfig, counting), cleanConfig, counting, new Accepted());
+    await(cleanEnd::close);
+    long calls = counting.calls();
+    for (long n = 1; n <= calls; n++) {
+      Path dir = dataDir.resolve("full" + n);
+      FaultyLogFiles files = unsynced().fullAt(n);
+      Accepted accepted = new Accepted();
+      String what = "disk full from operation " + n;
+      InboxConfig config = config(dir, SEGMENT, false);
+      LogInboxStore first = new LogInboxStore(vertx, config, files);
+      LogInboxStore store;
+      try {
+        await(first::open);
+        store = workload(first, config, files, accepted);
+      } catch (Exception e) {
+        store = null;
+      }
+      files.full(false);
+      if (store == null) {
+        // The start itself needed space; with space back it starts.
+        store = open(config, files);
+      }
+      LogInboxStore ended = store;
+      AppendRequest last = message(99, HOUR + 6_000, "bob");
+      try {
+        accepted.record(last, await(() -> ended.append(List.of(last), List.of(), HOUR + 6_000)).get(0));
+      } catch (Exception e) {
+        fail(what + ": appends fail once space is freed: " + e);
+      }
+      await(ended::close);
+      checkAfterRestart(dir, accepted, what);
+    }
+  }
+
   /** A log of a few segments, built once without faults; returns what it accepted. */
   private Accepted buildLog(Path dir) throws Exception {
     LogInboxStore store = open(config(dir, SEGMENT, false), unsynced());
