@@ -17,6 +17,7 @@ public record InboxConfig(
     long cursorFlushMillis,
     String synchronous,
     long logSegmentBytes,
+    boolean logRepair,
     String postgresUri,
     int postgresPoolSize,
     boolean allowEmbeddedInCluster) {
@@ -48,6 +49,7 @@ public record InboxConfig(
         s.longIn("cursorFlushMillis", 1, 60_000),
         s.oneOf("synchronous", List.of("OFF", "NORMAL", "FULL")),
         s.longIn("segmentMegabytes", 1, 4096) * 1024 * 1024,
+        s.bool("logRepair"),
         s.uri("postgresUri", List.of("postgresql", "postgres")),
         s.intIn("postgresPoolSize", 1, 1000),
         s.bool("allowEmbeddedInCluster"));

@@ -6,10 +6,17 @@ import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.protocol.ErrorCode;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * Decides what a batch of appends writes: the seq of each copy (the next one in its inbox, so seqs
@@ -58,7 +65,7 @@ public final class AppendPlanner {
       if (key != null) {
         KeyedResult earlier = seenInBatch.getOrDefault(key, existingKeys.get(key));
         if (earlier != null) {
-          results.add(earlier.fingerprint().equals(fingerprint)
+          results.add(sameSend(earlier.fingerprint(), fingerprint, request)
               ? new AppendResult(true, earlier.result().results())
               : refuseAll(request, ErrorCode.ID_REUSED));
           continue;
@@ -94,14 +101,48 @@ public final class AppendPlanner {
   }
 
   /**
-   * Identifies what was sent, so a reused key is told apart from a retry: recipients and body.
-   * Collisions only matter between two uses of the same key by the same sender.
+   * Identifies what was sent, so a reused key is told apart from a retry: SHA-256 over the sender,
+   * the recipients as a sorted set (a retry may list them in another order) and the body, each
+   * length-prefixed so that no two different sends hash the same bytes. Hex, so every engine
+   * stores it as text.
    */
   static String fingerprint(AppendRequest request) {
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
+    SortedSet<String> recipients = new TreeSet<>();
+    request.recipients().forEach(r -> recipients.add(r.to()));
+    update(sha256, request.from());
+    sha256.update(ByteBuffer.allocate(4).putInt(recipients.size()).flip());
+    recipients.forEach(to -> update(sha256, to));
+    update(sha256, request.body());
+    return HexFormat.of().formatHex(sha256.digest());
+  }
+
+  /**
+   * Whether a stored fingerprint is that of {@code request}. Keys stored by builds before SHA-256
+   * (16 hex digits at most) are compared the old way, so that retries right after an upgrade are
+   * still answered as duplicates; they leave with the window.
+   */
+  private static boolean sameSend(String stored, String fingerprint, AppendRequest request) {
+    return stored.length() == 64 ? stored.equals(fingerprint) : stored.equals(legacyFingerprint(request));
+  }
+
+  /** The fingerprint of builds before SHA-256 (String hash codes; order of recipients mattered). */
+  static String legacyFingerprint(AppendRequest request) {
     long hash = request.body().hashCode() * 31L + request.body().length();
     for (AppendRequest.Recipient r : request.recipients()) {
       hash = hash * 1_000_003L + r.to().hashCode();
     }
     return Long.toHexString(hash);
+  }
+
+  private static void update(MessageDigest digest, String field) {
+    byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
+    digest.update(ByteBuffer.allocate(4).putInt(bytes.length).flip());
+    digest.update(bytes);
   }
 }

@@ -19,7 +19,9 @@ public interface InboxStore {
 
   /**
    * Commits a batch of appends and cursor moves in one transaction; the results, in request order,
-   * are returned only after the commit.
+   * are returned only after the commit. A failed future means the batch may not be durable: its
+   * senders are told it failed, and no later commit may build on it (the log engine cuts a failed
+   * write back, and after a failed sync refuses every write until it is reopened).
    */
   Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now);
 

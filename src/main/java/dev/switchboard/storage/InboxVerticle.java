@@ -162,7 +162,13 @@ public final class InboxVerticle extends VerticleBase {
               LOG.info("retention removed {} messages", n);
             }
           })
-          .onFailure(e -> LOG.warn("retention purge failed; will retry", e))
+          .onFailure(e -> {
+            if (e instanceof WritesStoppedException) {
+              LOG.debug("retention purge skipped: {}", e.getMessage());
+            } else {
+              LOG.warn("retention purge failed; will retry", e);
+            }
+          })
           .onComplete(ar -> {
             writing = false;
             drain();
@@ -209,7 +215,12 @@ public final class InboxVerticle extends VerticleBase {
           replyAll(batch, results);
         })
         .onFailure(e -> {
-          LOG.error("inbox write of {} appends failed", batch.size(), e);
+          if (e instanceof WritesStoppedException) {
+            // The store logged the failed sync once; every later write is refused the same way.
+            LOG.debug("inbox write of {} appends refused: {}", batch.size(), e.getMessage());
+          } else {
+            LOG.error("inbox write of {} appends failed", batch.size(), e);
+          }
           flushingCursors.forEach((k, seq) -> pendingCursors.merge(k, seq, Math::max));
           batch.forEach(p -> BusFailures.fail(p.message(), new ProtocolException(ErrorCode.UNAVAILABLE, "inbox write failed")));
         })

@@ -21,6 +21,7 @@ import java.util.List;
  * SEND_KEY sender key createdAt:int64 fingerprint result (the append's answer as JSON)
  * CURSOR   user device seq:int64
  * HEAD     user lastSeq:int64 (checkpoints only: the seq an inbox continues from)
+ * PAD      any bytes (written by a repair over damaged bytes it moved to quarantine; replay skips it)
  * </pre>
  */
 final class LogEntries {
@@ -29,6 +30,14 @@ final class LogEntries {
   static final byte SEND_KEY = 2;
   static final byte CURSOR = 3;
   static final byte HEAD = 4;
+  static final byte PAD = 5;
+  /** The smallest record that can hold a PAD entry: record header, entry length and kind. */
+  static final int MIN_PAD_RECORD = LogSegments.RECORD_HEADER + 5;
+  /**
+   * The fewest bytes a message entry takes (every string empty): a damaged run of {@code n} bytes
+   * held at most {@code n / MIN_MESSAGE_ENTRY} messages.
+   */
+  static final int MIN_MESSAGE_ENTRY = 4 + 1 + 4 + 8 + 8 + 4 + 4 + 8;
 
   private LogEntries() {
   }
@@ -205,10 +214,42 @@ final class LogEntries {
         case SEND_KEY -> visitor.sendKey(string(entries), string(entries), entries.getLong(), offset);
         case CURSOR -> visitor.cursor(string(entries), string(entries), entries.getLong());
         case HEAD -> visitor.head(string(entries), entries.getLong());
+        case PAD -> { }
         default -> throw new IllegalStateException("unknown entry kind " + kind + " at offset " + offset);
       }
       entries.position(end);
     }
+  }
+
+  /**
+   * The (recipient, seq) of each message entry that still parses in a record whose checksum failed,
+   * up to the first that does not: what a cut record may have handed out, so those seqs are not
+   * handed out again. Never throws.
+   */
+  static void salvageSeqs(ByteBuffer entries, java.util.function.ObjLongConsumer<String> out) {
+    try {
+      while (entries.remaining() >= 5) {
+        int length = entries.getInt();
+        if (length < 1 || length > entries.remaining()) {
+          return;
+        }
+        int end = entries.position() + length;
+        if (entries.get() == MESSAGE) {
+          String recipient = string(entries);
+          out.accept(recipient, entries.getLong());
+        }
+        entries.position(end);
+      }
+    } catch (RuntimeException e) {
+      // The rest is garbage: what was found so far is all there is.
+    }
+  }
+
+  /** A record's entries that fill {@code length} bytes with one PAD entry ({@code length} >= 5). */
+  static ByteBuffer pad(int length) {
+    ByteBuffer entries = ByteBuffer.allocate(length);
+    entries.putInt(0, length - 4).put(4, PAD);
+    return entries;
   }
 
   /** The length of the entry starting at {@code entry}'s position, including its length field. */

@@ -61,56 +61,166 @@ public final class LogInboxStore implements InboxStore {
   private KeyPositions keys;
   private LogSegments log;
 
+  private final LogFiles files;
+
   public LogInboxStore(Vertx vertx, InboxConfig config) {
+    this(vertx, config, SystemLogFiles.INSTANCE);
+  }
+
+  /** With {@code files} in place of the real file system: tests make its operations fail. */
+  LogInboxStore(Vertx vertx, InboxConfig config, LogFiles files) {
     this.vertx = vertx;
     this.config = config;
+    this.files = files;
     this.planner = new AppendPlanner(config.maxMessagesPerUser());
   }
 
   @Override
   public Future<Void> open() {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
-    log = new LogSegments(dir, "FULL".equals(config.synchronous()));
+    log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
     keys = new KeyPositions(config.idempotencyWindowMillis());
     long started = System.nanoTime();
+    Replay replay = new Replay(config.logRepair());
     return vertx.<Void>executeBlocking(() -> {
-      log.open(this::replay);
-      if (log.isEmpty() || (log.needsCheckpoint() && !(inboxes.isEmpty() && cursors.isEmpty()))) {
-        // A new segment now, with the state just read, before any older one may be deleted.
+      log.open(replay, config.logRepair());
+      boolean repaired = replay.finish();
+      if (log.isEmpty() || repaired
+          || (log.needsCheckpoint() && !(inboxes.isEmpty() && cursors.isEmpty()))) {
+        // A new segment now, with the state just read, before any older one may be deleted; after
+        // a repair it also records the heads moved past the lost seqs.
         log.roll(checkpoint(), System.currentTimeMillis());
       }
       return null;
-    }).onSuccess(v -> LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms (synchronous={})",
-        dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000, config.synchronous()));
-  }
-
-  /** Applies one record read at open. */
-  private void replay(LogSegments.Segment segment, long position, ByteBuffer entries) {
-    LogEntries.replay(entries, new LogEntries.Visitor() {
-      @Override
-      public void message(String recipient, long seq, long ts, int offset) {
-        inboxes.computeIfAbsent(recipient, u -> new UserLog()).add(seq, position + offset, ts);
-        segment.newestMessage = Math.max(segment.newestMessage, ts);
-        segment.opened = Math.min(segment.opened, ts);
-      }
-
-      @Override
-      public void sendKey(String sender, String key, long createdAt, int offset) {
-        keys.add(KeyPositions.hash(sender, key), position + offset, createdAt);
-        segment.newestKey = Math.max(segment.newestKey, createdAt);
-        segment.opened = Math.min(segment.opened, createdAt);
-      }
-
-      @Override
-      public void cursor(String user, String device, long seq) {
-        cursors.merge(new DeviceKey(user, device), seq, Math::max);
-      }
-
-      @Override
-      public void head(String user, long lastSeq) {
-        inboxes.computeIfAbsent(user, u -> new UserLog()).advanceTo(lastSeq);
+    }).onSuccess(v -> {
+      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms (synchronous={})",
+          dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000, config.synchronous());
+      if (config.logRepair()) {
+        LOG.warn("inbox.logRepair is on: set it back to false now that the log is open, so that damage found later"
+            + " stops the start instead of being set aside unseen");
       }
     });
+  }
+
+  /** Applies the records read at open; with repair, also moves heads past what damaged bytes may have held. */
+  private final class Replay implements LogSegments.RecordConsumer {
+    private final boolean repair;
+    /** With repair: where each inbox was last seen (a message or a checkpoint head), by log position. */
+    private final Map<String, Long> lastSeen;
+    private long damagedBytes;
+    private long damagedEnd = -1;
+    /** Heads moved past seqs read from a torn record: they must reach a checkpoint before the record is gone. */
+    private boolean tornHeads;
+
+    Replay(boolean repair) {
+      this.repair = repair;
+      this.lastSeen = repair ? new HashMap<>() : null;
+    }
+
+    @Override
+    public void damaged(long position, long length) {
+      damagedBytes += length;
+      damagedEnd = position + length;
+    }
+
+    /**
+     * A torn record's commit was never answered if the write was cut by a crash, but a record damaged
+     * at rest was: the seqs that can still be read from it are not handed out again.
+     */
+    @Override
+    public void torn(ByteBuffer entries, long length) {
+      long bound = length / LogEntries.MIN_MESSAGE_ENTRY + 1;
+      LogEntries.salvageSeqs(entries, (recipient, seq) -> {
+        UserLog inbox = inboxes.computeIfAbsent(recipient, u -> new UserLog());
+        if (seq > inbox.lastSeq() && seq <= inbox.lastSeq() + bound) {
+          inbox.advanceTo(seq);
+          tornHeads = true;
+        }
+      });
+    }
+
+    @Override
+    public void record(LogSegments.Segment segment, long position, ByteBuffer entries) {
+      LogEntries.replay(entries, new LogEntries.Visitor() {
+        @Override
+        public void message(String recipient, long seq, long ts, int offset) {
+          UserLog inbox = inboxes.computeIfAbsent(recipient, u -> new UserLog());
+          if (seq <= inbox.lastSeq()) {
+            if (!repair) {
+              throw new IllegalStateException("message " + recipient + "#" + seq + " repeats a seq the log already"
+                  + " holds (head " + inbox.lastSeq() + "): a segment was copied, or the log was written by a build"
+                  + " that reused seqs after a failed sync. Keep a copy of the log, then start once with"
+                  + " inbox.logRepair=true (the later copy is left unread)");
+            }
+            LOG.warn("inbox log repair: leaving {}#{} at position {} unread, its seq is already taken",
+                recipient, seq, position + offset);
+            return;
+          }
+          inbox.add(seq, position + offset, ts);
+          seen(recipient, position);
+          segment.newestMessage = Math.max(segment.newestMessage, ts);
+          segment.opened = Math.min(segment.opened, ts);
+        }
+
+        @Override
+        public void sendKey(String sender, String key, long createdAt, int offset) {
+          keys.add(KeyPositions.hash(sender, key), position + offset, createdAt);
+          segment.newestKey = Math.max(segment.newestKey, createdAt);
+          segment.opened = Math.min(segment.opened, createdAt);
+        }
+
+        @Override
+        public void cursor(String user, String device, long seq) {
+          cursors.merge(new DeviceKey(user, device), seq, Math::max);
+        }
+
+        @Override
+        public void head(String user, long lastSeq) {
+          inboxes.computeIfAbsent(user, u -> new UserLog()).advanceTo(lastSeq);
+          seen(user, position);
+        }
+      });
+    }
+
+    private void seen(String user, long position) {
+      if (lastSeen != null) {
+        lastSeen.put(user, position);
+      }
+    }
+
+    /**
+     * After the last record: true if heads moved (a repair lost bytes, or a torn record held seqs). Every inbox not seen after the last damaged
+     * bytes may have had messages in them, so its head moves past as many seqs as those bytes could
+     * hold; no head stays below a device's cursor. Clients then get gap frames for the difference.
+     */
+    boolean finish() {
+      cursors.forEach((k, seq) -> {
+        UserLog inbox = inboxes.get(k.user());
+        if (seq > 0 && (inbox == null || inbox.lastSeq() < seq)) {
+          if (!repair) {
+            LOG.warn("inbox log: cursor {} of {} is past the inbox head; the head moves up to it", seq, k);
+          }
+          inboxes.computeIfAbsent(k.user(), u -> new UserLog()).advanceTo(seq);
+        }
+      });
+      if (damagedEnd < 0) {
+        if (tornHeads) {
+          LOG.warn("inbox log: heads moved past the seqs found in the torn record, so none is handed out twice");
+        }
+        return tornHeads;
+      }
+      long bound = (damagedBytes + LogEntries.MIN_MESSAGE_ENTRY - 1) / LogEntries.MIN_MESSAGE_ENTRY;
+      int moved = 0;
+      for (Map.Entry<String, UserLog> e : inboxes.entrySet()) {
+        if (lastSeen.getOrDefault(e.getKey(), -1L) < damagedEnd) {
+          e.getValue().advanceTo(e.getValue().lastSeq() + bound);
+          moved++;
+        }
+      }
+      LOG.warn("inbox log repair: {} damaged bytes set aside; the heads of {} inboxes moved {} seqs on, past any"
+          + " message the damaged bytes could have held", damagedBytes, moved, bound);
+      return true;
+    }
   }
 
   /** The entries that start a segment: every inbox's head and every cursor. */
@@ -143,7 +253,7 @@ public final class LogInboxStore implements InboxStore {
         int[] keyOffsets = new int[plan.newKeys().size()];
         ByteBuffer entries = LogEntries.commit(plan.rows(), plan.newKeys(), moves, now, messageOffsets, keyOffsets).finish();
         if (checkpoint != null) {
-          log.roll(checkpoint, now);
+          roll(checkpoint, now);
         }
         return new Written(log.append(entries, now), messageOffsets, keyOffsets, log.active());
       }, false).map(written -> {
@@ -285,15 +395,47 @@ public final class LogInboxStore implements InboxStore {
     if (deletable.isEmpty() && checkpoint == null) {
       return Future.succeededFuture(total);
     }
-    return vertx.executeBlocking(() -> {
-      for (LogSegments.Segment segment : deletable) {
-        log.delete(segment);
+    return vertx.executeBlocking(() -> deleteOldest(deletable), false)
+        .compose(left -> {
+          // What could not be deleted stays retired, oldest first, for the next purge.
+          retired.addAll(0, left);
+          if (checkpoint == null) {
+            return Future.succeededFuture(total);
+          }
+          return vertx.executeBlocking(() -> {
+            log.roll(checkpoint, now);
+            return total;
+          }, false);
+        });
+  }
+
+  /** Starts a new segment because the active one is full; if that fails, the commit goes on in the active one. */
+  private void roll(ByteBuffer checkpoint, long now) throws IOException {
+    try {
+      log.roll(checkpoint, now);
+    } catch (WritesStoppedException e) {
+      throw e;
+    } catch (IOException e) {
+      LOG.warn("inbox log: could not start a new segment ({}); appending to the current one, trying again at the"
+          + " next commit", e.toString());
+    }
+  }
+
+  /**
+   * Deletes expired segments oldest first, stopping at the first that fails so that the log keeps no
+   * hole; returns those left.
+   */
+  private List<LogSegments.Segment> deleteOldest(List<LogSegments.Segment> deletable) {
+    for (int i = 0; i < deletable.size(); i++) {
+      try {
+        log.delete(deletable.get(i));
+      } catch (IOException e) {
+        LOG.warn("inbox log: could not delete expired {} ({}); trying again at the next purge",
+            deletable.get(i).file, e.toString());
+        return new ArrayList<>(deletable.subList(i, deletable.size()));
       }
-      if (checkpoint != null) {
-        log.roll(checkpoint, now);
-      }
-      return total;
-    }, false);
+    }
+    return List.of();
   }
 
   @Override
@@ -304,9 +446,7 @@ public final class LogInboxStore implements InboxStore {
     List<LogSegments.Segment> deletable = new ArrayList<>(retired);
     retired.clear();
     return vertx.executeBlocking(() -> {
-      for (LogSegments.Segment segment : deletable) {
-        log.delete(segment);
-      }
+      deleteOldest(deletable);
       log.close();
       return null;
     }, false);

@@ -1,30 +1,38 @@
 package dev.switchboard.storage;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
  * The log engine's files: a directory of segments, each a header and a run of records
  * {@code length:int32 crc32c:int32 entries}. Records are only ever appended to the newest segment;
  * a position is a byte offset in the whole log (a segment's file is named by the position of its
- * first byte), so positions only grow. Whole segments are deleted once everything in them expired.
+ * first byte), so positions only grow and each segment begins where the one before it ends. Whole
+ * segments are deleted, oldest first, once everything in them expired.
+ *
+ * <p>Faults: a write that fails is cut back to the end of the last commit (and the cut checked); a
+ * sync that fails, or a cut that cannot be made, stops every later write until restart, because
+ * after a failed {@code fsync} the kernel may have dropped the unwritten pages and what the file
+ * holds is unknown. A new segment is written under a temporary name and renamed only once complete
+ * and synced, so a failed roll leaves nothing behind and the current segment stays the one written.
  *
  * <p>Blocking: every method that touches a file runs on a worker thread. Appends and rolls come one
  * at a time (the store's single writer); reads run beside them.
  */
 final class LogSegments {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LogSegments.class);
 
   /** "SBLG": a Switchboard log segment. */
   static final int MAGIC = 0x53424C47;
@@ -32,13 +40,17 @@ final class LogSegments {
   static final int FORMAT_VERSION = 1;
   static final int FILE_HEADER = 8;
   static final int RECORD_HEADER = 8;
+  static final String TEMP_SUFFIX = ".tmp";
+  static final String QUARANTINE = "quarantine";
   private static final Pattern NAME = Pattern.compile("(\\d{20})\\.log");
+  /** Past this many bytes after a bad record, open does not search them for valid records and calls it damage. */
+  private static final long MAX_TAIL_SEARCH = 1L << 30;
 
   /** One file of the log. Sizes and times are changed by the writer only. */
   static final class Segment {
     final long base;
     final Path file;
-    final FileChannel channel;
+    final LogFiles.Channel channel;
     volatile long size;
     /** Newest message time and newest key time written to it (for deciding when it may go). */
     long newestMessage = Long.MIN_VALUE;
@@ -48,7 +60,7 @@ final class LogSegments {
     /** Expired: still readable by reads already under way, deleted at the store's next purge. */
     boolean retired;
 
-    Segment(long base, Path file, FileChannel channel, long size) {
+    Segment(long base, Path file, LogFiles.Channel channel, long size) {
       this.base = base;
       this.file = file;
       this.channel = channel;
@@ -60,68 +72,112 @@ final class LogSegments {
     }
   }
 
-  /** Receives each intact record at open, oldest first: its segment, where its entries start, the entries. */
+  /** Receives each intact record at open, oldest first, and each run of damaged bytes a repair set aside. */
   interface RecordConsumer {
     void record(Segment segment, long entriesPosition, ByteBuffer entries);
+
+    /** {@code length} damaged bytes at {@code position} were moved to quarantine; the messages in them are lost. */
+    default void damaged(long position, long length) {
+    }
+
+    /** A torn record is about to be cut off: {@code entries} is what followed its header, maybe garbage. */
+    default void torn(ByteBuffer entries, long length) {
+    }
   }
 
   private final Path dir;
+  private final LogFiles files;
   private final boolean syncEachAppend;
   private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
   private Segment active;
   /** Set by {@link #open}: the newest segment may lack its checkpoint (see {@link #needsCheckpoint}). */
   private boolean newestUnsure;
+  /** Why writes stopped (a failed sync), or null while the log takes writes. */
+  private volatile String stopped;
 
-  LogSegments(Path dir, boolean syncEachAppend) {
+  LogSegments(Path dir, LogFiles files, boolean syncEachAppend) {
     this.dir = dir;
+    this.files = files;
     this.syncEachAppend = syncEachAppend;
   }
 
   /**
-   * Opens every segment and hands each record to {@code consumer}, oldest first. A torn record at the
-   * end of the newest segment (a crash while it was written, before its commit was answered) is cut
-   * off; damage anywhere else fails the open.
+   * Opens every segment, checks that they follow each other without holes or overlaps, and hands
+   * each record to {@code consumer}, oldest first. A bad record with nothing valid after it at the
+   * end of the newest segment is a write torn by a crash, before its commit was answered: it is cut
+   * off, with a warning. A bad record anywhere else is damage: the open fails, naming the file and
+   * offset, unless {@code repair} is set, which moves the damaged bytes to {@code quarantine/}, puts
+   * a PAD record in their place and goes on.
    */
-  void open(RecordConsumer consumer) throws IOException {
-    Files.createDirectories(dir);
-    List<Path> files = new ArrayList<>();
-    try (Stream<Path> list = Files.list(dir)) {
-      list.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).sorted().forEach(files::add);
+  void open(RecordConsumer consumer, boolean repair) throws IOException {
+    files.createDirectories(dir);
+    List<Path> found = new ArrayList<>();
+    for (Path p : files.list(dir)) {
+      String name = p.getFileName().toString();
+      if (NAME.matcher(name).matches()) {
+        found.add(p);
+      } else if (name.endsWith(".log" + TEMP_SUFFIX)) {
+        // A roll that never completed: its segment never became visible, nothing refers to it.
+        LOG.warn("inbox log: deleting {}, left by a segment roll that did not complete", p);
+        files.delete(p);
+      } else if (name.endsWith(".log")) {
+        throw new IOException(p + " is in the log directory but is not named like a segment (20 digits, .log):"
+            + " move it out of " + dir + " and start again");
+      } else if (!name.equals(QUARANTINE)) {
+        LOG.warn("inbox log: ignoring {}, which is not part of the log", p);
+      }
     }
-    for (int i = 0; i < files.size(); i++) {
-      Path file = files.get(i);
-      Matcher m = NAME.matcher(file.getFileName().toString());
-      m.matches();
-      long base = Long.parseLong(m.group(1));
-      FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-      Segment segment = new Segment(base, file, channel, channel.size());
-      segments.put(base, segment);
-      boolean last = i == files.size() - 1;
-      if (segment.size < FILE_HEADER && last) {
-        // Created but its header never reached the disk: start it again.
-        writeHeader(segment);
-      }
-      checkHeader(segment);
-      long goodEnd = scan(segment, consumer);
-      if (last) {
-        newestUnsure = goodEnd < segment.size || goodEnd == FILE_HEADER;
-      }
-      if (goodEnd < segment.size) {
-        if (!last) {
-          throw new IOException(file + " is damaged at offset " + goodEnd + " (" + segment.size + " bytes)");
+    try {
+      Segment previous = null;
+      for (int i = 0; i < found.size(); i++) {
+        Path file = found.get(i);
+        Matcher m = NAME.matcher(file.getFileName().toString());
+        m.matches();
+        long base = Long.parseLong(m.group(1));
+        boolean last = i == found.size() - 1;
+        LogFiles.Channel channel = files.open(file);
+        Segment segment = new Segment(base, file, channel, channel.size());
+        segments.put(base, segment);
+        if (previous != null && base != previous.end()) {
+          throw new IOException(base > previous.end()
+              ? "inbox log: " + (base - previous.end()) + " bytes are missing between " + previous.file.getFileName()
+                  + " (ends at position " + previous.end() + ") and " + file.getFileName()
+                  + ": a segment file was deleted or lost. Restore it from a backup, or move the files before the hole"
+                  + " out of " + dir + " to give up the messages in them"
+              : "inbox log: " + file.getFileName() + " overlaps " + previous.file.getFileName() + " (which ends at position "
+                  + previous.end() + "): a segment file was copied or renamed. Move the stray copy out of " + dir);
         }
-        channel.truncate(goodEnd);
-        channel.force(true);
-        segment.size = goodEnd;
+        if (segment.size < FILE_HEADER) {
+          throw new IOException("inbox log: " + file + " is " + segment.size + " bytes, shorter than a segment header:"
+              + " segments are never created empty, so it was truncated or is not one of ours"
+              + (last ? " (or an older Switchboard crashed while creating it: then moving it out loses nothing)." : ".")
+              + " Restore it from a backup, or move it out of " + dir + (last ? "" : " with every segment before it"));
+        }
+        checkHeader(segment);
+        long goodEnd = scan(segment, consumer, last, repair);
+        if (last) {
+          newestUnsure = goodEnd < segment.size || goodEnd == FILE_HEADER;
+        }
+        if (goodEnd < segment.size) {
+          LOG.warn("inbox log: cutting off a torn write at the end of {}: offset {}, {} bytes (a commit being written"
+              + " when the process or machine stopped; with synchronous=FULL it was never answered)", file, goodEnd, segment.size - goodEnd);
+          channel.truncate(goodEnd);
+          channel.force(true);
+          segment.size = goodEnd;
+        }
+        previous = segment;
       }
+    } catch (IOException | RuntimeException e) {
+      closeAll();
+      throw e;
     }
     active = segments.isEmpty() ? null : segments.lastEntry().getValue();
   }
 
   /**
-   * True when the newest segment was cut short or holds no record: a crash may have come between
-   * creating it and writing its checkpoint, so the store must start a new segment (with a
-   * checkpoint) before the older ones, which then hold the only copy of the state, can be deleted.
+   * True when the newest segment was cut short or holds no record: it may lack its checkpoint (a
+   * log written before rolls were atomic), so the store starts a new segment with one before the
+   * older segments, which then hold the only copy of the state, can be deleted.
    */
   boolean needsCheckpoint() {
     return newestUnsure;
@@ -141,59 +197,150 @@ final class LogSegments {
     return segments.values();
   }
 
+  /** Null while the log takes writes; else why it stopped. */
+  String stoppedBecause() {
+    return stopped;
+  }
+
   /**
    * Starts a new segment that begins with {@code checkpoint} (the state its records build on) and
-   * makes it the one appended to. Always synced: the old segment may be deleted on its strength.
+   * makes it the one appended to. Written under a temporary name, synced, renamed and the directory
+   * synced, and only then used: if any step fails the file is removed, the current segment stays
+   * active and the exception is thrown; the caller may try again later.
    */
   void roll(ByteBuffer checkpoint, long now) throws IOException {
+    checkWritable();
     long base = active == null ? 0 : active.end();
     Path file = dir.resolve(String.format("%020d.log", base));
-    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-        StandardOpenOption.WRITE);
-    Segment segment = new Segment(base, file, channel, 0);
-    writeHeader(segment);
+    Path temp = dir.resolve(file.getFileName() + TEMP_SUFFIX);
+    LogFiles.Channel channel = null;
+    Segment segment;
+    try {
+      channel = files.create(temp);
+      segment = new Segment(base, file, channel, 0);
+      writeHeader(segment);
+      if (checkpoint.hasRemaining()) {
+        ByteBuffer entries = checkpoint.duplicate();
+        writeFully(channel, recordHeader(entries), FILE_HEADER);
+        writeFully(channel, entries, FILE_HEADER + RECORD_HEADER);
+        segment.size = FILE_HEADER + RECORD_HEADER + checkpoint.remaining();
+      }
+      channel.force(true);
+    } catch (IOException e) {
+      discard(channel, temp);
+      throw e;
+    }
     if (active != null) {
-      active.channel.force(true);
+      try {
+        active.channel.force(true);
+      } catch (IOException e) {
+        discard(channel, temp);
+        throw stop("sync of " + active.file, e);
+      }
+    }
+    try {
+      files.rename(temp, file);
+    } catch (IOException e) {
+      discard(channel, temp);
+      throw e;
+    }
+    try {
+      files.syncDirectory(dir);
+    } catch (IOException e) {
+      // Whether the new name is durable is unknown: appending on either segment could be lost.
+      discard(channel, file);
+      throw stop("sync of directory " + dir, e);
     }
     segments.put(base, segment);
     active = segment;
     if (checkpoint.hasRemaining()) {
-      write(checkpoint, now);
+      segment.opened = Math.min(segment.opened, now);
     }
-    channel.force(true);
-    syncDirectory();
   }
 
-  /** Appends one record; returns the position of its entries. Synced if the store is configured so. */
+  /** Closes and removes a segment file that never became active; a failure only leaves it for the next open to delete. */
+  private void discard(LogFiles.Channel channel, Path file) {
+    try {
+      if (channel != null) {
+        channel.close();
+      }
+      files.delete(file);
+    } catch (IOException e) {
+      LOG.warn("inbox log: could not remove {} after a failed roll ({}); the next start deletes it", file, e.toString());
+    }
+  }
+
+  /**
+   * Appends one record; returns the position of its entries. Synced if the store is configured so.
+   * A failed write is cut back; a failed sync stops all later writes ({@link WritesStoppedException}).
+   */
   long append(ByteBuffer entries, long now) throws IOException {
-    long position = write(entries, now);
-    if (syncEachAppend) {
-      active.channel.force(false);
-    }
-    return position;
-  }
-
-  private long write(ByteBuffer entries, long now) throws IOException {
+    checkWritable();
     Segment segment = active;
     long offset = segment.size;
-    CRC32C crc = new CRC32C();
-    crc.update(entries.duplicate());
-    ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER).putInt(entries.remaining()).putInt((int) crc.getValue()).flip();
+    writeRecord(segment, entries);
+    if (syncEachAppend) {
+      try {
+        segment.channel.force(false);
+      } catch (IOException e) {
+        throw stop("sync of " + segment.file, e);
+      }
+    }
+    segment.opened = Math.min(segment.opened, now);
+    return segment.base + offset + RECORD_HEADER;
+  }
+
+  private void checkWritable() throws WritesStoppedException {
+    String why = stopped;
+    if (why != null) {
+      throw new WritesStoppedException("the inbox log takes no writes until restarted: " + why);
+    }
+  }
+
+  /** Stops all later writes, logs why once, and returns the exception to throw. */
+  private IOException stop(String what, IOException cause) {
+    if (stopped == null) {
+      stopped = what + " failed (" + cause.getMessage() + ")";
+      LOG.error("inbox log: {} failed; the store takes no more writes until it is restarted (reads go on): after a"
+          + " failed sync the kernel may have dropped the unwritten data, so what the file holds is unknown and"
+          + " no later commit may follow it. Check the disk (dmesg), then restart.", what, cause);
+    }
+    return new WritesStoppedException("the inbox log takes no writes until restarted: " + stopped);
+  }
+
+  /** Writes a whole record at the end of {@code segment}, or cuts back what part of it was written. */
+  private void writeRecord(Segment segment, ByteBuffer entries) throws IOException {
+    long offset = segment.size;
+    ByteBuffer header = recordHeader(entries);
     try {
       long at = offset;
-      for (ByteBuffer part : new ByteBuffer[] {header, entries}) {
-        while (part.hasRemaining()) {
-          at += segment.channel.write(part, at);
-        }
+      while (header.hasRemaining()) {
+        at += segment.channel.write(header, at);
+      }
+      while (entries.hasRemaining()) {
+        at += segment.channel.write(entries, at);
       }
       segment.size = at;
     } catch (IOException e) {
       // Leave no half record behind, or the next one would follow garbage.
-      segment.channel.truncate(offset);
+      try {
+        segment.channel.truncate(offset);
+        long size = segment.channel.size();
+        if (size != offset) {
+          throw new IOException(segment.file + " is " + size + " bytes after cutting it back to " + offset);
+        }
+      } catch (IOException cut) {
+        e.addSuppressed(cut);
+        throw stop("cutting back a failed write to " + segment.file, e);
+      }
       throw e;
     }
-    segment.opened = Math.min(segment.opened, now);
-    return segment.base + offset + RECORD_HEADER;
+  }
+
+  private static ByteBuffer recordHeader(ByteBuffer entries) {
+    CRC32C crc = new CRC32C();
+    crc.update(entries.duplicate());
+    return ByteBuffer.allocate(RECORD_HEADER).putInt(entries.remaining()).putInt((int) crc.getValue()).flip();
   }
 
   /**
@@ -223,52 +370,185 @@ final class LogSegments {
     segment.retired = true;
   }
 
+  /** Deletes an expired segment's file; on failure it stays in the log, to be deleted by a later purge. */
   void delete(Segment segment) throws IOException {
+    files.delete(segment.file);
     segments.remove(segment.base);
-    segment.channel.close();
-    Files.deleteIfExists(segment.file);
+    try {
+      segment.channel.close();
+    } catch (IOException e) {
+      LOG.debug("inbox log: closing deleted {}", segment.file, e);
+    }
   }
 
   void close() throws IOException {
+    IOException failed = null;
     for (Segment segment : segments.values()) {
-      if (segment == active) {
-        segment.channel.force(true);
+      try {
+        // After a failed sync, a second one may report success for data already lost: it proves nothing.
+        if (segment == active && stopped == null) {
+          segment.channel.force(true);
+        }
+      } catch (IOException e) {
+        failed = e;
+      } finally {
+        try {
+          segment.channel.close();
+        } catch (IOException e) {
+          failed = failed == null ? e : failed;
+        }
       }
-      segment.channel.close();
     }
     segments.clear();
     active = null;
+    if (failed != null) {
+      throw failed;
+    }
   }
 
-  private long scan(Segment segment, RecordConsumer consumer) throws IOException {
+  private void closeAll() {
+    for (Segment segment : segments.values()) {
+      try {
+        segment.channel.close();
+      } catch (IOException e) {
+        LOG.debug("inbox log: closing {}", segment.file, e);
+      }
+    }
+    segments.clear();
+  }
+
+  private static void writeFully(LogFiles.Channel channel, ByteBuffer buffer, long at) throws IOException {
+    while (buffer.hasRemaining()) {
+      at += channel.write(buffer, at);
+    }
+  }
+
+  /** Reads the records of {@code segment}; returns where the valid ones end (a torn tail follows, if any). */
+  private long scan(Segment segment, RecordConsumer consumer, boolean last, boolean repair) throws IOException {
     long offset = FILE_HEADER;
     ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER);
-    while (offset + RECORD_HEADER <= segment.size) {
-      header.clear();
-      readFully(segment, header, offset);
-      int length = header.getInt(0);
-      if (length <= 0 || length > segment.size - offset - RECORD_HEADER) {
-        return offset;
+    while (offset < segment.size) {
+      ByteBuffer entries = recordAt(segment, offset, header);
+      if (entries == null) {
+        long next = nextRecord(segment, offset + 1);
+        if (next < 0 && last) {
+          long length = segment.size - offset;
+          if (length > RECORD_HEADER && length <= MAX_TAIL_SEARCH) {
+            ByteBuffer tail = ByteBuffer.allocate((int) (length - RECORD_HEADER));
+            readFully(segment, tail, offset + RECORD_HEADER);
+            consumer.torn(tail.flip(), length);
+          }
+          return offset;
+        }
+        long end = next < 0 ? segment.size : next;
+        if (!repair) {
+          throw new IOException("inbox log: " + segment.file + " is damaged at offset " + offset + " ("
+              + (end - offset) + " bytes up to " + (next < 0 ? "the end of the file" : "a valid record at offset " + next)
+              + "); " + (next < 0 ? "later segments follow it" : "valid records follow it")
+              + ", so this is not a write torn by a crash. Keep a copy of " + dir + ", then start once with"
+              + " inbox.logRepair=true: the damaged bytes move to " + dir.resolve(QUARANTINE)
+              + ", every valid record is kept, heads move past every seq the lost bytes could have held,"
+              + " and clients are told of the loss with gap frames");
+        }
+        quarantine(segment, offset, end);
+        consumer.damaged(segment.base + offset, end - offset);
+        continue;
       }
-      ByteBuffer entries = ByteBuffer.allocate(length);
-      readFully(segment, entries, offset + RECORD_HEADER);
-      entries.flip();
-      CRC32C crc = new CRC32C();
-      crc.update(entries.duplicate());
-      if ((int) crc.getValue() != header.getInt(4)) {
-        return offset;
+      try {
+        consumer.record(segment, segment.base + offset + RECORD_HEADER, entries);
+      } catch (RuntimeException e) {
+        throw new IOException("inbox log: " + segment.file + " at offset " + offset + ": " + e.getMessage(), e);
       }
-      consumer.record(segment, segment.base + offset + RECORD_HEADER, entries);
-      offset += RECORD_HEADER + length;
+      offset += RECORD_HEADER + entries.limit();
     }
     return offset;
   }
 
-  private static void writeHeader(Segment segment) throws IOException {
-    ByteBuffer header = ByteBuffer.allocate(FILE_HEADER).putInt(MAGIC).putInt(FORMAT_VERSION).flip();
-    while (header.hasRemaining()) {
-      segment.channel.write(header, FILE_HEADER - header.remaining());
+  /** The entries of the valid record at {@code offset}, or null if none is there. */
+  private static ByteBuffer recordAt(Segment segment, long offset, ByteBuffer header) throws IOException {
+    if (offset + RECORD_HEADER > segment.size) {
+      return null;
     }
+    header.clear();
+    readFully(segment, header, offset);
+    int length = header.getInt(0);
+    if (length <= 0 || length > segment.size - offset - RECORD_HEADER) {
+      return null;
+    }
+    ByteBuffer entries = ByteBuffer.allocate(length);
+    readFully(segment, entries, offset + RECORD_HEADER);
+    entries.flip();
+    CRC32C crc = new CRC32C();
+    crc.update(entries.duplicate());
+    return (int) crc.getValue() == header.getInt(4) ? entries : null;
+  }
+
+  /**
+   * The offset of the first valid record at or after {@code from}, or -1 if none: what tells a torn
+   * tail (nothing valid after it) from damage. Reads the rest of the file once and tries every offset.
+   */
+  private static long nextRecord(Segment segment, long from) throws IOException {
+    long rest = segment.size - from;
+    if (rest < RECORD_HEADER) {
+      return -1;
+    }
+    if (rest > MAX_TAIL_SEARCH) {
+      // Too much to search; a torn write is never this long, so call it damage.
+      return segment.size;
+    }
+    ByteBuffer tail = ByteBuffer.allocate((int) rest);
+    readFully(segment, tail, from);
+    CRC32C crc = new CRC32C();
+    for (int i = 0; i + RECORD_HEADER <= tail.limit(); i++) {
+      int length = tail.getInt(i);
+      if (length < 5 || length > tail.limit() - i - RECORD_HEADER) {
+        continue;
+      }
+      crc.reset();
+      crc.update(tail.array(), i + RECORD_HEADER, length);
+      if ((int) crc.getValue() == tail.getInt(i + 4)) {
+        return from + i;
+      }
+    }
+    return -1;
+  }
+
+  /** Copies damaged bytes to the quarantine directory, then puts a PAD record over them. */
+  private void quarantine(Segment segment, long from, long end) throws IOException {
+    long length = end - from;
+    if (length < LogEntries.MIN_PAD_RECORD || length > Integer.MAX_VALUE) {
+      throw new IOException("inbox log: " + segment.file + " is damaged at offset " + from + " (" + length
+          + " bytes), which repair cannot cover with a padding record; restore the file from a backup");
+    }
+    ByteBuffer damaged = ByteBuffer.allocate((int) length);
+    readFully(segment, damaged, from);
+    Path quarantine = dir.resolve(QUARANTINE);
+    files.createDirectories(quarantine);
+    Path copy = quarantine.resolve(segment.file.getFileName() + "." + from + ".damaged");
+    LogFiles.Channel out = null;
+    for (int n = 1; out == null; n++) {
+      try {
+        out = files.create(copy);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        // A repair stopped midway set these bytes aside already; keep that copy too.
+        copy = quarantine.resolve(segment.file.getFileName() + "." + from + ".damaged." + n);
+      }
+    }
+    try (LogFiles.Channel created = out) {
+      writeFully(created, damaged.flip(), 0);
+      created.force(true);
+    }
+    files.syncDirectory(quarantine);
+    ByteBuffer entries = LogEntries.pad((int) length - RECORD_HEADER);
+    writeFully(segment.channel, recordHeader(entries), from);
+    writeFully(segment.channel, entries, from + RECORD_HEADER);
+    segment.channel.force(true);
+    LOG.warn("inbox log: repair moved {} damaged bytes at offset {} of {} to {}; the messages in them are lost"
+        + " and will be reported to clients as gaps", length, from, segment.file, copy);
+  }
+
+  private static void writeHeader(Segment segment) throws IOException {
+    writeFully(segment.channel, ByteBuffer.allocate(FILE_HEADER).putInt(MAGIC).putInt(FORMAT_VERSION).flip(), 0);
     segment.size = FILE_HEADER;
   }
 
@@ -293,15 +573,6 @@ final class LogSegments {
         throw new IOException(segment.file + " ends at " + at + ", before the entry read at " + offset);
       }
       at += n;
-    }
-  }
-
-  /** Makes a new file's directory entry durable (Linux: fsync of the directory). */
-  private void syncDirectory() {
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    } catch (IOException e) {
-      // Not every platform can open a directory; the file's own sync still holds its contents.
     }
   }
 }

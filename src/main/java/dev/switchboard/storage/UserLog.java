@@ -5,11 +5,19 @@ import java.util.Arrays;
 /**
  * One inbox of the log engine, in memory: its head and, for each message still stored, where the
  * message sits in the log and when it was sent. Seqs of an inbox have no holes, so the message with
- * seq {@code s} is entry {@code s - firstSeq}; 16 bytes per stored message.
+ * seq {@code s} is entry {@code s - firstSeq}; 16 bytes per stored message. Only a repair makes
+ * holes (messages lost with damaged bytes, heads moved past them): a hole up to {@link #MAX_HOLE}
+ * seqs is kept as entries with no position, which reads skip, so older messages stay readable.
  */
 final class UserLog {
 
+  /** Largest run of lost seqs kept as empty entries; past it the stored run starts afresh. */
+  static final long MAX_HOLE = 1 << 16;
+  private static final long NO_POSITION = -1;
+
   private long lastSeq;
+  /** Entries of {@link #positions} that are holes (no message), not counted as stored. */
+  private int holes;
   /** Seq of the oldest stored message (entry {@link #start}); meaningless while {@link #size} is 0. */
   private long firstSeq;
   private static final long[] NONE = new long[0];
@@ -24,34 +32,47 @@ final class UserLog {
     return lastSeq;
   }
 
+  /** Messages stored (and counted against the inbox cap). */
   int stored() {
-    return size;
+    return size - holes;
   }
 
   InboxHead head() {
-    return new InboxHead(lastSeq, size);
+    return new InboxHead(lastSeq, stored());
   }
 
   /**
-   * Records a message at the end. A seq past {@code lastSeq + 1} (the log's older part was deleted,
-   * or retention removed the messages between) starts the stored run afresh at that seq.
+   * Records a message at the end; its seq must be past {@link #lastSeq}. Seqs skipped (lost to a
+   * repair) become holes; more than {@link #MAX_HOLE} of them start the stored run afresh.
    */
   void add(long seq, long position, long time) {
-    if (size > 0 && seq != firstSeq + size) {
+    if (seq <= lastSeq) {
+      throw new IllegalArgumentException("seq " + seq + " is not past the head " + lastSeq);
+    }
+    if (size > 0 && seq - (firstSeq + size) > MAX_HOLE) {
       start = 0;
       size = 0;
+      holes = 0;
     }
     if (size == 0) {
       firstSeq = seq;
       start = 0;
     }
+    while (firstSeq + size < seq) {
+      append(NO_POSITION, time);
+      holes++;
+    }
+    append(position, time);
+    lastSeq = Math.max(lastSeq, seq);
+  }
+
+  private void append(long position, long time) {
     if (start + size == positions.length) {
       grow();
     }
     positions[start + size] = position;
     times[start + size] = time;
     size++;
-    lastSeq = Math.max(lastSeq, seq);
   }
 
   /** Raises the head without a stored message (a checkpoint of an inbox whose messages are all gone). */
@@ -63,10 +84,14 @@ final class UserLog {
   int dropOlderThan(long cutoff) {
     int dropped = 0;
     while (size > 0 && times[start] < cutoff) {
+      if (positions[start] == NO_POSITION) {
+        holes--;
+      } else {
+        dropped++;
+      }
       start++;
       size--;
       firstSeq++;
-      dropped++;
     }
     if (size == 0) {
       // An inbox nobody writes to any more keeps only its head.
@@ -86,7 +111,7 @@ final class UserLog {
     long from = Math.max(after + 1, firstSeq);
     for (long seq = from; seq < firstSeq + size && n < limit; seq++) {
       int i = start + (int) (seq - firstSeq);
-      if (times[i] >= notBefore) {
+      if (times[i] >= notBefore && positions[i] != NO_POSITION) {
         outPositions[n] = positions[i];
         outSeqs[n] = seq;
         n++;

@@ -32,6 +32,7 @@ class ConfigTest {
       assertEquals(5L * 60 * 1000, config.inbox().idempotencyWindowMillis());
       assertEquals(InboxConfig.Engine.LOG, config.inbox().engine());
       assertEquals(64L * 1024 * 1024, config.inbox().logSegmentBytes());
+      assertEquals(false, config.inbox().logRepair(), "repair is never the default");
       assertEquals("postgresql://switchboard@127.0.0.1:5432/switchboard", config.inbox().postgresUri());
       assertEquals(8, config.inbox().postgresPoolSize());
       assertEquals(65_536, config.limits().maxBodyBytes());
@@ -69,7 +70,8 @@ class ConfigTest {
     JsonObject launcher = new JsonObject().put("gateway", new JsonObject().put("port", 9000).put("host", "0.0.0.0"));
     Map<String, String> env = Map.of("SWITCHBOARD_GATEWAY_PORT", "9100", "SWITCHBOARD_INBOX_MAX_MESSAGES_PER_USER", "5",
         "SWITCHBOARD_PUSH_CORS_ORIGINS", "https://a.example, https://b.example",
-        "SWITCHBOARD_INBOX_ENGINE", "postgres", "SWITCHBOARD_INBOX_POSTGRES_URI", "postgresql://sb:secret@db.internal/inbox");
+        "SWITCHBOARD_INBOX_ENGINE", "postgres", "SWITCHBOARD_INBOX_POSTGRES_URI", "postgresql://sb:secret@db.internal/inbox",
+        "SWITCHBOARD_INBOX_LOG_REPAIR", "true");
     ConfigLoader.load(vertx, launcher, env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
       SwitchboardConfig config = SwitchboardConfig.fromJson(json);
       assertEquals(9100, config.gateway().port());
@@ -78,6 +80,7 @@ class ConfigTest {
       assertEquals(List.of("https://a.example", "https://b.example"), config.push().corsOrigins());
       assertEquals(InboxConfig.Engine.POSTGRES, config.inbox().engine());
       assertEquals("postgresql://sb:secret@db.internal/inbox", config.inbox().postgresUri());
+      assertEquals(true, config.inbox().logRepair());
       assertEquals(65_536, config.limits().maxBodyBytes());
       ctx.completeNow();
     })));

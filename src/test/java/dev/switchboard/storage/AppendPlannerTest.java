@@ -69,4 +69,43 @@ class AppendPlannerTest {
     assertEquals(ErrorCode.ID_REUSED, plan.results().get(1).results().get(0).error());
     assertEquals(1, plan.rows().size());
   }
+
+  @Test
+  @DisplayName("a key reused for a body whose String hash collides with the first (\"Aa\" / \"BB\") is still id_reused")
+  void collidingBodiesAreDifferentMessages() {
+    assertEquals("Aa".hashCode(), "BB".hashCode());
+    List<AppendRequest.Recipient> to = List.of(new AppendRequest.Recipient("bob", "m-1"));
+    AppendRequest first = new AppendRequest("alice", "Aa", 1000, "k", to);
+    AppendRequest other = new AppendRequest("alice", "BB", 1000, "k", to);
+    AppendPlanner.Plan plan = new AppendPlanner(10).plan(List.of(first, other), Map.of(), Map.of());
+    assertEquals(ErrorCode.ID_REUSED, plan.results().get(1).results().get(0).error());
+    assertEquals(1, plan.rows().size());
+  }
+
+  @Test
+  @DisplayName("a retry naming the same recipients in another order is the same send; another sender, recipient or body is not")
+  void fingerprintCoversSenderRecipientSetAndBody() {
+    AppendRequest sent = request("k", "bob", "carol");
+    AppendRequest reordered = new AppendRequest("alice", "body", 2000, "k", List.of(
+        new AppendRequest.Recipient("carol", "other-id"), new AppendRequest.Recipient("bob", "other-id-2")));
+    assertEquals(AppendPlanner.fingerprint(sent), AppendPlanner.fingerprint(reordered));
+    // Where one field ends and the next begins is part of what is hashed.
+    assertTrue(!AppendPlanner.fingerprint(request("k", "bob", "carol")).equals(AppendPlanner.fingerprint(request("k", "bobcarol"))));
+    assertTrue(!AppendPlanner.fingerprint(sent).equals(AppendPlanner.fingerprint(
+        new AppendRequest("mallory", "body", 1000, "k", sent.recipients()))));
+    assertTrue(!AppendPlanner.fingerprint(sent).equals(AppendPlanner.fingerprint(request("k", "bob"))));
+    assertEquals(64, AppendPlanner.fingerprint(sent).length(), "hex of SHA-256");
+  }
+
+  @Test
+  @DisplayName("a key stored by a build before SHA-256 fingerprints still replays for the same send (a retry right after an upgrade)")
+  void legacyFingerprintStillMatches() {
+    AppendRequest sent = request("k", "bob");
+    AppendPlanner.KeyedResult stored = new AppendPlanner.KeyedResult(AppendPlanner.legacyFingerprint(sent),
+        new AppendPlanner(10).plan(List.of(sent), Map.of(), Map.of()).results().get(0));
+    AppendPlanner.Plan plan = new AppendPlanner(10).plan(List.of(sent), Map.of("bob", new InboxHead(1, 1)),
+        Map.of(new AppendPlanner.SendKey("alice", "k"), stored));
+    assertTrue(plan.results().get(0).duplicate());
+    assertEquals(0, plan.rows().size());
+  }
 }

@@ -109,6 +109,29 @@ abstract class InboxStoreContractTest {
   }
 
   @Test
+  @DisplayName("a stored key reused for a body with the same String hash (\"Aa\" / \"BB\") is id_reused; the same recipients in another order are a retry")
+  void fingerprintsStoredAndCompared(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    List<AppendRequest.Recipient> bobCarol = List.of(new AppendRequest.Recipient("bob", "m-1"),
+        new AppendRequest.Recipient("carol", "m-2"));
+    List<AppendRequest.Recipient> carolBob = List.of(new AppendRequest.Recipient("carol", "m-3"),
+        new AppendRequest.Recipient("bob", "m-4"));
+    store.open()
+        .compose(v -> store.append(List.of(new AppendRequest("alice", "Aa", 1_000, "k1", bobCarol),
+            new AppendRequest("alice", "hi", 1_000, "k2", bobCarol)), List.of(), 1_000))
+        // A later commit, so the answers come from what the store kept, not from the same batch.
+        .compose(v -> store.append(List.of(new AppendRequest("alice", "BB", 2_000, "k1", bobCarol),
+            new AppendRequest("alice", "hi", 2_000, "k2", carolBob)), List.of(), 2_000))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(results -> ctx.verify(() -> {
+          assertEquals(dev.switchboard.protocol.ErrorCode.ID_REUSED, results.get(0).results().get(0).error());
+          assertTrue(results.get(1).duplicate());
+          assertEquals(List.of("m-1", "m-2"), results.get(1).results().stream().map(r -> r.msgId()).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("an idempotency key stored before the store is reopened still replays within the window")
   void idempotencyAcrossReopen(Vertx vertx, VertxTestContext ctx) throws Exception {
     InboxConfig config = config(100);

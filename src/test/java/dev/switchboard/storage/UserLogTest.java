@@ -52,18 +52,40 @@ class UserLogTest {
   }
 
   @Test
-  @DisplayName("a seq past the next one (older log deleted) starts the stored run there; a checkpoint head only raises lastSeq")
-  void gapsAndHeads() {
+  @DisplayName("seqs skipped (lost to a repair) are holes reads skip, older messages stay readable; a checkpoint head only raises lastSeq")
+  void holesAndHeads() {
     UserLog log = new UserLog();
     log.advanceTo(41);
     assertEquals(new InboxHead(41, 0), log.head());
     log.add(42, 1, 0);
     log.add(43, 2, 0);
     log.add(50, 3, 0);
-    assertEquals(new InboxHead(50, 1), log.head());
-    assertArrayEquals(new String[] {"50@3"}, page(log, 0, 0, 10));
+    assertEquals(new InboxHead(50, 3), log.head());
+    assertArrayEquals(new String[] {"42@1", "43@2", "50@3"}, page(log, 0, 0, 10));
+    assertArrayEquals(new String[] {"50@3"}, page(log, 43, 0, 10));
     log.advanceTo(12);
     assertEquals(50, log.lastSeq());
+    assertEquals(3, log.dropOlderThan(1));
+    assertEquals(new InboxHead(50, 0), log.head());
+  }
+
+  @Test
+  @DisplayName("a hole longer than MAX_HOLE starts the stored run afresh instead of filling memory")
+  void hugeHoleRestarts() {
+    UserLog log = new UserLog();
+    log.add(1, 1, 0);
+    log.add(3 + UserLog.MAX_HOLE, 2, 0);
+    assertEquals(new InboxHead(3 + UserLog.MAX_HOLE, 1), log.head());
+    assertArrayEquals(new String[] {(3 + UserLog.MAX_HOLE) + "@2"}, page(log, 0, 0, 10));
+  }
+
+  @Test
+  @DisplayName("a seq at or below the head is refused: a seq is never stored twice")
+  void repeatedSeqRefused() {
+    UserLog log = new UserLog();
+    log.add(1, 1, 0);
+    log.add(2, 2, 0);
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> log.add(2, 3, 0));
   }
 
   @Test
