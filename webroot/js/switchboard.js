@@ -326,7 +326,7 @@ export class SwitchboardClient extends EventTarget {
     }
     this._add(entry);
     entry.persisted = this._saveEntry(entry);
-    this._tell({ type: 'queued', entry: recordOf(entry) });
+    this._tell({ type: 'queued', entry: recordOf(entry), persisted: entry.persisted });
     this._pump();
     return promise;
   }
@@ -518,7 +518,10 @@ export class SwitchboardClient extends EventTarget {
   _detach(conn) {
     clearTimeout(conn.openTimer);
     clearInterval(conn.timer);
-    conn.ws.onopen = conn.ws.onmessage = conn.ws.onclose = conn.ws.onerror = null;
+    conn.ws.onopen = conn.ws.onmessage = conn.ws.onclose = null;
+    // Not null: closing a socket that is still connecting reports an error (Node's `ws` throws
+    // one that has no listener).
+    conn.ws.onerror = () => {};
     if (this._conn === conn) {
       this._conn = null;
     }
@@ -1045,7 +1048,7 @@ export class SwitchboardClient extends EventTarget {
       // Another tab queued a send: every tab lists it, the owner sends it.
       const entry = this._fromRecord(message.entry);
       if (entry) {
-        entry.persisted ??= true;
+        entry.persisted ??= Boolean(message.persisted);
         this._pump();
       }
     } else if (message.type === 'settled') {

@@ -4,6 +4,7 @@
 
 import { WebSocketServer, WebSocket } from 'ws';
 import { once } from 'node:events';
+import { after } from 'node:test';
 
 export { WebSocket };
 
@@ -11,6 +12,12 @@ export { WebSocket };
 globalThis.WebSocket ??= WebSocket;
 
 const SUBPROTOCOL = 'switchboard.v1';
+
+// Servers a failed test left running would keep the test process alive.
+const running = new Set();
+after(async () => {
+  for (const server of [...running]) await server.stop();
+});
 
 /** UTF-8 length of a string, as the server counts a body. */
 export function utf8Bytes(s) {
@@ -47,11 +54,13 @@ export class FakeServer {
     await once(this.wss, 'listening');
     this.url = `ws://127.0.0.1:${this.wss.address().port}/ws`;
     this.wss.on('connection', (ws, req) => this._onConnection(ws, req));
+    running.add(this);
     return this;
   }
 
   async stop() {
-    for (const c of this.conns) c.ws.terminate();
+    if (!running.delete(this)) return;
+    for (const c of this.connections) c.ws.terminate();
     await new Promise((resolve) => this.wss.close(resolve));
   }
 

@@ -77,12 +77,13 @@ describe('token renewal', () => {
   test('a string token that expired is not a dead client: it waits for refreshToken() and keeps its sends', async () => {
     const server = await jwtServer();
     const storage = new MemoryStorage();
-    const client = makeClient(server, { storage, token: fakeJwt({ sub: 'alice', exp: nowSeconds() + 1, jti: 'short' }) });
+    const exp = nowSeconds() + 2; // at least a second ahead, whatever the fraction of this one
+    const client = makeClient(server, { storage, token: fakeJwt({ sub: 'alice', exp, jti: 'short' }) });
     client.connect();
     await within(client.ready(), 5000, 'connected with the short token');
     const needsToken = nextEvent(client, 'error', (e) => e.code === 'invalid_token', 10_000);
-    // The gateway closes a session whose token expired with 4001.
-    await new Promise((r) => setTimeout(r, 1100));
+    // The gateway closes a session whose token expired with 4001: played once exp has passed.
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
     server.closeAll(4001, 'token expired');
     await within(needsToken, 10_000, 'told that a token is needed');
     assert.notEqual(client.state, 'closed');
