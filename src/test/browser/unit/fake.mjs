@@ -368,3 +368,33 @@ export async function until(check, { timeout = 10_000, interval = 20, message = 
     await new Promise((r) => setTimeout(r, interval));
   }
 }
+
+/**
+ * An in-process stand-in for navigator.locks (Web Locks, exclusive mode only): the callbacks
+ * for one name run one at a time, in the order they asked, each holding the lock until the
+ * promise it returned settles.
+ */
+export class FakeLocks {
+  constructor() {
+    this.queues = new Map();
+  }
+
+  request(name, callback) {
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(name) ?? [];
+      this.queues.set(name, queue);
+      const grant = async () => {
+        try {
+          resolve(await callback({ name, mode: 'exclusive' }));
+        } catch (e) {
+          reject(e);
+        } finally {
+          queue.shift();
+          if (queue.length) queue[0]();
+        }
+      };
+      queue.push(grant);
+      if (queue.length === 1) grant();
+    });
+  }
+}
