@@ -214,6 +214,11 @@ export class SwitchboardClient extends EventTarget {
    * queued (their promises pending) and go out after the next connect().
    */
   disconnect() {
+    this._halt(1000, 'disconnect()');
+  }
+
+  /** Stops connecting; the `closed` state event carries why. */
+  _halt(code, reason) {
     if (!this._started) {
       return;
     }
@@ -243,7 +248,7 @@ export class SwitchboardClient extends EventTarget {
         // already closing
       }
     }
-    this._setState(State.CLOSED, { code: 1000, reason: 'disconnect()' });
+    this._setState(State.CLOSED, { code, reason });
   }
 
   /**
@@ -503,7 +508,7 @@ export class SwitchboardClient extends EventTarget {
         { keep: true });
     }
     this._emitError(new SwitchboardError('refused', message, { closeCode: code, refusal: why }));
-    this.disconnect();
+    this._halt(code, message);
   }
 
   /** A string token is expired or refused: wait, without retrying, until refreshToken(). */

@@ -80,8 +80,10 @@ describe('refusals of the connection (close 1008)', () => {
     const storage = new MemoryStorage();
     const client = makeClient(server, { storage });
     const sent = client.send('bob', 'kept', { id: 'k-1' });
+    const closed = nextEvent(client, 'state', (s) => s.state === 'closed');
     client.connect();
     const error = await within(sent.then(() => null, (e) => e), 5000, 'the send settled');
+    assert.equal((await within(closed, 1000, 'closed')).code, 1008, 'the closed state says why');
     assert.ok(error instanceof SwitchboardError);
     assert.equal(error.code, 'refused');
     assert.equal(error.queued, true);
