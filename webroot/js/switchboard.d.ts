@@ -33,7 +33,8 @@ export interface LocksLike {
 export interface BroadcastChannelLike {
   postMessage(message: unknown): void;
   close(): void;
-  onmessage: ((event: { data: unknown }) => void) | null;
+  // The event is read as `{ data }`; `any` lets the DOM's MessageEvent handlers fit.
+  onmessage: ((event: any) => any) | null;
 }
 
 /** A WebSocket constructor: the browser's, or e.g. the `ws` package's in Node. */
@@ -42,10 +43,11 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
   readonly protocol: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: any) => void) | null;
-  onmessage: ((event: { data: any }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: any) => void) | null;
+  // Events are read as `{ data }` and `{ code, reason }`; `any` lets the DOM's and `ws`'s handlers fit.
+  onopen: ((event: any) => any) | null;
+  onmessage: ((event: any) => any) | null;
+  onclose: ((event: any) => any) | null;
+  onerror: ((event: any) => any) | null;
 };
 
 export interface SwitchboardOptions {

@@ -24,6 +24,15 @@ const client = new SwitchboardClient({
   random: Math.random,
   maxBodyBytes: 65536,
 });
+// The browser's own objects fit the options that stand for them.
+const inBrowser = new SwitchboardClient({
+  user: 'alice',
+  storage: localStorage,
+  WebSocket,
+  locks: navigator.locks,
+  BroadcastChannel,
+});
+inBrowser.close();
 const version: string = VERSION;
 const first: ConnectionState = State.CLOSED;
 const next: readonly ConnectionState[] = TRANSITIONS[first];
