@@ -1,47 +1,80 @@
 // Switchboard browser client for the `switchboard.v1` WebSocket protocol.
 //
-// One dependency-free ES module. What it adds on top of a bare WebSocket:
-//  - reconnects by itself (exponential back-off with jitter, capped at 30 s);
-//  - resumes after the last seq it processed, remembered in storage, so a reload
-//    or a dropped connection neither loses nor repeats messages;
+// One dependency-free ES module (it also runs in Node, given a `WebSocket` constructor). On top
+// of a bare WebSocket it:
+//  - reconnects by itself, with full-jitter back-off that only resets after a connection has
+//    stayed up a while, and a wide first wait after a server restart (close 1012);
+//  - resumes after the last seq it processed, so a reload or a dropped connection neither loses
+//    nor repeats messages, and starts over from seq 0 when the server's inbox was reset;
 //  - acknowledges cumulatively (debounced) so the server's cursor follows along;
-//  - drops duplicates by msgId and by seq;
-//  - queues sends while offline and re-sends unconfirmed ones with the SAME id
-//    after a reconnect (the server de-duplicates by id).
+//  - queues sends in a stored outbox (one storage record per send) that one tab at a time owns,
+//    paces them below the server's rate limit, re-sends unconfirmed ones with the SAME id, and
+//    drops a queued send only when the server's answer is final for it;
+//  - renews its token ahead of the token's own expiry.
 //
-// See docs/client-js.md for usage and the exact guarantees.
+// See docs/client-js.md for usage, the states and events, and what each refusal does.
+
+export const VERSION = '2.0.0';
 
 const SUBPROTOCOL = 'switchboard.v1';
 // Close codes this client uses itself, apart from the server's (4000 idle, 4001 token expired, 4002 rate limited).
 const CLIENT_CONNECT_TIMEOUT = 4900;
 const CLIENT_WRONG_PROTOCOL = 4901;
+const CLIENT_NO_PONG = 4003;
+const CLIENT_CURSOR_RESET = 4904;
 
-/** Connection states, in the order a client normally passes through them. */
+const CLOSE_POLICY = 1008;
+const CLOSE_RESTART = 1012;
+const CLOSE_TOKEN_EXPIRED = 4001;
+
+/** Connection states. */
 export const State = Object.freeze({
+  CLOSED: 'closed',
   CONNECTING: 'connecting',
   OPEN: 'open',
   RECONNECTING: 'reconnecting',
-  CLOSED: 'closed',
 });
 
-// Send errors that say nothing about the message itself: the server could not
-// decide in time. Retrying with the same id is safe (the server de-duplicates),
-// so these are retried instead of failing the send.
-// 'overloaded': the node refused it, storing nothing, until it catches up on deliveries.
-const TRANSIENT_SEND_ERRORS = new Set(['unavailable', 'internal', 'overloaded']);
+/**
+ * Every allowed state change. `reconnecting` may follow itself: a second wait (a token that is
+ * still missing) is announced again with its own reason.
+ */
+export const TRANSITIONS = Object.freeze({
+  closed: Object.freeze(['connecting']),
+  connecting: Object.freeze(['open', 'reconnecting', 'closed']),
+  open: Object.freeze(['reconnecting', 'closed']),
+  reconnecting: Object.freeze(['connecting', 'reconnecting', 'closed']),
+});
 
-// Close codes from the server. Everything except POLICY (1008) is retried.
-const CLOSE_POLICY = 1008;
+// What a server error naming a send means for that send. Anything not listed is final: the same
+// frame would be refused again (id_reused, inbox_full, too_large, invalid_*, missing_field, ...).
+// The server could not decide in time: the same id is tried again later (the server de-duplicates).
+const RETRY_SEND_ERRORS = new Set(['unavailable', 'internal', 'overloaded']);
+// Nothing is wrong with the send, it came too fast: it waits its turn again.
+const WAIT_SEND_ERRORS = new Set(['rate_limited']);
 
 const DEFAULTS = Object.freeze({
-  minReconnectDelay: 500,      // ms, first retry waits about this long
-  maxReconnectDelay: 30000,    // ms, cap for the exponential back-off
+  minReconnectDelay: 500,      // ms, the first back-off window
+  maxReconnectDelay: 30000,    // ms, the largest back-off window
+  restartDelay: 10000,         // ms, the window the first retry after close 1012 is spread over
+  sessionLimitDelay: 15000,    // ms, the least wait after too_many_sessions
+  minUptime: 10000,            // ms a synced connection must last before the back-off starts over
   connectTimeout: 10000,       // ms, give up on a handshake that hangs
   ackDelay: 200,               // ms, acks are batched for at most this long...
   ackEvery: 50,                // ...or sent at once after this many new seqs
   pingInterval: 25000,         // ms of silence before the client pings
   pongTimeout: 10000,          // ms to wait for any frame after a ping
-  maxSendAttempts: 5,          // tries per send when the server answers unavailable/internal/overloaded
+  sendRate: 40,                // sends per second, below the server's limits.messagesPerSecond
+  sendBurst: 50,               // sends at once on a fresh connection, below limits.messageBurst
+  sendRetryDelay: 1000,        // ms, the first window for a send answered unavailable/internal/overloaded
+  maxBodyBytes: 65536,         // the server's limits.maxBodyBytes (UTF-8 bytes)
+  maxFrameBytes: 262144,       // the server's gateway.maxFrameBytes
+  maxQueued: 1000,             // sends the outbox holds at most
+  maxQueuedBytes: 4 * 1024 * 1024, // UTF-8 bytes of bodies the outbox holds at most
+  maxAge: 290000,              // ms after its first write a send is given up (below inbox.idempotencyWindowSeconds)
+  maxQueueAge: 86400000,       // ms after send() a never-accepted send is given up
+  sweepInterval: 1000,         // ms between checks for expired sends
+  tokenRenewBefore: 60000,     // ms before a token's exp a fresh one is fetched
   seenMsgIds: 2000,            // how many recent msgIds are remembered for de-duplication
   persistOutbox: true,         // keep unconfirmed sends in storage across reloads
   storagePrefix: 'switchboard',
@@ -59,25 +92,19 @@ export class SwitchboardError extends Error {
 }
 
 /**
- * Client for one user on one device.
+ * Client for one user on one device. See docs/client-js.md.
  *
  *   const client = new SwitchboardClient({ user: 'alice' });
  *   client.on('message', m => console.log(m.from, m.body));
  *   client.connect();
  *   await client.send('bob', 'hi');
- *
- * Events (EventTarget with CustomEvent, or `on(type, fn)` which passes `event.detail`):
- *   message  {msgId, seq, from, to, body, ts}  each new message, once, in seq order
- *   gap      {from, to}                        seqs removed by retention before this device got them
- *   synced   {seq}                             the stored backlog has been delivered
- *   state    {state, previous, code?, reason?, delay?, attempt?}
- *   accepted {id, msgId, ts, online, duplicate?, to, body}  a send is durably stored
- *   error    SwitchboardError (code, message, id? for a send that failed)
- *   authenticated {user, exp}                  the server took a token sent with refreshToken()
  */
 export class SwitchboardClient extends EventTarget {
   constructor(options = {}) {
     super();
+    // Events raised while constructing (a stored send that cannot go, a storage failure) wait
+    // for the listeners the page adds right after `new`.
+    this._constructing = true;
     const opts = { ...DEFAULTS, ...options };
     const problem = idProblem(opts.user, opts.maxIdLength);
     if (problem) {
@@ -86,23 +113,41 @@ export class SwitchboardClient extends EventTarget {
     this.user = opts.user;
     this.options = opts;
     this.url = opts.url || defaultUrl();
-    this._storage = safeStorage(opts.storage === undefined ? defaultStorage() : opts.storage);
+    this._WebSocket = opts.WebSocket || globalThis.WebSocket;
+    this._random = opts.random || Math.random;
+    this._now = opts.now || Date.now;
+    this._storage = safeStorage(opts.storage === undefined ? defaultStorage() : opts.storage,
+      (op, key, error) => this._emit('storage', { op, key, id: idOfKey(key, this._outboxPrefix()), error }));
     this.device = opts.device || this._rememberedDevice();
     if (typeof this.device !== 'string' || this.device.startsWith('~') || idProblem(this.device, opts.maxIdLength)) {
       throw new TypeError('device must be a valid id that does not start with ~');
     }
+    this._maxFrameBytes = opts.maxFrameBytes;
 
     this._state = State.CLOSED;
-    this._started = false;      // connect() was called
-    this._stopped = false;      // close() was called, or the server refused us
-    this._conn = null;          // the current connection, see _open()
-    this._attempt = 0;          // failed attempts since the last good sync, drives back-off
+    this._started = false;      // connect() was called and not undone by disconnect()
+    this._stopped = false;      // close() was called: for good
+    this._conn = null;          // the current connection, see _openWith()
+    this._attempt = 0;          // failed attempts since a connection last lasted minUptime
     this._retryTimer = null;
-    this._retryAt = 0;
+    this._waitingForToken = false;
     this._ackTimer = null;
+    this._pumpTimer = null;
+    this._sweepTimer = null;
+    this._renewTimer = null;
+    this._renewAttempt = 0;
+    this._token = typeof opts.token === 'string' ? opts.token : null;
+    this._readyWaiters = [];
     this._seen = new Set();     // recent msgIds, insertion-ordered so the oldest can be evicted
-    this._lastSeq = this._loadSeq();
-    this._outbox = this._loadOutbox();
+    const cursor = this._loadCursor();
+    this._lastSeq = cursor.seq;
+    this._epoch = cursor.epoch;
+    this._outbox = new Map();   // id -> entry, in the order the sends were made
+    this._queuedBytes = 0;
+    this._bucket = { tokens: opts.sendBurst, at: this._now(), rate: opts.sendRate };
+    this._restoreOutbox();
+    this._setupTabs();
+    this._constructing = false;
 
     // Browser hints: retry at once when the network or the tab comes back, and
     // flush the pending ack before the page goes away.
@@ -115,19 +160,26 @@ export class SwitchboardClient extends EventTarget {
     };
   }
 
-  /** The current state: 'connecting', 'open', 'reconnecting' or 'closed'. */
+  /** The current state: 'closed', 'connecting', 'open' or 'reconnecting'. */
   get state() {
     return this._state;
   }
 
-  /** The last seq this client processed (message or gap), or null before the first one. */
+  /** Whether the current connection has delivered the stored backlog. */
+  get synced() {
+    return Boolean(this._conn?.synced);
+  }
+
+  /** The last seq this tab processed (message or gap), or null before the first one. */
   get lastSeq() {
     return this._lastSeq;
   }
 
-  /** Sends not yet accepted by the server, oldest first: [{id, to, body, createdAt}]. */
+  /** Sends not yet accepted by the server (this tab's and, with tabs coordinated, the others'), oldest first. */
   get pending() {
-    return this._outbox.map(({ id, to, body, createdAt }) => ({ id, to, body, createdAt }));
+    return [...this._outbox.values()]
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map(({ id, to, body, createdAt }) => ({ id, to, body, createdAt }));
   }
 
   /** Subscribe to an event; the callback gets `event.detail`. Returns a function that unsubscribes. */
@@ -137,94 +189,183 @@ export class SwitchboardClient extends EventTarget {
     return () => this.removeEventListener(type, listener);
   }
 
-  /** Starts connecting (and keeps reconnecting until close()). Returns this. */
+  /** Starts connecting (and keeps reconnecting until disconnect() or close()). Returns this. */
   connect() {
     if (this._stopped) {
-      throw new SwitchboardError('closed', 'this client was closed; create a new one');
+      throw new SwitchboardError('closed', 'this client was closed; create a new one, or use disconnect()');
     }
     if (this._started) {
       return this;
     }
     this._started = true;
+    this._attempt = 0;
     addGlobalListener('online', this._onWake);
     addGlobalListener('pagehide', this._onPageHide);
     addDocumentListener('visibilitychange', this._onVisibility);
+    this._sweepTimer = setInterval(() => this._sweep(), this.options.sweepInterval);
+    this._claimOutbox();
     this._setState(State.CONNECTING);
     this._open();
     return this;
   }
 
   /**
-   * Stops for good: closes the socket and never reconnects. Unconfirmed sends reject with
-   * code 'closed'; with `persistOutbox` they stay in storage (`error.queued === true`) and a
-   * later client for the same user and device sends them.
+   * Closes the connection and stops reconnecting, keeping everything else: queued sends stay
+   * queued (their promises pending) and go out after the next connect().
+   */
+  disconnect() {
+    this._halt(1000, 'disconnect()');
+  }
+
+  /** Stops connecting; the `closed` state event carries why. */
+  _halt(code, reason) {
+    if (!this._started) {
+      return;
+    }
+    this._started = false;
+    this._waitingForToken = false;
+    this._flushAck();
+    this._clearRetry();
+    clearInterval(this._sweepTimer);
+    clearTimeout(this._pumpTimer);
+    clearTimeout(this._renewTimer);
+    this._sweepTimer = this._pumpTimer = this._renewTimer = null;
+    removeGlobalListener('online', this._onWake);
+    removeGlobalListener('pagehide', this._onPageHide);
+    removeDocumentListener('visibilitychange', this._onVisibility);
+    this._releaseOutbox();
+    for (const entry of this._outbox.values()) {
+      clearTimeout(entry.retryTimer);
+      entry.retryTimer = null;
+      entry.sentOn = null;
+    }
+    const conn = this._conn;
+    if (conn) {
+      this._detach(conn);
+      try {
+        conn.ws.close(1000, 'client disconnected');
+      } catch {
+        // already closing
+      }
+    }
+    this._setState(State.CLOSED, { code, reason });
+  }
+
+  /**
+   * Stops for good. Unconfirmed sends reject with code 'closed'; with a persistent outbox they
+   * stay in storage (`error.queued === true`) and another client for the same user and device
+   * (another tab, or the next page) sends them.
    */
   close() {
     if (this._stopped) {
       return;
     }
+    this.disconnect();
     this._stopped = true;
-    this._flushAck();
-    this._clearRetry();
-    removeGlobalListener('online', this._onWake);
-    removeGlobalListener('pagehide', this._onPageHide);
-    removeDocumentListener('visibilitychange', this._onVisibility);
-    const conn = this._conn;
-    if (conn) {
-      this._detach(conn);
-      try {
-        conn.ws.close(1000, 'client closed');
-      } catch {
-        // already closing
-      }
-    }
-    const queued = this.options.persistOutbox && !this._storage.volatile;
-    for (const entry of this._outbox) {
-      clearTimeout(entry.retryTimer);
-      entry.retryTimer = null;
-      entry.reject?.(new SwitchboardError('closed', 'client closed before the server accepted the message',
-        { id: entry.id, queued }));
-      entry.resolve = entry.reject = null;
+    this._channel?.close();
+    this._channel = null;
+    const queued = this._persistent();
+    for (const entry of this._outbox.values()) {
+      this._settle(entry, null, new SwitchboardError('closed', 'client closed before the server accepted the message',
+        { id: entry.id, queued: queued && entry.persisted }));
     }
     if (!queued) {
-      this._outbox = [];
-      this._saveOutbox();
+      this._outbox.clear();
     }
-    this._setState(State.CLOSED);
+    for (const waiter of this._readyWaiters.splice(0)) {
+      waiter.reject(new SwitchboardError('closed', 'client closed'));
+    }
+  }
+
+  /** Resolves with {seq} once the current or next connection has delivered the stored backlog. */
+  ready() {
+    if (this._conn?.synced) {
+      return Promise.resolve({ seq: this._lastSeq });
+    }
+    if (this._stopped) {
+      return Promise.reject(new SwitchboardError('closed', 'client closed'));
+    }
+    return new Promise((resolve, reject) => this._readyWaiters.push({ resolve, reject }));
   }
 
   /**
-   * Sends `body` to user `to`. Resolves with the server's accepted frame once the message is
-   * durably stored; rejects with a SwitchboardError carrying `.code`. Works offline: the
-   * message waits in the queue. The returned promise has an `id` property (the client id).
-   * Pass `{id}` to choose the id yourself (1-128 characters, unique per message).
+   * Sends `body` (a string) to user `to`. Resolves with the server's accepted frame once the
+   * message is durably stored; rejects with a SwitchboardError carrying `.code` when the send
+   * cannot be delivered. Works offline: the message waits in the outbox. The returned promise
+   * has an `id` property (the client id). Pass `{id}` to choose the id yourself.
    */
   send(to, body, { id } = {}) {
-    const entry = { id: id || randomId(), to, body: String(body ?? ''), createdAt: Date.now(), attempts: 0 };
+    const entry = { id: id || randomId(), to, body, createdAt: this._now(), own: true };
     const promise = new Promise((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
     });
     promise.id = entry.id;
     promise.catch(() => {}); // a caller that ignores the result should not see "unhandled rejection"
-    if (this._stopped) {
-      entry.reject(new SwitchboardError('closed', 'client is closed', { id: entry.id }));
+    const refuse = (code, message) => {
+      entry.reject(new SwitchboardError(code, message, { id: entry.id }));
       return promise;
+    };
+    if (this._stopped) {
+      return refuse('closed', 'client is closed');
     }
     const problem = idProblem(to, this.options.maxIdLength);
-    if (problem || typeof entry.id !== 'string' || entry.id.length > 128) {
-      entry.reject(new SwitchboardError(problem ? 'invalid_user' : 'invalid_field',
-        problem ? `recipient ${problem}` : 'id must be 1..128 characters', { id: entry.id }));
-      return promise;
+    if (problem) {
+      return refuse('invalid_user', `recipient ${problem}`);
     }
-    if (this._outbox.some((e) => e.id === entry.id)) {
-      entry.reject(new SwitchboardError('invalid_field', 'a send with this id is already queued', { id: entry.id }));
-      return promise;
+    if (typeof entry.id !== 'string' || entry.id.length === 0 || entry.id.length > 128) {
+      return refuse('invalid_field', 'id must be 1..128 characters');
     }
-    this._outbox.push(entry);
-    this._saveOutbox();
-    this._write(entry);
+    if (typeof body !== 'string') {
+      return refuse('invalid_field', 'body must be a string');
+    }
+    const tooLarge = this._sizeProblem(entry);
+    if (tooLarge) {
+      return refuse('too_large', tooLarge);
+    }
+    if (this._outbox.has(entry.id)) {
+      return refuse('invalid_field', 'a send with this id is already queued');
+    }
+    if (this._outbox.size >= this.options.maxQueued || this._queuedBytes + entry.bytes > this.options.maxQueuedBytes) {
+      return refuse('queue_full', `the outbox holds ${this._outbox.size} sends (${this._queuedBytes} bytes): wait for some to be accepted`);
+    }
+    this._add(entry);
+    entry.persisted = this._saveEntry(entry);
+    this._tell({ type: 'queued', entry: recordOf(entry), persisted: entry.persisted });
+    this._pump();
     return promise;
+  }
+
+  /** While reconnecting: skip the rest of the back-off wait and try now. */
+  retryNow() {
+    if (this._retryTimer && this._started) {
+      this._clearRetry();
+      this._open();
+    }
+  }
+
+  /**
+   * Gives the client a fresh token (server `auth.mode` jwt). On an open session it is sent at
+   * once (answered by an `authenticated` event, or an `error` with code invalid_token); it is
+   * also used for the next connection, and ends a wait for a token.
+   */
+  refreshToken(token) {
+    if (typeof token !== 'string' || !token) {
+      throw new TypeError('token must be a non-empty string');
+    }
+    this._token = token;
+    if (typeof this.options.token !== 'function') {
+      this.options.token = token;
+    }
+    if (this._conn && this._state === State.OPEN) {
+      this._conn.tokenSent = true;
+      this._raw(this._conn, { type: 'token', token });
+    }
+    this._scheduleRenewal();
+    if (this._waitingForToken && this._started) {
+      this._waitingForToken = false;
+      this._open();
+    }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -232,35 +373,30 @@ export class SwitchboardClient extends EventTarget {
 
   _open() {
     this._retryTimer = null;
-    // A token function is asked again for every connection, so a reconnect after expiry (close
-    // 4001) presents a fresh token.
+    if (!this._started || this._conn) {
+      return;
+    }
+    this._setState(State.CONNECTING);
     const token = this.options.token;
     if (typeof token === 'function') {
+      // Asked again for every connection, so a reconnect after expiry presents a fresh token.
       Promise.resolve()
         .then(() => token())
         .then((fresh) => {
-          if (!this._stopped && !this._conn) {
-            this._openWith(fresh);
+          if (this._started && !this._conn && this._state === State.CONNECTING) {
+            this._token = fresh || null;
+            this._openWith(this._token);
           }
         }, (e) => {
           this._emitError(new SwitchboardError('token', 'could not get a token: ' + (e && e.message)));
-          this._scheduleRetry(0, 'no token');
+          if (this._started && !this._conn) {
+            this._scheduleRetry({ code: 0, reason: 'no token' });
+          }
         });
+    } else if (this._token && tokenExpired(this._token, this._now())) {
+      this._needToken(0, 'token expired');
     } else {
-      this._openWith(token);
-    }
-  }
-
-  /**
-   * Sends a fresh token for the open session (server `auth.mode` jwt), before the current one
-   * expires; the server answers with an `authenticated` event, or an error with code invalid_token.
-   */
-  refreshToken(token) {
-    if (typeof this.options.token !== 'function') {
-      this.options.token = token;
-    }
-    if (this._conn && this._state === State.OPEN) {
-      this._conn.ws.send(JSON.stringify({ type: 'token', token }));
+      this._openWith(this._token);
     }
   }
 
@@ -271,18 +407,18 @@ export class SwitchboardClient extends EventTarget {
       url.searchParams.set('user', this.user);
       url.searchParams.set('device', this.device);
       // Without since the server resumes after the cursor stored by our acks; with it we resume
-      // after what we actually processed, which is never behind the cursor.
+      // after what this tab actually processed, which is never behind the cursor.
       if (this._lastSeq !== null) {
         url.searchParams.set('since', String(this._lastSeq));
       } else {
         url.searchParams.delete('since');
       }
       // Browsers cannot set headers on a WebSocket: the token travels as a second subprotocol.
-      ws = new WebSocket(url.toString(), token ? [SUBPROTOCOL, 'token.' + token] : SUBPROTOCOL);
+      ws = new this._WebSocket(url.toString(), token ? [SUBPROTOCOL, 'token.' + token] : SUBPROTOCOL);
     } catch (e) {
       // A malformed URL will not get better by retrying.
       this._emitError(new SwitchboardError('bad_url', `cannot open ${this.url}: ${e.message}`));
-      this.close();
+      this._giveUp(null, 'bad_url', e.message);
       return;
     }
     const conn = {
@@ -291,8 +427,9 @@ export class SwitchboardClient extends EventTarget {
       acked: -1,        // highest seq acked on this connection
       unacked: 0,       // seqs processed since the last ack
       synced: false,
-      stash: [],        // backlog messages at or below our seq: kept in case the server's inbox was reset
-      lastHeard: Date.now(),
+      syncedAt: 0,
+      refusal: null,    // the id-less error frame that came before a close
+      lastHeard: this._now(),
       pingSentAt: 0,
       timer: null,
     };
@@ -312,13 +449,13 @@ export class SwitchboardClient extends EventTarget {
       this._drop(conn, CLIENT_WRONG_PROTOCOL, 'server did not accept subprotocol ' + SUBPROTOCOL);
       return;
     }
-    conn.lastHeard = Date.now();
+    conn.lastHeard = this._now();
     conn.timer = setInterval(() => this._heartbeat(conn), Math.min(5000, this.options.pingInterval));
+    // The server's rate bucket is per connection and starts full.
+    this._bucket = { tokens: this.options.sendBurst, at: this._now(), rate: this.options.sendRate };
     this._setState(State.OPEN);
-    // Everything not yet accepted goes out again, in the order it was queued, with its old id.
-    for (const entry of this._outbox) {
-      this._write(entry);
-    }
+    this._scheduleRenewal();
+    this._pump();
   }
 
   /** Ends `conn` (closed by the server, the network, or us) and decides whether to come back. */
@@ -332,31 +469,64 @@ export class SwitchboardClient extends EventTarget {
     } catch {
       // already closed
     }
-    if (this._stopped) {
-      this._setState(State.CLOSED, { code, reason });
+    for (const entry of this._outbox.values()) {
+      if (entry.sentOn === conn) entry.sentOn = null;
+    }
+    if (!this._started) {
       return;
     }
-    if (code === CLOSE_POLICY) {
-      // Refused (bad user id): retrying unchanged would be refused again.
-      this._stopped = true;
-      const error = new SwitchboardError('refused', reason || 'the server refused the connection', { closeCode: code });
-      for (const entry of this._outbox) {
-        entry.reject?.(new SwitchboardError('refused', error.message, { id: entry.id }));
+    if (conn.syncedAt && this._now() - conn.syncedAt >= this.options.minUptime) {
+      this._attempt = 0; // the connection proved itself: back-off starts over
+    }
+    const refusal = conn.refusal?.code;
+    if (code === CLIENT_CURSOR_RESET) {
+      this._scheduleRetry({ code, reason, delay: 0 });
+    } else if (code === CLOSE_POLICY && refusal === 'too_many_sessions') {
+      this._scheduleRetry({ code, reason, floor: this.options.sessionLimitDelay });
+    } else if ((code === CLOSE_POLICY && refusal === 'invalid_token') || code === CLOSE_TOKEN_EXPIRED) {
+      if (typeof this.options.token === 'function') {
+        this._scheduleRetry({ code, reason }); // the next connection asks for a fresh token
+      } else if (code === CLOSE_TOKEN_EXPIRED && !tokenExpired(this._token, this._now())) {
+        this._scheduleRetry({ code, reason }); // a token given with refreshToken() in the meantime
+      } else {
+        this._needToken(code, reason);
       }
-      this._outbox = [];
-      this._saveOutbox();
-      this._emitError(error);
-      this._setState(State.CLOSED, { code, reason });
-      return;
+    } else if (code === CLOSE_POLICY) {
+      // Refused for something a retry would not change (a bad user or device id).
+      this._giveUp(code, refusal || 'refused', reason);
+    } else {
+      this._scheduleRetry({ code, reason });
     }
-    this._scheduleRetry(code, reason);
+  }
+
+  /** The connection was refused for good: stop, keeping queued sends stored. */
+  _giveUp(code, why, reason) {
+    const message = reason || 'the server refused the connection';
+    const queued = this._persistent();
+    for (const entry of this._outbox.values()) {
+      this._settle(entry, null, new SwitchboardError('refused', message, { id: entry.id, queued: queued && entry.persisted }),
+        { keep: true });
+    }
+    this._emitError(new SwitchboardError('refused', message, { closeCode: code, refusal: why }));
+    this._halt(code, message);
+  }
+
+  /** A string token is expired or refused: wait, without retrying, until refreshToken(). */
+  _needToken(code, reason) {
+    this._waitingForToken = true;
+    this._emitError(new SwitchboardError('invalid_token', 'the token expired or was refused: call refreshToken()',
+      { needsToken: true }));
+    this._setState(State.RECONNECTING, { code, reason, delay: null, waiting: 'token' });
   }
 
   /** Stops listening to a connection's events and timers; the socket itself is left to the caller. */
   _detach(conn) {
     clearTimeout(conn.openTimer);
     clearInterval(conn.timer);
-    conn.ws.onopen = conn.ws.onmessage = conn.ws.onclose = conn.ws.onerror = null;
+    conn.ws.onopen = conn.ws.onmessage = conn.ws.onclose = null;
+    // Not null: closing a socket that is still connecting reports an error (Node's `ws` throws
+    // one that has no listener).
+    conn.ws.onerror = () => {};
     if (this._conn === conn) {
       this._conn = null;
     }
@@ -364,24 +534,26 @@ export class SwitchboardClient extends EventTarget {
     this._ackTimer = null;
   }
 
-  _scheduleRetry(code, reason) {
-    // "Equal jitter": half the back-off is fixed, half random, so a server restart does not
-    // bring every client back in the same millisecond, yet nobody retries at once forever.
-    const { minReconnectDelay: min, maxReconnectDelay: max } = this.options;
-    const base = Math.min(max, min * 2 ** Math.min(this._attempt, 20));
-    const delay = Math.round(base / 2 + Math.random() * base / 2);
-    this._attempt += 1;
-    this._retryAt = Date.now() + delay;
-    this._retryTimer = setTimeout(() => this._open(), delay);
-    this._setState(State.RECONNECTING, { code, reason, delay, attempt: this._attempt });
-  }
-
-  /** While reconnecting: skip the rest of the back-off wait and try now. */
-  retryNow() {
-    if (this._retryTimer && !this._stopped) {
-      this._clearRetry();
-      this._open();
+  /**
+   * Full jitter: the wait is anywhere in [0, window), so clients that lost the same server do
+   * not come back together. The first retry after a restart is spread over restartDelay.
+   */
+  _scheduleRetry({ code, reason, delay, floor = 0 }) {
+    const { minReconnectDelay: min, maxReconnectDelay: max, restartDelay } = this.options;
+    let window = Math.min(max, min * 2 ** Math.min(this._attempt, 30));
+    if (code === CLOSE_RESTART && this._attempt === 0) {
+      window = Math.max(window, restartDelay);
     }
+    let wait = delay ?? Math.round(this._random() * window);
+    if (floor) {
+      // A limit the server holds for a while: wait at least half the floor, jittered above it.
+      wait = Math.round(floor / 2 + this._random() * Math.max(floor / 2, window));
+    }
+    if (delay === undefined) {
+      this._attempt += 1;
+    }
+    this._retryTimer = setTimeout(() => this._open(), wait);
+    this._setState(State.RECONNECTING, { code, reason, delay: wait, attempt: this._attempt });
   }
 
   _clearRetry() {
@@ -391,14 +563,73 @@ export class SwitchboardClient extends EventTarget {
 
   /** Pings when the line has been quiet, and gives up on a connection that stopped answering. */
   _heartbeat(conn) {
-    const now = Date.now();
+    const now = this._now();
     if (conn.pingSentAt && now - conn.pingSentAt > this.options.pongTimeout) {
       // A half-open TCP connection can look open for minutes; don't wait for the OS to notice.
-      this._drop(conn, 4003, 'no answer to ping');
+      this._drop(conn, CLIENT_NO_PONG, 'no answer to ping');
     } else if (!conn.pingSentAt && now - conn.lastHeard >= this.options.pingInterval) {
       conn.pingSentAt = now;
       this._raw(conn, { type: 'ping' });
     }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Token renewal
+
+  /** Plans the next renewal from the current token's exp (tokens without exp are not renewed). */
+  _scheduleRenewal(delayOverride) {
+    clearTimeout(this._renewTimer);
+    this._renewTimer = null;
+    if (!this._started) {
+      return;
+    }
+    let delay = delayOverride;
+    if (delay === undefined) {
+      const exp = tokenExp(this._token);
+      if (exp === null) {
+        return;
+      }
+      const left = exp * 1000 - this._now();
+      // Ahead by tokenRenewBefore, or halfway through a lifetime shorter than that.
+      delay = Math.max(0, left - Math.min(this.options.tokenRenewBefore, left / 2));
+    }
+    this._renewTimer = setTimeout(() => this._renew(), delay);
+  }
+
+  _renew() {
+    this._renewTimer = null;
+    const source = this.options.token;
+    if (typeof source !== 'function') {
+      // Only the page can get a new one: ask it.
+      this._emit('token', { exp: tokenExp(this._token), needsToken: true });
+      return;
+    }
+    Promise.resolve()
+      .then(() => source())
+      .then((fresh) => {
+        if (!this._started) {
+          return;
+        }
+        if (typeof fresh !== 'string' || !fresh) {
+          throw new Error('the token function returned no token');
+        }
+        this._renewAttempt = 0;
+        this._token = fresh;
+        if (this._conn && this._state === State.OPEN) {
+          this._conn.tokenSent = true;
+          this._raw(this._conn, { type: 'token', token: fresh });
+        }
+        this._scheduleRenewal();
+      })
+      .catch((e) => {
+        if (!this._started) {
+          return;
+        }
+        this._emitError(new SwitchboardError('token', 'could not renew the token: ' + (e && e.message)));
+        this._renewAttempt += 1;
+        const window = Math.min(this.options.maxReconnectDelay, this.options.minReconnectDelay * 2 ** this._renewAttempt);
+        this._scheduleRenewal(Math.round(this._random() * window));
+      });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -408,7 +639,7 @@ export class SwitchboardClient extends EventTarget {
     if (conn !== this._conn) {
       return;
     }
-    conn.lastHeard = Date.now();
+    conn.lastHeard = this._now();
     conn.pingSentAt = 0; // any frame proves the connection is alive
     let frame;
     try {
@@ -422,7 +653,7 @@ export class SwitchboardClient extends EventTarget {
       case 'gap': this._onGap(conn, frame); break;
       case 'synced': this._onSynced(conn, frame); break;
       case 'accepted': this._onAccepted(frame); break;
-      case 'error': this._onServerError(frame); break;
+      case 'error': this._onServerError(conn, frame); break;
       case 'authenticated': this._emit('authenticated', { user: frame.user, exp: frame.exp }); break;
       case 'pong': break;
       default: break; // newer server, unknown frame: ignore
@@ -436,12 +667,7 @@ export class SwitchboardClient extends EventTarget {
     }
     conn.delivered = Math.max(conn.delivered, seq);
     if (this._lastSeq !== null && seq <= this._lastSeq) {
-      // Already processed. The server never sends these after `since`, so one showing up
-      // before `synced` means the server's inbox may have been reset: keep it until synced says.
-      if (!conn.synced && !this._seen.has(m.msgId) && conn.stash.length < 10000) {
-        conn.stash.push(m);
-      }
-      return;
+      return; // already processed
     }
     this._accept(m);
   }
@@ -477,84 +703,402 @@ export class SwitchboardClient extends EventTarget {
 
   _onSynced(conn, frame) {
     const seq = frame.seq;
-    conn.synced = true;
     if (Number.isSafeInteger(seq)) {
       conn.delivered = Math.max(conn.delivered, seq);
       if (this._lastSeq !== null && seq < this._lastSeq) {
-        // The server's inbox ends before what we processed: it was reset (data removed).
-        // Start over from its numbering, or everything new would look old and be dropped.
-        const stash = conn.stash.sort((a, b) => a.seq - b.seq);
+        // The server's inbox ends before what we processed: it was reset. Numbering starts over,
+        // so everything after 0 is asked for again; msgIds already seen are dropped.
         this._emitError(new SwitchboardError('cursor_reset',
-          `server inbox ends at seq ${seq}, this device had ${this._lastSeq}; continuing from the server's numbering`));
-        this._setSeq(stash.length ? Math.min(seq, stash[0].seq - 1) : seq, true);
-        for (const m of stash) {
-          if (m.seq > this._lastSeq) {
-            this._accept(m);
-          }
-        }
-        if (this._lastSeq < seq) {
-          this._setSeq(seq, true);
-        }
+          `server inbox ends at seq ${seq}, this device had ${this._lastSeq}; reading it again from the start`));
+        this._epoch += 1;
+        this._lastSeq = 0;
+        this._storeCursor();
+        this._drop(conn, CLIENT_CURSOR_RESET, 'cursor reset');
+        return;
+      }
+      if (this._lastSeq === null) {
+        this._setSeq(seq); // a new device caught up: resume from here next time
       }
     }
-    if (this._lastSeq === null && Number.isSafeInteger(seq)) {
-      this._setSeq(seq); // a new device caught up: resume from here next time
+    conn.synced = true;
+    conn.syncedAt = this._now();
+    const detail = { seq: Number.isSafeInteger(seq) ? seq : this._lastSeq };
+    this._emit('synced', detail);
+    for (const waiter of this._readyWaiters.splice(0)) {
+      waiter.resolve(detail);
     }
-    conn.stash = [];
-    this._attempt = 0; // a full sync proves the server works: back-off starts over
-    this._emit('synced', { seq: Number.isSafeInteger(seq) ? seq : this._lastSeq });
     this._scheduleAck(true);
   }
 
   _onAccepted(frame) {
-    const index = this._outbox.findIndex((e) => e.id === frame.id);
-    if (index < 0) {
+    const entry = this._outbox.get(frame.id);
+    if (!entry) {
       return; // a retry of something already settled
     }
-    const [entry] = this._outbox.splice(index, 1);
-    this._saveOutbox();
     const detail = { ...frame, to: entry.to, body: entry.body };
     delete detail.type;
-    entry.resolve?.(detail);
-    this._emit('accepted', detail);
+    this._finish(entry, detail, null);
   }
 
-  _onServerError(frame) {
+  _onServerError(conn, frame) {
     const error = new SwitchboardError(frame.code || 'internal', frame.message, frame.id != null ? { id: frame.id } : {});
-    const entry = frame.id != null ? this._outbox.find((e) => e.id === frame.id) : null;
+    const entry = frame.id != null ? this._outbox.get(frame.id) : null;
     if (!entry) {
+      if (frame.id == null) {
+        conn.refusal = { code: error.code, message: error.message };
+        if (error.code === 'too_large') {
+          this._onFrameTooLarge(conn, error);
+        }
+        if (error.code === 'invalid_token' && conn.tokenSent && typeof this.options.token === 'function') {
+          // A renewed token was refused: the session keeps its old expiry, try another one.
+          this._renewAttempt += 1;
+          this._scheduleRenewal(Math.round(this._random() * this.options.minReconnectDelay * 2 ** this._renewAttempt));
+        }
+      }
       this._emitError(error);
       return;
     }
-    if (TRANSIENT_SEND_ERRORS.has(error.code) && entry.attempts + 1 < this.options.maxSendAttempts) {
-      // The server could not tell whether it stored it: ask again with the same id later.
-      entry.attempts += 1;
-      const delay = Math.min(this.options.maxReconnectDelay, this.options.minReconnectDelay * 2 ** entry.attempts);
-      entry.retryTimer = setTimeout(() => {
-        entry.retryTimer = null;
-        entry.sentOn = null;
-        this._write(entry);
-      }, delay);
+    if (WAIT_SEND_ERRORS.has(error.code)) {
+      // Too fast: back in line, and the pace drops (once per pause) until the next connection.
+      entry.sentOn = null;
+      const bucket = this._bucket;
+      if (!(bucket.pausedUntil > this._now())) {
+        bucket.rate = Math.max(1, bucket.rate / 2);
+        bucket.tokens = 0;
+        bucket.pausedUntil = this._now() + Math.round(500 + this._random() * 500);
+      }
+      this._emit('retry', { id: entry.id, code: error.code, attempt: entry.attempts || 0, delay: bucket.pausedUntil - this._now() });
+      this._pump();
       return;
     }
-    this._outbox.splice(this._outbox.indexOf(entry), 1);
-    this._saveOutbox();
-    entry.reject?.(error);
-    this._emitError(error);
+    if (RETRY_SEND_ERRORS.has(error.code)) {
+      // The server could not tell whether it stored it: ask again with the same id later.
+      entry.attempts = (entry.attempts || 0) + 1;
+      const window = Math.min(this.options.maxReconnectDelay, this.options.sendRetryDelay * 2 ** (entry.attempts - 1));
+      const delay = Math.round(this._random() * window);
+      entry.sentOn = null;
+      clearTimeout(entry.retryTimer);
+      entry.retryTimer = setTimeout(() => {
+        entry.retryTimer = null;
+        this._pump();
+      }, delay);
+      this._emit('retry', { id: entry.id, code: error.code, attempt: entry.attempts, delay });
+      return;
+    }
+    this._finish(entry, null, error);
+  }
+
+  /**
+   * The server refused a whole frame as too large, which names no id. Its message says its
+   * limit: learn it, and settle the sends whose frames exceed it (each would be refused again).
+   */
+  _onFrameTooLarge(conn, error) {
+    const limit = Number(/larger than (\d+) bytes/.exec(error.message || '')?.[1]);
+    if (Number.isSafeInteger(limit) && limit > 0 && limit < this._maxFrameBytes) {
+      this._maxFrameBytes = limit;
+    }
+    for (const entry of [...this._outbox.values()]) {
+      if (frameBytes(entry) > this._maxFrameBytes) {
+        this._finish(entry, null, new SwitchboardError('too_large',
+          `the send frame is larger than the server's ${this._maxFrameBytes} bytes`, { id: entry.id }));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The outbox
+
+  _outboxPrefix() {
+    return this._key('outbox') + ':';
+  }
+
+  _persistent() {
+    return this.options.persistOutbox && !this._storage.volatile;
+  }
+
+  _sizeProblem(entry) {
+    entry.bytes = utf8Length(entry.body);
+    if (entry.bytes > this.options.maxBodyBytes) {
+      return `body is ${entry.bytes} bytes of UTF-8, more than ${this.options.maxBodyBytes}`;
+    }
+    const frame = frameBytes(entry);
+    if (frame > this._maxFrameBytes) {
+      return `the send frame would be ${frame} bytes, more than ${this._maxFrameBytes}`;
+    }
+    return null;
+  }
+
+  _add(entry) {
+    entry.bytes ??= utf8Length(entry.body);
+    this._outbox.set(entry.id, entry);
+    this._queuedBytes += entry.bytes;
+  }
+
+  _remove(entry) {
+    if (this._outbox.get(entry.id) === entry) {
+      this._outbox.delete(entry.id);
+      this._queuedBytes -= entry.bytes;
+    }
+    clearTimeout(entry.retryTimer);
+    entry.retryTimer = null;
+  }
+
+  /** One storage record per send: queueing or settling one never rewrites the others. */
+  _saveEntry(entry) {
+    if (!this._persistent()) {
+      return false;
+    }
+    return this._storage.set(this._outboxPrefix() + encodeURIComponent(entry.id), JSON.stringify(recordOf(entry)));
+  }
+
+  _deleteEntry(entry) {
+    if (this._persistent()) {
+      this._storage.remove(this._outboxPrefix() + encodeURIComponent(entry.id));
+    }
+  }
+
+  /** Loads stored sends (and converts the older single-list record). */
+  _restoreOutbox() {
+    if (!this._persistent()) {
+      return;
+    }
+    const legacyKey = this._key('outbox');
+    const legacy = this._storage.get(legacyKey);
+    if (legacy !== null) {
+      let list = [];
+      try {
+        list = JSON.parse(legacy);
+      } catch {
+        // corrupt: nothing to convert
+      }
+      for (const r of Array.isArray(list) ? list : []) {
+        const entry = this._fromRecord(r);
+        if (entry) {
+          entry.persisted = this._saveEntry(entry);
+        }
+      }
+      this._storage.remove(legacyKey);
+    }
+    this._adoptStored();
+  }
+
+  /** Takes every stored send this client does not hold yet. */
+  _adoptStored() {
+    if (!this._persistent()) {
+      return;
+    }
+    const prefix = this._outboxPrefix();
+    const found = [];
+    for (const key of this._storage.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      let record = null;
+      try {
+        record = JSON.parse(this._storage.get(key));
+      } catch {
+        // corrupt
+      }
+      if (!record || this._outbox.has(record.id)) continue;
+      found.push([key, record]);
+    }
+    found.sort((a, b) => (a[1].createdAt || 0) - (b[1].createdAt || 0));
+    for (const [key, record] of found) {
+      if (!this._fromRecord(record)) {
+        this._storage.remove(key);
+      } else {
+        this._outbox.get(record.id).persisted = true;
+      }
+    }
+  }
+
+  /** An outbox entry from a stored or broadcast record, or null (with an error event) when it is unusable. */
+  _fromRecord(r) {
+    if (!r || typeof r.id !== 'string' || typeof r.to !== 'string' || typeof r.body !== 'string') {
+      return null;
+    }
+    if (this._outbox.has(r.id)) {
+      return this._outbox.get(r.id);
+    }
+    const entry = {
+      id: r.id, to: r.to, body: r.body, createdAt: r.createdAt || this._now(), firstSentAt: r.firstSentAt || 0,
+    };
+    const tooLarge = this._sizeProblem(entry);
+    if (tooLarge || idProblem(entry.to, this.options.maxIdLength)) {
+      this._emitError(new SwitchboardError(tooLarge ? 'too_large' : 'invalid_user', tooLarge || 'recipient is not a valid id',
+        { id: entry.id, to: entry.to }));
+      return null;
+    }
+    this._add(entry);
+    return entry;
+  }
+
+  /** Settles an entry here and in every tab, and removes it from storage. */
+  _finish(entry, accepted, error) {
+    this._remove(entry);
+    this._deleteEntry(entry);
+    this._tell({ type: 'settled', id: entry.id, accepted, error: error && { code: error.code, message: error.message } });
+    this._settle(entry, accepted, error);
+  }
+
+  /** Resolves or rejects an entry's promise (if this tab made it) and emits the matching event. */
+  _settle(entry, accepted, error, { keep = false } = {}) {
+    if (!keep && error?.code !== 'closed') {
+      this._remove(entry);
+    }
+    if (accepted) {
+      entry.resolve?.(accepted);
+      this._emit('accepted', accepted);
+    } else {
+      entry.reject?.(error);
+      if (error.code !== 'closed') {
+        this._emit('error', error);
+      }
+    }
+    entry.resolve = entry.reject = null;
+  }
+
+  /**
+   * Writes queued sends in order, at most sendRate per second after a burst of sendBurst, so a
+   * long outbox does not run into the server's rate limit. Only the tab that owns the outbox writes.
+   */
+  _pump() {
+    clearTimeout(this._pumpTimer);
+    this._pumpTimer = null;
+    const conn = this._conn;
+    if (!this._owner || !conn || this._state !== State.OPEN || conn.ws.readyState !== 1 /* OPEN */) {
+      return;
+    }
+    const bucket = this._bucket;
+    const now = this._now();
+    if (bucket.pausedUntil && now < bucket.pausedUntil) {
+      this._pumpTimer = setTimeout(() => this._pump(), bucket.pausedUntil - now);
+      return;
+    }
+    bucket.tokens = Math.min(this.options.sendBurst, bucket.tokens + ((now - bucket.at) / 1000) * bucket.rate);
+    bucket.at = now;
+    for (const entry of this._outbox.values()) {
+      if (entry.sentOn === conn || entry.retryTimer) {
+        continue;
+      }
+      if (bucket.tokens < 1) {
+        this._pumpTimer = setTimeout(() => this._pump(), Math.ceil(((1 - bucket.tokens) / bucket.rate) * 1000));
+        return;
+      }
+      bucket.tokens -= 1;
+      entry.sentOn = conn;
+      if (!entry.firstSentAt) {
+        entry.firstSentAt = now;
+        if (entry.persisted) {
+          entry.persisted = this._saveEntry(entry);
+        }
+      }
+      this._raw(conn, { type: 'send', id: entry.id, to: entry.to, body: entry.body });
+    }
+  }
+
+  /**
+   * Gives up sends that can no longer be retried safely: one first written more than maxAge ago
+   * (the server may have forgotten its id, so a retry could store it twice), or queued more than
+   * maxQueueAge ago. Each is reported; the page decides whether to send it again.
+   */
+  _sweep() {
+    if (!this._owner) {
+      return;
+    }
+    const now = this._now();
+    for (const entry of [...this._outbox.values()]) {
+      const sentTooLongAgo = entry.firstSentAt && now - entry.firstSentAt > this.options.maxAge;
+      if (sentTooLongAgo || now - entry.createdAt > this.options.maxQueueAge) {
+        this._finish(entry, null, new SwitchboardError('expired', sentTooLongAgo
+          ? 'not accepted within maxAge of its first try: sending it again could store it twice'
+          : 'not accepted within maxQueueAge', { id: entry.id, to: entry.to, body: entry.body }));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Tabs: one owner of the outbox per user and device (Web Locks), news by BroadcastChannel
+
+  _setupTabs() {
+    const locks = this.options.locks !== undefined ? this.options.locks : globalThis.navigator?.locks;
+    const Channel = this.options.BroadcastChannel !== undefined ? this.options.BroadcastChannel : globalThis.BroadcastChannel;
+    this._owner = true; // without coordination this client owns what it holds
+    if (!locks || !Channel || !this._persistent()) {
+      return;
+    }
+    this._locks = locks;
+    this._owner = false;
+    try {
+      this._channel = new Channel(`${this._key('tabs')}`);
+      this._channel.onmessage = (event) => this._onTabMessage(event.data);
+    } catch {
+      this._channel = null;
+      this._locks = null;
+      this._owner = true;
+    }
+  }
+
+  _tell(message) {
+    try {
+      this._channel?.postMessage(message);
+    } catch {
+      // a closed channel: nothing to tell
+    }
+  }
+
+  _onTabMessage(message) {
+    if (!message || typeof message.id !== 'string' && message.type !== 'queued') {
+      return;
+    }
+    if (message.type === 'queued') {
+      // Another tab queued a send: every tab lists it, the owner sends it.
+      const entry = this._fromRecord(message.entry);
+      if (entry) {
+        entry.persisted ??= Boolean(message.persisted);
+        this._pump();
+      }
+    } else if (message.type === 'settled') {
+      const entry = this._outbox.get(message.id);
+      if (!entry) {
+        return;
+      }
+      this._remove(entry);
+      const error = message.error && new SwitchboardError(message.error.code, message.error.message, { id: message.id });
+      this._settle(entry, message.accepted, error);
+    }
+  }
+
+  /** Asks to own the outbox; granted when no other tab of this user and device does. */
+  _claimOutbox() {
+    if (!this._locks || this._release) {
+      return;
+    }
+    let release;
+    const held = new Promise((resolve) => {
+      release = resolve;
+    });
+    this._release = release;
+    this._locks.request(this._key('outbox-owner'), () => {
+      if (this._release !== release) {
+        return undefined; // disconnected while waiting
+      }
+      this._owner = true;
+      this._adoptStored(); // including what a tab that went away left behind
+      this._pump();
+      return held;
+    }).catch(() => {});
+  }
+
+  _releaseOutbox() {
+    if (!this._locks) {
+      return;
+    }
+    this._owner = false;
+    this._release?.();
+    this._release = null;
   }
 
   // ---------------------------------------------------------------------------------------
   // Outgoing frames
-
-  /** Writes a queued send on the current connection, once per connection. */
-  _write(entry) {
-    const conn = this._conn;
-    if (!conn || conn.ws.readyState !== 1 /* OPEN */ || entry.sentOn === conn || entry.retryTimer) {
-      return; // sent when the next connection opens
-    }
-    entry.sentOn = conn;
-    this._raw(conn, { type: 'send', id: entry.id, to: entry.to, body: entry.body });
-  }
 
   _raw(conn, frame) {
     try {
@@ -600,11 +1144,19 @@ export class SwitchboardClient extends EventTarget {
     if (previous === state && state !== State.RECONNECTING) {
       return;
     }
+    if (!TRANSITIONS[previous].includes(state)) {
+      // Never expected: reported rather than thrown, so a page keeps working.
+      this._emitError(new SwitchboardError('bad_transition', `state ${previous} -> ${state}`));
+    }
     this._state = state;
     this._emit('state', { state, previous, ...extra });
   }
 
   _emit(type, detail) {
+    if (this._constructing) {
+      queueMicrotask(() => this.dispatchEvent(new CustomEvent(type, { detail })));
+      return;
+    }
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
@@ -640,44 +1192,44 @@ export class SwitchboardClient extends EventTarget {
     return device;
   }
 
-  _loadSeq() {
+  /** The stored cursor: {seq, epoch}; a plain number is an older client's record (epoch 0). */
+  _loadCursor() {
     const stored = this._storage.get(this._key('seq'));
-    const value = Number(stored);
-    return stored !== null && stored !== '' && Number.isSafeInteger(value) && value >= 0 ? value : null;
-  }
-
-  _setSeq(seq, force = false) {
-    if (force || this._lastSeq === null || seq > this._lastSeq) {
-      this._lastSeq = seq;
-      this._storage.set(this._key('seq'), String(seq));
-    }
-  }
-
-  _loadOutbox() {
-    if (!this.options.persistOutbox) {
-      return [];
-    }
+    let value = null;
     try {
-      const list = JSON.parse(this._storage.get(this._key('outbox')) || '[]');
-      return Array.isArray(list)
-        ? list.filter((e) => e && typeof e.id === 'string' && typeof e.to === 'string' && typeof e.body === 'string')
-          .map((e) => ({ id: e.id, to: e.to, body: e.body, createdAt: e.createdAt || Date.now(), attempts: 0 }))
-        : [];
+      value = stored === null || stored === '' ? null : JSON.parse(stored);
     } catch {
-      return [];
+      // corrupt: start without one
+    }
+    if (typeof value === 'number') {
+      value = { seq: value, epoch: 0 };
+    }
+    if (!value || !Number.isSafeInteger(value.seq) || value.seq < 0) {
+      return { seq: null, epoch: Number.isSafeInteger(value?.epoch) ? value.epoch : 0 };
+    }
+    return { seq: value.seq, epoch: Number.isSafeInteger(value.epoch) ? value.epoch : 0 };
+  }
+
+  _setSeq(seq) {
+    if (this._lastSeq === null || seq > this._lastSeq) {
+      this._lastSeq = seq;
+      this._storeCursor();
     }
   }
 
-  _saveOutbox() {
-    if (!this.options.persistOutbox) {
+  /**
+   * Writes the cursor as the maximum of this tab's and the stored one, so a tab that is catching
+   * up never moves it back. A later epoch (a reset seen by some tab) wins over any seq.
+   */
+  _storeCursor() {
+    const stored = this._loadCursor();
+    if (stored.epoch > this._epoch) {
+      return; // another tab saw a reset this one has not: it will on its next sync
+    }
+    if (stored.epoch === this._epoch && stored.seq !== null && stored.seq >= this._lastSeq) {
       return;
     }
-    const key = this._key('outbox');
-    if (this._outbox.length === 0) {
-      this._storage.remove(key);
-    } else {
-      this._storage.set(key, JSON.stringify(this._outbox.map(({ id, to, body, createdAt }) => ({ id, to, body, createdAt }))));
-    }
+    this._storage.set(this._key('seq'), JSON.stringify({ seq: this._lastSeq, epoch: this._epoch }));
   }
 }
 
@@ -717,6 +1269,72 @@ export function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** UTF-8 length of a string, as the server counts it (a lone surrogate becomes 3 bytes of U+FFFD). */
+export function utf8Length(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      n += 1;
+    } else if (c < 0x800) {
+      n += 2;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i += 1;
+    } else {
+      n += 3;
+    }
+  }
+  return n;
+}
+
+function frameBytes(entry) {
+  return utf8Length(JSON.stringify({ type: 'send', id: entry.id, to: entry.to, body: entry.body }));
+}
+
+function recordOf(entry) {
+  const record = { id: entry.id, to: entry.to, body: entry.body, createdAt: entry.createdAt };
+  if (entry.firstSentAt) {
+    record.firstSentAt = entry.firstSentAt;
+  }
+  return record;
+}
+
+function idOfKey(key, prefix) {
+  if (typeof key !== 'string' || !key.startsWith(prefix)) {
+    return undefined;
+  }
+  try {
+    return decodeURIComponent(key.slice(prefix.length));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `exp` claim (seconds) of a JWT, or null when it has none or is not a JWT. */
+export function tokenExp(token) {
+  if (typeof token !== 'string') {
+    return null;
+  }
+  const part = token.split('.')[1];
+  if (!part) {
+    return null;
+  }
+  try {
+    const base64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+    const json = new TextDecoder().decode(Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0)));
+    const exp = JSON.parse(json).exp;
+    return Number.isFinite(exp) ? exp : null;
+  } catch {
+    return null;
+  }
+}
+
+function tokenExpired(token, now) {
+  const exp = tokenExp(token);
+  return exp !== null && exp * 1000 <= now;
+}
+
 function defaultUrl() {
   const loc = globalThis.location;
   if (!loc || !/^https?:$/.test(loc.protocol)) {
@@ -735,27 +1353,62 @@ function defaultStorage() {
   }
 }
 
-/** Wraps a Storage-like object so quota errors and blocked storage never break messaging. */
-function safeStorage(storage) {
+/**
+ * Wraps a Storage-like object so that quota errors and blocked storage never break messaging;
+ * each failure is passed to `report(op, key, error)`.
+ */
+function safeStorage(storage, report) {
   if (!storage) {
     const memory = new Map();
     return {
       volatile: true,
       get: (k) => (memory.has(k) ? memory.get(k) : null),
-      set: (k, v) => memory.set(k, String(v)),
+      set: (k, v) => {
+        memory.set(k, String(v));
+        return true;
+      },
       remove: (k) => memory.delete(k),
+      keys: () => [...memory.keys()],
     };
   }
   return {
     volatile: false,
     get(k) {
-      try { return storage.getItem(k); } catch { return null; }
+      try {
+        return storage.getItem(k);
+      } catch (e) {
+        report('read', k, e);
+        return null;
+      }
     },
     set(k, v) {
-      try { storage.setItem(k, String(v)); } catch { /* full or blocked: this session still works */ }
+      try {
+        storage.setItem(k, String(v));
+        return true;
+      } catch (e) {
+        report('write', k, e);
+        return false;
+      }
     },
     remove(k) {
-      try { storage.removeItem(k); } catch { /* ignore */ }
+      try {
+        storage.removeItem(k);
+      } catch (e) {
+        report('remove', k, e);
+      }
+    },
+    keys() {
+      try {
+        const keys = [];
+        for (let i = 0; i < storage.length; i++) {
+          const k = storage.key(i);
+          if (k !== null) keys.push(k);
+        }
+        return keys;
+      } catch (e) {
+        report('read', null, e);
+        return [];
+      }
     },
   };
 }

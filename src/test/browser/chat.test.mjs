@@ -135,4 +135,22 @@ describe('chat page', () => {
     await ivy.context.close();
     await jack.context.close();
   });
+
+  test('a message typed after Disconnect waits, and goes out once on Connect', async () => {
+    const kim = await newPerson(fx.browser);
+    const lee = await newPerson(fx.browser);
+    const k = await openChat(kim.context, fx.server, 'kim', 'lee');
+    const l = await openChat(lee.context, fx.server, 'lee', 'kim');
+    await k.click('#disconnect');
+    await waitForState(k, 'closed');
+    await type(k, 'Typed while disconnected');
+    assert.deepEqual((await thread(k)).at(-1), { from: 'You', body: 'Typed while disconnected', status: 'pending' });
+    await k.click('#connect');
+    await waitForState(k, 'open');
+    await expectThread(l, view('lee', [['kim', 'Typed while disconnected']]));
+    await expectThread(k, view('kim', [['kim', 'Typed while disconnected']]));
+    assert.deepEqual([...kim.problems, ...lee.problems], []);
+    await kim.context.close();
+    await lee.context.close();
+  });
 });

@@ -115,9 +115,11 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
 
     router = Router.router(vertx);
     Path webroot = Path.of(config.webroot());
-    router.route().handler(webroot.isAbsolute()
+    // max-age 0: browsers revalidate (If-Modified-Since, 304) on every load, so pages and the
+    // client module they import change together when a new version is deployed.
+    router.route().handler((webroot.isAbsolute()
         ? StaticHandler.create(FileSystemAccess.ROOT, config.webroot())
-        : StaticHandler.create(FileSystemAccess.RELATIVE, config.webroot()));
+        : StaticHandler.create(FileSystemAccess.RELATIVE, config.webroot())).setMaxAgeSeconds(0));
     handshakeDeadlines = new HandshakeDeadlines(vertx, config.handshakeTimeoutMillis());
     violationClose = new ProtocolViolationClose(config.closeTimeoutSeconds() * 1000L);
     compression = config.compression() && BoundedCompression.available();
@@ -143,6 +145,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         // Keep-alive HTTP connections that fall silent are closed; WebSockets stay busy with pings.
         .setIdleTimeout((int) (config.idleTimeoutMillis() / 1000))
         .setWebSocketSubProtocols(List.of(JSON_SUBPROTOCOL))
+        // gzip/deflate for webroot's files when the browser asks (Accept-Encoding).
+        .setCompressionSupported(true)
         // Every socket is used only from this verticle's event loop: Vert.x can then skip a
         // per-connection outbound queue (about 8 KiB each, measured in docs/benchmarks.md).
         .setStrictThreadMode(true);

@@ -1,0 +1,54 @@
+// Compiled with `tsc --noEmit` by npm test: the declarations in webroot/js/switchboard.d.ts must
+// describe the client as pages use it.
+
+import {
+  SwitchboardClient, SwitchboardError, State, TRANSITIONS, VERSION, idProblem, tokenExp, utf8Length,
+  type Accepted, type ConnectionState, type StorageLike,
+} from '../../../../webroot/js/switchboard.js';
+
+const memory = new Map<string, string>();
+const storage: StorageLike = {
+  getItem: (k) => memory.get(k) ?? null,
+  setItem: (k, v) => void memory.set(k, v),
+  removeItem: (k) => void memory.delete(k),
+  get length() {
+    return memory.size;
+  },
+  key: (i) => [...memory.keys()][i] ?? null,
+};
+
+const client = new SwitchboardClient({
+  user: 'alice',
+  token: async () => 'header.payload.signature',
+  storage,
+  random: Math.random,
+  maxBodyBytes: 65536,
+});
+// The browser's own objects fit the options that stand for them.
+const inBrowser = new SwitchboardClient({
+  user: 'alice',
+  storage: localStorage,
+  WebSocket,
+  locks: navigator.locks,
+  BroadcastChannel,
+});
+inBrowser.close();
+const version: string = VERSION;
+const first: ConnectionState = State.CLOSED;
+const next: readonly ConnectionState[] = TRANSITIONS[first];
+client.on('message', (m) => console.log(m.seq.toFixed(), m.body.length));
+client.on('state', ({ state, delay }) => console.log(state, delay ?? 'waiting'));
+client.on('storage', ({ op, id }) => console.log(op, id));
+client.on('error', (e: SwitchboardError) => console.log(e.code, e.id, e.queued));
+client.on('retry', ({ id, delay }) => console.log(id, delay));
+const sent = client.send('bob', 'hi', { id: 'c-1' });
+const id: string = sent.id;
+sent.then((a: Accepted) => console.log(a.msgId, a.online, a.duplicate === true), (e: SwitchboardError) => e.code);
+client.connect().ready().then(({ seq }) => console.log(seq));
+client.disconnect();
+client.refreshToken('a.b.c');
+client.close();
+const problem: string | null = idProblem('bob');
+const bytes: number = utf8Length('é');
+const exp: number | null = tokenExp('a.b.c');
+console.log(version, next, id, problem, bytes, exp, client.pending.length, client.lastSeq, client.synced);
