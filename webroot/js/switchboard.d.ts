@@ -102,6 +102,8 @@ export interface Message {
   to: string;
   body: string;
   ts: number;
+  /** True when a back end pushed it (HTTP API or event bus), false for a user's message. */
+  push: boolean;
 }
 
 export interface Accepted {

@@ -678,7 +678,7 @@ export class SwitchboardClient extends EventTarget {
     if (!duplicate) {
       this._remember(m.msgId);
       this._emit('message', {
-        msgId: m.msgId, seq: m.seq, from: m.from, to: m.to, body: m.body, ts: m.ts,
+        msgId: m.msgId, seq: m.seq, from: m.from, to: m.to, body: m.body, ts: m.ts, push: m.push === true,
       });
     }
     // Recorded after the listeners ran: if the page dies in between, the message comes again

@@ -61,6 +61,21 @@ describe('cursor_reset', () => {
   });
 });
 
+describe('messages', () => {
+  test('a back end\'s push is marked push: true, a user\'s message push: false', async () => {
+    const server = await new FakeServer().start();
+    server.store('alice', 'from the shop', 'shop', { push: true });
+    server.store('alice', 'from a user called shop', 'shop');
+    const client = makeClient(server);
+    const messages = record(client, 'message');
+    const synced = nextEvent(client, 'synced', () => messages.length >= 2);
+    client.connect();
+    await within(synced, 5000, 'synced with both');
+    assert.deepEqual(messages.map((m) => [m.body, m.push]), [['from the shop', true], ['from a user called shop', false]]);
+    await server.stop();
+  });
+});
+
 describe('back-off', () => {
   test('after a restart (close 1012) clients spread their first retry over a wide window', async () => {
     const server = await new FakeServer().start();

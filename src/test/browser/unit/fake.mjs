@@ -70,9 +70,9 @@ export class FakeServer {
   }
 
   /** Stores a message for `to` as a push would, and delivers it to live sessions. */
-  store(to, body, from = 'server') {
+  store(to, body, from = 'server', extra = {}) {
     const inbox = this.inbox(to);
-    const m = { msgId: `m-${this.nextMsgId++}`, seq: inbox.length + 1, from, to, body, ts: Date.now() };
+    const m = { msgId: `m-${this.nextMsgId++}`, seq: inbox.length + 1, from, to, body, ts: Date.now(), ...extra };
     inbox.push(m);
     for (const c of this.conns) {
       if (c.user === to && c.synced) c.send({ type: 'message', ...m });
