@@ -24,6 +24,7 @@ const CLIENT_NO_PONG = 4003;
 const CLIENT_CURSOR_RESET = 4904;
 
 const CLOSE_POLICY = 1008;
+const CLOSE_TOO_BIG = 1009;
 const CLOSE_RESTART = 1012;
 const CLOSE_TOKEN_EXPIRED = 4001;
 
@@ -469,6 +470,9 @@ export class SwitchboardClient extends EventTarget {
     } catch {
       // already closed
     }
+    if (code === CLOSE_TOO_BIG) {
+      this._onClosedTooBig(conn, reason);
+    }
     for (const entry of this._outbox.values()) {
       if (entry.sentOn === conn) entry.sentOn = null;
     }
@@ -793,7 +797,24 @@ export class SwitchboardClient extends EventTarget {
    * limit: learn it, and settle the sends whose frames exceed it (each would be refused again).
    */
   _onFrameTooLarge(conn, error) {
-    const limit = Number(/larger than (\d+) bytes/.exec(error.message || '')?.[1]);
+    this._learnFrameLimit(Number(/larger than (\d+) bytes/.exec(error.message || '')?.[1]));
+  }
+
+  /**
+   * The server closed with 1009: a frame sent on this connection was over its limit. Its reason
+   * names the limit; where it does not, the largest frame in flight was over it.
+   */
+  _onClosedTooBig(conn, reason) {
+    let limit = Number(/larger than (\d+) bytes/.exec(reason || '')?.[1]);
+    if (!Number.isSafeInteger(limit) || limit <= 0) {
+      const inFlight = [...this._outbox.values()].filter((e) => e.sentOn === conn).map(frameBytes);
+      limit = inFlight.length > 0 ? Math.max(...inFlight) - 1 : NaN;
+    }
+    this._learnFrameLimit(limit);
+  }
+
+  /** Lowers the frame limit to the server's, and settles the sends whose frames exceed it (each would be refused again). */
+  _learnFrameLimit(limit) {
     if (Number.isSafeInteger(limit) && limit > 0 && limit < this._maxFrameBytes) {
       this._maxFrameBytes = limit;
     }

@@ -32,8 +32,12 @@ export function utf8Bytes(s) {
 export class FakeServer {
   constructor({
     maxBodyBytes = 65536, maxFrameBytes = 262144, rate = 50, burst = 100, maxSessions = 20, hooks = {},
+    oversize = 'close',
   } = {}) {
     this.limits = { maxBodyBytes, maxFrameBytes, rate, burst, maxSessions };
+    // How an oversized frame is answered: 'close' as the gateway does (1009 naming its limit),
+    // 'close-unnamed' (1009 without the limit, as a proxy might), 'error' (an id-less too_large frame).
+    this.oversize = oversize;
     this.hooks = hooks;
     this.inboxes = new Map();   // user -> [{msgId, seq, from, to, body, ts}]
     this.byId = new Map();      // `${user}|${id}` -> accepted frame (idempotency)
@@ -181,8 +185,13 @@ export class FakeConn {
   _onData(data) {
     const text = data.toString('utf8');
     if (utf8Bytes(text) > this.server.limits.maxFrameBytes) {
-      // As the gateway does: the frame is refused before it is parsed, so no id is known.
-      this.error('too_large', `message is larger than ${this.server.limits.maxFrameBytes} bytes`);
+      // The frame is refused before it is parsed, so no id is known.
+      const max = this.server.limits.maxFrameBytes;
+      if (this.server.oversize === 'error') {
+        this.error('too_large', `message is larger than ${max} bytes`);
+      } else {
+        this.close(1009, this.server.oversize === 'close' ? `frame larger than ${max} bytes` : 'frame too large');
+      }
       return;
     }
     const frame = JSON.parse(text);

@@ -121,7 +121,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         ? StaticHandler.create(FileSystemAccess.ROOT, config.webroot())
         : StaticHandler.create(FileSystemAccess.RELATIVE, config.webroot())).setMaxAgeSeconds(0));
     handshakeDeadlines = new HandshakeDeadlines(vertx, config.handshakeTimeoutMillis());
-    violationClose = new ProtocolViolationClose(config.closeTimeoutSeconds() * 1000L);
+    violationClose = new ProtocolViolationClose(config.closeTimeoutSeconds() * 1000L, config.maxFrameBytes());
     compression = config.compression() && BoundedCompression.available();
     if (config.compression() && !compression) {
       LOG.warn("gateway.compression is on, but this Vert.x version does not let its inflation be bounded: compression stays off");

@@ -40,9 +40,12 @@ final class ProtocolViolationClose extends ChannelInboundHandlerAdapter {
   private static final String DISCARD = "switchboard-discard-after-violation";
 
   private final long closeTimeoutMillis;
+  /** The 1009 close's reason; it names the limit so that a client can settle the send instead of resending it. */
+  private final String tooBigReason;
 
-  ProtocolViolationClose(long closeTimeoutMillis) {
+  ProtocolViolationClose(long closeTimeoutMillis, int maxFrameBytes) {
     this.closeTimeoutMillis = closeTimeoutMillis;
+    this.tooBigReason = "frame larger than " + maxFrameBytes + " bytes";
   }
 
   /** Puts the handler into an accepted socket's pipeline; returns false when the socket has none. */
@@ -68,7 +71,7 @@ final class ProtocolViolationClose extends ChannelInboundHandlerAdapter {
     short code = closeCode(status);
     LOG.debug("closing WebSocket from {} with {}: {}", ctx.channel().remoteAddress(), code, cause.getMessage());
     ctx.pipeline().addAfter(ctx.name(), DISCARD, Discard.INSTANCE);
-    String reason = code == CloseCodes.MESSAGE_TOO_BIG ? "frame too large" : "protocol violation";
+    String reason = code == CloseCodes.MESSAGE_TOO_BIG ? tooBigReason : "protocol violation";
     ctx.writeAndFlush(new CloseWebSocketFrame(code, reason)).addListener((ChannelFutureListener) written -> {
       if (!written.isSuccess() || closeTimeoutMillis == 0 || !(written.channel() instanceof DuplexChannel duplex)) {
         written.channel().close();
