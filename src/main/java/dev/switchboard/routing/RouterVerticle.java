@@ -64,7 +64,7 @@ public final class RouterVerticle extends VerticleBase {
     validator = new SendValidator(limits);
     ids = new Ids(limits.maxIdLength());
     defaultSender = PushApiConfig.fromJson(config()).defaultSender();
-    directory = new UserDirectory(vertx);
+    directory = UserDirectory.create(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), limits.maxQueuedCopies(),
         this::storeAndDeliver);
