@@ -19,7 +19,8 @@ public record InboxConfig(
     long logSegmentBytes,
     String postgresUri,
     int postgresPoolSize,
-    boolean allowEmbeddedInCluster) {
+    boolean allowEmbeddedInCluster,
+    long stopTimeoutMillis) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -50,6 +51,7 @@ public record InboxConfig(
         s.longIn("segmentMegabytes", 1, 4096) * 1024 * 1024,
         s.uri("postgresUri", List.of("postgresql", "postgres")),
         s.intIn("postgresPoolSize", 1, 1000),
-        s.bool("allowEmbeddedInCluster"));
+        s.bool("allowEmbeddedInCluster"),
+        s.longIn("stopTimeoutSeconds", 1, 3600) * 1000);
   }
 }
