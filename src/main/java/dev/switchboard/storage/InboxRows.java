@@ -11,6 +11,7 @@ import io.vertx.sqlclient.Tuple;
 import java.lang.reflect.Array;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedSet;
@@ -72,6 +73,15 @@ final class InboxRows {
         .forEach(k -> rows.add(Tuple.of(k.key().sender(), k.key().key(), now, k.keyed().fingerprint(),
             k.keyed().result().encode())));
     return rows;
+  }
+
+  /** The highest move of each device, once: the moves of a batch may name a device more than once. */
+  static List<CursorUpdate> highestPerDevice(List<CursorUpdate> cursors) {
+    Map<List<String>, CursorUpdate> highest = new LinkedHashMap<>();
+    for (CursorUpdate c : cursors) {
+      highest.merge(List.of(c.user(), c.device()), c, (a, b) -> a.seq() >= b.seq() ? a : b);
+    }
+    return new ArrayList<>(highest.values());
   }
 
   /** {@code (recipient, device, seq, updated_at)} for each cursor move, by recipient and device. */

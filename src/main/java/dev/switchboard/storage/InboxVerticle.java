@@ -109,9 +109,9 @@ public final class InboxVerticle extends VerticleBase {
     long seconds = config.stopTimeoutMillis() / 1000;
     return within(idle.future().compose(v -> store.close()))
         .recover(e -> {
-          LOG.warn("inbox store did not finish its writes within inbox.stopTimeoutSeconds ({} s): {} queued appends "
-              + "refused, {} cursor moves not written; closing it", seconds, queue.size() + (inFlight == null ? 0 : inFlight.size()),
-              pendingCursors.size() + flushingCursors.size());
+          int waiting = queue.size() + (inFlight == null ? 0 : inFlight.size());
+          LOG.warn("inbox store did not finish its writes within inbox.stopTimeoutSeconds ({} s): {} appends refused, "
+              + "{} cursor moves not written; closing it", seconds, waiting, pendingCursors.size() + flushingCursors.size());
           refuseQueued();
           // The close itself may hang as well: it gets the same bound, then the node goes on stopping.
           return within(store.close());

@@ -271,7 +271,9 @@ public final class PgInboxStore implements InboxStore {
           columns.getValue(3), columns.getValue(4), since, (long) keys.size())));
     }
     if (!cursors.isEmpty()) {
-      Tuple columns = InboxRows.columns(InboxRows.cursors(cursors, now), String.class, String.class, Long.class, Long.class);
+      // One row per device: a statement's upsert may not touch a row twice.
+      Tuple columns = InboxRows.columns(InboxRows.cursors(InboxRows.highestPerDevice(cursors), now),
+          String.class, String.class, Long.class, Long.class);
       steps.add(conn.preparedQuery(UPSERT_CURSORS).execute(Tuple.of(columns.getValue(0), columns.getValue(1),
           columns.getValue(2), now)));
     }

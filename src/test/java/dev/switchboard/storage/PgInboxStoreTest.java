@@ -235,6 +235,24 @@ class PgInboxStoreTest extends InboxStoreContractTest {
   }
 
   @Test
+  @DisplayName("a device whose cursor moves several times in one batch keeps the highest, and never moves back")
+  void cursorMovedTwiceInOneBatch(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PgInboxStore store = new PgInboxStore(vertx, config(100));
+    store.open()
+        .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 5),
+            new CursorUpdate("bob", "phone", 9), new CursorUpdate("bob", "phone", 7), new CursorUpdate("bob", "tab", 2)), 3))
+        .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 4),
+            new CursorUpdate("bob", "phone", 3)), 4))
+        .compose(v -> Future.all(store.cursor("bob", "phone"), store.cursor("bob", "tab")))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(both -> ctx.verify(() -> {
+          assertEquals(9L, (Long) both.resultAt(0));
+          assertEquals(2L, (Long) both.resultAt(1));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a user met several times in one batch, twice in one request, gets consecutive seqs up to the cap, "
       + "then inbox_full, and the next batch goes on from the stored head")
   void repeatedUserInOneBatch(Vertx vertx, VertxTestContext ctx) throws Exception {
