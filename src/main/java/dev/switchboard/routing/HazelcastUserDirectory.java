@@ -136,6 +136,9 @@ public final class HazelcastUserDirectory implements UserDirectory {
   @Override
   public Future<Map<String, Map<String, Integer>>> sessionsByNode(Collection<String> users) {
     Set<String> distinct = new HashSet<>(users);
+    if (distinct.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
     if (distinct.size() == 1) {
       String user = distinct.iterator().next();
       return sessionsByNode(user).map(nodes -> nodes.isEmpty() ? Map.of() : Map.of(user, nodes));
