@@ -4,7 +4,7 @@
 #   bench/bench.sh SCENARIO [options]
 #
 # Scenarios: smoke, direct, idle, backlog, fanout, mqtt, compare, and on a cluster (3 nodes on this
-# machine sharing an embedded PostgreSQL): storm, cluster-idle (see docs/benchmarks.md).
+# machine sharing an embedded PostgreSQL): storm, cluster-idle, cluster-direct (see docs/benchmarks.md).
 # The script builds what it needs (the server jar from the repository root, the bench jar from
 # bench/), starts the server (or mosquitto) itself on loopback with a fresh data directory under
 # /tmp, runs the load, stops what it started by PID and prints a result block. Every run is bounded:
@@ -15,10 +15,11 @@
 #   --instances N            gateway.instances of the server (default: the server's, half the cores)
 #   --rounds N               compare: rounds of (Switchboard, mosquitto) runs (default 2);
 #                            storm: runs, each on a fresh cluster (default 1);
-#                            cluster-idle: rounds of (N-node cluster, 1-node cluster, 1 node) (default 2)
-#   --nodes N                storm, cluster-idle: nodes in the cluster (default 3)
+#                            cluster-idle: rounds of (N-node cluster, 1-node cluster, 1 node) (default 2);
+#                            cluster-direct: runs, each on a fresh cluster and database (default 1)
+#   --nodes N                storm, cluster-idle, cluster-direct: nodes in the cluster (default 3)
 #   --no-sqlite              cluster-idle: leave out the plain single node with its embedded store
-#   --pg-fsync on|off        storm, cluster-idle: PostgreSQL's fsync and synchronous_commit (default on)
+#   --pg-fsync on|off        storm, cluster-idle, cluster-direct: PostgreSQL's fsync and synchronous_commit (default on)
 #   --hard-timeout S         kill the generator after S seconds (default 600)
 #   --keep                   keep the data directory and logs under /tmp
 #   --quiet-wait S           first wait up to S seconds (default 120) for the machine to be idle
@@ -57,6 +58,8 @@ Examples:
   bench/bench.sh storm --connections 6000 --rounds 2
   bench/bench.sh storm --connections 6000 --backoff-ms 0
   bench/bench.sh cluster-idle --connections 6000 --hold 5 --rounds 2
+  bench/bench.sh cluster-direct --nodes 3 --users 1000 --rate 3000 --duration 20
+  bench/bench.sh cluster-direct --nodes 1 --users 1000 --rate 2000 --find-max
 
 Load generator options:
 EOF
@@ -458,7 +461,7 @@ header() {
   echo "# switchboard-bench $SCENARIO | $(date -u +%Y-%m-%dT%H:%M:%SZ) | server commit $commit$dirty | $(nproc) cores"
   echo "# server jar: $SERVER_JAR_ORIG | server JVM: $SERVER_JAVA_OPTS | generator JVM: $BENCH_JAVA_OPTS | $(java -version 2>&1 | head -1)"
   echo "# args: ${ARGS[*]:-}"
-  if [[ $SCENARIO == storm || $SCENARIO == cluster-idle ]]; then
+  if [[ $SCENARIO == storm || $SCENARIO == cluster-idle || $SCENARIO == cluster-direct ]]; then
     echo "# cluster: $NODES nodes on this machine (Hazelcast on loopback), inbox on one embedded PostgreSQL 17.6 (fsync $PG_FSYNC); rounds $ROUNDS"
   fi
 }
@@ -491,14 +494,14 @@ CL_RCPT=$((CONNS > 1000 ? CONNS : 1000))
 
 case "$SCENARIO" in
   smoke|direct|idle|backlog|fanout|mqtt|compare) ;;
-  storm|cluster-idle)
+  storm|cluster-idle|cluster-direct)
     [[ "$NODES" =~ ^[0-9]+$ && $NODES -ge 1 ]] || die "--nodes wants a whole number >= 1"
     [[ $SCENARIO == storm && $NODES -lt 2 ]] && die "storm needs --nodes 2 or more"
     ;;
   *) usage; die "unknown scenario: $SCENARIO" ;;
 esac
 if [[ -z "$ROUNDS" ]]; then
-  case "$SCENARIO" in storm) ROUNDS=1 ;; *) ROUNDS=2 ;; esac
+  case "$SCENARIO" in storm|cluster-direct) ROUNDS=1 ;; *) ROUNDS=2 ;; esac
 fi
 
 # One benchmark at a time on this machine: two loads on 2 cores would only measure each other.
@@ -553,6 +556,19 @@ case "$SCENARIO" in
       start_cluster "$NODES" "$r" "$CL_RCPT" "$MAXMSGS"
       # shellcheck disable=SC2046
       run_bench storm "${ARGS[@]}" $(cluster_args) --label "round $r" || rc=$?
+      stop_cluster
+    done
+    stop_pg
+    ;;
+  cluster-direct)
+    # direct messages across nodes: user i connects to node i mod N and sends to user i+1, on the
+    # next node (with one node, to itself); CPU counts every node and PostgreSQL with its backends
+    start_pg "$ROUNDS"
+    for ((r = 1; r <= ROUNDS; r++)); do
+      [[ $ROUNDS -gt 1 ]] && log "cluster-direct round $r of $ROUNDS"
+      start_cluster "$NODES" "$r" "$RCPT" "$MAXMSGS"
+      # shellcheck disable=SC2046
+      run_bench direct "${ARGS[@]}" $(cluster_args) --label "$NODES-node cluster, PostgreSQL, round $r" || rc=$?
       stop_cluster
     done
     stop_pg

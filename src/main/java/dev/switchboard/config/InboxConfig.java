@@ -20,7 +20,8 @@ public record InboxConfig(
     boolean logRepair,
     String postgresUri,
     int postgresPoolSize,
-    boolean allowEmbeddedInCluster) {
+    boolean allowEmbeddedInCluster,
+    long stopTimeoutMillis) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -52,6 +53,7 @@ public record InboxConfig(
         s.bool("logRepair"),
         s.uri("postgresUri", List.of("postgresql", "postgres")),
         s.intIn("postgresPoolSize", 1, 1000),
-        s.bool("allowEmbeddedInCluster"));
+        s.bool("allowEmbeddedInCluster"),
+        s.longIn("stopTimeoutSeconds", 1, 3600) * 1000);
   }
 }

@@ -106,7 +106,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     ids = new Ids(limits.maxIdLength());
     parser = new JsonFrameParser(ids, limits.maxBodyBytes(), limits.maxJsonDepth());
     connectionsPerIp = vertx.sharedData().getLocalMap(CONNECTIONS_PER_IP);
-    directory = new UserDirectory(vertx);
+    directory = UserDirectory.create(vertx);
     auth = AuthConfig.fromJson(config());
     tokens = auth.insecure() ? null : new TokenVerifier(vertx, auth);
     authenticator = auth.insecure() ? new QueryUserAuthenticator() : new TokenAuthenticator(tokens);
@@ -295,29 +295,24 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     // Nothing is read until the session limit is checked and the handlers are in place.
     socket.pause();
     // A session counts against the limit from the moment it is accepted, whether its delivery starts
-    // now or with a later hello. Counting itself first and then reading the total, concurrent
-    // connections cannot all see room for themselves.
-    directory.join(user).onComplete(joined -> {
+    // now or with a later hello; the directory checks the limit and counts it in one atomic step.
+    // When the directory cannot say, the session is refused: the limit never fails open.
+    directory.join(user, limits.maxSessionsPerUser()).onComplete(joined -> {
       if (joined.failed()) {
         LOG.warn("user directory: join of {} failed: {}", user, joined.cause().getMessage());
         socket.close(CloseCodes.INTERNAL_ERROR, "could not subscribe, reconnect");
         return;
       }
-      directory.sessionsByNode(user).onComplete(counted -> {
-        int live = counted.succeeded() ? counted.result().values().stream().mapToInt(Integer::intValue).sum() : 0;
-        if (socket.isClosed()) {
-          leaveDirectory(user);
-          return;
-        }
-        if (live > limits.maxSessionsPerUser()) {
-          leaveDirectory(user);
-          refuse(socket, new ProtocolException(ErrorCode.TOO_MANY_SESSIONS,
-              "user " + user + " already has " + (live - 1) + " sessions"));
-        } else {
-          startSession(socket, identity, query, json, ip);
-        }
-        socket.resume();
-      });
+      if (!joined.result()) {
+        refuse(socket, new ProtocolException(ErrorCode.TOO_MANY_SESSIONS,
+            "user " + user + " already has " + limits.maxSessionsPerUser() + " sessions"));
+      } else if (socket.isClosed()) {
+        leaveDirectory(user);
+        return;
+      } else {
+        startSession(socket, identity, query, json, ip);
+      }
+      socket.resume();
     });
   }
 
@@ -423,8 +418,12 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     LOG.debug("user {} disconnected", session.user());
   }
 
-  /** Pings every session; each session's own timer closes it when silent or expired. */
+  /**
+   * Pings every session (each session's own timer closes it when silent or expired), and has the
+   * directory repair the entries whose change failed.
+   */
   private void heartbeat() {
+    directory.repair();
     for (Session session : new ArrayList<>(sessions)) { // a failed ping may close its session
       session.ping();
     }

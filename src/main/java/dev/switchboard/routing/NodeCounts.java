@@ -6,8 +6,8 @@ import java.util.function.Predicate;
 
 /**
  * One user's entry in the user directory: how many sessions each node holds, written as
- * {@code node-a=2,node-b=1} with nodes sorted, so equal contents are equal strings (the directory
- * updates entries with compare-and-set).
+ * {@code node-a=2,node-b=1} with nodes sorted, so equal contents are equal strings (and parse
+ * to the same cached counts).
  */
 final class NodeCounts {
 
@@ -42,6 +42,11 @@ final class NodeCounts {
     Map<String, Integer> counts = parse(entry);
     counts.merge(node, delta, Integer::sum);
     return format(counts);
+  }
+
+  /** Sessions over all nodes of the entry. */
+  static int total(String entry) {
+    return parse(entry).values().stream().mapToInt(Integer::intValue).sum();
   }
 
   /** The entry without the nodes that are no longer alive. */

@@ -81,7 +81,7 @@ public final class RouterVerticle extends VerticleBase {
     String nodeKey = ClusterSecurityConfig.fromJson(config()).nodeKey();
     relayOptions = nodeKey.isEmpty() ? new DeliveryOptions() : new DeliveryOptions().addHeader(Addresses.NODE_KEY_HEADER, nodeKey);
     requiredNodeKey = auth.insecure() ? null : nodeKey.getBytes(StandardCharsets.UTF_8);
-    directory = new UserDirectory(vertx);
+    directory = UserDirectory.create(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), limits.maxQueuedCopies(),
         this::storeAndDeliver);

@@ -8,8 +8,10 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
+import java.lang.reflect.Array;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedSet;
@@ -73,6 +75,15 @@ final class InboxRows {
     return rows;
   }
 
+  /** The highest move of each device, once: the moves of a batch may name a device more than once. */
+  static List<CursorUpdate> highestPerDevice(List<CursorUpdate> cursors) {
+    Map<List<String>, CursorUpdate> highest = new LinkedHashMap<>();
+    for (CursorUpdate c : cursors) {
+      highest.merge(List.of(c.user(), c.device()), c, (a, b) -> a.seq() >= b.seq() ? a : b);
+    }
+    return new ArrayList<>(highest.values());
+  }
+
   /** {@code (recipient, device, seq, updated_at)} for each cursor move, by recipient and device. */
   static List<Tuple> cursors(List<CursorUpdate> cursors, long now) {
     List<Tuple> rows = new ArrayList<>(cursors.size());
@@ -80,6 +91,22 @@ final class InboxRows {
         .sorted(Comparator.comparing(CursorUpdate::user).thenComparing(CursorUpdate::device))
         .forEach(c -> rows.add(Tuple.of(c.user(), c.device(), c.seq(), now)));
     return rows;
+  }
+
+  /**
+   * The rows turned into one array per column, for a statement that reads them with {@code unnest}:
+   * column i is an array of {@code types[i]}, in row order. Every row has {@code types.length} values.
+   */
+  static Tuple columns(List<Tuple> rows, Class<?>... types) {
+    Object[] arrays = new Object[types.length];
+    for (int c = 0; c < types.length; c++) {
+      Object column = Array.newInstance(types[c], rows.size());
+      for (int r = 0; r < rows.size(); r++) {
+        Array.set(column, r, types[c].cast(rows.get(r).getValue(c)));
+      }
+      arrays[c] = column;
+    }
+    return Tuple.wrap(arrays);
   }
 
   /** A row with the columns {@code msg_id, seq, sender, body, created_at} of {@code user}'s inbox. */

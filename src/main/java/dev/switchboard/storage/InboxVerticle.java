@@ -70,6 +70,8 @@ public final class InboxVerticle extends VerticleBase {
   private long cursorTimer = -1;
   private long purgeTimer = -1;
   private Promise<Void> idle;
+  /** The appends of the write in progress, if any. */
+  private List<PendingAppend> inFlight;
 
   @Override
   public Future<?> start() {
@@ -91,15 +93,60 @@ public final class InboxVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * Lets the write in progress finish and the last cursor moves reach the store, then closes it; all
+   * within {@code inbox.stopTimeoutMillis}, so that a store that stopped answering cannot hold the
+   * node's shutdown. Past it, what is still queued is answered {@code unavailable} (never accepted,
+   * so its senders retry elsewhere) and the store is closed regardless.
+   */
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(purgeTimer);
     vertx.cancelTimer(cursorTimer);
     vertx.cancelTimer(commitTimer);
-    // Let the write in progress finish and the last cursor moves reach the disk before closing.
     idle = Promise.promise();
     drain();
-    return idle.future().eventually(() -> store.close());
+    long seconds = config.stopTimeoutMillis() / 1000;
+    return within(idle.future().compose(v -> store.close()))
+        .recover(e -> {
+          int waiting = queue.size() + (inFlight == null ? 0 : inFlight.size());
+          LOG.warn("inbox store did not finish its writes within inbox.stopTimeoutSeconds ({} s): {} appends refused, "
+              + "{} cursor moves not written; closing it", seconds, waiting, pendingCursors.size() + flushingCursors.size());
+          refuseQueued();
+          // The close itself may hang as well: it gets the same bound, then the node goes on stopping.
+          return within(store.close());
+        })
+        .recover(e -> {
+          LOG.warn("inbox store did not close within inbox.stopTimeoutSeconds ({} s): {}", seconds, e.getMessage());
+          return Future.succeededFuture();
+        });
+  }
+
+  /** {@code step}, or a failure once {@code inbox.stopTimeoutSeconds} have passed without it. */
+  private Future<Void> within(Future<Void> step) {
+    Promise<Void> bounded = Promise.promise();
+    long timer = vertx.setTimer(config.stopTimeoutMillis(),
+        id -> bounded.tryFail("not done within " + config.stopTimeoutMillis() + " ms"));
+    step.onComplete(done -> {
+      vertx.cancelTimer(timer);
+      bounded.tryComplete(); // a failed close is only logged: the node goes on stopping
+      if (done.failed()) {
+        LOG.warn("closing the inbox store failed", done.cause());
+      }
+    });
+    return bounded.future();
+  }
+
+  /** Answers what waits for the store {@code unavailable}: it was never accepted. */
+  private void refuseQueued() {
+    if (inFlight != null) {
+      inFlight.forEach(p -> BusFailures.fail(p.message(), new ProtocolException(ErrorCode.UNAVAILABLE, "the node is stopping")));
+    }
+    while (!queue.isEmpty()) {
+      PendingAppend pending = queue.poll();
+      queuedCopies -= pending.copies();
+      BusFailures.fail(pending.message(), new ProtocolException(ErrorCode.UNAVAILABLE, "the node is stopping"));
+    }
   }
 
   private void onAppend(Message<AppendBatch> message) {
@@ -202,6 +249,7 @@ public final class InboxVerticle extends VerticleBase {
     flushingCursors.putAll(pendingCursors);
     pendingCursors.clear();
     writing = true;
+    inFlight = batch;
     List<AppendRequest> requests = new ArrayList<>();
     batch.forEach(p -> requests.addAll(p.requests()));
     long started = System.nanoTime();
@@ -226,6 +274,7 @@ public final class InboxVerticle extends VerticleBase {
         })
         .onComplete(ar -> {
           flushingCursors.clear();
+          inFlight = null;
           writing = false;
           drain();
         });

@@ -8,9 +8,9 @@ import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxException;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
@@ -56,7 +56,11 @@ public final class PgInboxStore implements InboxStore {
           + " updated_at BIGINT NOT NULL, PRIMARY KEY (recipient, device))",
       "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at BIGINT NOT NULL,"
           + " fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
-      "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)"));
+      "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)"), List.of(
+      "CREATE OR REPLACE FUNCTION switchboard_keys_written(expected BIGINT, written BIGINT) RETURNS BIGINT"
+          + " LANGUAGE plpgsql AS $$ BEGIN IF written < expected THEN RAISE EXCEPTION"
+          + " 'an idempotency key of the batch was stored by a concurrent writer' USING ERRCODE = 'SB001';"
+          + " END IF; RETURN written; END $$"));
 
   private static final String ENSURE_INBOXES =
       "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
@@ -65,16 +69,33 @@ public final class PgInboxStore implements InboxStore {
   private static final String LOAD_SEND_KEYS =
       "SELECT sender, send_key, fingerprint, result FROM send_keys"
           + " WHERE created_at >= $1 AND (sender, send_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))";
-  private static final String INSERT_MESSAGE =
-      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-  private static final String UPDATE_HEAD = "UPDATE inboxes SET last_seq = $2, stored = $3 WHERE recipient = $1";
-  /** Takes over a key only once it is past the window ($6): a key still in it belongs to a concurrent writer. */
-  private static final String UPSERT_KEY =
-      "INSERT INTO send_keys (sender, send_key, created_at, fingerprint, result) VALUES ($1, $2, $3, $4, $5)"
+  /** Every new message of the batch in one statement. */
+  private static final String INSERT_MESSAGES =
+      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at)"
+          + " SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])";
+  /** Every head the batch moves in one statement. */
+  private static final String UPDATE_HEADS =
+      "UPDATE inboxes SET last_seq = h.last_seq, stored = h.stored"
+          + " FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS h (recipient, last_seq, stored)"
+          + " WHERE inboxes.recipient = h.recipient";
+  /**
+   * Every new idempotency key in one statement. A key is taken over only once it is past the window
+   * ($6): a key still in it belongs to a concurrent writer, and then the statement fails (through
+   * {@code switchboard_keys_written}) so that the transaction, whose COMMIT is already on its way,
+   * rolls back instead of committing messages without their key.
+   */
+  private static final String UPSERT_KEYS =
+      "WITH written AS (INSERT INTO send_keys (sender, send_key, created_at, fingerprint, result)"
+          + " SELECT s, k, $3, f, r FROM unnest($1::text[], $2::text[], $4::text[], $5::text[]) AS t (s, k, f, r)"
           + " ON CONFLICT (sender, send_key) DO UPDATE SET created_at = excluded.created_at,"
-          + " fingerprint = excluded.fingerprint, result = excluded.result WHERE send_keys.created_at < $6";
-  private static final String UPSERT_CURSOR =
-      "INSERT INTO cursors (recipient, device, seq, updated_at) VALUES ($1, $2, $3, $4)"
+          + " fingerprint = excluded.fingerprint, result = excluded.result WHERE send_keys.created_at < $6 RETURNING 1)"
+          + " SELECT switchboard_keys_written($7, count(*)) FROM written";
+  /** SQLSTATE raised by {@code switchboard_keys_written} when a key of the batch is a concurrent writer's. */
+  private static final String KEY_TAKEN_STATE = "SB001";
+  /** Every cursor move in one statement; a cursor never moves back. */
+  private static final String UPSERT_CURSORS =
+      "INSERT INTO cursors (recipient, device, seq, updated_at)"
+          + " SELECT r, d, s, $4 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c (r, d, s)"
           + " ON CONFLICT (recipient, device) DO UPDATE SET seq = GREATEST(cursors.seq, excluded.seq),"
           + " updated_at = excluded.updated_at";
   /**
@@ -91,13 +112,6 @@ public final class PgInboxStore implements InboxStore {
       "WITH gone AS (DELETE FROM messages WHERE created_at < $1 RETURNING recipient)"
           + " SELECT recipient, count(*) FROM gone GROUP BY recipient";
   private static final String DECREMENT_STORED = "UPDATE inboxes SET stored = GREATEST(stored - $2, 0) WHERE recipient = $1";
-
-  /** Another writer committed one of the batch's idempotency keys after this one looked for it. */
-  private static final class KeyTaken extends VertxException {
-    KeyTaken() {
-      super("an idempotency key of the batch was stored by a concurrent writer", true);
-    }
-  }
 
   private final Vertx vertx;
   private final InboxConfig config;
@@ -164,27 +178,47 @@ public final class PgInboxStore implements InboxStore {
    */
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
-    return pool.withTransaction(conn -> appendIn(conn, batch, cursors, now))
+    return pool.withConnection(conn -> appendIn(conn, batch, cursors, now))
         .recover(e -> {
-          if (!(e instanceof KeyTaken)) {
+          if (!isKeyTaken(e)) {
             return Future.failedFuture(e);
           }
           LOG.debug("append of {} requests met a concurrent use of one of its keys; running it again", batch.size());
-          return pool.withTransaction(conn -> appendIn(conn, batch, cursors, now));
+          return pool.withConnection(conn -> appendIn(conn, batch, cursors, now));
         });
   }
 
+  private static boolean isKeyTaken(Throwable e) {
+    return e instanceof PgException pg && KEY_TAKEN_STATE.equals(pg.getSqlState());
+  }
+
+  /**
+   * The transaction in two round trips, each a pipeline of set-based statements: BEGIN, lock the
+   * heads and read the keys; then, once planned, write everything and COMMIT. A failed statement
+   * aborts the transaction, so the pipelined COMMIT then rolls back, and the failure is what the
+   * caller sees. BEGIN and COMMIT are sent by hand because the client's transaction API waits for
+   * each of them on its own.
+   */
   private Future<List<AppendResult>> appendIn(SqlConnection conn, List<AppendRequest> batch, List<CursorUpdate> cursors,
                                               long now) {
     long since = now - config.idempotencyWindowMillis();
-    // Pipelined, and run by the server in this order: the keys are read once the heads are locked.
+    Future<RowSet<Row>> begun = conn.query("BEGIN").execute();
     Future<Map<String, InboxHead>> heads = lockHeads(conn, InboxRows.recipients(batch));
     Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> keys = loadSendKeys(conn, batch, since);
-    return Future.all(heads, keys)
+    boolean[] ended = new boolean[1];
+    return Future.all(begun, heads, keys)
         .map(x -> planner.plan(batch, heads.result(), keys.result()))
-        .compose(plan -> write(conn, plan, cursors, now, since).map(x -> plan.results()));
+        .compose(plan -> {
+          List<Future<?>> steps = write(conn, plan, cursors, now, since);
+          steps.add(conn.query("COMMIT").execute());
+          // Whatever the statements did, the COMMIT ends the transaction: committed, or rolled back.
+          ended[0] = true;
+          return Future.all(steps).map(x -> plan.results());
+        })
+        .recover(e -> ended[0]
+            ? Future.failedFuture(e)
+            : conn.query("ROLLBACK").execute().transform(ignored -> Future.<List<AppendResult>>failedFuture(e)));
   }
-
   /** Creates the missing inboxes, then locks every head of the batch until the commit. */
   private static Future<Map<String, InboxHead>> lockHeads(SqlConnection conn, SortedSet<String> recipients) {
     if (recipients.isEmpty()) {
@@ -218,19 +252,32 @@ public final class PgInboxStore implements InboxStore {
     });
   }
 
-  /** The plan's rows, all statements pipelined. */
-  private static Future<Void> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors, long now,
-                                    long since) {
+  /** The plan's rows, one statement per table, pipelined. */
+  private static List<Future<?>> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors,
+                                       long now, long since) {
+    List<Future<?>> steps = new ArrayList<>(5);
+    if (!plan.rows().isEmpty()) {
+      steps.add(conn.preparedQuery(INSERT_MESSAGES).execute(InboxRows.columns(InboxRows.messages(plan),
+          String.class, Long.class, String.class, String.class, String.class, Long.class)));
+    }
+    if (!plan.heads().isEmpty()) {
+      steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(InboxRows.heads(plan),
+          String.class, Long.class, Long.class)));
+    }
     List<Tuple> keys = InboxRows.sendKeys(plan, now);
-    keys.forEach(k -> k.addLong(since));
-    return Future.all(
-            batch(conn, INSERT_MESSAGE, InboxRows.messages(plan)),
-            batch(conn, UPDATE_HEAD, InboxRows.heads(plan)),
-            batch(conn, UPSERT_KEY, keys).compose(written -> written == keys.size()
-                ? Future.succeededFuture()
-                : Future.failedFuture(new KeyTaken())),
-            batch(conn, UPSERT_CURSOR, InboxRows.cursors(cursors, now)))
-        .mapEmpty();
+    if (!keys.isEmpty()) {
+      Tuple columns = InboxRows.columns(keys, String.class, String.class, Long.class, String.class, String.class);
+      steps.add(conn.preparedQuery(UPSERT_KEYS).execute(Tuple.of(columns.getValue(0), columns.getValue(1), now,
+          columns.getValue(3), columns.getValue(4), since, (long) keys.size())));
+    }
+    if (!cursors.isEmpty()) {
+      // One row per device: a statement's upsert may not touch a row twice.
+      Tuple columns = InboxRows.columns(InboxRows.cursors(InboxRows.highestPerDevice(cursors), now),
+          String.class, String.class, Long.class, Long.class);
+      steps.add(conn.preparedQuery(UPSERT_CURSORS).execute(Tuple.of(columns.getValue(0), columns.getValue(1),
+          columns.getValue(2), now)));
+    }
+    return steps;
   }
 
   /** Runs one statement over all rows; answers how many rows it wrote. */

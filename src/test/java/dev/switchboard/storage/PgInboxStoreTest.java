@@ -2,10 +2,12 @@ package dev.switchboard.storage;
 
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
+import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.support.TestPostgres;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -192,10 +194,172 @@ class PgInboxStoreTest extends InboxStoreContractTest {
         })));
   }
 
+  @Test
+  @DisplayName("one batch for many users, several to one request, with cursor moves, gives each inbox seq 1 and "
+      + "its message, and stores every cursor")
+  void oneBatchManyUsers(Vertx vertx, VertxTestContext ctx) throws Exception {
+    int users = 300;
+    PgInboxStore store = new PgInboxStore(vertx, config(100));
+    List<AppendRequest> batch = new ArrayList<>();
+    List<CursorUpdate> cursors = new ArrayList<>();
+    for (int i = 0; i < users; i++) {
+      batch.add(new AppendRequest("alice", "to u" + i, 7, null, List.of(new AppendRequest.Recipient("u" + i, "m" + i))));
+      cursors.add(new CursorUpdate("u" + i, "phone", i));
+    }
+    batch.add(new AppendRequest("alice", "all", 7, null, java.util.stream.IntStream.range(0, users)
+        .mapToObj(i -> new AppendRequest.Recipient("u" + i, "all" + i)).toList()));
+    store.open()
+        .compose(v -> store.append(batch, cursors, 7))
+        .compose(results -> {
+          ctx.verify(() -> {
+            assertEquals(users + 1, results.size());
+            for (int i = 0; i < users; i++) {
+              assertEquals(RecipientResult.stored("u" + i, "m" + i, 1, 7), results.get(i).results().get(0));
+              assertEquals(RecipientResult.stored("u" + i, "all" + i, 2, 7), results.get(users).results().get(i));
+            }
+          });
+          return Future.all(java.util.stream.IntStream.range(0, users)
+              .mapToObj(i -> store.read("u" + i, 0, 10, 7).compose(page -> store.cursor("u" + i, "phone")
+                  .map(cursor -> Map.entry(page, cursor)))).toList());
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+          for (int i = 0; i < users; i++) {
+            Map.Entry<InboxPage, Long> found = all.resultAt(i);
+            assertEquals(2, found.getKey().head());
+            assertEquals(List.of("m" + i, "all" + i), found.getKey().messages().stream().map(StoredMessage::msgId).toList());
+            assertEquals(i, found.getValue());
+          }
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a device whose cursor moves several times in one batch keeps the highest, and never moves back")
+  void cursorMovedTwiceInOneBatch(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PgInboxStore store = new PgInboxStore(vertx, config(100));
+    store.open()
+        .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 5),
+            new CursorUpdate("bob", "phone", 9), new CursorUpdate("bob", "phone", 7), new CursorUpdate("bob", "tab", 2)), 3))
+        .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 4),
+            new CursorUpdate("bob", "phone", 3)), 4))
+        .compose(v -> Future.all(store.cursor("bob", "phone"), store.cursor("bob", "tab")))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(both -> ctx.verify(() -> {
+          assertEquals(9L, (Long) both.resultAt(0));
+          assertEquals(2L, (Long) both.resultAt(1));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a user met several times in one batch, twice in one request, gets consecutive seqs up to the cap, "
+      + "then inbox_full, and the next batch goes on from the stored head")
+  void repeatedUserInOneBatch(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PgInboxStore store = new PgInboxStore(vertx, config(5));
+    List<AppendRequest> batch = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      batch.add(new AppendRequest("alice", "b" + i, 3, null, List.of(new AppendRequest.Recipient("bob", "b" + i))));
+    }
+    batch.add(new AppendRequest("alice", "twice", 3, null, List.of(new AppendRequest.Recipient("bob", "t1"),
+        new AppendRequest.Recipient("carol", "c1"), new AppendRequest.Recipient("bob", "t2"))));
+    batch.add(new AppendRequest("alice", "over", 3, null, List.of(new AppendRequest.Recipient("bob", "over"))));
+    store.open()
+        .compose(v -> store.append(batch, List.of(), 3))
+        .compose(results -> {
+          ctx.verify(() -> {
+            for (int i = 0; i < 3; i++) {
+              assertEquals(i + 1, results.get(i).results().get(0).seq());
+            }
+            assertEquals(List.of(RecipientResult.stored("bob", "t1", 4, 3), RecipientResult.stored("carol", "c1", 1, 3),
+                RecipientResult.stored("bob", "t2", 5, 3)), results.get(3).results());
+            assertEquals(RecipientResult.refused("bob", ErrorCode.INBOX_FULL), results.get(4).results().get(0));
+          });
+          return store.append(List.of(new AppendRequest("alice", "next", 4, null,
+              List.of(new AppendRequest.Recipient("carol", "c2")))), List.of(), 4);
+        })
+        .compose(results -> {
+          ctx.verify(() -> assertEquals(2, results.get(0).results().get(0).seq()));
+          return store.read("bob", 0, 10, 4);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertEquals(5, page.head());
+          assertEquals(List.of("b0", "b1", "b2", "t1", "t2"), page.messages().stream().map(StoredMessage::msgId).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a key used twice in one batch stores once and replays for the retry, refuses a different message "
+      + "with id_reused, and replays from the database in the next batch")
+  void keyedRetriesInOneBatch(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PgInboxStore store = new PgInboxStore(vertx, config(100));
+    AppendRequest first = new AppendRequest("alice", "hi", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m1")));
+    AppendRequest retry = new AppendRequest("alice", "hi", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m2")));
+    AppendRequest other = new AppendRequest("alice", "different", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m3")));
+    AppendRequest otherSender = new AppendRequest("dan", "hi", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m4")));
+    store.open()
+        .compose(v -> store.append(List.of(first, retry, other, otherSender), List.of(), 3))
+        .compose(results -> {
+          ctx.verify(() -> {
+            assertEquals(new AppendResult(false, List.of(RecipientResult.stored("bob", "m1", 1, 3))), results.get(0));
+            assertEquals(new AppendResult(true, results.get(0).results()), results.get(1));
+            assertEquals(RecipientResult.refused("bob", ErrorCode.ID_REUSED), results.get(2).results().get(0));
+            assertEquals(RecipientResult.stored("bob", "m4", 2, 3), results.get(3).results().get(0));
+          });
+          return store.append(List.of(retry, otherSender), List.of(), 4);
+        })
+        .compose(results -> {
+          ctx.verify(() -> {
+            assertEquals(new AppendResult(true, List.of(RecipientResult.stored("bob", "m1", 1, 3))), results.get(0));
+            assertEquals(new AppendResult(true, List.of(RecipientResult.stored("bob", "m4", 2, 3))), results.get(1));
+          });
+          return store.read("bob", 0, 10, 4);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertEquals(List.of("m1", "m4"), page.messages().stream().map(StoredMessage::msgId).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a batch whose write fails in the database stores none of its messages, keys or cursors, moves no "
+      + "head, and the store goes on with the next batch")
+  void failedWriteRollsBackTheWholeBatch(Vertx vertx, VertxTestContext ctx) throws Exception {
+    // PostgreSQL refuses a NUL character in text: the messages statement fails, after BEGIN and the locks.
+    PgInboxStore store = new PgInboxStore(vertx, config(100, new JsonObject().put("postgresPoolSize", 1)));
+    List<AppendRequest> bad = List.of(
+        new AppendRequest("alice", "fine", 3, "k", List.of(new AppendRequest.Recipient("bob", "m1"))),
+        new AppendRequest("alice", "nul \u0000 inside", 3, null, List.of(new AppendRequest.Recipient("carol", "m2"))));
+    store.open()
+        .compose(v -> store.append(bad, List.of(new CursorUpdate("bob", "phone", 9)), 3))
+        .transform(failed -> {
+          ctx.verify(() -> assertTrue(failed.failed(), "a body with NUL was stored"));
+          return store.append(List.of(new AppendRequest("alice", "fine", 3, "k",
+              List.of(new AppendRequest.Recipient("bob", "m3")))), List.of(), 4);
+        })
+        .compose(results -> {
+          ctx.verify(() -> assertEquals(new AppendResult(false, List.of(RecipientResult.stored("bob", "m3", 1, 3))),
+              results.get(0)));
+          return Future.all(store.read("bob", 0, 10, 4), store.read("carol", 0, 10, 4), store.cursor("bob", "phone"));
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+          InboxPage bob = all.resultAt(0);
+          InboxPage carol = all.resultAt(1);
+          assertEquals(List.of("m3"), bob.messages().stream().map(StoredMessage::msgId).toList());
+          assertEquals(0, carol.head());
+          assertEquals(0L, (Long) all.resultAt(2));
+          ctx.completeNow();
+        })));
+  }
+
   /** Completes {@code waiting} once a session of this database waits on a lock while inserting an idempotency key. */
   private static void whenWaitingOnKey(Pool admin, Promise<Void> waiting) {
     admin.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            + " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO send_keys%'").execute()
+            + " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO send_keys%'").execute()
         .onFailure(waiting::fail)
         .onSuccess(rows -> {
           if (rows.iterator().next().getLong(0) > 0) {

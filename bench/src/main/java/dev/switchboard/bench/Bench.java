@@ -131,6 +131,8 @@ public final class Bench {
                    --window 256 --addresses 4 --warmup-connections 2000 (per node) --recover-timeout 120]
                    idle also takes --ws-ports/--push-ports/--server-pids: connection i goes to node i mod nodes
                    (--warmup-connections is then per node)
+                   direct also takes --ws-ports/--server-pids and --pg-pid (PostgreSQL's CPU counted): user i
+                   connects to node i mod nodes, so with --peers 1 every message goes to another node
           table    --json FILE   (compare table of the direct/mqtt results in FILE)
           connect-table --json FILE [--baseline LABEL]   (connects/s of the idle runs in FILE, by label)
         common: --json FILE (append the result as a JSON line), --label TEXT, --timeout SECONDS (hard stop, 300)

@@ -33,6 +33,10 @@ final class DirectRun {
   private final boolean mqtt;
   private final String target;
   private final long pid;
+  /** The server processes: one, or the nodes of a cluster ({@code --server-pids}). */
+  private final long[] pids;
+  /** PostgreSQL's postmaster when the inboxes live there: its CPU is counted with the servers'. */
+  private final long pgPid;
   private final int users;
   private final int peers;
   private Loop loop;
@@ -43,7 +47,10 @@ final class DirectRun {
     this.a = a;
     this.mqtt = mqtt;
     this.target = mqtt ? "mosquitto" : "switchboard";
-    this.pid = a.lng("server-pid", -1);
+    long[] given = a.longs("server-pids", new long[] {a.lng("server-pid", -1)});
+    this.pids = given;
+    this.pid = given[0];
+    this.pgPid = a.lng("pg-pid", -1);
     this.users = a.integer("users", 1000);
     this.peers = a.integer("peers", 1);
   }
@@ -117,6 +124,9 @@ final class DirectRun {
         us[i].lastError = e.getMessage();
       })), 120_000);
     } else {
+      // A cluster (--ws-ports): user i on node i mod nodes, so each user's next peers are on other nodes.
+      long[] ports = a.longs("ws-ports", new long[] {port});
+      a.longs("push-ports", new long[0]);
       List<WebSocketClient> clients = loop.call(() -> loop.wsClients(addresses, 10_000));
       WsUser[] us = new WsUser[users];
       loop.run(() -> {
@@ -125,7 +135,7 @@ final class DirectRun {
         }
         hub.conns = us;
       });
-      awaitQuietly(() -> Loop.windowed(users, window, i -> us[i].connect(clients.get(i % clients.size()), port, "d", 10_000)
+      awaitQuietly(() -> Loop.windowed(users, window, i -> us[i].connect(clients.get(i % clients.size()), (int) ports[i % ports.length], "d", 10_000)
           .onFailure(e -> {
             hub.connectFailed++;
             us[i].lastError = e.getMessage();
@@ -192,7 +202,7 @@ final class DirectRun {
       return start;
     });
     sleepUntil(t0 + warmNs);
-    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pid);
+    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPid);
     // CPU per message divides the CPU of [end of warm-up, end of drain] by what was delivered in
     // that same span, not by the warm-up's deliveries as well.
     long deliveredAtCpu0 = loop.call(() -> hub.tracker.delivered);
@@ -202,7 +212,7 @@ final class DirectRun {
     long drainStart = System.nanoTime();
     loop.waitFor(() -> hub.pending() <= before[0] && hub.unanswered() <= before[1], (long) (drainSeconds * 1000));
     double drained = (System.nanoTime() - drainStart) / 1e9;
-    ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pid);
+    ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pids, pgPid);
     return loop.call(() -> {
       Tracker t = hub.tracker;
       long pending = Math.max(0, hub.pending() - before[0]);

@@ -1,0 +1,305 @@
+package dev.switchboard.routing;
+
+import com.hazelcast.core.ReadOnly;
+import com.hazelcast.map.EntryProcessor;
+import com.hazelcast.map.IMap;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.shareddata.LocalMap;
+import io.vertx.core.shareddata.Shareable;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The directory of a cluster: the Hazelcast map {@code switchboard.users}, shared by all nodes. Each
+ * connect and disconnect is one entry processor run on the entry's owner (check, count and clean in
+ * one step), and a lookup of many users one call per owner; all of them asynchronous, their
+ * results handed back on the calling verticle's context. Reads go to the owner (no near cache): a
+ * session's node is visible to every router as soon as {@link #join} completes, so a message
+ * committed right after the session read its backlog is pushed to it.
+ *
+ * <p>Counts of nodes that left the cluster are dropped by every change and ignored by lookups. A
+ * change whose outcome is unknown (it failed) marks the user for repair: {@link #repair} then sets
+ * this node's count to the sessions this node holds, counted locally, once no other change of that
+ * user is in flight here (while one repair runs, new sessions of the user are refused, so that it
+ * cannot overwrite their counts).
+ */
+public final class HazelcastUserDirectory implements UserDirectory {
+
+  private static final Logger LOG = LoggerFactory.getLogger(HazelcastUserDirectory.class);
+  static final String MAP_NAME = "switchboard.users";
+  /** This node's own view, shared by its verticles: sessions held and changes in flight, per user. */
+  private static final String HERE_MAP = "switchboard.users.here";
+  /** Users of this node whose entry may be wrong since a change failed. */
+  private static final String REPAIR_MAP = "switchboard.users.repair";
+
+  /** One user's sessions on this node: counted ones, changes in flight, whether a repair runs. */
+  record Here(int live, int pending, boolean repairing) implements Shareable {
+
+    static final Here NONE = new Here(0, 0, false);
+
+    Here plus(int liveDelta, int pendingDelta) {
+      return new Here(live + liveDelta, pending + pendingDelta, repairing);
+    }
+
+    Here repairing(boolean on) {
+      return new Here(live, pending, on);
+    }
+
+    /** Null (no entry) when nothing is left to remember. */
+    Here orNull() {
+      return live <= 0 && pending <= 0 && !repairing ? null : this;
+    }
+  }
+
+  private final Context context;
+  private final HazelcastClusterManager manager;
+  private final IMap<String, String> map;
+  private final LocalMap<String, Here> here;
+  private final LocalMap<String, Boolean> toRepair;
+  private final String localNode;
+  private final ParsedCounts parsed = new ParsedCounts();
+
+  public HazelcastUserDirectory(Vertx vertx, HazelcastClusterManager manager) {
+    this.context = vertx.getOrCreateContext();
+    this.manager = manager;
+    this.map = manager.getHazelcastInstance().getMap(MAP_NAME);
+    this.here = vertx.sharedData().getLocalMap(HERE_MAP);
+    this.toRepair = vertx.sharedData().getLocalMap(REPAIR_MAP);
+    this.localNode = manager.getNodeId();
+  }
+
+  @Override
+  public String localNode() {
+    return localNode;
+  }
+
+  @Override
+  public Future<Boolean> join(String user, int maxSessions) {
+    boolean[] started = new boolean[1];
+    here.compute(user, (u, h) -> {
+      Here state = h == null ? Here.NONE : h;
+      started[0] = !state.repairing();
+      return started[0] ? state.plus(0, 1) : h;
+    });
+    if (!started[0]) {
+      return Future.failedFuture("the directory entry of user " + user + " is being repaired");
+    }
+    return submit(user, Change.join(localNode, maxSessions, alive())).andThen(done -> {
+      here.compute(user, (u, h) -> h.plus(done.succeeded() && done.result() ? 1 : 0, -1).orNull());
+      if (done.failed()) {
+        // It may have been counted all the same: the session is refused, the count repaired.
+        needsRepair(user, "join", done.cause());
+      }
+    });
+  }
+
+  @Override
+  public Future<Void> leave(String user) {
+    boolean[] started = new boolean[1];
+    here.compute(user, (u, h) -> {
+      Here state = h == null ? Here.NONE : h;
+      started[0] = !state.repairing();
+      return state.plus(-1, started[0] ? 1 : 0).orNull();
+    });
+    if (!started[0]) {
+      // The repair in flight may have counted this session: repair once more after it.
+      toRepair.put(user, true);
+      return Future.succeededFuture();
+    }
+    return submit(user, Change.leave(localNode, alive())).transform(done -> {
+      here.compute(user, (u, h) -> h.plus(0, -1).orNull());
+      if (done.failed()) {
+        needsRepair(user, "leave", done.cause());
+      }
+      return Future.<Void>succeededFuture();
+    });
+  }
+
+  @Override
+  public Future<Map<String, Integer>> sessionsByNode(String user) {
+    return Future.fromCompletionStage(map.getAsync(user), context).map(entry -> liveCounts(user, entry, aliveSet()));
+  }
+
+  @Override
+  public Future<Map<String, Map<String, Integer>>> sessionsByNode(Collection<String> users) {
+    Set<String> distinct = new HashSet<>(users);
+    if (distinct.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    if (distinct.size() == 1) {
+      String user = distinct.iterator().next();
+      return sessionsByNode(user).map(nodes -> nodes.isEmpty() ? Map.of() : Map.of(user, nodes));
+    }
+    return Future.fromCompletionStage(map.submitToKeys(distinct, new Read()), context).map(entries -> {
+      Set<String> alive = aliveSet();
+      Map<String, Map<String, Integer>> found = new HashMap<>();
+      entries.forEach((user, entry) -> {
+        Map<String, Integer> nodes = liveCounts(user, entry, alive);
+        if (!nodes.isEmpty()) {
+          found.put(user, nodes);
+        }
+      });
+      return found;
+    });
+  }
+
+  @Override
+  public void repair() {
+    for (String user : new ArrayList<>(toRepair.keySet())) {
+      int[] live = {-1};
+      here.compute(user, (u, h) -> {
+        Here state = h == null ? Here.NONE : h;
+        if (state.pending() > 0 || state.repairing()) {
+          return h; // next time: a change in flight would race with the repair
+        }
+        live[0] = Math.max(state.live(), 0);
+        return state.repairing(true);
+      });
+      if (live[0] < 0) {
+        continue;
+      }
+      toRepair.remove(user);
+      submit(user, Change.set(localNode, live[0], alive())).onComplete(done -> {
+        here.compute(user, (u, h) -> h.repairing(false).orNull());
+        if (done.failed()) {
+          needsRepair(user, "repair", done.cause());
+        } else {
+          LOG.info("user directory: entry of {} repaired ({} sessions on this node)", user, live[0]);
+        }
+      });
+    }
+  }
+
+  private void needsRepair(String user, String change, Throwable cause) {
+    LOG.warn("user directory: {} of {} failed ({}); its entry will be repaired from this node's sessions",
+        change, user, cause.getMessage());
+    markForRepair(user);
+  }
+
+  /** The next {@link #repair} sets this node's count of {@code user} to the sessions held here. */
+  void markForRepair(String user) {
+    toRepair.put(user, true);
+  }
+
+  private <R> Future<R> submit(String user, EntryProcessor<String, String, R> change) {
+    CompletionStage<R> stage;
+    try {
+      stage = map.submitToKey(user, change);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e); // e.g. the instance is shutting down
+    }
+    return Future.fromCompletionStage(stage, context);
+  }
+
+  /** The sessions of an entry on nodes still in the cluster; an entry naming others is cleaned. */
+  private Map<String, Integer> liveCounts(String user, String entry, Set<String> alive) {
+    if (entry == null) {
+      return Map.of();
+    }
+    String current = NodeCounts.retain(entry, alive::contains);
+    if (!entry.equals(current)) {
+      LOG.debug("user {}: dropping sessions of departed nodes", user);
+      submit(user, Change.retain(alive.toArray(new String[0])))
+          .onFailure(e -> LOG.debug("user {}: cleaning the entry failed: {}", user, e.getMessage()));
+    }
+    return parsed.of(current);
+  }
+
+  private Set<String> aliveSet() {
+    return new HashSet<>(manager.getNodes());
+  }
+
+  private String[] alive() {
+    return manager.getNodes().toArray(new String[0]);
+  }
+
+  /** Runs on the entry's owner (and its backups): drops departed nodes, then applies one change. */
+  static final class Change implements EntryProcessor<String, String, Boolean> {
+
+    private enum Kind { JOIN, LEAVE, SET, RETAIN }
+
+    private final Kind kind;
+    private final String node;
+    /** JOIN: the most sessions the user may have; SET: this node's count. */
+    private final int value;
+    private final String[] alive;
+
+    private Change(Kind kind, String node, int value, String[] alive) {
+      this.kind = kind;
+      this.node = node;
+      this.value = value;
+      this.alive = alive;
+    }
+
+    static Change join(String node, int maxSessions, String[] alive) {
+      return new Change(Kind.JOIN, node, maxSessions, alive);
+    }
+
+    static Change leave(String node, String[] alive) {
+      return new Change(Kind.LEAVE, node, 0, alive);
+    }
+
+    static Change set(String node, int sessions, String[] alive) {
+      return new Change(Kind.SET, node, sessions, alive);
+    }
+
+    static Change retain(String[] alive) {
+      return new Change(Kind.RETAIN, null, 0, alive);
+    }
+
+    @Override
+    public Boolean process(Map.Entry<String, String> entry) {
+      Set<String> live = new HashSet<>(Arrays.asList(alive));
+      if (node != null) {
+        live.add(node);
+      }
+      Map<String, Integer> counts = NodeCounts.parse(entry.getValue());
+      counts.keySet().retainAll(live);
+      boolean done = true;
+      switch (kind) {
+        case JOIN -> {
+          done = counts.values().stream().mapToInt(Integer::intValue).sum() < value;
+          if (done) {
+            counts.merge(node, 1, Integer::sum);
+          }
+        }
+        case LEAVE -> counts.merge(node, -1, Integer::sum);
+        case SET -> counts.put(node, value);
+        case RETAIN -> {
+        }
+      }
+      String updated = NodeCounts.format(counts);
+      if (!Objects.equals(updated, entry.getValue())) {
+        entry.setValue(updated); // null removes the entry
+      }
+      return done;
+    }
+  }
+
+  /** The entry as it is, read on its owner. */
+  static final class Read implements EntryProcessor<String, String, String>, ReadOnly {
+
+    @Override
+    public String process(Map.Entry<String, String> entry) {
+      return entry.getValue();
+    }
+
+    @Override
+    public EntryProcessor<String, String, String> getBackupProcessor() {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,182 @@
+package dev.switchboard.routing;
+
+import com.hazelcast.config.Config;
+import dev.switchboard.ClusterConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.junit5.Timeout;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The cluster directory on a real Hazelcast cluster: two clustered Vert.x instances in this JVM,
+ * on loopback, with the production Hazelcast config on a port range and cluster name of their own.
+ */
+@ExtendWith(VertxExtension.class)
+@Timeout(value = 90, timeUnit = TimeUnit.SECONDS)
+class UserDirectoryClusterIT {
+
+  private final List<Vertx> members = new ArrayList<>();
+  private final List<HazelcastClusterManager> managers = new ArrayList<>();
+  private int base;
+
+  @BeforeEach
+  void pickPorts() {
+    base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Vertx member : members) {
+      member.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A clustered Vert.x, started from the test thread, and its directory. */
+  private UserDirectory member() throws Exception {
+    Config config = ClusterConfig.load().setClusterName("directory-it-" + base);
+    config.getNetworkConfig().setPort(base).setPortAutoIncrement(true);
+    config.getNetworkConfig().getJoin().getTcpIpConfig().setMembers(IntStream.range(base, base + 4)
+        .mapToObj(p -> "127.0.0.1:" + p).collect(Collectors.toList()));
+    HazelcastClusterManager manager = new HazelcastClusterManager(config);
+    Vertx member = Vertx.builder().withClusterManager(manager).buildClustered()
+        .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    members.add(member);
+    managers.add(manager);
+    return UserDirectory.create(member);
+  }
+
+  @Test
+  @DisplayName("joins on two nodes count in one entry that both see; concurrent joins from both never pass the "
+      + "limit; leaves lower the count; a lookup of many users finds each one's nodes")
+  void joinsAndLeavesOnTwoNodes(VertxTestContext ctx) throws Exception {
+    UserDirectory a = member();
+    UserDirectory b = member();
+    assertInstanceOf(HazelcastUserDirectory.class, a);
+    List<Future<Boolean>> joins = new ArrayList<>();
+    for (int i = 0; i < 15; i++) {
+      joins.add(a.join("ivy", 20));
+      joins.add(b.join("ivy", 20));
+    }
+    Future.all(joins)
+        .compose(all -> {
+          long counted = joins.stream().filter(Future::result).count();
+          ctx.verify(() -> assertEquals(20, counted));
+          return b.sessionsByNode("ivy");
+        })
+        .compose(ivy -> {
+          ctx.verify(() -> {
+            assertEquals(20, ivy.values().stream().mapToInt(Integer::intValue).sum(), ivy.toString());
+            assertEquals(java.util.Set.of(a.localNode(), b.localNode()), ivy.keySet());
+          });
+          return Future.all(a.leave("ivy"), b.leave("ivy"), a.join("ann", 5), b.join("bob", 5), b.join("bob", 5));
+        })
+        .compose(changed -> b.sessionsByNode(List.of()))
+        .compose(none -> {
+          ctx.verify(() -> assertTrue(none.isEmpty()));
+          return a.sessionsByNode(List.of("ivy", "ann", "bob", "nobody"));
+        })
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          assertEquals(18, found.get("ivy").values().stream().mapToInt(Integer::intValue).sum());
+          assertEquals(Map.of(a.localNode(), 1), found.get("ann"));
+          assertEquals(Map.of(b.localNode(), 2), found.get("bob"));
+          assertFalse(found.containsKey("nobody"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("the sessions of a node that left the cluster are neither found nor counted against the limit")
+  void departedNodesDoNotCount(VertxTestContext ctx) throws Exception {
+    UserDirectory a = member();
+    UserDirectory b = member();
+    List<Future<Boolean>> joins = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      joins.add(b.join("zed", 3));
+    }
+    Future.all(joins)
+        .compose(all -> a.join("zed", 3))
+        .compose(full -> {
+          ctx.verify(() -> assertFalse(full, "a fourth session passed the limit of 3"));
+          return members.get(1).close();
+        })
+        .compose(closed -> untilNodes(a, 1))
+        .compose(v -> a.sessionsByNode("zed"))
+        .compose(zed -> {
+          ctx.verify(() -> assertTrue(zed.isEmpty(), zed.toString()));
+          return a.join("zed", 3);
+        })
+        .compose(joined -> {
+          ctx.verify(() -> assertTrue(joined));
+          return a.sessionsByNode(List.of("zed", "other"));
+        })
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          assertEquals(Map.of("zed", Map.of(a.localNode(), 1)), found);
+          members.remove(1);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("an entry marked for repair is set back to the sessions this node holds, and new sessions of the "
+      + "user are refused while the repair runs, never counted twice")
+  void repairSetsTheNodesOwnCount(VertxTestContext ctx) throws Exception {
+    HazelcastUserDirectory a = (HazelcastUserDirectory) member();
+    String entryOfNine = a.localNode() + "=9";
+    Future.all(a.join("rey", 20), a.join("rey", 20), a.join("rey", 20), a.join("rey", 20))
+        .compose(joined -> a.leave("rey"))
+        .compose(left -> {
+          // An entry gone wrong, as after a leave whose outcome was unknown.
+          managers.get(0).getHazelcastInstance().<String, String>getMap(HazelcastUserDirectory.MAP_NAME)
+              .put("rey", entryOfNine);
+          a.markForRepair("rey");
+          a.repair();
+          return a.join("rey", 20).transform(during -> {
+            // Started while the repair was in flight: refused. Or after it: counted once.
+            return Future.succeededFuture(during.succeeded() && during.result() ? 1 : 0);
+          });
+        })
+        .compose(extra -> untilSessions(a, "rey", 3 + extra).map(extra))
+        .onComplete(ctx.succeeding(extra -> ctx.completeNow()));
+  }
+
+  /** Completes once the cluster seen by {@code directory}'s node has {@code count} members. */
+  private Future<Void> untilNodes(UserDirectory directory, int count) {
+    Promise<Void> done = Promise.promise();
+    Vertx vertx = members.get(0);
+    vertx.setPeriodic(20, id -> {
+      if (managers.get(0).getNodes().size() == count) {
+        vertx.cancelTimer(id);
+        done.tryComplete();
+      }
+    });
+    return done.future();
+  }
+
+  /** Completes once {@code user} has {@code sessions} sessions on the directory's node. */
+  private Future<Void> untilSessions(UserDirectory directory, String user, int sessions) {
+    return directory.sessionsByNode(user).compose(found -> Integer.valueOf(sessions).equals(found.get(directory.localNode()))
+        ? Future.succeededFuture()
+        : untilSessions(directory, user, sessions));
+  }
+}
