@@ -5,38 +5,45 @@ import java.util.Locale;
 /**
  * Every error Switchboard reports: in WebSocket {@code error} frames, in HTTP error bodies, and as
  * the failure code of event-bus replies. {@code docs/protocol.md} has a row for each (a test checks).
+ *
+ * <p>Each code's failure number is fixed here, not derived from its position: publishers and nodes of
+ * other versions compare numbers, so a number is never changed or reused, and a new code takes a new
+ * one. Codes may be listed in any order.
  */
 public enum ErrorCode {
-  BAD_JSON(400, "the frame or request body is not a JSON object, or nests deeper than allowed"),
-  UNKNOWN_TYPE(400, "the frame's type is not one this protocol knows"),
-  MISSING_FIELD(400, "a required field is absent"),
-  INVALID_FIELD(400, "a field has the wrong type or an unacceptable value"),
-  INVALID_USER(400, "a user or device id is empty, too long, or has forbidden characters"),
-  NO_RECIPIENT(400, "a text frame without 'TO|' on a connection that has not named a recipient yet"),
-  UNSUPPORTED_FRAME(400, "binary WebSocket frames are not accepted"),
-  BAD_ENCODING(400, "a text frame is not valid UTF-8"),
-  BAD_STATE(400, "the frame is not allowed now (for example ack before hello, or a second hello)"),
-  INVALID_ACK(400, "ack names a seq this session has not been sent"),
-  INVALID_TOKEN(401, "the token is missing, malformed, expired, wrongly signed, or for another user"),
-  UNAUTHORIZED(401, "the push API needs a valid API key: Authorization: Bearer <key>"),
-  FORBIDDEN(403, "the origin, or the API key, is not allowed to do this"),
-  NOT_FOUND(404, "no such resource"),
-  ID_REUSED(409, "the send id or Idempotency-Key was used for a different message within the idempotency window"),
-  TOO_LARGE(413, "the message body, frame or request is larger than the configured limit"),
-  UNSUPPORTED_MEDIA_TYPE(415, "the request body is not application/json"),
-  INBOX_FULL(429, "the recipient's inbox holds the configured maximum of messages"),
-  RATE_LIMITED(429, "more messages per second than this connection may send; slow down"),
-  TOO_MANY_SESSIONS(429, "the user already has the configured maximum of live sessions"),
-  INTERNAL(500, "an unexpected server error; the request may be retried with the same id"),
-  UNAVAILABLE(503, "the store or a service did not answer in time; retry with the same id"),
-  // Last: failure codes are ordinals, and nodes of the previous version must read the others alike.
-  OVERLOADED(503, "this node is behind (on deliveries, or on storing) and takes no new messages for now; retry in a moment with the same id");
+  BAD_JSON(1000, 400, false, "the frame or request body is not a JSON object, or nests deeper than allowed"),
+  UNKNOWN_TYPE(1001, 400, false, "the frame's type is not one this protocol knows"),
+  MISSING_FIELD(1002, 400, false, "a required field is absent"),
+  INVALID_FIELD(1003, 400, false, "a field has the wrong type or an unacceptable value"),
+  INVALID_USER(1004, 400, false, "a user or device id is empty, too long, or has forbidden characters"),
+  NO_RECIPIENT(1005, 400, false, "a text frame without 'TO|' on a connection that has not named a recipient yet"),
+  UNSUPPORTED_FRAME(1006, 400, false, "binary WebSocket frames are not accepted"),
+  BAD_ENCODING(1007, 400, false, "a text frame is not valid UTF-8"),
+  BAD_STATE(1008, 400, false, "the frame is not allowed now (for example ack before hello, or a second hello)"),
+  INVALID_ACK(1009, 400, false, "ack names a seq this session has not been sent"),
+  INVALID_TOKEN(1010, 401, false, "the token is missing, malformed, expired, wrongly signed, or for another user"),
+  UNAUTHORIZED(1011, 401, false, "the push API needs a valid API key: Authorization: Bearer <key>"),
+  FORBIDDEN(1012, 403, false, "the origin, or the API key, is not allowed to do this"),
+  NOT_FOUND(1013, 404, false, "no such resource"),
+  ID_REUSED(1014, 409, false, "the send id or Idempotency-Key was used for a different message within the idempotency window"),
+  TOO_LARGE(1015, 413, false, "the message body, frame or request is larger than the configured limit"),
+  UNSUPPORTED_MEDIA_TYPE(1016, 415, false, "the request body is not application/json"),
+  INBOX_FULL(1017, 429, false, "the recipient's inbox holds the configured maximum of messages"),
+  RATE_LIMITED(1018, 429, true, "more messages per second than this connection may send; slow down"),
+  TOO_MANY_SESSIONS(1019, 429, true, "the user already has the configured maximum of live sessions"),
+  INTERNAL(1020, 500, true, "an unexpected server error; the request may be retried with the same id"),
+  UNAVAILABLE(1021, 503, true, "the store or a service did not answer in time; retry with the same id"),
+  OVERLOADED(1022, 503, true, "this node is behind (on deliveries, or on storing) and takes no new messages for now; retry in a moment with the same id");
 
+  private final int failureCode;
   private final int httpStatus;
+  private final boolean retryable;
   private final String meaning;
 
-  ErrorCode(int httpStatus, String meaning) {
+  ErrorCode(int failureCode, int httpStatus, boolean retryable, String meaning) {
+    this.failureCode = failureCode;
     this.httpStatus = httpStatus;
+    this.retryable = retryable;
     this.meaning = meaning;
   }
 
@@ -53,15 +60,27 @@ public enum ErrorCode {
     return meaning;
   }
 
-  /** The failure code used with {@code Message.fail}; distinct per error and stable across nodes of one version. */
+  /** The failure code used with {@code Message.fail}: distinct per error, and the same in every version. */
   public int failureCode() {
-    return 1000 + ordinal();
+    return failureCode;
   }
 
-  public static ErrorCode fromFailureCode(int code) {
-    int index = code - 1000;
-    ErrorCode[] all = values();
-    return index >= 0 && index < all.length ? all[index] : UNAVAILABLE;
+  /**
+   * Whether the same request may succeed later unchanged (after a pause, with the same id), as the
+   * browser client retries it; other codes would be refused again until the request changes.
+   */
+  public boolean retryable() {
+    return retryable;
+  }
+
+  /** The code with this failure number; a number this version does not know reads as {@link #UNAVAILABLE}. */
+  public static ErrorCode fromFailureCode(int failureCode) {
+    for (ErrorCode code : values()) {
+      if (code.failureCode == failureCode) {
+        return code;
+      }
+    }
+    return UNAVAILABLE;
   }
 
   public static ErrorCode fromWireName(String wireName) {

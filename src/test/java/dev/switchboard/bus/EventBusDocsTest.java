@@ -17,15 +17,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class EventBusDocsTest {
 
   @Test
-  @DisplayName("every failure code docs/event-bus.md names is ErrorCode.failureCode() of that code")
+  @DisplayName("every failure code docs/event-bus.md names is ErrorCode.failureCode() of that code, with its retry flag")
   void failureCodesMatch() throws IOException {
     String doc = Files.readString(Path.of("docs/event-bus.md"));
-    Matcher row = Pattern.compile("\\| `([a-z_]+)` \\| (\\d{4}) \\|").matcher(doc);
+    Matcher row = Pattern.compile("\\| `([a-z_]+)` \\| (\\d{4}) \\| (yes|no) \\|").matcher(doc);
     int rows = 0;
     while (row.find()) {
       ErrorCode code = ErrorCode.fromWireName(row.group(1));
       assertEquals(row.group(1), code.wireName(), "docs/event-bus.md names an unknown code");
       assertEquals(code.failureCode(), Integer.parseInt(row.group(2)), "failure code of " + row.group(1));
+      assertEquals(code.retryable() ? "yes" : "no", row.group(3), "retry of " + row.group(1));
       rows++;
     }
     assertTrue(rows >= 5, "docs/event-bus.md lists the failure codes of switchboard.push");

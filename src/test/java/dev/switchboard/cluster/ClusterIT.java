@@ -14,10 +14,7 @@ import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,10 +35,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Three Switchboard nodes in three JVMs, clustered over Hazelcast on loopback, sharing one real
  * PostgreSQL: cross-node delivery, presence, an outside publisher, and nodes killed or stopped.
+ * The three nodes stay up for every test: a test that kills or stops a node starts its own, and
+ * each test has users of its own, so the tests run in any order.
  */
 @ExtendWith({VertxExtension.class, TestPostgres.Extension.class})
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-@Timeout(value = 120, timeUnit = TimeUnit.SECONDS)
+@Timeout(value = 180, timeUnit = TimeUnit.SECONDS)
 class ClusterIT {
 
   @TempDir
@@ -50,12 +48,15 @@ class ClusterIT {
   static String postgresUri;
   static List<String> clusterProperties;
   static final List<ProcessServer> nodes = new ArrayList<>();
+  /** Nodes a test starts for itself, to kill or stop. */
+  static final List<ProcessServer> ownNodes = new ArrayList<>();
 
   @BeforeAll
   static void startCluster(TestPostgres postgres) throws Exception {
     postgresUri = postgres.createDatabase();
     // A port range of its own, so concurrent runs on one machine do not join each other.
     int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
+    // Room for the three nodes and one a test starts for itself.
     String members = java.util.stream.IntStream.range(base, base + 5).mapToObj(p -> "127.0.0.1:" + p)
         .collect(Collectors.joining(","));
     clusterProperties = List.of(
@@ -85,9 +86,19 @@ class ClusterIT {
 
   @AfterAll
   static void stopCluster() throws Exception {
+    for (ProcessServer node : ownNodes) {
+      node.close();
+    }
     for (ProcessServer node : nodes) {
       node.close();
     }
+  }
+
+  /** A fourth node, joined to the cluster, for a test that takes it down. */
+  static ProcessServer ownNode(String name) {
+    ProcessServer node = startNode(dataDir.resolve(name));
+    ownNodes.add(node);
+    return node;
   }
 
   static Future<WsClient> online(Vertx vertx, ProcessServer node, String user, String device) {
@@ -96,7 +107,6 @@ class ClusterIT {
   }
 
   @Test
-  @Order(1)
   @DisplayName("messages and pushes reach a user's sessions on other nodes; presence is cluster-wide")
   void crossNodeDelivery(Vertx vertx, VertxTestContext ctx) {
     Future.all(online(vertx, nodes.get(0), "alice", "laptop"), online(vertx, nodes.get(2), "bob", "phone"),
@@ -149,7 +159,6 @@ class ClusterIT {
   }
 
   @Test
-  @Order(2)
   @DisplayName("a separate JVM joining the cluster as a plain Vert.x member pushes through switchboard.push")
   void outsidePublisher(Vertx vertx, VertxTestContext ctx) throws Exception {
     WsClient erin = online(vertx, nodes.get(1), "erin", "phone").toCompletionStage().toCompletableFuture()
@@ -173,11 +182,10 @@ class ClusterIT {
   }
 
   @Test
-  @Order(3)
   @DisplayName("when a node is killed, its clients reconnect elsewhere and receive every accepted message")
   void killedNode(Vertx vertx, VertxTestContext ctx) throws Exception {
     int total = 200;
-    ProcessServer doomed = nodes.get(2);
+    ProcessServer doomed = ownNode("killed");
     List<JsonObject> received = new ArrayList<>();
     long[] lastSeq = {0};
     WsClient carol = online(vertx, doomed, "carol", "phone").toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
@@ -240,10 +248,9 @@ class ClusterIT {
   }
 
   @Test
-  @Order(4)
   @DisplayName("a node stopped with SIGTERM closes its sockets with 1012, and its clients lose nothing")
   void gracefulStop(Vertx vertx, VertxTestContext ctx) throws Exception {
-    ProcessServer leaving = nodes.get(1);
+    ProcessServer leaving = ownNode("stopped");
     WsClient frank = online(vertx, leaving, "frank", "phone").toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
     Future<Short> closeCode = frank.closed();
     vertx.executeBlocking(() -> leaving.terminate())

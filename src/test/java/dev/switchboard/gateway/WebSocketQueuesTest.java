@@ -43,6 +43,7 @@ class WebSocketQueuesTest {
     Checkpoint drained = ctx.checkpoint();
     Checkpoint allReceived = ctx.checkpoint();
     Promise<Runnable> serverReady = Promise.promise();
+    Promise<Void> queueFull = Promise.promise();
     int[] written = {0};
     HttpServer server = vertx.createHttpServer(new HttpServerOptions().setStrictThreadMode(true).setHost("127.0.0.1"))
         .requestHandler(request -> request.response().setStatusCode(404).end())
@@ -59,6 +60,7 @@ class WebSocketQueuesTest {
             }
             ctx.verify(() -> assertTrue(socket.writeQueueFull(), "a stalled reader fills the write queue"));
             socket.drainHandler(x -> drained.flag());
+            queueFull.complete();
           }));
         })));
     List<Integer> received = new ArrayList<>();
@@ -79,7 +81,8 @@ class WebSocketQueuesTest {
         ws.pause();
         serverReady.future().onSuccess(startWriting -> {
           startWriting.run();
-          vertx.setTimer(500, t -> ws.resume());
+          // The reader comes back once the server has seen its write queue full.
+          queueFull.future().onSuccess(v -> ws.resume());
         });
       }));
     }));

@@ -7,11 +7,18 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** docs/protocol.md and the golden frames must say what the code does. */
@@ -24,13 +31,95 @@ class ProtocolDocsTest {
     return Files.readString(GOLDEN.resolve(name)).trim();
   }
 
+  /** A row of docs/protocol.md's error table. */
+  record ErrorRow(int httpStatus, int failureCode, String retry, String meaning) {
+  }
+
+  /** docs/protocol.md's error table by code; fails on a code with two rows. */
+  static Map<String, ErrorRow> errorTable() throws IOException {
+    Pattern row = Pattern.compile("^\\| `([a-z_]+)` \\| (\\d{3}) \\| (\\d+) \\| ([a-z]+) \\| (.*) \\|$", Pattern.MULTILINE);
+    Map<String, ErrorRow> rows = new HashMap<>();
+    Matcher m = row.matcher(Files.readString(DOC));
+    while (m.find()) {
+      ErrorRow earlier = rows.put(m.group(1),
+          new ErrorRow(Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)), m.group(4), m.group(5).trim()));
+      assertNull(earlier, "docs/protocol.md has two rows for " + m.group(1));
+    }
+    return rows;
+  }
+
   @Test
-  @DisplayName("every error code has a row in docs/protocol.md with its HTTP status")
+  @DisplayName("every error code has one row in docs/protocol.md with its HTTP status, failure code, retry flag and meaning")
   void everyErrorCodeIsDocumented() throws IOException {
-    String doc = Files.readString(DOC);
+    Map<String, ErrorRow> rows = errorTable();
     for (ErrorCode code : ErrorCode.values()) {
-      String row = "| `" + code.wireName() + "` | " + code.httpStatus() + " |";
-      assertTrue(doc.contains(row), "docs/protocol.md lacks the row " + row);
+      ErrorRow row = rows.remove(code.wireName());
+      assertNotNull(row, "docs/protocol.md's error table lacks " + code.wireName());
+      assertEquals(code.httpStatus(), row.httpStatus(), "HTTP status of " + code.wireName());
+      assertEquals(code.failureCode(), row.failureCode(), "failure code of " + code.wireName());
+      assertEquals(code.retryable() ? "yes" : "no", row.retry(), "retry of " + code.wireName());
+      assertFalse(row.meaning().isEmpty(), "docs/protocol.md gives no meaning for " + code.wireName());
+      assertFalse(code.meaning().isBlank(), "ErrorCode." + code + " has no meaning");
+      assertTrue(code.httpStatus() >= 400 && code.httpStatus() <= 599, "HTTP status of " + code);
+    }
+    assertEquals(Map.of(), rows, "docs/protocol.md documents codes that ErrorCode lacks");
+  }
+
+  @Test
+  @DisplayName("failure codes are distinct and map back to their code; a number no code has reads as unavailable")
+  void failureCodesAreDistinct() {
+    Map<Integer, ErrorCode> byNumber = new HashMap<>();
+    for (ErrorCode code : ErrorCode.values()) {
+      ErrorCode earlier = byNumber.put(code.failureCode(), code);
+      assertNull(earlier, code + " and " + earlier + " share failure code " + code.failureCode());
+      assertEquals(code, ErrorCode.fromFailureCode(code.failureCode()));
+      assertEquals(code, ErrorCode.fromWireName(code.wireName()));
+    }
+    assertEquals(ErrorCode.UNAVAILABLE, ErrorCode.fromFailureCode(0));
+    assertEquals(ErrorCode.UNAVAILABLE, ErrorCode.fromFailureCode(999));
+    assertEquals(ErrorCode.UNAVAILABLE, ErrorCode.fromFailureCode(1_000_000));
+  }
+
+  /**
+   * Failure codes already published, which publishers and other versions' nodes rely on. Entries
+   * are only ever added: a code keeps its number for good, even if it is removed from the enum.
+   */
+  static final Map<String, Integer> PUBLISHED = Map.ofEntries(
+        Map.entry("bad_json", 1000),
+        Map.entry("unknown_type", 1001),
+        Map.entry("missing_field", 1002),
+        Map.entry("invalid_field", 1003),
+        Map.entry("invalid_user", 1004),
+        Map.entry("no_recipient", 1005),
+        Map.entry("unsupported_frame", 1006),
+        Map.entry("bad_encoding", 1007),
+        Map.entry("bad_state", 1008),
+        Map.entry("invalid_ack", 1009),
+        Map.entry("invalid_token", 1010),
+        Map.entry("unauthorized", 1011),
+        Map.entry("forbidden", 1012),
+        Map.entry("not_found", 1013),
+        Map.entry("id_reused", 1014),
+        Map.entry("too_large", 1015),
+        Map.entry("unsupported_media_type", 1016),
+        Map.entry("inbox_full", 1017),
+        Map.entry("rate_limited", 1018),
+        Map.entry("too_many_sessions", 1019),
+        Map.entry("internal", 1020),
+        Map.entry("unavailable", 1021),
+        Map.entry("overloaded", 1022));
+
+  @Test
+  @DisplayName("a code's failure code never changes, and no code takes a number published for another")
+  void publishedFailureCodesNeverChange() {
+    for (ErrorCode code : ErrorCode.values()) {
+      Integer published = PUBLISHED.get(code.wireName());
+      if (published != null) {
+        assertEquals(published, code.failureCode(), "the failure code of " + code.wireName() + " was published");
+      } else {
+        assertFalse(PUBLISHED.containsValue(code.failureCode()),
+            code.wireName() + " takes failure code " + code.failureCode() + ", published for another code");
+      }
     }
   }
 
@@ -40,8 +129,10 @@ class ProtocolDocsTest {
     String doc = Files.readString(DOC);
     for (java.lang.reflect.Field field : CloseCodes.class.getFields()) {
       if (field.getType() == short.class) {
-        String row = "| " + field.getShort(null) + " |";
-        assertTrue(doc.contains(row), "docs/protocol.md lacks the close code row " + row + " (" + field.getName() + ")");
+        // Anchored at the line's start: failure codes appear in a later column of the error table.
+        Pattern row = Pattern.compile("^\\| " + field.getShort(null) + " \\|", Pattern.MULTILINE);
+        assertTrue(row.matcher(doc).find(), "docs/protocol.md lacks the close code row for " + field.getShort(null)
+            + " (" + field.getName() + ")");
       }
     }
   }

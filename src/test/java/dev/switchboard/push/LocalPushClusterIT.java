@@ -105,7 +105,11 @@ class LocalPushClusterIT {
         })));
   }
 
-  /** Requests {@code switchboard.push} from the node (not local-only) until one lands on the other member. */
+  /**
+   * Requests {@code switchboard.push} from the node (not local-only) until one lands on the other member.
+   * Polled, within a bounded number of attempts: the cluster reports no event when a member's
+   * subscription reaches another member's event bus.
+   */
   private static Future<Void> untilElsewhere(Vertx node, JsonObject push, AtomicInteger elsewhere, int attempts) {
     return node.eventBus().request(Addresses.PUSH, push).<Void>mapEmpty().recover(e -> Future.succeededFuture())
         .compose(v -> {
