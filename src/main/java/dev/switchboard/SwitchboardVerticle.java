@@ -5,6 +5,8 @@ import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.SwitchboardConfig;
 import dev.switchboard.gateway.GatewayVerticle;
+import dev.switchboard.logging.JsonLogs;
+import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.push.PushApiVerticle;
 import dev.switchboard.routing.RouterVerticle;
 import dev.switchboard.storage.InboxVerticle;
@@ -37,6 +39,7 @@ public final class SwitchboardVerticle extends VerticleBase {
       checkClusterStore(settings);
       checkNodeKey(settings);
       registerCodecs();
+      JsonLogs.nodeId(new ClusterView(vertx).nodeId());
       DeploymentOptions one = new DeploymentOptions().setConfig(json);
       pushApi = new PushApiVerticle();
       return vertx.deployVerticle(new InboxVerticle(), one)

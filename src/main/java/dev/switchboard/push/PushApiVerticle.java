@@ -10,6 +10,8 @@ import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
 import dev.switchboard.config.TlsConfig;
+import dev.switchboard.metrics.ClusterView;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.JsonDepth;
 import dev.switchboard.protocol.ProtocolException;
@@ -29,6 +31,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CorsHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +39,10 @@ import java.util.Set;
 
 /**
  * The HTTP API back ends push through: {@code POST /api/v1/messages},
- * {@code GET /api/v1/users/{id}/presence}, and {@code GET /health} for load balancers. It only translates HTTP to the router's event-bus
- * addresses and the answers back, so HTTP and event-bus publishers get the same behaviour.
+ * {@code GET /api/v1/users/{id}/presence}; for operators {@code GET /metrics} (Prometheus) and
+ * {@code /health}, {@code /health/live}, {@code /health/ready} for load balancers and Kubernetes.
+ * It only translates HTTP to the router's event-bus addresses and the answers back, so HTTP and
+ * event-bus publishers get the same behaviour.
  */
 public final class PushApiVerticle extends VerticleBase {
 
@@ -60,6 +65,7 @@ public final class PushApiVerticle extends VerticleBase {
   private DeliveryOptions pushOptions;
   private int maxJsonDepth;
   private HttpServer server;
+  private SwitchboardMetrics metrics;
 
   @Override
   public Future<?> start() {
@@ -70,6 +76,7 @@ public final class PushApiVerticle extends VerticleBase {
     requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis());
     pushOptions = new DeliveryOptions(requestOptions).setLocalOnly(true);
     maxJsonDepth = limits.maxJsonDepth();
+    metrics = SwitchboardMetrics.of(vertx);
 
     Router router = Router.router(vertx);
     router.route().handler(CorsHandler.create()
@@ -80,7 +87,11 @@ public final class PushApiVerticle extends VerticleBase {
     router.post("/api/v1/messages").handler(BodyHandler.create(false).setBodyLimit(config.maxRequestBytes()))
         .handler(this::onPush);
     router.get("/api/v1/users/:id/presence").handler(this::onPresence);
+    router.get("/metrics").handler(this::requireApiKey).handler(metricsHandler());
     router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(healthChecks()));
+    router.get("/health/live").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+        .end(new JsonObject().put("status", "UP").encode()));
+    router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(readiness()));
     router.route().last().handler(ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "no such resource")));
     router.errorHandler(413, ctx -> respondError(ctx, new ProtocolException(ErrorCode.TOO_LARGE,
         "request body is larger than " + config.maxRequestBytes() + " bytes")));
@@ -104,6 +115,35 @@ public final class PushApiVerticle extends VerticleBase {
         .request(Addresses.INBOX_READ, probe, requestOptions)
         .onSuccess(reply -> promise.complete(Status.OK()))
         .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", e.getMessage())))));
+  }
+
+  /**
+   * Ready to take new clients and messages: the inbox answers, its last commit did not fail, no
+   * gateway loop is behind (new messages would be refused with {@code overloaded}), and, when
+   * clustered, this node is a member.
+   */
+  private HealthChecks readiness() {
+    ClusterView cluster = new ClusterView(vertx);
+    return healthChecks()
+        .register("store", promise -> promise.complete(metrics.storeFailing()
+            ? Status.KO(new JsonObject().put("reason", "the last inbox commit failed"))
+            : Status.OK()))
+        .register("load", promise -> {
+          long behind = metrics.gatewaysBehind();
+          promise.complete(behind == 0 ? Status.OK()
+              : Status.KO(new JsonObject().put("reason", behind + " gateway event loops are behind")));
+        })
+        .register("cluster", promise -> promise.complete(cluster.joined()
+            ? Status.OK().setData(new JsonObject().put("members", cluster.members()))
+            : Status.KO(new JsonObject().put("reason", "not a member of the cluster"))));
+  }
+
+  /** Prometheus's text format, or 404 when {@code metrics.enabled} is false. */
+  private io.vertx.core.Handler<RoutingContext> metricsHandler() {
+    if (!metrics.enabled()) {
+      return ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "metrics are off (metrics.enabled)"));
+    }
+    return PrometheusScrapingHandler.create(metrics.prometheus());
   }
 
   public int actualPort() {

@@ -9,6 +9,7 @@ import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.config.InboxConfig;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Future;
@@ -70,10 +71,13 @@ public final class InboxVerticle extends VerticleBase {
   private long cursorTimer = -1;
   private long purgeTimer = -1;
   private Promise<Void> idle;
+  private SwitchboardMetrics metrics;
 
   @Override
   public Future<?> start() {
     config = InboxConfig.fromJson(config());
+    metrics = SwitchboardMetrics.of(vertx);
+    metrics.watchInboxQueue(() -> queuedCopies);
     lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
     store = switch (config.engine()) {
       case LOG -> new LogInboxStore(vertx, config);
@@ -125,7 +129,9 @@ public final class InboxVerticle extends VerticleBase {
     Future<Long> after = request.after() != null
         ? Future.succeededFuture(request.after())
         : cursorOf(new DeviceKey(request.user(), request.device()));
+    long started = System.nanoTime();
     after.compose(from -> store.read(request.user(), from, request.limit(), System.currentTimeMillis()))
+        .andThen(done -> metrics.read(System.nanoTime() - started, done.failed()))
         .onSuccess(message::reply)
         .onFailure(e -> {
           LOG.warn("reading inbox of {} failed", request.user(), e);
@@ -162,7 +168,10 @@ public final class InboxVerticle extends VerticleBase {
               LOG.info("retention removed {} messages", n);
             }
           })
-          .onFailure(e -> LOG.warn("retention purge failed; will retry", e))
+          .onFailure(e -> {
+            metrics.purgeFailed();
+            LOG.warn("retention purge failed; will retry", e);
+          })
           .onComplete(ar -> {
             writing = false;
             drain();
@@ -197,9 +206,15 @@ public final class InboxVerticle extends VerticleBase {
     pendingCursors.clear();
     writing = true;
     List<AppendRequest> requests = new ArrayList<>();
-    batch.forEach(p -> requests.addAll(p.requests()));
+    int copies = 0;
+    for (PendingAppend p : batch) {
+      requests.addAll(p.requests());
+      copies += p.copies();
+    }
+    int committed = copies;
     long started = System.nanoTime();
     store.append(requests, cursors, System.currentTimeMillis())
+        .andThen(done -> metrics.committed(committed, System.nanoTime() - started, done.failed()))
         .onSuccess(results -> {
           long millis = (System.nanoTime() - started) / 1_000_000;
           if (millis >= SLOW_COMMIT_MILLIS) {
