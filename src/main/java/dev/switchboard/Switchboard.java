@@ -3,7 +3,7 @@ package dev.switchboard;
 import dev.switchboard.config.ClusterSecurityConfig;
 import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.ObservabilityConfig;
-import dev.switchboard.logging.JsonLogs;
+import dev.switchboard.logging.LogSetup;
 import dev.switchboard.metrics.SwitchboardMetrics;
 import io.vertx.core.Deployable;
 import io.vertx.core.Vertx;
@@ -63,8 +63,9 @@ public final class Switchboard extends VertxApplication implements VertxApplicat
     ClusterSecurityConfig.fromJson(config).apply(options.getEventBusOptions());
     ObservabilityConfig observability = ObservabilityConfig.fromJson(config);
     if (observability.jsonLogs()) {
-      JsonLogs.switchOn();
+      LogSetup.switchOn();
     }
+    LogSetup.level(observability.logLevel());
     VertxBuilder builder = Vertx.builder();
     if (observability.metricsEnabled()) {
       // Meters are chosen when Vert.x is built: its own (HTTP, event bus, pools) exist only then.

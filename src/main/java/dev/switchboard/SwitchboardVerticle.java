@@ -5,7 +5,7 @@ import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.SwitchboardConfig;
 import dev.switchboard.gateway.GatewayVerticle;
-import dev.switchboard.logging.JsonLogs;
+import dev.switchboard.logging.LogSetup;
 import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.push.PushApiVerticle;
 import dev.switchboard.routing.RouterVerticle;
@@ -33,13 +33,13 @@ public final class SwitchboardVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    LogSetup.nodeId(new ClusterView(vertx).nodeId());
     return ConfigLoader.load(vertx, config(), System.getenv()).compose(json -> {
       settings = SwitchboardConfig.fromJson(json);
       checkInsecureMode(settings);
       checkClusterStore(settings);
       checkNodeKey(settings);
       registerCodecs();
-      JsonLogs.nodeId(new ClusterView(vertx).nodeId());
       DeploymentOptions one = new DeploymentOptions().setConfig(json);
       pushApi = new PushApiVerticle();
       return vertx.deployVerticle(new InboxVerticle(), one)

@@ -317,7 +317,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
       releaseIp(ip);
       onClosed(session);
     });
-    LOG.debug("user {} connected from {} ({})", user, socket.remoteAddress(), json ? "json" : "text");
+    LOG.atDebug().addKeyValue("user", user)
+        .log("user {} connected from {} ({})", user, socket.remoteAddress(), json ? "json" : "text");
     if (!json) {
       session.begin(Session.TEXT_DEVICE, null);
       return;

@@ -1,5 +1,6 @@
 package dev.switchboard.logging;
 
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import ch.qos.logback.core.joran.spi.JoranException;
@@ -8,17 +9,18 @@ import org.slf4j.LoggerFactory;
 import java.net.URL;
 
 /**
- * The {@code logging.json} switch: replaces the text layout of {@code logback.xml} with
- * {@code logback-json.xml} (Logback's own JSON encoder, one object per line), and names the node in
- * every line once its id is known.
+ * The {@code logging} section applied to Logback: {@code logging.json} replaces the text layout of
+ * {@code logback.xml} with {@code logback-json.xml} (Logback's own JSON encoder, one object per
+ * line), {@code logging.level} sets Switchboard's own loggers, and every line names the node once
+ * its id is known.
  */
-public final class JsonLogs {
+public final class LogSetup {
 
   public static final String CONFIG_RESOURCE = "logback-json.xml";
   /** The context property every JSON line carries under {@code context.properties}. */
   public static final String NODE_PROPERTY = "node";
 
-  private JsonLogs() {
+  private LogSetup() {
   }
 
   /** Reconfigures Logback for JSON lines; a no-op when SLF4J is not bound to Logback. */
@@ -31,7 +33,7 @@ public final class JsonLogs {
 
   /** Configures {@code context} from {@link #CONFIG_RESOURCE}, replacing what it had. */
   public static void configure(LoggerContext context) {
-    URL config = JsonLogs.class.getClassLoader().getResource(CONFIG_RESOURCE);
+    URL config = LogSetup.class.getClassLoader().getResource(CONFIG_RESOURCE);
     if (config == null) {
       throw new IllegalStateException(CONFIG_RESOURCE + " is missing from the class path");
     }
@@ -46,6 +48,13 @@ public final class JsonLogs {
     }
     if (node != null) {
       context.putProperty(NODE_PROPERTY, node);
+    }
+  }
+
+  /** Sets the level of Switchboard's loggers ({@code dev.switchboard}); the libraries keep theirs. */
+  public static void level(String level) {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+      context.getLogger("dev.switchboard").setLevel(Level.toLevel(level));
     }
   }
 
