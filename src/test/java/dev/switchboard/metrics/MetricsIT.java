@@ -195,6 +195,41 @@ class MetricsIT {
   }
 
   @Test
+  @DisplayName("the admin lookup answers an admin key with sessions by node, inbox head and device cursors; other keys get 403")
+  void adminLookup(VertxTestContext ctx) {
+    JsonObject jwt = new JsonObject().put("auth", new JsonObject().put("mode", "jwt")
+        .put("jwtKey", "test-secret-of-at-least-32-bytes-long!")
+        .put("apiKeys", new JsonArray()
+            .add(new JsonObject().put("name", "shop").put("sha256", ApiKeys.sha256("shop-key")))
+            .add(new JsonObject().put("name", "ops").put("sha256", ApiKeys.sha256("ops-key")).put("admin", true))));
+    TestServer.start(metered, dataDir, jwt).compose(server -> {
+      Http http = new Http(metered, server.pushPort());
+      Map<String, String> shop = Map.of("Authorization", "Bearer shop-key", "Content-Type", "application/json");
+      Map<String, String> ops = Map.of("Authorization", "Bearer ops-key");
+      JsonObject push = new JsonObject().put("to", "bob").put("body", "hi");
+      return http.request(HttpMethod.POST, "/api/v1/messages", shop, push.toBuffer())
+          .compose(v -> http.request(HttpMethod.POST, "/api/v1/messages", shop, push.toBuffer()))
+          .compose(v -> http.request(HttpMethod.GET, "/api/v1/admin/users/bob", Map.of("Authorization", "Bearer shop-key"), null))
+          .compose(forbidden -> {
+            ctx.verify(() -> assertEquals(403, forbidden.status()));
+            return http.request(HttpMethod.GET, "/api/v1/admin/users/bob?devices=phone,laptop", ops, null);
+          })
+          .map(lookup -> {
+            ctx.verify(() -> {
+              assertEquals(200, lookup.status(), lookup.body().toString());
+              JsonObject body = lookup.json();
+              assertEquals("bob", body.getString("user"));
+              assertEquals(0, body.getInteger("sessions"));
+              assertEquals(2L, body.getLong("head"));
+              assertEquals(new JsonArray().add(new JsonObject().put("device", "phone").put("cursor", 0L))
+                  .add(new JsonObject().put("device", "laptop").put("cursor", 0L)), body.getJsonArray("devices"));
+            });
+            return lookup;
+          });
+    }).onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
   @DisplayName("with metrics off (Vert.x built without them) /metrics answers 404 and the server runs as before")
   void metricsOff(Vertx plain, VertxTestContext ctx) {
     TestServer.start(plain, dataDir).compose(server -> new Http(plain, server.pushPort()).get("/metrics"))
