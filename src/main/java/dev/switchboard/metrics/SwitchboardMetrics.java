@@ -29,7 +29,8 @@ import java.util.function.LongSupplier;
  * them (every verticle of a node gets the same one through {@link #of}). Meters are registered up
  * front, so a message costs an increment, never a lookup by tag. No label ever holds a user or
  * message id: each label's values are a short fixed list (protocols, error codes, close codes,
- * gateway instances).
+ * gateway instances). Gauges hold what they read strongly: Micrometer's default weak reference
+ * would let a supplier be collected and the gauge turn to NaN.
  *
  * <p>docs/operations.md describes each meter as Prometheus shows it (dots become underscores,
  * counters end in {@code _total}, timers in {@code _seconds}).
@@ -163,7 +164,8 @@ public final class SwitchboardMetrics implements Shareable {
     relayedOut = counter(RELAYED_OUT, "copies relayed to other nodes");
     relayedIn = counter(RELAYED_IN, "copies relayed from other nodes");
     ClusterView cluster = new ClusterView(vertx);
-    Gauge.builder(MEMBERS, cluster, ClusterView::members).description("cluster members seen").register(registry);
+    Gauge.builder(MEMBERS, cluster, ClusterView::members).strongReference(true)
+        .description("cluster members seen").register(registry);
   }
 
   /**
@@ -291,7 +293,7 @@ public final class SwitchboardMetrics implements Shareable {
   /** Shows a gateway instance's loop lag until {@link #unwatchLoopLag} (its verticle stops). */
   public synchronized void watchLoopLag(String gateway, LongSupplier lagMillis) {
     unwatchLoopLag(gateway);
-    loopLags.put(gateway, Gauge.builder(LOOP_LAG, lagMillis, LongSupplier::getAsLong).tag("gateway", gateway)
+    loopLags.put(gateway, Gauge.builder(LOOP_LAG, lagMillis, LongSupplier::getAsLong).strongReference(true).tag("gateway", gateway)
         .baseUnit("milliseconds").description("lateness of the gateway loop's check timer").register(registry));
   }
 
