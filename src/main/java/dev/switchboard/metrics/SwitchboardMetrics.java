@@ -12,12 +12,14 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.shareddata.Shareable;
+import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
 
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -184,11 +186,18 @@ public final class SwitchboardMetrics implements Shareable {
         : new SwitchboardMetrics(registry, true, vertx);
   }
 
-  /** The metrics options Vert.x is built with when {@code metrics.enabled}: Prometheus, with JVM meters. */
+  /**
+   * The metrics options Vert.x is built with when {@code metrics.enabled}: Prometheus, with JVM
+   * meters, and event-bus meters by address (Switchboard's addresses are fixed names plus one per
+   * node, so the label stays bounded; replies use Vert.x's internal addresses, which are not counted).
+   */
   public static MicrometerMetricsOptions vertxOptions() {
+    EnumSet<Label> labels = EnumSet.copyOf(MicrometerMetricsOptions.DEFAULT_LABELS);
+    labels.add(Label.EB_ADDRESS);
     return new MicrometerMetricsOptions()
         .setEnabled(true)
         .setJvmMetricsEnabled(true)
+        .setLabels(labels)
         .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
   }
 

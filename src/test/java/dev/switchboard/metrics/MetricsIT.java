@@ -135,7 +135,8 @@ class MetricsIT {
                   assertFalse(metrics.text.contains("NaN"), "a gauge lost what it reads");
                   // Vert.x's own meters
                   assertTrue(metrics.sum("vertx_http_server_requests_total") >= 3, "HTTP server meters");
-                  assertTrue(metrics.text.contains("vertx_eventbus_"), "event bus meters");
+                  assertTrue(metrics.text.contains("vertx_eventbus_processed_total{address=\"" + Addresses.INBOX_APPEND + "\""),
+                      "event bus meters by address");
                   assertTrue(metrics.text.contains("jvm_memory_used_bytes"), "JVM meters");
                   for (String id : new String[] {"alice", "bob", "carol", "dave", "s1", "s2"}) {
                     assertFalse(metrics.text.contains("\"" + id + "\""), "a label holds " + id);
