@@ -148,30 +148,6 @@ class MetricsIT {
   }
 
   @Test
-  @DisplayName("a node whose last store commit failed is not ready until one succeeds; /health/live stays up")
-  void storeFailureMakesNotReady(VertxTestContext ctx) {
-    TestServer.start(metered, dataDir).compose(server -> {
-      Http http = new Http(metered, server.pushPort());
-      SwitchboardMetrics metrics = SwitchboardMetrics.of(metered);
-      metrics.committed(1, 1_000_000, true);
-      return http.get("/health/ready").compose(notReady -> {
-        ctx.verify(() -> {
-          assertEquals(503, notReady.status());
-          assertTrue(notReady.body().toString().contains("the last inbox commit failed"), notReady.body().toString());
-        });
-        return http.get("/health/live");
-      }).compose(live -> {
-        ctx.verify(() -> assertEquals(200, live.status()));
-        // a real commit that succeeds makes the node ready again
-        return http.postJson("/api/v1/messages", new JsonObject().put("to", "bob").put("body", "x").put("from", "shop"));
-      }).compose(v -> http.get("/health/ready")).map(ready -> {
-        ctx.verify(() -> assertEquals(200, ready.status(), ready.body().toString()));
-        return ready;
-      });
-    }).onComplete(ctx.succeedingThenComplete());
-  }
-
-  @Test
   @DisplayName("in jwt mode /metrics needs an API key (401 without), the health probes need none")
   void metricsNeedAKeyInJwtMode(VertxTestContext ctx) {
     JsonObject jwt = new JsonObject().put("auth", new JsonObject().put("mode", "jwt")
