@@ -118,7 +118,8 @@ public final class SwitchboardMetrics implements Shareable {
 
   private volatile LongSupplier routerQueued = () -> 0;
   private volatile LongSupplier inboxQueued = () -> 0;
-  private volatile LongSupplier gatewaysBehind = () -> 0;
+  /** Set by the router as gateways report; volatile, as the readiness check reads it on another loop. */
+  private volatile int gatewaysBehind;
   /** Whether the inbox's last commit failed: the node is then not ready. */
   private volatile boolean storeFailing;
   private final Map<String, Gauge> loopLags = new HashMap<>();
@@ -158,7 +159,7 @@ public final class SwitchboardMetrics implements Shareable {
         .description("copies waiting for the store").register(registry);
     Gauge.builder(QUEUED, this, m -> m.inboxQueued.getAsLong()).tag("stage", "inbox")
         .description("copies waiting for the store").register(registry);
-    Gauge.builder(GATEWAYS_BEHIND, this, m -> m.gatewaysBehind.getAsLong())
+    Gauge.builder(GATEWAYS_BEHIND, this, m -> m.gatewaysBehind)
         .description("gateway instances whose event loop is behind").register(registry);
     directoryJoin = timer(DIRECTORY, "user directory operations", "op", "join");
     directoryLeave = timer(DIRECTORY, "user directory operations", "op", "leave");
@@ -290,13 +291,13 @@ public final class SwitchboardMetrics implements Shareable {
 
   // Load
 
-  /** Where {@link #GATEWAYS_BEHIND} reads from: the router, which hears from every gateway. */
-  public void watchGatewaysBehind(LongSupplier count) {
+  /** How many gateway instances are behind, as the router (which hears from every gateway) counts them. */
+  public void gatewaysBehind(int count) {
     gatewaysBehind = count;
   }
 
-  public long gatewaysBehind() {
-    return gatewaysBehind.getAsLong();
+  public int gatewaysBehind() {
+    return gatewaysBehind;
   }
 
   /** Shows a gateway instance's loop lag until {@link #unwatchLoopLag} (its verticle stops). */

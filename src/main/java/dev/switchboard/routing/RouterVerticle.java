@@ -89,7 +89,6 @@ public final class RouterVerticle extends VerticleBase {
         this::storeAndDeliver);
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchRouterQueue(inboxBatcher::waitingCopies);
-    metrics.watchGatewaysBehind(behindGateways::size);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onBusPush).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, this::onApiPush).completion(),
@@ -106,6 +105,7 @@ public final class RouterVerticle extends VerticleBase {
     } else {
       behindGateways.remove(load.instance());
     }
+    metrics.gatewaysBehind(behindGateways.size());
   }
 
   /**

@@ -8,6 +8,7 @@ import dev.switchboard.support.Http;
 import dev.switchboard.support.TestServer;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
@@ -150,14 +151,24 @@ class OpenApiIT {
     return cases;
   }
 
-  /** While a gateway reports its loop behind, as {@code LoopLag} would. */
+  /** While a gateway reports its loop behind, as {@code LoopLag} would (once the router has heard it). */
   private static Future<Http.Response> whileBehind(Vertx vertx, Supplier<Future<Http.Response>> request) {
     DeliveryOptions local = new DeliveryOptions().setLocalOnly(true);
     vertx.eventBus().publish(Addresses.ROUTER_LOAD, new GatewayLoad("gateway-test", true, 5_000).toJson(), local);
-    return request.get().eventually(() -> {
+    return routerCounts(vertx, 1).compose(v -> request.get()).eventually(() -> {
       vertx.eventBus().publish(Addresses.ROUTER_LOAD, new GatewayLoad("gateway-test", false, 0).toJson(), local);
-      return Future.succeededFuture();
+      return routerCounts(vertx, 0);
     });
+  }
+
+  /** Completes once the router counts {@code behind} gateways: it handles reports on its own event loop. */
+  private static Future<Void> routerCounts(Vertx vertx, int behind) {
+    if (SwitchboardMetrics.of(vertx).gatewaysBehind() == behind) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> later = Promise.promise();
+    vertx.setTimer(5, id -> later.complete());
+    return later.future().compose(v -> routerCounts(vertx, behind));
   }
 
   /** While every inbox read fails, as when the store cannot answer. */
