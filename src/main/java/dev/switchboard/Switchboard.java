@@ -2,6 +2,9 @@ package dev.switchboard;
 
 import dev.switchboard.config.ClusterSecurityConfig;
 import dev.switchboard.config.ConfigLoader;
+import dev.switchboard.config.ObservabilityConfig;
+import dev.switchboard.logging.LogSetup;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import io.vertx.core.Deployable;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
@@ -10,6 +13,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.launcher.application.VertxApplication;
 import io.vertx.launcher.application.VertxApplicationHooks;
+import io.vertx.micrometer.MicrometerMetricsFactory;
 
 import java.util.function.Supplier;
 
@@ -49,13 +53,26 @@ public final class Switchboard extends VertxApplication implements VertxApplicat
 
   /**
    * Clustered runs use Hazelcast configured by {@code conf/cluster.xml} (see {@link ClusterConfig}),
-   * and the event bus between nodes gets the {@code cluster} section's TLS: it must be set in the
-   * options Vert.x is built with, before any verticle reads the configuration.
+   * and the event bus between nodes gets the {@code cluster} section's TLS; metrics and the log
+   * format are chosen here too. All must be set before Vert.x is built, before any verticle reads
+   * the configuration.
    */
   @Override
   public VertxBuilder createVertxBuilder(VertxOptions options) {
-    ClusterSecurityConfig.fromJson(ConfigLoader.loadNow(launcherConfig, System.getenv())).apply(options.getEventBusOptions());
-    return Vertx.builder().with(options).withClusterManager(new HazelcastClusterManager(ClusterConfig.load()));
+    JsonObject config = ConfigLoader.loadNow(launcherConfig, System.getenv());
+    ClusterSecurityConfig.fromJson(config).apply(options.getEventBusOptions());
+    ObservabilityConfig observability = ObservabilityConfig.fromJson(config);
+    if (observability.jsonLogs()) {
+      LogSetup.switchOn();
+    }
+    LogSetup.level(observability.logLevel());
+    VertxBuilder builder = Vertx.builder();
+    if (observability.metricsEnabled()) {
+      // Meters are chosen when Vert.x is built: its own (HTTP, event bus, pools) exist only then.
+      options.setMetricsOptions(SwitchboardMetrics.vertxOptions());
+      builder.withMetrics(new MicrometerMetricsFactory());
+    }
+    return builder.with(options).withClusterManager(new HazelcastClusterManager(ClusterConfig.load()));
   }
 
   @Override

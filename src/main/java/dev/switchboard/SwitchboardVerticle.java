@@ -5,6 +5,8 @@ import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.SwitchboardConfig;
 import dev.switchboard.gateway.GatewayVerticle;
+import dev.switchboard.logging.LogSetup;
+import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.push.PushApiVerticle;
 import dev.switchboard.routing.RouterVerticle;
 import dev.switchboard.storage.InboxVerticle;
@@ -32,6 +34,7 @@ public final class SwitchboardVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    LogSetup.nodeId(new ClusterView(vertx).nodeId());
     return ConfigLoader.load(vertx, config(), System.getenv()).compose(json -> {
       settings = SwitchboardConfig.fromJson(json);
       checkInsecureMode(settings);

@@ -27,8 +27,11 @@ public record AuthConfig(
   public static final String INSECURE = "INSECURE";
   public static final String JWT = "JWT";
 
-  /** A push API key: its name (shown as {@code from}), the SHA-256 of the key in hex, and whether it may set {@code from}. */
-  public record ApiKey(String name, String sha256, boolean mayImpersonate) {
+  /**
+   * A push API key: its name (shown as {@code from}), the SHA-256 of the key in hex, whether it may
+   * set {@code from}, and whether it may use the admin API (a user's presence, inbox head and cursors).
+   */
+  public record ApiKey(String name, String sha256, boolean mayImpersonate, boolean admin) {
   }
 
   public boolean insecure() {
@@ -62,7 +65,7 @@ public record AuthConfig(
           || !(k.getValue("sha256") instanceof String hash) || !hash.matches("[0-9a-fA-F]{64}")) {
         throw new IllegalArgumentException(s.key("apiKeys") + " entries need a name and a sha256 (64 hex digits)");
       }
-      keys.add(new ApiKey(name, hash.toLowerCase(), k.getBoolean("mayImpersonate", false)));
+      keys.add(new ApiKey(name, hash.toLowerCase(), k.getBoolean("mayImpersonate", false), k.getBoolean("admin", false)));
     }
     return List.copyOf(keys);
   }

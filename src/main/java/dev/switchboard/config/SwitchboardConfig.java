@@ -4,7 +4,8 @@ import io.vertx.core.json.JsonObject;
 
 /** The whole validated configuration, one record per section. */
 public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, InboxConfig inbox, LimitsConfig limits,
-                                AuthConfig auth, TlsConfig tls, ClusterSecurityConfig cluster) {
+                                AuthConfig auth, TlsConfig tls, ClusterSecurityConfig cluster,
+                                ObservabilityConfig observability) {
 
   public static SwitchboardConfig fromJson(JsonObject root) {
     return new SwitchboardConfig(
@@ -14,6 +15,7 @@ public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, Inbox
         LimitsConfig.fromJson(root),
         AuthConfig.fromJson(root),
         TlsConfig.fromJson(root),
-        ClusterSecurityConfig.fromJson(root));
+        ClusterSecurityConfig.fromJson(root),
+        ObservabilityConfig.fromJson(root));
   }
 }

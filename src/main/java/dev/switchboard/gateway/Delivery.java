@@ -12,11 +12,14 @@ import dev.switchboard.protocol.TextFrame;
 final class Delivery {
 
   final StoredMessage message;
+  /** Pushed as it was committed, rather than read from the store as backlog. */
+  final boolean live;
   private byte[] jsonFrame;
   private String textFrame;
 
-  Delivery(StoredMessage message) {
+  Delivery(StoredMessage message, boolean live) {
     this.message = message;
+    this.live = live;
   }
 
   long seq() {

@@ -10,6 +10,7 @@ import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.protocol.Ids;
 import dev.switchboard.protocol.JsonFrameParser;
 import dev.switchboard.protocol.MessageFrameEncoder;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
@@ -45,4 +46,7 @@ interface GatewayContext {
   long setTimer(long delayMillis, Runnable action);
 
   void cancelTimer(long timerId);
+
+  /** This node's meters. */
+  SwitchboardMetrics metrics();
 }

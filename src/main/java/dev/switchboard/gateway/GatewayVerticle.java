@@ -16,6 +16,7 @@ import dev.switchboard.config.AuthConfig;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.TlsConfig;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.CloseCodes;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.Ids;
@@ -98,6 +99,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   private LoopLag loopLag;
   private final String instanceName = "gateway-" + INSTANCES.incrementAndGet();
   private static final AtomicInteger INSTANCES = new AtomicInteger();
+  private SwitchboardMetrics metrics;
 
   @Override
   public Future<?> start() {
@@ -107,6 +109,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     parser = new JsonFrameParser(ids, limits.maxBodyBytes(), limits.maxJsonDepth());
     connectionsPerIp = vertx.sharedData().getLocalMap(CONNECTIONS_PER_IP);
     directory = UserDirectory.create(vertx);
+    metrics = SwitchboardMetrics.of(vertx);
     auth = AuthConfig.fromJson(config());
     tokens = auth.insecure() ? null : new TokenVerifier(vertx, auth);
     authenticator = auth.insecure() ? new QueryUserAuthenticator() : new TokenAuthenticator(tokens);
@@ -163,6 +166,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
       heartbeatTimer = vertx.setPeriodic(config.heartbeatIntervalMillis(), id -> heartbeat());
       loopLag = new LoopLag(vertx, limits.maxDeliveryLagMillis(), this::reportLoad);
       loopLag.start();
+      metrics.watchLoopLag(instanceName, loopLag::lastLagMillis);
       LOG.info("gateway listening on {}://{}:{} (WebSocket paths {})", options.isSsl() ? "https" : "http", config.host(),
           s.actualPort(), config.webSocketPaths());
     });
@@ -191,6 +195,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     }
     vertx.cancelTimer(heartbeatTimer);
     if (loopLag != null) {
+      metrics.unwatchLoopLag(instanceName);
       loopLag.stop();
       if (loopLag.behind()) {
         reportLoad(false, 0); // an instance that is gone holds nothing back
@@ -297,7 +302,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     // A session counts against the limit from the moment it is accepted, whether its delivery starts
     // now or with a later hello; the directory checks the limit and counts it in one atomic step.
     // When the directory cannot say, the session is refused: the limit never fails open.
-    directory.join(user, limits.maxSessionsPerUser()).onComplete(joined -> {
+    metrics.directory("join", directory.join(user, limits.maxSessionsPerUser())).onComplete(joined -> {
       if (joined.failed()) {
         LOG.warn("user directory: join of {} failed: {}", user, joined.cause().getMessage());
         socket.close(CloseCodes.INTERNAL_ERROR, "could not subscribe, reconnect");
@@ -317,13 +322,14 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   }
 
   private void leaveDirectory(String user) {
-    directory.leave(user).onFailure(e -> LOG.warn("user directory: leave of {} failed: {}", user, e.getMessage()));
+    metrics.directory("leave", directory.leave(user)).onFailure(e -> LOG.warn("user directory: leave of {} failed: {}", user, e.getMessage()));
   }
 
   private void startSession(ServerWebSocket socket, Identity identity, String query, boolean json, String ip) {
     String user = identity.user();
     Session session = new Session(this, socket, identity, json);
     sessions.add(session);
+    metrics.connected(json);
     session.armDeadline();
     socket.frameHandler(session::onFrame);
     socket.exceptionHandler(e -> LOG.debug("socket of user {}: {}", user, e.getMessage()));
@@ -331,7 +337,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
       releaseIp(ip);
       onClosed(session);
     });
-    LOG.debug("user {} connected from {} ({})", user, socket.remoteAddress(), json ? "json" : "text");
+    LOG.atDebug().addKeyValue("user", user)
+        .log("user {} connected from {} ({})", user, socket.remoteAddress(), json ? "json" : "text");
     if (!json) {
       session.begin(Session.TEXT_DEVICE, null);
       return;
@@ -384,7 +391,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
     for (StoredMessage stored : message.body().messages()) {
       List<Session> group = users.get(stored.to());
       if (group != null) {
-        Delivery delivery = new Delivery(stored);
+        Delivery delivery = new Delivery(stored, true);
         for (Session session : group) {
           try {
             session.onLive(delivery);
@@ -406,7 +413,9 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
 
   private void onClosed(Session session) {
     session.markClosed();
-    sessions.remove(session);
+    if (sessions.remove(session)) {
+      metrics.disconnected(session.json(), session.closeStatus());
+    }
     leaveDirectory(session.user()); // every started session was counted when accepted
     if (!session.joined()) {
       return;
@@ -479,5 +488,10 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
   @Override
   public void cancelTimer(long timerId) {
     vertx.cancelTimer(timerId);
+  }
+
+  @Override
+  public SwitchboardMetrics metrics() {
+    return metrics;
   }
 }

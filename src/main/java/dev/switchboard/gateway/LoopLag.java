@@ -23,6 +23,8 @@ final class LoopLag {
   private boolean stopped;
   private long timer = -1;
   private long dueNanos;
+  /** How late the last check ran: read by the metrics scrape from another thread. */
+  private volatile long lastLagMillis;
 
   LoopLag(Vertx vertx, long limitMillis, Listener listener) {
     this.vertx = vertx;
@@ -43,6 +45,10 @@ final class LoopLag {
     vertx.cancelTimer(timer);
   }
 
+  long lastLagMillis() {
+    return lastLagMillis;
+  }
+
   boolean behind() {
     return behind;
   }
@@ -54,6 +60,7 @@ final class LoopLag {
 
   private void check() {
     long lagMillis = Math.max(0, (System.nanoTime() - dueNanos) / 1_000_000L);
+    lastLagMillis = lagMillis;
     if (observe(lagMillis)) {
       listener.changed(behind, lagMillis);
     }

@@ -85,6 +85,15 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     return user;
   }
 
+  boolean json() {
+    return json;
+  }
+
+  /** The close code the socket ended with, null when it had none (the connection dropped). */
+  Short closeStatus() {
+    return socket.closeStatusCode();
+  }
+
   boolean joined() {
     return joined;
   }
@@ -200,6 +209,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       return;
     }
     if (!sendRate.tryTake(now)) {
+      gateway.metrics().refused(ErrorCode.RATE_LIMITED);
       if (++rateStrikes >= gateway.limits().rateLimitStrikes()) {
         close(CloseCodes.RATE_LIMITED, "kept sending over the rate limit");
         return;
@@ -211,14 +221,24 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     SendCommand command = new SendCommand(user, List.of(to), body, id);
     gateway.submitSend(command)
         .onSuccess(outcome -> onSent(id, outcome))
-        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), id)));
+        .onFailure(e -> {
+          ProtocolException refusal = BusFailures.asProtocolException(e);
+          gateway.metrics().refused(refusal.code());
+          sendError(withId(refusal, id));
+        });
   }
 
   private void onSent(String id, SendOutcome outcome) {
     RecipientResult result = outcome.results().get(0);
     if (!result.isStored()) {
+      gateway.metrics().refused(result.error());
       sendError(new ProtocolException(result.error(), result.error().meaning(), id));
-    } else if (json) {
+      return;
+    }
+    gateway.metrics().accepted(outcome.duplicate());
+    LOG.atDebug().addKeyValue("user", user).addKeyValue("msgId", result.msgId())
+        .log("message to {} stored{}", result.to(), outcome.duplicate() ? " (duplicate)" : "");
+    if (json) {
       write(ServerFrames.accepted(id, result.msgId(), result.ts(), Boolean.TRUE.equals(result.online()), outcome.duplicate()));
     }
   }
@@ -257,6 +277,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     if (closed || socket.isClosed()) {
       return;
     }
+    gateway.metrics().delivered(delivery.live);
     if (json) {
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
       if (frame.length <= gateway.settings().maxFrameBytes()) {
@@ -312,7 +333,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
           if (!closed) {
             List<Delivery> deliveries = new ArrayList<>(page.messages().size());
             for (StoredMessage m : page.messages()) {
-              deliveries.add(new Delivery(m));
+              deliveries.add(new Delivery(m, false));
             }
             sequencer.onPage(page.after(), page.head(), deliveries, pageSize);
           }

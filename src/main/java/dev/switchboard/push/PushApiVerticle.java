@@ -4,15 +4,19 @@ import dev.switchboard.auth.ApiKeys;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.config.AuthConfig;
 import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
 import dev.switchboard.config.TlsConfig;
+import dev.switchboard.metrics.ClusterView;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.JsonDepth;
 import dev.switchboard.protocol.ProtocolException;
+import dev.switchboard.routing.UserDirectory;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -21,6 +25,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import io.vertx.ext.healthchecks.HealthChecks;
@@ -29,15 +34,23 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CorsHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * The HTTP API back ends push through: {@code POST /api/v1/messages},
- * {@code GET /api/v1/users/{id}/presence}, and {@code GET /health} for load balancers. It only translates HTTP to the router's event-bus
- * addresses and the answers back, so HTTP and event-bus publishers get the same behaviour.
+ * {@code GET /api/v1/users/{id}/presence}; for operators {@code GET /metrics} (Prometheus) and
+ * {@code /health}, {@code /health/live}, {@code /health/ready} for load balancers and Kubernetes.
+ * It only translates HTTP to the router's event-bus addresses and the answers back, so HTTP and
+ * event-bus publishers get the same behaviour.
  */
 public final class PushApiVerticle extends VerticleBase {
 
@@ -60,6 +73,12 @@ public final class PushApiVerticle extends VerticleBase {
   private DeliveryOptions pushOptions;
   private int maxJsonDepth;
   private HttpServer server;
+  private UserDirectory directory;
+  /** The device the admin lookup reads the inbox head as: not a valid device id, so no client's cursor. */
+  private static final String ADMIN_DEVICE = "~admin";
+  private static final int MAX_LOOKUP_DEVICES = 20;
+  private static final Pattern QUERY_LIST = Pattern.compile(",");
+  private SwitchboardMetrics metrics;
 
   @Override
   public Future<?> start() {
@@ -70,6 +89,8 @@ public final class PushApiVerticle extends VerticleBase {
     requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis());
     pushOptions = new DeliveryOptions(requestOptions).setLocalOnly(true);
     maxJsonDepth = limits.maxJsonDepth();
+    metrics = SwitchboardMetrics.of(vertx);
+    directory = new UserDirectory(vertx);
 
     Router router = Router.router(vertx);
     router.route().handler(CorsHandler.create()
@@ -80,7 +101,12 @@ public final class PushApiVerticle extends VerticleBase {
     router.post("/api/v1/messages").handler(BodyHandler.create(false).setBodyLimit(config.maxRequestBytes()))
         .handler(this::onPush);
     router.get("/api/v1/users/:id/presence").handler(this::onPresence);
+    router.get("/api/v1/admin/users/:id").handler(this::requireAdmin).handler(this::onUserLookup);
+    router.get("/metrics").handler(this::requireApiKey).handler(metricsHandler());
     router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(healthChecks()));
+    router.get("/health/live").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+        .end(new JsonObject().put("status", "UP").encode()));
+    router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(readiness()));
     router.route().last().handler(ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "no such resource")));
     router.errorHandler(413, ctx -> respondError(ctx, new ProtocolException(ErrorCode.TOO_LARGE,
         "request body is larger than " + config.maxRequestBytes() + " bytes")));
@@ -106,6 +132,35 @@ public final class PushApiVerticle extends VerticleBase {
         .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", e.getMessage())))));
   }
 
+  /**
+   * Ready to take new clients and messages: the inbox answers, its last commit did not fail, no
+   * gateway loop is behind (new messages would be refused with {@code overloaded}), and, when
+   * clustered, this node is a member.
+   */
+  private HealthChecks readiness() {
+    ClusterView cluster = new ClusterView(vertx);
+    return healthChecks()
+        .register("store", promise -> promise.complete(metrics.storeFailing()
+            ? Status.KO(new JsonObject().put("reason", "the last inbox commit failed"))
+            : Status.OK()))
+        .register("load", promise -> {
+          long behind = metrics.gatewaysBehind();
+          promise.complete(behind == 0 ? Status.OK()
+              : Status.KO(new JsonObject().put("reason", behind + " gateway event loops are behind")));
+        })
+        .register("cluster", promise -> promise.complete(cluster.joined()
+            ? Status.OK().setData(new JsonObject().put("members", cluster.members()))
+            : Status.KO(new JsonObject().put("reason", "not a member of the cluster"))));
+  }
+
+  /** Prometheus's text format, or 404 when {@code metrics.enabled} is false. */
+  private io.vertx.core.Handler<RoutingContext> metricsHandler() {
+    if (!metrics.enabled()) {
+      return ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "metrics are off (metrics.enabled)"));
+    }
+    return PrometheusScrapingHandler.create(metrics.prometheus());
+  }
+
   public int actualPort() {
     return server.actualPort();
   }
@@ -124,6 +179,47 @@ public final class PushApiVerticle extends VerticleBase {
     }
     ctx.put(API_KEY, key);
     ctx.next();
+  }
+
+  /** The admin API shows any user's inbox state: outside insecure mode only a key marked {@code admin} may. */
+  private void requireAdmin(RoutingContext ctx) {
+    AuthConfig.ApiKey key = ctx.get(API_KEY);
+    if (auth.insecure() || (key != null && key.admin())) {
+      ctx.next();
+      return;
+    }
+    respondError(ctx, new ProtocolException(ErrorCode.FORBIDDEN, "this API key is not an admin key (auth.apiKeys[].admin)"));
+  }
+
+  /**
+   * What an operator asks about one user: sessions by node, the inbox head, and the cursor of each
+   * device named in {@code ?devices=} (the store keeps cursors by device and has no list of them).
+   */
+  private void onUserLookup(RoutingContext ctx) {
+    String user = ctx.pathParam("id");
+    List<String> devices = QUERY_LIST.splitAsStream(ctx.request().getParam("devices", ""))
+        .filter(d -> !d.isBlank()).distinct().limit(MAX_LOOKUP_DEVICES).toList();
+    Future<JsonObject> presence = vertx.eventBus().<JsonObject>request(Addresses.PRESENCE, new JsonObject().put("user", user),
+        requestOptions).map(reply -> reply.body());
+    Future<Map<String, Integer>> nodes = directory.sessionsByNode(user);
+    Future<InboxPage> head = readPage(new ReadRequest(user, ADMIN_DEVICE, 0L, 1));
+    List<Future<InboxPage>> cursors = devices.stream().map(d -> readPage(new ReadRequest(user, d, null, 1))).toList();
+    List<Future<?>> all = new ArrayList<>(List.of(presence, nodes, head));
+    all.addAll(cursors);
+    Future.all(all).onSuccess(done -> {
+      JsonArray deviceCursors = new JsonArray();
+      for (int i = 0; i < devices.size(); i++) {
+        deviceCursors.add(new JsonObject().put("device", devices.get(i)).put("cursor", cursors.get(i).result().after()));
+      }
+      ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(presence.result().copy()
+          .put("nodes", new JsonObject(new LinkedHashMap<>(nodes.result())))
+          .put("head", head.result().head())
+          .put("devices", deviceCursors).encode());
+    }).onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));
+  }
+
+  private Future<InboxPage> readPage(ReadRequest request) {
+    return vertx.eventBus().<InboxPage>request(Addresses.INBOX_READ, request.toJson(), requestOptions).map(reply -> reply.body());
   }
 
   private void onPush(RoutingContext ctx) {

@@ -72,6 +72,11 @@ final class InboxBatcher {
     return entries.future();
   }
 
+  /** Copies waiting for a request (the metrics scrape reads it from another thread; a stale value does). */
+  int waitingCopies() {
+    return waitingCopies;
+  }
+
   private void dispatch() {
     while (inFlight < MAX_IN_FLIGHT && !waiting.isEmpty()) {
       List<Waiting> batch = new ArrayList<>();

@@ -22,6 +22,7 @@ import dev.switchboard.config.ClusterSecurityConfig;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.Ids;
 import dev.switchboard.protocol.ProtocolException;
@@ -69,6 +70,7 @@ public final class RouterVerticle extends VerticleBase {
   private InboxBatcher inboxBatcher;
   /** Gateway instances of this node whose event loop is behind: while any is, new messages are refused. */
   private final Map<String, Long> behindGateways = new HashMap<>();
+  private SwitchboardMetrics metrics;
 
   @Override
   public Future<?> start() {
@@ -85,6 +87,8 @@ public final class RouterVerticle extends VerticleBase {
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), limits.maxQueuedCopies(),
         this::storeAndDeliver);
+    metrics = SwitchboardMetrics.of(vertx);
+    metrics.watchRouterQueue(inboxBatcher::waitingCopies);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onBusPush).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, this::onApiPush).completion(),
@@ -101,6 +105,7 @@ public final class RouterVerticle extends VerticleBase {
     } else {
       behindGateways.remove(load.instance());
     }
+    metrics.gatewaysBehind(behindGateways.size());
   }
 
   /**
@@ -140,6 +145,7 @@ public final class RouterVerticle extends VerticleBase {
       }
       command = asPush(validator.parse(message.body(), from), principal);
     } catch (RuntimeException e) {
+      metrics.pushRefused(BusFailures.asProtocolException(e).code());
       BusFailures.fail(message, e);
       return;
     }
@@ -165,6 +171,7 @@ public final class RouterVerticle extends VerticleBase {
       command = asPush(validator.parse(message.body(), message.body().getValue("from", defaultSender)),
           principal == null ? "" : principal);
     } catch (RuntimeException e) {
+      metrics.pushRefused(BusFailures.asProtocolException(e).code());
       BusFailures.fail(message, e);
       return;
     }
@@ -177,11 +184,28 @@ public final class RouterVerticle extends VerticleBase {
       SendBatchResult.Entry entry = done.succeeded() ? done.result().get(0) : null;
       if (entry == null || entry.failure() != null) {
         Throwable failure = entry == null ? done.cause() : entry.failure();
+        metrics.pushRefused(BusFailures.asProtocolException(failure).code());
         BusFailures.fail(message, failure);
         return Future.failedFuture(failure);
       }
+      countPush(entry.outcome());
       return Future.succeededFuture(entry.outcome());
     });
+  }
+
+  /** Accepted when any copy was stored, as the HTTP API answers 202; else refused with the first refusal's code. */
+  private void countPush(SendOutcome outcome) {
+    RecipientResult refusal = null;
+    for (RecipientResult result : outcome.results()) {
+      if (result.isStored()) {
+        metrics.pushAccepted(outcome.duplicate());
+        return;
+      }
+      refusal = refusal == null ? result : refusal;
+    }
+    if (refusal != null) {
+      metrics.pushRefused(refusal.error());
+    }
   }
 
   /** A validated push as stored: marked as a push, its idempotency key scoped to the API key that made it. */
@@ -237,6 +261,7 @@ public final class RouterVerticle extends VerticleBase {
           + "Switchboard node of this cluster sent to {}", message.body().messages().size(), message.address());
       return;
     }
+    metrics.relayedIn(message.body().messages().size());
     vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_RECORD);
   }
 
@@ -306,6 +331,7 @@ public final class RouterVerticle extends VerticleBase {
         if (node.equals(directory.localNode())) {
           vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_RECORD);
         } else {
+          metrics.relayedOut(copies.size());
           vertx.eventBus().send(Addresses.node(node), batch, relayOptions);
         }
       });
@@ -318,7 +344,7 @@ public final class RouterVerticle extends VerticleBase {
     if (users.isEmpty()) {
       return Future.succeededFuture(Map.of());
     }
-    return directory.sessionsByNode(users).recover(e -> {
+    return metrics.directory("lookup", directory.sessionsByNode(users)).recover(e -> {
       // Stored is what counts: the recipients will get it from the inbox on their next read.
       LOG.warn("user directory lookup for {} users failed: {}", users.size(), e.getMessage());
       return Future.succeededFuture(Map.of());

@@ -9,6 +9,7 @@ import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.config.InboxConfig;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Future;
@@ -72,10 +73,13 @@ public final class InboxVerticle extends VerticleBase {
   private Promise<Void> idle;
   /** The appends of the write in progress, if any. */
   private List<PendingAppend> inFlight;
+  private SwitchboardMetrics metrics;
 
   @Override
   public Future<?> start() {
     config = InboxConfig.fromJson(config());
+    metrics = SwitchboardMetrics.of(vertx);
+    metrics.watchInboxQueue(() -> queuedCopies);
     lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
     store = switch (config.engine()) {
       case LOG -> new LogInboxStore(vertx, config);
@@ -172,7 +176,9 @@ public final class InboxVerticle extends VerticleBase {
     Future<Long> after = request.after() != null
         ? Future.succeededFuture(request.after())
         : cursorOf(new DeviceKey(request.user(), request.device()));
+    long started = System.nanoTime();
     after.compose(from -> store.read(request.user(), from, request.limit(), System.currentTimeMillis()))
+        .andThen(done -> metrics.read(System.nanoTime() - started, done.failed()))
         .onSuccess(message::reply)
         .onFailure(e -> {
           LOG.warn("reading inbox of {} failed", request.user(), e);
@@ -213,6 +219,7 @@ public final class InboxVerticle extends VerticleBase {
             if (e instanceof WritesStoppedException) {
               LOG.debug("retention purge skipped: {}", e.getMessage());
             } else {
+              metrics.purgeFailed();
               LOG.warn("retention purge failed; will retry", e);
             }
           })
@@ -251,9 +258,15 @@ public final class InboxVerticle extends VerticleBase {
     writing = true;
     inFlight = batch;
     List<AppendRequest> requests = new ArrayList<>();
-    batch.forEach(p -> requests.addAll(p.requests()));
+    int copies = 0;
+    for (PendingAppend p : batch) {
+      requests.addAll(p.requests());
+      copies += p.copies();
+    }
+    int committed = copies;
     long started = System.nanoTime();
     store.append(requests, cursors, System.currentTimeMillis())
+        .andThen(done -> metrics.committed(committed, System.nanoTime() - started, done.failed()))
         .onSuccess(results -> {
           long millis = (System.nanoTime() - started) / 1_000_000;
           if (millis >= SLOW_COMMIT_MILLIS) {

@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
  */
 public final class ProcessServer implements AutoCloseable {
 
-  private static final Pattern GATEWAY = Pattern.compile("gateway listening on https?://[^:]+:(\\d+)");
-  private static final Pattern PUSH = Pattern.compile("push API listening on https?://[^:]+:(\\d+)");
+  // Slashes may come escaped ("http:\/\/"), as the JSON log format writes them.
+  private static final Pattern GATEWAY = Pattern.compile("gateway listening on https?:\\\\?/\\\\?/[^:]+:(\\d+)");
+  private static final Pattern PUSH = Pattern.compile("push API listening on https?:\\\\?/\\\\?/[^:]+:(\\d+)");
 
   private final Process process;
   private final CompletableFuture<Integer> gatewayPort = new CompletableFuture<>();

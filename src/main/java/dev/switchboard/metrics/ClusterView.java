@@ -1,0 +1,34 @@
+package dev.switchboard.metrics;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.spi.cluster.ClusterManager;
+
+/**
+ * What this node sees of its cluster. Vert.x has no public API for the members, so this adapter
+ * reads them from the cluster manager (as {@link dev.switchboard.routing.UserDirectory} does for
+ * the node id): an upgrade that moves that API breaks the build here, not a running node.
+ */
+public final class ClusterView {
+
+  private final ClusterManager clusterManager;
+
+  public ClusterView(Vertx vertx) {
+    this.clusterManager = vertx.isClustered() ? ((VertxInternal) vertx).clusterManager() : null;
+  }
+
+  /** Members seen, this node included; 1 when not clustered. */
+  public int members() {
+    return clusterManager == null ? 1 : clusterManager.getNodes().size();
+  }
+
+  /** This node's id in the cluster, {@code local} when not clustered. */
+  public String nodeId() {
+    return clusterManager == null ? "local" : clusterManager.getNodeId();
+  }
+
+  /** Whether this node is a member: always when not clustered. */
+  public boolean joined() {
+    return clusterManager == null || (clusterManager.isActive() && clusterManager.getNodes().contains(clusterManager.getNodeId()));
+  }
+}

@@ -1,0 +1,348 @@
+package dev.switchboard.metrics;
+
+import dev.switchboard.protocol.CloseCodes;
+import dev.switchboard.protocol.ErrorCode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.shareddata.Shareable;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
+import io.vertx.micrometer.backends.BackendRegistries;
+
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+
+/**
+ * Every meter Switchboard registers, by name, and the one object per Vert.x instance that holds
+ * them (every verticle of a node gets the same one through {@link #of}). Meters are registered up
+ * front, so a message costs an increment, never a lookup by tag. No label ever holds a user or
+ * message id: each label's values are a short fixed list (protocols, error codes, close codes,
+ * gateway instances). Gauges hold what they read strongly: Micrometer's default weak reference
+ * would let a supplier be collected and the gauge turn to NaN.
+ *
+ * <p>docs/operations.md describes each meter as Prometheus shows it (dots become underscores,
+ * counters end in {@code _total}, timers in {@code _seconds}).
+ */
+public final class SwitchboardMetrics implements Shareable {
+
+  /** Gauge, {@code protocol} = v1|text: WebSocket sessions open on this node. */
+  public static final String SESSIONS_OPEN = "switchboard.sessions.open";
+  /** Counter, {@code protocol}: sessions accepted (authenticated and within limits). */
+  public static final String CONNECTS = "switchboard.connects";
+  /** Counter, {@code code}: sessions ended, by WebSocket close code ({@code none} when the TCP connection dropped). */
+  public static final String DISCONNECTS = "switchboard.disconnects";
+  /** Counter: client sends stored (first time; retries of the same id are {@link #DUPLICATES}). */
+  public static final String ACCEPTED = "switchboard.messages.accepted";
+  /** Counter: client sends answered as duplicates of a stored one (a retry with the same id). */
+  public static final String DUPLICATES = "switchboard.messages.duplicates";
+  /** Counter, {@code code} = error code: client sends refused. */
+  public static final String REFUSED = "switchboard.messages.refused";
+  /** Counter, {@code path} = live|backlog: messages written to sessions. */
+  public static final String DELIVERED = "switchboard.messages.delivered";
+  /** Counter, {@code outcome} = accepted|duplicate|error code: pushes over HTTP and the event bus. */
+  public static final String PUSHES = "switchboard.pushes";
+  /** Timer (histogram): one inbox commit, from the store's start to its answer. */
+  public static final String STORE_COMMIT = "switchboard.store.commit";
+  /** Distribution (histogram): copies (one per recipient) in one inbox commit. */
+  public static final String STORE_BATCH = "switchboard.store.batch.copies";
+  /** Timer (histogram): one inbox read (a page of backlog, or the health probe's). */
+  public static final String STORE_READ = "switchboard.store.read";
+  /** Counter, {@code op} = append|read|purge: store operations that failed. */
+  public static final String STORE_ERRORS = "switchboard.store.errors";
+  /** Gauge, {@code stage} = router|inbox: copies accepted for storing and not yet committed. */
+  public static final String QUEUED = "switchboard.store.queued.copies";
+  /** Gauge, {@code gateway} = instance name: how late the gateway loop's last check timer ran. */
+  public static final String LOOP_LAG = "switchboard.gateway.loop.lag";
+  /** Gauge: gateway instances of this node whose loop is behind (new messages refused meanwhile). */
+  public static final String GATEWAYS_BEHIND = "switchboard.gateways.behind";
+  /** Timer (histogram), {@code op} = join|leave|lookup: user directory operations. */
+  public static final String DIRECTORY = "switchboard.directory";
+  /** Counter: committed copies handed to another node for its sessions. */
+  public static final String RELAYED_OUT = "switchboard.cluster.relayed.out";
+  /** Counter: copies another node handed to this node's sessions. */
+  public static final String RELAYED_IN = "switchboard.cluster.relayed.in";
+  /** Gauge: members of the cluster this node sees (1 when not clustered). */
+  public static final String MEMBERS = "switchboard.cluster.members";
+
+  private static final String SHARED_MAP = "switchboard.metrics";
+  private static final String SHARED_KEY = "meters";
+
+  /** The close codes the server sends, plus the usual client ones; anything else counts as {@code other}. */
+  private static final short[] KNOWN_CLOSE_CODES = {1000, 1001, 1005, 1006, CloseCodes.PROTOCOL_ERROR,
+      CloseCodes.INVALID_PAYLOAD, CloseCodes.POLICY_VIOLATION, CloseCodes.MESSAGE_TOO_BIG, CloseCodes.INTERNAL_ERROR,
+      CloseCodes.SERVICE_RESTART, CloseCodes.IDLE_TIMEOUT, CloseCodes.TOKEN_EXPIRED, CloseCodes.RATE_LIMITED};
+
+  private final MeterRegistry registry;
+  private final boolean enabled;
+
+  private final AtomicInteger openV1 = new AtomicInteger();
+  private final AtomicInteger openText = new AtomicInteger();
+  private final Counter connectsV1;
+  private final Counter connectsText;
+  private final Map<Short, Counter> disconnects = new HashMap<>();
+  private final Counter disconnectsOther;
+  private final Counter disconnectsNone;
+  private final Counter accepted;
+  private final Counter duplicates;
+  private final Map<ErrorCode, Counter> refused = new EnumMap<>(ErrorCode.class);
+  private final Counter deliveredLive;
+  private final Counter deliveredBacklog;
+  private final Counter pushesAccepted;
+  private final Counter pushesDuplicate;
+  private final Map<ErrorCode, Counter> pushesRefused = new EnumMap<>(ErrorCode.class);
+  private final Timer storeCommit;
+  private final DistributionSummary storeBatch;
+  private final Timer storeRead;
+  private final Counter appendErrors;
+  private final Counter readErrors;
+  private final Counter purgeErrors;
+  private final Timer directoryJoin;
+  private final Timer directoryLeave;
+  private final Timer directoryLookup;
+  private final Counter relayedOut;
+  private final Counter relayedIn;
+
+  private volatile LongSupplier routerQueued = () -> 0;
+  private volatile LongSupplier inboxQueued = () -> 0;
+  /** Set by the router as gateways report; volatile, as the readiness check reads it on another loop. */
+  private volatile int gatewaysBehind;
+  /** Whether the inbox's last commit failed: the node is then not ready. */
+  private volatile boolean storeFailing;
+  private final Map<String, Gauge> loopLags = new HashMap<>();
+
+  private SwitchboardMetrics(MeterRegistry registry, boolean enabled, Vertx vertx) {
+    this.registry = registry;
+    this.enabled = enabled;
+    Gauge.builder(SESSIONS_OPEN, openV1, AtomicInteger::get).tag("protocol", "v1")
+        .description("WebSocket sessions open").register(registry);
+    Gauge.builder(SESSIONS_OPEN, openText, AtomicInteger::get).tag("protocol", "text")
+        .description("WebSocket sessions open").register(registry);
+    connectsV1 = counter(CONNECTS, "sessions accepted", "protocol", "v1");
+    connectsText = counter(CONNECTS, "sessions accepted", "protocol", "text");
+    for (short code : KNOWN_CLOSE_CODES) {
+      disconnects.put(code, counter(DISCONNECTS, "sessions ended", "code", Short.toString(code)));
+    }
+    disconnectsOther = counter(DISCONNECTS, "sessions ended", "code", "other");
+    disconnectsNone = counter(DISCONNECTS, "sessions ended", "code", "none");
+    accepted = counter(ACCEPTED, "client sends stored");
+    duplicates = counter(DUPLICATES, "client sends answered as duplicates");
+    deliveredLive = counter(DELIVERED, "messages written to sessions", "path", "live");
+    deliveredBacklog = counter(DELIVERED, "messages written to sessions", "path", "backlog");
+    pushesAccepted = counter(PUSHES, "pushes by outcome", "outcome", "accepted");
+    pushesDuplicate = counter(PUSHES, "pushes by outcome", "outcome", "duplicate");
+    for (ErrorCode code : ErrorCode.values()) {
+      refused.put(code, counter(REFUSED, "client sends refused", "code", code.wireName()));
+      pushesRefused.put(code, counter(PUSHES, "pushes by outcome", "outcome", code.wireName()));
+    }
+    storeCommit = timer(STORE_COMMIT, "inbox commits");
+    storeBatch = DistributionSummary.builder(STORE_BATCH).description("copies per inbox commit")
+        .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(100_000.0).register(registry);
+    storeRead = timer(STORE_READ, "inbox reads");
+    appendErrors = counter(STORE_ERRORS, "failed store operations", "op", "append");
+    readErrors = counter(STORE_ERRORS, "failed store operations", "op", "read");
+    purgeErrors = counter(STORE_ERRORS, "failed store operations", "op", "purge");
+    Gauge.builder(QUEUED, this, m -> m.routerQueued.getAsLong()).tag("stage", "router")
+        .description("copies waiting for the store").register(registry);
+    Gauge.builder(QUEUED, this, m -> m.inboxQueued.getAsLong()).tag("stage", "inbox")
+        .description("copies waiting for the store").register(registry);
+    Gauge.builder(GATEWAYS_BEHIND, this, m -> m.gatewaysBehind)
+        .description("gateway instances whose event loop is behind").register(registry);
+    directoryJoin = timer(DIRECTORY, "user directory operations", "op", "join");
+    directoryLeave = timer(DIRECTORY, "user directory operations", "op", "leave");
+    directoryLookup = timer(DIRECTORY, "user directory operations", "op", "lookup");
+    relayedOut = counter(RELAYED_OUT, "copies relayed to other nodes");
+    relayedIn = counter(RELAYED_IN, "copies relayed from other nodes");
+    ClusterView cluster = new ClusterView(vertx);
+    Gauge.builder(MEMBERS, cluster, ClusterView::members).strongReference(true)
+        .description("cluster members seen").register(registry);
+  }
+
+  /**
+   * This Vert.x instance's meters: registered in the Prometheus registry when Vert.x runs with
+   * {@link #vertxOptions()}, else kept nowhere (every call still works and costs next to nothing).
+   */
+  public static SwitchboardMetrics of(Vertx vertx) {
+    return vertx.sharedData().<String, SwitchboardMetrics>getLocalMap(SHARED_MAP)
+        .computeIfAbsent(SHARED_KEY, k -> create(vertx));
+  }
+
+  private static SwitchboardMetrics create(Vertx vertx) {
+    MeterRegistry registry = vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null;
+    return registry == null
+        ? new SwitchboardMetrics(new CompositeMeterRegistry(), false, vertx)
+        : new SwitchboardMetrics(registry, true, vertx);
+  }
+
+  /**
+   * The metrics options Vert.x is built with when {@code metrics.enabled}: Prometheus, with JVM
+   * meters, and event-bus meters by address (Switchboard's addresses are fixed names plus one per
+   * node, so the label stays bounded; replies use Vert.x's internal addresses, which are not counted).
+   */
+  public static MicrometerMetricsOptions vertxOptions() {
+    EnumSet<Label> labels = EnumSet.copyOf(MicrometerMetricsOptions.DEFAULT_LABELS);
+    labels.add(Label.EB_ADDRESS);
+    return new MicrometerMetricsOptions()
+        .setEnabled(true)
+        .setJvmMetricsEnabled(true)
+        .setLabels(labels)
+        .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
+  }
+
+  /** Whether meters are kept (Vert.x runs with metrics), so that {@code /metrics} has something to show. */
+  public boolean enabled() {
+    return enabled;
+  }
+
+  /** The Prometheus registry to scrape, or null when metrics are off. */
+  public PrometheusMeterRegistry prometheus() {
+    return registry instanceof PrometheusMeterRegistry prometheus ? prometheus : null;
+  }
+
+  // Sessions
+
+  public void connected(boolean v1) {
+    (v1 ? openV1 : openText).incrementAndGet();
+    (v1 ? connectsV1 : connectsText).increment();
+  }
+
+  /** {@code code} is the close code the session ended with, null when there was none. */
+  public void disconnected(boolean v1, Short code) {
+    (v1 ? openV1 : openText).decrementAndGet();
+    (code == null ? disconnectsNone : disconnects.getOrDefault(code, disconnectsOther)).increment();
+  }
+
+  public int sessionsOpen() {
+    return openV1.get() + openText.get();
+  }
+
+  // Messages
+
+  public void accepted(boolean duplicate) {
+    (duplicate ? duplicates : accepted).increment();
+  }
+
+  public void refused(ErrorCode code) {
+    refused.get(code).increment();
+  }
+
+  public void delivered(boolean live) {
+    (live ? deliveredLive : deliveredBacklog).increment();
+  }
+
+  public void pushAccepted(boolean duplicate) {
+    (duplicate ? pushesDuplicate : pushesAccepted).increment();
+  }
+
+  public void pushRefused(ErrorCode code) {
+    pushesRefused.get(code).increment();
+  }
+
+  // Store
+
+  /** A commit of {@code copies} copies took {@code nanos}; failed tells whether it did not commit. */
+  public void committed(int copies, long nanos, boolean failed) {
+    storeCommit.record(nanos, TimeUnit.NANOSECONDS);
+    storeBatch.record(copies);
+    storeFailing = failed;
+    if (failed) {
+      appendErrors.increment();
+    }
+  }
+
+  public void read(long nanos, boolean failed) {
+    storeRead.record(nanos, TimeUnit.NANOSECONDS);
+    if (failed) {
+      readErrors.increment();
+    }
+  }
+
+  public void purgeFailed() {
+    purgeErrors.increment();
+  }
+
+  /** Whether the inbox's last commit failed. */
+  public boolean storeFailing() {
+    return storeFailing;
+  }
+
+  /** Where {@link #QUEUED}{@code {stage=router}} reads from: the router's batcher. */
+  public void watchRouterQueue(LongSupplier copies) {
+    routerQueued = copies;
+  }
+
+  /** Where {@link #QUEUED}{@code {stage=inbox}} reads from: the inbox verticle's queue. */
+  public void watchInboxQueue(LongSupplier copies) {
+    inboxQueued = copies;
+  }
+
+  // Load
+
+  /** How many gateway instances are behind, as the router (which hears from every gateway) counts them. */
+  public void gatewaysBehind(int count) {
+    gatewaysBehind = count;
+  }
+
+  public int gatewaysBehind() {
+    return gatewaysBehind;
+  }
+
+  /** Shows a gateway instance's loop lag until {@link #unwatchLoopLag} (its verticle stops). */
+  public synchronized void watchLoopLag(String gateway, LongSupplier lagMillis) {
+    unwatchLoopLag(gateway);
+    loopLags.put(gateway, Gauge.builder(LOOP_LAG, lagMillis, LongSupplier::getAsLong).strongReference(true).tag("gateway", gateway)
+        .baseUnit("milliseconds").description("lateness of the gateway loop's check timer").register(registry));
+  }
+
+  public synchronized void unwatchLoopLag(String gateway) {
+    Gauge gauge = loopLags.remove(gateway);
+    if (gauge != null) {
+      registry.remove(gauge);
+    }
+  }
+
+  // Cluster
+
+  /** Times a user directory operation ({@code join}, {@code leave} or {@code lookup}) and passes it on. */
+  public <T> Future<T> directory(String op, Future<T> operation) {
+    Timer timer = switch (op) {
+      case "join" -> directoryJoin;
+      case "leave" -> directoryLeave;
+      default -> directoryLookup;
+    };
+    long started = System.nanoTime();
+    return operation.andThen(done -> timer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS));
+  }
+
+  public void relayedOut(int copies) {
+    relayedOut.increment(copies);
+  }
+
+  public void relayedIn(int copies) {
+    relayedIn.increment(copies);
+  }
+
+  private Counter counter(String name, String description, String... tags) {
+    return Counter.builder(name).description(description).tags(tags).register(registry);
+  }
+
+  /** Latency histograms from 100 µs to 10 s: store and directory calls live in that range. */
+  private Timer timer(String name, String description, String... tags) {
+    return Timer.builder(name).description(description).tags(tags).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+  }
+}
