@@ -90,7 +90,7 @@ public final class PushApiVerticle extends VerticleBase {
     pushOptions = new DeliveryOptions(requestOptions).setLocalOnly(true);
     maxJsonDepth = limits.maxJsonDepth();
     metrics = SwitchboardMetrics.of(vertx);
-    directory = new UserDirectory(vertx);
+    directory = UserDirectory.create(vertx);
 
     Router router = Router.router(vertx);
     router.route().handler(CorsHandler.create()
