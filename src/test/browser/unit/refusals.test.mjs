@@ -192,47 +192,26 @@ describe('size and type of a send', () => {
     assert.deepEqual(client.pending, []);
   });
 
-  test('a 1009 close naming a smaller frame limit settles the oversized send instead of poisoning the queue', async () => {
-    const strict = await new FakeServer({ maxFrameBytes: 2000, oversize: 'close' }).start();
-    const storage = new MemoryStorage();
-    const client = makeClient(strict, { storage });
-    const big = client.send('bob', 'y'.repeat(3000), { id: 'over' });
-    const next = client.send('bob', 'after', { id: 'after' });
-    client.connect();
-    const error = await within(big.then(() => null, (e) => e), 5000, 'the oversized send settled');
-    assert.equal(error?.code, 'too_large');
-    await within(next, 5000, 'the next one accepted');
-    assert.deepEqual(storedIds(storage), []);
-    await strict.stop();
-  });
-
-  test('a 1009 close naming no limit settles the largest send in flight; the next send goes', async () => {
-    const strict = await new FakeServer({ maxFrameBytes: 2000, oversize: 'close-unnamed' }).start();
-    const storage = new MemoryStorage();
-    const client = makeClient(strict, { storage });
-    const big = client.send('bob', 'y'.repeat(3000), { id: 'over' });
-    const next = client.send('bob', 'after', { id: 'after' });
-    client.connect();
-    const error = await within(big.then(() => null, (e) => e), 5000, 'the oversized send settled');
-    assert.equal(error?.code, 'too_large');
-    await within(next, 5000, 'the next one accepted');
-    assert.deepEqual(storedIds(storage), []);
-    await strict.stop();
-  });
-
-  test('an id-less too_large from a server with a smaller frame limit settles the send instead of poisoning the queue', async () => {
-    const strict = await new FakeServer({ maxFrameBytes: 2000, oversize: 'error' }).start();
-    const storage = new MemoryStorage();
-    const client = makeClient(strict, { storage });
-    const big = client.send('bob', 'y'.repeat(3000), { id: 'over' });
-    const next = client.send('bob', 'after', { id: 'after' });
-    client.connect();
-    const error = await within(big.then(() => null, (e) => e), 5000, 'the oversized send settled');
-    assert.equal(error?.code, 'too_large');
-    await within(next, 5000, 'the next one accepted');
-    assert.deepEqual(storedIds(storage), []);
-    await strict.stop();
-  });
+  const oversizeAnswers = [
+    ['close', 'a 1009 close naming a smaller frame limit settles the oversized send instead of poisoning the queue'],
+    ['close-unnamed', 'a 1009 close naming no limit settles the largest send in flight; the next send goes'],
+    ['error', 'an id-less too_large from a server with a smaller frame limit settles the send instead of poisoning the queue'],
+  ];
+  for (const [oversize, title] of oversizeAnswers) {
+    test(title, async () => {
+      const strict = await new FakeServer({ maxFrameBytes: 2000, oversize }).start();
+      const storage = new MemoryStorage();
+      const client = makeClient(strict, { storage });
+      const big = client.send('bob', 'y'.repeat(3000), { id: 'over' });
+      const next = client.send('bob', 'after', { id: 'after' });
+      client.connect();
+      const error = await within(big.then(() => null, (e) => e), 5000, 'the oversized send settled');
+      assert.equal(error?.code, 'too_large');
+      await within(next, 5000, 'the next one accepted');
+      assert.deepEqual(storedIds(storage), []);
+      await strict.stop();
+    });
+  }
 
   test('an oversized send restored from storage is dropped with an error, not re-sent forever', async () => {
     const storage = new MemoryStorage();
