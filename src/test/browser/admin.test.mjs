@@ -34,6 +34,7 @@ describe('admin page', () => {
     fx.server = await new Server({
       dir: fx.tmp.dir,
       config: {
+        metrics: { enabled: true },
         auth: {
           mode: 'jwt',
           jwtKey: SECRET,
