@@ -2,6 +2,7 @@ package dev.switchboard.cluster;
 
 import dev.switchboard.support.Http;
 import dev.switchboard.support.ProcessServer;
+import dev.switchboard.support.PublisherExample;
 import dev.switchboard.support.TestPostgres;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
@@ -164,7 +165,7 @@ class ClusterIT {
     WsClient erin = online(vertx, nodes.get(1), "erin", "phone").toCompletionStage().toCompletableFuture()
         .get(20, TimeUnit.SECONDS);
     Future<JsonObject> received = erin.expect("message");
-    List<String> command = ProcessServer.javaCommand(clusterProperties, "dev.switchboard.publisher.ExamplePublisher");
+    List<String> command = PublisherExample.command(clusterProperties);
     command.addAll(List.of("erin", "from the billing service", "billing"));
     Process publisher = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output;

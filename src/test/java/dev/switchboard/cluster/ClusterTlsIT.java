@@ -5,6 +5,7 @@ import dev.switchboard.ClusterConfig;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.support.Http;
 import dev.switchboard.support.ProcessServer;
+import dev.switchboard.support.PublisherExample;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -143,8 +144,7 @@ class ClusterTlsIT {
   void publisherWithCertificate(Vertx vertx, VertxTestContext ctx) throws Exception {
     WsClient carol = online(vertx, nodes.get(1), "carol").toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     Future<JsonObject> received = carol.expect("message");
-    ProcessBuilder publisher = new ProcessBuilder(ProcessServer.javaCommand(clusterProperties,
-        "dev.switchboard.publisher.ExamplePublisher")).redirectErrorStream(true);
+    ProcessBuilder publisher = new ProcessBuilder(PublisherExample.command(clusterProperties)).redirectErrorStream(true);
     publisher.command().addAll(List.of("carol", "from the billing service", "billing"));
     publisher.environment().putAll(Map.of(
         "SWITCHBOARD_CLUSTER_EVENT_BUS_TLS", "true",

@@ -65,6 +65,11 @@ public final class ProcessServer implements AutoCloseable {
 
   /** {@code java [jvmArgs] -cp <test classpath> mainClass}, with the production logging config. */
   public static List<String> javaCommand(List<String> jvmArgs, String mainClass) {
+    return javaCommand(jvmArgs, System.getProperty("java.class.path"), mainClass);
+  }
+
+  /** {@code java [jvmArgs] -cp classpath mainClass}, with the production logging config. */
+  public static List<String> javaCommand(List<String> jvmArgs, String classpath, String mainClass) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     // The production logging config, not the test one: the server's INFO lines say where it listens.
     String logging = ProcessServer.class.getClassLoader().getResource("logback.xml").toString();
@@ -79,7 +84,7 @@ public final class ProcessServer implements AutoCloseable {
     command.add("-Dlogback.configurationFile=" + logging);
     command.addAll(jvmArgs);
     command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
+    command.add(classpath);
     command.add(mainClass);
     return command;
   }
