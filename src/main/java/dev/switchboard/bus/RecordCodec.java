@@ -9,8 +9,8 @@ import java.util.function.Function;
 
 /**
  * Carries an immutable body over the event bus as the object itself on a local hop (no JSON built,
- * parsed or copied per message), and as its JSON form between nodes. The hops inside a node are the
- * hot path of every message; measured in docs/benchmarks.md.
+ * parsed or copied per message), and as its JSON form between nodes: the hops inside a node are on
+ * the path of every message.
  */
 public final class RecordCodec<T> implements MessageCodec<T, T> {
 

@@ -55,9 +55,8 @@ public record GatewayConfig(
    * 0 means half the cores, at least one. A gateway instance is one event loop, and the sockets'
    * frame work is most of the server's CPU; but every send also wakes the router's loop, the inbox's
    * and a worker thread for the fsync, and GC runs beside them. With a loop per core those threads
-   * preempt the gateways and each hand-off costs a context switch: on 2 cores one instance measured
-   * better than two (direct p99 41 ms against 150 at 48,000 msg/s, the same fan-out ceiling at 10%
-   * less CPU; docs/benchmarks.md).
+   * preempt the gateways and each hand-off costs a context switch, so fewer gateway loops than cores
+   * leave room for them.
    */
   static int instances(int configured, int cores) {
     return configured == 0 ? Math.max(1, cores / 2) : configured;

@@ -18,8 +18,8 @@ import io.vertx.core.internal.http.WebSocketInternal;
  * socket it touches a system call and a loopback TCP segment. Here the first flush of a turn queues
  * one task behind them that flushes what they all wrote. When no task is queued on the loop there is
  * nothing to wait for and the flush goes at once: a lone push to many sockets keeps its frames
- * leaving while it writes the rest (holding them all to the end cost a single 10,000-user push ~15%
- * of its rate). Sits at the head of the pipeline, below the WebSocket frame encoder, so it sees
+ * leaving while it writes the rest (holding them all to the end would stall a large push's first
+ * sockets behind its last). Sits at the head of the pipeline, below the WebSocket frame encoder, so it sees
  * every flush the connection makes (the close handshake's too); Netty calls it only on the socket's
  * own event loop.
  */

@@ -56,9 +56,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Holds client WebSockets and serves {@code webroot/}. For each user with a session here it keeps
- * one local consumer on the user's address and fans each message out to that user's sessions.
- * Several instances may be deployed; each has its own sessions.
+ * Holds client WebSockets and serves {@code webroot/}. Takes the delivery batches the router
+ * publishes on this node ({@code switchboard.gateway.deliver}) and hands each message to the
+ * sessions of its recipients held here. Several instances may be deployed; each has its own sessions.
  */
 public final class GatewayVerticle extends VerticleBase implements GatewayContext {
 
@@ -150,8 +150,8 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .setWebSocketSubProtocols(List.of(JSON_SUBPROTOCOL))
         // gzip/deflate for webroot's files when the browser asks (Accept-Encoding).
         .setCompressionSupported(true)
-        // Every socket is used only from this verticle's event loop: Vert.x can then skip a
-        // per-connection outbound queue (about 8 KiB each, measured in docs/benchmarks.md).
+        // Every socket is used only from this verticle's event loop, so Vert.x can skip the
+        // per-connection outbound queue that idle sessions would otherwise each hold.
         .setStrictThreadMode(true);
     server = vertx.createHttpServer(options)
         .connectionHandler(this::onConnection)

@@ -11,10 +11,10 @@ import java.lang.reflect.Field;
  * Drops the cross-thread write queue Vert.x 5.0 gives every WebSocket connection.
  *
  * <p>Each Vert.x connection queues writes that come from other threads; the queue is a Netty MPSC
- * queue whose first chunk (1,024 slots, ~4 KiB) is allocated up front. The gateway's HTTP server
+ * queue whose first chunk is allocated up front. The gateway's HTTP server
  * runs in strict thread mode, which replaces that queue by a direct one for HTTP connections, but in
  * Vert.x 5.0.10 the connection a WebSocket upgrade creates ({@code WebSocketConnectionImpl}) does
- * not take the option and always builds the queue: ~4 KiB of the ~11 KiB of heap an idle session
+ * not take the option and always builds the queue, a large part of the heap an idle session
  * costs. The gateway writes to a socket only from the socket's own event loop (its verticle
  * instance's context), which is what strict mode requires, so each accepted WebSocket gets Vert.x's
  * own direct queue instead, the one strict mode uses. Found by reflection: if a Vert.x version no

@@ -166,8 +166,8 @@ final class LogEntries {
   /** The entries of a commit, in order: messages, then keys, then cursor moves. */
   static Writer commit(List<StoredMessage> rows, List<AppendPlanner.NewSendKey> keys, List<CursorUpdate> cursors,
                        long now, int[] messageOffsets, int[] keyOffsets) {
-    // Sized for the usual entries (ids of a few dozen bytes, each distinct body once), not a fixed
-    // 64 KiB per commit: at a few hundred commits per second that was a large share of the garbage.
+    // Sized for the usual entries (ids of a few dozen bytes, each distinct body once) rather than
+    // for the largest commit, so that frequent small commits allocate little.
     int capacity = 256 + 96 * rows.size() + 160 * keys.size() + 64 * cursors.size();
     String previous = null;
     for (StoredMessage m : rows) {
