@@ -19,9 +19,9 @@ import io.vertx.core.internal.http.WebSocketInternal;
  * one task behind them that flushes what they all wrote. When no task is queued on the loop there is
  * nothing to wait for and the flush goes at once: a lone push to many sockets keeps its frames
  * leaving while it writes the rest (holding them all to the end would stall a large push's first
- * sockets behind its last). Sits at the head of the pipeline, below the WebSocket frame encoder, so it sees
- * every flush the connection makes (the close handshake's too); Netty calls it only on the socket's
- * own event loop.
+ * sockets behind its last). Sits at the head of the pipeline, below the WebSocket frame encoder, so
+ * it sees every flush the connection makes (the close handshake's too); Netty calls it only on the
+ * socket's own event loop.
  */
 final class FlushAtTurnEnd extends ChannelOutboundHandlerAdapter implements Runnable {
 

@@ -57,7 +57,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Holds client WebSockets and serves {@code webroot/}. Takes the delivery batches the router
- * publishes on this node ({@code switchboard.gateway.deliver}) and hands each message to the
+ * publishes on this node ({@link Addresses#GATEWAY_DELIVER}) and hands each message to the
  * sessions of its recipients held here. Several instances may be deployed; each has its own sessions.
  */
 public final class GatewayVerticle extends VerticleBase implements GatewayContext {
