@@ -53,9 +53,6 @@ public final class InboxVerticle extends VerticleBase {
 
   private static final long SLOW_COMMIT_MILLIS = 50;
 
-  private record DeviceKey(String user, String device) {
-  }
-
   private InboxConfig config;
   private InboxStore store;
   private final ArrayDeque<PendingAppend> queue = new ArrayDeque<>();
