@@ -1,5 +1,6 @@
 package dev.switchboard.bus;
 
+import dev.switchboard.protocol.JsonWriter;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
@@ -24,15 +25,13 @@ public record AppendResult(boolean duplicate, List<RecipientResult> results) {
 
   /** {@code {"duplicate":..,"results":[..]}}: the shape an append's and a push's answers share. */
   static String encode(boolean duplicate, List<RecipientResult> results) {
-    StringBuilder out = new StringBuilder(32 + 96 * results.size());
-    out.append("{\"duplicate\":").append(duplicate).append(",\"results\":[");
-    for (int i = 0; i < results.size(); i++) {
-      if (i > 0) {
-        out.append(',');
-      }
-      results.get(i).appendJson(out);
+    JsonWriter out = new JsonWriter(32 + 96 * results.size()).beginObject()
+        .field("duplicate", duplicate)
+        .beginArray("results");
+    for (RecipientResult result : results) {
+      result.write(out);
     }
-    return out.append("]}").toString();
+    return out.endArray().endObject().takeString();
   }
 
   public static AppendResult fromJson(JsonObject json) {

@@ -1,7 +1,7 @@
 package dev.switchboard.bus;
 
 import dev.switchboard.protocol.ErrorCode;
-import dev.switchboard.protocol.JsonText;
+import dev.switchboard.protocol.JsonWriter;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -38,22 +38,18 @@ public record RecipientResult(String to, String msgId, long seq, long ts, ErrorC
     return json;
   }
 
-  /** Appends what {@code toJson().encode()} gives, without building the object. */
-  void appendJson(StringBuilder out) {
-    out.append("{\"to\":");
-    JsonText.quote(out, to);
+  /** Writes what {@code toJson().encode()} gives, without building the object. */
+  void write(JsonWriter out) {
+    out.beginObject().field("to", to);
     if (error != null) {
-      out.append(",\"error\":");
-      JsonText.quote(out, error.wireName()).append(",\"message\":");
-      JsonText.quote(out, error.meaning()).append('}');
-      return;
+      out.field("error", error.wireName()).field("message", error.meaning());
+    } else {
+      out.field("msgId", msgId).field("seq", seq).field("ts", ts);
+      if (online != null) {
+        out.field("online", online.booleanValue());
+      }
     }
-    out.append(",\"msgId\":");
-    JsonText.quote(out, msgId).append(",\"seq\":").append(seq).append(",\"ts\":").append(ts);
-    if (online != null) {
-      out.append(",\"online\":").append(online.booleanValue());
-    }
-    out.append('}');
+    out.endObject();
   }
 
   public static RecipientResult fromJson(JsonObject json) {
