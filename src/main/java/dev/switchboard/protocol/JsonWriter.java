@@ -45,58 +45,44 @@ public final class JsonWriter {
 
   public JsonWriter beginObject() {
     separate();
-    put((byte) '{');
-    afterValue = false;
-    return this;
+    return open('{');
   }
 
   public JsonWriter endObject() {
-    put((byte) '}');
-    afterValue = true;
-    return this;
+    return close('}');
   }
 
   /** Opens the array field {@code name}: objects written next are its elements. */
   public JsonWriter beginArray(String name) {
     name(name);
-    put((byte) '[');
-    afterValue = false;
-    return this;
+    return open('[');
   }
 
   public JsonWriter endArray() {
-    put((byte) ']');
-    afterValue = true;
-    return this;
+    return close(']');
   }
 
   /** A string field; {@code null} is written as JSON null, as {@code JsonObject} writes it. */
   public JsonWriter field(String name, String value) {
     name(name);
     string(value);
-    afterValue = true;
     return this;
   }
 
   public JsonWriter field(String name, long value) {
     name(name);
     number(value);
-    afterValue = true;
     return this;
   }
 
   public JsonWriter field(String name, boolean value) {
-    name(name);
-    put(value ? TRUE : FALSE);
-    afterValue = true;
-    return this;
+    return rawField(name, value ? TRUE : FALSE);
   }
 
   /** A field whose value is already JSON ({@link #quoted}). */
   public JsonWriter rawField(String name, byte[] json) {
     name(name);
     put(json);
-    afterValue = true;
     return this;
   }
 
@@ -138,6 +124,20 @@ public final class JsonWriter {
     }
     bytes[length++] = '"';
     bytes[length++] = ':';
+    // Its value follows at once, so whatever comes next is separated from it.
+    afterValue = true;
+  }
+
+  private JsonWriter open(char bracket) {
+    put((byte) bracket);
+    afterValue = false;
+    return this;
+  }
+
+  private JsonWriter close(char bracket) {
+    put((byte) bracket);
+    afterValue = true;
+    return this;
   }
 
   /** A JSON string, escaped as Jackson escapes it; plain ASCII (ids, mostly) is copied as it is. */
