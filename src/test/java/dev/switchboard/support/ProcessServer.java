@@ -23,10 +23,12 @@ public final class ProcessServer implements AutoCloseable {
   // Slashes may come escaped ("http:\/\/"), as the JSON log format writes them.
   private static final Pattern GATEWAY = Pattern.compile("gateway listening on https?:\\\\?/\\\\?/[^:]+:(\\d+)");
   private static final Pattern PUSH = Pattern.compile("push API listening on https?:\\\\?/\\\\?/[^:]+:(\\d+)");
+  private static final String STARTED = "switchboard started: ";
 
   private final Process process;
   private final CompletableFuture<Integer> gatewayPort = new CompletableFuture<>();
   private final CompletableFuture<Integer> pushPort = new CompletableFuture<>();
+  private final CompletableFuture<String> started = new CompletableFuture<>();
   private final List<String> output = new ArrayList<>();
 
   private ProcessServer(Process process) {
@@ -98,6 +100,9 @@ public final class ProcessServer implements AutoCloseable {
         }
         complete(GATEWAY.matcher(line), gatewayPort);
         complete(PUSH.matcher(line), pushPort);
+        if (line.contains(STARTED)) {
+          started.complete(line);
+        }
       }
     } catch (IOException ignored) {
       // the process is gone
@@ -116,6 +121,11 @@ public final class ProcessServer implements AutoCloseable {
 
   public int pushPort() {
     return pushPort.join();
+  }
+
+  /** The line announcing that every verticle is deployed. */
+  public CompletableFuture<String> startedLine() {
+    return started;
   }
 
   public long pid() {
