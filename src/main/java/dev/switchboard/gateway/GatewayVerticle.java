@@ -26,6 +26,7 @@ import dev.switchboard.protocol.ProtocolException;
 import dev.switchboard.protocol.ServerFrames;
 import dev.switchboard.protocol.TextFrame;
 import dev.switchboard.routing.UserDirectory;
+import dev.switchboard.vertx.VertxInternals;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -257,7 +258,7 @@ public final class GatewayVerticle extends VerticleBase implements GatewayContex
         .onComplete(identity -> handshake.accept()
             .onFailure(e -> releaseIp(ip))
             .onSuccess(socket -> {
-              WebSocketQueues.useDirectQueue(socket);
+              VertxInternals.useDirectWriteQueue(socket);
               violationClose.install(socket);
               FlushAtTurnEnd.install(socket);
               IdleHandlerRemoval.apply(socket);

@@ -17,12 +17,11 @@ import dev.switchboard.protocol.ProtocolException;
 import dev.switchboard.protocol.ServerFrames;
 import dev.switchboard.protocol.TextFrame;
 import dev.switchboard.protocol.Utf8;
+import dev.switchboard.vertx.VertxInternals;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
-import io.vertx.core.http.WebSocketFrameType;
-import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -282,7 +281,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
       if (frame.length <= gateway.settings().maxFrameBytes()) {
         // The bytes as they are: writeTextMessage would take a string and encode it again.
-        socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+        socket.writeFrame(VertxInternals.textFrame(frame));
       } else {
         socket.writeTextMessage(new String(frame, StandardCharsets.UTF_8)); // Vert.x splits it into frames
       }
