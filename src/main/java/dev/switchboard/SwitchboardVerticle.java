@@ -2,7 +2,6 @@ package dev.switchboard;
 
 import dev.switchboard.bus.RecordCodec;
 import dev.switchboard.config.ConfigLoader;
-import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.SwitchboardConfig;
 import dev.switchboard.gateway.GatewayVerticle;
 import dev.switchboard.logging.LogSetup;

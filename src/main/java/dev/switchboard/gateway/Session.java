@@ -4,7 +4,6 @@ import dev.switchboard.auth.Identity;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.CursorUpdate;
-import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendCommand;
