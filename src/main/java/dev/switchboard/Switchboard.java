@@ -24,8 +24,10 @@ import java.util.function.Supplier;
  */
 public final class Switchboard extends VertxApplication implements VertxApplicationHooks {
 
-  /** The {@code -conf} JSON, kept for the settings needed before Vert.x starts. */
+  /** The {@code -conf} JSON, merged into the configuration when Vert.x is built. */
   private JsonObject launcherConfig;
+  /** The configuration, loaded once before Vert.x starts, with every layer merged. */
+  private JsonObject config;
 
   public Switchboard(String[] args) {
     super(args);
@@ -52,14 +54,15 @@ public final class Switchboard extends VertxApplication implements VertxApplicat
   }
 
   /**
-   * Clustered runs use Hazelcast configured by {@code conf/cluster.xml} (see {@link ClusterConfig}),
-   * and the event bus between nodes gets the {@code cluster} section's TLS; metrics and the log
-   * format are chosen here too. All must be set before Vert.x is built, before any verticle reads
-   * the configuration.
+   * Loads the configuration, the one time it is read; {@link SwitchboardVerticle} validates the rest
+   * of it, so that an invalid value fails the deployment with its message. Clustered runs use
+   * Hazelcast configured by {@code conf/cluster.xml} (see {@link ClusterConfig}), and the event bus
+   * between nodes gets the {@code cluster} section's TLS; metrics and the log format are chosen here
+   * too. All must be set before Vert.x is built.
    */
   @Override
   public VertxBuilder createVertxBuilder(VertxOptions options) {
-    JsonObject config = ConfigLoader.loadNow(launcherConfig, System.getenv());
+    config = ConfigLoader.loadNow(launcherConfig, System.getenv());
     ClusterSecurityConfig.fromJson(config).apply(options.getEventBusOptions());
     ObservabilityConfig observability = ObservabilityConfig.fromJson(config);
     if (observability.jsonLogs()) {
@@ -77,6 +80,6 @@ public final class Switchboard extends VertxApplication implements VertxApplicat
 
   @Override
   public Supplier<? extends Deployable> verticleSupplier() {
-    return SwitchboardVerticle::new;
+    return () -> new SwitchboardVerticle(config);
   }
 }

@@ -2,7 +2,6 @@ package dev.switchboard;
 
 import dev.switchboard.bus.RecordCodec;
 import dev.switchboard.config.ConfigLoader;
-import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.SwitchboardConfig;
 import dev.switchboard.gateway.GatewayVerticle;
 import dev.switchboard.logging.LogSetup;
@@ -13,6 +12,7 @@ import dev.switchboard.storage.InboxVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,8 +21,10 @@ import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Loads the configuration and deploys the four verticles, store first, so that when this verticle
- * is deployed every server listens and every consumer is registered.
+ * Validates the configuration into a {@link SwitchboardConfig}, once, and deploys the four verticles,
+ * store first, each handed its part, so that when this verticle is deployed every server listens
+ * and every consumer is registered. The command line gives it the configuration {@link Switchboard}
+ * has already loaded; deployed without one (embedded, tests), it loads it itself.
  */
 public final class SwitchboardVerticle extends VerticleBase {
 
@@ -32,25 +34,38 @@ public final class SwitchboardVerticle extends VerticleBase {
   private PushApiVerticle pushApi;
   private SwitchboardConfig settings;
 
+  /** The configuration as loaded by the command line, all layers merged; null to load it at start. */
+  private final JsonObject loaded;
+
+  /** Loads the configuration at start: {@code conf/config.json}, this deployment's config, the environment. */
+  public SwitchboardVerticle() {
+    this(null);
+  }
+
+  /** Runs with the configuration the command line has loaded (validated here, at start). */
+  public SwitchboardVerticle(JsonObject loaded) {
+    this.loaded = loaded;
+  }
+
   @Override
   public Future<?> start() {
     LogSetup.nodeId(new ClusterView(vertx).nodeId());
-    return ConfigLoader.load(vertx, config(), System.getenv()).compose(json -> {
-      settings = SwitchboardConfig.fromJson(json);
+    Future<JsonObject> json = loaded != null ? Future.succeededFuture(loaded) : ConfigLoader.load(vertx, config(), System.getenv());
+    return json.compose(merged -> {
+      settings = SwitchboardConfig.fromJson(merged);
       checkInsecureMode(settings);
       checkClusterStore(settings);
       checkNodeKey(settings);
       registerCodecs();
-      DeploymentOptions one = new DeploymentOptions().setConfig(json);
-      pushApi = new PushApiVerticle();
-      return vertx.deployVerticle(new InboxVerticle(), one)
-          .compose(id -> vertx.deployVerticle(new RouterVerticle(), one))
+      pushApi = new PushApiVerticle(settings);
+      return vertx.deployVerticle(new InboxVerticle(settings.inbox()))
+          .compose(id -> vertx.deployVerticle(new RouterVerticle(settings)))
           .compose(id -> vertx.deployVerticle(() -> {
-            GatewayVerticle gateway = new GatewayVerticle();
+            GatewayVerticle gateway = new GatewayVerticle(settings);
             gateways.add(gateway);
             return gateway;
-          }, new DeploymentOptions(one).setInstances(settings.gateway().instances())))
-          .compose(id -> vertx.deployVerticle(pushApi, one))
+          }, new DeploymentOptions().setInstances(settings.gateway().instances())))
+          .compose(id -> vertx.deployVerticle(pushApi))
           .onSuccess(id -> LOG.info("switchboard started: gateway port {}, push API port {}, inbox on {}, transport {}",
               gatewayPort(), pushPort(), switch (settings.inbox().engine()) {
                 case LOG -> "the log in " + settings.inbox().dataDir();

@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.vertx.VertxInternals;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.compression.ZlibCodecFactory;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketServerExtensionHandler;
@@ -16,27 +17,17 @@ import io.vertx.core.http.HttpServerOptions;
  * into each new connection's pipeline is replaced by one whose decoder stops with a
  * {@code DecompressionException} as soon as a frame's inflated bytes pass the limit
  * ({@link ProtocolViolationClose} turns that into a 1009 close). Vert.x exposes neither the
- * handshakers nor a new connection's pipeline, so this reaches the pipeline through Vert.x's
- * connection class; where that fails, the connection is refused rather than left unbounded.
+ * handshakers nor a new connection's pipeline, so this reaches the pipeline through
+ * {@link VertxInternals}; where that fails, the connection is refused rather than left unbounded.
  */
 final class BoundedCompression {
-
-  private static final Class<?> CONNECTION_BASE = connectionBase();
 
   private BoundedCompression() {
   }
 
-  private static Class<?> connectionBase() {
-    try {
-      return Class.forName("io.vertx.core.net.impl.ConnectionBase");
-    } catch (ClassNotFoundException | LinkageError e) {
-      return null;
-    }
-  }
-
   /** Whether this Vert.x version lets the limit be installed; without it compression must stay off. */
   static boolean available() {
-    return CONNECTION_BASE != null;
+    return VertxInternals.connectionPipelineAvailable();
   }
 
   /**
@@ -45,11 +36,8 @@ final class BoundedCompression {
    * the connection.
    */
   static boolean install(HttpConnection connection, int maxInflatedBytes) {
-    if (CONNECTION_BASE == null || !CONNECTION_BASE.isInstance(connection)) {
-      return false;
-    }
-    ChannelPipeline pipeline = ((io.vertx.core.net.impl.ConnectionBase) connection).channelHandlerContext().pipeline();
-    WebSocketServerExtensionHandler vertxHandler = pipeline.get(WebSocketServerExtensionHandler.class);
+    ChannelPipeline pipeline = VertxInternals.pipeline(connection);
+    WebSocketServerExtensionHandler vertxHandler = pipeline == null ? null : pipeline.get(WebSocketServerExtensionHandler.class);
     if (vertxHandler == null) {
       return false;
     }

@@ -1,11 +1,11 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.vertx.VertxInternals;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.internal.http.WebSocketInternal;
 
 /**
  * Holds a socket's flushes until the tasks already queued on its event loop have run, so that
@@ -32,10 +32,11 @@ final class FlushAtTurnEnd extends ChannelOutboundHandlerAdapter implements Runn
 
   /** Puts the handler into an accepted socket's pipeline; returns false when the socket has none. */
   static boolean install(ServerWebSocket socket) {
-    if (!(socket instanceof WebSocketInternal internal)) {
+    ChannelHandlerContext vertx = VertxInternals.handlerContext(socket);
+    if (vertx == null) {
       return false;
     }
-    internal.channelHandlerContext().pipeline().addFirst(NAME, new FlushAtTurnEnd());
+    vertx.pipeline().addFirst(NAME, new FlushAtTurnEnd());
     return true;
   }
 

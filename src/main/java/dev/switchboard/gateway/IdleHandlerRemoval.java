@@ -1,9 +1,10 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.vertx.VertxInternals;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.internal.http.WebSocketInternal;
 
 /**
  * Takes Vert.x's idle-state handler out of an accepted WebSocket's pipeline. The server's idle
@@ -20,10 +21,11 @@ final class IdleHandlerRemoval {
 
   /** Removes the handler from an accepted socket; call on its event loop. Returns whether there was one. */
   static boolean apply(ServerWebSocket socket) {
-    if (!(socket instanceof WebSocketInternal internal)) {
+    ChannelHandlerContext vertx = VertxInternals.handlerContext(socket);
+    if (vertx == null) {
       return false;
     }
-    ChannelPipeline pipeline = internal.channelHandlerContext().pipeline();
+    ChannelPipeline pipeline = vertx.pipeline();
     if (pipeline.get(IdleStateHandler.class) == null) {
       return false;
     }
@@ -33,7 +35,7 @@ final class IdleHandlerRemoval {
 
   /** Whether the socket still has an idle-state handler (for tests). */
   static boolean present(ServerWebSocket socket) {
-    return socket instanceof WebSocketInternal internal
-        && internal.channelHandlerContext().pipeline().get(IdleStateHandler.class) != null;
+    ChannelHandlerContext vertx = VertxInternals.handlerContext(socket);
+    return vertx != null && vertx.pipeline().get(IdleStateHandler.class) != null;
   }
 }

@@ -1,6 +1,7 @@
 package dev.switchboard.gateway;
 
 import dev.switchboard.protocol.CloseCodes;
+import dev.switchboard.vertx.VertxInternals;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -12,7 +13,6 @@ import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.internal.http.WebSocketInternal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,10 +50,10 @@ final class ProtocolViolationClose extends ChannelInboundHandlerAdapter {
 
   /** Puts the handler into an accepted socket's pipeline; returns false when the socket has none. */
   boolean install(ServerWebSocket socket) {
-    if (!(socket instanceof WebSocketInternal internal)) {
+    ChannelHandlerContext vertx = VertxInternals.handlerContext(socket);
+    if (vertx == null) {
       return false;
     }
-    ChannelHandlerContext vertx = internal.channelHandlerContext();
     vertx.pipeline().addBefore(vertx.name(), NAME, this);
     return true;
   }

@@ -4,7 +4,6 @@ import dev.switchboard.auth.Identity;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.CursorUpdate;
-import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendCommand;
@@ -17,12 +16,11 @@ import dev.switchboard.protocol.ProtocolException;
 import dev.switchboard.protocol.ServerFrames;
 import dev.switchboard.protocol.TextFrame;
 import dev.switchboard.protocol.Utf8;
+import dev.switchboard.vertx.VertxInternals;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
-import io.vertx.core.http.WebSocketFrameType;
-import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -282,7 +280,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
       if (frame.length <= gateway.settings().maxFrameBytes()) {
         // The bytes as they are: writeTextMessage would take a string and encode it again.
-        socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+        socket.writeFrame(VertxInternals.textFrame(frame));
       } else {
         socket.writeTextMessage(new String(frame, StandardCharsets.UTF_8)); // Vert.x splits it into frames
       }

@@ -1,20 +1,19 @@
 package dev.switchboard.metrics;
 
+import dev.switchboard.vertx.VertxInternals;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.cluster.ClusterManager;
 
 /**
- * What this node sees of its cluster. Vert.x has no public API for the members, so this adapter
- * reads them from the cluster manager (as {@link dev.switchboard.routing.UserDirectory} does for
- * the node id): an upgrade that moves that API breaks the build here, not a running node.
+ * What this node sees of its cluster: the members and this node's id, read from the cluster
+ * manager, which Vert.x gives only through {@link VertxInternals}.
  */
 public final class ClusterView {
 
   private final ClusterManager clusterManager;
 
   public ClusterView(Vertx vertx) {
-    this.clusterManager = vertx.isClustered() ? ((VertxInternal) vertx).clusterManager() : null;
+    this.clusterManager = VertxInternals.clusterManager(vertx);
   }
 
   /** Members seen, this node included; 1 when not clustered. */

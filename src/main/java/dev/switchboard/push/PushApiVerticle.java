@@ -10,7 +10,7 @@ import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
-import dev.switchboard.config.TlsConfig;
+import dev.switchboard.config.SwitchboardConfig;
 import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
@@ -80,12 +80,19 @@ public final class PushApiVerticle extends VerticleBase {
   private static final Pattern QUERY_LIST = Pattern.compile(",");
   private SwitchboardMetrics metrics;
 
+  private final SwitchboardConfig settings;
+
+  /** The push API with the node's configuration, parsed once by the caller. */
+  public PushApiVerticle(SwitchboardConfig settings) {
+    this.settings = settings;
+  }
+
   @Override
   public Future<?> start() {
-    config = PushApiConfig.fromJson(config());
-    auth = AuthConfig.fromJson(config());
+    config = settings.push();
+    auth = settings.auth();
     apiKeys = new ApiKeys(auth.apiKeys());
-    LimitsConfig limits = LimitsConfig.fromJson(config());
+    LimitsConfig limits = settings.limits();
     requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis());
     pushOptions = new DeliveryOptions(requestOptions).setLocalOnly(true);
     maxJsonDepth = limits.maxJsonDepth();
@@ -116,7 +123,7 @@ public final class PushApiVerticle extends VerticleBase {
         "origin not allowed: not on push.corsOrigins")));
     router.errorHandler(405, ctx -> respondError(ctx, new ProtocolException(ErrorCode.NOT_FOUND, "method not allowed here")));
 
-    HttpServerOptions options = TlsConfig.fromJson(config()).apply(new HttpServerOptions())
+    HttpServerOptions options = settings.tls().apply(new HttpServerOptions())
         .setHost(config.host()).setPort(config.port());
     server = vertx.createHttpServer(options).requestHandler(router);
     return server.listen().onSuccess(s -> LOG.info("push API listening on {}://{}:{}/api/v1",

@@ -18,10 +18,8 @@ import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.AuthConfig;
-import dev.switchboard.config.ClusterSecurityConfig;
-import dev.switchboard.config.InboxConfig;
 import dev.switchboard.config.LimitsConfig;
-import dev.switchboard.config.PushApiConfig;
+import dev.switchboard.config.SwitchboardConfig;
 import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.Ids;
@@ -71,21 +69,27 @@ public final class RouterVerticle extends VerticleBase {
   /** Gateway instances of this node whose event loop is behind: while any is, new messages are refused. */
   private final Map<String, Long> behindGateways = new HashMap<>();
   private SwitchboardMetrics metrics;
+  private final SwitchboardConfig settings;
+
+  /** A router with the node's configuration, parsed once by the caller. */
+  public RouterVerticle(SwitchboardConfig settings) {
+    this.settings = settings;
+  }
 
   @Override
   public Future<?> start() {
-    LimitsConfig limits = LimitsConfig.fromJson(config());
+    LimitsConfig limits = settings.limits();
     validator = new SendValidator(limits);
     ids = new Ids(limits.maxIdLength());
-    defaultSender = PushApiConfig.fromJson(config()).defaultSender();
-    AuthConfig auth = AuthConfig.fromJson(config());
+    defaultSender = settings.push().defaultSender();
+    AuthConfig auth = settings.auth();
     apiKeys = auth.insecure() ? null : new ApiKeys(auth.apiKeys());
-    String nodeKey = ClusterSecurityConfig.fromJson(config()).nodeKey();
+    String nodeKey = settings.cluster().nodeKey();
     relayOptions = nodeKey.isEmpty() ? new DeliveryOptions() : new DeliveryOptions().addHeader(Addresses.NODE_KEY_HEADER, nodeKey);
     requiredNodeKey = auth.insecure() ? null : nodeKey.getBytes(StandardCharsets.UTF_8);
     directory = UserDirectory.create(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
-    inboxBatcher = new InboxBatcher(InboxConfig.fromJson(config()).batchMaxMessages(), limits.maxQueuedCopies(),
+    inboxBatcher = new InboxBatcher(settings.inbox().batchMaxMessages(), limits.maxQueuedCopies(),
         this::storeAndDeliver);
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchRouterQueue(inboxBatcher::waitingCopies);

@@ -1,8 +1,8 @@
 package dev.switchboard.routing;
 
 import io.vertx.core.Future;
+import dev.switchboard.vertx.VertxInternals;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
@@ -21,7 +21,7 @@ public interface UserDirectory {
     if (!vertx.isClustered()) {
       return new LocalUserDirectory(vertx);
     }
-    ClusterManager manager = ((VertxInternal) vertx).clusterManager();
+    ClusterManager manager = VertxInternals.clusterManager(vertx);
     if (manager instanceof HazelcastClusterManager hazelcast) {
       return new HazelcastUserDirectory(vertx, hazelcast);
     }

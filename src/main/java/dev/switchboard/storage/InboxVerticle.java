@@ -72,9 +72,20 @@ public final class InboxVerticle extends VerticleBase {
   private List<PendingAppend> inFlight;
   private SwitchboardMetrics metrics;
 
+  /** An inbox that reads its section from the deployment's JSON config. */
+  public InboxVerticle() {
+  }
+
+  /** An inbox with its section of the node's configuration, parsed once by the caller. */
+  public InboxVerticle(InboxConfig config) {
+    this.config = config;
+  }
+
   @Override
   public Future<?> start() {
-    config = InboxConfig.fromJson(config());
+    if (config == null) {
+      config = InboxConfig.fromJson(config());
+    }
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchInboxQueue(() -> queuedCopies);
     lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;

@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.vertx.VertxInternals;
 import io.vertx.core.Context;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -24,14 +25,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The WebSocket write-queue swap against the Vert.x in the build, over a real socket: if a Vert.x
- * upgrade moves the members it uses, this fails instead of the saving silently disappearing; and a
- * socket with the direct queue and the gateway's {@link FlushAtTurnEnd} still delivers every frame
- * in order, through a full write queue.
+ * What the gateway does to each accepted WebSocket, over a real socket: with the direct write queue
+ * and {@link FlushAtTurnEnd} it still delivers every frame in order, through a full write queue; and
+ * without Vert.x's idle-state handler it still answers.
  */
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
-class WebSocketQueuesTest {
+class AcceptedSocketTest {
 
   /** Vert.x closes a client that is no longer referenced: hold it for the test's length. */
   private WebSocketClient client;
@@ -48,8 +48,8 @@ class WebSocketQueuesTest {
     HttpServer server = vertx.createHttpServer(new HttpServerOptions().setStrictThreadMode(true).setHost("127.0.0.1"))
         .requestHandler(request -> request.response().setStatusCode(404).end())
         .webSocketHandshakeHandler(handshake -> handshake.accept().onSuccess(socket -> ctx.verify(() -> {
-          assertTrue(WebSocketQueues.useDirectQueue(socket));
-          assertTrue(WebSocketQueues.hasDirectQueue(socket));
+          assertTrue(VertxInternals.useDirectWriteQueue(socket));
+          assertTrue(VertxInternals.hasDirectWriteQueue(socket));
           assertTrue(FlushAtTurnEnd.install(socket));
           socket.setWriteQueueMaxSize(64 * 1024);
           Context serverContext = vertx.getOrCreateContext();
@@ -117,7 +117,7 @@ class WebSocketQueuesTest {
 
   @Test
   @DisplayName("a socket that is not Vert.x's own is left alone")
-  void otherSockets() throws Exception {
-    assertFalse(WebSocketQueues.useDirectQueue(null));
+  void otherSockets() {
+    assertFalse(VertxInternals.useDirectWriteQueue(null));
   }
 }
