@@ -128,6 +128,8 @@ final class LogSegments {
   private Segment active;
   /** Set by {@link #open}: the newest segment may lack its checkpoint (see {@link #needsCheckpoint}). */
   private boolean newestUnsure;
+  /** Segments the last {@link #open} took from their index instead of reading their records. */
+  private int openedByIndex;
   /** Why writes stopped (a failed sync), or null while the log takes writes. */
   private volatile String stopped;
 
@@ -201,6 +203,7 @@ final class LogSegments {
         if (!last && !repair && index != null) {
           SegmentIndex loaded = SegmentIndex.load(files, segment);
           if (loaded != null) {
+            openedByIndex++;
             try {
               consumer.indexed(segment, loaded);
             } catch (RuntimeException e) {
@@ -251,6 +254,11 @@ final class LogSegments {
    */
   boolean needsCheckpoint() {
     return newestUnsure;
+  }
+
+  /** How many segments the open took from their index (the others' records were read). */
+  int openedByIndex() {
+    return openedByIndex;
   }
 
   /** True before the first segment exists. */
