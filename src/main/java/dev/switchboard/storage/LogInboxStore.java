@@ -30,8 +30,9 @@ import java.util.Map;
  *
  * <p>In memory: per inbox its head and 16 bytes per stored message (where it is, when it was sent),
  * every device's cursor, and 16-32 bytes per idempotency key of the last one to two windows. All of it is rebuilt at
- * open by reading the log from its oldest segment; each segment starts with a checkpoint of the
- * heads and cursors, so deleting older segments loses nothing.
+ * open from the oldest segment on: a sealed segment from its index file when that matches the
+ * segment ({@link SegmentIndex}), else from its records, and the newest from its records; each
+ * segment starts with a checkpoint of the heads and cursors, so deleting older segments loses nothing.
  *
  * <p>State is touched only on the caller's context (the inbox verticle); file work runs on worker
  * threads: one task per commit, reads beside it.
