@@ -551,8 +551,10 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
   echo "$conf" > "$WORK/server-conf.json"
   wait_quiet
   log "filling the $engine store with $total messages for $fill_users users (commits of $fill_batch): $WORK/data"
-  fill=$(java $FILL_JAVA_OPTS -cp "$SERVER_JAR" "$BENCH_DIR/store/StoreFill.java" "$WORK/server-conf.json" "$total" \
-    "$fill_users" "$fill_batch") || die "filling the store failed"
+  # (in WORK: the defaults are the jar's conf/config.json, not the working tree's)
+  # shellcheck disable=SC2086
+  fill=$(cd "$WORK" && java $FILL_JAVA_OPTS -cp "$SERVER_JAR" "$BENCH_DIR/store/StoreFill.java" "$WORK/server-conf.json" \
+    "$total" "$fill_users" "$fill_batch" | tail -1) || die "filling the store failed"
   log "$fill"
   sync
   data_size=$(du -sh "$WORK/data" | cut -f1)

@@ -1,4 +1,5 @@
 import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.storage.InboxStore;
 import dev.switchboard.storage.LogInboxStore;
@@ -18,7 +19,8 @@ import java.util.Random;
  * N messages for U users, fast: the store's own API in this process, one large group commit after
  * another, each append to one random user "f0".."f(U-1)" with a body of B bytes and one in ten with
  * an idempotency key, all sent now. The server is then started on the same data directory. Runs with
- * whatever server jar is on the classpath, so an older build fills its own format:
+ * whatever server jar is on the classpath, so an older build fills its own format (run it outside
+ * the repository, so that the jar's own {@code conf/config.json} holds the defaults):
  *
  * <pre>java -cp switchboard-fat.jar bench/store/StoreFill.java CONFIG_JSON MESSAGES [USERS BATCH BODY_BYTES]</pre>
  *
@@ -27,7 +29,8 @@ import java.util.Random;
 public class StoreFill {
 
   public static void main(String[] args) throws Exception {
-    JsonObject config = new JsonObject(Files.readString(Path.of(args[0])));
+    // The jar's defaults under the given file and SWITCHBOARD_* variables, as the server will read them.
+    JsonObject config = ConfigLoader.loadNow(new JsonObject(Files.readString(Path.of(args[0]))), System.getenv());
     long messages = Long.parseLong(args[1]);
     int users = args.length > 2 ? Integer.parseInt(args[2]) : 100_000;
     int batch = args.length > 3 ? Integer.parseInt(args[3]) : 5_000;

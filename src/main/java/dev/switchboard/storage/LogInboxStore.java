@@ -154,6 +154,10 @@ public final class LogInboxStore implements InboxStore {
     @Override
     public void indexed(LogSegments.Segment segment, SegmentIndex index) {
       index.replay(new SegmentIndex.Visitor() {
+        /** A user's messages come one after another, under the same String: one map lookup for them all. */
+        private String lastRecipient;
+        private UserLog lastInbox;
+
         @Override
         public void head(String user, long lastSeq) {
           inboxes.computeIfAbsent(user, u -> new UserLog()).advanceTo(lastSeq);
@@ -161,7 +165,11 @@ public final class LogInboxStore implements InboxStore {
 
         @Override
         public void message(String recipient, long seq, long position, long time) {
-          UserLog inbox = inboxes.computeIfAbsent(recipient, u -> new UserLog());
+          if (recipient != lastRecipient) {
+            lastRecipient = recipient;
+            lastInbox = inboxes.computeIfAbsent(recipient, u -> new UserLog());
+          }
+          UserLog inbox = lastInbox;
           if (seq <= inbox.lastSeq()) {
             throw repeated(recipient, seq, inbox);
           }
