@@ -160,7 +160,7 @@ final class LogSegments {
         indexes.put(Long.parseLong(indexName.group(1)), p);
       } else if (name.endsWith(SegmentIndex.SUFFIX + TEMP_SUFFIX)) {
         LOG.info("inbox log: deleting {}, left by an index write that did not complete", p);
-        files.delete(p);
+        deleteIndexFile(p);
       } else if (name.endsWith(".log" + TEMP_SUFFIX)) {
         // A roll that never completed: its segment never became visible, nothing refers to it.
         LOG.warn("inbox log: deleting {}, left by a segment roll that did not complete", p);
@@ -215,7 +215,7 @@ final class LogSegments {
         }
         if (last && index != null) {
           // The newest segment is appended to: an index of it (its successor was lost) would only go stale.
-          files.delete(index);
+          deleteIndexFile(index);
         }
         SegmentIndex.Builder builder = last ? null : new SegmentIndex.Builder();
         long goodEnd = scan(segment, new Tee(consumer, builder), last, repair);
@@ -242,9 +242,18 @@ final class LogSegments {
     for (Path orphan : indexes.values()) {
       // Its segment is gone (deleted by retention after the index, or never renamed into place).
       LOG.info("inbox log: deleting {}, an index without its segment", orphan);
-      files.delete(orphan);
+      deleteIndexFile(orphan);
     }
     active = segments.isEmpty() ? null : segments.lastEntry().getValue();
+  }
+
+  /** Deletes an index file that must not be used; a failure is only logged, as a stale index is never trusted anyway. */
+  private void deleteIndexFile(Path file) {
+    try {
+      files.delete(file);
+    } catch (IOException e) {
+      LOG.warn("inbox log: could not delete {} ({}); it is checked against its segment before any use", file, e.toString());
+    }
   }
 
   /**
