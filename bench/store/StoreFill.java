@@ -4,6 +4,7 @@ import dev.switchboard.config.InboxConfig;
 import dev.switchboard.storage.InboxStore;
 import dev.switchboard.storage.LogInboxStore;
 import dev.switchboard.storage.SqliteInboxStore;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -13,6 +14,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * Fills an embedded inbox store (engine log or sqlite, from the server config's inbox section) with
@@ -43,7 +46,9 @@ public class StoreFill {
       case SQLITE -> new SqliteInboxStore(vertx, inbox);
       default -> throw new IllegalArgumentException("StoreFill fills an embedded engine (log or sqlite), not " + inbox.engine());
     };
-    await(store.open());
+    // Every call from one context, as the inbox verticle makes them: the store's state is confined to it.
+    Context context = vertx.getOrCreateContext();
+    await(context, store::open);
     Random random = new Random(11);
     String padding = "x".repeat(Math.max(0, bodyBytes - 20));
     long t0 = System.nanoTime();
@@ -59,7 +64,7 @@ public class StoreFill {
             (written + i) % 10 == 0 ? "k" + id : null,
             List.of(new AppendRequest.Recipient("f" + random.nextInt(users), "m" + id))));
       }
-      await(store.append(appends, List.of(), now));
+      await(context, () -> store.append(appends, List.of(), now));
       written += n;
       if (written >= nextReport && written < messages) {
         System.err.printf("[fill] %d of %d messages, %.0f s%n", written, messages, (System.nanoTime() - t0) / 1e9);
@@ -67,12 +72,20 @@ public class StoreFill {
       }
     }
     double secs = (System.nanoTime() - t0) / 1e9;
-    await(store.close());
-    await(vertx.close());
+    await(context, store::close);
+    vertx.close().toCompletionStage().toCompletableFuture().get();
     System.out.printf("filled %d messages for %d users in %.1f s = %.0f msg/s%n", written, users, secs, written / secs);
   }
 
-  private static <T> T await(Future<T> future) throws Exception {
-    return future.toCompletionStage().toCompletableFuture().get();
+  private static <T> T await(Context context, Supplier<Future<T>> call) throws Exception {
+    CompletableFuture<T> done = new CompletableFuture<>();
+    context.runOnContext(v -> call.get().onComplete(ar -> {
+      if (ar.succeeded()) {
+        done.complete(ar.result());
+      } else {
+        done.completeExceptionally(ar.cause());
+      }
+    }));
+    return done.get();
   }
 }

@@ -121,6 +121,19 @@ class SegmentIndexTest extends LogTestSupport {
   }
 
   @Test
+  @DisplayName("damage in a sealed segment whose index is whole still stops the start, naming the file and the offset")
+  void damagedSegmentWithIndex() throws Exception {
+    filledLog();
+    Path segment = segments().get(2);
+    assertTrue(Files.exists(SegmentIndex.fileFor(segment)));
+    long record = recordOffsets(segment).get(1);
+    flipByte(segment, record + LogSegments.RECORD_HEADER + 6);
+    Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> open(config()));
+    assertTrue(e.getMessage().contains(segment.getFileName().toString()) && e.getMessage().contains("offset " + record),
+        e.getMessage());
+  }
+
+  @Test
   @DisplayName("an index with a flipped byte is not used: its segment is read, nothing is lost, and the index is written again")
   void flippedByteInIndex() throws Exception {
     Written written = filledLog();
