@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -150,7 +151,7 @@ final class LogSegments {
   void open(RecordConsumer consumer, boolean repair) throws IOException {
     files.createDirectories(dir);
     List<Path> found = new ArrayList<>();
-    Map<Long, Path> indexes = new java.util.HashMap<>();
+    Map<Long, Path> indexes = new HashMap<>();
     for (Path p : files.list(dir)) {
       String name = p.getFileName().toString();
       Matcher indexName = INDEX_NAME.matcher(name);
@@ -240,7 +241,7 @@ final class LogSegments {
       throw e;
     }
     for (Path orphan : indexes.values()) {
-      // Its segment is gone (deleted by retention after the index, or never renamed into place).
+      // Its segment is gone (moved out of the directory, or lost): nothing may ever match it again.
       LOG.info("inbox log: deleting {}, an index without its segment", orphan);
       deleteIndexFile(orphan);
     }
