@@ -3,8 +3,14 @@
 #
 #   bench/bench.sh SCENARIO [options]
 #
-# Scenarios: smoke, direct, idle, backlog, fanout, mqtt, compare, and on a cluster (3 nodes on this
-# machine sharing an embedded PostgreSQL): storm, cluster-idle, cluster-direct (see docs/benchmarks.md).
+# Scenarios: smoke, direct, idle, backlog, fanout, mqtt, compare, store-scale, and on a cluster (3 nodes
+# on this machine sharing an embedded PostgreSQL): storm, cluster-idle, cluster-direct (see docs/benchmarks.md).
+# store-scale fills an embedded store in-process (bench/store/StoreFill.java, --messages N for
+# --fill-users users in commits of --fill-batch), starts the server on it and measures the start
+# (process start to gateway listening), the heap after start and after a backlog drain (jcmd
+# GC.heap_info after a GC), a backlog drain of --backlog-users x --backlog-messages new messages and a
+# --find-max direct run (--direct-seconds per step, at most --direct-steps steps); it ends with one
+# "store-scale ..." result line.
 # The script builds what it needs (the server jar from the repository root, the bench jar from
 # bench/), starts the server (or mosquitto) itself on loopback with a fresh data directory under
 # /tmp, runs the load, stops what it started by PID and prints a result block. Every run is bounded:
@@ -19,6 +25,7 @@
 #                            cluster-direct: runs, each on a fresh cluster and database (default 1)
 #   --nodes N                storm, cluster-idle, cluster-direct: nodes in the cluster (default 3)
 #   --no-sqlite              cluster-idle: leave out the plain single node with its embedded store
+#   --engine log|sqlite      store-scale: the embedded engine to fill and start (default: the server's, log)
 #   --pg-fsync on|off        storm, cluster-idle, cluster-direct: PostgreSQL's fsync and synchronous_commit (default on)
 #   --hard-timeout S         kill the generator after S seconds (default 600)
 #   --keep                   keep the data directory and logs under /tmp
@@ -30,7 +37,9 @@
 # them meanwhile is safe.
 # Environment:
 #   SWITCHBOARD_JAR          use this server jar instead of building target/switchboard-fat.jar
-#   SERVER_JAVA_OPTS         server JVM flags   (default: -Xms64m -Xmx2g)
+#   SERVER_JAVA_OPTS         server JVM flags   (default: -Xms64m -Xmx2g; store-scale at 100M messages
+#                            needs more for a build that keeps every message's index in the heap)
+#   FILL_JAVA_OPTS           store-scale: the filling JVM's flags (default: -Xmx8g)
 #   BENCH_JAVA_OPTS          generator JVM flags (default: -Xms1g -Xmx2g -XX:+UseG1GC)
 #   SWITCHBOARD_<SECTION>_<KEY>  any other server setting (the server reads these, e.g.
 #                            SWITCHBOARD_INBOX_BATCH_MAX_MESSAGES=500)
@@ -60,6 +69,9 @@ Examples:
   bench/bench.sh cluster-idle --connections 6000 --hold 5 --rounds 2
   bench/bench.sh cluster-direct --nodes 3 --users 1000 --rate 3000 --duration 20
   bench/bench.sh cluster-direct --nodes 1 --users 1000 --rate 2000 --find-max
+  bench/bench.sh store-scale --messages 10000000
+  SWITCHBOARD_JAR=/path/to/old/switchboard-fat.jar bench/bench.sh store-scale --messages 10000000
+  bench/bench.sh store-scale --messages 10000000 --engine sqlite
 
 Load generator options:
 EOF
@@ -78,7 +90,8 @@ fi
 shift
 
 # ---- options: take the script's own, pass the rest on -------------------------------------------
-SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on
+SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on ENGINE=""
+FILL_JAVA_OPTS=${FILL_JAVA_OPTS:--Xmx8g}
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
 while [[ $# -gt 0 ]]; do
@@ -88,6 +101,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --nodes) NODES=$2; shift 2 ;;
     --no-sqlite) SQLITE=0; shift ;;
+    --engine) ENGINE=$2; shift 2 ;;
     --pg-fsync) PG_FSYNC=$2; shift 2 ;;
     --hard-timeout) HARD=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -221,9 +235,9 @@ launch() { # launch WORK [JVM_ARGS...] -- [APP_ARGS...]: java -jar SERVER_JAR -c
   LAUNCHED=$!
 }
 
-wait_listening() { # wait_listening PID WORK NAME: until the gateway and the push API listen (60 s)
-  local pid=$1 work=$2 name=$3 i
-  for ((i = 0; i < 600; i++)); do
+wait_listening() { # wait_listening PID WORK NAME [SECONDS]: until the gateway and the push API listen (default 60 s)
+  local pid=$1 work=$2 name=$3 limit=${4:-60} i
+  for ((i = 0; i < limit * 10; i++)); do
     if grep -q "gateway listening on" "$work/server.log" 2>/dev/null && grep -q "push API listening on" "$work/server.log" 2>/dev/null; then
       return 0
     fi
@@ -231,7 +245,7 @@ wait_listening() { # wait_listening PID WORK NAME: until the gateway and the pus
     sleep 0.1
   done
   tail -30 "$work/server.log" >&2
-  die "$name did not start within 60 s"
+  die "$name did not start within $limit s"
 }
 
 start_server() { # start_server MAX_RECIPIENTS MAX_MESSAGES_PER_USER
@@ -494,6 +508,9 @@ CL_RCPT=$((CONNS > 1000 ? CONNS : 1000))
 
 case "$SCENARIO" in
   smoke|direct|idle|backlog|fanout|mqtt|compare) ;;
+  store-scale)
+    [[ -z "$ENGINE" || "$ENGINE" == log || "$ENGINE" == sqlite ]] || die "--engine wants log or sqlite"
+    ;;
   storm|cluster-idle|cluster-direct)
     [[ "$NODES" =~ ^[0-9]+$ && $NODES -ge 1 ]] || die "--nodes wants a whole number >= 1"
     [[ $SCENARIO == storm && $NODES -lt 2 ]] && die "storm needs --nodes 2 or more"
@@ -505,6 +522,65 @@ if [[ -z "$ROUNDS" ]]; then
 fi
 
 # One benchmark at a time on this machine: two loads on 2 cores would only measure each other.
+heap_used_mib() { # heap_used_mib PID: the server's used heap after a full GC, in MiB (jcmd)
+  jcmd "$1" GC.run > /dev/null 2>&1 || { echo "?"; return; }
+  jcmd "$1" GC.heap_info 2>/dev/null | grep -m1 -oE 'used [0-9]+K' | awk '{ printf "%d", $2 / 1024 }' || echo "?"
+}
+
+json_field() { # json_field FILE NAME: a number from the last result line saved with --json
+  tail -1 "$1" 2>/dev/null | grep -oE "\"$2\":[0-9.]+" | head -1 | cut -d: -f2
+}
+
+store_scale() { # fill a store, start the server on it, measure start, heap, drain and max rate
+  local total fill_users fill_batch bl_users bl_msgs direct_secs extra conf fill t0 start_ms heap_start heap_drained
+  local open_line data_size results direct_steps engine=${ENGINE:-log} rc=0
+  total=$(num "$(opt messages 200000)")
+  fill_users=$(num "$(opt fill-users 100000)")
+  fill_batch=$(num "$(opt fill-batch 5000)")
+  bl_users=$(num "$(opt backlog-users 1000)")
+  bl_msgs=$(num "$(opt backlog-messages 100)")
+  direct_secs=$(opt direct-seconds 8)
+  direct_steps=$(opt direct-steps 10)
+  WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
+  WORK_DIRS+=("$WORK")
+  results="$WORK/results.jsonl"
+  two_free_ports
+  WS_PORT=$P1 PUSH_PORT=$P2
+  extra=",\"engine\":\"$engine\""
+  conf=$(server_conf "$WS_PORT" "$PUSH_PORT" "$WORK/data" "$RCPT" "$((total > 10000 ? total : 10000))" "$extra")
+  echo "$conf" > "$WORK/server-conf.json"
+  wait_quiet
+  log "filling the $engine store with $total messages for $fill_users users (commits of $fill_batch): $WORK/data"
+  # (in WORK: the defaults are the jar's conf/config.json, not the working tree's)
+  # shellcheck disable=SC2086
+  fill=$(cd "$WORK" && java $FILL_JAVA_OPTS -cp "$SERVER_JAR" "$BENCH_DIR/store/StoreFill.java" "$WORK/server-conf.json" \
+    "$total" "$fill_users" "$fill_batch" | tail -1) || die "filling the store failed"
+  log "$fill"
+  sync
+  data_size=$(du -sh "$WORK/data" | cut -f1)
+  t0=$(date +%s%N)
+  launch "$WORK"
+  SERVER_PID=$LAUNCHED
+  wait_listening "$SERVER_PID" "$WORK" "the server" "${HARD}"
+  start_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  open_line=$(grep -m1 -oE "inbox log open at .*|sqlite.*open.*" "$WORK/server.log" | cut -c1-200 || true)
+  log "server pid $SERVER_PID listening $start_ms ms after its process started (data $data_size); ${open_line:-}"
+  heap_start=$(heap_used_mib "$SERVER_PID")
+  log "heap used after start (after a full GC): $heap_start MiB"
+  run_bench backlog --users "$bl_users" --messages "$bl_msgs" --ws-port "$WS_PORT" --push-port "$PUSH_PORT" \
+    --server-pid "$SERVER_PID" --json "$results" --label "backlog on $total stored" || rc=$?
+  heap_drained=$(heap_used_mib "$SERVER_PID")
+  log "heap used after the backlog drain (after a full GC): $heap_drained MiB"
+  run_bench direct --users 1000 --rate 2000 --find-max --step "$direct_secs" --max-steps "$direct_steps" --ws-port "$WS_PORT" \
+    --push-port "$PUSH_PORT" --server-pid "$SERVER_PID" --json "$results" --label "direct on $total stored" || rc=$?
+  stop_server
+  echo "store-scale engine=$engine stored=$total data=$data_size fill=\"$fill\" start_ms=$start_ms" \
+    "heap_after_start_mib=$heap_start heap_after_drain_mib=$heap_drained" \
+    "drain_msg_per_s=$(grep '"backlog' "$results" | tail -1 | grep -oE '"drain_msg_per_s":[0-9.]+' | cut -d: -f2)" \
+    "direct_max_rate=$(json_field "$results" max_rate)"
+  return $rc
+}
+
 LOCK=/tmp/switchboard-bench.lock
 exec 9>>"$LOCK"
 if ! flock -n 9; then
@@ -535,6 +611,9 @@ case "$SCENARIO" in
     ;;
   mqtt)
     mq_run "${ARGS[@]}" || rc=$?
+    ;;
+  store-scale)
+    store_scale || rc=$?
     ;;
   compare)
     RESULTS=$(mktemp /tmp/switchboard-compare.XXXXXX.jsonl)

@@ -30,8 +30,9 @@ import java.util.Map;
  *
  * <p>In memory: per inbox its head and 16 bytes per stored message (where it is, when it was sent),
  * every device's cursor, and 16-32 bytes per idempotency key of the last one to two windows. All of it is rebuilt at
- * open by reading the log from its oldest segment; each segment starts with a checkpoint of the
- * heads and cursors, so deleting older segments loses nothing.
+ * open from the oldest segment on: a sealed segment from its index file when that matches the
+ * segment ({@link SegmentIndex}), else from its records, and the newest from its records; each
+ * segment starts with a checkpoint of the heads and cursors, so deleting older segments loses nothing.
  *
  * <p>State is touched only on the caller's context (the inbox verticle); file work runs on worker
  * threads: one task per commit, reads beside it.
@@ -60,6 +61,8 @@ public final class LogInboxStore implements InboxStore {
   private final List<LogSegments.Segment> retired = new ArrayList<>();
   private KeyPositions keys;
   private LogSegments log;
+  /** The index writes of sealed segments, one after another; never failed. */
+  private Future<Void> indexing = Future.succeededFuture();
 
   private final LogFiles files;
 
@@ -75,6 +78,11 @@ public final class LogInboxStore implements InboxStore {
     this.planner = new AppendPlanner(config.maxMessagesPerUser());
   }
 
+  /** Segments the open took from their index files rather than their records. */
+  int openedByIndex() {
+    return log.openedByIndex();
+  }
+
   @Override
   public Future<Void> open() {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
@@ -82,19 +90,23 @@ public final class LogInboxStore implements InboxStore {
     keys = new KeyPositions(config.idempotencyWindowMillis());
     long started = System.nanoTime();
     Replay replay = new Replay(config.logRepair());
-    return vertx.<Void>executeBlocking(() -> {
+    return vertx.<LogSegments.Segment>executeBlocking(() -> {
       log.open(replay, config.logRepair());
       boolean repaired = replay.finish();
       if (log.isEmpty() || repaired
           || (log.needsCheckpoint() && !(inboxes.isEmpty() && cursors.isEmpty()))) {
         // A new segment now, with the state just read, before any older one may be deleted; after
         // a repair it also records the heads moved past the lost seqs.
-        log.roll(checkpoint(), System.currentTimeMillis());
+        return log.roll(checkpoint(), System.currentTimeMillis());
       }
       return null;
+    }).<Void>map(sealed -> {
+      indexLater(sealed);
+      return null;
     }).onSuccess(v -> {
-      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms (synchronous={})",
-          dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000, config.synchronous());
+      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index"
+          + " (synchronous={})", dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000,
+          log.openedByIndex(), config.synchronous());
       if (config.logRepair()) {
         LOG.warn("inbox.logRepair is on: set it back to false now that the log is open, so that damage found later"
             + " stops the start instead of being set aside unseen");
@@ -140,6 +152,47 @@ public final class LogInboxStore implements InboxStore {
     }
 
     @Override
+    public void indexed(LogSegments.Segment segment, SegmentIndex index) {
+      index.replay(new SegmentIndex.Visitor() {
+        /** A user's messages come one after another, under the same String: one map lookup for them all. */
+        private String lastRecipient;
+        private UserLog lastInbox;
+
+        @Override
+        public void head(String user, long lastSeq) {
+          inboxes.computeIfAbsent(user, u -> new UserLog()).advanceTo(lastSeq);
+        }
+
+        @Override
+        public void message(String recipient, long seq, long position, long time) {
+          if (recipient != lastRecipient) {
+            lastRecipient = recipient;
+            lastInbox = inboxes.computeIfAbsent(recipient, u -> new UserLog());
+          }
+          UserLog inbox = lastInbox;
+          if (seq <= inbox.lastSeq()) {
+            throw repeated(recipient, seq, inbox);
+          }
+          inbox.add(seq, position, time);
+        }
+
+        @Override
+        public void sendKey(long hash, long position, long createdAt) {
+          keys.add(hash, position, createdAt);
+        }
+
+        @Override
+        public void cursor(String user, String device, long seq) {
+          cursors.merge(new DeviceKey(user, device), seq, Math::max);
+        }
+      });
+      SegmentIndex.Times times = index.times();
+      segment.newestMessage = Math.max(segment.newestMessage, times.newestMessage());
+      segment.newestKey = Math.max(segment.newestKey, times.newestKey());
+      segment.opened = Math.min(segment.opened, times.opened());
+    }
+
+    @Override
     public void record(LogSegments.Segment segment, long position, ByteBuffer entries) {
       LogEntries.replay(entries, new LogEntries.Visitor() {
         @Override
@@ -147,10 +200,7 @@ public final class LogInboxStore implements InboxStore {
           UserLog inbox = inboxes.computeIfAbsent(recipient, u -> new UserLog());
           if (seq <= inbox.lastSeq()) {
             if (!repair) {
-              throw new IllegalStateException("message " + recipient + "#" + seq + " repeats a seq the log already"
-                  + " holds (head " + inbox.lastSeq() + "): a segment was copied, or the log was written by a build"
-                  + " that reused seqs after a failed sync. Keep a copy of the log, then start once with"
-                  + " inbox.logRepair=true (the later copy is left unread)");
+              throw repeated(recipient, seq, inbox);
             }
             LOG.warn("inbox log repair: leaving {}#{} at position {} unread, its seq is already taken",
                 recipient, seq, position + offset);
@@ -180,6 +230,13 @@ public final class LogInboxStore implements InboxStore {
           seen(user, position);
         }
       });
+    }
+
+    private IllegalStateException repeated(String recipient, long seq, UserLog inbox) {
+      return new IllegalStateException("message " + recipient + "#" + seq + " repeats a seq the log already"
+          + " holds (head " + inbox.lastSeq() + "): a segment was copied, or the log was written by a build"
+          + " that reused seqs after a failed sync. Keep a copy of the log, then start once with"
+          + " inbox.logRepair=true (the later copy is left unread)");
     }
 
     private void seen(String user, long position) {
@@ -248,15 +305,16 @@ public final class LogInboxStore implements InboxStore {
         return Future.succeededFuture(plan.results());
       }
       ByteBuffer checkpoint = log.active().size >= config.logSegmentBytes() ? checkpoint() : null;
+      LogSegments.Segment[] sealed = new LogSegments.Segment[1];
       return vertx.executeBlocking(() -> {
         int[] messageOffsets = new int[plan.rows().size()];
         int[] keyOffsets = new int[plan.newKeys().size()];
         ByteBuffer entries = LogEntries.commit(plan.rows(), plan.newKeys(), moves, now, messageOffsets, keyOffsets).finish();
         if (checkpoint != null) {
-          roll(checkpoint, now);
+          sealed[0] = roll(checkpoint, now);
         }
         return new Written(log.append(entries, now), messageOffsets, keyOffsets, log.active());
-      }, false).map(written -> {
+      }, false).onComplete(ar -> indexLater(sealed[0])).map(written -> {
         apply(plan, moves, now, written);
         return plan.results();
       });
@@ -395,30 +453,54 @@ public final class LogInboxStore implements InboxStore {
     if (deletable.isEmpty() && checkpoint == null) {
       return Future.succeededFuture(total);
     }
-    return vertx.executeBlocking(() -> deleteOldest(deletable), false)
+    return indexing.compose(v -> vertx.executeBlocking(() -> deleteOldest(deletable), false))
         .compose(left -> {
           // What could not be deleted stays retired, oldest first, for the next purge.
           retired.addAll(0, left);
           if (checkpoint == null) {
             return Future.succeededFuture(total);
           }
-          return vertx.executeBlocking(() -> {
-            log.roll(checkpoint, now);
+          return vertx.executeBlocking(() -> log.roll(checkpoint, now), false).map(sealed -> {
+            indexLater(sealed);
             return total;
-          }, false);
+          });
         });
   }
 
-  /** Starts a new segment because the active one is full; if that fails, the commit goes on in the active one. */
-  private void roll(ByteBuffer checkpoint, long now) throws IOException {
+  /**
+   * Starts a new segment because the active one is full; if that fails, the commit goes on in the
+   * active one. Returns the segment sealed, or null.
+   */
+  private LogSegments.Segment roll(ByteBuffer checkpoint, long now) throws IOException {
     try {
-      log.roll(checkpoint, now);
+      return log.roll(checkpoint, now);
     } catch (WritesStoppedException e) {
       throw e;
     } catch (IOException e) {
       LOG.warn("inbox log: could not start a new segment ({}); appending to the current one, trying again at the"
           + " next commit", e.toString());
+      return null;
     }
+  }
+
+  /**
+   * Writes the index of a segment just sealed on a worker thread, after any index still being
+   * written, so the commit that rolled is answered without waiting for it. Purge and close wait for
+   * it (they may delete or close the segment); a failure is only logged, as the next start reads the
+   * segment's records instead.
+   */
+  private void indexLater(LogSegments.Segment sealed) {
+    if (sealed == null) {
+      return;
+    }
+    LogSegments current = log;
+    indexing = indexing.transform(ignored -> vertx.executeBlocking(() -> current.index(sealed), false))
+        .transform(ar -> {
+          if (ar.failed()) {
+            LOG.warn("inbox log: indexing {} failed", sealed.file, ar.cause());
+          }
+          return Future.<Void>succeededFuture();
+        });
   }
 
   /**
@@ -445,10 +527,10 @@ public final class LogInboxStore implements InboxStore {
     }
     List<LogSegments.Segment> deletable = new ArrayList<>(retired);
     retired.clear();
-    return vertx.executeBlocking(() -> {
+    return indexing.compose(v -> vertx.executeBlocking(() -> {
       deleteOldest(deletable);
       log.close();
       return null;
-    }, false);
+    }, false));
   }
 }

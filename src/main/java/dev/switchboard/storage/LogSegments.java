@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -43,6 +44,7 @@ final class LogSegments {
   static final String TEMP_SUFFIX = ".tmp";
   static final String QUARANTINE = "quarantine";
   private static final Pattern NAME = Pattern.compile("(\\d{20})\\.log");
+  private static final Pattern INDEX_NAME = Pattern.compile("(\\d{20})\\.idx");
   /** Past this many bytes after a bad record, open does not search them for valid records and calls it damage. */
   private static final long MAX_TAIL_SEARCH = 1L << 30;
 
@@ -83,6 +85,41 @@ final class LogSegments {
     /** A torn record is about to be cut off: {@code entries} is what followed its header, maybe garbage. */
     default void torn(ByteBuffer entries, long length) {
     }
+
+    /** A sealed segment whose index was checked against it: its records are not read one by one. */
+    void indexed(Segment segment, SegmentIndex index);
+  }
+
+  /** Feeds the records read to the store's consumer and to the builder of the segment's index. */
+  private record Tee(RecordConsumer consumer, SegmentIndex.Builder builder) implements RecordConsumer {
+    @Override
+    public void record(Segment segment, long entriesPosition, ByteBuffer entries) {
+      if (builder != null) {
+        builder.record(entriesPosition, entries);
+      }
+      if (consumer != null) {
+        consumer.record(segment, entriesPosition, entries);
+      }
+    }
+
+    @Override
+    public void damaged(long position, long length) {
+      if (consumer != null) {
+        consumer.damaged(position, length);
+      }
+    }
+
+    @Override
+    public void torn(ByteBuffer entries, long length) {
+      if (consumer != null) {
+        consumer.torn(entries, length);
+      }
+    }
+
+    @Override
+    public void indexed(Segment segment, SegmentIndex index) {
+      throw new IllegalStateException("a segment being read has no index");
+    }
   }
 
   private final Path dir;
@@ -92,6 +129,8 @@ final class LogSegments {
   private Segment active;
   /** Set by {@link #open}: the newest segment may lack its checkpoint (see {@link #needsCheckpoint}). */
   private boolean newestUnsure;
+  /** Segments the last {@link #open} took from their index instead of reading their records. */
+  private int openedByIndex;
   /** Why writes stopped (a failed sync), or null while the log takes writes. */
   private volatile String stopped;
 
@@ -112,10 +151,17 @@ final class LogSegments {
   void open(RecordConsumer consumer, boolean repair) throws IOException {
     files.createDirectories(dir);
     List<Path> found = new ArrayList<>();
+    Map<Long, Path> indexes = new HashMap<>();
     for (Path p : files.list(dir)) {
       String name = p.getFileName().toString();
+      Matcher indexName = INDEX_NAME.matcher(name);
       if (NAME.matcher(name).matches()) {
         found.add(p);
+      } else if (indexName.matches()) {
+        indexes.put(Long.parseLong(indexName.group(1)), p);
+      } else if (name.endsWith(SegmentIndex.SUFFIX + TEMP_SUFFIX)) {
+        LOG.info("inbox log: deleting {}, left by an index write that did not complete", p);
+        deleteIndexFile(p);
       } else if (name.endsWith(".log" + TEMP_SUFFIX)) {
         // A roll that never completed: its segment never became visible, nothing refers to it.
         LOG.warn("inbox log: deleting {}, left by a segment roll that did not complete", p);
@@ -154,7 +200,30 @@ final class LogSegments {
               + " Restore it from a backup, or move it out of " + dir + (last ? "" : " with every segment before it"));
         }
         checkHeader(segment);
-        long goodEnd = scan(segment, consumer, last, repair);
+        Path index = indexes.remove(base);
+        if (!last && !repair && index != null) {
+          SegmentIndex loaded = SegmentIndex.load(files, segment);
+          if (loaded != null) {
+            openedByIndex++;
+            try {
+              consumer.indexed(segment, loaded);
+            } catch (RuntimeException e) {
+              throw new IOException("inbox log: " + file + " (read through its index): " + e.getMessage(), e);
+            }
+            previous = segment;
+            continue;
+          }
+        }
+        if (last && index != null) {
+          // The newest segment is appended to: an index of it (its successor was lost) would only go stale.
+          deleteIndexFile(index);
+        }
+        SegmentIndex.Builder builder = last ? null : new SegmentIndex.Builder();
+        long goodEnd = scan(segment, new Tee(consumer, builder), last, repair);
+        if (builder != null) {
+          // A log written before indexes existed, a lost or stale index, or a repaired segment: indexed now.
+          SegmentIndex.write(files, segment, builder);
+        }
         if (last) {
           newestUnsure = goodEnd < segment.size || goodEnd == FILE_HEADER;
         }
@@ -171,7 +240,21 @@ final class LogSegments {
       closeAll();
       throw e;
     }
+    for (Path orphan : indexes.values()) {
+      // Its segment is gone (moved out of the directory, or lost): nothing may ever match it again.
+      LOG.info("inbox log: deleting {}, an index without its segment", orphan);
+      deleteIndexFile(orphan);
+    }
     active = segments.isEmpty() ? null : segments.lastEntry().getValue();
+  }
+
+  /** Deletes an index file that must not be used; a failure is only logged, as a stale index is never trusted anyway. */
+  private void deleteIndexFile(Path file) {
+    try {
+      files.delete(file);
+    } catch (IOException e) {
+      LOG.warn("inbox log: could not delete {} ({}); it is checked against its segment before any use", file, e.toString());
+    }
   }
 
   /**
@@ -181,6 +264,11 @@ final class LogSegments {
    */
   boolean needsCheckpoint() {
     return newestUnsure;
+  }
+
+  /** How many segments the open took from their index (the others' records were read). */
+  int openedByIndex() {
+    return openedByIndex;
   }
 
   /** True before the first segment exists. */
@@ -206,9 +294,11 @@ final class LogSegments {
    * Starts a new segment that begins with {@code checkpoint} (the state its records build on) and
    * makes it the one appended to. Written under a temporary name, synced, renamed and the directory
    * synced, and only then used: if any step fails the file is removed, the current segment stays
-   * active and the exception is thrown; the caller may try again later.
+   * active and the exception is thrown; the caller may try again later. Returns the segment it
+   * sealed (the one active before), or null for the first segment; its index is for the caller to
+   * write ({@link #index}), off the commit's path.
    */
-  void roll(ByteBuffer checkpoint, long now) throws IOException {
+  Segment roll(ByteBuffer checkpoint, long now) throws IOException {
     checkWritable();
     long base = active == null ? 0 : active.end();
     Path file = dir.resolve(String.format("%020d.log", base));
@@ -251,11 +341,29 @@ final class LogSegments {
       discard(channel, file);
       throw stop("sync of directory " + dir, e);
     }
+    Segment sealed = active;
     segments.put(base, segment);
     active = segment;
     if (checkpoint.hasRemaining()) {
       segment.opened = Math.min(segment.opened, now);
     }
+    return sealed;
+  }
+
+  /**
+   * Writes the index of a sealed segment from its records; false if it could not (logged): the
+   * next start then reads the segment's records, as it does for a log without indexes.
+   */
+  boolean index(Segment sealed) {
+    SegmentIndex.Builder builder = new SegmentIndex.Builder();
+    try {
+      scan(sealed, new Tee(null, builder), false, false);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("inbox log: could not index sealed {} ({}); the next start reads its records instead",
+          sealed.file, e.toString());
+      return false;
+    }
+    return SegmentIndex.write(files, sealed, builder);
   }
 
   /** Closes and removes a segment file that never became active; a failure only leaves it for the next open to delete. */
@@ -372,6 +480,8 @@ final class LogSegments {
 
   /** Deletes an expired segment's file; on failure it stays in the log, to be deleted by a later purge. */
   void delete(Segment segment) throws IOException {
+    // The index first: a segment left without one is read whole at the next start, never the reverse.
+    files.delete(SegmentIndex.fileFor(segment.file));
     files.delete(segment.file);
     segments.remove(segment.base);
     try {

@@ -30,8 +30,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The log engine's fault suite, as trusted stores are tested: a workload of appends, acks, rolls
- * (tiny segments) and purges is run once for every N up to its count of file operations, with the
- * Nth failing; the log is truncated at every offset of its newest segment; a byte is flipped in
+ * (tiny segments, each sealed one indexed) and purges is run once for every N up to its count of
+ * file operations, with the Nth failing; the log is truncated at every offset of its newest segment; a byte is flipped in
  * every record of the newest and of an older segment. After each, the store is reopened and the
  * invariants checked: every accepted message reads back under its seq, no seq twice, heads never
  * below an accepted seq, cursors at most the head, and the next append continues past everything.
@@ -232,6 +232,8 @@ class LogFaultSuiteTest extends LogTestSupport {
     InboxConfig cleanConfig = config(clean, SEGMENT, false);
     Accepted all = new Accepted();
     LogInboxStore cleanEnd = workload(open(cleanConfig, counting), cleanConfig, counting, all);
+    // The workload's restart takes sealed segments from their index files, so index writes and reads are among the faults.
+    assertTrue(cleanEnd.openedByIndex() > 0, "the restart read segments through their index");
     await(cleanEnd::close);
     long calls = counting.calls();
     assertTrue(segments(clean).size() >= 2 && calls > 100, calls + " calls, segments " + segments(clean));

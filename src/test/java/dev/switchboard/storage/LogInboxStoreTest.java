@@ -51,9 +51,10 @@ class LogInboxStoreTest extends InboxStoreContractTest {
     return new AppendRequest("alice", body, ts, null, List.of(new AppendRequest.Recipient(to, "m-" + body)));
   }
 
+  /** The segment files, oldest first (index files beside them are not segments). */
   private List<Path> segments() throws IOException {
     try (Stream<Path> files = Files.list(dataDir.resolve("log"))) {
-      return files.sorted().toList();
+      return files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
     }
   }
 

@@ -1,0 +1,412 @@
+package dev.switchboard.storage;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * The index file of a sealed (no longer appended to) log segment: what a start needs from the
+ * segment without parsing its records. It never holds anything the segment does not: a missing,
+ * damaged or stale index (one whose recorded segment length or CRC-32C differs from the file's) is
+ * not used, and the segment is read record by record instead, as it would be without an index.
+ *
+ * <pre>
+ * "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
+ * newestMessage:int64 newestKey:int64 opened:int64
+ * users:    count:int32, each a string (length:int32, UTF-8)
+ * messages: count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32,
+ *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq
+ * keys:     count:int32, each position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
+ * heads:    count:int32, each user:int32 lastSeq:int64
+ * cursors:  count:int32, each user:int32 device lastSeq:int64
+ * crc32c:int32 of every byte before it
+ * </pre>
+ *
+ * A user is its number in the users table; a hash collision between two users is told apart by it.
+ */
+final class SegmentIndex {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentIndex.class);
+
+  /** "SBIX": a Switchboard segment index. */
+  static final int MAGIC = 0x53424958;
+  static final int VERSION = 1;
+  static final String SUFFIX = ".idx";
+  static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4;
+  private static final int KEY_BYTES = 8 + 8 + 8;
+  /** Bytes read at a time when checking a segment's CRC-32C. */
+  private static final int CHECK_CHUNK = 1 << 20;
+
+  /** What a start takes from an index, in the order a replay of the segment would give it. */
+  interface Visitor {
+    void head(String user, long lastSeq);
+
+    /** A user's messages come in seq order; users follow each other in hash order. */
+    void message(String recipient, long seq, long position, long time);
+
+    /** Keys come in log order; {@code hash} is {@link KeyPositions#hash} of the sender and key. */
+    void sendKey(long hash, long position, long createdAt);
+
+    void cursor(String user, String device, long seq);
+  }
+
+  /** The segment's times, as a replay of its records would set them. */
+  record Times(long newestMessage, long newestKey, long opened) {
+  }
+
+  private final ByteBuffer bytes;
+  private final Times times;
+  private final String[] users;
+
+  private SegmentIndex(ByteBuffer bytes, Times times, String[] users) {
+    this.bytes = bytes;
+    this.times = times;
+    this.users = users;
+  }
+
+  Times times() {
+    return times;
+  }
+
+  /** The index file of the segment in {@code segmentFile} ({@code N.log} has {@code N.idx}). */
+  static Path fileFor(Path segmentFile) {
+    String name = segmentFile.getFileName().toString();
+    return segmentFile.resolveSibling(name.substring(0, name.length() - ".log".length()) + SUFFIX);
+  }
+
+  /** 64 bits over every char of a user id (FNV-1a, then a finalizer). */
+  static long userHash(String user) {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < user.length(); i++) {
+      h = (h ^ user.charAt(i)) * 0x100000001b3L;
+    }
+    h ^= h >>> 33;
+    h *= 0xff51afd7ed558ccdL;
+    h ^= h >>> 33;
+    return h;
+  }
+
+  /** Hands every head, message, key and cursor of the index to {@code visitor}. */
+  void replay(Visitor visitor) {
+    ByteBuffer in = bytes.duplicate().position(sectionStart());
+    int messages = in.getInt();
+    int messagesAt = in.position();
+    in.position(messagesAt + messages * MESSAGE_BYTES);
+    int keys = in.getInt();
+    int keysAt = in.position();
+    in.position(keysAt + keys * KEY_BYTES);
+    int heads = in.getInt();
+    for (int i = 0; i < heads; i++) {
+      visitor.head(users[in.getInt()], in.getLong());
+    }
+    for (int i = 0; i < messages; i++) {
+      int at = messagesAt + i * MESSAGE_BYTES;
+      visitor.message(users[bytes.getInt(at + 32)], bytes.getLong(at + 8), bytes.getLong(at + 16), bytes.getLong(at + 24));
+    }
+    for (int i = 0; i < keys; i++) {
+      int at = keysAt + i * KEY_BYTES;
+      visitor.sendKey(bytes.getLong(at + 16), bytes.getLong(at), bytes.getLong(at + 8));
+    }
+    int cursors = in.getInt();
+    for (int i = 0; i < cursors; i++) {
+      String user = users[in.getInt()];
+      visitor.cursor(user, string(in), in.getLong());
+    }
+  }
+
+  /** Where the messages section starts: after the fixed header and the users table. */
+  private int sectionStart() {
+    ByteBuffer in = bytes.duplicate().position(HEADER);
+    int count = in.getInt();
+    for (int i = 0; i < count; i++) {
+      in.position(in.position() + 4 + in.getInt(in.position()));
+    }
+    return in.position();
+  }
+
+  private static final int HEADER = 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8;
+
+  /**
+   * The index of {@code segment} if its file exists, is whole and describes the segment as it is now;
+   * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
+   * before indexes existed looks).
+   */
+  static SegmentIndex load(LogFiles files, LogSegments.Segment segment) {
+    Path file = fileFor(segment.file);
+    ByteBuffer bytes;
+    try (LogFiles.Channel channel = files.open(file)) {
+      long size = channel.size();
+      if (size < HEADER + 4 || size > Integer.MAX_VALUE) {
+        LOG.warn("inbox log: index {} is {} bytes, not an index; reading its segment instead", file, size);
+        return null;
+      }
+      bytes = ByteBuffer.allocate((int) size);
+      readFully(channel, bytes, 0, file);
+      bytes.flip();
+    } catch (NoSuchFileException e) {
+      LOG.debug("inbox log: {} has no index; reading its records", segment.file);
+      return null;
+    } catch (IOException e) {
+      LOG.warn("inbox log: cannot read index {} ({}); reading its segment instead", file, e.toString());
+      return null;
+    }
+    String problem = check(bytes, segment);
+    if (problem == null) {
+      try {
+        problem = segmentCrc(files, segment) == bytes.getInt(4 + 4 + 8 + 8) ? null
+            : "the segment's CRC-32C differs from the one the index was made from";
+      } catch (IOException e) {
+        problem = "the segment could not be read to check it (" + e + ")";
+      }
+    }
+    if (problem != null) {
+      LOG.warn("inbox log: index {} is not used: {}; reading its segment instead and writing a new index", file, problem);
+      return null;
+    }
+    try {
+      ByteBuffer in = bytes.duplicate().position(HEADER);
+      String[] users = new String[in.getInt()];
+      for (int i = 0; i < users.length; i++) {
+        users[i] = string(in);
+      }
+      return new SegmentIndex(bytes.limit(bytes.limit() - 4),
+          new Times(bytes.getLong(28), bytes.getLong(36), bytes.getLong(44)), users);
+    } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
+      LOG.warn("inbox log: index {} is malformed ({}); reading its segment instead", file, e.toString());
+      return null;
+    }
+  }
+
+  /** Why the index bytes cannot describe {@code segment}, or null if they may (its CRC is checked apart). */
+  private static String check(ByteBuffer bytes, LogSegments.Segment segment) {
+    CRC32C crc = new CRC32C();
+    crc.update(bytes.duplicate().limit(bytes.limit() - 4));
+    if ((int) crc.getValue() != bytes.getInt(bytes.limit() - 4)) {
+      return "its own CRC-32C does not match (damaged)";
+    }
+    if (bytes.getInt(0) != MAGIC || bytes.getInt(4) != VERSION) {
+      return "not an index of this version";
+    }
+    if (bytes.getLong(8) != segment.base || bytes.getLong(16) != segment.size) {
+      return "it describes a segment at position " + bytes.getLong(8) + " of " + bytes.getLong(16)
+          + " bytes, not this one (" + segment.size + " bytes)";
+    }
+    return null;
+  }
+
+  /** CRC-32C of the whole segment file, in one streaming pass. */
+  static int segmentCrc(LogFiles files, LogSegments.Segment segment) throws IOException {
+    CRC32C crc = new CRC32C();
+    ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(CHECK_CHUNK, Math.max(1, segment.size)));
+    long at = 0;
+    while (at < segment.size) {
+      chunk.clear().limit((int) Math.min(chunk.capacity(), segment.size - at));
+      readFully(segment.channel, chunk, at, segment.file);
+      chunk.flip();
+      at += chunk.remaining();
+      crc.update(chunk);
+    }
+    return (int) crc.getValue();
+  }
+
+  private static void readFully(LogFiles.Channel channel, ByteBuffer buffer, long offset, Path file) throws IOException {
+    long at = offset;
+    while (buffer.hasRemaining()) {
+      int n = channel.read(buffer, at);
+      if (n < 0) {
+        throw new IOException(file + " ends at " + at);
+      }
+      at += n;
+    }
+  }
+
+  private static String string(ByteBuffer in) {
+    int length = in.getInt();
+    if (length < 0 || length > in.remaining()) {
+      throw new BufferUnderflowException();
+    }
+    String s = new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
+    in.position(in.position() + length);
+    return s;
+  }
+
+  /**
+   * Collects what the index of one segment holds from the segment's records, as they are read (at
+   * start, or when the segment is sealed), then writes the index file.
+   */
+  static final class Builder {
+    private final Map<String, Integer> userNumbers = new HashMap<>();
+    private final List<String> users = new ArrayList<>();
+    private long[] messages = new long[5 * 64];
+    private int messageCount;
+    private long[] keys = new long[3 * 64];
+    private int keyCount;
+    private final Map<Integer, Long> heads = new HashMap<>();
+    private final Map<Integer, Map<String, Long>> cursors = new HashMap<>();
+    private long newestMessage = Long.MIN_VALUE;
+    private long newestKey = Long.MIN_VALUE;
+    private long opened = Long.MAX_VALUE;
+
+    void record(long entriesPosition, ByteBuffer entries) {
+      LogEntries.replay(entries.duplicate(), new LogEntries.Visitor() {
+        @Override
+        public void message(String recipient, long seq, long ts, int offset) {
+          if (messageCount * 5 == messages.length) {
+            messages = Arrays.copyOf(messages, messages.length * 2);
+          }
+          int at = messageCount++ * 5;
+          messages[at] = userHash(recipient);
+          messages[at + 1] = seq;
+          messages[at + 2] = entriesPosition + offset;
+          messages[at + 3] = ts;
+          messages[at + 4] = user(recipient);
+          newestMessage = Math.max(newestMessage, ts);
+          opened = Math.min(opened, ts);
+        }
+
+        @Override
+        public void sendKey(String sender, String key, long createdAt, int offset) {
+          if (keyCount * 3 == keys.length) {
+            keys = Arrays.copyOf(keys, keys.length * 2);
+          }
+          keys[keyCount * 3] = entriesPosition + offset;
+          keys[keyCount * 3 + 1] = createdAt;
+          keys[keyCount * 3 + 2] = KeyPositions.hash(sender, key);
+          keyCount++;
+          newestKey = Math.max(newestKey, createdAt);
+          opened = Math.min(opened, createdAt);
+        }
+
+        @Override
+        public void cursor(String user, String device, long seq) {
+          cursors.computeIfAbsent(user(user), u -> new HashMap<>()).merge(device, seq, Math::max);
+        }
+
+        @Override
+        public void head(String user, long lastSeq) {
+          heads.merge(user(user), lastSeq, Math::max);
+        }
+      });
+    }
+
+    private int user(String user) {
+      Integer n = userNumbers.get(user);
+      if (n == null) {
+        n = users.size();
+        userNumbers.put(user, n);
+        users.add(user);
+      }
+      return n;
+    }
+
+    /** The index bytes for {@code segment} as it is now on disk (its CRC is read from the file). */
+    ByteBuffer bytes(LogFiles files, LogSegments.Segment segment) throws IOException {
+      int crc = segmentCrc(files, segment);
+      Integer[] order = new Integer[messageCount];
+      for (int i = 0; i < messageCount; i++) {
+        order[i] = i;
+      }
+      Arrays.sort(order, (a, b) -> {
+        int byHash = Long.compare(messages[a * 5], messages[b * 5]);
+        return byHash != 0 ? byHash : Long.compare(messages[a * 5 + 1], messages[b * 5 + 1]);
+      });
+      List<byte[]> userBytes = new ArrayList<>(users.size());
+      long size = HEADER + 4L + 4 + (long) messageCount * MESSAGE_BYTES + 4 + keyCount * (long) KEY_BYTES + 4 + heads.size() * 12L + 4 + 4;
+      for (String user : users) {
+        byte[] b = user.getBytes(StandardCharsets.UTF_8);
+        userBytes.add(b);
+        size += 4 + b.length;
+      }
+      for (Map<String, Long> devices : cursors.values()) {
+        for (String device : devices.keySet()) {
+          size += 4 + 4 + device.getBytes(StandardCharsets.UTF_8).length + 8;
+        }
+      }
+      if (size > Integer.MAX_VALUE) {
+        throw new IOException("the index of " + segment.file + " would be " + size + " bytes, more than an index holds");
+      }
+      ByteBuffer out = ByteBuffer.allocate((int) size);
+      out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(crc)
+          .putLong(newestMessage).putLong(newestKey).putLong(opened);
+      out.putInt(userBytes.size());
+      userBytes.forEach(b -> out.putInt(b.length).put(b));
+      out.putInt(messageCount);
+      for (Integer i : order) {
+        int at = i * 5;
+        out.putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2]).putLong(messages[at + 3])
+            .putInt((int) messages[at + 4]);
+      }
+      out.putInt(keyCount);
+      for (int i = 0; i < keyCount * 3; i++) {
+        out.putLong(keys[i]);
+      }
+      out.putInt(heads.size());
+      heads.forEach((user, seq) -> out.putInt(user).putLong(seq));
+      int cursorCount = 0;
+      for (Map<String, Long> devices : cursors.values()) {
+        cursorCount += devices.size();
+      }
+      out.putInt(cursorCount);
+      cursors.forEach((user, devices) -> devices.forEach((device, seq) -> {
+        byte[] d = device.getBytes(StandardCharsets.UTF_8);
+        out.putInt(user).putInt(d.length).put(d).putLong(seq);
+      }));
+      CRC32C own = new CRC32C();
+      own.update(out.array(), 0, out.position());
+      out.putInt((int) own.getValue());
+      return out.flip();
+    }
+  }
+
+  /**
+   * Writes the index of {@code segment} the safe way: a temporary file, written and synced, renamed,
+   * the directory synced. An index is only ever a shortcut, so a failure is logged and the temporary
+   * file removed; the next start reads the segment's records instead.
+   */
+  static boolean write(LogFiles files, LogSegments.Segment segment, Builder builder) {
+    Path file = fileFor(segment.file);
+    Path temp = file.resolveSibling(file.getFileName() + LogSegments.TEMP_SUFFIX);
+    LogFiles.Channel channel = null;
+    try {
+      ByteBuffer bytes = builder.bytes(files, segment);
+      files.delete(temp);
+      channel = files.create(temp);
+      long at = 0;
+      while (bytes.hasRemaining()) {
+        at += channel.write(bytes, at);
+      }
+      channel.force(true);
+      channel.close();
+      channel = null;
+      // A stale index of the same name goes first: the seam's rename never replaces a file.
+      files.delete(file);
+      files.rename(temp, file);
+      files.syncDirectory(file.getParent());
+      return true;
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("inbox log: could not write the index of {} ({}); the next start reads its records instead",
+          segment.file, e.toString());
+      try {
+        if (channel != null) {
+          channel.close();
+        }
+        files.delete(temp);
+      } catch (IOException cleanup) {
+        LOG.debug("inbox log: removing {}", temp, cleanup);
+      }
+      return false;
+    }
+  }
+}
