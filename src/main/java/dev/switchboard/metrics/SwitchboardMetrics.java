@@ -83,6 +83,7 @@ public final class SwitchboardMetrics implements Shareable {
   public static final String MEMBERS = "switchboard.cluster.members";
 
   private static final String SHARED_MAP = "switchboard.metrics";
+  private static final String SHARED_KEY = "meters";
 
   /** Bucket bounds of the latency timers: store and directory calls take from 100 µs to seconds. */
   private static final Duration[] LATENCY_BUCKETS = {Duration.ofNanos(250_000), Duration.ofNanos(500_000),
@@ -91,7 +92,6 @@ public final class SwitchboardMetrics implements Shareable {
       Duration.ofSeconds(5)};
   /** Bucket bounds of copies per commit, up to {@code inbox.batchMaxMessages}'s usual range. */
   private static final double[] BATCH_BUCKETS = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
-  private static final String SHARED_KEY = "meters";
 
   /** The close codes the server sends, plus the usual client ones; anything else counts as {@code other}. */
   private static final short[] KNOWN_CLOSE_CODES = {1000, 1001, 1005, 1006, CloseCodes.PROTOCOL_ERROR,
