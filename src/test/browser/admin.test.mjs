@@ -53,7 +53,7 @@ describe('admin page', () => {
     fx.tmp?.cleanup();
   });
 
-  test('shows sessions, message rates, commit latency and refusals as they happen, and looks a user up with the admin key', async () => {
+  test('shows sessions, message rates, commit latency, refusals and the members table as they happen, and looks a user up with the admin key', async () => {
     const { server } = fx;
     const operator = await newPerson(fx.browser, { width: 1280, height: 820 });
     const page = await operator.context.newPage();
@@ -81,6 +81,10 @@ describe('admin page', () => {
     }, { url: server.url, tokens });
     await eventually(async () => assert.equal(await page.textContent('#sessions-now'), '2'), { message: 'sessions' });
     assert.equal(await page.textContent('#sessions-split'), 'v1 2 · text 0');
+    // The members table: this node alone (not clustered: `local`, no event-bus address), with its two sessions.
+    const members = () => page.$$eval('#members-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    await eventually(async () => assert.deepEqual(await members(), [['local', '–', '2']]), { message: 'members table' });
+    assert.equal(await page.textContent('#members-line'), '1 member · 2 sessions');
 
     // A stream of pushes (and two refused ones) while the page watches.
     assert.equal(await push(server, { to: 'bad id!', body: 'refused' }), 400);
@@ -109,6 +113,8 @@ describe('admin page', () => {
     await page.fill('#lookup-devices', 'phone, tablet');
     await page.click('#lookup button');
     await eventually(async () => assert.match(await page.textContent('#lookup-line'), /^403 · forbidden/));
+    await eventually(async () => assert.match(await page.textContent('#members-line'), /^403 · forbidden/), { message: 'members refused' });
+    assert.ok(await page.locator('#members-table').isHidden());
     await page.fill('#key', 'ops-key');
     await page.click('#lookup button');
     await eventually(async () => assert.equal(await page.textContent('#lookup-line'), 'bob online 1 session · inbox head #30'));
@@ -129,6 +135,7 @@ describe('admin page', () => {
     await more;
     await users.evaluate(() => window.sockets.forEach((s) => s.close()));
     await eventually(async () => assert.equal(await page.textContent('#sessions-now'), '0'), { message: 'sessions closed' });
+    await eventually(async () => assert.deepEqual(await members(), [['local', '–', '0']]), { message: 'members after the close' });
     assert.deepEqual(operator.problems, []);
     await operator.context.close();
   });

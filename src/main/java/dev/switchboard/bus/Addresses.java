@@ -92,6 +92,7 @@ public final class Addresses {
   public static final String NODE_KEY_HEADER = "nodeKey";
 
   private static final String NODE_PREFIX = "switchboard.node.";
+  private static final String STATUS_PREFIX = "switchboard.status.";
 
   private Addresses() {
   }
@@ -104,5 +105,14 @@ public final class Addresses {
    */
   public static String node(String nodeId) {
     return NODE_PREFIX + nodeId;
+  }
+
+  /**
+   * What one node tells an operator about itself. Its push API consumes it (clustered); the push API
+   * of any node requests it from every member to answer the admin members list. Body: an empty
+   * {@code JsonObject}. Reply: {@code {"node", "address", "sessions"}}.
+   */
+  public static String status(String nodeId) {
+    return STATUS_PREFIX + nodeId;
   }
 }

@@ -3,6 +3,9 @@ package dev.switchboard.metrics;
 import dev.switchboard.vertx.VertxInternals;
 import io.vertx.core.Vertx;
 import io.vertx.core.spi.cluster.ClusterManager;
+import io.vertx.core.spi.cluster.NodeInfo;
+
+import java.util.List;
 
 /**
  * What this node sees of its cluster: the members and this node's id, read from the cluster
@@ -24,6 +27,20 @@ public final class ClusterView {
   /** This node's id in the cluster, {@code local} when not clustered. */
   public String nodeId() {
     return clusterManager == null ? "local" : clusterManager.getNodeId();
+  }
+
+  /** The members' node ids, this node's included; just {@link #nodeId} when not clustered. */
+  public List<String> nodeIds() {
+    return clusterManager == null ? List.of(nodeId()) : List.copyOf(clusterManager.getNodes());
+  }
+
+  /** This node's event-bus address ({@code host:port}) that other members reach it on; null when not clustered. */
+  public String address() {
+    if (clusterManager == null) {
+      return null;
+    }
+    NodeInfo info = clusterManager.getNodeInfo();
+    return info == null ? null : info.host() + ":" + info.port();
   }
 
   /** Whether this node is a member: always when not clustered. */

@@ -79,6 +79,7 @@ public final class PushApiVerticle extends VerticleBase {
   private static final int MAX_LOOKUP_DEVICES = 20;
   private static final Pattern QUERY_LIST = Pattern.compile(",");
   private SwitchboardMetrics metrics;
+  private ClusterMembers members;
 
   private final SwitchboardConfig settings;
 
@@ -98,6 +99,7 @@ public final class PushApiVerticle extends VerticleBase {
     maxJsonDepth = limits.maxJsonDepth();
     metrics = SwitchboardMetrics.of(vertx);
     directory = UserDirectory.create(vertx);
+    members = new ClusterMembers(vertx, metrics, requestOptions);
 
     Router router = Router.router(vertx);
     router.route().handler(CorsHandler.create()
@@ -109,6 +111,7 @@ public final class PushApiVerticle extends VerticleBase {
         .handler(this::onPush);
     router.get("/api/v1/users/:id/presence").handler(this::onPresence);
     router.get("/api/v1/admin/users/:id").handler(this::requireAdmin).handler(this::onUserLookup);
+    router.get("/api/v1/admin/nodes").handler(this::requireAdmin).handler(this::onMembers);
     router.get("/metrics").handler(this::requireApiKey).handler(metricsHandler());
     router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(healthChecks()));
     router.get("/health/live").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON)
@@ -126,7 +129,7 @@ public final class PushApiVerticle extends VerticleBase {
     HttpServerOptions options = settings.tls().apply(new HttpServerOptions())
         .setHost(config.host()).setPort(config.port());
     server = vertx.createHttpServer(options).requestHandler(router);
-    return server.listen().onSuccess(s -> LOG.info("push API listening on {}://{}:{}/api/v1",
+    return members.answerForThisNode().compose(v -> server.listen()).onSuccess(s -> LOG.info("push API listening on {}://{}:{}/api/v1",
         options.isSsl() ? "https" : "http", config.host(), s.actualPort()));
   }
 
@@ -223,6 +226,13 @@ public final class PushApiVerticle extends VerticleBase {
           .put("head", head.result().head())
           .put("devices", deviceCursors).encode());
     }).onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));
+  }
+
+  /** The cluster's members, each with its address and the sessions it holds. */
+  private void onMembers(RoutingContext ctx) {
+    members.list()
+        .onSuccess(list -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(list.encode()))
+        .onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));
   }
 
   private Future<InboxPage> readPage(ReadRequest request) {

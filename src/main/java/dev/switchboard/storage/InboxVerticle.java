@@ -90,7 +90,7 @@ public final class InboxVerticle extends VerticleBase {
     metrics.watchInboxQueue(() -> queuedCopies);
     lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
     store = switch (config.engine()) {
-      case LOG -> new LogInboxStore(vertx, config);
+      case LOG -> logStore();
       case SQLITE -> new SqliteInboxStore(vertx, config);
       case POSTGRES -> new PgInboxStore(vertx, config);
     };
@@ -103,6 +103,13 @@ public final class InboxVerticle extends VerticleBase {
           requestPurge();
           purgeTimer = vertx.setPeriodic(config.purgeIntervalMillis(), id -> requestPurge());
         });
+  }
+
+  /** The log engine on the real file system, with its bytes written and syncs shown as meters. */
+  private InboxStore logStore() {
+    CountingLogFiles files = new CountingLogFiles(SystemLogFiles.INSTANCE);
+    metrics.watchLogFiles(files::bytesWritten, files::syncs);
+    return new LogInboxStore(vertx, config, files);
   }
 
   /**

@@ -138,6 +138,10 @@ class OpenApiIT {
     cases.add(new Case("get", admin, 200, () -> http.request(HttpMethod.GET, "/api/v1/admin/users/bob?devices=phone", OPS, null)));
     cases.add(new Case("get", admin, 401, () -> http.get("/api/v1/admin/users/bob")));
     cases.add(new Case("get", admin, 403, () -> http.request(HttpMethod.GET, "/api/v1/admin/users/bob", SHOP, null)));
+    String nodes = "/api/v1/admin/nodes";
+    cases.add(new Case("get", nodes, 200, () -> http.request(HttpMethod.GET, nodes, OPS, null)));
+    cases.add(new Case("get", nodes, 401, () -> http.get(nodes)));
+    cases.add(new Case("get", nodes, 403, () -> http.request(HttpMethod.GET, nodes, SHOP, null)));
 
     cases.add(new Case("get", "/metrics", 200, () -> http.request(HttpMethod.GET, "/metrics", SHOP, null)));
     cases.add(new Case("get", "/metrics", 401, () -> http.get("/metrics")));

@@ -12,12 +12,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Summarises the CPU samples of a JFR recording (JDK 17 has no {@code jfr view}): samples per
  * thread group, the hottest methods by own time, and by inclusive time (a method counted once per
- * sample however deep it recurses). {@code java -cp switchboard-bench.jar dev.switchboard.bench.JfrTop
- * server.jfr [rows] [thread-filter]}.
+ * sample however deep it recurses); with a regex, also the share of samples with any frame whose
+ * class matches it (e.g. the meters: {@code io\.micrometer|io\.vertx\.micrometer|dev\.switchboard\.metrics}).
+ * {@code java -cp switchboard-bench.jar dev.switchboard.bench.JfrTop server.jfr [rows] [thread-filter] [class-regex]}.
  */
 public final class JfrTop {
 
@@ -27,7 +29,9 @@ public final class JfrTop {
   public static void main(String[] args) throws IOException {
     Path file = Path.of(args[0]);
     int rows = args.length > 1 ? Integer.parseInt(args[1]) : 30;
-    String threadFilter = args.length > 2 ? args[2] : null;
+    String threadFilter = args.length > 2 && !args[2].isEmpty() ? args[2] : null;
+    Pattern share = args.length > 3 ? Pattern.compile(args[3]) : null;
+    int matching = 0;
     Map<String, Integer> byThread = new HashMap<>();
     Map<String, Integer> self = new HashMap<>();
     Map<String, Integer> inclusive = new HashMap<>();
@@ -48,6 +52,9 @@ public final class JfrTop {
       byThread.merge(thread, 1, Integer::sum);
       List<RecordedFrame> frames = stack.getFrames();
       self.merge(name(frames.get(0)), 1, Integer::sum);
+      if (share != null && frames.stream().anyMatch(f -> share.matcher(f.getMethod().getType().getName()).find())) {
+        matching++;
+      }
       Set<String> seen = new HashSet<>();
       for (RecordedFrame frame : frames) {
         String name = name(frame);
@@ -56,7 +63,11 @@ public final class JfrTop {
         }
       }
     }
-    System.out.printf("%d samples%n%nby thread group:%n", total);
+    System.out.printf("%d samples%n", total);
+    if (share != null) {
+      System.out.printf("with a frame of a class matching %s: %d (%.2f%%)%n", share.pattern(), matching, 100.0 * matching / Math.max(1, total));
+    }
+    System.out.printf("%nby thread group:%n");
     print(byThread, total, rows);
     System.out.printf("%nself:%n");
     print(self, total, rows);
