@@ -33,7 +33,8 @@ class ConfigTest {
       assertEquals(InboxConfig.Engine.LOG, config.inbox().engine());
       assertEquals(64L * 1024 * 1024, config.inbox().logSegmentBytes());
       assertEquals(false, config.inbox().logRepair(), "repair is never the default");
-      assertEquals("postgresql://switchboard@127.0.0.1:5432/switchboard", config.inbox().postgresUri());
+      assertEquals(List.of("postgresql://switchboard@127.0.0.1:5432/switchboard"), config.inbox().postgresUris());
+      assertEquals(3_600_000L, config.inbox().postgresPartitionMillis());
       assertEquals(8, config.inbox().postgresPoolSize());
       assertEquals(65_536, config.limits().maxBodyBytes());
       ctx.completeNow();
@@ -79,7 +80,7 @@ class ConfigTest {
       assertEquals(5, config.inbox().maxMessagesPerUser());
       assertEquals(List.of("https://a.example", "https://b.example"), config.push().corsOrigins());
       assertEquals(InboxConfig.Engine.POSTGRES, config.inbox().engine());
-      assertEquals("postgresql://sb:secret@db.internal/inbox", config.inbox().postgresUri());
+      assertEquals(List.of("postgresql://sb:secret@db.internal/inbox"), config.inbox().postgresUris());
       assertEquals(true, config.inbox().logRepair());
       assertEquals(65_536, config.limits().maxBodyBytes());
       ctx.completeNow();

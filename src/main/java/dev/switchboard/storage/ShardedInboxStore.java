@@ -1,0 +1,110 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.config.InboxConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The PostgreSQL engine over the databases of {@code inbox.postgresUris}: each user's inbox, cursors
+ * and the keys of their sends live on the shard {@link ShardMap} gives. A group commit becomes one
+ * transaction per shard it touches, run at once; {@link ShardSplit} decides which and merges the
+ * answers. With one database this is exactly {@link PgInboxStore}.
+ */
+public final class ShardedInboxStore implements InboxStore {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ShardedInboxStore.class);
+
+  private final ShardMap map;
+  private final List<PgInboxStore> shards = new ArrayList<>();
+
+  public ShardedInboxStore(Vertx vertx, InboxConfig config) {
+    List<String> uris = config.postgresUris();
+    this.map = new ShardMap(uris.size());
+    for (int i = 0; i < uris.size(); i++) {
+      shards.add(new PgInboxStore(vertx, config, uris.get(i), i, map));
+    }
+  }
+
+  /** Every shard must open: a missing one would leave its users without an inbox from the start. */
+  @Override
+  public Future<Void> open() {
+    List<Future<Void>> opened = new ArrayList<>();
+    shards.forEach(shard -> opened.add(shard.open()));
+    return Future.join(opened).<Void>mapEmpty().recover(e -> {
+      Throwable cause = opened.stream().filter(Future::failed).findFirst().map(Future::cause).orElse(e);
+      return close().transform(x -> Future.failedFuture(cause));
+    });
+  }
+
+  @Override
+  public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
+    if (shards.size() == 1) {
+      return shards.get(0).append(batch, cursors, now);
+    }
+    ShardSplit split = new ShardSplit(map, batch);
+    Map<Integer, List<CursorUpdate>> cursorsByShard = new HashMap<>();
+    cursors.forEach(c -> cursorsByShard.computeIfAbsent(map.shardOf(c.user()), k -> new ArrayList<>()).add(c));
+    return run(split, split.phaseOne(), cursorsByShard, batch, now)
+        .compose(x -> run(split, split.phaseTwo(), Map.of(), batch, now))
+        .compose(x -> {
+          split.failures().forEach((shard, e) ->
+              LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable: {}", shard, e.toString()));
+          return split.allFailed()
+              ? Future.failedFuture(split.failures().values().iterator().next())
+              : Future.succeededFuture(split.results());
+        });
+  }
+
+  /** One transaction on each shard with work, at once; completes when all have answered or failed. */
+  private Future<Void> run(ShardSplit split, Map<Integer, List<Integer>> work, Map<Integer, List<CursorUpdate>> cursors,
+                           List<AppendRequest> batch, long now) {
+    Map<Integer, List<Integer>> all = new HashMap<>(work);
+    cursors.keySet().forEach(shard -> all.putIfAbsent(shard, List.of()));
+    List<Future<?>> done = new ArrayList<>(all.size());
+    all.forEach((shard, indexes) -> {
+      List<AppendRequest> requests = new ArrayList<>(indexes.size());
+      indexes.forEach(i -> requests.add(batch.get(i)));
+      done.add(shards.get(shard).append(requests, cursors.getOrDefault(shard, List.of()), now)
+          .onSuccess(results -> split.answered(shard, indexes, results))
+          .onFailure(e -> split.failed(shard, e))
+          .otherwiseEmpty());
+    });
+    return Future.all(done).mapEmpty();
+  }
+
+  @Override
+  public Future<InboxPage> read(String user, long after, int limit, long now) {
+    return shards.get(map.shardOf(user)).read(user, after, limit, now);
+  }
+
+  @Override
+  public Future<Long> cursor(String user, String device) {
+    return shards.get(map.shardOf(user)).cursor(user, device);
+  }
+
+  /** Every shard purges on its own; one that fails does not keep the others from it. */
+  @Override
+  public Future<Long> purge(long now) {
+    List<Future<Long>> purged = new ArrayList<>();
+    shards.forEach(shard -> purged.add(shard.purge(now)));
+    return Future.join(purged).map(x -> purged.stream().mapToLong(Future::result).sum());
+  }
+
+  @Override
+  public Future<Void> close() {
+    List<Future<Void>> closed = new ArrayList<>();
+    shards.forEach(shard -> closed.add(shard.close()));
+    return Future.join(closed).mapEmpty();
+  }
+}
