@@ -50,7 +50,7 @@ public final class PgInboxStore implements InboxStore {
   private static final String PARTITION_PREFIX = "messages_p";
 
   /** Schema changes in order: entry i brings the database to version i + 1. Append to it, never edit. */
-  private static final List<List<String>> MIGRATIONS = List.of(List.of(
+  static final List<List<String>> MIGRATIONS = List.of(List.of(
       "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
           + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (recipient, seq))",
       "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
