@@ -142,6 +142,8 @@ public final class PgInboxStore implements InboxStore {
   private final AppendPlanner planner;
   private final Partitions partitions;
   private Pool pool;
+  /** host:port/database, for messages (never the URI: it may hold a password). */
+  private String where;
 
   /** The store of a single database, the first of {@code inbox.postgresUris}. */
   public PgInboxStore(Vertx vertx, InboxConfig config) {
@@ -180,8 +182,8 @@ public final class PgInboxStore implements InboxStore {
         .connectingTo(connect)
         .using(vertx)
         .build();
-    String where = connect.getHost() + ":" + connect.getPort() + "/" + connect.getDatabase();
-    return pool.withTransaction(conn -> migrate(conn).compose(version -> checkShard(conn, where).map(version)))
+    where = connect.getHost() + ":" + connect.getPort() + "/" + connect.getDatabase();
+    return pool.withTransaction(this::migrate)
         .compose(version -> ensurePartitions(System.currentTimeMillis()).map(version))
         .onSuccess(version -> LOG.info("inbox store open on PostgreSQL {} (shard {} of {}, schema version {}, pool of {})",
             where, shard, shards.count(), version, config.postgresPoolSize()))
@@ -189,26 +191,42 @@ public final class PgInboxStore implements InboxStore {
   }
 
   /**
-   * Records this database's place among the shards on first use, and refuses to open it at another
-   * place or in another count: either would send users to a shard that does not hold their inbox.
+   * Checks this database's place among the shards against the one it recorded, and with
+   * {@code claim} records it if none was: a database opened at another place or in another count
+   * would send users to a shard that does not hold their inbox. The sharded store checks every
+   * shard before it claims any, so that a refused start leaves no database marked.
    */
-  private Future<Void> checkShard(SqlConnection conn, String where) {
-    return conn.query("SELECT shard_index, shard_count FROM shard_identity").execute().compose(rows -> {
+  Future<Void> checkShard(boolean claim) {
+    return readShard().compose(found -> {
+      if (found == null && claim) {
+        return pool.preparedQuery("INSERT INTO shard_identity (shard_index, shard_count, recorded_at) VALUES ($1, $2, $3)"
+                + " ON CONFLICT (singleton) DO NOTHING")
+            .execute(Tuple.of(shard, shards.count(), System.currentTimeMillis()))
+            .compose(x -> readShard())
+            .compose(this::compareShard);
+      }
+      return found == null ? Future.succeededFuture() : compareShard(found);
+    });
+  }
+
+  private Future<int[]> readShard() {
+    return pool.query("SELECT shard_index, shard_count FROM shard_identity").execute().map(rows -> {
       if (rows.size() == 0) {
-        return conn.preparedQuery("INSERT INTO shard_identity (shard_index, shard_count, recorded_at) VALUES ($1, $2, $3)")
-            .execute(Tuple.of(shard, shards.count(), System.currentTimeMillis())).mapEmpty();
+        return null;
       }
       Row row = rows.iterator().next();
-      int index = row.getInteger("shard_index");
-      int count = row.getInteger("shard_count");
-      if (index == shard && count == shards.count()) {
-        return Future.succeededFuture();
-      }
-      return Future.failedFuture(new IllegalStateException("the inbox database " + where + " is shard " + index
-          + " of " + count + ", but inbox.postgresUris lists it as shard " + shard + " of " + shards.count()
-          + ": users would be looked for on the wrong shard. Restore the list's order and length, or move the"
-          + " inboxes first (docs/storage.md, \"Changing the shard count\")"));
+      return new int[] {row.getInteger("shard_index"), row.getInteger("shard_count")};
     });
+  }
+
+  private Future<Void> compareShard(int[] found) {
+    if (found[0] == shard && found[1] == shards.count()) {
+      return Future.succeededFuture();
+    }
+    return Future.failedFuture(new IllegalStateException("the inbox database " + where + " is shard " + found[0]
+        + " of " + found[1] + ", but inbox.postgresUris lists it as shard " + shard + " of " + shards.count()
+        + ": users would be looked for on the wrong shard. Restore the list's order and length, or move the"
+        + " inboxes first (docs/storage.md, \"Changing the shard count\")"));
   }
 
   /**

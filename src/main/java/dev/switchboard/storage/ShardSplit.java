@@ -126,6 +126,7 @@ final class ShardSplit {
   }
 
   private AppendResult merge(AppendRequest request, Map<Integer, AppendResult> byShard) {
+    List<String> order = request.recipients().stream().map(AppendRequest.Recipient::to).toList();
     if (request.idempotencyKey() != null) {
       AppendResult keyed = byShard.get(senderShard(request));
       if (keyed == null) {
@@ -134,24 +135,27 @@ final class ShardSplit {
       if (reused(keyed)) {
         return keyed;
       }
+      // The sender's shard lists every recipient as first sent: a retry listing them in another order
+      // is answered in the first order, as one database answers it.
+      order = keyed.results().stream().map(RecipientResult::to).toList();
     }
-    // Per shard, its answers for each recipient name in its order: a replay lists them as first sent.
+    // Per shard, its answers for each recipient name in its order.
     Map<Integer, Map<String, ArrayDeque<RecipientResult>>> pools = new HashMap<>();
     boolean duplicate = true;
-    List<RecipientResult> out = new ArrayList<>(request.recipients().size());
-    for (AppendRequest.Recipient recipient : request.recipients()) {
-      int shard = map.shardOf(recipient.to());
+    List<RecipientResult> out = new ArrayList<>(order.size());
+    for (String to : order) {
+      int shard = map.shardOf(to);
       AppendResult answer = byShard.get(shard);
       RecipientResult result = null;
       if (answer != null) {
         duplicate &= answer.duplicate();
         ArrayDeque<RecipientResult> mine = pools.computeIfAbsent(shard, s -> byName(answer))
-            .getOrDefault(recipient.to(), new ArrayDeque<>());
+            .getOrDefault(to, new ArrayDeque<>());
         result = mine.poll();
       }
       if (result == null) {
         duplicate = false;
-        result = RecipientResult.refused(recipient.to(), ErrorCode.UNAVAILABLE);
+        result = RecipientResult.refused(to, ErrorCode.UNAVAILABLE);
       }
       out.add(result);
     }

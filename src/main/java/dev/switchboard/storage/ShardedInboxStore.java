@@ -36,15 +36,25 @@ public final class ShardedInboxStore implements InboxStore {
     }
   }
 
-  /** Every shard must open: a missing one would leave its users without an inbox from the start. */
+  /**
+   * Every shard must open, and be where it was: a missing one would leave its users without an
+   * inbox, a moved one would answer for users it does not hold. Each shard is checked before any
+   * is claimed, so a refused start marks no database.
+   */
   @Override
   public Future<Void> open() {
-    List<Future<Void>> opened = new ArrayList<>();
-    shards.forEach(shard -> opened.add(shard.open()));
-    return Future.join(opened).<Void>mapEmpty().recover(e -> {
-      Throwable cause = opened.stream().filter(Future::failed).findFirst().map(Future::cause).orElse(e);
-      return close().transform(x -> Future.failedFuture(cause));
-    });
+    return all(shard -> shard.open())
+        .compose(x -> all(shard -> shard.checkShard(false)))
+        .compose(x -> all(shard -> shard.checkShard(true)))
+        .recover(e -> close().transform(x -> Future.failedFuture(e)));
+  }
+
+  /** Runs {@code step} on every shard at once; fails with the first shard's failure once all are done. */
+  private Future<Void> all(java.util.function.Function<PgInboxStore, Future<Void>> step) {
+    List<Future<Void>> done = new ArrayList<>();
+    shards.forEach(shard -> done.add(step.apply(shard)));
+    return Future.join(done).<Void>mapEmpty().recover(e -> Future.failedFuture(
+        done.stream().filter(Future::failed).findFirst().map(Future::cause).orElse(e)));
   }
 
   @Override

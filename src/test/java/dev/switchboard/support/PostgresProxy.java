@@ -1,0 +1,75 @@
+package dev.switchboard.support;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetSocket;
+import io.vertx.pgclient.PgConnectOptions;
+
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * A database reached through a TCP proxy that tests can take down, as a PostgreSQL server that
+ * stopped or a lost network would be: open connections are cut and new ones refused, until
+ * {@link #up()} listens again on the same port.
+ */
+public final class PostgresProxy {
+
+  private final Vertx vertx;
+  private final PgConnectOptions target;
+  private final Set<NetSocket> open = new HashSet<>();
+  private NetServer server;
+  private int port;
+
+  private PostgresProxy(Vertx vertx, String uri) {
+    this.vertx = vertx;
+    this.target = PgConnectOptions.fromUri(uri);
+  }
+
+  /** A running proxy to the database of {@code uri}. */
+  public static Future<PostgresProxy> start(Vertx vertx, String uri) {
+    PostgresProxy proxy = new PostgresProxy(vertx, uri);
+    return proxy.listen(0).map(proxy);
+  }
+
+  /** The URI of the same database through the proxy. */
+  public String uri() {
+    return "postgresql://" + target.getUser() + "@127.0.0.1:" + port + "/" + target.getDatabase();
+  }
+
+  private Future<Void> listen(int onPort) {
+    server = vertx.createNetServer().connectHandler(client -> {
+      client.pause();
+      open.add(client);
+      vertx.createNetClient().connect(target.getPort(), "127.0.0.1").onSuccess(db -> {
+        open.add(db);
+        pipe(client, db);
+        pipe(db, client);
+        client.resume();
+      }).onFailure(e -> client.close());
+    });
+    return server.listen(onPort, "127.0.0.1").onSuccess(s -> port = s.actualPort()).mapEmpty();
+  }
+
+  private void pipe(NetSocket from, NetSocket to) {
+    from.handler(to::write);
+    from.closeHandler(v -> {
+      open.remove(from);
+      to.close();
+    });
+  }
+
+  /** Cuts every connection and refuses new ones. */
+  public Future<Void> down() {
+    Set<NetSocket> cut = new HashSet<>(open);
+    open.clear();
+    cut.forEach(NetSocket::close);
+    return server.close();
+  }
+
+  /** Accepts connections again, on the same port. */
+  public Future<Void> up() {
+    return listen(port);
+  }
+}
