@@ -23,8 +23,7 @@ import java.util.TreeSet;
  * only the recipients it holds, keeping a record of the key for its part, so a retry after a
  * shard failed completes that shard's part and replays the others'.
  *
- * <p>A recipient whose shard failed is answered {@code unavailable}; the commit as a whole fails
- * only when every shard given work failed.
+ * <p>A recipient whose shard failed is answered {@code unavailable}.
  */
 final class ShardSplit {
 
@@ -32,7 +31,6 @@ final class ShardSplit {
   private final List<AppendRequest> batch;
   /** Per request, per shard: what the shard answered (absent: not asked, or failed). */
   private final List<Map<Integer, AppendResult>> answers;
-  private final TreeSet<Integer> asked = new TreeSet<>();
   private final Map<Integer, Throwable> failed = new HashMap<>();
 
   ShardSplit(ShardMap map, List<AppendRequest> batch) {
@@ -96,24 +94,17 @@ final class ShardSplit {
 
   /** Records a shard's answers to the requests it was given, in the order given. */
   void answered(int shard, List<Integer> requests, List<AppendResult> results) {
-    asked.add(shard);
     for (int k = 0; k < requests.size(); k++) {
       answers.get(requests.get(k)).put(shard, results.get(k));
     }
   }
 
   void failed(int shard, Throwable cause) {
-    asked.add(shard);
     failed.putIfAbsent(shard, cause);
   }
 
   Map<Integer, Throwable> failures() {
     return failed;
-  }
-
-  /** Whether every shard given work failed: then the commit fails as a whole, as one database's does. */
-  boolean allFailed() {
-    return !asked.isEmpty() && failed.keySet().containsAll(asked);
   }
 
   /** Each request's answer, in request order, from its shards' answers. */

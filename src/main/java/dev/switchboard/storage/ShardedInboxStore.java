@@ -4,6 +4,7 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -27,6 +28,8 @@ public final class ShardedInboxStore implements InboxStore {
 
   private final ShardMap map;
   private final List<PgInboxStore> shards = new ArrayList<>();
+  /** Cursor moves a failed shard did not write: they go with the next commit, as the inbox re-queues a failed one's. */
+  private final List<CursorUpdate> unwrittenCursors = new ArrayList<>();
 
   public ShardedInboxStore(Vertx vertx, InboxConfig config) {
     List<String> uris = config.postgresUris();
@@ -57,6 +60,11 @@ public final class ShardedInboxStore implements InboxStore {
         done.stream().filter(Future::failed).findFirst().map(Future::cause).orElse(e)));
   }
 
+  /**
+   * With several shards a commit never fails as a whole: each recipient of a failed shard is
+   * answered {@code unavailable} (a failed keyed send's recipients all are), so that one lost shard
+   * neither fails the other shards' users nor marks the node unready.
+   */
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
     if (shards.size() == 1) {
@@ -64,15 +72,18 @@ public final class ShardedInboxStore implements InboxStore {
     }
     ShardSplit split = new ShardSplit(map, batch);
     Map<Integer, List<CursorUpdate>> cursorsByShard = new HashMap<>();
-    cursors.forEach(c -> cursorsByShard.computeIfAbsent(map.shardOf(c.user()), k -> new ArrayList<>()).add(c));
+    List<CursorUpdate> moves = new ArrayList<>(unwrittenCursors);
+    moves.addAll(cursors);
+    unwrittenCursors.clear();
+    moves.forEach(c -> cursorsByShard.computeIfAbsent(map.shardOf(c.user()), k -> new ArrayList<>()).add(c));
     return run(split, split.phaseOne(), cursorsByShard, batch, now)
         .compose(x -> run(split, split.phaseTwo(), Map.of(), batch, now))
-        .compose(x -> {
-          split.failures().forEach((shard, e) ->
-              LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable: {}", shard, e.toString()));
-          return split.allFailed()
-              ? Future.failedFuture(split.failures().values().iterator().next())
-              : Future.succeededFuture(split.results());
+        .map(x -> {
+          split.failures().forEach((shard, e) -> {
+            LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable: {}", shard, e.toString());
+            unwrittenCursors.addAll(cursorsByShard.getOrDefault(shard, List.of()));
+          });
+          return split.results();
         });
   }
 
@@ -93,8 +104,18 @@ public final class ShardedInboxStore implements InboxStore {
     return Future.all(done).mapEmpty();
   }
 
+  /**
+   * A user's page comes from their shard. The health probe's is read from every shard at once and
+   * answered by the first that answers: a node is healthy while any shard is, since the loss of one
+   * fails only its own users' sends, and taking every node out of service would fail everyone's.
+   */
   @Override
   public Future<InboxPage> read(String user, long after, int limit, long now) {
+    if (shards.size() > 1 && user.equals(ReadRequest.PROBE_USER)) {
+      List<Future<InboxPage>> pages = new ArrayList<>();
+      shards.forEach(shard -> pages.add(shard.read(user, after, limit, now)));
+      return Future.any(pages).map(x -> pages.stream().filter(Future::succeeded).findFirst().orElseThrow().result());
+    }
     return shards.get(map.shardOf(user)).read(user, after, limit, now);
   }
 
