@@ -36,7 +36,8 @@ final class DirectRun {
   /** The server processes: one, or the nodes of a cluster ({@code --server-pids}). */
   private final long[] pids;
   /** PostgreSQL's postmaster when the inboxes live there: its CPU is counted with the servers'. */
-  private final long pgPid;
+  /** The PostgreSQL postmasters whose CPU counts with the servers' ({@code --pg-pid}, comma-separated for shards). */
+  private final long[] pgPids;
   private final int users;
   private final int peers;
   private Loop loop;
@@ -50,7 +51,7 @@ final class DirectRun {
     long[] given = a.longs("server-pids", new long[] {a.lng("server-pid", -1)});
     this.pids = given;
     this.pid = given[0];
-    this.pgPid = a.lng("pg-pid", -1);
+    this.pgPids = java.util.Arrays.stream(a.longs("pg-pid", new long[0])).filter(p -> p > 0).toArray();
     this.users = a.integer("users", 1000);
     this.peers = a.integer("peers", 1);
   }
@@ -202,7 +203,7 @@ final class DirectRun {
       return start;
     });
     sleepUntil(t0 + warmNs);
-    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPid);
+    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPids);
     // CPU per message divides the CPU of [end of warm-up, end of drain] by what was delivered in
     // that same span, not by the warm-up's deliveries as well.
     long deliveredAtCpu0 = loop.call(() -> hub.tracker.delivered);
@@ -212,7 +213,7 @@ final class DirectRun {
     long drainStart = System.nanoTime();
     loop.waitFor(() -> hub.pending() <= before[0] && hub.unanswered() <= before[1], (long) (drainSeconds * 1000));
     double drained = (System.nanoTime() - drainStart) / 1e9;
-    ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pids, pgPid);
+    ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pids, pgPids);
     return loop.call(() -> {
       Tracker t = hub.tracker;
       long pending = Math.max(0, hub.pending() - before[0]);
