@@ -21,7 +21,11 @@
 #   --no-sqlite              cluster-idle: leave out the plain single node with its embedded store
 #   --pg-fsync on|off        storm, cluster-idle, cluster-direct: PostgreSQL's fsync and synchronous_commit (default on)
 #   --shards N               storm, cluster-idle, cluster-direct: PostgreSQL servers, each one shard of the inboxes
-#                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before)
+#                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
+#                            then lists the sends of the run by the shards of sender and recipient
+#   --kill-shard-after S     cluster-direct with --shards: stop the last shard's PostgreSQL (fast shutdown) S seconds
+#                            after the generator starts (connect and warm-up included), to show that only the
+#                            sends touching it are refused
 #   --hard-timeout S         kill the generator after S seconds (default 600)
 #   --keep                   keep the data directory and logs under /tmp
 #   --quiet-wait S           first wait up to S seconds (default 120) for the machine to be idle
@@ -63,6 +67,7 @@ Examples:
   bench/bench.sh cluster-direct --nodes 3 --users 1000 --rate 3000 --duration 20
   bench/bench.sh cluster-direct --nodes 1 --users 1000 --rate 2000 --find-max
   bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 2000 --find-max
+  bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 1000 --duration 20 --kill-shard-after 40
 
 Load generator options:
 EOF
@@ -81,7 +86,7 @@ fi
 shift
 
 # ---- options: take the script's own, pass the rest on -------------------------------------------
-SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on SHARDS=1
+SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on SHARDS=1 KILL_SHARD=
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
 while [[ $# -gt 0 ]]; do
@@ -93,6 +98,7 @@ while [[ $# -gt 0 ]]; do
     --no-sqlite) SQLITE=0; shift ;;
     --pg-fsync) PG_FSYNC=$2; shift 2 ;;
     --shards) SHARDS=$2; shift 2 ;;
+    --kill-shard-after) KILL_SHARD=$2; shift 2 ;;
     --hard-timeout) HARD=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --quiet-wait) QUIET=$2; shift 2 ;;
@@ -470,7 +476,7 @@ wait_quiet() { # the figures are only worth something when nothing else runs on 
 # ---- running the generator ---------------------------------------------------------------------
 run_bench() { # run_bench SCENARIO ARGS...
   local rc=0
-  wait_quiet
+  [[ -n "${WAITED_QUIET:-}" ]] || wait_quiet
   # shellcheck disable=SC2086
   timeout -k 10 "$HARD" java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" "$@" --timeout $((HARD - 10)) || rc=$?
   [[ $rc == 124 || $rc == 137 ]] && log "the generator was killed after --hard-timeout $HARD s"
@@ -592,8 +598,21 @@ case "$SCENARIO" in
     for ((r = 1; r <= ROUNDS; r++)); do
       [[ $ROUNDS -gt 1 ]] && log "cluster-direct round $r of $ROUNDS"
       start_cluster "$NODES" "$r" "$RCPT" "$MAXMSGS"
+      KILLER="" WAITED_QUIET=""
+      if [[ -n "$KILL_SHARD" ]]; then
+        # the timer runs from the generator's start: wait for a quiet machine first, not meanwhile
+        wait_quiet
+        WAITED_QUIET=1
+        [[ $SHARDS -gt 1 ]] || die "--kill-shard-after needs --shards 2 or more"
+        (sleep "$KILL_SHARD" && log "stopping shard $((SHARDS - 1)) (postmaster ${PG_POSTMASTERS[$((SHARDS - 1))]})" \
+          && kill -INT "${PG_POSTMASTERS[$((SHARDS - 1))]}") &
+        KILLER=$!
+      fi
       # shellcheck disable=SC2046
-      run_bench direct "${ARGS[@]}" $(cluster_args) --label "$NODES-node cluster, PostgreSQL, round $r" || rc=$?
+      run_bench direct "${ARGS[@]}" $(cluster_args) --shards "$SHARDS" \
+        --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $r" || rc=$?
+      [[ -n "$KILLER" ]] && { kill "$KILLER" 2>/dev/null || true; wait "$KILLER" 2>/dev/null || true; }
+      WAITED_QUIET=""
       stop_cluster
     done
     stop_pg

@@ -30,6 +30,8 @@ public final class ShardedInboxStore implements InboxStore {
   private final List<PgInboxStore> shards = new ArrayList<>();
   /** Cursor moves a failed shard did not write: they go with the next commit, as the inbox re-queues a failed one's. */
   private final List<CursorUpdate> unwrittenCursors = new ArrayList<>();
+  /** Shards whose last commit failed, so that an outage is logged when it starts and ends, not per commit. */
+  private final java.util.Set<Integer> failing = new java.util.HashSet<>();
 
   public ShardedInboxStore(Vertx vertx, InboxConfig config) {
     List<String> uris = config.postgresUris();
@@ -79,9 +81,21 @@ public final class ShardedInboxStore implements InboxStore {
     return run(split, split.phaseOne(), cursorsByShard, batch, now)
         .compose(x -> run(split, split.phaseTwo(), Map.of(), batch, now))
         .map(x -> {
+          split.committed().forEach(shard -> {
+            if (failing.remove(shard)) {
+              LOG.info("inbox shard {} commits again", shard);
+            }
+          });
           split.failures().forEach((shard, e) -> {
-            LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable: {}", shard, e.toString());
-            unwrittenCursors.addAll(cursorsByShard.getOrDefault(shard, List.of()));
+            // Once per outage at WARN: every commit fails the same way until the shard is back.
+            if (failing.add(shard)) {
+              LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable until it commits again: {}",
+                  shard, e.toString());
+            } else {
+              LOG.debug("inbox shard {} failed a commit: {}", shard, e.toString());
+            }
+            // One per device, the highest: a shard down for long must not grow this list commit by commit.
+            unwrittenCursors.addAll(InboxRows.highestPerDevice(cursorsByShard.getOrDefault(shard, List.of())));
           });
           return split.results();
         });
