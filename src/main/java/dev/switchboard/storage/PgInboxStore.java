@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The shared engine: one PostgreSQL database that several nodes write at once, through the reactive
@@ -36,6 +37,10 @@ import java.util.TreeMap;
  * UPDATE}, in recipient order, so that nodes never deadlock), plans with the same
  * {@link AppendPlanner}, and writes. The locks are held to the commit, so per inbox the seqs are given
  * one transaction after another and become visible in order, without holes.
+ *
+ * <p>One instance is one database: the only one, or one shard of {@link ShardedInboxStore}, which
+ * then writes only the recipients whose inboxes it holds. Messages are partitioned by time
+ * ({@link Partitions}), so retention drops whole partitions instead of deleting rows.
  */
 public final class PgInboxStore implements InboxStore {
 
@@ -247,7 +252,7 @@ public final class PgInboxStore implements InboxStore {
   }
 
   private static SortedSet<Long> existingPartitions(RowSet<Row> rows) {
-    SortedSet<Long> starts = new java.util.TreeSet<>();
+    SortedSet<Long> starts = new TreeSet<>();
     for (Row row : rows) {
       Long start = Partitions.startOf(row.getString(0), PARTITION_PREFIX);
       if (start != null) {

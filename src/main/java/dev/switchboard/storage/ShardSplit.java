@@ -8,8 +8,10 @@ import dev.switchboard.protocol.ErrorCode;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -32,7 +34,7 @@ final class ShardSplit {
   /** Per request, per shard: what the shard answered (absent: not asked, or failed). */
   private final List<Map<Integer, AppendResult>> answers;
   private final Map<Integer, Throwable> failed = new HashMap<>();
-  private final java.util.Set<Integer> committed = new java.util.HashSet<>();
+  private final Set<Integer> committed = new HashSet<>();
 
   ShardSplit(ShardMap map, List<AppendRequest> batch) {
     this.map = map;
@@ -110,8 +112,8 @@ final class ShardSplit {
   }
 
   /** The shards that committed their part (in every phase they were given one). */
-  java.util.Set<Integer> committed() {
-    java.util.Set<Integer> ok = new java.util.HashSet<>(committed);
+  Set<Integer> committed() {
+    Set<Integer> ok = new HashSet<>(committed);
     ok.removeAll(failed.keySet());
     return ok;
   }

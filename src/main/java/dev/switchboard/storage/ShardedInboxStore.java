@@ -13,8 +13,11 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The PostgreSQL engine over the databases of {@code inbox.postgresUris}: each user's inbox, cursors
@@ -31,7 +34,7 @@ public final class ShardedInboxStore implements InboxStore {
   /** Cursor moves a failed shard did not write: they go with the next commit, as the inbox re-queues a failed one's. */
   private final List<CursorUpdate> unwrittenCursors = new ArrayList<>();
   /** Shards whose last commit failed, so that an outage is logged when it starts and ends, not per commit. */
-  private final java.util.Set<Integer> failing = new java.util.HashSet<>();
+  private final Set<Integer> failing = new HashSet<>();
 
   public ShardedInboxStore(Vertx vertx, InboxConfig config) {
     List<String> uris = config.postgresUris();
@@ -55,7 +58,7 @@ public final class ShardedInboxStore implements InboxStore {
   }
 
   /** Runs {@code step} on every shard at once; fails with the first shard's failure once all are done. */
-  private Future<Void> all(java.util.function.Function<PgInboxStore, Future<Void>> step) {
+  private Future<Void> all(Function<PgInboxStore, Future<Void>> step) {
     List<Future<Void>> done = new ArrayList<>();
     shards.forEach(shard -> done.add(step.apply(shard)));
     return Future.join(done).<Void>mapEmpty().recover(e -> Future.failedFuture(
