@@ -134,4 +134,25 @@ class ConfigTest {
       ctx.completeNow();
     })));
   }
+
+  @Test
+  @DisplayName("inbox.postgresUris, comma-separated in its variable, wins over inbox.postgresUri; a URI of another "
+      + "scheme or a database listed twice is refused")
+  void shards(Vertx vertx, VertxTestContext ctx) {
+    Map<String, String> env = Map.of("SWITCHBOARD_INBOX_POSTGRES_URIS",
+        "postgresql://sb@db0/inbox, postgresql://sb@db1/inbox");
+    ConfigLoader.load(vertx, new JsonObject(), env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
+      assertEquals(List.of("postgresql://sb@db0/inbox", "postgresql://sb@db1/inbox"),
+          SwitchboardConfig.fromJson(json).inbox().postgresUris());
+      JsonObject badScheme = json.copy();
+      badScheme.getJsonObject("inbox").put("postgresUris", new io.vertx.core.json.JsonArray().add("mysql://db/inbox"));
+      assertEquals("inbox.postgresUris must hold URIs starting with postgresql://",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badScheme)).getMessage());
+      JsonObject twice = json.copy();
+      twice.getJsonObject("inbox").put("postgresUris", "postgresql://sb@db0/inbox,postgresql://sb@db0/inbox");
+      assertEquals("inbox.postgresUris lists a database twice",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(twice)).getMessage());
+      ctx.completeNow();
+    })));
+  }
 }
