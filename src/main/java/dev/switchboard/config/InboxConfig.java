@@ -21,6 +21,7 @@ public record InboxConfig(
     List<String> postgresUris,
     int postgresPoolSize,
     long postgresPartitionMillis,
+    long postgresShardTimeoutMillis,
     boolean allowEmbeddedInCluster,
     long stopTimeoutMillis) {
 
@@ -78,6 +79,7 @@ public record InboxConfig(
         postgresUris(s),
         s.intIn("postgresPoolSize", 1, 1000),
         s.longIn("postgresPartitionSeconds", 60, 24 * 3600) * 1000,
+        s.longIn("postgresShardTimeoutMillis", 100, 600_000),
         s.bool("allowEmbeddedInCluster"),
         s.longIn("stopTimeoutSeconds", 1, 3600) * 1000);
   }

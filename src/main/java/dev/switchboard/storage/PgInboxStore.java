@@ -525,6 +525,11 @@ public final class PgInboxStore implements InboxStore {
         .map(x -> sum);
   }
 
+  /** A round trip to the database: whether it answers at all. */
+  Future<Void> ping() {
+    return pool.query("SELECT 1").execute().mapEmpty();
+  }
+
   @Override
   public Future<Void> close() {
     return pool == null ? Future.succeededFuture() : pool.close();

@@ -34,7 +34,6 @@ final class ShardSplit {
   /** Per request, per shard: what the shard answered (absent: not asked, or failed). */
   private final List<Map<Integer, AppendResult>> answers;
   private final Map<Integer, Throwable> failed = new HashMap<>();
-  private final Set<Integer> committed = new HashSet<>();
 
   ShardSplit(ShardMap map, List<AppendRequest> batch) {
     this.map = map;
@@ -97,7 +96,6 @@ final class ShardSplit {
 
   /** Records a shard's answers to the requests it was given, in the order given. */
   void answered(int shard, List<Integer> requests, List<AppendResult> results) {
-    committed.add(shard);
     for (int k = 0; k < requests.size(); k++) {
       answers.get(requests.get(k)).put(shard, results.get(k));
     }
@@ -109,13 +107,6 @@ final class ShardSplit {
 
   Map<Integer, Throwable> failures() {
     return failed;
-  }
-
-  /** The shards that committed their part (in every phase they were given one). */
-  Set<Integer> committed() {
-    Set<Integer> ok = new HashSet<>(committed);
-    ok.removeAll(failed.keySet());
-    return ok;
   }
 
   /** Each request's answer, in request order, from its shards' answers. */

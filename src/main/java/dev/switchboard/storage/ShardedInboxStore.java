@@ -7,6 +7,7 @@ import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
@@ -33,10 +35,21 @@ public final class ShardedInboxStore implements InboxStore {
   private final List<PgInboxStore> shards = new ArrayList<>();
   /** Cursor moves a failed shard did not write: they go with the next commit, as the inbox re-queues a failed one's. */
   private final List<CursorUpdate> unwrittenCursors = new ArrayList<>();
-  /** Shards whose last commit failed, so that an outage is logged when it starts and ends, not per commit. */
-  private final Set<Integer> failing = new HashSet<>();
+  /**
+   * Shards taken as down: their last commit failed or did not answer within
+   * {@code inbox.postgresShardTimeoutMillis}. Commits skip them (their recipients are answered
+   * {@code unavailable} at once, so that a hung shard does not hold every commit for its timeout)
+   * until they answer a probe.
+   */
+  private final Set<Integer> down = new HashSet<>();
+  private final Set<Integer> probing = new HashSet<>();
+  private final Vertx vertx;
+  private final long shardTimeoutMillis;
+  private long probeTimer = -1;
 
   public ShardedInboxStore(Vertx vertx, InboxConfig config) {
+    this.vertx = vertx;
+    this.shardTimeoutMillis = config.postgresShardTimeoutMillis();
     List<String> uris = config.postgresUris();
     this.map = new ShardMap(uris.size());
     for (int i = 0; i < uris.size(); i++) {
@@ -66,9 +79,10 @@ public final class ShardedInboxStore implements InboxStore {
   }
 
   /**
-   * With several shards a commit never fails as a whole: each recipient of a failed shard is
-   * answered {@code unavailable} (a failed keyed send's recipients all are), so that one lost shard
-   * neither fails the other shards' users nor marks the node unready.
+   * With several shards a commit never fails as a whole: each recipient of a failed, hung or down
+   * shard is answered {@code unavailable} (a keyed send's recipients all are when its sender's
+   * shard is), so that one lost shard neither fails nor holds the other shards' users, nor marks
+   * the node unready.
    */
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
@@ -84,18 +98,11 @@ public final class ShardedInboxStore implements InboxStore {
     return run(split, split.phaseOne(), cursorsByShard, batch, now)
         .compose(x -> run(split, split.phaseTwo(), Map.of(), batch, now))
         .map(x -> {
-          split.committed().forEach(shard -> {
-            if (failing.remove(shard)) {
-              LOG.info("inbox shard {} commits again", shard);
-            }
-          });
           split.failures().forEach((shard, e) -> {
-            // Once per outage at WARN: every commit fails the same way until the shard is back.
-            if (failing.add(shard)) {
-              LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable until it commits again: {}",
-                  shard, e.toString());
-            } else {
-              LOG.debug("inbox shard {} failed a commit: {}", shard, e.toString());
+            if (down.add(shard)) {
+              LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable until it answers "
+                  + "again: {}", shard, e.toString());
+              startProbing();
             }
             // One per device, the highest: a shard down for long must not grow this list commit by commit.
             unwrittenCursors.addAll(InboxRows.highestPerDevice(cursorsByShard.getOrDefault(shard, List.of())));
@@ -111,9 +118,13 @@ public final class ShardedInboxStore implements InboxStore {
     cursors.keySet().forEach(shard -> all.putIfAbsent(shard, List.of()));
     List<Future<?>> done = new ArrayList<>(all.size());
     all.forEach((shard, indexes) -> {
+      if (down.contains(shard)) {
+        split.failed(shard, new IllegalStateException("inbox shard " + shard + " is down"));
+        return;
+      }
       List<AppendRequest> requests = new ArrayList<>(indexes.size());
       indexes.forEach(i -> requests.add(batch.get(i)));
-      done.add(shards.get(shard).append(requests, cursors.getOrDefault(shard, List.of()), now)
+      done.add(within(shard, shards.get(shard).append(requests, cursors.getOrDefault(shard, List.of()), now))
           .onSuccess(results -> split.answered(shard, indexes, results))
           .onFailure(e -> split.failed(shard, e))
           .otherwiseEmpty());
@@ -126,6 +137,49 @@ public final class ShardedInboxStore implements InboxStore {
    * answered by the first that answers: a node is healthy while any shard is, since the loss of one
    * fails only its own users' sends, and taking every node out of service would fail everyone's.
    */
+  /**
+   * {@code step}, or a failure once {@code inbox.postgresShardTimeoutMillis} have passed without it.
+   * The step may still complete later: a commit answered {@code unavailable} this way may be stored,
+   * which a retry with the same id answers as stored.
+   */
+  private <T> Future<T> within(int shard, Future<T> step) {
+    Promise<T> bounded = Promise.promise();
+    long timer = vertx.setTimer(shardTimeoutMillis, id -> bounded.tryFail(new TimeoutException(
+        "inbox shard " + shard + " did not answer within inbox.postgresShardTimeoutMillis (" + shardTimeoutMillis + " ms)")));
+    step.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        bounded.tryComplete(ar.result());
+      } else {
+        bounded.tryFail(ar.cause());
+      }
+    });
+    return bounded.future();
+  }
+
+  /** Pings each down shard every {@code inbox.postgresShardTimeoutMillis}, one ping at a time, until all answer. */
+  private void startProbing() {
+    if (probeTimer >= 0) {
+      return;
+    }
+    probeTimer = vertx.setPeriodic(shardTimeoutMillis, id -> {
+      for (int shard : List.copyOf(down)) {
+        if (probing.add(shard)) {
+          within(shard, shards.get(shard).ping())
+              .onSuccess(v -> {
+                down.remove(shard);
+                LOG.info("inbox shard {} answers again; commits go to it", shard);
+              })
+              .onComplete(ar -> probing.remove(shard));
+        }
+      }
+      if (down.isEmpty()) {
+        vertx.cancelTimer(probeTimer);
+        probeTimer = -1;
+      }
+    });
+  }
+
   @Override
   public Future<InboxPage> read(String user, long after, int limit, long now) {
     if (shards.size() > 1 && user.equals(ReadRequest.PROBE_USER)) {
@@ -151,6 +205,8 @@ public final class ShardedInboxStore implements InboxStore {
 
   @Override
   public Future<Void> close() {
+    vertx.cancelTimer(probeTimer);
+    probeTimer = -1;
     List<Future<Void>> closed = new ArrayList<>();
     shards.forEach(shard -> closed.add(shard.close()));
     return Future.join(closed).mapEmpty();

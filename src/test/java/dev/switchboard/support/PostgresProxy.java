@@ -12,13 +12,14 @@ import java.util.Set;
 /**
  * A database reached through a TCP proxy that tests can take down, as a PostgreSQL server that
  * stopped or a lost network would be: open connections are cut and new ones refused, until
- * {@link #up()} listens again on the same port.
+ * {@link #up()} listens again on the same port; or freeze, as a hung server would.
  */
 public final class PostgresProxy {
 
   private final Vertx vertx;
   private final PgConnectOptions target;
   private final Set<NetSocket> open = new HashSet<>();
+  private boolean frozen;
   private NetServer server;
   private int port;
 
@@ -53,11 +54,20 @@ public final class PostgresProxy {
   }
 
   private void pipe(NetSocket from, NetSocket to) {
-    from.handler(to::write);
+    from.handler(bytes -> {
+      if (!frozen) {
+        to.write(bytes);
+      }
+    });
     from.closeHandler(v -> {
       open.remove(from);
       to.close();
     });
+  }
+
+  /** Forwards nothing more either way, as a hung server or a silent network does; connections stay open. */
+  public void freeze() {
+    frozen = true;
   }
 
   /** Cuts every connection and refuses new ones. */
@@ -68,8 +78,9 @@ public final class PostgresProxy {
     return server.close();
   }
 
-  /** Accepts connections again, on the same port. */
+  /** Accepts connections again, on the same port, and forwards again. */
   public Future<Void> up() {
+    frozen = false;
     return listen(port);
   }
 }
