@@ -11,8 +11,9 @@ import java.util.Set;
 
 /**
  * A database reached through a TCP proxy that tests can take down, as a PostgreSQL server that
- * stopped or a lost network would be: open connections are cut and new ones refused, until
- * {@link #up()} listens again on the same port; or freeze, as a hung server would.
+ * stopped or a lost network would be: open connections are cut and new ones closed at once, until
+ * {@link #up()}; or freeze, as a hung server would. The proxy keeps its port throughout, so that
+ * nothing else on the machine can take it meanwhile.
  */
 public final class PostgresProxy {
 
@@ -20,6 +21,7 @@ public final class PostgresProxy {
   private final PgConnectOptions target;
   private final Set<NetSocket> open = new HashSet<>();
   private boolean frozen;
+  private boolean down;
   private NetServer server;
   private int port;
 
@@ -31,7 +33,7 @@ public final class PostgresProxy {
   /** A running proxy to the database of {@code uri}. */
   public static Future<PostgresProxy> start(Vertx vertx, String uri) {
     PostgresProxy proxy = new PostgresProxy(vertx, uri);
-    return proxy.listen(0).map(proxy);
+    return proxy.listen().map(proxy);
   }
 
   /** The URI of the same database through the proxy. */
@@ -39,8 +41,12 @@ public final class PostgresProxy {
     return "postgresql://" + target.getUser() + "@127.0.0.1:" + port + "/" + target.getDatabase();
   }
 
-  private Future<Void> listen(int onPort) {
+  private Future<Void> listen() {
     server = vertx.createNetServer().connectHandler(client -> {
+      if (down) {
+        client.close();
+        return;
+      }
       client.pause();
       open.add(client);
       vertx.createNetClient().connect(target.getPort(), "127.0.0.1").onSuccess(db -> {
@@ -50,7 +56,7 @@ public final class PostgresProxy {
         client.resume();
       }).onFailure(e -> client.close());
     });
-    return server.listen(onPort, "127.0.0.1").onSuccess(s -> port = s.actualPort()).mapEmpty();
+    return server.listen(0, "127.0.0.1").onSuccess(s -> port = s.actualPort()).mapEmpty();
   }
 
   private void pipe(NetSocket from, NetSocket to) {
@@ -70,17 +76,18 @@ public final class PostgresProxy {
     frozen = true;
   }
 
-  /** Cuts every connection and refuses new ones. */
+  /** Cuts every connection and closes new ones at once. */
   public Future<Void> down() {
+    down = true;
     Set<NetSocket> cut = new HashSet<>(open);
     open.clear();
-    cut.forEach(NetSocket::close);
-    return server.close();
+    return Future.join(cut.stream().map(NetSocket::close).toList()).mapEmpty();
   }
 
-  /** Accepts connections again, on the same port, and forwards again. */
+  /** Accepts connections again, and forwards again. */
   public Future<Void> up() {
     frozen = false;
-    return listen(port);
+    down = false;
+    return Future.succeededFuture();
   }
 }
