@@ -27,6 +27,12 @@
 #   --no-sqlite              cluster-idle: leave out the plain single node with its embedded store
 #   --engine log|sqlite      store-scale: the embedded engine to fill and start (default: the server's, log)
 #   --pg-fsync on|off        storm, cluster-idle, cluster-direct: PostgreSQL's fsync and synchronous_commit (default on)
+#   --shards N               storm, cluster-idle, cluster-direct: PostgreSQL servers, each one shard of the inboxes
+#                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
+#                            then lists the sends of the run by the shards of sender and recipient
+#   --kill-shard-after S     cluster-direct with --shards: stop the last shard's PostgreSQL (fast shutdown) S seconds
+#                            after the generator starts (connect and warm-up included), to show that only the
+#                            sends touching it are refused
 #   --hard-timeout S         kill the generator after S seconds (default 600)
 #   --keep                   keep the data directory and logs under /tmp
 #   --quiet-wait S           first wait up to S seconds (default 120) for the machine to be idle
@@ -72,6 +78,8 @@ Examples:
   bench/bench.sh store-scale --messages 10000000
   SWITCHBOARD_JAR=/path/to/old/switchboard-fat.jar bench/bench.sh store-scale --messages 10000000
   bench/bench.sh store-scale --messages 10000000 --engine sqlite
+  bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 2000 --find-max
+  bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 1000 --duration 20 --kill-shard-after 40
 
 Load generator options:
 EOF
@@ -90,8 +98,8 @@ fi
 shift
 
 # ---- options: take the script's own, pass the rest on -------------------------------------------
-SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on ENGINE=""
 FILL_JAVA_OPTS=${FILL_JAVA_OPTS:--Xmx8g}
+SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on SHARDS=1 KILL_SHARD= ENGINE=""
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
 while [[ $# -gt 0 ]]; do
@@ -103,6 +111,8 @@ while [[ $# -gt 0 ]]; do
     --no-sqlite) SQLITE=0; shift ;;
     --engine) ENGINE=$2; shift 2 ;;
     --pg-fsync) PG_FSYNC=$2; shift 2 ;;
+    --shards) SHARDS=$2; shift 2 ;;
+    --kill-shard-after) KILL_SHARD=$2; shift 2 ;;
     --hard-timeout) HARD=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --quiet-wait) QUIET=$2; shift 2 ;;
@@ -156,7 +166,7 @@ build() {
 
 # ---- processes we start (and only those are stopped) -------------------------------------------
 SERVER_PID="" MQ_PID="" WORK_DIRS=()
-PG_JVM_PID="" PG_POSTMASTER="" PG_PORT="" NODE_PIDS=() NODE_WS=() NODE_PUSH=() NODE_WORK=()
+PG_JVM_PIDS=() PG_POSTMASTERS=() PG_PORTS=() NODE_PIDS=() NODE_WS=() NODE_PUSH=() NODE_WORK=()
 
 stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL
   local pid=$1 name=$2 i
@@ -285,39 +295,60 @@ stop_server() {
 }
 
 # ---- the cluster scenarios: PostgreSQL and N nodes -------------------------------------------------
-start_pg() { # start_pg DATABASES: embedded PostgreSQL (bench jar) on a free loopback port, databases switchboard_1..N
-  PG_WORK=$(mktemp -d /tmp/switchboard-bench-pg.XXXXXX)
-  WORK_DIRS+=("$PG_WORK")
-  java -Xms32m -Xmx256m -cp "$BENCH_JAR" dev.switchboard.bench.PostgresMain --dir "$PG_WORK" --databases "$1" \
-    --fsync "$PG_FSYNC" > "$PG_WORK/postgres.log" 2>&1 &
-  PG_JVM_PID=$!
-  local i line=""
+start_pg() { # start_pg DATABASES: one embedded PostgreSQL per shard (bench jar), each on a free loopback port, databases switchboard_1..N
+  local s
+  for ((s = 0; s < SHARDS; s++)); do start_one_pg "$1" "$s"; done
+}
+
+start_one_pg() { # start_one_pg DATABASES SHARD
+  local work jvm i line="" port postmaster
+  work=$(mktemp -d /tmp/switchboard-bench-pg$2.XXXXXX)
+  WORK_DIRS+=("$work")
+  java -Xms32m -Xmx256m -cp "$BENCH_JAR" dev.switchboard.bench.PostgresMain --dir "$work" --databases "$1" \
+    --fsync "$PG_FSYNC" > "$work/postgres.log" 2>&1 &
+  jvm=$!
+  PG_JVM_PIDS+=("$jvm")
   for ((i = 0; i < 1200; i++)); do
-    line=$(grep -m1 "^postgres ready" "$PG_WORK/postgres.log" 2>/dev/null || true)
+    line=$(grep -m1 "^postgres ready" "$work/postgres.log" 2>/dev/null || true)
     [[ -n "$line" ]] && break
-    kill -0 "$PG_JVM_PID" 2>/dev/null || { cat "$PG_WORK/postgres.log" >&2; die "PostgreSQL did not start"; }
+    kill -0 "$jvm" 2>/dev/null || { cat "$work/postgres.log" >&2; die "PostgreSQL did not start"; }
     sleep 0.1
   done
-  [[ -n "$line" ]] || { cat "$PG_WORK/postgres.log" >&2; die "PostgreSQL did not start within 120 s"; }
-  PG_PORT=$(sed -E 's/.*port=([0-9]+).*/\1/' <<< "$line")
-  PG_POSTMASTER=$(sed -E 's/.*postmaster=([0-9]+).*/\1/' <<< "$line")
-  log "PostgreSQL (embedded, fsync $PG_FSYNC) on 127.0.0.1:$PG_PORT, postmaster pid $PG_POSTMASTER (via JVM pid $PG_JVM_PID), data $PG_WORK"
+  [[ -n "$line" ]] || { cat "$work/postgres.log" >&2; die "PostgreSQL did not start within 120 s"; }
+  port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<< "$line")
+  postmaster=$(sed -E 's/.*postmaster=([0-9]+).*/\1/' <<< "$line")
+  PG_PORTS+=("$port") PG_POSTMASTERS+=("$postmaster")
+  log "PostgreSQL shard $2 (embedded, fsync $PG_FSYNC) on 127.0.0.1:$port, postmaster pid $postmaster (via JVM pid $jvm), data $work"
 }
 
 stop_pg() {
-  local i
-  stop_pid "$PG_JVM_PID" "PostgreSQL launcher"
-  PG_JVM_PID=""
-  # The launcher stops the postmaster on SIGTERM; if it died first, stop the postmaster by its PID.
-  if [[ -n "$PG_POSTMASTER" ]] && kill -0 "$PG_POSTMASTER" 2>/dev/null; then
-    kill -TERM "$PG_POSTMASTER" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-      kill -0 "$PG_POSTMASTER" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -0 "$PG_POSTMASTER" 2>/dev/null && kill -KILL "$PG_POSTMASTER" 2>/dev/null
+  local i s pm
+  for ((s = 0; s < ${#PG_JVM_PIDS[@]}; s++)); do
+    stop_pid "${PG_JVM_PIDS[$s]}" "PostgreSQL launcher $s"
+    # The launcher stops the postmaster on SIGTERM; if it died first, stop the postmaster by its PID.
+    pm=${PG_POSTMASTERS[$s]:-}
+    if [[ -n "$pm" ]] && kill -0 "$pm" 2>/dev/null; then
+      kill -TERM "$pm" 2>/dev/null || true
+      for ((i = 0; i < 150; i++)); do
+        kill -0 "$pm" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -0 "$pm" 2>/dev/null && kill -KILL "$pm" 2>/dev/null
+    fi
+  done
+  PG_JVM_PIDS=() PG_POSTMASTERS=() PG_PORTS=()
+}
+
+pg_setting() { # pg_setting DATABASE: the inbox keys naming the database (one per shard)
+  local s list=""
+  if [[ $SHARDS == 1 ]]; then
+    echo "\"postgresUri\":\"postgresql://postgres@127.0.0.1:${PG_PORTS[0]}/switchboard_$1\""
+    return
   fi
-  PG_POSTMASTER=""
+  for ((s = 0; s < SHARDS; s++)); do
+    list+="${list:+,}\"postgresql://postgres@127.0.0.1:${PG_PORTS[$s]}/switchboard_$1\""
+  done
+  echo "\"postgresUris\":[$list]"
 }
 
 ports_free() { # ports_free FIRST COUNT
@@ -326,7 +357,7 @@ ports_free() { # ports_free FIRST COUNT
 }
 
 start_cluster() { # start_cluster NODES DATABASE MAX_RECIPIENTS MAX_MESSAGES_PER_USER
-  local nodes=$1 db=$2 rcpt=$3 msgs=$4 base i tries members="" name conf work uri
+  local nodes=$1 db=$2 rcpt=$3 msgs=$4 base i tries members="" name conf work pg
   for ((tries = 0; tries < 50; tries++)); do
     base=$((20000 + RANDOM % 30000))
     ports_free "$base" $((nodes + 2)) && break
@@ -334,14 +365,14 @@ start_cluster() { # start_cluster NODES DATABASE MAX_RECIPIENTS MAX_MESSAGES_PER
   for ((i = 0; i < nodes + 2; i++)); do members+="${members:+,}127.0.0.1:$((base + i))"; done
   # a name of its own: nodes of another run (or of ClusterIT) on this machine never join this cluster
   name="bench-$base-$$"
-  uri="postgresql://postgres@127.0.0.1:$PG_PORT/switchboard_$db"
+  pg=$(pg_setting "$db")
   NODE_PIDS=() NODE_WS=() NODE_PUSH=() NODE_WORK=()
   for ((i = 0; i < nodes; i++)); do
     work=$(mktemp -d /tmp/switchboard-bench-node$((i + 1)).XXXXXX)
     WORK_DIRS+=("$work")
     two_free_ports
     while [[ " ${NODE_WS[*]} ${NODE_PUSH[*]} " == *" $P1 "* || " ${NODE_WS[*]} ${NODE_PUSH[*]} " == *" $P2 "* ]]; do two_free_ports; done
-    conf=$(server_conf "$P1" "$P2" "$work/data" "$rcpt" "$msgs" ",\"engine\":\"postgres\",\"postgresUri\":\"$uri\"")
+    conf=$(server_conf "$P1" "$P2" "$work/data" "$rcpt" "$msgs" ",\"engine\":\"postgres\",$pg")
     echo "$conf" > "$work/server-conf.json"
     launch "$work" "-Dswitchboard.cluster.name=$name" "-Dswitchboard.cluster.port=$((base + i))" \
       "-Dswitchboard.cluster.members=$members" "-Dswitchboard.cluster.interface=127.0.0.1" -- -cluster
@@ -362,7 +393,7 @@ start_cluster() { # start_cluster NODES DATABASE MAX_RECIPIENTS MAX_MESSAGES_PER
     [[ $ok == 1 ]] || { tail -30 "${NODE_WORK[$i]}/server.log" >&2; die "node $((i + 1)) is not healthy (/health) after 60 s"; }
     log "node $((i + 1)) pid ${NODE_PIDS[$i]}: ws 127.0.0.1:${NODE_WS[$i]}, push 127.0.0.1:${NODE_PUSH[$i]}, hazelcast 127.0.0.1:$((base + i))+, healthy"
   done
-  log "cluster $name: $nodes node(s), inbox $uri; node conf: $(sed -E 's/"port":[0-9]+/"port":P/g' "${NODE_WORK[0]}/server-conf.json")"
+  log "cluster $name: $nodes node(s), inbox $pg; node conf: $(sed -E 's/"port":[0-9]+/"port":P/g' "${NODE_WORK[0]}/server-conf.json")"
 }
 
 stop_cluster() {
@@ -378,7 +409,7 @@ stop_cluster() {
 
 cluster_args() { # the generator's options naming the nodes
   local IFS=,
-  echo "--ws-ports ${NODE_WS[*]} --push-ports ${NODE_PUSH[*]} --server-pids ${NODE_PIDS[*]} --pg-pid $PG_POSTMASTER"
+  echo "--ws-ports ${NODE_WS[*]} --push-ports ${NODE_PUSH[*]} --server-pids ${NODE_PIDS[*]} --pg-pid ${PG_POSTMASTERS[*]}"
 }
 
 start_mosquitto() {
@@ -459,7 +490,7 @@ wait_quiet() { # the figures are only worth something when nothing else runs on 
 # ---- running the generator ---------------------------------------------------------------------
 run_bench() { # run_bench SCENARIO ARGS...
   local rc=0
-  wait_quiet
+  [[ -n "${WAITED_QUIET:-}" ]] || wait_quiet
   # shellcheck disable=SC2086
   timeout -k 10 "$HARD" java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" "$@" --timeout $((HARD - 10)) || rc=$?
   [[ $rc == 124 || $rc == 137 ]] && log "the generator was killed after --hard-timeout $HARD s"
@@ -476,7 +507,7 @@ header() {
   echo "# server jar: $SERVER_JAR_ORIG | server JVM: $SERVER_JAVA_OPTS | generator JVM: $BENCH_JAVA_OPTS | $(java -version 2>&1 | head -1)"
   echo "# args: ${ARGS[*]:-}"
   if [[ $SCENARIO == storm || $SCENARIO == cluster-idle || $SCENARIO == cluster-direct ]]; then
-    echo "# cluster: $NODES nodes on this machine (Hazelcast on loopback), inbox on one embedded PostgreSQL 17.6 (fsync $PG_FSYNC); rounds $ROUNDS"
+    echo "# cluster: $NODES nodes on this machine (Hazelcast on loopback), inbox on $SHARDS embedded PostgreSQL 17.6 server(s), one shard each (fsync $PG_FSYNC); rounds $ROUNDS"
   fi
 }
 
@@ -646,8 +677,21 @@ case "$SCENARIO" in
     for ((r = 1; r <= ROUNDS; r++)); do
       [[ $ROUNDS -gt 1 ]] && log "cluster-direct round $r of $ROUNDS"
       start_cluster "$NODES" "$r" "$RCPT" "$MAXMSGS"
+      KILLER="" WAITED_QUIET=""
+      if [[ -n "$KILL_SHARD" ]]; then
+        # the timer runs from the generator's start: wait for a quiet machine first, not meanwhile
+        wait_quiet
+        WAITED_QUIET=1
+        [[ $SHARDS -gt 1 ]] || die "--kill-shard-after needs --shards 2 or more"
+        (sleep "$KILL_SHARD" && log "stopping shard $((SHARDS - 1)) (postmaster ${PG_POSTMASTERS[$((SHARDS - 1))]})" \
+          && kill -INT "${PG_POSTMASTERS[$((SHARDS - 1))]}") &
+        KILLER=$!
+      fi
       # shellcheck disable=SC2046
-      run_bench direct "${ARGS[@]}" $(cluster_args) --label "$NODES-node cluster, PostgreSQL, round $r" || rc=$?
+      run_bench direct "${ARGS[@]}" $(cluster_args) --shards "$SHARDS" \
+        --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $r" || rc=$?
+      [[ -n "$KILLER" ]] && { kill "$KILLER" 2>/dev/null || true; wait "$KILLER" 2>/dev/null || true; }
+      WAITED_QUIET=""
       stop_cluster
     done
     stop_pg

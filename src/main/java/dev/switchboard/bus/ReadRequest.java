@@ -8,6 +8,12 @@ import io.vertx.core.json.JsonObject;
  */
 public record ReadRequest(String user, String device, Long after, int limit) {
 
+  /**
+   * The inbox the health checks read. Its device starts with {@code ~}, which no client may use, so
+   * no session ever reads or moves it; a sharded store answers it from any shard that answers.
+   */
+  public static final String PROBE_USER = "~health";
+
   public JsonObject toJson() {
     return new JsonObject().put("user", user).put("device", device).put("after", after).put("limit", limit);
   }

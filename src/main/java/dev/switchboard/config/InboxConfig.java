@@ -18,8 +18,10 @@ public record InboxConfig(
     String synchronous,
     long logSegmentBytes,
     boolean logRepair,
-    String postgresUri,
+    List<String> postgresUris,
     int postgresPoolSize,
+    long postgresPartitionMillis,
+    long postgresShardTimeoutMillis,
     boolean allowEmbeddedInCluster,
     long stopTimeoutMillis) {
 
@@ -31,9 +33,32 @@ public record InboxConfig(
     LOG, SQLITE, POSTGRES
   }
 
+  private static final List<String> URI_SCHEMES = List.of("postgresql", "postgres");
+
   /** An embedded engine: each node its own files. */
   public boolean embedded() {
     return engine != Engine.POSTGRES;
+  }
+
+  /**
+   * The shards in order: {@code inbox.postgresUris} when it lists any, else the one database of
+   * {@code inbox.postgresUri}, so that configurations written before shards keep working unchanged.
+   */
+  private static List<String> postgresUris(ConfigSection s) {
+    List<String> listed = s.strings("postgresUris");
+    if (listed.isEmpty()) {
+      return List.of(s.uri("postgresUri", URI_SCHEMES));
+    }
+    for (String uri : listed) {
+      int colon = uri.indexOf("://");
+      if (colon < 0 || !URI_SCHEMES.contains(uri.substring(0, colon))) {
+        throw new IllegalArgumentException("inbox.postgresUris must hold URIs starting with postgresql://");
+      }
+    }
+    if (listed.stream().distinct().count() != listed.size()) {
+      throw new IllegalArgumentException("inbox.postgresUris lists a database twice");
+    }
+    return listed;
   }
 
   public static InboxConfig fromJson(JsonObject root) {
@@ -51,8 +76,10 @@ public record InboxConfig(
         s.oneOf("synchronous", List.of("OFF", "NORMAL", "FULL")),
         s.longIn("segmentMegabytes", 1, 4096) * 1024 * 1024,
         s.bool("logRepair"),
-        s.uri("postgresUri", List.of("postgresql", "postgres")),
+        postgresUris(s),
         s.intIn("postgresPoolSize", 1, 1000),
+        s.longIn("postgresPartitionSeconds", 60, 24 * 3600) * 1000,
+        s.longIn("postgresShardTimeoutMillis", 100, 600_000),
         s.bool("allowEmbeddedInCluster"),
         s.longIn("stopTimeoutSeconds", 1, 3600) * 1000);
   }

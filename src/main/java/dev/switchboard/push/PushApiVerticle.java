@@ -58,8 +58,6 @@ public final class PushApiVerticle extends VerticleBase {
   private static final String JSON = "application/json";
   static final String IDEMPOTENCY_KEY = "Idempotency-Key";
   private static final String API_KEY = "switchboard.apiKey";
-  /** Not a valid user id, so no client can own the inbox the health check reads. */
-  private static final String HEALTH_PROBE_USER = "~health";
 
   private PushApiConfig config;
   private AuthConfig auth;
@@ -135,7 +133,7 @@ public final class PushApiVerticle extends VerticleBase {
 
   /** Healthy when the inbox answers a read: the store is open and its verticle is not stuck. */
   private HealthChecks healthChecks() {
-    JsonObject probe = new ReadRequest(HEALTH_PROBE_USER, HEALTH_PROBE_USER, 0L, 1).toJson();
+    JsonObject probe = new ReadRequest(ReadRequest.PROBE_USER, ReadRequest.PROBE_USER, 0L, 1).toJson();
     return HealthChecks.create(vertx).register("inbox", promise -> vertx.eventBus()
         .request(Addresses.INBOX_READ, probe, requestOptions)
         .onSuccess(reply -> promise.complete(Status.OK()))

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 
 /**
  * Decides what a batch of appends writes: the seq of each copy (the next one in its inbox, so seqs
@@ -43,10 +44,24 @@ public final class AppendPlanner {
   }
 
   private final long maxMessagesPerUser;
+  private final Predicate<String> owns;
 
   public AppendPlanner(long maxMessagesPerUser) {
-    this.maxMessagesPerUser = maxMessagesPerUser;
+    this(maxMessagesPerUser, user -> true);
   }
+
+  /**
+   * A planner for one shard of several: it writes only the recipients {@code owns} accepts and
+   * answers {@link #NOT_HERE} for the others, while keys and their fingerprints still cover the
+   * whole request, so that every shard holding a part of a send tells a retry from a reused key.
+   */
+  public AppendPlanner(long maxMessagesPerUser, Predicate<String> owns) {
+    this.maxMessagesPerUser = maxMessagesPerUser;
+    this.owns = owns;
+  }
+
+  /** The answer for a recipient whose inbox is on another shard; whoever merges the shards' answers drops it. */
+  public static final ErrorCode NOT_HERE = ErrorCode.UNAVAILABLE;
 
   /**
    * @param heads        current head of every recipient in the batch (absent means an empty inbox)
@@ -73,6 +88,10 @@ public final class AppendPlanner {
       }
       List<RecipientResult> perRecipient = new ArrayList<>(request.recipients().size());
       for (AppendRequest.Recipient recipient : request.recipients()) {
+        if (!owns.test(recipient.to())) {
+          perRecipient.add(RecipientResult.refused(recipient.to(), NOT_HERE));
+          continue;
+        }
         InboxHead head = updated.getOrDefault(recipient.to(), heads.getOrDefault(recipient.to(), InboxHead.EMPTY));
         if (head.stored() >= maxMessagesPerUser) {
           perRecipient.add(RecipientResult.refused(recipient.to(), ErrorCode.INBOX_FULL));

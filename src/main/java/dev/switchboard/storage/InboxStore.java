@@ -31,7 +31,11 @@ public interface InboxStore {
   /** The stored cursor of a device, 0 if it has none. */
   Future<Long> cursor(String user, String device);
 
-  /** Removes messages past retention and expired idempotency keys; returns how many messages went. */
+  /**
+   * Removes messages past retention and expired idempotency keys; returns how many messages went.
+   * PostgreSQL removes whole time partitions, so a message may stay (unread) up to one partition
+   * width past retention.
+   */
   Future<Long> purge(long now);
 
   Future<Void> close();

@@ -92,7 +92,7 @@ public final class InboxVerticle extends VerticleBase {
     store = switch (config.engine()) {
       case LOG -> logStore();
       case SQLITE -> new SqliteInboxStore(vertx, config);
-      case POSTGRES -> new PgInboxStore(vertx, config);
+      case POSTGRES -> new ShardedInboxStore(vertx, config);
     };
     return store.open().compose(v -> Future.all(
         vertx.eventBus().<AppendBatch>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),

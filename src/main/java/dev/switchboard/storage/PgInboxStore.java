@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The shared engine: one PostgreSQL database that several nodes write at once, through the reactive
@@ -36,6 +37,10 @@ import java.util.TreeMap;
  * UPDATE}, in recipient order, so that nodes never deadlock), plans with the same
  * {@link AppendPlanner}, and writes. The locks are held to the commit, so per inbox the seqs are given
  * one transaction after another and become visible in order, without holes.
+ *
+ * <p>One instance is one database: the only one, or one shard of {@link ShardedInboxStore}, which
+ * then writes only the recipients whose inboxes it holds. Messages are partitioned by time
+ * ({@link Partitions}), so retention drops whole partitions instead of deleting rows.
  */
 public final class PgInboxStore implements InboxStore {
 
@@ -45,9 +50,12 @@ public final class PgInboxStore implements InboxStore {
   /** Advisory lock keys (fixed, arbitrary numbers): one node at a time migrates the schema, or purges. */
   private static final long SCHEMA_LOCK = 0x5357_4244_0001L;
   private static final long PURGE_LOCK = 0x5357_4244_0002L;
+  private static final long PARTITION_LOCK = 0x5357_4244_0003L;
+  /** Partition tables are named by the first millisecond they hold: {@code messages_p1765000800000}. */
+  private static final String PARTITION_PREFIX = "messages_p";
 
   /** Schema changes in order: entry i brings the database to version i + 1. Append to it, never edit. */
-  private static final List<List<String>> MIGRATIONS = List.of(List.of(
+  static final List<List<String>> MIGRATIONS = List.of(List.of(
       "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
           + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (recipient, seq))",
       "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
@@ -60,7 +68,21 @@ public final class PgInboxStore implements InboxStore {
       "CREATE OR REPLACE FUNCTION switchboard_keys_written(expected BIGINT, written BIGINT) RETURNS BIGINT"
           + " LANGUAGE plpgsql AS $$ BEGIN IF written < expected THEN RAISE EXCEPTION"
           + " 'an idempotency key of the batch was stored by a concurrent writer' USING ERRCODE = 'SB001';"
-          + " END IF; RETURN written; END $$"));
+          + " END IF; RETURN written; END $$"), List.of(
+      // Version 3: messages partitioned by time, so that retention drops whole partitions. The rows
+      // of version 2 go to the default partition, which purge empties row by row as they expire.
+      "ALTER TABLE messages RENAME TO messages_v2",
+      "ALTER INDEX messages_pkey RENAME TO messages_v2_pkey",
+      "CREATE TABLE messages (recipient TEXT NOT NULL, seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
+          + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL,"
+          + " PRIMARY KEY (recipient, seq, created_at)) PARTITION BY RANGE (created_at)",
+      "CREATE TABLE messages_default PARTITION OF messages DEFAULT",
+      "CREATE INDEX messages_default_by_age ON messages_default (created_at)",
+      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at)"
+          + " SELECT recipient, seq, msg_id, sender, body, created_at FROM messages_v2",
+      "DROP TABLE messages_v2",
+      "CREATE TABLE shard_identity (singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),"
+          + " shard_index INTEGER NOT NULL, shard_count INTEGER NOT NULL, recorded_at BIGINT NOT NULL)"));
 
   private static final String ENSURE_INBOXES =
       "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
@@ -108,30 +130,56 @@ public final class PgInboxStore implements InboxStore {
           + " LEFT JOIN LATERAL (SELECT msg_id, seq, sender, body, created_at FROM messages"
           + " WHERE recipient = $1 AND seq > $2 AND created_at >= $3 ORDER BY seq LIMIT $4) AS m ON true"
           + " ORDER BY m.seq";
-  private static final String DELETE_EXPIRED_MESSAGES =
-      "WITH gone AS (DELETE FROM messages WHERE created_at < $1 RETURNING recipient)"
+  /** Rows land in the default partition only when no range partition covers them: few, so deleted one by one. */
+  private static final String DELETE_EXPIRED_DEFAULT =
+      "WITH gone AS (DELETE FROM messages_default WHERE created_at < $1 RETURNING recipient)"
           + " SELECT recipient, count(*) FROM gone GROUP BY recipient";
+  private static final String LIST_PARTITIONS =
+      "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+          + " WHERE i.inhparent = 'messages'::regclass AND c.relname LIKE 'messages\\_p%'";
   private static final String DECREMENT_STORED = "UPDATE inboxes SET stored = GREATEST(stored - $2, 0) WHERE recipient = $1";
 
   private final Vertx vertx;
   private final InboxConfig config;
+  private final String uri;
+  private final int shard;
+  private final ShardMap shards;
   private final AppendPlanner planner;
+  private final Partitions partitions;
   private Pool pool;
+  /** host:port/database, for messages (never the URI: it may hold a password). */
+  private String where;
 
+  /** The store of a single database, the first of {@code inbox.postgresUris}. */
   public PgInboxStore(Vertx vertx, InboxConfig config) {
+    this(vertx, config, config.postgresUris().get(0), 0, new ShardMap(1));
+  }
+
+  /** Shard {@code shard} of {@code shards}: it writes only the recipients whose inboxes it holds. */
+  PgInboxStore(Vertx vertx, InboxConfig config, String uri, int shard, ShardMap shards) {
     this.vertx = vertx;
     this.config = config;
-    this.planner = new AppendPlanner(config.maxMessagesPerUser());
+    this.uri = uri;
+    this.shard = shard;
+    this.shards = shards;
+    this.planner = new AppendPlanner(config.maxMessagesPerUser(), this::owns);
+    this.partitions = new Partitions(config.postgresPartitionMillis(), config.retentionMillis(),
+        config.purgeIntervalMillis());
+  }
+
+  private boolean owns(String user) {
+    return shards.shardOf(user) == shard;
   }
 
   @Override
   public Future<Void> open() {
     PgConnectOptions connect;
     try {
-      connect = PgConnectOptions.fromUri(config.postgresUri());
+      connect = PgConnectOptions.fromUri(uri);
     } catch (IllegalArgumentException e) {
       // Not the parser's message: it may quote the URI, password included.
-      return Future.failedFuture(new IllegalArgumentException("inbox.postgresUri is not a valid PostgreSQL URI"));
+      return Future.failedFuture(new IllegalArgumentException("the PostgreSQL URI of shard " + shard
+          + " (inbox.postgresUris, or inbox.postgresUri for one) is not valid"));
     }
     connect.setPipeliningLimit(PIPELINING_LIMIT).setCachePreparedStatements(true);
     pool = PgBuilder.pool()
@@ -139,10 +187,102 @@ public final class PgInboxStore implements InboxStore {
         .connectingTo(connect)
         .using(vertx)
         .build();
+    where = connect.getHost() + ":" + connect.getPort() + "/" + connect.getDatabase();
     return pool.withTransaction(this::migrate)
-        .onSuccess(version -> LOG.info("inbox store open on PostgreSQL {}:{}/{} (schema version {}, pool of {})",
-            connect.getHost(), connect.getPort(), connect.getDatabase(), version, config.postgresPoolSize()))
+        .compose(version -> ensurePartitions(System.currentTimeMillis()).map(version))
+        .onSuccess(version -> LOG.info("inbox store open on PostgreSQL {} (shard {} of {}, schema version {}, pool of {})",
+            where, shard, shards.count(), version, config.postgresPoolSize()))
         .mapEmpty();
+  }
+
+  /**
+   * Checks this database's place among the shards against the one it recorded, and with
+   * {@code claim} records it if none was: a database opened at another place or in another count
+   * would send users to a shard that does not hold their inbox. The sharded store checks every
+   * shard before it claims any, so that a refused start leaves no database marked.
+   */
+  Future<Void> checkShard(boolean claim) {
+    return readShard().compose(found -> {
+      if (found == null && claim) {
+        return pool.preparedQuery("INSERT INTO shard_identity (shard_index, shard_count, recorded_at) VALUES ($1, $2, $3)"
+                + " ON CONFLICT (singleton) DO NOTHING")
+            .execute(Tuple.of(shard, shards.count(), System.currentTimeMillis()))
+            .compose(x -> readShard())
+            .compose(this::compareShard);
+      }
+      return found == null ? Future.succeededFuture() : compareShard(found);
+    });
+  }
+
+  private Future<int[]> readShard() {
+    return pool.query("SELECT shard_index, shard_count FROM shard_identity").execute().map(rows -> {
+      if (rows.size() == 0) {
+        return null;
+      }
+      Row row = rows.iterator().next();
+      return new int[] {row.getInteger("shard_index"), row.getInteger("shard_count")};
+    });
+  }
+
+  private Future<Void> compareShard(int[] found) {
+    if (found[0] == shard && found[1] == shards.count()) {
+      return Future.succeededFuture();
+    }
+    return Future.failedFuture(new IllegalStateException("the inbox database " + where + " is shard " + found[0]
+        + " of " + found[1] + ", but inbox.postgresUris lists it as shard " + shard + " of " + shards.count()
+        + ": users would be looked for on the wrong shard. Restore the list's order and length, or move the"
+        + " inboxes first (docs/storage.md, \"Changing the shard count\")"));
+  }
+
+  /**
+   * Creates the partitions that the coming purge intervals will write into, each in its own short
+   * transaction; nodes doing it at once take turns on a lock and skip what another created.
+   */
+  private Future<Void> ensurePartitions(long now) {
+    return pool.query(LIST_PARTITIONS).execute().compose(rows -> {
+      SortedSet<Long> existing = existingPartitions(rows);
+      Future<Void> chain = Future.succeededFuture();
+      for (long start : partitions.wanted(now)) {
+        if (!existing.contains(start)) {
+          chain = chain.compose(x -> pool.withTransaction(conn -> createPartition(conn, start)));
+        }
+      }
+      return chain;
+    });
+  }
+
+  private static SortedSet<Long> existingPartitions(RowSet<Row> rows) {
+    SortedSet<Long> starts = new TreeSet<>();
+    for (Row row : rows) {
+      Long start = Partitions.startOf(row.getString(0), PARTITION_PREFIX);
+      if (start != null) {
+        starts.add(start);
+      }
+    }
+    return starts;
+  }
+
+  /**
+   * A partition is built beside the table and then attached, taking along the rows the default
+   * partition holds for its range (PostgreSQL refuses to attach over rows the default holds).
+   */
+  private Future<Void> createPartition(SqlConnection conn, long start) {
+    String name = Partitions.name(PARTITION_PREFIX, start);
+    long end = start + partitions.widthMillis();
+    return conn.query("SELECT pg_advisory_xact_lock(" + PARTITION_LOCK + ")").execute()
+        .compose(x -> conn.query("SELECT to_regclass('" + name + "') IS NULL").execute())
+        .compose(rows -> {
+          if (!rows.iterator().next().getBoolean(0)) {
+            return Future.succeededFuture();
+          }
+          return conn.query("CREATE TABLE " + name + " (LIKE messages INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").execute()
+              .compose(x -> conn.query("WITH moved AS (DELETE FROM messages_default WHERE created_at >= " + start
+                  + " AND created_at < " + end + " RETURNING *) INSERT INTO " + name + " SELECT * FROM moved").execute())
+              .compose(x -> conn.query("ALTER TABLE messages ATTACH PARTITION " + name + " FOR VALUES FROM (" + start
+                  + ") TO (" + end + ")").execute())
+              .<Void>mapEmpty()
+              .onSuccess(x -> LOG.debug("messages partition {} created", name));
+        });
   }
 
   /** Brings the schema to the newest version, under a lock so that nodes starting together take turns. */
@@ -203,7 +343,9 @@ public final class PgInboxStore implements InboxStore {
                                               long now) {
     long since = now - config.idempotencyWindowMillis();
     Future<RowSet<Row>> begun = conn.query("BEGIN").execute();
-    Future<Map<String, InboxHead>> heads = lockHeads(conn, InboxRows.recipients(batch));
+    SortedSet<String> recipients = InboxRows.recipients(batch);
+    recipients.removeIf(user -> !owns(user));
+    Future<Map<String, InboxHead>> heads = lockHeads(conn, recipients);
     Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> keys = loadSendKeys(conn, batch, since);
     boolean[] ended = new boolean[1];
     return Future.all(begun, heads, keys)
@@ -318,31 +460,74 @@ public final class PgInboxStore implements InboxStore {
         .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
   }
 
-  /** Skipped (0) while another node purges: one purge at a time is enough, and two would only collide. */
+  /**
+   * Unless another node is purging (one purge at a time is enough, and two would only collide),
+   * drops every partition whose rows are all past retention and deletes the expired rows of the
+   * default partition and the expired idempotency keys; then creates the partitions ahead. A
+   * partition still holding one unexpired row stays whole: reads skip its expired rows meanwhile.
+   */
   @Override
   public Future<Long> purge(long now) {
+    long cutoff = now - config.retentionMillis();
     return pool.withTransaction(conn -> conn.query("SELECT pg_try_advisory_xact_lock(" + PURGE_LOCK + ")").execute()
-        .compose(rows -> rows.iterator().next().getBoolean(0) ? purgeIn(conn, now) : Future.succeededFuture(0L)));
+            .compose(rows -> rows.iterator().next().getBoolean(0)
+                ? purgeDefault(conn, now).compose(n -> conn.query(LIST_PARTITIONS).execute()
+                    .map(p -> new PurgeWork(n, partitions.expired(existingPartitions(p), cutoff))))
+                : Future.succeededFuture(new PurgeWork(0, List.of()))))
+        .compose(work -> {
+          Future<Long> chain = Future.succeededFuture(work.fromDefault());
+          for (long start : work.expired()) {
+            chain = chain.compose(sum -> pool.withTransaction(conn -> dropPartition(conn, start)).map(n -> sum + n));
+          }
+          return chain;
+        })
+        .compose(removed -> ensurePartitions(now).map(removed));
   }
 
-  private Future<Long> purgeIn(SqlConnection conn, long now) {
+  private record PurgeWork(long fromDefault, List<Long> expired) {
+  }
+
+  private Future<Long> purgeDefault(SqlConnection conn, long now) {
+    return conn.preparedQuery(DELETE_EXPIRED_DEFAULT).execute(Tuple.of(now - config.retentionMillis()))
+        .compose(rows -> lowerCounts(conn, rows))
+        .compose(n -> conn.preparedQuery("DELETE FROM send_keys WHERE created_at < $1")
+            .execute(Tuple.of(now - config.idempotencyWindowMillis())).map(n));
+  }
+
+  /**
+   * Lowers the inbox counts by the partition's rows, then drops it, in one transaction: the counts
+   * and the rows go together. The heads are locked first, as appends lock them.
+   */
+  private Future<Long> dropPartition(SqlConnection conn, long start) {
+    String name = Partitions.name(PARTITION_PREFIX, start);
+    return conn.query("SELECT pg_advisory_xact_lock(" + PARTITION_LOCK + ")").execute()
+        .compose(x -> conn.query("SELECT to_regclass('" + name + "') IS NULL").execute())
+        .compose(gone -> gone.iterator().next().getBoolean(0)
+            ? Future.succeededFuture(0L)
+            : conn.query("SELECT recipient, count(*) FROM " + name + " GROUP BY recipient").execute()
+                .compose(rows -> lowerCounts(conn, rows))
+                .compose(n -> conn.query("DROP TABLE " + name).execute().map(n))
+                .onSuccess(n -> LOG.info("messages partition {} dropped by retention ({} messages)", name, n)));
+  }
+
+  /** Lowers each inbox's count of stored messages by the (recipient, count) rows given; answers their sum. */
+  private static Future<Long> lowerCounts(SqlConnection conn, RowSet<Row> counted) {
     Map<String, Long> removed = new TreeMap<>();
-    return conn.preparedQuery(DELETE_EXPIRED_MESSAGES).execute(Tuple.of(now - config.retentionMillis()))
-        .compose(rows -> {
-          rows.forEach(row -> removed.put(row.getString(0), row.getLong(1)));
-          if (removed.isEmpty()) {
-            return Future.<Void>succeededFuture();
-          }
-          // The heads are locked the way appends lock them, then their counts lowered.
-          List<Tuple> updates = new ArrayList<>(removed.size());
-          removed.forEach((user, n) -> updates.add(Tuple.of(user, n)));
-          return Future.all(
-              conn.preparedQuery(LOCK_HEADS).execute(Tuple.of(removed.keySet().toArray(new String[0]))),
-              batch(conn, DECREMENT_STORED, updates)).<Void>mapEmpty();
-        })
-        .compose(x -> conn.preparedQuery("DELETE FROM send_keys WHERE created_at < $1")
-            .execute(Tuple.of(now - config.idempotencyWindowMillis())))
-        .map(x -> removed.values().stream().mapToLong(Long::longValue).sum());
+    counted.forEach(row -> removed.put(row.getString(0), row.getLong(1)));
+    if (removed.isEmpty()) {
+      return Future.succeededFuture(0L);
+    }
+    List<Tuple> updates = new ArrayList<>(removed.size());
+    removed.forEach((user, n) -> updates.add(Tuple.of(user, n)));
+    long sum = removed.values().stream().mapToLong(Long::longValue).sum();
+    return conn.preparedQuery(LOCK_HEADS).execute(Tuple.of(removed.keySet().toArray(new String[0])))
+        .compose(x -> batch(conn, DECREMENT_STORED, updates))
+        .map(x -> sum);
+  }
+
+  /** A round trip to the database: whether it answers at all. */
+  Future<Void> ping() {
+    return pool.query("SELECT 1").execute().mapEmpty();
   }
 
   @Override

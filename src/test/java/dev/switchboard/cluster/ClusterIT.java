@@ -34,8 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Three Switchboard nodes in three JVMs, clustered over Hazelcast on loopback, sharing one real
- * PostgreSQL: cross-node delivery, presence, an outside publisher, and nodes killed or stopped.
+ * Three Switchboard nodes in three JVMs, clustered over Hazelcast on loopback, sharing two real
+ * PostgreSQL shards: cross-node delivery, presence, an outside publisher, and nodes killed or stopped.
  * The three nodes stay up for every test: a test that kills or stops a node starts its own, and
  * each test has users of its own, so the tests run in any order.
  */
@@ -46,7 +46,8 @@ class ClusterIT {
   @TempDir
   static Path dataDir;
 
-  static String postgresUri;
+  /** Two shards (two databases of the tests' server): bob and carol on shard 0, alice and dave on shard 1. */
+  static List<String> postgresUris;
   static List<String> clusterProperties;
   static final List<ProcessServer> nodes = new ArrayList<>();
   /** Nodes a test starts for itself, to kill or stop. */
@@ -54,7 +55,7 @@ class ClusterIT {
 
   @BeforeAll
   static void startCluster(TestPostgres postgres) throws Exception {
-    postgresUri = postgres.createDatabase();
+    postgresUris = List.of(postgres.createDatabase(), postgres.createDatabase());
     // A port range of its own, so concurrent runs on one machine do not join each other.
     int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
     // Room for the three nodes and one a test starts for itself.
@@ -76,7 +77,7 @@ class ClusterIT {
 
   static ProcessServer startNode(Path dir) {
     JsonObject conf = new JsonObject().put("inbox", new JsonObject()
-            .put("engine", "postgres").put("postgresUri", postgresUri))
+            .put("engine", "postgres").put("postgresUris", new JsonArray(postgresUris)))
         .put("limits", new JsonObject().put("messagesPerSecond", 100_000).put("messageBurst", 100_000));
     try {
       return ProcessServer.start(dir, conf, clusterProperties, List.of("-cluster"));

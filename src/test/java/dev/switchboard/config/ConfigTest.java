@@ -33,7 +33,8 @@ class ConfigTest {
       assertEquals(InboxConfig.Engine.LOG, config.inbox().engine());
       assertEquals(64L * 1024 * 1024, config.inbox().logSegmentBytes());
       assertEquals(false, config.inbox().logRepair(), "repair is never the default");
-      assertEquals("postgresql://switchboard@127.0.0.1:5432/switchboard", config.inbox().postgresUri());
+      assertEquals(List.of("postgresql://switchboard@127.0.0.1:5432/switchboard"), config.inbox().postgresUris());
+      assertEquals(3_600_000L, config.inbox().postgresPartitionMillis());
       assertEquals(8, config.inbox().postgresPoolSize());
       assertEquals(65_536, config.limits().maxBodyBytes());
       ctx.completeNow();
@@ -79,7 +80,7 @@ class ConfigTest {
       assertEquals(5, config.inbox().maxMessagesPerUser());
       assertEquals(List.of("https://a.example", "https://b.example"), config.push().corsOrigins());
       assertEquals(InboxConfig.Engine.POSTGRES, config.inbox().engine());
-      assertEquals("postgresql://sb:secret@db.internal/inbox", config.inbox().postgresUri());
+      assertEquals(List.of("postgresql://sb:secret@db.internal/inbox"), config.inbox().postgresUris());
       assertEquals(true, config.inbox().logRepair());
       assertEquals(65_536, config.limits().maxBodyBytes());
       ctx.completeNow();
@@ -130,6 +131,27 @@ class ConfigTest {
       badPool.getJsonObject("inbox").put("postgresPoolSize", 0);
       assertEquals("inbox.postgresPoolSize must be 1..1000, got 0",
           assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badPool)).getMessage());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  @DisplayName("inbox.postgresUris, comma-separated in its variable, wins over inbox.postgresUri; a URI of another "
+      + "scheme or a database listed twice is refused")
+  void shards(Vertx vertx, VertxTestContext ctx) {
+    Map<String, String> env = Map.of("SWITCHBOARD_INBOX_POSTGRES_URIS",
+        "postgresql://sb@db0/inbox, postgresql://sb@db1/inbox");
+    ConfigLoader.load(vertx, new JsonObject(), env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
+      assertEquals(List.of("postgresql://sb@db0/inbox", "postgresql://sb@db1/inbox"),
+          SwitchboardConfig.fromJson(json).inbox().postgresUris());
+      JsonObject badScheme = json.copy();
+      badScheme.getJsonObject("inbox").put("postgresUris", new io.vertx.core.json.JsonArray().add("mysql://db/inbox"));
+      assertEquals("inbox.postgresUris must hold URIs starting with postgresql://",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badScheme)).getMessage());
+      JsonObject twice = json.copy();
+      twice.getJsonObject("inbox").put("postgresUris", "postgresql://sb@db0/inbox,postgresql://sb@db0/inbox");
+      assertEquals("inbox.postgresUris lists a database twice",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(twice)).getMessage());
       ctx.completeNow();
     })));
   }

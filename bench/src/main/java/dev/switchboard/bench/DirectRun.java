@@ -36,7 +36,8 @@ final class DirectRun {
   /** The server processes: one, or the nodes of a cluster ({@code --server-pids}). */
   private final long[] pids;
   /** PostgreSQL's postmaster when the inboxes live there: its CPU is counted with the servers'. */
-  private final long pgPid;
+  /** The PostgreSQL postmasters whose CPU counts with the servers' ({@code --pg-pid}, comma-separated for shards). */
+  private final long[] pgPids;
   private final int users;
   private final int peers;
   private Loop loop;
@@ -50,7 +51,7 @@ final class DirectRun {
     long[] given = a.longs("server-pids", new long[] {a.lng("server-pid", -1)});
     this.pids = given;
     this.pid = given[0];
-    this.pgPid = a.lng("pg-pid", -1);
+    this.pgPids = java.util.Arrays.stream(a.longs("pg-pid", new long[0])).filter(p -> p > 0).toArray();
     this.users = a.integer("users", 1000);
     this.peers = a.integer("peers", 1);
   }
@@ -99,6 +100,10 @@ final class DirectRun {
             + "(after %.0f s warm-up), body %d bytes", users, peers, Result.rate(rate), duration, warmup, size));
         Step st = phase(rate, warmup, duration, drain);
         report(res, st, smoke || a.flag("strict"));
+        int shards = a.integer("shards", 1);
+        if (shards > 1) {
+          byShard(res, shards);
+        }
       }
     } finally {
       close();
@@ -202,7 +207,7 @@ final class DirectRun {
       return start;
     });
     sleepUntil(t0 + warmNs);
-    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPid);
+    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPids);
     // CPU per message divides the CPU of [end of warm-up, end of drain] by what was delivered in
     // that same span, not by the warm-up's deliveries as well.
     long deliveredAtCpu0 = loop.call(() -> hub.tracker.delivered);
@@ -212,7 +217,7 @@ final class DirectRun {
     long drainStart = System.nanoTime();
     loop.waitFor(() -> hub.pending() <= before[0] && hub.unanswered() <= before[1], (long) (drainSeconds * 1000));
     double drained = (System.nanoTime() - drainStart) / 1e9;
-    ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pids, pgPid);
+    ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pids, pgPids);
     return loop.call(() -> {
       Tracker t = hub.tracker;
       long pending = Math.max(0, hub.pending() - before[0]);
@@ -222,6 +227,44 @@ final class DirectRun {
           hub.gapFrames - before[10], t.foreign - before[11], sender.late, drained, t.latency.copy(),
           t.acceptLatency.copy(), t.latencyBySecond.clone(), cpu0, cpu1, t.delivered - deliveredAtCpu0);
     });
+  }
+
+  /**
+   * Sends of the whole run (warm-up included) by the shards of sender and recipient, as the server
+   * places users (first 8 bytes of SHA-256 of the id, unsigned, mod the count): with a shard lost
+   * during the run, the sends touching it are refused and the others are not.
+   */
+  private void byShard(Result res, int shards) {
+    java.util.Map<String, long[]> counts = new java.util.TreeMap<>();
+    java.util.Map<String, java.util.Set<String>> codes = new java.util.TreeMap<>();
+    loop.run(() -> {
+      for (Conn c : hub.conns) {
+        if (c instanceof WsUser u && u.lastTo >= 0) {
+          String key = shardOf("u" + u.idx, shards) + "->" + shardOf("u" + u.lastTo, shards);
+          long[] n = counts.computeIfAbsent(key, k -> new long[3]);
+          n[0]++;
+          n[1] += u.acceptedOwn;
+          n[2] += u.rejectedOwn;
+          if (u.rejectCode != null) {
+            codes.computeIfAbsent(key, k -> new java.util.TreeSet<>()).add(u.rejectCode);
+          }
+        }
+      }
+    });
+    counts.forEach((key, n) -> {
+      res.put("shard_" + key.replace("->", "_to_") + "_accepted", n[1]).put("shard_" + key.replace("->", "_to_") + "_rejected", n[2]);
+      res.line("shards " + key, String.format(Locale.ROOT, "%d users: accepted %d, refused %d%s", n[0], n[1], n[2],
+          codes.containsKey(key) ? " (" + String.join(", ", codes.get(key)) + ")" : ""));
+    });
+  }
+
+  static int shardOf(String user, int shards) {
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(user.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return (int) Long.remainderUnsigned(java.nio.ByteBuffer.wrap(digest, 0, 8).getLong(), shards);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private void report(Result res, Step st, boolean strict) {

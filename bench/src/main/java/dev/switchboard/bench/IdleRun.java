@@ -73,7 +73,7 @@ final class IdleRun {
     long[] ports = a.longs("ws-ports", new long[] {a.integer("ws-port", 8080)});
     long[] pids = a.longs("server-pids", new long[] {a.lng("server-pid", -1)});
     long[] pushPorts = a.longs("push-ports", new long[] {a.integer("push-port", 8081)});
-    long pgPid = a.lng("pg-pid", -1);
+    long[] pgPids = java.util.Arrays.stream(a.longs("pg-pid", new long[0])).filter(p -> p > 0).toArray();
     int nodes = ports.length;
     if (pids.length != nodes || (nodes > 1 && pushPorts.length != nodes)) {
       throw new IllegalArgumentException("--ws-ports, --push-ports and --server-pids must name the same number of nodes");
@@ -95,7 +95,7 @@ final class IdleRun {
         + "at most %d handshakes in flight, held %.0f s%s", Result.n(n), addresses, addresses, window, hold,
         nodes == 1 ? "" : String.format(Locale.ROOT, "; connection i to node i mod %d (server figures: all nodes summed)",
             nodes)));
-    if (pgPid > 0) {
+    if (pgPids.length > 0) {
       res.note("server cpu includes the PostgreSQL the nodes use (thread group 'postgres'); RSS figures do not");
     }
     if (nodes > 1) {
@@ -134,7 +134,7 @@ final class IdleRun {
     long rssBase = sum(pids, ProcStats::rssKib);
     long heapBase = gc ? sum(pids, ProcStats::heapUsedKib) : -1;
     long selfBase = ProcStats.rssKib(ProcStats.selfPid());
-    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPid);
+    ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPids);
 
     try (Loop loop = new Loop()) {
       Tracker tracker = new Tracker(new Token(0), n);
@@ -157,7 +157,7 @@ final class IdleRun {
       long tConnected = System.nanoTime();
       loop.waitFor(() -> hub.synced >= hub.connected, 30_000);
       long tSynced = System.nanoTime();
-      ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pids, pgPid);
+      ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pids, pgPids);
 
       long[] stats = loop.call(() -> new long[] {hub.connected, hub.connectFailed, hub.synced});
       Histogram lat = Tracker.newHistogram();

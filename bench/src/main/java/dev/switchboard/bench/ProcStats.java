@@ -284,10 +284,21 @@ final class ProcStats {
      * {@code pgPid} and the backends running at the time; a thread group named {@code postgres}).
      */
     static Cpu take(long[] serverPids, long pgPid) {
-      if (serverPids.length == 1 && pgPid <= 0) {
+      return take(serverPids, pgPid > 0 ? new long[] {pgPid} : new long[0]);
+    }
+
+    /** The same with several PostgreSQL servers (shards), each postmaster with its backends. */
+    static Cpu take(long[] serverPids, long[] pgPids) {
+      if (serverPids.length == 1 && pgPids.length == 0) {
         return take(serverPids[0]);
       }
-      long[] pg = withChildren(pgPid);
+      long[] pg = new long[0];
+      for (long pgPid : pgPids) {
+        long[] one = withChildren(pgPid);
+        long[] joined = java.util.Arrays.copyOf(pg, pg.length + one.length);
+        System.arraycopy(one, 0, joined, pg.length, one.length);
+        pg = joined;
+      }
       long[] all = java.util.Arrays.copyOf(serverPids, serverPids.length + pg.length);
       System.arraycopy(pg, 0, all, serverPids.length, pg.length);
       long me = selfPid();
@@ -304,7 +315,7 @@ final class ProcStats {
         sys += k;
         threadGroups(pid).forEach((name, secs) -> groups.merge(name, secs, Double::sum));
       }
-      if (pg.length > 0) { // backends that ended count as long as the postmaster runs
+      for (long pgPid : pgPids) { // backends that ended count as long as their postmaster runs
         double reaped = reapedChildrenCpu(pgPid, true);
         cpu += reaped;
         sys += reapedChildrenCpu(pgPid, false);

@@ -31,7 +31,7 @@ final class StormRun {
     long[] wsPorts = a.longs("ws-ports", new long[] {a.integer("ws-port", 8080)});
     long[] pushPorts = a.longs("push-ports", new long[] {a.integer("push-port", 8081)});
     long[] pids = a.longs("server-pids", new long[] {a.lng("server-pid", -1)});
-    long pgPid = a.lng("pg-pid", -1);
+    long[] pgPids = java.util.Arrays.stream(a.longs("pg-pid", new long[0])).filter(p -> p > 0).toArray();
     int nodes = wsPorts.length;
     if (nodes < 2 || pushPorts.length != nodes || pids.length != nodes) {
       throw new IllegalArgumentException("storm needs --ws-ports, --push-ports and --server-pids of at least 2 nodes, "
@@ -171,7 +171,7 @@ final class StormRun {
       int pushVia = survivors[0];
       loop.run(storm::arm);
       Loop.sleep(500); // let the acks of the checks settle
-      ProcStats.Cpu cpu0 = ProcStats.Cpu.take(survivorPids, pgPid);
+      ProcStats.Cpu cpu0 = ProcStats.Cpu.take(survivorPids, pgPids);
       ProcStats.Cpu[] nodeCpu0 = new ProcStats.Cpu[survivors.length];
       for (int k = 0; k < survivors.length; k++) {
         nodeCpu0[k] = ProcStats.Cpu.take(survivorPids[k]);
@@ -201,7 +201,7 @@ final class StormRun {
       }
       boolean recovered = loop.waitFor(storm::recovered, (long) (recoverLimit * 1000));
       long tRecovered = System.nanoTime();
-      ProcStats.Cpu cpu1 = ProcStats.Cpu.take(survivorPids, pgPid);
+      ProcStats.Cpu cpu1 = ProcStats.Cpu.take(survivorPids, pgPids);
       ProcStats.Cpu[] nodeCpu1 = new ProcStats.Cpu[survivors.length];
       for (int k = 0; k < survivors.length; k++) {
         nodeCpu1[k] = ProcStats.Cpu.take(survivorPids[k]);
@@ -231,7 +231,7 @@ final class StormRun {
         res.line("  node " + (survivors[k] + 1) + " cpu", String.format(Locale.ROOT, "%.2f s over %.1f s (%.0f%% of one "
             + "core): %s", secs, wall, 100 * secs / wall, ProcStats.Cpu.topGroups(nodeCpu0[k], nodeCpu1[k], 4)));
       }
-      if (pgPid > 0) {
+      if (pgPids.length > 0) {
         double pg = cpu1.groups().getOrDefault("postgres", 0.0) - cpu0.groups().getOrDefault("postgres", 0.0);
         double wall = (cpu1.nanos() - cpu0.nanos()) / 1e9;
         res.put("postgres_cpu_s", Result.round(pg));

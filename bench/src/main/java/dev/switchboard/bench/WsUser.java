@@ -39,6 +39,11 @@ final class WsUser implements Conn {
   private final long[] sentPerPeer;
   private final long[] rejectedPerPeer;
   private long nextSeq;
+  /** The user this one last sent to, and its own sends' answers: the per-shard figures of a sharded run. */
+  int lastTo = -1;
+  long acceptedOwn;
+  long rejectedOwn;
+  String rejectCode;
 
   WsUser(Hub hub, int idx, String name) {
     this.hub = hub;
@@ -121,6 +126,7 @@ final class WsUser implements Conn {
     hub.tracker.token.append(sb, idx, seq, intended);
     sb.append("\"}");
     ws.writeTextMessage(sb.toString());
+    lastTo = to;
     sentPerPeer[peer]++;
     hub.sent++;
   }
@@ -200,6 +206,7 @@ final class WsUser implements Conn {
 
   private void onAccepted(byte[] b, int len) {
     hub.accepted++;
+    acceptedOwn++;
     String id = Scan.string(b, len, ID);
     long intended = intendedOf(id);
     if (intended >= 0) {
@@ -216,6 +223,8 @@ final class WsUser implements Conn {
       return;
     }
     hub.rejected++;
+    rejectedOwn++;
+    rejectCode = lastError;
     rejectedPerPeer[(int) (seq % hub.peers)]++;
   }
 
