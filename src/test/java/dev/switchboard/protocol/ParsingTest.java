@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParsingTest {
 
-  final JsonFrameParser parser = new JsonFrameParser(new Ids(8), 10, 4);
+  final JsonFrameParser parser = new JsonFrameParser(new Ids(8), 10, 4, 40);
 
   @ParameterizedTest
   @CsvSource(delimiter = ';', value = {
