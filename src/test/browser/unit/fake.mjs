@@ -204,6 +204,16 @@ export class FakeConn {
     switch (frame.type) {
       case 'send': this._onSend(frame); break;
       case 'ping': this.send({ type: 'pong' }); break;
+      case 'signal':
+        // Live sessions only, never stored, never answered (docs/protocol.md).
+        for (const c of this.server.conns) {
+          if (c.user === frame.to && c.synced) c.send({ type: 'signal', from: this.user, kind: frame.kind, data: frame.data });
+        }
+        break;
+      case 'read':
+        // Stored in the peer's inbox like a message, with a seq, as the gateway does.
+        this.server.store(frame.peer, undefined, undefined, { type: 'read', by: this.user, upTo: frame.upTo });
+        break;
       case 'token': {
         const answer = this.server.hooks.onToken?.(frame, this);
         if (answer) this.send(answer);
