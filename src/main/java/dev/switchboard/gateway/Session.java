@@ -262,7 +262,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   }
 
   /** A signal for this user: written at once, or dropped when the socket is backed up. */
-  void onSignal(Signal signal, String frame) {
+  void onSignal(String frame) {
     if (!json || closed || socket.isClosed()) {
       return;
     }
@@ -355,6 +355,9 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     if (closed || socket.isClosed()) {
       return;
     }
+    if (!json && delivery.isReceipt()) {
+      return; // text clients have no receipt frame; their cursor passes a receipt with the next message
+    }
     gateway.metrics().delivered(delivery.live);
     if (json) {
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
@@ -364,8 +367,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       } else {
         socket.writeTextMessage(new String(frame, StandardCharsets.UTF_8)); // Vert.x splits it into frames
       }
-    } else if (!delivery.isReceipt()) {
-      // Text clients have no receipt frame; their cursor passes a receipt with the next message.
+    } else {
       long seq = delivery.seq();
       socket.writeTextMessage(delivery.textFrame(gateway.settings().textPrefixSender(), gateway.settings().textEscapeHtml()))
           .onSuccess(v -> gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(user, TEXT_DEVICE, seq).toJson()));

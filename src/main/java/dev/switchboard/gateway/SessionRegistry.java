@@ -92,7 +92,7 @@ final class SessionRegistry {
       if (group != null) {
         String frame = ServerFrames.signal(signal.from(), signal.kind(), signal.data());
         for (Session session : group) {
-          session.onSignal(signal, frame);
+          session.onSignal(frame);
         }
       }
     }
