@@ -261,9 +261,13 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     gateway.sendSignal(new Signal(user, signal.to(), signal.kind(), signal.data()));
   }
 
-  /** A signal for this user: written at once, or dropped when the socket is backed up. */
+  /** A signal for this user: written at once, or dropped when this loop is behind or the socket backed up. */
   void onSignal(String frame) {
     if (!json || closed || socket.isClosed()) {
+      return;
+    }
+    if (gateway.behind()) {
+      gateway.metrics().signal("overloaded");
       return;
     }
     if (behind || socket.writeQueueFull()) {

@@ -1,9 +1,12 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.GatewayLoad;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
@@ -126,6 +129,33 @@ class SignalsIT {
                 })
                 .compose(v -> nothingBeforePong(alice)))))
         .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("while a gateway of the node is behind, signals are dropped without an error; afterwards they pass again")
+  void signalsAreDroppedWhileBehind(Vertx vertx, VertxTestContext ctx) {
+    TestServer.start(vertx, dataDir).compose(server -> server.online("bob", "phone")
+        .compose(bob -> server.online("alice", "web").compose(alice -> {
+          reportLoad(vertx, true);
+          return alice.send(typing("bob", new JsonObject().put("n", 1)))
+              .compose(v -> nothingBeforePong(alice))
+              .compose(v -> {
+                reportLoad(vertx, false);
+                return alice.send(typing("bob", new JsonObject().put("n", 2)));
+              })
+              .compose(v -> bob.expect("signal"))
+              .map(signal -> {
+                ctx.verify(() -> assertEquals(2, signal.getJsonObject("data").getInteger("n")));
+                return null;
+              });
+        })))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  /** What a gateway instance's LoopLag publishes when its loop falls behind or catches up. */
+  private static void reportLoad(Vertx vertx, boolean behind) {
+    vertx.eventBus().publish(Addresses.ROUTER_LOAD, new GatewayLoad("gateway-test", behind, behind ? 5_000 : 0).toJson(),
+        new DeliveryOptions().setLocalOnly(true));
   }
 
   @Test
