@@ -36,6 +36,19 @@ test('signal() is dropped (false) while closed, checked for size, and reaches th
   await server.stop();
 });
 
+test('a signal the server refuses as too large is an error event and leaves the frame limit of sends alone', async () => {
+  const server = await new FakeServer({ maxSignalBytes: 16 }).start();
+  const alice = makeClient(server, 'alice');
+  await alice.connect().ready();
+  const refused = nextEvent(alice, 'error', (e) => e.code === 'too_large');
+  assert.equal(alice.signal('bob', 'typing', { text: 'x'.repeat(50) }), true);
+  const error = await within(refused, 5000, 'too_large error');
+  assert.equal(error.id, undefined);
+  const accepted = await within(alice.send('bob', 'y'.repeat(2000)), 5000, 'a 2000-byte send accepted');
+  assert.equal(accepted.body.length, 2000);
+  await server.stop();
+});
+
 test('markRead() while closed is sent when the connection opens, newest per peer, and a repeat sends nothing', async () => {
   const server = await new FakeServer().start();
   const alice = makeClient(server, 'alice');

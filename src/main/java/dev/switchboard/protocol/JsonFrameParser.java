@@ -90,7 +90,9 @@ public final class JsonFrameParser {
       encoded = object.encode();
     }
     if (Utf8.length(kind) + (encoded == null ? 0 : Utf8.length(encoded)) > maxSignalBytes) {
-      throw new ProtocolException(ErrorCode.TOO_LARGE, "kind and data are larger than " + maxSignalBytes + " bytes");
+      // Worded unlike the frame limit's "larger than N bytes", which clients read as gateway.maxFrameBytes.
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "a signal's kind and data may have at most " + maxSignalBytes
+          + " bytes (limits.maxSignalBytes)");
     }
     return new ClientFrame.Signal(to, kind, encoded);
   }
