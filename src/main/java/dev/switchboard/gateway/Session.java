@@ -51,9 +51,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private final MessageAssembler assembler;
   private final TokenBucket sendRate;
   private int rateStrikes;
-  private final TokenBucket signalRate;
-  /** Whether this session was told that its signals are over the limit, since one last passed. */
-  private boolean toldSignalLimit;
+  private final SignalLimit signalLimit;
   private final DeliverySequencer<Delivery> sequencer;
   private String device;
   private boolean joined;
@@ -79,8 +77,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     this.assembler = new MessageAssembler(gateway.settings().maxFrameBytes());
     this.sendRate = new TokenBucket(gateway.limits().messagesPerSecond(), gateway.limits().messageBurst(),
         System.currentTimeMillis());
-    this.signalRate = new TokenBucket(gateway.limits().signalsPerSecond(), gateway.limits().signalsPerSecond(),
-        System.currentTimeMillis());
+    this.signalLimit = new SignalLimit(gateway.limits().signalsPerSecond(), System.currentTimeMillis());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
     this.lastHeardMillis = System.currentTimeMillis();
     socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
@@ -244,16 +241,15 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     if (expired(now)) {
       return; // the deadline timer, perhaps late on a busy loop, closes the session
     }
-    if (!signalRate.tryTake(now)) {
+    SignalLimit.Verdict verdict = signalLimit.admit(now);
+    if (verdict != SignalLimit.Verdict.PASS) {
       gateway.metrics().signal("rate_limited");
-      if (!toldSignalLimit) {
-        toldSignalLimit = true;
+      if (verdict == SignalLimit.Verdict.DROP_AND_TELL) {
         throw new ProtocolException(ErrorCode.RATE_LIMITED, "at most " + gateway.limits().signalsPerSecond()
             + " signals per second; signals over it are dropped without a further error until one passes");
       }
       return;
     }
-    toldSignalLimit = false;
     if (gateway.behind()) {
       gateway.metrics().signal("overloaded");
       return;
