@@ -93,6 +93,8 @@ export interface SwitchboardOptions {
   persistOutbox?: boolean;
   storagePrefix?: string;
   maxIdLength?: number;
+  /** The server's limits.maxSignalBytes: signal() refuses larger signals (kind plus encoded data). */
+  maxSignalBytes?: number;
 }
 
 export interface Message {
@@ -104,6 +106,23 @@ export interface Message {
   ts: number;
   /** True when a back end pushed it (HTTP API or event bus), false for a user's message. */
   push: boolean;
+}
+
+/** An ephemeral signal from another user (for example `kind` 'typing'): never stored. */
+export interface Signal {
+  from: string;
+  kind: string;
+  data?: Record<string, unknown>;
+}
+
+/** A read receipt: `by` has read this user's messages to them up to the message `upTo` (a msgId from `accepted`). */
+export interface ReadReceipt {
+  by: string;
+  upTo: string;
+  /** The receipt's own id and position in this user's inbox. */
+  msgId: string;
+  seq: number;
+  ts: number;
 }
 
 export interface Accepted {
@@ -151,6 +170,8 @@ export interface RetryDetail {
 
 export interface SwitchboardEventMap {
   message: Message;
+  signal: Signal;
+  read: ReadReceipt;
   gap: { from: number; to: number };
   synced: { seq: number | null };
   state: StateDetail;
@@ -193,6 +214,10 @@ export declare class SwitchboardClient extends EventTarget {
   close(): void;
   ready(): Promise<{ seq: number | null }>;
   send(to: string, body: string, options?: { id?: string }): SendPromise;
+  /** Sends an ephemeral signal to the live sessions of `to`; false when there is no open connection (dropped). */
+  signal(to: string, kind: string, data?: Record<string, unknown>): boolean;
+  /** Tells `peer` this user has read their messages up to `msgId`; sent when a connection is open. */
+  markRead(peer: string, msgId: string): void;
   retryNow(): void;
   refreshToken(token: string): void;
 }

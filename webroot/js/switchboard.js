@@ -14,7 +14,7 @@
 //
 // See docs/client-js.md for usage, the states and events, and what each refusal does.
 
-export const VERSION = '2.0.0';
+export const VERSION = '2.1.0';
 
 const SUBPROTOCOL = 'switchboard.v1';
 // Close codes this client uses itself, apart from the server's (4000 idle, 4001 token expired, 4002 rate limited).
@@ -80,6 +80,7 @@ const DEFAULTS = Object.freeze({
   persistOutbox: true,         // keep unconfirmed sends in storage across reloads
   storagePrefix: 'switchboard',
   maxIdLength: 64,             // the server's limits.maxIdLength
+  maxSignalBytes: 1024,        // the server's limits.maxSignalBytes (kind plus encoded data)
 });
 
 /** An Error with a machine-readable `code` (the server's error code, or one of the client's own). */
@@ -140,6 +141,8 @@ export class SwitchboardClient extends EventTarget {
     this._token = typeof opts.token === 'string' ? opts.token : null;
     this._readyWaiters = [];
     this._seen = new Set();     // recent msgIds, insertion-ordered so the oldest can be evicted
+    this._readsToSend = new Map(); // peer -> msgId marked read while no connection was open
+    this._readsSent = new Map();   // peer -> msgId last sent on this connection, so repeats cost nothing
     const cursor = this._loadCursor();
     this._lastSeq = cursor.seq;
     this._epoch = cursor.epoch;
@@ -337,6 +340,63 @@ export class SwitchboardClient extends EventTarget {
     return promise;
   }
 
+  /**
+   * Sends an ephemeral signal (such as 'typing') to every live session of `to`: not stored, not
+   * answered. Returns whether it went out; without an open connection it is dropped (false), as
+   * the server drops signals it cannot deliver at once.
+   */
+  signal(to, kind, data) {
+    const problem = idProblem(to, this.options.maxIdLength);
+    if (problem) {
+      throw new TypeError(`to ${problem}`);
+    }
+    if (typeof kind !== 'string' || idProblem(kind, 32)) {
+      throw new TypeError('kind must be a string of 1..32 characters without whitespace or |');
+    }
+    if (data !== undefined && (data === null || typeof data !== 'object' || Array.isArray(data))) {
+      throw new TypeError('data must be a plain object');
+    }
+    const size = utf8Length(kind) + (data === undefined ? 0 : utf8Length(JSON.stringify(data)));
+    if (size > this.options.maxSignalBytes) {
+      throw new SwitchboardError('too_large', `signal is larger than ${this.options.maxSignalBytes} bytes`);
+    }
+    const conn = this._conn;
+    if (!conn || conn.ws.readyState !== 1 || this._state !== State.OPEN) {
+      return false;
+    }
+    this._raw(conn, data === undefined ? { type: 'signal', to, kind } : { type: 'signal', to, kind, data });
+    return true;
+  }
+
+  /**
+   * Tells `peer` that this user has read their messages up to `msgId` (a message from `peer`).
+   * Sent at once, or, without a connection, when the next one opens (only the newest per peer).
+   * Marking the same message again sends nothing.
+   */
+  markRead(peer, msgId) {
+    const problem = idProblem(peer, this.options.maxIdLength);
+    if (problem) {
+      throw new TypeError(`peer ${problem}`);
+    }
+    if (typeof msgId !== 'string' || idProblem(msgId, this.options.maxIdLength)) {
+      throw new TypeError('msgId must be the msgId of a message from peer');
+    }
+    const conn = this._conn;
+    if (conn && conn.ws.readyState === 1 && this._state === State.OPEN) {
+      this._sendRead(conn, peer, msgId);
+    } else {
+      this._readsToSend.set(peer, msgId);
+    }
+  }
+
+  _sendRead(conn, peer, msgId) {
+    if (this._readsSent.get(peer) === msgId) {
+      return;
+    }
+    this._readsSent.set(peer, msgId);
+    this._raw(conn, { type: 'read', peer, upTo: msgId });
+  }
+
   /** While reconnecting: skip the rest of the back-off wait and try now. */
   retryNow() {
     if (this._retryTimer && this._started) {
@@ -456,6 +516,11 @@ export class SwitchboardClient extends EventTarget {
     this._bucket = { tokens: this.options.sendBurst, at: this._now(), rate: this.options.sendRate };
     this._setState(State.OPEN);
     this._scheduleRenewal();
+    this._readsSent.clear();
+    for (const [peer, msgId] of this._readsToSend) {
+      this._sendRead(conn, peer, msgId);
+    }
+    this._readsToSend.clear();
     this._pump();
   }
 
@@ -654,6 +719,8 @@ export class SwitchboardClient extends EventTarget {
     }
     switch (frame?.type) {
       case 'message': this._onMessage(conn, frame); break;
+      case 'read': this._onMessage(conn, frame); break;
+      case 'signal': this._emit('signal', { from: frame.from, kind: frame.kind, data: frame.data }); break;
       case 'gap': this._onGap(conn, frame); break;
       case 'synced': this._onSynced(conn, frame); break;
       case 'accepted': this._onAccepted(frame); break;
@@ -681,9 +748,14 @@ export class SwitchboardClient extends EventTarget {
     const duplicate = m.msgId != null && this._seen.has(m.msgId);
     if (!duplicate) {
       this._remember(m.msgId);
-      this._emit('message', {
-        msgId: m.msgId, seq: m.seq, from: m.from, to: m.to, body: m.body, ts: m.ts, push: m.push === true,
-      });
+      if (m.type === 'read') {
+        // A receipt holds a seq in this inbox like a message: processed and acked the same way.
+        this._emit('read', { by: m.by, upTo: m.upTo, msgId: m.msgId, seq: m.seq, ts: m.ts });
+      } else {
+        this._emit('message', {
+          msgId: m.msgId, seq: m.seq, from: m.from, to: m.to, body: m.body, ts: m.ts, push: m.push === true,
+        });
+      }
     }
     // Recorded after the listeners ran: if the page dies in between, the message comes again
     // (and the page's own msgId check can drop it) rather than never.

@@ -41,6 +41,10 @@ client.on('state', ({ state, delay }) => console.log(state, delay ?? 'waiting'))
 client.on('storage', ({ op, id }) => console.log(op, id));
 client.on('error', (e: SwitchboardError) => console.log(e.code, e.id, e.queued));
 client.on('retry', ({ id, delay }) => console.log(id, delay));
+client.on('signal', ({ from, kind, data }) => console.log(from, kind, data?.state));
+client.on('read', ({ by, upTo, seq }) => console.log(by, upTo.length, seq.toFixed()));
+const signalled: boolean = client.signal('bob', 'typing', { state: 'on' });
+client.markRead('bob', '3kq9x0c1f2-1a');
 const sent = client.send('bob', 'hi', { id: 'c-1' });
 const id: string = sent.id;
 sent.then((a: Accepted) => console.log(a.msgId, a.online, a.duplicate === true), (e: SwitchboardError) => e.code);
@@ -51,4 +55,4 @@ client.close();
 const problem: string | null = idProblem('bob');
 const bytes: number = utf8Length('é');
 const exp: number | null = tokenExp('a.b.c');
-console.log(version, next, id, problem, bytes, exp, client.pending.length, client.lastSeq, client.synced);
+console.log(version, signalled, next, id, problem, bytes, exp, client.pending.length, client.lastSeq, client.synced);

@@ -32,9 +32,9 @@ export function utf8Bytes(s) {
 export class FakeServer {
   constructor({
     maxBodyBytes = 65536, maxFrameBytes = 262144, rate = 50, burst = 100, maxSessions = 20, hooks = {},
-    oversize = 'close',
+    oversize = 'close', maxSignalBytes = 1024,
   } = {}) {
-    this.limits = { maxBodyBytes, maxFrameBytes, rate, burst, maxSessions };
+    this.limits = { maxBodyBytes, maxFrameBytes, rate, burst, maxSessions, maxSignalBytes };
     // How an oversized frame is answered: 'close' as the gateway does (1009 naming its limit),
     // 'close-unnamed' (1009 without the limit, as a proxy might), 'error' (an id-less too_large frame).
     this.oversize = oversize;
@@ -204,6 +204,22 @@ export class FakeConn {
     switch (frame.type) {
       case 'send': this._onSend(frame); break;
       case 'ping': this.send({ type: 'pong' }); break;
+      case 'signal': {
+        // Live sessions only, never stored, never answered (docs/protocol.md); refused as the gateway words it.
+        const max = this.server.limits.maxSignalBytes;
+        if (utf8Bytes(frame.kind) + (frame.data === undefined ? 0 : utf8Bytes(JSON.stringify(frame.data))) > max) {
+          this.error('too_large', `a signal's kind and data may have at most ${max} bytes (limits.maxSignalBytes)`);
+          break;
+        }
+        for (const c of this.server.conns) {
+          if (c.user === frame.to && c.synced) c.send({ type: 'signal', from: this.user, kind: frame.kind, data: frame.data });
+        }
+        break;
+      }
+      case 'read':
+        // Stored in the peer's inbox like a message, with a seq, as the gateway does.
+        this.server.store(frame.peer, undefined, undefined, { type: 'read', by: this.user, upTo: frame.upTo });
+        break;
       case 'token': {
         const answer = this.server.hooks.onToken?.(frame, this);
         if (answer) this.send(answer);

@@ -46,6 +46,15 @@ public final class Addresses {
   public static final String ROUTER_SEND = "switchboard.router.send";
 
   /**
+   * Ephemeral signals (typing, ...) from connected clients. A gateway instance sends it (local only)
+   * for each signal that passed its limits; the router consumes it and hands the signal, in a
+   * {@link DeliveryBatch} of no messages, to each node with sessions of the recipient, as it does
+   * committed messages; nothing is stored. A signal is dropped when the recipient has no session or
+   * a gateway of this node is behind. Body: {@link Signal}. No reply.
+   */
+  public static final String ROUTER_SIGNAL = "switchboard.router.signal";
+
+  /**
    * Presence of one user. The push API requests it, the router consumes it.
    * Body: {@code {"user": id}}. Reply: {@link Presence}.
    */

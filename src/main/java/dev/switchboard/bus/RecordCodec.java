@@ -47,6 +47,7 @@ public final class RecordCodec<T> implements MessageCodec<T, T> {
     register(bus, new RecordCodec<>(AppendBatch.class, AppendBatch::toJson, AppendBatch::fromJson));
     register(bus, new RecordCodec<>(AppendBatchResult.class, AppendBatchResult::toJson, AppendBatchResult::fromJson));
     register(bus, new RecordCodec<>(DeliveryBatch.class, DeliveryBatch::toJson, DeliveryBatch::fromJson));
+    register(bus, new RecordCodec<>(Signal.class, Signal::toJson, Signal::fromJson));
     register(bus, new RecordCodec<>(InboxPage.class, InboxPage::toJson, InboxPage::fromJson));
     register(bus, new RecordCodec<>(SendOutcome.class, SendOutcome::toJson, SendOutcome::fromJson));
   }

@@ -6,11 +6,14 @@ package dev.switchboard.bus;
  * user whose id equals an API key's name (or {@code push.defaultSender}) never passes for the
  * back end: recipients are told which is which ({@code "push": true} on the message frame), on
  * live deliveries and on backlog reads alike, and the store's idempotency keys, scoped by sender,
- * never answer one for the other. Stored senders written before the mark read as users.
+ * never answer one for the other. A read receipt is stored the same way as {@code read|<reader>}.
+ * Stored senders written before the mark read as users.
  */
 public final class Senders {
 
   private static final String PUSH = "push|";
+  /** A read receipt's stored sender: {@code read|<reader>}, which no user id and no push can be. */
+  private static final String READ = "read|";
 
   private Senders() {
   }
@@ -24,9 +27,21 @@ public final class Senders {
     return stored != null && stored.startsWith(PUSH);
   }
 
-  /** The sender as recipients see it: the user id, or the name a push was made under. */
+  /** The stored sender of a read receipt: {@code reader} has read messages of the inbox's owner. */
+  public static String receipt(String reader) {
+    return READ + reader;
+  }
+
+  public static boolean isReceipt(String stored) {
+    return stored != null && stored.startsWith(READ);
+  }
+
+  /** The sender as recipients see it: the user id, the name a push was made under, or the reader of a receipt. */
   public static String shown(String stored) {
-    return isPush(stored) ? stored.substring(PUSH.length()) : stored;
+    if (isPush(stored)) {
+      return stored.substring(PUSH.length());
+    }
+    return isReceipt(stored) ? stored.substring(READ.length()) : stored;
   }
 
   /**

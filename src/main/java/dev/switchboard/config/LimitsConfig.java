@@ -15,7 +15,9 @@ public record LimitsConfig(
     int maxConnectionsPerIp,
     int maxJsonDepth,
     long maxDeliveryLagMillis,
-    int maxQueuedCopies) {
+    int maxQueuedCopies,
+    int maxSignalBytes,
+    int signalsPerSecond) {
 
   public static LimitsConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "limits");
@@ -31,6 +33,8 @@ public record LimitsConfig(
         s.intIn("maxConnectionsPerIp", 1, 10_000_000),
         s.intIn("maxJsonDepth", 2, 1000),
         s.longIn("maxDeliveryLagMillis", 10, 600_000),
-        s.intIn("maxQueuedCopies", 1, 100_000_000));
+        s.intIn("maxQueuedCopies", 1, 100_000_000),
+        s.intIn("maxSignalBytes", 1, 65_536),
+        s.intIn("signalsPerSecond", 1, 1_000_000));
   }
 }

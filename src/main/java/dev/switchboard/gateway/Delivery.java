@@ -3,7 +3,10 @@ package dev.switchboard.gateway;
 import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.protocol.MessageFrameEncoder;
+import dev.switchboard.protocol.ServerFrames;
 import dev.switchboard.protocol.TextFrame;
+
+import java.nio.charset.StandardCharsets;
 
 /**
  * A stored message on its way to sessions. Each wire form is encoded at most once, however many
@@ -26,10 +29,20 @@ final class Delivery {
     return message.seq();
   }
 
+  /** A read receipt: a {@code read} frame for JSON clients, nothing for text clients (which have no such frame). */
+  boolean isReceipt() {
+    return Senders.isReceipt(message.from());
+  }
+
   /** The v1 frame as UTF-8, ready for the socket. */
   byte[] jsonFrame(MessageFrameEncoder encoder) {
     if (jsonFrame == null) {
       StoredMessage m = message;
+      if (isReceipt()) {
+        jsonFrame = ServerFrames.read(m.msgId(), m.seq(), Senders.shown(m.from()), m.body(), m.ts())
+            .getBytes(StandardCharsets.UTF_8);
+        return jsonFrame;
+      }
       jsonFrame = encoder.message(m.msgId(), m.seq(), Senders.shown(m.from()), Senders.isPush(m.from()), m.to(),
           m.body(), m.ts());
     }

@@ -5,6 +5,7 @@ import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.bus.Signal;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.protocol.Ids;
@@ -36,6 +37,12 @@ interface GatewayContext {
 
   /** Has the router store and deliver a client's send; fails with the reason it was refused. */
   Future<SendOutcome> submitSend(SendCommand command);
+
+  /** Hands a signal to the router, which passes it to the live sessions of its recipient (no reply). */
+  void sendSignal(Signal signal);
+
+  /** Whether this instance's event loop is behind: signals are then dropped before they cost anything. */
+  boolean behind();
 
   /** One page of the session's inbox, from the inbox verticle. */
   Future<InboxPage> readPage(ReadRequest request);

@@ -96,7 +96,8 @@ public final class GatewayVerticle extends VerticleBase {
     DeliveryOptions routerRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     SendBatcher sendBatcher = new SendBatcher(context,
         batch -> vertx.eventBus().<SendBatchResult>request(Addresses.ROUTER_SEND, batch, routerRequest).map(Message::body));
-    SessionHost host = new SessionHost(vertx, config, limits, ids, tokens, sendBatcher, registry, metrics);
+    SessionHost host = new SessionHost(vertx, config, limits, ids, tokens, sendBatcher, registry, metrics,
+        () -> loopLag != null && loopLag.behind());
     LocalMap<String, Integer> connectionsPerIp = vertx.sharedData().getLocalMap(CONNECTIONS_PER_IP);
     admission = new Admission(config, auth, limits, ids, authenticator, connectionsPerIp, directory, metrics,
         this::prepareSocket, host::start);

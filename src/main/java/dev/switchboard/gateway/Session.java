@@ -8,6 +8,8 @@ import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.bus.Senders;
+import dev.switchboard.bus.Signal;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.protocol.ClientFrame;
 import dev.switchboard.protocol.CloseCodes;
@@ -49,6 +51,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private final MessageAssembler assembler;
   private final TokenBucket sendRate;
   private int rateStrikes;
+  private final SignalLimit signalLimit;
   private final DeliverySequencer<Delivery> sequencer;
   private String device;
   private boolean joined;
@@ -74,6 +77,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     this.assembler = new MessageAssembler(gateway.settings().maxFrameBytes());
     this.sendRate = new TokenBucket(gateway.limits().messagesPerSecond(), gateway.limits().messageBurst(),
         System.currentTimeMillis());
+    this.signalLimit = new SignalLimit(gateway.limits().signalsPerSecond(), System.currentTimeMillis());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
     this.lastHeardMillis = System.currentTimeMillis();
     socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
@@ -178,6 +182,10 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       acknowledge(ack.seq());
     } else if (frame instanceof ClientFrame.Ping) {
       write(ServerFrames.pong());
+    } else if (frame instanceof ClientFrame.Signal signal) {
+      signal(signal);
+    } else if (frame instanceof ClientFrame.Read read) {
+      markRead(read);
     } else if (frame instanceof ClientFrame.Token token) {
       refreshToken(token.token());
     } else if (frame instanceof ClientFrame.Hello hello) {
@@ -199,24 +207,96 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   }
 
   private void send(String id, String to, String body) {
+    if (takeSend(id)) {
+      submit(id, new SendCommand(user, List.of(to), body, id));
+    }
+  }
+
+  /**
+   * Stores a read receipt in the peer's inbox like a message, under the reader's receipt mark, so
+   * that it reaches every device of the peer, offline ones later, in order. Its idempotency key is
+   * the message read: a second device marking the same message stores nothing new.
+   */
+  private void markRead(ClientFrame.Read read) {
+    if (!takeSend(null)) {
+      return;
+    }
+    gateway.submitSend(new SendCommand(Senders.receipt(user), List.of(read.peer()), read.upTo(), read.upTo()))
+        .onSuccess(outcome -> {
+          RecipientResult result = outcome.results().get(0);
+          if (!result.isStored()) {
+            sendError(new ProtocolException(result.error(), "read receipt not stored: " + result.error().meaning()));
+          }
+        })
+        .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
+  }
+
+  /**
+   * Hands a signal to the router unless it must be dropped: over this session's signal rate (told
+   * once until a signal passes again), or while this gateway's loop is behind (silently: signals
+   * are the first thing to give up under load).
+   */
+  private void signal(ClientFrame.Signal signal) {
+    long now = System.currentTimeMillis();
+    if (expired(now)) {
+      return; // the deadline timer, perhaps late on a busy loop, closes the session
+    }
+    SignalLimit.Verdict verdict = signalLimit.admit(now);
+    if (verdict != SignalLimit.Verdict.PASS) {
+      gateway.metrics().signal("rate_limited");
+      if (verdict == SignalLimit.Verdict.DROP_AND_TELL) {
+        throw new ProtocolException(ErrorCode.RATE_LIMITED, "at most " + gateway.limits().signalsPerSecond()
+            + " signals per second; signals over it are dropped without a further error until one passes");
+      }
+      return;
+    }
+    if (gateway.behind()) {
+      gateway.metrics().signal("overloaded");
+      return;
+    }
+    gateway.sendSignal(new Signal(user, signal.to(), signal.kind(), signal.data()));
+  }
+
+  /** A signal for this user: written at once, or dropped when this loop is behind or the socket backed up. */
+  void onSignal(String frame) {
+    if (!json || closed || socket.isClosed()) {
+      return;
+    }
+    if (gateway.behind()) {
+      gateway.metrics().signal("overloaded");
+      return;
+    }
+    if (behind || socket.writeQueueFull()) {
+      gateway.metrics().signal("slow_reader");
+      return;
+    }
+    gateway.metrics().signal("delivered");
+    socket.writeTextMessage(frame);
+  }
+
+  /** Takes a token from the send rate; false (after refusing or closing) when the send must not go. */
+  private boolean takeSend(String id) {
     long now = System.currentTimeMillis();
     if (expired(now)) {
       // The deadline timer may run late on a busy loop; nothing is sent on an expired token meanwhile.
       sendError(new ProtocolException(ErrorCode.INVALID_TOKEN, "the session's token expired", id));
       close(CloseCodes.TOKEN_EXPIRED, "token expired; reconnect with a new one");
-      return;
+      return false;
     }
     if (!sendRate.tryTake(now)) {
       gateway.metrics().refused(ErrorCode.RATE_LIMITED);
       if (++rateStrikes >= gateway.limits().rateLimitStrikes()) {
         close(CloseCodes.RATE_LIMITED, "kept sending over the rate limit");
-        return;
+        return false;
       }
       throw new ProtocolException(ErrorCode.RATE_LIMITED,
           "at most " + gateway.limits().messagesPerSecond() + " messages per second", id);
     }
     rateStrikes = 0;
-    SendCommand command = new SendCommand(user, List.of(to), body, id);
+    return true;
+  }
+
+  private void submit(String id, SendCommand command) {
     gateway.submitSend(command)
         .onSuccess(outcome -> onSent(id, outcome))
         .onFailure(e -> {
@@ -274,6 +354,9 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     // handler runs; from then on writeQueueFull() throws. The message stays in the store.
     if (closed || socket.isClosed()) {
       return;
+    }
+    if (!json && delivery.isReceipt()) {
+      return; // text clients have no receipt frame; their cursor passes a receipt with the next message
     }
     gateway.metrics().delivered(delivery.live);
     if (json) {

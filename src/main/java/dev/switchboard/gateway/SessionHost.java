@@ -8,6 +8,7 @@ import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecordCodec;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.bus.Signal;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.metrics.SwitchboardMetrics;
@@ -24,6 +25,8 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.function.BooleanSupplier;
 
 /**
  * Starts a {@link Session} for each admitted socket of one gateway instance and gives the sessions
@@ -46,20 +49,23 @@ final class SessionHost implements GatewayContext {
   private final SendBatcher sendBatcher;
   private final SessionRegistry registry;
   private final SwitchboardMetrics metrics;
+  private final BooleanSupplier behind;
+  private final DeliveryOptions signalOptions = new DeliveryOptions().setLocalOnly(true);
 
   SessionHost(Vertx vertx, GatewayConfig config, LimitsConfig limits, Ids ids, TokenVerifier tokens,
-      SendBatcher sendBatcher, SessionRegistry registry, SwitchboardMetrics metrics) {
+      SendBatcher sendBatcher, SessionRegistry registry, SwitchboardMetrics metrics, BooleanSupplier behind) {
     this.vertx = vertx;
     this.config = config;
     this.limits = limits;
     this.ids = ids;
-    this.parser = new JsonFrameParser(ids, limits.maxBodyBytes(), limits.maxJsonDepth());
+    this.parser = new JsonFrameParser(ids, limits.maxBodyBytes(), limits.maxJsonDepth(), limits.maxSignalBytes());
     this.tokens = tokens;
     this.requestOptions = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true)
         .setCodecName(RecordCodec.SHARED_JSON);
     this.sendBatcher = sendBatcher;
     this.registry = registry;
     this.metrics = metrics;
+    this.behind = behind;
   }
 
   /** The {@link Admission.SessionStarter} of this instance. */
@@ -116,6 +122,16 @@ final class SessionHost implements GatewayContext {
   @Override
   public Future<SendOutcome> submitSend(SendCommand command) {
     return sendBatcher.submit(command);
+  }
+
+  @Override
+  public void sendSignal(Signal signal) {
+    vertx.eventBus().send(Addresses.ROUTER_SIGNAL, signal, signalOptions);
+  }
+
+  @Override
+  public boolean behind() {
+    return behind.getAsBoolean();
   }
 
   @Override

@@ -1,9 +1,11 @@
 package dev.switchboard.gateway;
 
 import dev.switchboard.bus.DeliveryBatch;
+import dev.switchboard.bus.Signal;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.CloseCodes;
+import dev.switchboard.protocol.ServerFrames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,8 +64,9 @@ final class SessionRegistry {
     }
   }
 
-  /** Committed messages for users with sessions on this node: each to the sessions held here. */
+  /** Committed messages (and signals) for users with sessions on this node: each to the sessions held here. */
   void deliver(DeliveryBatch batch) {
+    deliverSignals(batch.signals());
     for (StoredMessage stored : batch.messages()) {
       List<Session> group = users.get(stored.to());
       if (group != null) {
@@ -77,6 +80,19 @@ final class SessionRegistry {
             LOG.error("delivery to a session of user {} failed; closing that session", stored.to(), e);
             session.close(CloseCodes.INTERNAL_ERROR, "internal error");
           }
+        }
+      }
+    }
+  }
+
+  /** Signals for users with sessions on this node: each to the v1 sessions held here, encoded once. */
+  private void deliverSignals(List<Signal> signals) {
+    for (Signal signal : signals) {
+      List<Session> group = users.get(signal.to());
+      if (group != null) {
+        String frame = ServerFrames.signal(signal.from(), signal.kind(), signal.data());
+        for (Session session : group) {
+          session.onSignal(frame);
         }
       }
     }

@@ -55,6 +55,8 @@ public final class SwitchboardMetrics implements Shareable {
   public static final String DELIVERED = "switchboard.messages.delivered";
   /** Counter, {@code outcome} = accepted|duplicate|error code: pushes over HTTP and the event bus. */
   public static final String PUSHES = "switchboard.pushes";
+  /** Counter, {@code outcome} = delivered|rate_limited|overloaded|offline|slow_reader: ephemeral signals. */
+  public static final String SIGNALS = "switchboard.signals";
   /** Timer (histogram): one inbox commit, from the store's start to its answer. */
   public static final String STORE_COMMIT = "switchboard.store.commit";
   /** Distribution (histogram): copies (one per recipient) in one inbox commit. */
@@ -256,6 +258,14 @@ public final class SwitchboardMetrics implements Shareable {
 
   public void delivered(boolean live) {
     (live ? deliveredLive : deliveredBacklog).increment();
+  }
+
+  /**
+   * A signal's fate: {@code delivered} (to a node with sessions of its recipient), or why it was
+   * dropped ({@code rate_limited}, {@code overloaded}, {@code offline}, {@code slow_reader}).
+   */
+  public void signal(String outcome) {
+    registry.counter(SIGNALS, "outcome", outcome).increment();
   }
 
   public void pushAccepted(boolean duplicate) {

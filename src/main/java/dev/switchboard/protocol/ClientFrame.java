@@ -21,4 +21,15 @@ public sealed interface ClientFrame {
   /** A fresh token for the same user, extending the session past the old token's expiry. */
   record Token(String token) implements ClientFrame {
   }
+
+  /**
+   * An ephemeral signal (typing, ...) for every live session of {@code to}: never stored, never
+   * answered. {@code data} is the encoded JSON object the client attached, null when none.
+   */
+  record Signal(String to, String kind, String data) implements ClientFrame {
+  }
+
+  /** The user has read the conversation with {@code peer} up to the peer's message {@code upTo} (its msgId). */
+  record Read(String peer, String upTo) implements ClientFrame {
+  }
 }

@@ -7,15 +7,19 @@ import io.vertx.core.json.JsonObject;
 public final class JsonFrameParser {
 
   private static final int MAX_CLIENT_ID_LENGTH = 128;
+  /** A signal's kind names a client feature ({@code typing}); the bound keeps it a name, not a payload. */
+  static final int MAX_SIGNAL_KIND_LENGTH = 32;
 
   private final Ids ids;
   private final int maxBodyBytes;
   private final int maxDepth;
+  private final int maxSignalBytes;
 
-  public JsonFrameParser(Ids ids, int maxBodyBytes, int maxDepth) {
+  public JsonFrameParser(Ids ids, int maxBodyBytes, int maxDepth, int maxSignalBytes) {
     this.ids = ids;
     this.maxBodyBytes = maxBodyBytes;
     this.maxDepth = maxDepth;
+    this.maxSignalBytes = maxSignalBytes;
   }
 
   public ClientFrame parse(String text) {
@@ -42,6 +46,8 @@ public final class JsonFrameParser {
       case "ack" -> new ClientFrame.Ack(requireSeq(json, "seq", id));
       case "ping" -> new ClientFrame.Ping();
       case "token" -> new ClientFrame.Token(requireString(json, "token", id));
+      case "signal" -> parseSignal(json);
+      case "read" -> parseRead(json);
       default -> throw new ProtocolException(ErrorCode.UNKNOWN_TYPE, "unknown frame type '" + abbreviate(typeName) + "'", id);
     };
   }
@@ -63,6 +69,44 @@ public final class JsonFrameParser {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "body is larger than " + maxBodyBytes + " bytes", id);
     }
     return new ClientFrame.Send(id, to, body);
+  }
+
+  private ClientFrame.Signal parseSignal(JsonObject json) {
+    String to = requireString(json, "to", null);
+    if (!ids.isValid(to)) {
+      throw new ProtocolException(ErrorCode.INVALID_USER, "to is not a valid user id");
+    }
+    String kind = requireString(json, "kind", null);
+    if (kind.isEmpty() || kind.length() > MAX_SIGNAL_KIND_LENGTH || !ids.isValid(kind)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD,
+          "kind must be 1.." + MAX_SIGNAL_KIND_LENGTH + " characters without whitespace or '|'");
+    }
+    Object data = json.getValue("data");
+    String encoded = null;
+    if (data != null) {
+      if (!(data instanceof JsonObject object)) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "data must be a JSON object");
+      }
+      encoded = object.encode();
+    }
+    if (Utf8.length(kind) + (encoded == null ? 0 : Utf8.length(encoded)) > maxSignalBytes) {
+      // Worded unlike the frame limit's "larger than N bytes", which clients read as gateway.maxFrameBytes.
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "a signal's kind and data may have at most " + maxSignalBytes
+          + " bytes (limits.maxSignalBytes)");
+    }
+    return new ClientFrame.Signal(to, kind, encoded);
+  }
+
+  private ClientFrame.Read parseRead(JsonObject json) {
+    String peer = requireString(json, "peer", null);
+    if (!ids.isValid(peer)) {
+      throw new ProtocolException(ErrorCode.INVALID_USER, "peer is not a valid user id");
+    }
+    String upTo = requireString(json, "upTo", null);
+    if (!ids.isValid(upTo)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "upTo must be the msgId of a message from the peer");
+    }
+    return new ClientFrame.Read(peer, upTo);
   }
 
   private static String requireString(JsonObject json, String field, String id) {

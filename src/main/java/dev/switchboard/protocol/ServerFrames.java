@@ -60,4 +60,23 @@ public final class ServerFrames {
     }
     return frame.field("code", code.wireName()).field("message", message).endObject().takeString();
   }
+
+  /** An ephemeral signal from {@code from}; {@code data} is the sender's encoded JSON object, written as it is. */
+  public static String signal(String from, String kind, String data) {
+    JsonWriter frame = new JsonWriter().beginObject().field("type", "signal").field("from", from).field("kind", kind);
+    if (data != null) {
+      frame.rawField("data", data.getBytes(StandardCharsets.UTF_8));
+    }
+    return frame.endObject().takeString();
+  }
+
+  /**
+   * A read receipt as stored in the reader's peer's inbox: {@code by} has read every message this
+   * user sent them up to {@code upTo} (that message's msgId). It holds a seq like a message, so it
+   * is acked and resumed like one.
+   */
+  public static String read(String msgId, long seq, String by, String upTo, long ts) {
+    return new JsonWriter().beginObject().field("type", "read").field("msgId", msgId).field("seq", seq)
+        .field("by", by).field("upTo", upTo).field("ts", ts).endObject().takeString();
+  }
 }

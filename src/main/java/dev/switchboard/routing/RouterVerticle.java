@@ -16,6 +16,7 @@ import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.Senders;
+import dev.switchboard.bus.Signal;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.AuthConfig;
 import dev.switchboard.config.LimitsConfig;
@@ -93,13 +94,14 @@ public final class RouterVerticle extends VerticleBase {
         this::storeAndDeliver);
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchRouterQueue(inboxBatcher::waitingCopies);
-    return Future.all(
+    return Future.all(List.of(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onBusPush).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, this::onApiPush).completion(),
         vertx.eventBus().<SendBatch>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
+        vertx.eventBus().<Signal>localConsumer(Addresses.ROUTER_SIGNAL, this::onSignal).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_LOAD, this::onGatewayLoad).completion(),
-        vertx.eventBus().<DeliveryBatch>consumer(Addresses.node(directory.localNode()), this::onRelay).completion());
+        vertx.eventBus().<DeliveryBatch>consumer(Addresses.node(directory.localNode()), this::onRelay).completion()));
   }
 
   private void onGatewayLoad(Message<JsonObject> message) {
@@ -245,6 +247,34 @@ public final class RouterVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * A client's signal: to the nodes with sessions of its recipient, through the same hand-over as
+   * committed messages, never to the store. Dropped, silently, while a gateway of this node is
+   * behind (signals give way first), when the recipient has no session, or when the directory
+   * cannot say where they are.
+   */
+  private void onSignal(Message<Signal> message) {
+    Signal signal = message.body();
+    if (!behindGateways.isEmpty()) {
+      metrics.signal("overloaded");
+      return;
+    }
+    metrics.directory("lookup", directory.sessionsByNode(signal.to())).onComplete(done -> {
+      if (done.failed() || done.result().isEmpty()) {
+        metrics.signal("offline");
+        return;
+      }
+      DeliveryBatch batch = new DeliveryBatch(List.of(), List.of(signal));
+      for (String node : done.result().keySet()) {
+        if (node.equals(directory.localNode())) {
+          vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_RECORD);
+        } else {
+          vertx.eventBus().send(Addresses.node(node), batch, relayOptions);
+        }
+      }
+    });
+  }
+
   private void onPresence(Message<JsonObject> message) {
     Future.succeededFuture(message.body().getString("user"))
         .map(user -> ids.requireValid("user", user))
@@ -266,6 +296,7 @@ public final class RouterVerticle extends VerticleBase {
       return;
     }
     metrics.relayedIn(message.body().messages().size());
+    // Signals are not copies: they are not counted as relayed, and they ride the same batch.
     vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_RECORD);
   }
 

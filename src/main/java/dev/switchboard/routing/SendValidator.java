@@ -1,6 +1,7 @@
 package dev.switchboard.routing;
 
 import dev.switchboard.bus.SendCommand;
+import dev.switchboard.bus.Senders;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.Ids;
@@ -69,7 +70,8 @@ final class SendValidator {
    * come here directly, already typed (no JSON built and parsed back per send).
    */
   SendCommand validate(SendCommand command) {
-    ids.requireValid("from", command.from());
+    // A receipt's sender is the gateway's mark on an authenticated reader, never a client's string.
+    ids.requireValid("from", Senders.isReceipt(command.from()) ? Senders.shown(command.from()) : command.from());
     if (command.body() == null) {
       throw new ProtocolException(ErrorCode.MISSING_FIELD, "body is required");
     }

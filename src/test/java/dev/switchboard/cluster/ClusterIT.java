@@ -161,6 +161,40 @@ class ClusterIT {
   }
 
   @Test
+  @DisplayName("a signal reaches the recipient's sessions on other nodes and is not stored; a read receipt too, stored")
+  void crossNodeSignalsAndReceipts(Vertx vertx, VertxTestContext ctx) {
+    JsonObject typing = new JsonObject().put("type", "signal").put("to", "grace").put("kind", "typing")
+        .put("data", new JsonObject().put("state", "on"));
+    Future.all(online(vertx, nodes.get(0), "heidi", "laptop"), online(vertx, nodes.get(2), "grace", "phone"),
+            online(vertx, nodes.get(1), "grace", "browser"))
+        .compose(all -> {
+          WsClient heidi = all.resultAt(0);
+          WsClient phone = all.resultAt(1);
+          WsClient browser = all.resultAt(2);
+          return heidi.send(typing)
+              .compose(v -> Future.all(phone.expect("signal"), browser.expect("signal")))
+              .compose(got -> {
+                ctx.verify(() -> {
+                  assertEquals("heidi", got.<JsonObject>resultAt(0).getString("from"));
+                  assertEquals(got.<JsonObject>resultAt(0), got.<JsonObject>resultAt(1));
+                });
+                return heidi.send(new JsonObject().put("type", "read").put("peer", "grace").put("upTo", "m-1"));
+              })
+              // The receipt is the first thing stored in grace's inbox: the signal before it was not.
+              .compose(v -> Future.all(phone.expect("read"), browser.expect("read")))
+              .map(got -> {
+                ctx.verify(() -> {
+                  assertEquals(1L, got.<JsonObject>resultAt(0).getLong("seq"));
+                  assertEquals("heidi", got.<JsonObject>resultAt(1).getString("by"));
+                });
+                return null;
+              })
+              .compose(v -> Future.all(heidi.close(), phone.close(), browser.close()));
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
   @DisplayName("a separate JVM joining the cluster as a plain Vert.x member pushes through switchboard.push")
   void outsidePublisher(Vertx vertx, VertxTestContext ctx) throws Exception {
     WsClient erin = online(vertx, nodes.get(1), "erin", "phone").toCompletionStage().toCompletableFuture()

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParsingTest {
 
-  final JsonFrameParser parser = new JsonFrameParser(new Ids(8), 10, 4);
+  final JsonFrameParser parser = new JsonFrameParser(new Ids(8), 10, 4, 40);
 
   @ParameterizedTest
   @CsvSource(delimiter = ';', value = {
@@ -33,7 +33,18 @@ class ParsingTest {
       "{\"type\":\"ack\",\"seq\":1.5}; invalid_field",
       "{\"type\":\"hello\",\"device\":\"~text\"}; invalid_user",
       "{\"type\":\"hello\",\"device\":\"d\",\"since\":-3}; invalid_field",
-      "{\"type\":\"ping\",\"x\":[[[[1]]]]}; bad_json"})
+      "{\"type\":\"ping\",\"x\":[[[[1]]]]}; bad_json",
+      "{\"type\":\"signal\",\"kind\":\"typing\"}; missing_field",
+      "{\"type\":\"signal\",\"to\":\"b|b\",\"kind\":\"typing\"}; invalid_user",
+      "{\"type\":\"signal\",\"to\":\"bob\"}; missing_field",
+      "{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"\"}; invalid_field",
+      "{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"is typing\"}; invalid_field",
+      "{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"t\",\"data\":[1]}; invalid_field",
+      "{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"t\",\"data\":\"x\"}; invalid_field",
+      "{\"type\":\"read\",\"upTo\":\"m-1\"}; missing_field",
+      "{\"type\":\"read\",\"peer\":\"bob\"}; missing_field",
+      "{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":7}; invalid_field",
+      "{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m 1\"}; invalid_field"})
   @DisplayName("each malformed frame is refused with its own code")
   void refusals(String frame, String code) {
     ProtocolException e = assertThrows(ProtocolException.class, () -> parser.parse(frame));
@@ -46,6 +57,20 @@ class ParsingTest {
     assertTrue(JsonDepth.exceeds("[".repeat(100_000), 16));
     assertFalse(JsonDepth.exceeds("{\"a\":\"[[[[[[[[\\\"[[[[\"}", 1));
     assertEquals(new ClientFrame.Ping(), parser.parse("{\"type\":\"ping\",\"x\":[[[1]]]}"));
+  }
+
+  @Test
+  @DisplayName("a signal's kind and encoded data together may be up to the signal limit in UTF-8 bytes")
+  void signalLimitInBytes() {
+    // kind "t" (1 byte) + {"s":"你好1234567890123456789012345"} (39 bytes) = 40: at the limit.
+    String fits = "{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"t\",\"data\":{\"s\":\"你好1234567890123456789012345\"}}";
+    ClientFrame.Signal signal = (ClientFrame.Signal) parser.parse(fits);
+    assertEquals(new ClientFrame.Signal("bob", "t", "{\"s\":\"你好1234567890123456789012345\"}"), signal);
+    ProtocolException e = assertThrows(ProtocolException.class, () -> parser.parse(fits.replace("345\"}", "3456\"}")));
+    assertEquals(ErrorCode.TOO_LARGE, e.code());
+    assertEquals(new ClientFrame.Signal("bob", "typing", null),
+        parser.parse("{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"typing\"}"));
+    assertEquals(new ClientFrame.Read("bob", "m-1"), parser.parse("{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m-1\"}"));
   }
 
   @Test

@@ -159,13 +159,15 @@ class ProtocolDocsTest {
   @Test
   @DisplayName("the golden client frames parse into the frames they show")
   void clientFramesParse() throws IOException {
-    JsonFrameParser parser = new JsonFrameParser(new Ids(64), 65_536, 16);
+    JsonFrameParser parser = new JsonFrameParser(new Ids(64), 65_536, 16, 1024);
     assertEquals(new ClientFrame.Hello("phone-1", 41L), parser.parse(golden("client/hello.json")));
     assertEquals(new ClientFrame.Send("c-17", "bob", "你好, Bob 🎉"), parser.parse(golden("client/send.json")));
     assertEquals(new ClientFrame.Ack(42), parser.parse(golden("client/ack.json")));
     assertInstanceOf(ClientFrame.Ping.class, parser.parse(golden("client/ping.json")));
     assertEquals(new ClientFrame.Token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IiLCJleHAiOjE3NjM4OTIwMDB9.c2lnbmF0dXJl"),
         parser.parse(golden("client/token.json")));
+    assertEquals(new ClientFrame.Signal("bob", "typing", "{\"state\":\"on\"}"), parser.parse(golden("client/signal.json")));
+    assertEquals(new ClientFrame.Read("bob", "3kq9x0c1f2-1a"), parser.parse(golden("client/read.json")));
   }
 
   @Test
@@ -180,6 +182,8 @@ class ProtocolDocsTest {
         new String[] {"server/gap.json", ServerFrames.gap(3, 17)},
         new String[] {"server/pong.json", ServerFrames.pong()},
         new String[] {"server/authenticated.json", ServerFrames.authenticated("bob", 1763892000_000L)},
+        new String[] {"server/signal.json", ServerFrames.signal("alice", "typing", "{\"state\":\"on\"}")},
+        new String[] {"server/read.json", ServerFrames.read("3kq9x0c1f2-1d", 44, "alice", "3kq9x0c1f2-1a", 1763888520000L)},
         new String[] {"server/error.json", ServerFrames.error("c-18", ErrorCode.INBOX_FULL, ErrorCode.INBOX_FULL.meaning())});
     for (String[] pair : pairs) {
       assertEquals(new JsonObject(golden(pair[0])), new JsonObject(pair[1]), pair[0]);
