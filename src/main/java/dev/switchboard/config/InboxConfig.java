@@ -21,7 +21,8 @@ public record InboxConfig(
     String postgresUri,
     int postgresPoolSize,
     boolean allowEmbeddedInCluster,
-    long stopTimeoutMillis) {
+    long stopTimeoutMillis,
+    int indexCacheMegabytes) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -54,6 +55,7 @@ public record InboxConfig(
         s.uri("postgresUri", List.of("postgresql", "postgres")),
         s.intIn("postgresPoolSize", 1, 1000),
         s.bool("allowEmbeddedInCluster"),
-        s.longIn("stopTimeoutSeconds", 1, 3600) * 1000);
+        s.longIn("stopTimeoutSeconds", 1, 3600) * 1000,
+        s.intIn("indexCacheMegabytes", 1, 65_536));
   }
 }
