@@ -21,6 +21,7 @@ import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -158,6 +159,36 @@ class LogHeapBoundTest extends LogTestSupport {
       randomReads(reopened, random, users, "after a restart");
     } finally {
       await(reopened::close);
+    }
+  }
+
+  @Test
+  @DisplayName("messages in indexed sealed segments count against the cap until their segment expires, then free their place; seqs keep rising")
+  void capWithSealedSegments() throws Exception {
+    InboxConfig base = config(400);
+    InboxConfig capped = new InboxConfig(base.engine(), base.dataDir(), base.retentionMillis(), 6,
+        base.idempotencyWindowMillis(), base.purgeIntervalMillis(), base.batchMaxMessages(), base.commitIntervalMillis(),
+        base.cursorFlushMillis(), base.synchronous(), base.logSegmentBytes(), base.logRepair(), base.postgresUri(),
+        base.postgresPoolSize(), base.allowEmbeddedInCluster(), base.stopTimeoutMillis(), base.indexCacheMegabytes());
+    LogInboxStore store = open(capped);
+    try {
+      for (int i = 1; i <= 6; i++) {
+        assertEquals(i, append(store, "bob", "old " + i + "x".repeat(200), T));
+      }
+      await(store::indexesWritten);
+      assertTrue(store.tailEntries() < 6, "most of bob's messages are in sealed segments");
+      AppendRequest refused = send("bob", "refused", T + 1);
+      assertFalse(await(() -> store.append(List.of(refused), List.of(), T + 1)).get(0).results().get(0).isStored(),
+          "six stored messages fill the cap");
+      long later = T + HOUR + 1;
+      long removed = await(() -> store.purge(later));
+      assertEquals(6L, removed, "every message past retention leaves the count, sealed or in the tail");
+      assertEquals(7L, append(store, "bob", "fresh", later));
+      InboxPage page = await(() -> store.read("bob", 0, 10, later));
+      assertEquals(7L, page.head());
+      assertEquals(List.of("fresh"), bodies(page.messages()));
+    } finally {
+      await(store::close);
     }
   }
 }
