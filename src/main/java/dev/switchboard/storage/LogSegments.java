@@ -203,7 +203,17 @@ final class LogSegments {
         LOG.warn("inbox log: ignoring {}, which is not part of the log", p);
       }
     }
-    try {
+    List<Path> checked = new ArrayList<>();
+    if (!repair) {
+      for (int i = 0; i + 1 < found.size(); i++) {
+        Matcher m = NAME.matcher(found.get(i).getFileName().toString());
+        m.matches();
+        if (indexes.containsKey(Long.parseLong(m.group(1)))) {
+          checked.add(found.get(i));
+        }
+      }
+    }
+    try (SegmentCrcs crcs = new SegmentCrcs(files, checked)) {
       Segment previous = null;
       // Segments are taken from their index only while every one before was: what the store keeps
       // per message (those after the first without an index) is then one run at the end of the log.
@@ -235,7 +245,7 @@ final class LogSegments {
         checkHeader(segment);
         Path index = indexes.remove(base);
         if (!last && !repair && index != null && indexedSoFar) {
-          SegmentIndex loaded = SegmentIndex.load(files, segment);
+          SegmentIndex loaded = SegmentIndex.load(files, segment, crcs);
           if (loaded != null) {
             openedByIndex++;
             segment.indexed = true;

@@ -223,7 +223,7 @@ final class SegmentIndex {
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
    * before indexes existed looks).
    */
-  static SegmentIndex load(LogFiles files, LogSegments.Segment segment) {
+  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs) {
     Path file = fileFor(segment.file);
     ByteBuffer bytes;
     try (LogFiles.Channel channel = files.open(file)) {
@@ -245,7 +245,7 @@ final class SegmentIndex {
     String problem = check(bytes, segment);
     if (problem == null) {
       try {
-        problem = segmentCrc(files, segment) == bytes.getInt(4 + 4 + 8 + 8) ? null
+        problem = crcs.crc(segment.file) == bytes.getInt(4 + 4 + 8 + 8) ? null
             : "the segment's CRC-32C differs from the one the index was made from";
       } catch (IOException e) {
         problem = "the segment could not be read to check it (" + e + ")";
@@ -288,12 +288,17 @@ final class SegmentIndex {
 
   /** CRC-32C of the whole segment file, in one streaming pass. */
   static int segmentCrc(LogFiles files, LogSegments.Segment segment) throws IOException {
+    return crcOf(segment.channel, segment.size, segment.file);
+  }
+
+  /** CRC-32C of the first {@code size} bytes of a file, in one streaming pass. */
+  static int crcOf(LogFiles.Channel channel, long size, Path file) throws IOException {
     CRC32C crc = new CRC32C();
-    ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(CHECK_CHUNK, Math.max(1, segment.size)));
+    ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(CHECK_CHUNK, Math.max(1, size)));
     long at = 0;
-    while (at < segment.size) {
-      chunk.clear().limit((int) Math.min(chunk.capacity(), segment.size - at));
-      readFully(segment.channel, chunk, at, segment.file);
+    while (at < size) {
+      chunk.clear().limit((int) Math.min(chunk.capacity(), size - at));
+      readFully(channel, chunk, at, file);
       chunk.flip();
       at += chunk.remaining();
       crc.update(chunk);
