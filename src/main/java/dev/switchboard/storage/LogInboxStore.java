@@ -680,9 +680,9 @@ public final class LogInboxStore implements InboxStore {
     List<LogSegments.Segment> deletable = new ArrayList<>(retired);
     retired.clear();
     return indexing.compose(v -> {
-      long counted = sealedEnd;
       return vertx.executeBlocking(() -> {
-        deleteOldest(deletable, counted);
+        // Counts are of no use any more: nothing is read before the segments go.
+        deleteOldest(deletable, Long.MIN_VALUE);
         log.close();
         return null;
       }, false);

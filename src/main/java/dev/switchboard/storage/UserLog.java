@@ -21,7 +21,10 @@ final class UserLog {
   private long lastSeq;
   /** Messages in indexed sealed segments not yet deleted; they count against the cap until their segment goes. */
   private long sealed;
-  /** The lowest seq counted in {@link #sealed}: those below left by age while still in the tail. */
+  /**
+   * The lowest seq counted in {@link #sealed}: those below left already. The counted seqs are one
+   * run from it (holes of a repair aside), as a tail message leaving by age takes every sealed one with it.
+   */
   private long sealedFirst;
   /** Entries of {@link #positions} that are holes (no message), not counted as stored. */
   private int holes;
@@ -154,10 +157,11 @@ final class UserLog {
 
   /**
    * Drops the oldest tail messages sent before {@code cutoff}; returns how many went. Messages in
-   * indexed sealed segments leave with their segment ({@link #sealedGone}).
+   * indexed sealed segments leave with their segment ({@link #sealedGone}), or all at once here when
+   * a tail message expires: they are older, so the count they leave is then one run of seqs again.
    */
-  int dropOlderThan(long cutoff) {
-    int dropped = 0;
+  long dropOlderThan(long cutoff) {
+    long dropped = 0;
     while (size > 0 && times[start] < cutoff) {
       if (positions[start] == NO_POSITION) {
         holes--;
@@ -167,6 +171,10 @@ final class UserLog {
       start++;
       size--;
       firstSeq++;
+    }
+    if (dropped > 0 && sealed > 0) {
+      dropped += sealed;
+      sealed = 0;
     }
     if (size == 0) {
       // An inbox nobody writes to any more keeps only its head.

@@ -129,20 +129,25 @@ class UserLogTest {
   }
 
   @Test
-  @DisplayName("an expired sealed segment takes out of the count only what is still counted, not what left by age before its index was written")
+  @DisplayName("an expired sealed segment takes out of the count only what is still counted, not what left by age before")
   void sealedGoneCountsOnce() {
     UserLog log = new UserLog();
     log.addSealed(4, 1, 4);
-    for (int seq = 5; seq <= 10; seq++) {
+    for (int seq = 5; seq <= 12; seq++) {
       log.add(seq, seq * 100L, seq * 10L);
     }
-    // Seqs 5 and 6 leave by age while their segment (seqs 5-8) is still in the tail.
-    assertEquals(2, log.dropOlderThan(65));
+    // Seqs 5 and 6 leave by age while their segment (seqs 5-8) is still in the tail, and the older
+    // sealed seqs 1-4 with them.
+    assertEquals(6, log.dropOlderThan(65));
     assertEquals(2, log.sealBelow(850));
-    assertEquals(new InboxHead(10, 8), log.head());
-    assertEquals(4, log.sealedGone(4, 1, 4));
+    assertEquals(4, log.sealBelow(1250));
+    assertEquals(new InboxHead(12, 6), log.head());
+    assertEquals(0, log.sealedGone(4, 1, 4));
     assertEquals(2, log.sealedGone(4, 5, 8));
-    assertEquals(new InboxHead(10, 2), log.head());
+    assertEquals(new InboxHead(12, 4), log.head());
+    assertTrue(log.readsIndex(8));
+    assertEquals(4, log.sealedGone(4, 9, 12));
+    assertEquals(new InboxHead(12, 0), log.head());
     assertFalse(log.readsIndex(8));
   }
 }
