@@ -23,7 +23,8 @@ public record InboxConfig(
     long postgresPartitionMillis,
     long postgresShardTimeoutMillis,
     boolean allowEmbeddedInCluster,
-    long stopTimeoutMillis) {
+    long stopTimeoutMillis,
+    int indexCacheMegabytes) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -81,6 +82,7 @@ public record InboxConfig(
         s.longIn("postgresPartitionSeconds", 60, 24 * 3600) * 1000,
         s.longIn("postgresShardTimeoutMillis", 100, 600_000),
         s.bool("allowEmbeddedInCluster"),
-        s.longIn("stopTimeoutSeconds", 1, 3600) * 1000);
+        s.longIn("stopTimeoutSeconds", 1, 3600) * 1000,
+        s.intIn("indexCacheMegabytes", 1, 65_536));
   }
 }

@@ -28,10 +28,13 @@ import java.util.Map;
  * copies of a send to many recipients share one stored body; and whole segments are deleted once
  * everything in them expired.
  *
- * <p>In memory: per inbox its head and 16 bytes per stored message (where it is, when it was sent),
- * every device's cursor, and 16-32 bytes per idempotency key of the last one to two windows. All of it is rebuilt at
- * open from the oldest segment on: a sealed segment from its index file when that matches the
- * segment ({@link SegmentIndex}), else from its records, and the newest from its records; each
+ * <p>In memory: per inbox its head, how many of its messages are in indexed sealed segments, and 16
+ * bytes per message of the tail (the segments without an index: the active one, and a sealed one
+ * until its index is written); every device's cursor, and 16-32 bytes per idempotency key of the
+ * last one to two windows; a bounded cache of index file pages ({@link IndexPages}) through which
+ * reads find older messages. All of it is rebuilt at open from the oldest segment on: a sealed
+ * segment from its index file when that matches the segment ({@link SegmentIndex}; heads, per-user
+ * counts, keys and cursors, nothing per message), else from its records, and the newest from its records; each
  * segment starts with a checkpoint of the heads and cursors, so deleting older segments loses nothing.
  *
  * <p>State is touched only on the caller's context (the inbox verticle); file work runs on worker
@@ -63,6 +66,12 @@ public final class LogInboxStore implements InboxStore {
   private LogSegments log;
   /** The index writes of sealed segments, one after another; never failed. */
   private Future<Void> indexing = Future.succeededFuture();
+  /**
+   * Every segment below this log position is sealed with an index file, and its messages are counted
+   * in their inbox's {@link UserLog} without an entry: reads find them through {@link #pages}.
+   */
+  private long sealedEnd;
+  private IndexPages pages;
 
   private final LogFiles files;
 
@@ -83,16 +92,32 @@ public final class LogInboxStore implements InboxStore {
     return log.openedByIndex();
   }
 
+  /** Per-message entries held in the heap, over every inbox. */
+  long tailEntries() {
+    long n = 0;
+    for (UserLog inbox : inboxes.values()) {
+      n += inbox.tailEntries();
+    }
+    return n;
+  }
+
+  /** Completes once the index writes started so far are done (and their entries left the heap). */
+  Future<Void> indexesWritten() {
+    return indexing;
+  }
+
   @Override
   public Future<Void> open() {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
     log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
     keys = new KeyPositions(config.idempotencyWindowMillis());
+    pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024);
     long started = System.nanoTime();
     Replay replay = new Replay(config.logRepair());
     return vertx.<LogSegments.Segment>executeBlocking(() -> {
       log.open(replay, config.logRepair());
       boolean repaired = replay.finish();
+      sealIndexed();
       if (log.isEmpty() || repaired
           || (log.needsCheckpoint() && !(inboxes.isEmpty() && cursors.isEmpty()))) {
         // A new segment now, with the state just read, before any older one may be deleted; after
@@ -154,26 +179,18 @@ public final class LogInboxStore implements InboxStore {
     @Override
     public void indexed(LogSegments.Segment segment, SegmentIndex index) {
       index.replay(new SegmentIndex.Visitor() {
-        /** A user's messages come one after another, under the same String: one map lookup for them all. */
-        private String lastRecipient;
-        private UserLog lastInbox;
-
         @Override
         public void head(String user, long lastSeq) {
           inboxes.computeIfAbsent(user, u -> new UserLog()).advanceTo(lastSeq);
         }
 
         @Override
-        public void message(String recipient, long seq, long position, long time) {
-          if (recipient != lastRecipient) {
-            lastRecipient = recipient;
-            lastInbox = inboxes.computeIfAbsent(recipient, u -> new UserLog());
+        public void summary(String user, int messages, long minSeq, long maxSeq) {
+          UserLog inbox = inboxes.computeIfAbsent(user, u -> new UserLog());
+          if (minSeq <= inbox.lastSeq()) {
+            throw repeated(user, minSeq, inbox);
           }
-          UserLog inbox = lastInbox;
-          if (seq <= inbox.lastSeq()) {
-            throw repeated(recipient, seq, inbox);
-          }
-          inbox.add(seq, position, time);
+          inbox.addSealed(messages, minSeq, maxSeq);
         }
 
         @Override
@@ -382,24 +399,63 @@ public final class LogInboxStore implements InboxStore {
     if (inbox == null || head <= after || limit <= 0) {
       return Future.succeededFuture(new InboxPage(after, head, List.of()));
     }
+    long notBefore = now - config.retentionMillis();
     int room = (int) Math.min(limit, inbox.stored());
     long[] positions = new long[room];
     long[] seqs = new long[room];
-    int n = inbox.positionsAfter(after, now - config.retentionMillis(), room, positions, seqs);
-    if (n == 0) {
+    int n = inbox.positionsAfter(after, notBefore, room, positions, seqs);
+    List<LogSegments.Segment> sealed = inbox.readsIndex(after) ? sealedSegments() : List.of();
+    if (n == 0 && sealed.isEmpty()) {
       return Future.succeededFuture(new InboxPage(after, head, List.of()));
     }
     return vertx.executeBlocking(() -> {
-      List<StoredMessage> messages = new ArrayList<>(n);
-      for (int i = 0; i < n; i++) {
+      List<StoredMessage> messages = new ArrayList<>(room);
+      readSealed(sealed, user, after, notBefore, room, messages);
+      for (int i = 0; i < n && messages.size() < room; i++) {
         messages.add(readMessage(positions[i], user, seqs[i]));
       }
       return new InboxPage(after, head, messages);
     }, false);
   }
 
+  /** The segments whose messages are found through their index files, oldest first. */
+  private List<LogSegments.Segment> sealedSegments() {
+    List<LogSegments.Segment> sealed = new ArrayList<>();
+    for (LogSegments.Segment segment : log.all()) {
+      if (segment.end() > sealedEnd) {
+        break;
+      }
+      sealed.add(segment);
+    }
+    return sealed;
+  }
+
+  /** Adds {@code user}'s messages past {@code after} from the index files of {@code sealed}, up to {@code room}. */
+  private void readSealed(List<LogSegments.Segment> sealed, String user, long after, long notBefore, int room,
+                          List<StoredMessage> out) throws IOException {
+    long hash = SegmentIndex.userHash(user);
+    for (LogSegments.Segment segment : sealed) {
+      if (out.size() >= room) {
+        return;
+      }
+      SegmentIndex.entriesAfter(pages, segment, hash, after, (seq, position, time) -> {
+        if (time >= notBefore) {
+          LogEntries.MessageEntry entry = LogEntries.message(entry(position));
+          // Another user with the same hash shares the run: theirs are skipped.
+          if (entry.recipient().equals(user)) {
+            out.add(withBody(entry, position, user, seq));
+          }
+        }
+        return out.size() < room;
+      });
+    }
+  }
+
   private StoredMessage readMessage(long position, String user, long seq) throws IOException {
-    LogEntries.MessageEntry entry = LogEntries.message(entry(position));
+    return withBody(LogEntries.message(entry(position)), position, user, seq);
+  }
+
+  private StoredMessage withBody(LogEntries.MessageEntry entry, long position, String user, long seq) throws IOException {
     if (!entry.recipient().equals(user) || entry.seq() != seq) {
       throw new IOException("log position " + position + " holds " + entry.recipient() + "#" + entry.seq()
           + ", not " + user + "#" + seq);
@@ -433,6 +489,7 @@ public final class LogInboxStore implements InboxStore {
     }
     List<LogSegments.Segment> deletable = new ArrayList<>(retired);
     retired.clear();
+    List<LogSegments.Segment> expired = new ArrayList<>();
     LogSegments.Segment active = log.active();
     for (LogSegments.Segment segment : log.all()) {
       if (segment.retired) {
@@ -445,26 +502,34 @@ public final class LogInboxStore implements InboxStore {
       }
       log.retire(segment);
       retired.add(segment);
+      expired.add(segment);
     }
     boolean hasData = active.newestMessage != Long.MIN_VALUE || active.newestKey != Long.MIN_VALUE;
     ByteBuffer checkpoint = hasData && now - active.opened >= Math.min(config.retentionMillis(), MAX_SEGMENT_AGE_MILLIS)
         ? checkpoint() : null;
-    long total = removed;
-    if (deletable.isEmpty() && checkpoint == null) {
-      return Future.succeededFuture(total);
+    if (deletable.isEmpty() && expired.isEmpty() && checkpoint == null) {
+      return Future.succeededFuture(removed);
     }
-    return indexing.compose(v -> vertx.executeBlocking(() -> deleteOldest(deletable), false))
-        .compose(left -> {
-          // What could not be deleted stays retired, oldest first, for the next purge.
-          retired.addAll(0, left);
-          if (checkpoint == null) {
-            return Future.succeededFuture(total);
-          }
-          return vertx.executeBlocking(() -> log.roll(checkpoint, now), false).map(sealed -> {
-            indexLater(sealed);
-            return total;
-          });
-        });
+    long dropped = removed;
+    return indexing.compose(v -> {
+      long counted = sealedEnd;
+      return vertx.executeBlocking(() -> {
+        readCounts(expired, counted);
+        return deleteOldest(deletable, counted);
+      }, false);
+    }).compose(left -> {
+      // What could not be deleted stays retired, oldest first, for the next purge.
+      retired.addAll(0, left);
+      long total = dropped + sealedGone(deletable) + sealedGone(expired);
+      sealIndexed();
+      if (checkpoint == null) {
+        return Future.succeededFuture(total);
+      }
+      return vertx.executeBlocking(() -> log.roll(checkpoint, now), false).map(sealed -> {
+        indexLater(sealed);
+        return total;
+      });
+    });
   }
 
   /**
@@ -494,23 +559,110 @@ public final class LogInboxStore implements InboxStore {
       return;
     }
     LogSegments current = log;
-    indexing = indexing.transform(ignored -> vertx.executeBlocking(() -> current.index(sealed), false))
-        .transform(ar -> {
-          if (ar.failed()) {
-            LOG.warn("inbox log: indexing {} failed", sealed.file, ar.cause());
-          }
-          return Future.<Void>succeededFuture();
-        });
+    // A segment whose index write failed before is tried again with each new one.
+    List<LogSegments.Segment> unindexed = new ArrayList<>();
+    for (LogSegments.Segment segment : current.all()) {
+      if (segment != current.active() && !segment.indexed && !segment.retired) {
+        unindexed.add(segment);
+      }
+    }
+    indexing = indexing.transform(ignored -> vertx.executeBlocking(() -> {
+      unindexed.forEach(current::index);
+      return null;
+    }, false)).transform(ar -> {
+      if (ar.failed()) {
+        LOG.warn("inbox log: indexing {} failed", sealed.file, ar.cause());
+      }
+      if (current == log) {
+        sealIndexed();
+      }
+      return Future.<Void>succeededFuture();
+    });
+  }
+
+  /**
+   * Takes the messages of expired segments out of their inboxes' counts, once each, as soon as their
+   * counts were read (messages of segments in the tail left by age already); returns how many.
+   */
+  private long sealedGone(List<LogSegments.Segment> segments) {
+    long gone = 0;
+    for (LogSegments.Segment segment : segments) {
+      if (segment.sealedCounts == null || segment.countsApplied) {
+        continue;
+      }
+      segment.countsApplied = true;
+      for (Map.Entry<String, long[]> e : segment.sealedCounts.entrySet()) {
+        UserLog inbox = inboxes.get(e.getKey());
+        if (inbox != null) {
+          long[] c = e.getValue();
+          gone += inbox.sealedGone((int) c[0], c[1], c[2]);
+        }
+      }
+    }
+    return gone;
+  }
+
+  /**
+   * Moves past every segment whose index is now written and drops the heap entries of its messages
+   * (one pass over the inboxes); a segment whose index could not be written keeps them.
+   */
+  private void sealIndexed() {
+    long end = sealedEnd;
+    LogSegments.Segment active = log.active();
+    for (LogSegments.Segment segment : log.all()) {
+      if (segment.end() <= end) {
+        continue;
+      }
+      if (segment == active || !segment.indexed) {
+        break;
+      }
+      end = segment.end();
+    }
+    if (end != sealedEnd) {
+      sealedEnd = end;
+      for (UserLog inbox : inboxes.values()) {
+        inbox.sealBelow(end);
+      }
+    }
+  }
+
+  private Map<String, long[]> counts(LogSegments.Segment segment) throws IOException {
+    Map<String, long[]> counts = new HashMap<>();
+    SegmentIndex.counts(files, segment, (user, messages, minSeq, maxSeq) ->
+        counts.put(user, new long[] {messages, minSeq, maxSeq}));
+    return counts;
+  }
+
+  /**
+   * Reads the per-user message counts of segments just expired (those below {@code counted}), so that
+   * they leave the cap now rather than when the file goes; a failure is read again before the delete.
+   */
+  private void readCounts(List<LogSegments.Segment> expired, long counted) {
+    for (LogSegments.Segment segment : expired) {
+      if (segment.end() <= counted && segment.sealedCounts == null) {
+        try {
+          segment.sealedCounts = counts(segment);
+        } catch (IOException e) {
+          LOG.warn("inbox log: could not read the message counts of expired {} ({}); trying again before it is"
+              + " deleted", segment.file, e.toString());
+        }
+      }
+    }
   }
 
   /**
    * Deletes expired segments oldest first, stopping at the first that fails so that the log keeps no
-   * hole; returns those left.
+   * hole; returns those left. Of a segment below {@code counted} the per-user message counts are read
+   * from its index first (a failure to read them leaves it, like a failed delete).
    */
-  private List<LogSegments.Segment> deleteOldest(List<LogSegments.Segment> deletable) {
+  private List<LogSegments.Segment> deleteOldest(List<LogSegments.Segment> deletable, long counted) {
     for (int i = 0; i < deletable.size(); i++) {
+      LogSegments.Segment segment = deletable.get(i);
       try {
-        log.delete(deletable.get(i));
+        if (segment.end() <= counted && segment.sealedCounts == null) {
+          segment.sealedCounts = counts(segment);
+        }
+        log.delete(segment);
       } catch (IOException e) {
         LOG.warn("inbox log: could not delete expired {} ({}); trying again at the next purge",
             deletable.get(i).file, e.toString());
@@ -527,10 +679,13 @@ public final class LogInboxStore implements InboxStore {
     }
     List<LogSegments.Segment> deletable = new ArrayList<>(retired);
     retired.clear();
-    return indexing.compose(v -> vertx.executeBlocking(() -> {
-      deleteOldest(deletable);
-      log.close();
-      return null;
-    }, false));
+    return indexing.compose(v -> {
+      return vertx.executeBlocking(() -> {
+        // Counts are of no use any more: nothing is read before the segments go.
+        deleteOldest(deletable, Long.MIN_VALUE);
+        log.close();
+        return null;
+      }, false);
+    });
   }
 }

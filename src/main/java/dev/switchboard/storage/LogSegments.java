@@ -61,6 +61,36 @@ final class LogSegments {
     long opened = Long.MAX_VALUE;
     /** Expired: still readable by reads already under way, deleted at the store's next purge. */
     boolean retired;
+    /** Sealed with an index file that matches it (checked at open, or written since): reads may search it. */
+    volatile boolean indexed;
+    /** Its messages per user (count, lowest and highest seq), read from its index once it expired; the store's to use. */
+    java.util.Map<String, long[]> sealedCounts;
+    /** True once the store took {@link #sealedCounts} off its inboxes. */
+    boolean countsApplied;
+    /** The index file opened for reads, or null until the first. */
+    private LogFiles.Channel index;
+
+    /** The index file, opened on first use; the segment must be {@link #indexed}. */
+    synchronized LogFiles.Channel indexChannel(LogFiles files) throws IOException {
+      if (!indexed) {
+        throw new IOException(file + " has no index to read (it was deleted, or its index never written)");
+      }
+      if (index == null) {
+        index = files.open(SegmentIndex.fileFor(file));
+      }
+      return index;
+    }
+
+    synchronized void closeIndex() {
+      if (index != null) {
+        try {
+          index.close();
+        } catch (IOException e) {
+          LOG.debug("inbox log: closing the index of {}", file, e);
+        }
+        index = null;
+      }
+    }
 
     Segment(long base, Path file, LogFiles.Channel channel, long size) {
       this.base = base;
@@ -173,8 +203,21 @@ final class LogSegments {
         LOG.warn("inbox log: ignoring {}, which is not part of the log", p);
       }
     }
-    try {
+    List<Path> checked = new ArrayList<>();
+    if (!repair) {
+      for (int i = 0; i + 1 < found.size(); i++) {
+        Matcher m = NAME.matcher(found.get(i).getFileName().toString());
+        m.matches();
+        if (indexes.containsKey(Long.parseLong(m.group(1)))) {
+          checked.add(found.get(i));
+        }
+      }
+    }
+    try (SegmentCrcs crcs = new SegmentCrcs(files, checked)) {
       Segment previous = null;
+      // Segments are taken from their index only while every one before was: what the store keeps
+      // per message (those after the first without an index) is then one run at the end of the log.
+      boolean indexedSoFar = true;
       for (int i = 0; i < found.size(); i++) {
         Path file = found.get(i);
         Matcher m = NAME.matcher(file.getFileName().toString());
@@ -201,10 +244,11 @@ final class LogSegments {
         }
         checkHeader(segment);
         Path index = indexes.remove(base);
-        if (!last && !repair && index != null) {
-          SegmentIndex loaded = SegmentIndex.load(files, segment);
+        if (!last && !repair && index != null && indexedSoFar) {
+          SegmentIndex loaded = SegmentIndex.load(files, segment, crcs);
           if (loaded != null) {
             openedByIndex++;
+            segment.indexed = true;
             try {
               consumer.indexed(segment, loaded);
             } catch (RuntimeException e) {
@@ -222,8 +266,9 @@ final class LogSegments {
         long goodEnd = scan(segment, new Tee(consumer, builder), last, repair);
         if (builder != null) {
           // A log written before indexes existed, a lost or stale index, or a repaired segment: indexed now.
-          SegmentIndex.write(files, segment, builder);
+          segment.indexed = SegmentIndex.write(files, segment, builder);
         }
+        indexedSoFar = indexedSoFar && segment.indexed;
         if (last) {
           newestUnsure = goodEnd < segment.size || goodEnd == FILE_HEADER;
         }
@@ -363,7 +408,8 @@ final class LogSegments {
           sealed.file, e.toString());
       return false;
     }
-    return SegmentIndex.write(files, sealed, builder);
+    sealed.indexed = SegmentIndex.write(files, sealed, builder);
+    return sealed.indexed;
   }
 
   /** Closes and removes a segment file that never became active; a failure only leaves it for the next open to delete. */
@@ -481,6 +527,8 @@ final class LogSegments {
   /** Deletes an expired segment's file; on failure it stays in the log, to be deleted by a later purge. */
   void delete(Segment segment) throws IOException {
     // The index first: a segment left without one is read whole at the next start, never the reverse.
+    segment.indexed = false;
+    segment.closeIndex();
     files.delete(SegmentIndex.fileFor(segment.file));
     files.delete(segment.file);
     segments.remove(segment.base);
@@ -494,6 +542,7 @@ final class LogSegments {
   void close() throws IOException {
     IOException failed = null;
     for (Segment segment : segments.values()) {
+      segment.closeIndex();
       try {
         // After a failed sync, a second one may report success for data already lost: it proves nothing.
         if (segment == active && stopped == null) {
@@ -518,6 +567,7 @@ final class LogSegments {
 
   private void closeAll() {
     for (Segment segment : segments.values()) {
+      segment.closeIndex();
       try {
         segment.channel.close();
       } catch (IOException e) {

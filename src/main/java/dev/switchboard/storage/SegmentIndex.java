@@ -24,9 +24,10 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  * "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
- * newestMessage:int64 newestKey:int64 opened:int64
- * users:    count:int32, each a string (length:int32, UTF-8)
- * messages: count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32,
+ * newestMessage:int64 newestKey:int64 opened:int64 messagesAt:int64 (where the messages section starts)
+ * users:     count:int32, each a string (length:int32, UTF-8)
+ * summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
+ * messages:  count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32,
  *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq
  * keys:     count:int32, each position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
  * heads:    count:int32, each user:int32 lastSeq:int64
@@ -42,10 +43,13 @@ final class SegmentIndex {
 
   /** "SBIX": a Switchboard segment index. */
   static final int MAGIC = 0x53424958;
-  static final int VERSION = 1;
+  static final int VERSION = 2;
   static final String SUFFIX = ".idx";
   static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4;
   private static final int KEY_BYTES = 8 + 8 + 8;
+  private static final int SUMMARY_BYTES = 4 + 4 + 8 + 8;
+  /** Where the header holds the offset of the messages section. */
+  private static final int MESSAGES_AT = 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8;
   /** Bytes read at a time when checking a segment's CRC-32C. */
   private static final int CHECK_CHUNK = 1 << 20;
 
@@ -53,8 +57,8 @@ final class SegmentIndex {
   interface Visitor {
     void head(String user, long lastSeq);
 
-    /** A user's messages come in seq order; users follow each other in hash order. */
-    void message(String recipient, long seq, long position, long time);
+    /** How many messages of {@code user} the segment holds, and their lowest and highest seq. */
+    void summary(String user, int messages, long minSeq, long maxSeq);
 
     /** Keys come in log order; {@code hash} is {@link KeyPositions#hash} of the sender and key. */
     void sendKey(long hash, long position, long createdAt);
@@ -98,9 +102,12 @@ final class SegmentIndex {
     return h;
   }
 
-  /** Hands every head, message, key and cursor of the index to {@code visitor}. */
+  /** Hands every head, user summary, key and cursor of the index to {@code visitor}: nothing per message. */
   void replay(Visitor visitor) {
     ByteBuffer in = bytes.duplicate().position(sectionStart());
+    int summaries = in.getInt();
+    int summariesAt = in.position();
+    in.position(summariesAt + summaries * SUMMARY_BYTES);
     int messages = in.getInt();
     int messagesAt = in.position();
     in.position(messagesAt + messages * MESSAGE_BYTES);
@@ -111,9 +118,9 @@ final class SegmentIndex {
     for (int i = 0; i < heads; i++) {
       visitor.head(users[in.getInt()], in.getLong());
     }
-    for (int i = 0; i < messages; i++) {
-      int at = messagesAt + i * MESSAGE_BYTES;
-      visitor.message(users[bytes.getInt(at + 32)], bytes.getLong(at + 8), bytes.getLong(at + 16), bytes.getLong(at + 24));
+    for (int i = 0; i < summaries; i++) {
+      int at = summariesAt + i * SUMMARY_BYTES;
+      visitor.summary(users[bytes.getInt(at)], bytes.getInt(at + 4), bytes.getLong(at + 8), bytes.getLong(at + 16));
     }
     for (int i = 0; i < keys; i++) {
       int at = keysAt + i * KEY_BYTES;
@@ -126,7 +133,7 @@ final class SegmentIndex {
     }
   }
 
-  /** Where the messages section starts: after the fixed header and the users table. */
+  /** Where the summaries section starts: after the fixed header and the users table. */
   private int sectionStart() {
     ByteBuffer in = bytes.duplicate().position(HEADER);
     int count = in.getInt();
@@ -136,14 +143,87 @@ final class SegmentIndex {
     return in.position();
   }
 
-  private static final int HEADER = 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8;
+  private static final int HEADER = MESSAGES_AT + 8;
+
+  /** Receives index entries of one user hash in seq order; false stops the walk. */
+  interface EntryConsumer {
+    boolean accept(long seq, long position, long time) throws IOException;
+  }
+
+  /**
+   * Walks the index entries of the sealed {@code segment} whose user hash is {@code hash} and whose
+   * seq is past {@code after}, oldest first, reading the index file through {@code pages}: a binary
+   * search for the first, then the run. A read that fails is thrown, never taken as "no messages".
+   */
+  static void entriesAfter(IndexPages pages, LogSegments.Segment segment, long hash, long after, EntryConsumer out)
+      throws IOException {
+    long messagesAt = pages.getLong(segment, MESSAGES_AT);
+    int count = pages.getInt(segment, messagesAt);
+    long first = messagesAt + 4;
+    int lo = 0;
+    int hi = count;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      long at = first + (long) mid * MESSAGE_BYTES;
+      long h = pages.getLong(segment, at);
+      if (h < hash || (h == hash && pages.getLong(segment, at + 8) <= after)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    for (int i = lo; i < count; i++) {
+      long at = first + (long) i * MESSAGE_BYTES;
+      if (pages.getLong(segment, at) != hash
+          || !out.accept(pages.getLong(segment, at + 8), pages.getLong(segment, at + 16), pages.getLong(segment, at + 24))) {
+        return;
+      }
+    }
+  }
+
+  /** Receives a user's message count in a segment, and their lowest and highest seq. */
+  interface CountConsumer {
+    void accept(String user, int messages, long minSeq, long maxSeq);
+  }
+
+  /**
+   * Reads the users and summaries of the index of {@code segment} from its file: how many messages
+   * of each user leave the store when the segment is deleted.
+   */
+  static void counts(LogFiles files, LogSegments.Segment segment, CountConsumer out) throws IOException {
+    Path file = fileFor(segment.file);
+    try (LogFiles.Channel channel = files.open(file)) {
+      ByteBuffer header = ByteBuffer.allocate(HEADER);
+      readFully(channel, header, 0, file);
+      long messagesAt = header.getLong(MESSAGES_AT);
+      if (header.getInt(0) != MAGIC || header.getInt(4) != VERSION || messagesAt < HEADER || messagesAt > Integer.MAX_VALUE) {
+        throw new IOException(file + " is not an index of this version");
+      }
+      ByteBuffer in = ByteBuffer.allocate((int) messagesAt - HEADER);
+      readFully(channel, in, HEADER, file);
+      in.flip();
+      try {
+        String[] users = new String[in.getInt()];
+        for (int i = 0; i < users.length; i++) {
+          users[i] = string(in);
+        }
+        int summaries = in.getInt();
+        for (int i = 0; i < summaries; i++) {
+          String user = users[in.getInt()];
+          out.accept(user, in.getInt(), in.getLong(), in.getLong());
+        }
+      } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
+        throw new IOException(file + " is malformed (" + e + ")", e);
+      }
+    }
+  }
 
   /**
    * The index of {@code segment} if its file exists, is whole and describes the segment as it is now;
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
    * before indexes existed looks).
    */
-  static SegmentIndex load(LogFiles files, LogSegments.Segment segment) {
+  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs) {
     Path file = fileFor(segment.file);
     ByteBuffer bytes;
     try (LogFiles.Channel channel = files.open(file)) {
@@ -165,7 +245,7 @@ final class SegmentIndex {
     String problem = check(bytes, segment);
     if (problem == null) {
       try {
-        problem = segmentCrc(files, segment) == bytes.getInt(4 + 4 + 8 + 8) ? null
+        problem = crcs.crc(segment.file) == bytes.getInt(4 + 4 + 8 + 8) ? null
             : "the segment's CRC-32C differs from the one the index was made from";
       } catch (IOException e) {
         problem = "the segment could not be read to check it (" + e + ")";
@@ -208,12 +288,17 @@ final class SegmentIndex {
 
   /** CRC-32C of the whole segment file, in one streaming pass. */
   static int segmentCrc(LogFiles files, LogSegments.Segment segment) throws IOException {
+    return crcOf(segment.channel, segment.size, segment.file);
+  }
+
+  /** CRC-32C of the first {@code size} bytes of a file, in one streaming pass. */
+  static int crcOf(LogFiles.Channel channel, long size, Path file) throws IOException {
     CRC32C crc = new CRC32C();
-    ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(CHECK_CHUNK, Math.max(1, segment.size)));
+    ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(CHECK_CHUNK, Math.max(1, size)));
     long at = 0;
-    while (at < segment.size) {
-      chunk.clear().limit((int) Math.min(chunk.capacity(), segment.size - at));
-      readFully(segment.channel, chunk, at, segment.file);
+    while (at < size) {
+      chunk.clear().limit((int) Math.min(chunk.capacity(), size - at));
+      readFully(channel, chunk, at, file);
       chunk.flip();
       at += chunk.remaining();
       crc.update(chunk);
@@ -322,8 +407,21 @@ final class SegmentIndex {
         int byHash = Long.compare(messages[a * 5], messages[b * 5]);
         return byHash != 0 ? byHash : Long.compare(messages[a * 5 + 1], messages[b * 5 + 1]);
       });
+      int[] counts = new int[users.size()];
+      long[] minSeqs = new long[users.size()];
+      long[] maxSeqs = new long[users.size()];
+      int summaries = 0;
+      for (Integer i : order) {
+        int user = (int) messages[i * 5 + 4];
+        long seq = messages[i * 5 + 1];
+        if (counts[user]++ == 0) {
+          summaries++;
+          minSeqs[user] = seq;
+        }
+        maxSeqs[user] = Math.max(maxSeqs[user], seq);
+      }
       List<byte[]> userBytes = new ArrayList<>(users.size());
-      long size = HEADER + 4L + 4 + (long) messageCount * MESSAGE_BYTES + 4 + keyCount * (long) KEY_BYTES + 4 + heads.size() * 12L + 4 + 4;
+      long size = HEADER + 4L + 4 + (long) summaries * SUMMARY_BYTES + 4 + (long) messageCount * MESSAGE_BYTES + 4 + keyCount * (long) KEY_BYTES + 4 + heads.size() * 12L + 4 + 4;
       for (String user : users) {
         byte[] b = user.getBytes(StandardCharsets.UTF_8);
         userBytes.add(b);
@@ -339,9 +437,16 @@ final class SegmentIndex {
       }
       ByteBuffer out = ByteBuffer.allocate((int) size);
       out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(crc)
-          .putLong(newestMessage).putLong(newestKey).putLong(opened);
+          .putLong(newestMessage).putLong(newestKey).putLong(opened).putLong(0);
       out.putInt(userBytes.size());
       userBytes.forEach(b -> out.putInt(b.length).put(b));
+      out.putInt(summaries);
+      for (int user = 0; user < counts.length; user++) {
+        if (counts[user] > 0) {
+          out.putInt(user).putInt(counts[user]).putLong(minSeqs[user]).putLong(maxSeqs[user]);
+        }
+      }
+      out.putLong(MESSAGES_AT, out.position());
       out.putInt(messageCount);
       for (Integer i : order) {
         int at = i * 5;

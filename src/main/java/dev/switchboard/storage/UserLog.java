@@ -3,9 +3,12 @@ package dev.switchboard.storage;
 import java.util.Arrays;
 
 /**
- * One inbox of the log engine, in memory: its head and, for each message still stored, where the
- * message sits in the log and when it was sent. Seqs of an inbox have no holes, so the message with
- * seq {@code s} is entry {@code s - firstSeq}; 16 bytes per stored message. Only a repair makes
+ * One inbox of the log engine, in memory: its head, how many of its messages are in sealed segments
+ * with an index file (found through those files, nothing per message here), and, for each message
+ * in the tail of the log (the active segment, and a sealed one until its index is written), where
+ * it sits and when it was sent. Tail seqs follow the sealed ones, so a read before the tail goes to
+ * the index files. Seqs of an inbox have no holes, so the tail message with seq {@code s} is entry
+ * {@code s - firstSeq}; 16 bytes per tail message. Only a repair makes
  * holes (messages lost with damaged bytes, heads moved past them): a hole up to {@link #MAX_HOLE}
  * seqs is kept as entries with no position, which reads skip, so older messages stay readable.
  */
@@ -16,6 +19,13 @@ final class UserLog {
   private static final long NO_POSITION = -1;
 
   private long lastSeq;
+  /** Messages in indexed sealed segments not yet deleted; they count against the cap until their segment goes. */
+  private long sealed;
+  /**
+   * The lowest seq counted in {@link #sealed}: those below left already. The counted seqs are one
+   * run from it (holes of a repair aside), as a tail message leaving by age takes every sealed one with it.
+   */
+  private long sealedFirst;
   /** Entries of {@link #positions} that are holes (no message), not counted as stored. */
   private int holes;
   /** Seq of the oldest stored message (entry {@link #start}); meaningless while {@link #size} is 0. */
@@ -33,8 +43,73 @@ final class UserLog {
   }
 
   /** Messages stored (and counted against the inbox cap). */
-  int stored() {
-    return size - holes;
+  long stored() {
+    return sealed + size - holes;
+  }
+
+  /** Entries held in the heap (tail messages and holes). */
+  int tailEntries() {
+    return size;
+  }
+
+  /** True if messages past {@code after} may sit in indexed sealed segments, before the tail. */
+  boolean readsIndex(long after) {
+    return sealed > 0 && (size == 0 || after + 1 < firstSeq);
+  }
+
+  /**
+   * Messages of an indexed sealed segment, taken from its summary at open: counted, and the head
+   * raised to the newest, with no entry kept.
+   */
+  void addSealed(int count, long minSeq, long maxSeq) {
+    if (sealed == 0) {
+      sealedFirst = minSeq;
+    }
+    sealed += count;
+    lastSeq = Math.max(lastSeq, maxSeq);
+  }
+
+  /**
+   * Moves the tail messages at log positions below {@code position} (their segment's index is now
+   * written) out of the heap, still counted; holes among them go too. Returns how many moved.
+   */
+  int sealBelow(long position) {
+    int moved = 0;
+    while (size > 0 && (positions[start] == NO_POSITION || positions[start] < position)) {
+      if (positions[start] == NO_POSITION) {
+        holes--;
+      } else {
+        if (sealed + moved == 0) {
+          sealedFirst = firstSeq;
+        }
+        moved++;
+      }
+      start++;
+      size--;
+      firstSeq++;
+    }
+    sealed += moved;
+    if (size == 0) {
+      start = 0;
+      positions = NONE;
+      times = NONE;
+    }
+    return moved;
+  }
+
+  /**
+   * A sealed segment holding {@code count} of this inbox's messages, seqs {@code minSeq} to
+   * {@code maxSeq}, expired: those still counted leave the count (the ones below {@link #sealedFirst}
+   * already left by age, before the segment was sealed). Returns how many left.
+   */
+  long sealedGone(int count, long minSeq, long maxSeq) {
+    if (sealed == 0 || maxSeq < sealedFirst) {
+      return 0;
+    }
+    long gone = Math.min(sealed, Math.max(0, count - Math.max(0, sealedFirst - minSeq)));
+    sealed -= gone;
+    sealedFirst = maxSeq + 1;
+    return gone;
   }
 
   InboxHead head() {
@@ -80,9 +155,13 @@ final class UserLog {
     lastSeq = Math.max(lastSeq, seq);
   }
 
-  /** Drops the oldest messages sent before {@code cutoff}; returns how many went. */
-  int dropOlderThan(long cutoff) {
-    int dropped = 0;
+  /**
+   * Drops the oldest tail messages sent before {@code cutoff}; returns how many went. Messages in
+   * indexed sealed segments leave with their segment ({@link #sealedGone}), or all at once here when
+   * a tail message expires: they are older, so the count they leave is then one run of seqs again.
+   */
+  long dropOlderThan(long cutoff) {
+    long dropped = 0;
     while (size > 0 && times[start] < cutoff) {
       if (positions[start] == NO_POSITION) {
         holes--;
@@ -92,6 +171,10 @@ final class UserLog {
       start++;
       size--;
       firstSeq++;
+    }
+    if (dropped > 0 && sealed > 0) {
+      dropped += sealed;
+      sealed = 0;
     }
     if (size == 0) {
       // An inbox nobody writes to any more keeps only its head.
@@ -103,7 +186,7 @@ final class UserLog {
   }
 
   /**
-   * Positions of up to {@code limit} messages after seq {@code after}, oldest first, skipping those
+   * Positions of up to {@code limit} tail messages after seq {@code after}, oldest first, skipping those
    * sent before {@code notBefore}; their seqs go into {@code seqs}.
    */
   int positionsAfter(long after, long notBefore, int limit, long[] outPositions, long[] outSeqs) {

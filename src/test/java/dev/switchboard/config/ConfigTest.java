@@ -131,6 +131,10 @@ class ConfigTest {
       badPool.getJsonObject("inbox").put("postgresPoolSize", 0);
       assertEquals("inbox.postgresPoolSize must be 1..1000, got 0",
           assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badPool)).getMessage());
+      JsonObject badCache = json.copy();
+      badCache.getJsonObject("inbox").put("indexCacheMegabytes", 0);
+      assertEquals("inbox.indexCacheMegabytes must be 1..65536, got 0",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badCache)).getMessage());
       ctx.completeNow();
     })));
   }

@@ -7,6 +7,8 @@ import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class UserLogTest {
 
@@ -108,5 +110,44 @@ class UserLogTest {
     }
     assertArrayEquals(expected, page);
     assertEquals(301, log.stored(), Arrays.toString(page));
+  }
+
+  @Test
+  @DisplayName("entries below an indexed segment's end leave the heap but stay counted; reads before the tail go to the index")
+  void sealBelow() {
+    UserLog log = new UserLog();
+    for (int seq = 1; seq <= 6; seq++) {
+      log.add(seq, seq * 100L, 1_000);
+    }
+    assertEquals(3, log.sealBelow(350));
+    assertEquals(new InboxHead(6, 6), log.head());
+    assertEquals(3, log.tailEntries());
+    assertArrayEquals(new String[] {"4@400", "5@500"}, page(log, 0, 0, 2));
+    assertTrue(log.readsIndex(0));
+    assertTrue(log.readsIndex(2));
+    assertFalse(log.readsIndex(3));
+  }
+
+  @Test
+  @DisplayName("an expired sealed segment takes out of the count only what is still counted, not what left by age before")
+  void sealedGoneCountsOnce() {
+    UserLog log = new UserLog();
+    log.addSealed(4, 1, 4);
+    for (int seq = 5; seq <= 12; seq++) {
+      log.add(seq, seq * 100L, seq * 10L);
+    }
+    // Seqs 5 and 6 leave by age while their segment (seqs 5-8) is still in the tail, and the older
+    // sealed seqs 1-4 with them.
+    assertEquals(6, log.dropOlderThan(65));
+    assertEquals(2, log.sealBelow(850));
+    assertEquals(4, log.sealBelow(1250));
+    assertEquals(new InboxHead(12, 6), log.head());
+    assertEquals(0, log.sealedGone(4, 1, 4));
+    assertEquals(2, log.sealedGone(4, 5, 8));
+    assertEquals(new InboxHead(12, 4), log.head());
+    assertTrue(log.readsIndex(8));
+    assertEquals(4, log.sealedGone(4, 9, 12));
+    assertEquals(new InboxHead(12, 0), log.head());
+    assertFalse(log.readsIndex(8));
   }
 }
