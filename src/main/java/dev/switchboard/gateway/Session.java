@@ -233,7 +233,6 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       sendError(new ProtocolException(result.error(), result.error().meaning(), id));
       return;
     }
-    gateway.metrics().accepted(outcome.duplicate());
     LOG.atDebug().addKeyValue("user", user).addKeyValue("msgId", result.msgId())
         .log("message to {} stored{}", result.to(), outcome.duplicate() ? " (duplicate)" : "");
     if (json) {
@@ -275,7 +274,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     if (closed || socket.isClosed()) {
       return;
     }
-    gateway.metrics().delivered(delivery.live);
+    gateway.countDelivered(delivery.live);
     if (json) {
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
       if (frame.length <= gateway.settings().maxFrameBytes()) {
@@ -334,6 +333,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
               deliveries.add(new Delivery(m, false));
             }
             sequencer.onPage(page.after(), page.head(), deliveries, pageSize);
+            gateway.reportDelivered();
           }
         })
         .onFailure(e -> {

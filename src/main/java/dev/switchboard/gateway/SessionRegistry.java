@@ -27,6 +27,9 @@ final class SessionRegistry {
   private final Set<Session> sessions = new HashSet<>();
   /** The joined sessions of each user on this instance: where delivered messages go. */
   private final Map<String, List<Session>> users = new HashMap<>();
+  /** Messages written to sessions since the last report, counted in the metrics once per batch. */
+  private int deliveredLive;
+  private int deliveredBacklog;
 
   SessionRegistry(SwitchboardMetrics metrics) {
     this.metrics = metrics;
@@ -80,6 +83,21 @@ final class SessionRegistry {
         }
       }
     }
+    reportDelivered();
+  }
+
+  void countDelivered(boolean live) {
+    if (live) {
+      deliveredLive++;
+    } else {
+      deliveredBacklog++;
+    }
+  }
+
+  void reportDelivered() {
+    metrics.delivered(deliveredLive, deliveredBacklog);
+    deliveredLive = 0;
+    deliveredBacklog = 0;
   }
 
   /** Pings every session; each session's own timer closes it when silent or expired. */
