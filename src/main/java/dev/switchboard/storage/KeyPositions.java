@@ -44,20 +44,11 @@ final class KeyPositions {
     return (int) (hash >>> POSITION_BITS);
   }
 
-  /** 64 bits over every char of both strings (FNV-1a, then a finalizer), with a separator between them. */
+  /** A {@link StableHash} of both strings, with a separator between them. */
   static long hash(String sender, String key) {
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < sender.length(); i++) {
-      h = (h ^ sender.charAt(i)) * 0x100000001b3L;
-    }
-    h = (h ^ 0x10000) * 0x100000001b3L;
-    for (int i = 0; i < key.length(); i++) {
-      h = (h ^ key.charAt(i)) * 0x100000001b3L;
-    }
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    return h;
+    long h = StableHash.add(StableHash.EMPTY, sender);
+    h = StableHash.add(h, 0x10000); // never a char, so ("ab", "c") and ("a", "bc") differ
+    return StableHash.finish(StableHash.add(h, key));
   }
 
   /**
