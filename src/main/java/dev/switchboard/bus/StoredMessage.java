@@ -6,22 +6,12 @@ import io.vertx.core.json.JsonObject;
 public record StoredMessage(String msgId, long seq, String from, String to, String body, long ts) {
 
   public JsonObject toJson() {
-    return new JsonObject()
-        .put("msgId", msgId)
-        .put("seq", seq)
-        .put("from", from)
-        .put("to", to)
-        .put("body", body)
-        .put("ts", ts);
+    return new JsonObject().put("msgId", msgId).put("seq", seq).put("from", from).put("to", to)
+        .put("body", body).put("ts", ts);
   }
 
   public static StoredMessage fromJson(JsonObject json) {
-    return new StoredMessage(
-        json.getString("msgId"),
-        json.getLong("seq"),
-        json.getString("from"),
-        json.getString("to"),
-        json.getString("body"),
-        json.getLong("ts"));
+    return new StoredMessage(json.getString("msgId"), json.getLong("seq"), json.getString("from"), json.getString("to"),
+        json.getString("body"), json.getLong("ts"));
   }
 }

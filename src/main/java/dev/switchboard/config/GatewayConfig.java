@@ -6,21 +6,14 @@ import java.util.List;
 
 /** The {@code gateway} section: where clients connect and how their sockets are kept. */
 public record GatewayConfig(
-    String host,
-    int port,
-    int instances,
-    List<String> webSocketPaths,
-    String webroot,
-    int maxFrameBytes,
-    long heartbeatIntervalMillis,
-    long idleTimeoutMillis,
-    long handshakeTimeoutMillis,
-    int closeTimeoutSeconds,
-    int backlogPageSize,
-    int maxWriteQueueBytes,
-    boolean textPrefixSender,
-    boolean textEscapeHtml,
-    boolean compression) {
+    // where clients connect
+    String host, int port, int instances, List<String> webSocketPaths, String webroot,
+    // how long a socket may stay silent, take to open and take to close
+    long heartbeatIntervalMillis, long idleTimeoutMillis, long handshakeTimeoutMillis, int closeTimeoutSeconds,
+    // what a socket may carry and hold
+    int maxFrameBytes, int backlogPageSize, int maxWriteQueueBytes, boolean compression,
+    // the text protocol's rendering
+    boolean textPrefixSender, boolean textEscapeHtml) {
 
   public static GatewayConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "gateway");
@@ -39,16 +32,16 @@ public record GatewayConfig(
         instances(s.intIn("instances", 0, 256), Runtime.getRuntime().availableProcessors()),
         paths,
         s.string("webroot"),
-        s.intIn("maxFrameBytes", 1024, 64 * 1024 * 1024),
         heartbeat,
         idle,
         s.longIn("handshakeTimeoutSeconds", 1, 3600) * 1000,
         s.intIn("closeTimeoutSeconds", 0, 600),
+        s.intIn("maxFrameBytes", 1024, 64 * 1024 * 1024),
         s.intIn("backlogPageSize", 1, 10_000),
         s.intIn("maxWriteQueueBytes", 1024, 1024 * 1024 * 1024),
+        s.bool("compression"),
         s.bool("textPrefixSender"),
-        s.bool("textEscapeHtml"),
-        s.bool("compression"));
+        s.bool("textEscapeHtml"));
   }
 
   /**

@@ -54,6 +54,12 @@ interface GatewayContext {
 
   void cancelTimer(long timerId);
 
+  /** Notes a message written to a session; the count reaches the metrics at {@link #reportDelivered}. */
+  void countDelivered(boolean live);
+
+  /** Ends a delivery batch or backlog page: its noted messages go to the metrics as one count. */
+  void reportDelivered();
+
   /** This node's meters. */
   SwitchboardMetrics metrics();
 }

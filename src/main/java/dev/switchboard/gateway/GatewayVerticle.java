@@ -95,7 +95,8 @@ public final class GatewayVerticle extends VerticleBase {
     Authenticator authenticator = auth.insecure() ? new QueryUserAuthenticator() : new TokenAuthenticator(tokens);
     DeliveryOptions routerRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     SendBatcher sendBatcher = new SendBatcher(context,
-        batch -> vertx.eventBus().<SendBatchResult>request(Addresses.ROUTER_SEND, batch, routerRequest).map(Message::body));
+        batch -> vertx.eventBus().<SendBatchResult>request(Addresses.ROUTER_SEND, batch, routerRequest).map(Message::body),
+        metrics);
     SessionHost host = new SessionHost(vertx, config, limits, ids, tokens, sendBatcher, registry, metrics,
         () -> loopLag != null && loopLag.behind());
     LocalMap<String, Integer> connectionsPerIp = vertx.sharedData().getLocalMap(CONNECTIONS_PER_IP);

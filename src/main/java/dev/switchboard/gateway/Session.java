@@ -313,7 +313,6 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       sendError(new ProtocolException(result.error(), result.error().meaning(), id));
       return;
     }
-    gateway.metrics().accepted(outcome.duplicate());
     LOG.atDebug().addKeyValue("user", user).addKeyValue("msgId", result.msgId())
         .log("message to {} stored{}", result.to(), outcome.duplicate() ? " (duplicate)" : "");
     if (json) {
@@ -358,7 +357,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     if (!json && delivery.isReceipt()) {
       return; // text clients have no receipt frame; their cursor passes a receipt with the next message
     }
-    gateway.metrics().delivered(delivery.live);
+    gateway.countDelivered(delivery.live);
     if (json) {
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
       if (frame.length <= gateway.settings().maxFrameBytes()) {
@@ -417,6 +416,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
               deliveries.add(new Delivery(m, false));
             }
             sequencer.onPage(page.after(), page.head(), deliveries, pageSize);
+            gateway.reportDelivered();
           }
         })
         .onFailure(e -> {

@@ -187,6 +187,16 @@ final class SessionHost implements GatewayContext {
   }
 
   @Override
+  public void countDelivered(boolean live) {
+    registry.countDelivered(live);
+  }
+
+  @Override
+  public void reportDelivered() {
+    registry.reportDelivered();
+  }
+
+  @Override
   public SwitchboardMetrics metrics() {
     return metrics;
   }

@@ -29,6 +29,9 @@ final class SessionRegistry {
   private final Set<Session> sessions = new HashSet<>();
   /** The joined sessions of each user on this instance: where delivered messages go. */
   private final Map<String, List<Session>> users = new HashMap<>();
+  /** Messages written to sessions since the last report, counted in the metrics once per batch. */
+  private int deliveredLive;
+  private int deliveredBacklog;
 
   SessionRegistry(SwitchboardMetrics metrics) {
     this.metrics = metrics;
@@ -83,6 +86,21 @@ final class SessionRegistry {
         }
       }
     }
+    reportDelivered();
+  }
+
+  void countDelivered(boolean live) {
+    if (live) {
+      deliveredLive++;
+    } else {
+      deliveredBacklog++;
+    }
+  }
+
+  void reportDelivered() {
+    metrics.delivered(deliveredLive, deliveredBacklog);
+    deliveredLive = 0;
+    deliveredBacklog = 0;
   }
 
   /** Signals for users with sessions on this node: each to the v1 sessions held here, encoded once. */

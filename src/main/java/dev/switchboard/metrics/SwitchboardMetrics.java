@@ -248,16 +248,27 @@ public final class SwitchboardMetrics implements Shareable {
 
   // Messages
 
-  public void accepted(boolean duplicate) {
-    (duplicate ? duplicates : accepted).increment();
+  /** Client sends of one answered send batch: those stored, and those answered as duplicates. */
+  public void accepted(int stored, int duplicated) {
+    add(accepted, stored);
+    add(duplicates, duplicated);
   }
 
   public void refused(ErrorCode code) {
     refused.get(code).increment();
   }
 
-  public void delivered(boolean live) {
-    (live ? deliveredLive : deliveredBacklog).increment();
+  /** Messages written to sessions by one delivery batch or backlog page, by path. */
+  public void delivered(int live, int backlog) {
+    add(deliveredLive, live);
+    add(deliveredBacklog, backlog);
+  }
+
+  /** Counts a batch with one update of the shared counter, not one per message. */
+  private static void add(Counter counter, int n) {
+    if (n > 0) {
+      counter.increment(n);
+    }
   }
 
   /**

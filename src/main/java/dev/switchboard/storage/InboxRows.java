@@ -6,6 +6,7 @@ import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.StoredMessage;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 
 import java.lang.reflect.Array;
@@ -27,6 +28,29 @@ import java.util.TreeSet;
 final class InboxRows {
 
   private InboxRows() {
+  }
+
+  /**
+   * The tables of the first schema version, with {@code integer} as the type of every number
+   * column: the engines differ only in its name.
+   */
+  static List<String> tables(String integer) {
+    return List.of(
+        "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq " + integer + " NOT NULL, msg_id TEXT NOT NULL,"
+            + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at " + integer + " NOT NULL, PRIMARY KEY (recipient, seq))",
+        "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
+        "CREATE TABLE IF NOT EXISTS inboxes (recipient TEXT PRIMARY KEY, last_seq " + integer + " NOT NULL, stored "
+            + integer + " NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS cursors (recipient TEXT NOT NULL, device TEXT NOT NULL, seq " + integer + " NOT NULL,"
+            + " updated_at " + integer + " NOT NULL, PRIMARY KEY (recipient, device))",
+        "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at " + integer
+            + " NOT NULL, fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
+        "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)");
+  }
+
+  /** The first column of the first row, or 0 when there is no row (no head, no cursor yet). */
+  static long firstLong(RowSet<Row> rows) {
+    return rows.size() == 0 ? 0L : rows.iterator().next().getLong(0);
   }
 
   /** Every recipient of the batch, once, sorted. */

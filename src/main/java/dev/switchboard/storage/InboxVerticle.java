@@ -107,7 +107,7 @@ public final class InboxVerticle extends VerticleBase {
 
   /** The log engine on the real file system, with its bytes written and syncs shown as meters. */
   private InboxStore logStore() {
-    CountingLogFiles files = new CountingLogFiles(SystemLogFiles.INSTANCE);
+    SystemLogFiles files = new SystemLogFiles();
     metrics.watchLogFiles(files::bytesWritten, files::syncs);
     return new LogInboxStore(vertx, config, files);
   }

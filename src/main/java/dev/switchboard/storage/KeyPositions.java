@@ -7,68 +7,48 @@ import java.util.function.LongConsumer;
  * position of the key's entry, packed into 8 bytes a slot (28 bits of the hash, 36 bits of the
  * position counted from the generation's first), tables at most half full: 16-32 bytes per key.
  * Several keys may share those hash bits, so a lookup yields every candidate and the caller reads
- * each entry to compare; a key is never missed. Two generations, turned every window (at least
- * every second): a key stays at least a window, and dropping the older generation is what forgets
- * expired keys. A generation also turns once 64 GiB of log were written since it began (the
- * position no longer fits its slot); only a node writing over 200 MB/s would see that shorten the
- * window.
+ * each entry to compare; a key is never missed. Two {@link Generations}: a key stays at least a
+ * window, and dropping the older generation is what forgets expired keys. A generation also turns
+ * early once the log has grown past what its slots' positions can span, so a position never wraps.
  */
 final class KeyPositions {
 
   private static final int POSITION_BITS = 36;
   private static final long POSITION_MASK = (1L << POSITION_BITS) - 1;
 
-  private final GenerationTimer generations;
-  private Table current = new Table();
-  private Table previous = new Table();
+  private final Generations<Table> generations;
 
   KeyPositions(long windowMillis) {
-    this.generations = new GenerationTimer(windowMillis);
+    this.generations = new Generations<>(windowMillis, new Table(), new Table(), dropped -> new Table());
   }
 
   /** Records a key's entry; positions must not decrease. */
   void add(long hash, long position, long now) {
-    rotate(now);
+    Table current = generations.current(now);
     if (!current.fits(position)) {
-      previous = current;
-      current = new Table();
+      generations.turn();
+      current = generations.current(now);
     }
     current.put(hashBits(hash), position);
   }
 
   /** Every position recorded under {@code hash} within (at least) the last window. */
   void candidates(long hash, long now, LongConsumer out) {
-    rotate(now);
+    Table current = generations.current(now);
     int bits = hashBits(hash);
     current.forEach(bits, out);
-    previous.forEach(bits, out);
-  }
-
-  private void rotate(long now) {
-    if (generations.turn(now)) {
-      previous = current;
-      current = new Table();
-    }
+    generations.previous().forEach(bits, out);
   }
 
   private static int hashBits(long hash) {
     return (int) (hash >>> POSITION_BITS);
   }
 
-  /** 64 bits over every char of both strings (FNV-1a, then a finalizer), with a separator between them. */
+  /** A {@link StableHash} of both strings, with a separator between them. */
   static long hash(String sender, String key) {
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < sender.length(); i++) {
-      h = (h ^ sender.charAt(i)) * 0x100000001b3L;
-    }
-    h = (h ^ 0x10000) * 0x100000001b3L;
-    for (int i = 0; i < key.length(); i++) {
-      h = (h ^ key.charAt(i)) * 0x100000001b3L;
-    }
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    return h;
+    long h = StableHash.add(StableHash.EMPTY, sender);
+    h = StableHash.add(h, 0x10000); // never a char, so ("ab", "c") and ("a", "bc") differ
+    return StableHash.finish(StableHash.add(h, key));
   }
 
   /**

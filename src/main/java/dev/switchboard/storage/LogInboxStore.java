@@ -48,9 +48,6 @@ public final class LogInboxStore implements InboxStore {
   /** A segment older than this (or than retention, if shorter) is closed, so that expired data leaves the disk. */
   private static final long MAX_SEGMENT_AGE_MILLIS = 3_600_000;
 
-  private record DeviceKey(String user, String device) {
-  }
-
   /** Where a commit's record went: its entries' position and each message's and key's offset in them. */
   private record Written(long position, int[] messageOffsets, int[] keyOffsets, LogSegments.Segment segment) {
   }

@@ -55,16 +55,7 @@ public final class PgInboxStore implements InboxStore {
   private static final String PARTITION_PREFIX = "messages_p";
 
   /** Schema changes in order: entry i brings the database to version i + 1. Append to it, never edit. */
-  static final List<List<String>> MIGRATIONS = List.of(List.of(
-      "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
-          + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (recipient, seq))",
-      "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
-      "CREATE TABLE IF NOT EXISTS inboxes (recipient TEXT PRIMARY KEY, last_seq BIGINT NOT NULL, stored BIGINT NOT NULL)",
-      "CREATE TABLE IF NOT EXISTS cursors (recipient TEXT NOT NULL, device TEXT NOT NULL, seq BIGINT NOT NULL,"
-          + " updated_at BIGINT NOT NULL, PRIMARY KEY (recipient, device))",
-      "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at BIGINT NOT NULL,"
-          + " fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
-      "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)"), List.of(
+  static final List<List<String>> MIGRATIONS = List.of(InboxRows.tables("BIGINT"), List.of(
       "CREATE OR REPLACE FUNCTION switchboard_keys_written(expected BIGINT, written BIGINT) RETURNS BIGINT"
           + " LANGUAGE plpgsql AS $$ BEGIN IF written < expected THEN RAISE EXCEPTION"
           + " 'an idempotency key of the batch was stored by a concurrent writer' USING ERRCODE = 'SB001';"
@@ -457,7 +448,7 @@ public final class PgInboxStore implements InboxStore {
   public Future<Long> cursor(String user, String device) {
     return pool.preparedQuery("SELECT seq FROM cursors WHERE recipient = $1 AND device = $2")
         .execute(Tuple.of(user, device))
-        .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
+        .map(InboxRows::firstLong);
   }
 
   /**

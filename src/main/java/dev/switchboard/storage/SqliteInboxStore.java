@@ -47,16 +47,7 @@ public final class SqliteInboxStore implements InboxStore {
   /** The version of {@link #SCHEMA}, kept in the file's {@code PRAGMA user_version}. */
   static final int SCHEMA_VERSION = 1;
 
-  private static final List<String> SCHEMA = List.of(
-      "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL,"
-          + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (recipient, seq))",
-      "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
-      "CREATE TABLE IF NOT EXISTS inboxes (recipient TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, stored INTEGER NOT NULL)",
-      "CREATE TABLE IF NOT EXISTS cursors (recipient TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL,"
-          + " updated_at INTEGER NOT NULL, PRIMARY KEY (recipient, device))",
-      "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at INTEGER NOT NULL,"
-          + " fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
-      "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)");
+  private static final List<String> SCHEMA = InboxRows.tables("INTEGER");
 
   private static final String INSERT_MESSAGE =
       "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at) VALUES (?, ?, ?, ?, ?, ?)";
@@ -248,6 +239,13 @@ public final class SqliteInboxStore implements InboxStore {
   }
 
   @Override
+  public Future<Long> cursor(String user, String device) {
+    return readers.preparedQuery("SELECT seq FROM cursors WHERE recipient = ? AND device = ?")
+        .execute(Tuple.of(user, device))
+        .map(InboxRows::firstLong);
+  }
+
+  @Override
   public Future<InboxPage> read(String user, long after, int limit, long now) {
     // The head is taken before the rows: every seq up to it was committed before the rows are read,
     // so a seq below the head that the rows lack was removed, and can be reported as a gap.
@@ -255,7 +253,7 @@ public final class SqliteInboxStore implements InboxStore {
     Future<Long> head = cached != null
         ? Future.succeededFuture(cached.lastSeq())
         : readers.preparedQuery("SELECT last_seq FROM inboxes WHERE recipient = ?").execute(Tuple.of(user))
-            .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
+            .map(InboxRows::firstLong);
     return head.compose(h -> h <= after
         // Nothing was ever committed after the cursor (the common case for a connecting device):
         // no query for rows that cannot exist.
@@ -267,13 +265,6 @@ public final class SqliteInboxStore implements InboxStore {
           rows.forEach(row -> messages.add(InboxRows.message(row, user)));
           return new InboxPage(after, h, messages);
         }));
-  }
-
-  @Override
-  public Future<Long> cursor(String user, String device) {
-    return readers.preparedQuery("SELECT seq FROM cursors WHERE recipient = ? AND device = ?")
-        .execute(Tuple.of(user, device))
-        .map(rows -> rows.size() == 0 ? 0L : rows.iterator().next().getLong(0));
   }
 
   @Override

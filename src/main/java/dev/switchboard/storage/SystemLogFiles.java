@@ -8,17 +8,41 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
-/** The log engine's file operations on the real file system. */
+/**
+ * The log engine's file operations on the real file system, with two running totals for the
+ * metrics: bytes written and syncs ({@code fsync}/{@code fdatasync} of files and directories).
+ * Counting here, around the file system, keeps the engine's own classes free of meters; a scrape
+ * reads the totals from another thread, hence atomics (one writer at a time, so they are never
+ * contended).
+ */
 final class SystemLogFiles implements LogFiles {
 
+  /** For stores whose totals nobody reads; a store shown in the metrics has an instance of its own. */
   static final SystemLogFiles INSTANCE = new SystemLogFiles();
 
-  private SystemLogFiles() {
+  private final AtomicLong bytesWritten = new AtomicLong();
+  private final AtomicLong syncs = new AtomicLong();
+
+  /** Bytes written to log files since start (including records cut back after a failed write). */
+  long bytesWritten() {
+    return bytesWritten.get();
   }
 
-  private record NioChannel(FileChannel channel) implements Channel {
+  /** Syncs of log files and of the log's directory since start. */
+  long syncs() {
+    return syncs.get();
+  }
+
+  private final class NioChannel implements Channel {
+    private final FileChannel channel;
+
+    NioChannel(FileChannel channel) {
+      this.channel = channel;
+    }
+
     @Override
     public int read(ByteBuffer dst, long position) throws IOException {
       return channel.read(dst, position);
@@ -26,11 +50,15 @@ final class SystemLogFiles implements LogFiles {
 
     @Override
     public int write(ByteBuffer src, long position) throws IOException {
-      return channel.write(src, position);
+      int written = channel.write(src, position);
+      bytesWritten.addAndGet(written);
+      return written;
     }
 
     @Override
     public void force(boolean metadata) throws IOException {
+      // Counted when asked for, failed or not: a sync that failed still went to the disk.
+      syncs.incrementAndGet();
       channel.force(metadata);
     }
 
@@ -85,6 +113,7 @@ final class SystemLogFiles implements LogFiles {
 
   @Override
   public void syncDirectory(Path dir) throws IOException {
+    syncs.incrementAndGet();
     FileChannel d;
     try {
       d = FileChannel.open(dir, StandardOpenOption.READ);

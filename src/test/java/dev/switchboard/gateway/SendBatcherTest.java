@@ -5,6 +5,7 @@ import dev.switchboard.bus.SendBatch;
 import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.ProtocolException;
 import io.vertx.core.Context;
@@ -42,7 +43,7 @@ class SendBatcherTest {
     return new SendBatcher(context, batch -> {
       requestSizes.add(batch.sends().size());
       return ROUTER.apply(batch);
-    });
+    }, SwitchboardMetrics.of(context.owner()));
   }
 
   private static SendCommand send(String body) {
@@ -93,7 +94,8 @@ class SendBatcherTest {
     Context context = vertx.getOrCreateContext();
     context.runOnContext(v -> {
       SendBatcher batcher = new SendBatcher(context,
-          batch -> Future.failedFuture(new ProtocolException(ErrorCode.UNAVAILABLE, "inbox write failed")));
+          batch -> Future.failedFuture(new ProtocolException(ErrorCode.UNAVAILABLE, "inbox write failed")),
+          SwitchboardMetrics.of(vertx));
       Future<SendOutcome> a = batcher.submit(send("a"));
       Future<SendOutcome> b = batcher.submit(send("b"));
       Future.join(a, b).onComplete(done -> test.verify(() -> {

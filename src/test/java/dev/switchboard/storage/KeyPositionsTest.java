@@ -80,4 +80,13 @@ class KeyPositionsTest {
     assertNotEquals(KeyPositions.hash("Aa", "k"), KeyPositions.hash("BB", "k"));
     assertNotEquals(KeyPositions.hash("ab", "c"), KeyPositions.hash("a", "bc"));
   }
+
+  @Test
+  @DisplayName("a key's hash never changes: index files written by an earlier build hold it")
+  void hashIsStable() {
+    assertEquals(0xc6024353dbd9a07aL, KeyPositions.hash("alice", "k-1"));
+    assertEquals(0xa347a65bac1372c8L, KeyPositions.hash("", ""));
+    assertEquals(0xb3686234a5c90a21L, KeyPositions.hash("ab", "c"));
+    assertEquals(0xc7e3dbb62856a7a9L, KeyPositions.hash("\u00e9\u7528", "\uD83D\uDE00"));
+  }
 }

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The totals behind {@code switchboard_store_written_bytes_total} and {@code switchboard_store_syncs_total}, on real files. */
-class CountingLogFilesTest {
+class SystemLogFilesTest {
 
   @TempDir
   Path dir;
@@ -18,7 +18,7 @@ class CountingLogFilesTest {
   @Test
   @DisplayName("bytes written through created and reopened files add up, and each file or directory sync counts once")
   void countsWritesAndSyncs() throws Exception {
-    CountingLogFiles files = new CountingLogFiles(SystemLogFiles.INSTANCE);
+    SystemLogFiles files = new SystemLogFiles();
     Path file = dir.resolve("segment");
     try (LogFiles.Channel created = files.create(file)) {
       created.write(ByteBuffer.wrap(new byte[100]), 0);
