@@ -135,7 +135,7 @@ public final class Bench {
                    direct also takes --ws-ports/--server-pids and --pg-pid (PostgreSQL's CPU counted): user i
                    connects to node i mod nodes, so with --peers 1 every message goes to another node
           cluster-fanout --ws-ports P1,P2,P3 --push-ports Q1,Q2,Q3 --server-pids A,B,C [--pg-pid PG] [--users 1000
-                   --recipients 100 --rate 20 (pushes/s) --duration 20 --warmup 30 --drain 10 --streams 8 (one push
+                   --recipients 100 --rate 20 (pushes/s) --duration 20 --warmup 30 --drain 10 --streams 32 (one push
                    in flight each; order checked per stream) --push-via one|all (node 1, or every node in turn)]
                    [--find-max --step 8 --factor 1.3 --p99-limit 50 --max-steps 10 --budget 300]
                    user i on node i mod nodes; push g to R users from g*R mod users

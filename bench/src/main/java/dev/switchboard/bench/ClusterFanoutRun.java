@@ -83,7 +83,8 @@ final class ClusterFanoutRun {
     double warmup = a.dbl("warmup", 30);
     double drain = a.dbl("drain", 10);
     int size = a.integer("size", 100);
-    int streamCount = a.integer("streams", 8);
+    // 32: each stream waits for its 202 (a PostgreSQL commit, ~20 ms here), so the streams bound the push rate
+    int streamCount = a.integer("streams", 32);
     String via = a.str("push-via", "one");
     boolean findMax = a.flag("find-max");
     String jsonOut = a.str("json", null);
@@ -352,12 +353,25 @@ final class ClusterFanoutRun {
         "   (drain %.1f s; seq gaps %d, disconnects %d, foreign bodies %d)", st.drainSeconds(), conn[0], conn[1], conn[2]));
     res.latency("latency push->deliver", "latency", st.latency());
     res.latency("latency push->202", "accept", st.accept());
+    streamBound(res, st);
     res.cpu(st.cpu0(), st.cpu1(), st.deliveredInCpuWindow(), "delivery");
     res.memory(pids.length > 0 ? pids[0] : -1);
     if (st.receivedInWindow() == 0) {
       res.fail("nothing was delivered in the measured window");
     }
     check(res, st);
+  }
+
+  /** The most pushes/s the streams can post at the step's median 202 time: near it, the generator is the limit. */
+  private void streamBound(Result res, Step st) {
+    if (st.accept().getTotalCount() == 0) {
+      return;
+    }
+    double p50s = Math.max(1, st.accept().getValueAtPercentile(50)) / 1e6;
+    double bound = streams.length / p50s;
+    res.put("stream_bound_pushes_per_s", Result.round(bound));
+    res.line("stream bound", String.format(Locale.ROOT, "%d streams / p50 push->202 = %s pushes/s at most%s", streams.length,
+        Result.rate(bound), st.rate() > bound * 0.7 ? " (NEAR the offered rate: raise --streams)" : ""));
   }
 
   private static void check(Result res, Step st) {
@@ -444,6 +458,8 @@ final class ClusterFanoutRun {
     if (best != null) {
       res.put("max_push_rate", best.rate()).put("deliveries_per_s", Result.round(best.deliveriesPerSecond()));
       res.latency("latency at max rate", "latency", best.latency());
+      res.latency("latency push->202 at max rate", "accept", best.accept());
+      streamBound(res, best);
       res.cpu(best.cpu0(), best.cpu1(), best.deliveredInCpuWindow(), "delivery");
       res.line("max rate", Result.rate(best.rate()) + " pushes/s = " + Result.rate(best.deliveriesPerSecond())
           + " deliveries/s with p99 < " + Result.f(limitMs) + " ms and nothing lost"
