@@ -22,7 +22,8 @@ final class ClusterFanoutRun {
 
   /** What one phase (a fixed push rate for a fixed time, then a drain) measured. */
   record Step(double rate, double seconds, long pushes, long accepted, long refused, long failed, long receivedInWindow,
-              long lost, long duplicates, long outOfOrder, long late, long dropped, double drainSeconds, Histogram latency,
+              long lost, long duplicates, long outOfOrder, long late, long dropped, long disconnects, double drainSeconds,
+              Histogram latency,
               Histogram accept, ProcStats.Cpu cpu0, ProcStats.Cpu cpu1, long deliveredInCpuWindow) {
 
     double p99ms() {
@@ -34,7 +35,8 @@ final class ClusterFanoutRun {
     }
 
     boolean clean() {
-      return lost == 0 && duplicates == 0 && outOfOrder == 0 && refused == 0 && failed == 0 && dropped == 0;
+      return lost == 0 && duplicates == 0 && outOfOrder == 0 && refused == 0 && failed == 0 && dropped == 0
+          && disconnects == 0;
     }
   }
 
@@ -66,6 +68,8 @@ final class ClusterFanoutRun {
   private long gDue;
   private long gEnd;
   private long timer = -1;
+  /** True while a phase sends: then deliveries and their acks keep the sessions alive. */
+  private boolean sending;
 
   ClusterFanoutRun(Args a) {
     this.a = a;
@@ -111,6 +115,7 @@ final class ClusterFanoutRun {
         res.fail("the nodes did not form one cluster within 60 s");
       } else if (connect(res, wsPorts)) {
         loop.call(hub::startAckSweeper);
+        loop.call(this::startKeepAlive);
         int httpConns = Math.max(1, (int) Math.ceil(streamCount / (double) (via.equals("all") ? nodes : 1)));
         streams = loop.call(() -> {
           Pusher[] byNode = new Pusher[via.equals("all") ? nodes : 1];
@@ -182,8 +187,9 @@ final class ClusterFanoutRun {
     long warmNs = (long) (warmup * 1e9);
     long measureNs = (long) (seconds * 1e9);
     long[] before = loop.call(() -> new long[] {pushes(), accepted(), refused(), failed(), lost(),
-        hub.tracker.duplicates, hub.tracker.outOfOrder});
+        hub.tracker.duplicates, hub.tracker.outOfOrder, hub.closedUnexpectedly});
     long t0 = loop.call(() -> {
+      sending = true;
       long start = Token.now() + 2_000_000L;
       hub.tracker.resetHistograms(start + warmNs, start + warmNs + measureNs);
       late = 0;
@@ -206,6 +212,7 @@ final class ClusterFanoutRun {
     // pushes still queued behind their stream after the drain are not posted: the next phase starts clean
     long dropped = loop.call(() -> {
       stopTimer();
+      sending = false;
       long n = gEnd - gDue;
       gDue = gEnd;
       for (Stream s : streams) {
@@ -221,7 +228,7 @@ final class ClusterFanoutRun {
       Tracker t = hub.tracker;
       return new Step(rate, seconds, pushes() - before[0], accepted() - before[1], refused() - before[2],
           failed() - before[3], t.receivedInWindow, Math.max(0, lost() - before[4]), t.duplicates - before[5],
-          t.outOfOrder - before[6], late, dropped, drained, t.latency.copy(), t.acceptLatency.copy(), cpu0, cpu1,
+          t.outOfOrder - before[6], late, dropped, hub.closedUnexpectedly - before[7], drained, t.latency.copy(), t.acceptLatency.copy(), cpu0, cpu1,
           t.delivered - deliveredAtCpu0);
     });
   }
@@ -245,6 +252,22 @@ final class ClusterFanoutRun {
     if (gDue >= gEnd) {
       stopTimer();
     }
+  }
+
+  /**
+   * Between phases (find-max waiting for a quiet machine) users hear nothing and would send nothing,
+   * and the server closes a connection silent for gateway.idleTimeoutSeconds (70 s): a ping every 20 s keeps them.
+   */
+  private long startKeepAlive() {
+    return loop.vertx.setPeriodic(20_000, id -> {
+      if (!sending) {
+        for (Conn c : hub.conns) {
+          if (c instanceof WsUser u) {
+            u.ping();
+          }
+        }
+      }
+    });
   }
 
   /** Posts the stream's oldest waiting push unless one is in flight. */
@@ -339,7 +362,7 @@ final class ClusterFanoutRun {
     String lastFailure = loop.call(() -> pushers().stream().map(p -> p.lastFailure).filter(f -> f != null).findFirst()
         .orElse(null));
     res.put("pushes", st.pushes()).put("pushes_ok", st.accepted()).put("pushes_refused", st.refused())
-        .put("pushes_failed", st.failed()).put("pushes_per_s", Result.round(st.accepted() / st.seconds()))
+        .put("pushes_failed", st.failed()).put("pushes_per_s", Result.round(st.accept().getTotalCount() / st.seconds()))
         .put("deliveries_per_s", Result.round(st.deliveriesPerSecond())).put("lost", st.lost())
         .put("duplicates", st.duplicates()).put("out_of_order", st.outOfOrder()).put("drain_s", Result.round(st.drainSeconds()))
         .put("pushes_late_10ms", st.late()).put("seq_gaps", conn[0]).put("disconnects", conn[1]).put("foreign", conn[2]);
@@ -348,6 +371,8 @@ final class ClusterFanoutRun {
             + "(503 overloaded), %d failed, %s not posted (still queued behind their stream after the drain)%s",
         Result.n(st.pushes()), Result.n(st.late()), Result.n(st.accepted()), Result.n(st.refused()), st.failed(),
         Result.n(st.dropped()), lastFailure == null ? "" : " (last: " + lastFailure + ")"));
+    res.line("pushes/s", Result.rate(st.accept().getTotalCount() / st.seconds())
+        + " pushes/s answered 202 of those due in the measured window");
     res.line("delivered", Result.rate(st.deliveriesPerSecond()) + " deliveries/s received during the measured window");
     res.line("lost/dup/out-of-order", st.lost() + " / " + st.duplicates() + " / " + st.outOfOrder() + String.format(Locale.ROOT,
         "   (drain %.1f s; seq gaps %d, disconnects %d, foreign bodies %d)", st.drainSeconds(), conn[0], conn[1], conn[2]));
@@ -386,6 +411,9 @@ final class ClusterFanoutRun {
     }
     if (st.failed() > 0) {
       res.fail(st.failed() + " pushes failed");
+    }
+    if (st.disconnects() > 0) {
+      res.fail(st.disconnects() + " connections closed by the server");
     }
     if (st.dropped() > 0) {
       res.fail(st.dropped() + " pushes not posted within the drain (the offered rate was more than the cluster took)");
@@ -454,7 +482,7 @@ final class ClusterFanoutRun {
       }
     }
     res.line("steps", String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %8s %8s", "pushes/s", "deliveries/s", "p50 ms",
-        "p99 ms", "max ms", "lost", "dup/ooo", "us/dlv") + "\n" + String.join("\n", rows));
+        "p99 ms", "max ms", "lost", "dup/ooo", "us/dlv") + "  (disconnects, not posted: after the verdict when not 0)" + "\n" + String.join("\n", rows));
     if (best != null) {
       res.put("max_push_rate", best.rate()).put("deliveries_per_s", Result.round(best.deliveriesPerSecond()));
       res.latency("latency at max rate", "latency", best.latency());
@@ -482,7 +510,8 @@ final class ClusterFanoutRun {
     return String.format(Locale.ROOT, "%10s %12s %9s %9s %9s %8d %8s %8.1f  %s", Result.rate(st.rate()),
         Result.rate(st.deliveriesPerSecond()), Result.f(st.latency().getValueAtPercentile(50) / 1000.0), Result.f(st.p99ms()),
         Result.f(st.latency().getMaxValue() / 1000.0), st.lost(), st.duplicates() + "/" + st.outOfOrder(),
-        (st.cpu1().server() - st.cpu0().server()) * 1e6 / Math.max(1, st.deliveredInCpuWindow()), verdict);
+        (st.cpu1().server() - st.cpu0().server()) * 1e6 / Math.max(1, st.deliveredInCpuWindow()), verdict)
+        + (st.disconnects() + st.dropped() > 0 ? " (disconnects " + st.disconnects() + ", not posted " + st.dropped() + ")" : "");
   }
 
   private void sleepUntil(long tokenNanos) {
