@@ -4,7 +4,8 @@
 #   bench/bench.sh SCENARIO [options]
 #
 # Scenarios: smoke, direct, idle, backlog, fanout, mqtt, compare, store-scale, and on a cluster (3 nodes
-# on this machine sharing an embedded PostgreSQL): storm, cluster-idle, cluster-direct (see docs/benchmarks.md).
+# on this machine sharing an embedded PostgreSQL): storm, cluster-idle, cluster-direct, cluster-fanout
+# (see docs/benchmarks.md).
 # store-scale fills an embedded store in-process (bench/store/StoreFill.java, --messages N for
 # --fill-users users in commits of --fill-batch), starts the server on it and measures the start
 # (process start to gateway listening), the heap after start and after a backlog drain (jcmd
@@ -22,12 +23,12 @@
 #   --rounds N               compare: rounds of (Switchboard, mosquitto) runs (default 2);
 #                            storm: runs, each on a fresh cluster (default 1);
 #                            cluster-idle: rounds of (N-node cluster, 1-node cluster, 1 node) (default 2);
-#                            cluster-direct: runs, each on a fresh cluster and database (default 1)
-#   --nodes N                storm, cluster-idle, cluster-direct: nodes in the cluster (default 3)
+#                            cluster-direct, cluster-fanout: runs, each on a fresh cluster and database (default 1)
+#   --nodes N                storm, cluster-idle, cluster-direct, cluster-fanout: nodes in the cluster (default 3)
 #   --no-sqlite              cluster-idle: leave out the plain single node with its embedded store
 #   --engine log|sqlite      store-scale: the embedded engine to fill and start (default: the server's, log)
-#   --pg-fsync on|off        storm, cluster-idle, cluster-direct: PostgreSQL's fsync and synchronous_commit (default on)
-#   --shards N               storm, cluster-idle, cluster-direct: PostgreSQL servers, each one shard of the inboxes
+#   --pg-fsync on|off        storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL's fsync and synchronous_commit (default on)
+#   --shards N               storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL servers, each one shard of the inboxes
 #                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
 #                            then lists the sends of the run by the shards of sender and recipient
 #   --kill-shard-after S     cluster-direct with --shards: stop the last shard's PostgreSQL (fast shutdown) S seconds
@@ -75,6 +76,9 @@ Examples:
   bench/bench.sh cluster-idle --connections 6000 --hold 5 --rounds 2
   bench/bench.sh cluster-direct --nodes 3 --users 1000 --rate 3000 --duration 20
   bench/bench.sh cluster-direct --nodes 1 --users 1000 --rate 2000 --find-max
+  bench/bench.sh cluster-fanout --nodes 3 --users 1000 --recipients 100 --rate 20 --duration 20
+  bench/bench.sh cluster-fanout --nodes 3 --users 1000 --recipients 100 --rate 10 --find-max
+  bench/bench.sh cluster-fanout --nodes 3 --users 1000 --recipients 100 --rate 10 --find-max --push-via all
   bench/bench.sh store-scale --messages 10000000
   SWITCHBOARD_JAR=/path/to/old/switchboard-fat.jar bench/bench.sh store-scale --messages 10000000
   bench/bench.sh store-scale --messages 10000000 --engine sqlite
@@ -506,7 +510,7 @@ header() {
   echo "# switchboard-bench $SCENARIO | $(date -u +%Y-%m-%dT%H:%M:%SZ) | server commit $commit$dirty | $(nproc) cores"
   echo "# server jar: $SERVER_JAR_ORIG | server JVM: $SERVER_JAVA_OPTS | generator JVM: $BENCH_JAVA_OPTS | $(java -version 2>&1 | head -1)"
   echo "# args: ${ARGS[*]:-}"
-  if [[ $SCENARIO == storm || $SCENARIO == cluster-idle || $SCENARIO == cluster-direct ]]; then
+  if [[ $SCENARIO == storm || $SCENARIO == cluster-idle || $SCENARIO == cluster-direct || $SCENARIO == cluster-fanout ]]; then
     echo "# cluster: $NODES nodes on this machine (Hazelcast on loopback), inbox on $SHARDS embedded PostgreSQL 17.6 server(s), one shard each (fsync $PG_FSYNC); rounds $ROUNDS"
   fi
 }
@@ -542,14 +546,14 @@ case "$SCENARIO" in
   store-scale)
     [[ -z "$ENGINE" || "$ENGINE" == log || "$ENGINE" == sqlite ]] || die "--engine wants log or sqlite"
     ;;
-  storm|cluster-idle|cluster-direct)
+  storm|cluster-idle|cluster-direct|cluster-fanout)
     [[ "$NODES" =~ ^[0-9]+$ && $NODES -ge 1 ]] || die "--nodes wants a whole number >= 1"
     [[ $SCENARIO == storm && $NODES -lt 2 ]] && die "storm needs --nodes 2 or more"
     ;;
   *) usage; die "unknown scenario: $SCENARIO" ;;
 esac
 if [[ -z "$ROUNDS" ]]; then
-  case "$SCENARIO" in storm|cluster-direct) ROUNDS=1 ;; *) ROUNDS=2 ;; esac
+  case "$SCENARIO" in storm|cluster-direct|cluster-fanout) ROUNDS=1 ;; *) ROUNDS=2 ;; esac
 fi
 
 # One benchmark at a time on this machine: two loads on 2 cores would only measure each other.
@@ -692,6 +696,20 @@ case "$SCENARIO" in
         --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $r" || rc=$?
       [[ -n "$KILLER" ]] && { kill "$KILLER" 2>/dev/null || true; wait "$KILLER" 2>/dev/null || true; }
       WAITED_QUIET=""
+      stop_cluster
+    done
+    stop_pg
+    ;;
+  cluster-fanout)
+    # pushes over the push API of node 1 (or of every node: --push-via all), each to many users spread
+    # over the nodes (user i on node i mod N); CPU counts every node and PostgreSQL with its backends
+    start_pg "$ROUNDS"
+    for ((r = 1; r <= ROUNDS; r++)); do
+      [[ $ROUNDS -gt 1 ]] && log "cluster-fanout round $r of $ROUNDS"
+      start_cluster "$NODES" "$r" "$RCPT" "$MAXMSGS"
+      # shellcheck disable=SC2046
+      run_bench cluster-fanout "${ARGS[@]}" $(cluster_args) \
+        --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $r" || rc=$?
       stop_cluster
     done
     stop_pg

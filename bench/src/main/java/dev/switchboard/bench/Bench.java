@@ -31,6 +31,7 @@ public final class Bench {
         case "backlog" -> new BacklogRun(a).run();
         case "fanout" -> new FanoutRun(a).run();
         case "storm" -> new StormRun(a).run();
+        case "cluster-fanout" -> new ClusterFanoutRun(a).run();
         case "table" -> CompareTable.print(a);
         case "connect-table" -> CompareTable.printConnect(a);
         default -> {
@@ -133,6 +134,11 @@ public final class Bench {
                    (--warmup-connections is then per node)
                    direct also takes --ws-ports/--server-pids and --pg-pid (PostgreSQL's CPU counted): user i
                    connects to node i mod nodes, so with --peers 1 every message goes to another node
+          cluster-fanout --ws-ports P1,P2,P3 --push-ports Q1,Q2,Q3 --server-pids A,B,C [--pg-pid PG] [--users 1000
+                   --recipients 100 --rate 20 (pushes/s) --duration 20 --warmup 30 --drain 10 --streams 32 (one push
+                   in flight each; order checked per stream) --push-via one|all (node 1, or every node in turn)]
+                   [--find-max --step 8 --factor 1.3 --p99-limit 50 --max-steps 10 --budget 300]
+                   user i on node i mod nodes; push g to R users from g*R mod users
           table    --json FILE   (compare table of the direct/mqtt results in FILE)
           connect-table --json FILE [--baseline LABEL]   (connects/s of the idle runs in FILE, by label)
         common: --json FILE (append the result as a JSON line), --label TEXT, --timeout SECONDS (hard stop, 300)

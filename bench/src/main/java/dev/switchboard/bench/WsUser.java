@@ -195,6 +195,13 @@ final class WsUser implements Conn {
     }
   }
 
+  /** A protocol ping: activity for the server's idle timeout while a run sends this user nothing. */
+  void ping() {
+    if (open) {
+      ws.writeTextMessage("{\"type\":\"ping\"}");
+    }
+  }
+
   @Override
   public void flushAck() {
     if (open && lastSeq > ackedSeq) {
