@@ -281,7 +281,8 @@ final class LogEntries {
     }
   }
 
-  private static String string(ByteBuffer in) {
+  /** A length-prefixed UTF-8 string at the buffer's position, which moves past it. */
+  static String string(ByteBuffer in) {
     int length = in.getInt();
     if (length < 0 || length > in.remaining()) {
       throw new BufferUnderflowException();

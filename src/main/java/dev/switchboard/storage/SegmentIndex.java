@@ -92,14 +92,7 @@ final class SegmentIndex {
 
   /** 64 bits over every char of a user id (FNV-1a, then a finalizer). */
   static long userHash(String user) {
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < user.length(); i++) {
-      h = (h ^ user.charAt(i)) * 0x100000001b3L;
-    }
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    return h;
+    return StableHash.finish(StableHash.add(StableHash.EMPTY, user));
   }
 
   /** Hands every head, user summary, key and cursor of the index to {@code visitor}: nothing per message. */
@@ -129,7 +122,7 @@ final class SegmentIndex {
     int cursors = in.getInt();
     for (int i = 0; i < cursors; i++) {
       String user = users[in.getInt()];
-      visitor.cursor(user, string(in), in.getLong());
+      visitor.cursor(user, LogEntries.string(in), in.getLong());
     }
   }
 
@@ -205,7 +198,7 @@ final class SegmentIndex {
       try {
         String[] users = new String[in.getInt()];
         for (int i = 0; i < users.length; i++) {
-          users[i] = string(in);
+          users[i] = LogEntries.string(in);
         }
         int summaries = in.getInt();
         for (int i = 0; i < summaries; i++) {
@@ -259,7 +252,7 @@ final class SegmentIndex {
       ByteBuffer in = bytes.duplicate().position(HEADER);
       String[] users = new String[in.getInt()];
       for (int i = 0; i < users.length; i++) {
-        users[i] = string(in);
+        users[i] = LogEntries.string(in);
       }
       return new SegmentIndex(bytes.limit(bytes.limit() - 4),
           new Times(bytes.getLong(28), bytes.getLong(36), bytes.getLong(44)), users);
@@ -315,16 +308,6 @@ final class SegmentIndex {
       }
       at += n;
     }
-  }
-
-  private static String string(ByteBuffer in) {
-    int length = in.getInt();
-    if (length < 0 || length > in.remaining()) {
-      throw new BufferUnderflowException();
-    }
-    String s = new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
-    in.position(in.position() + length);
-    return s;
   }
 
   /**
