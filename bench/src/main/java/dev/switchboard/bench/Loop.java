@@ -28,6 +28,11 @@ final class Loop implements AutoCloseable {
 
   final Vertx vertx;
   final Context ctx;
+  /**
+   * Every WebSocket client made here, for as long as the loop lives: Vert.x 5 closes a client whose
+   * wrapper has been collected, with every socket it opened, and the runs keep only the sockets.
+   */
+  private final List<WebSocketClient> clients = new ArrayList<>();
 
   Loop() {
     vertx = Vertx.vertx(new VertxOptions()
@@ -129,7 +134,7 @@ final class Loop implements AutoCloseable {
    * its own ~28k ephemeral ports, so N addresses allow N times as many connections to one server port.
    */
   List<WebSocketClient> wsClients(int addresses, long connectTimeoutMs) {
-    List<WebSocketClient> clients = new ArrayList<>();
+    List<WebSocketClient> made = new ArrayList<>();
     for (int i = 0; i < Math.max(1, addresses); i++) {
       WebSocketClientOptions o = new WebSocketClientOptions()
           .setMaxConnections(1_000_000)
@@ -138,9 +143,10 @@ final class Loop implements AutoCloseable {
           .setConnectTimeout((int) connectTimeoutMs);
       o.setLocalAddress("127.0.0." + (i + 1));
       o.setReuseAddress(true);
-      clients.add(vertx.createWebSocketClient(o));
+      made.add(vertx.createWebSocketClient(o));
     }
-    return clients;
+    clients.addAll(made);
+    return made;
   }
 
   /**
