@@ -77,9 +77,9 @@ public final class PgInboxStore implements InboxStore {
 
   private static final String ENSURE_INBOXES =
       "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
-  private static final String LOCK_HEADS =
+  static final String LOCK_HEADS =
       "SELECT recipient, last_seq, stored FROM inboxes WHERE recipient = ANY($1) ORDER BY recipient FOR UPDATE";
-  private static final String LOAD_SEND_KEYS =
+  static final String LOAD_SEND_KEYS =
       "SELECT sender, send_key, fingerprint, result FROM send_keys"
           + " WHERE created_at >= $1 AND (sender, send_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))";
   /** Every new message of the batch in one statement. */
@@ -87,7 +87,7 @@ public final class PgInboxStore implements InboxStore {
       "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at)"
           + " SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])";
   /** Every head the batch moves in one statement. */
-  private static final String UPDATE_HEADS =
+  static final String UPDATE_HEADS =
       "UPDATE inboxes SET last_seq = h.last_seq, stored = h.stored"
           + " FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS h (recipient, last_seq, stored)"
           + " WHERE inboxes.recipient = h.recipient";
@@ -166,13 +166,12 @@ public final class PgInboxStore implements InboxStore {
   public Future<Void> open() {
     PgConnectOptions connect;
     try {
-      connect = PgConnectOptions.fromUri(uri);
+      connect = connectOptions(uri);
     } catch (IllegalArgumentException e) {
       // Not the parser's message: it may quote the URI, password included.
       return Future.failedFuture(new IllegalArgumentException("the PostgreSQL URI of shard " + shard
           + " (inbox.postgresUris, or inbox.postgresUri for one) is not valid"));
     }
-    connect.setPipeliningLimit(PIPELINING_LIMIT).setCachePreparedStatements(true);
     pool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(config.postgresPoolSize()).setName("inbox-postgres"))
         .connectingTo(connect)
@@ -184,6 +183,19 @@ public final class PgInboxStore implements InboxStore {
         .onSuccess(version -> LOG.info("inbox store open on PostgreSQL {} (shard {} of {}, schema version {}, pool of {})",
             where, shard, shards.count(), version, config.postgresPoolSize()))
         .mapEmpty();
+  }
+
+  /**
+   * The options of the store's connections to the database at {@code uri}. Each statement is planned
+   * for the tables as they are when it runs: a prepared statement's generic plan, made once while
+   * a table is small (a new database, a new partition) and kept until the table is next analyzed,
+   * would scan the whole table in every commit meanwhile instead of looking up its keys.
+   */
+  static PgConnectOptions connectOptions(String uri) {
+    PgConnectOptions connect = PgConnectOptions.fromUri(uri);
+    connect.setPipeliningLimit(PIPELINING_LIMIT).setCachePreparedStatements(true)
+        .addProperty("plan_cache_mode", "force_custom_plan");
+    return connect;
   }
 
   /**
