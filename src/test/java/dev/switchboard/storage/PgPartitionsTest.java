@@ -94,6 +94,30 @@ class PgPartitionsTest {
   }
 
   @Test
+  @DisplayName("a store just opened has the partitions its commits write into until the purge after next: no "
+      + "row goes to the default partition, whose rows are deleted one by one")
+  void rowsLandInRangePartitions(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) throws Exception {
+    String uri = postgres.createDatabase();
+    InboxConfig config = config(uri, 48 * 3600);
+    PgInboxStore store = new PgInboxStore(vertx, config);
+    Pool admin = admin(vertx, uri);
+    long now = System.currentTimeMillis();
+    // Now, the next hour, and just before the purge after next (the latest a node writes before it creates more).
+    List<AppendRequest> batch = List.of(toBob(now, "now"), toBob(now + HOUR, "next hour"),
+        toBob(now + 2 * config.purgeIntervalMillis() - 1, "before the purge after next"));
+    store.open()
+        .compose(v -> store.append(batch, List.of(), now))
+        .compose(x -> admin.query("SELECT (SELECT count(*) FROM messages_default), (SELECT count(*) FROM messages)").execute())
+        .eventually(() -> Future.all(store.close(), admin.close()))
+        .onComplete(ctx.succeeding(rows -> ctx.verify(() -> {
+          Row row = rows.iterator().next();
+          assertEquals(0L, row.getLong(0), "rows went to the default partition");
+          assertEquals(3L, row.getLong(1));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a version 2 database with messages, keys and cursors opens under version 3 with nothing lost: "
       + "old and recent messages read back, the cursor and key hold, and seqs go on")
   void migratesVersionTwo(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) throws Exception {
