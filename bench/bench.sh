@@ -31,6 +31,9 @@
 #   --shards N               storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL servers, each one shard of the inboxes
 #                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
 #                            then lists the sends of the run by the shards of sender and recipient
+#   --pg-stats               cluster-direct, cluster-fanout: PostgreSQL loads pg_stat_statements, and after each run
+#                            the time of each statement of its database (calls, ms executing and planning, per call)
+#                            is printed per shard, most expensive first
 #   --kill-shard-after S     cluster-direct with --shards: stop the last shard's PostgreSQL (fast shutdown) S seconds
 #                            after the generator starts (connect and warm-up included), to show that only the
 #                            sends touching it are refused
@@ -83,6 +86,7 @@ Examples:
   SWITCHBOARD_JAR=/path/to/old/switchboard-fat.jar bench/bench.sh store-scale --messages 10000000
   bench/bench.sh store-scale --messages 10000000 --engine sqlite
   bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 2000 --find-max
+  bench/bench.sh cluster-direct --nodes 2 --users 200 --rate 200 --duration 20 --pg-stats
   bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 1000 --duration 20 --kill-shard-after 40
 
 Load generator options:
@@ -103,7 +107,7 @@ shift
 
 # ---- options: take the script's own, pass the rest on -------------------------------------------
 FILL_JAVA_OPTS=${FILL_JAVA_OPTS:--Xmx8g}
-SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on SHARDS=1 KILL_SHARD= ENGINE=""
+SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on PG_STATS=0 SHARDS=1 KILL_SHARD= ENGINE=""
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
 while [[ $# -gt 0 ]]; do
@@ -115,6 +119,7 @@ while [[ $# -gt 0 ]]; do
     --no-sqlite) SQLITE=0; shift ;;
     --engine) ENGINE=$2; shift 2 ;;
     --pg-fsync) PG_FSYNC=$2; shift 2 ;;
+    --pg-stats) PG_STATS=1; shift ;;
     --shards) SHARDS=$2; shift 2 ;;
     --kill-shard-after) KILL_SHARD=$2; shift 2 ;;
     --hard-timeout) HARD=$2; shift 2 ;;
@@ -305,11 +310,12 @@ start_pg() { # start_pg DATABASES: one embedded PostgreSQL per shard (bench jar)
 }
 
 start_one_pg() { # start_one_pg DATABASES SHARD
-  local work jvm i line="" port postmaster
+  local work jvm i line="" port postmaster stats=()
+  [[ $PG_STATS == 1 ]] && stats=(--stat-statements)
   work=$(mktemp -d /tmp/switchboard-bench-pg$2.XXXXXX)
   WORK_DIRS+=("$work")
   java -Xms32m -Xmx256m -cp "$BENCH_JAR" dev.switchboard.bench.PostgresMain --dir "$work" --databases "$1" \
-    --fsync "$PG_FSYNC" > "$work/postgres.log" 2>&1 &
+    --fsync "$PG_FSYNC" "${stats[@]}" > "$work/postgres.log" 2>&1 &
   jvm=$!
   PG_JVM_PIDS+=("$jvm")
   for ((i = 0; i < 1200; i++)); do
@@ -323,6 +329,16 @@ start_one_pg() { # start_one_pg DATABASES SHARD
   postmaster=$(sed -E 's/.*postmaster=([0-9]+).*/\1/' <<< "$line")
   PG_PORTS+=("$port") PG_POSTMASTERS+=("$postmaster")
   log "PostgreSQL shard $2 (embedded, fsync $PG_FSYNC) on 127.0.0.1:$port, postmaster pid $postmaster (via JVM pid $jvm), data $work"
+}
+
+pg_stats() { # pg_stats DATABASE: with --pg-stats, what each statement of the run's database cost, per shard
+  local s
+  [[ $PG_STATS == 1 ]] || return 0
+  for ((s = 0; s < ${#PG_PORTS[@]}; s++)); do
+    echo "shard $s:"
+    java -cp "$BENCH_JAR" dev.switchboard.bench.PgStatements --port "${PG_PORTS[$s]}" --database "switchboard_$1" \
+      || log "reading pg_stat_statements of shard $s failed"
+  done
 }
 
 stop_pg() {
@@ -696,6 +712,7 @@ case "$SCENARIO" in
         --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $r" || rc=$?
       [[ -n "$KILLER" ]] && { kill "$KILLER" 2>/dev/null || true; wait "$KILLER" 2>/dev/null || true; }
       WAITED_QUIET=""
+      pg_stats "$r"
       stop_cluster
     done
     stop_pg
@@ -710,6 +727,7 @@ case "$SCENARIO" in
       # shellcheck disable=SC2046
       run_bench cluster-fanout "${ARGS[@]}" $(cluster_args) \
         --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $r" || rc=$?
+      pg_stats "$r"
       stop_cluster
     done
     stop_pg

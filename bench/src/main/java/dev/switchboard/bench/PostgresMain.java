@@ -18,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
  * starts it on a free loopback port with its data in {@code DIR}, creates the empty databases
  * {@code switchboard_1 .. switchboard_N} (one per server run, so no run reads another's inboxes),
  * prints one line {@code postgres ready port=P postmaster=PID} and runs until SIGTERM, when it stops
- * the server. bench.sh also reads the postmaster's PID, so it can stop PostgreSQL itself should this
+ * the server. With {@code --stat-statements} the server loads pg_stat_statements (planning included)
+ * and each database has the extension, for {@link PgStatements} to read. bench.sh also reads the postmaster's PID, so it can stop PostgreSQL itself should this
  * JVM die first.
  */
 public final class PostgresMain {
@@ -32,11 +33,12 @@ public final class PostgresMain {
         : a.str("dir", null));
     int databases = a.integer("databases", 1);
     boolean fsync = !a.str("fsync", "on").equals("off");
+    boolean statements = a.has("stat-statements");
     if (!a.unused().isEmpty()) {
       throw new IllegalArgumentException("unknown options: " + a.unused());
     }
     Files.createDirectories(dir);
-    EmbeddedPostgres pg = EmbeddedPostgres.builder()
+    EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
         .setDataDirectory(dir.resolve("data"))
         .setCleanDataDirectory(true)
         .setServerConfig("listen_addresses", "127.0.0.1")
@@ -44,8 +46,12 @@ public final class PostgresMain {
         .setServerConfig("fsync", fsync ? "on" : "off")
         .setServerConfig("synchronous_commit", fsync ? "on" : "off")
         .setServerConfig("shared_buffers", "128MB")
-        .setServerConfig("max_connections", "200")
-        .start();
+        .setServerConfig("max_connections", "200");
+    if (statements) {
+      builder.setServerConfig("shared_preload_libraries", "pg_stat_statements")
+          .setServerConfig("pg_stat_statements.track_planning", "on");
+    }
+    EmbeddedPostgres pg = builder.start();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -58,6 +64,12 @@ public final class PostgresMain {
     try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
       for (int i = 1; i <= databases; i++) {
         s.execute("CREATE DATABASE switchboard_" + i);
+        if (statements) {
+          try (Connection d = pg.getDatabase("postgres", "switchboard_" + i).getConnection();
+               Statement e = d.createStatement()) {
+            e.execute("CREATE EXTENSION pg_stat_statements");
+          }
+        }
       }
     } catch (SQLException e) {
       throw new IllegalStateException("could not create the databases", e);
