@@ -53,6 +53,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private int rateStrikes;
   private final SignalLimit signalLimit;
   private final DeliverySequencer<Delivery> sequencer;
+  private final PendingReceipts pendingReceipts;
   private String device;
   private boolean joined;
   private boolean closed;
@@ -79,6 +80,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
         System.currentTimeMillis());
     this.signalLimit = new SignalLimit(gateway.limits().signalsPerSecond(), System.currentTimeMillis());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
+    this.pendingReceipts = new PendingReceipts(gateway.settings().maxUnackedReceipts());
     this.lastHeardMillis = System.currentTimeMillis();
     socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
   }
@@ -177,7 +179,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
 
   private void onJsonFrame(ClientFrame frame) {
     if (frame instanceof ClientFrame.Send send) {
-      send(send.id(), send.to(), send.body());
+      send(send.id(), send.to(), send.body(), send.receipt());
     } else if (frame instanceof ClientFrame.Ack ack) {
       acknowledge(ack.seq());
     } else if (frame instanceof ClientFrame.Ping) {
@@ -203,12 +205,12 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "message is larger than " + gateway.limits().maxBodyBytes() + " bytes");
     }
     lastRecipient = parsed.to();
-    send(null, parsed.to(), parsed.content());
+    send(null, parsed.to(), parsed.content(), false);
   }
 
-  private void send(String id, String to, String body) {
+  private void send(String id, String to, String body, boolean receipt) {
     if (takeSend(id)) {
-      submit(id, new SendCommand(user, List.of(to), body, id));
+      submit(id, new SendCommand(user, List.of(to), body, id, receipt));
     }
   }
 
@@ -345,6 +347,26 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       throw new ProtocolException(ErrorCode.INVALID_ACK, "seq " + seq + " has not been delivered to this session");
     }
     gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(user, device, seq).toJson());
+    for (PendingReceipts.Pending acked : pendingReceipts.acked(seq)) {
+      storeDelivered(acked);
+    }
+  }
+
+  /**
+   * Stores a delivered receipt in the sender's inbox like a message, so every device of the
+   * sender gets it, offline ones later, in order. Its idempotency key is the message's msgId: a
+   * second device acking the same message stores nothing new. Not counted against the send rate:
+   * the sender's own rate already bounded the messages that ask for one.
+   */
+  private void storeDelivered(PendingReceipts.Pending acked) {
+    gateway.submitSend(new SendCommand(Senders.delivered(user), List.of(acked.from()), acked.msgId(), acked.msgId()))
+        .onSuccess(outcome -> {
+          RecipientResult result = outcome.results().get(0);
+          if (!result.isStored()) {
+            LOG.debug("delivered receipt of {} for {} not stored: {}", user, acked.msgId(), result.error().wireName());
+          }
+        })
+        .onFailure(e -> LOG.debug("delivered receipt of {} for {} not stored: {}", user, acked.msgId(), e.getMessage()));
   }
 
   @Override
@@ -359,6 +381,9 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     }
     gateway.countDelivered(delivery.live);
     if (json) {
+      if (delivery.asksReceipt()) {
+        pendingReceipts.delivered(delivery.seq(), delivery.message.msgId(), delivery.message.from());
+      }
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
       if (frame.length <= gateway.settings().maxFrameBytes()) {
         // The bytes as they are: writeTextMessage would take a string and encode it again.

@@ -7,8 +7,15 @@ public sealed interface ClientFrame {
   record Hello(String device, Long since) implements ClientFrame {
   }
 
-  /** A message to one user; {@code id} is the client's own id, used for the reply and for retries. */
-  record Send(String id, String to, String body) implements ClientFrame {
+  /**
+   * A message to one user; {@code id} is the client's own id, used for the reply and for retries;
+   * {@code receipt}: the sender wants a {@code delivered} receipt once a device of {@code to} acks it.
+   */
+  record Send(String id, String to, String body, boolean receipt) implements ClientFrame {
+
+    public Send(String id, String to, String body) {
+      this(id, to, body, false);
+    }
   }
 
   /** The device has every message up to and including {@code seq}. */

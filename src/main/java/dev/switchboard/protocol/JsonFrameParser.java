@@ -68,7 +68,11 @@ public final class JsonFrameParser {
     if (Utf8.length(body) > maxBodyBytes) {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "body is larger than " + maxBodyBytes + " bytes", id);
     }
-    return new ClientFrame.Send(id, to, body);
+    Object receipt = json.getValue("receipt");
+    if (receipt != null && !(receipt instanceof Boolean)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "receipt must be true or false", id);
+    }
+    return new ClientFrame.Send(id, to, body, Boolean.TRUE.equals(receipt));
   }
 
   private ClientFrame.Signal parseSignal(JsonObject json) {

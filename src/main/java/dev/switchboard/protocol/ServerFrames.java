@@ -79,4 +79,14 @@ public final class ServerFrames {
     return new JsonWriter().beginObject().field("type", "read").field("msgId", msgId).field("seq", seq)
         .field("by", by).field("upTo", upTo).field("ts", ts).endObject().takeString();
   }
+
+  /**
+   * A delivered receipt as stored in the sender's inbox: a device of {@code by} has received (acked)
+   * this user's message {@code upTo} (its msgId). It holds a seq like a message, so it is acked and
+   * resumed like one.
+   */
+  public static String delivered(String msgId, long seq, String by, String upTo, long ts) {
+    return new JsonWriter().beginObject().field("type", "delivered").field("msgId", msgId).field("seq", seq)
+        .field("by", by).field("upTo", upTo).field("ts", ts).endObject().takeString();
+  }
 }

@@ -7,6 +7,7 @@ import dev.switchboard.bus.AppendBatchResult;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.DeliveryBatch;
+import dev.switchboard.bus.DeliveryReceipts;
 import dev.switchboard.bus.GatewayLoad;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.Presence;
@@ -316,7 +317,8 @@ public final class RouterVerticle extends VerticleBase {
     for (SendCommand command : commands) {
       List<AppendRequest.Recipient> recipients = new ArrayList<>(command.to().size());
       for (String to : command.to()) {
-        recipients.add(new AppendRequest.Recipient(to, messageIds.next()));
+        String msgId = messageIds.next();
+        recipients.add(new AppendRequest.Recipient(to, command.receipt() ? DeliveryReceipts.requesting(msgId) : msgId));
       }
       appends.add(new AppendRequest(command.from(), command.body(), now, command.idempotencyKey(), recipients));
     }
