@@ -11,6 +11,7 @@ import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.Signal;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.bus.SystemInboxes;
 import dev.switchboard.protocol.ClientFrame;
 import dev.switchboard.protocol.CloseCodes;
 import dev.switchboard.protocol.ErrorCode;
@@ -188,6 +189,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       signal(signal);
     } else if (frame instanceof ClientFrame.Read read) {
       markRead(read);
+    } else if (frame instanceof ClientFrame.Mute mute) {
+      mute(mute);
     } else if (frame instanceof ClientFrame.Token token) {
       refreshToken(token.token());
     } else if (frame instanceof ClientFrame.Hello hello) {
@@ -229,6 +232,28 @@ final class Session implements DeliverySequencer.Output<Delivery> {
           if (!result.isStored()) {
             sendError(new ProtocolException(result.error(), "read receipt not stored: " + result.error().meaning()));
           }
+        })
+        .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
+  }
+
+  /**
+   * Sets a mute for offline notifications: a counter kept as a cursor of the user's mutes inbox
+   * (see {@link SystemInboxes#mutes}), moved to the next value that says the wanted state. Answered
+   * once handed to the inbox, which stores it with its next write, as it stores acks.
+   */
+  private void mute(ClientFrame.Mute mute) {
+    if (!takeSend(null)) {
+      return;
+    }
+    String mutes = SystemInboxes.mutes(user);
+    String device = mute.peer() == null ? SystemInboxes.MUTE_ALL : mute.peer();
+    gateway.readPage(new ReadRequest(mutes, device, null, 0))
+        .onSuccess(page -> {
+          long next = SystemInboxes.toggled(page.after(), mute.muted());
+          if (next != page.after()) {
+            gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(mutes, device, next).toJson());
+          }
+          write(ServerFrames.muted(mute.peer(), mute.muted()));
         })
         .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
   }

@@ -36,6 +36,13 @@ public sealed interface ClientFrame {
   record Signal(String to, String kind, String data) implements ClientFrame {
   }
 
+  /**
+   * Mutes ({@code muted} true) or unmutes offline notifications from {@code peer}, or from everyone
+   * when {@code peer} is null.
+   */
+  record Mute(String peer, boolean muted) implements ClientFrame {
+  }
+
   /** The user has read the conversation with {@code peer} up to the peer's message {@code upTo} (its msgId). */
   record Read(String peer, String upTo) implements ClientFrame {
   }

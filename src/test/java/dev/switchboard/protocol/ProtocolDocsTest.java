@@ -169,6 +169,7 @@ class ProtocolDocsTest {
         parser.parse(golden("client/token.json")));
     assertEquals(new ClientFrame.Signal("bob", "typing", "{\"state\":\"on\"}"), parser.parse(golden("client/signal.json")));
     assertEquals(new ClientFrame.Read("bob", "3kq9x0c1f2-1a"), parser.parse(golden("client/read.json")));
+    assertEquals(new ClientFrame.Mute("alice", true), parser.parse(golden("client/mute.json")));
   }
 
   @Test
@@ -187,6 +188,7 @@ class ProtocolDocsTest {
         new String[] {"server/read.json", ServerFrames.read("3kq9x0c1f2-1d", 44, "alice", "3kq9x0c1f2-1a", 1763888520000L)},
         new String[] {"server/delivered.json",
             ServerFrames.delivered("3kq9x0c1f2-1e", 45, "bob", "3kq9x0c1f2-1a.r", 1763888460000L)},
+        new String[] {"server/muted.json", ServerFrames.muted("alice", true)},
         new String[] {"server/error.json", ServerFrames.error("c-18", ErrorCode.INBOX_FULL, ErrorCode.INBOX_FULL.meaning())});
     for (String[] pair : pairs) {
       assertEquals(new JsonObject(golden(pair[0])), new JsonObject(pair[1]), pair[0]);
