@@ -35,7 +35,11 @@ class WebhookIT {
   Path dataDir;
 
   static Future<TestServer> start(Vertx vertx, Path dataDir, JsonObject webhook) {
-    return TestServer.start(vertx, dataDir, new JsonObject().put("webhook", webhook));
+    return start(vertx, dataDir, webhook, new JsonObject());
+  }
+
+  static Future<TestServer> start(Vertx vertx, Path dataDir, JsonObject webhook, JsonObject inbox) {
+    return TestServer.start(vertx, dataDir, new JsonObject().put("webhook", webhook).put("inbox", inbox));
   }
 
   /** Sends and waits for {@code accepted}: by then the message and its notification are committed. */
@@ -167,9 +171,19 @@ class WebhookIT {
   @Test
   @DisplayName("a user who muted a sender, or everyone, gets no notification, also after a restart; unmuting ends it")
   void muting(Vertx vertx, VertxTestContext ctx) {
+    muting(vertx, ctx, new JsonObject());
+  }
+
+  @Test
+  @DisplayName("mutes and notifications work the same on the SQLite engine")
+  void mutingOnSqlite(Vertx vertx, VertxTestContext ctx) {
+    muting(vertx, ctx, new JsonObject().put("engine", "sqlite"));
+  }
+
+  private void muting(Vertx vertx, VertxTestContext ctx, JsonObject inbox) {
     JsonObject muteAlice = new JsonObject().put("type", "mute").put("peer", "alice").put("muted", true);
     JsonObject muteAll = new JsonObject().put("type", "mute").put("muted", true);
-    WebhookReceiver.start(vertx).compose(receiver -> start(vertx, dataDir, receiver.config())
+    WebhookReceiver.start(vertx).compose(receiver -> start(vertx, dataDir, receiver.config(), inbox)
         .compose(first -> first.online("carol", "phone").compose(carol -> carol.send(muteAlice)
                 .compose(v -> carol.expect("muted"))
                 .compose(muted -> {
@@ -180,7 +194,7 @@ class WebhookIT {
             .compose(v -> first.online("dave", "phone"))
             .compose(dave -> dave.send(muteAll).compose(v -> dave.expect("muted")).compose(v -> dave.close()))
             .compose(v -> first.stop()))
-        .compose(v -> start(vertx, dataDir, receiver.config()))
+        .compose(v -> start(vertx, dataDir, receiver.config(), inbox))
         .compose(server -> server.online("alice", "web").compose(alice -> server.online("bob", "web").compose(bob ->
             send(alice, "a1", "carol", "muted by carol")
                 .compose(v -> send(alice, "a2", "dave", "muted by dave"))
