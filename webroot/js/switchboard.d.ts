@@ -125,6 +125,19 @@ export interface ReadReceipt {
   ts: number;
 }
 
+/**
+ * A delivered receipt for a message this user sent with `{ receipt: true }`: a device of `by` has
+ * received the message `upTo` (the msgId from `accepted`).
+ */
+export interface DeliveredReceipt {
+  by: string;
+  upTo: string;
+  /** The receipt's own id and position in this user's inbox. */
+  msgId: string;
+  seq: number;
+  ts: number;
+}
+
 export interface Accepted {
   id: string;
   msgId: string;
@@ -140,6 +153,8 @@ export interface PendingSend {
   to: string;
   body: string;
   createdAt: number;
+  /** Present (true) when the send asked for a delivered receipt. */
+  receipt?: true;
 }
 
 export interface StateDetail {
@@ -172,6 +187,7 @@ export interface SwitchboardEventMap {
   message: Message;
   signal: Signal;
   read: ReadReceipt;
+  delivered: DeliveredReceipt;
   gap: { from: number; to: number };
   synced: { seq: number | null };
   state: StateDetail;
@@ -213,7 +229,8 @@ export declare class SwitchboardClient extends EventTarget {
   disconnect(): void;
   close(): void;
   ready(): Promise<{ seq: number | null }>;
-  send(to: string, body: string, options?: { id?: string }): SendPromise;
+  /** `receipt: true` asks for a 'delivered' event once a device of `to` has received (acked) the message. */
+  send(to: string, body: string, options?: { id?: string; receipt?: boolean }): SendPromise;
   /** Sends an ephemeral signal to the live sessions of `to`; false when there is no open connection (dropped). */
   signal(to: string, kind: string, data?: Record<string, unknown>): boolean;
   /** Tells `peer` this user has read their messages up to `msgId`; sent when a connection is open. */

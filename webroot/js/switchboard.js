@@ -14,7 +14,7 @@
 //
 // See docs/client-js.md for usage, the states and events, and what each refusal does.
 
-export const VERSION = '2.1.0';
+export const VERSION = '2.2.0';
 
 const SUBPROTOCOL = 'switchboard.v1';
 // Close codes this client uses itself, apart from the server's (4000 idle, 4001 token expired, 4002 rate limited).
@@ -183,7 +183,7 @@ export class SwitchboardClient extends EventTarget {
   get pending() {
     return [...this._outbox.values()]
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map(({ id, to, body, createdAt }) => ({ id, to, body, createdAt }));
+      .map(({ id, to, body, createdAt, receipt }) => (receipt ? { id, to, body, createdAt, receipt } : { id, to, body, createdAt }));
   }
 
   /** Subscribe to an event; the callback gets `event.detail`. Returns a function that unsubscribes. */
@@ -296,10 +296,14 @@ export class SwitchboardClient extends EventTarget {
    * Sends `body` (a string) to user `to`. Resolves with the server's accepted frame once the
    * message is durably stored; rejects with a SwitchboardError carrying `.code` when the send
    * cannot be delivered. Works offline: the message waits in the outbox. The returned promise
-   * has an `id` property (the client id). Pass `{id}` to choose the id yourself.
+   * has an `id` property (the client id). Pass `{id}` to choose the id yourself, and
+   * `{receipt: true}` to get a 'delivered' event once a device of `to` has received it.
    */
-  send(to, body, { id } = {}) {
+  send(to, body, { id, receipt } = {}) {
     const entry = { id: id || randomId(), to, body, createdAt: this._now(), own: true };
+    if (receipt === true) {
+      entry.receipt = true;
+    }
     const promise = new Promise((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
@@ -720,6 +724,7 @@ export class SwitchboardClient extends EventTarget {
     switch (frame?.type) {
       case 'message': this._onMessage(conn, frame); break;
       case 'read': this._onMessage(conn, frame); break;
+      case 'delivered': this._onMessage(conn, frame); break;
       case 'signal': this._emit('signal', { from: frame.from, kind: frame.kind, data: frame.data }); break;
       case 'gap': this._onGap(conn, frame); break;
       case 'synced': this._onSynced(conn, frame); break;
@@ -748,9 +753,9 @@ export class SwitchboardClient extends EventTarget {
     const duplicate = m.msgId != null && this._seen.has(m.msgId);
     if (!duplicate) {
       this._remember(m.msgId);
-      if (m.type === 'read') {
+      if (m.type === 'read' || m.type === 'delivered') {
         // A receipt holds a seq in this inbox like a message: processed and acked the same way.
-        this._emit('read', { by: m.by, upTo: m.upTo, msgId: m.msgId, seq: m.seq, ts: m.ts });
+        this._emit(m.type, { by: m.by, upTo: m.upTo, msgId: m.msgId, seq: m.seq, ts: m.ts });
       } else {
         this._emit('message', {
           msgId: m.msgId, seq: m.seq, from: m.from, to: m.to, body: m.body, ts: m.ts, push: m.push === true,
@@ -1014,6 +1019,9 @@ export class SwitchboardClient extends EventTarget {
     const entry = {
       id: r.id, to: r.to, body: r.body, createdAt: r.createdAt || this._now(), firstSentAt: r.firstSentAt || 0,
     };
+    if (r.receipt === true) {
+      entry.receipt = true;
+    }
     const tooLarge = this._sizeProblem(entry);
     if (tooLarge || idProblem(entry.to, this.options.maxIdLength)) {
       this._emitError(new SwitchboardError(tooLarge ? 'too_large' : 'invalid_user', tooLarge || 'recipient is not a valid id',
@@ -1084,7 +1092,7 @@ export class SwitchboardClient extends EventTarget {
           entry.persisted = this._saveEntry(entry);
         }
       }
-      this._raw(conn, { type: 'send', id: entry.id, to: entry.to, body: entry.body });
+      this._raw(conn, sendFrame(entry));
     }
   }
 
@@ -1381,12 +1389,23 @@ export function utf8Length(s) {
   return n;
 }
 
+function sendFrame(entry) {
+  const frame = { type: 'send', id: entry.id, to: entry.to, body: entry.body };
+  if (entry.receipt) {
+    frame.receipt = true;
+  }
+  return frame;
+}
+
 function frameBytes(entry) {
-  return utf8Length(JSON.stringify({ type: 'send', id: entry.id, to: entry.to, body: entry.body }));
+  return utf8Length(JSON.stringify(sendFrame(entry)));
 }
 
 function recordOf(entry) {
   const record = { id: entry.id, to: entry.to, body: entry.body, createdAt: entry.createdAt };
+  if (entry.receipt) {
+    record.receipt = true;
+  }
   if (entry.firstSentAt) {
     record.firstSentAt = entry.firstSentAt;
   }

@@ -1,4 +1,4 @@
-// Typing indicator and read ticks on the chat page (webroot/index.html): two people, two
+// Typing indicator, delivered and read ticks on the chat page (webroot/index.html): two people, two
 // browser contexts, one real server.
 
 import { describe, test } from 'node:test';
@@ -9,6 +9,14 @@ import { expectThread, openChat, type, view } from './lib/chat.mjs';
 /** The `read` flag of each of my own messages in the open thread, oldest first. */
 function ticks(page) {
   return page.$$eval('#messages .msg.out', (nodes) => nodes.map((n) => n.dataset.read === 'true'));
+}
+
+/** The tick of each of my own messages in the open thread, oldest first: 'sent', 'delivered' or 'read'. */
+function tickStates(page) {
+  return page.$$eval('#messages .msg.out', (nodes) => nodes.map((n) => {
+    if (n.dataset.read === 'true') return 'read';
+    return n.dataset.delivered === 'true' ? 'delivered' : 'sent';
+  }));
 }
 
 describe('chat page: typing and read receipts', () => {
@@ -60,5 +68,30 @@ describe('chat page: typing and read receipts', () => {
     assert.deepEqual([...carol.problems, ...dave.problems], []);
     await carol.context.close();
     await dave.context.close();
+  });
+
+  test('one tick once stored, two once a device of the peer has it, read once the peer reads it', async () => {
+    const erin = await newPerson(fx.browser);
+    const frank = await newPerson(fx.browser);
+    const e = await openChat(erin.context, fx.server, 'erin', 'frank');
+    await type(e, 'Ping');
+    await expectThread(e, view('erin', [['erin', 'Ping']]));
+    assert.deepEqual(await tickStates(e), ['sent']); // frank is offline: stored, not delivered
+
+    // Frank's page is open on another conversation: his device gets (and acks) the message unread.
+    let f = await openChat(frank.context, fx.server, 'frank', 'gina');
+    await eventually(async () => assert.deepEqual(await tickStates(e), ['delivered']), { message: 'delivered tick' });
+    assert.equal(await e.textContent('#messages .msg.out .state'), '✓✓ delivered');
+    await screenshot(e, 'chat-delivered');
+
+    await f.close();
+    f = await openChat(frank.context, fx.server, 'frank', 'erin');
+    await expectThread(f, view('frank', [['erin', 'Ping']]));
+    await eventually(async () => assert.deepEqual(await tickStates(e), ['read']), { message: 'read tick' });
+    await e.reload();
+    await eventually(async () => assert.deepEqual(await tickStates(e), ['read']), { message: 'read tick after reload' });
+    assert.deepEqual([...erin.problems, ...frank.problems], []);
+    await erin.context.close();
+    await frank.context.close();
   });
 });

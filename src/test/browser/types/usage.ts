@@ -43,9 +43,11 @@ client.on('error', (e: SwitchboardError) => console.log(e.code, e.id, e.queued))
 client.on('retry', ({ id, delay }) => console.log(id, delay));
 client.on('signal', ({ from, kind, data }) => console.log(from, kind, data?.state));
 client.on('read', ({ by, upTo, seq }) => console.log(by, upTo.length, seq.toFixed()));
+client.on('delivered', ({ by, upTo, seq }) => console.log(by, upTo.length, seq.toFixed()));
 const signalled: boolean = client.signal('bob', 'typing', { state: 'on' });
 client.markRead('bob', '3kq9x0c1f2-1a');
 const sent = client.send('bob', 'hi', { id: 'c-1' });
+client.send('bob', 'did it arrive?', { receipt: true });
 const id: string = sent.id;
 sent.then((a: Accepted) => console.log(a.msgId, a.online, a.duplicate === true), (e: SwitchboardError) => e.code);
 client.connect().ready().then(({ seq }) => console.log(seq));

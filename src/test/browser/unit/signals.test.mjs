@@ -1,6 +1,7 @@
 // Signals and read receipts in the client, against the fake gateway: signal() goes out only on an
 // open connection and is delivered as a 'signal' event; markRead() is kept until a connection
-// opens (the newest per peer) and never repeated; a receipt is a 'read' event that takes its seq.
+// opens (the newest per peer) and never repeated; a receipt is a 'read' event that takes its seq;
+// send() with {receipt: true} carries the flag, and a delivered receipt is a 'delivered' event.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,5 +88,32 @@ test('a receipt is a read event, not a message, takes its seq and is not shown a
   const readsAgain = record(again, 'read');
   await again.connect().ready();
   assert.equal(readsAgain.length, 0);
+  await server.stop();
+});
+
+test('send() with receipt puts the flag on the wire and in the outbox, and a delivered frame is a delivered event that takes its seq', async () => {
+  const server = await new FakeServer().start();
+  const storage = new MemoryStorage();
+  const alice = makeClient(server, 'alice', { storage, ackDelay: 10 });
+  const delivered = record(alice, 'delivered');
+  const messages = record(alice, 'message');
+  const asked = alice.send('bob', 'did it arrive?', { id: 'c-1', receipt: true });
+  alice.send('bob', 'plain', { id: 'c-2' });
+  assert.deepEqual(alice.pending.map((p) => p.receipt), [true, undefined]);
+  const opened = server.nextConnection();
+  alice.connect();
+  const conn = await opened;
+  await within(asked, 5000, 'the send with a receipt accepted');
+  await within(conn.next((f) => f.type === 'send' && f.id === 'c-2'), 5000, 'the plain send');
+  const sends = conn.frames.filter((f) => f.type === 'send').map(({ id, receipt }) => ({ id, receipt }));
+  assert.deepEqual(sends, [{ id: 'c-1', receipt: true }, { id: 'c-2', receipt: undefined }]);
+  const event = nextEvent(alice, 'delivered');
+  server.store('alice', undefined, undefined, { type: 'delivered', by: 'bob', upTo: 'm-0' });
+  await within(event, 5000, 'the delivered event');
+  assert.equal(delivered.length, 1);
+  assert.equal(messages.length, 0);
+  assert.equal(delivered[0].by, 'bob');
+  assert.equal(delivered[0].upTo, 'm-0');
+  assert.equal(delivered[0].seq, 1);
   await server.stop();
 });

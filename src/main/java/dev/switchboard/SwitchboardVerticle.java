@@ -8,6 +8,7 @@ import dev.switchboard.logging.LogSetup;
 import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.push.PushApiVerticle;
 import dev.switchboard.routing.RouterVerticle;
+import dev.switchboard.webhook.WebhookVerticle;
 import dev.switchboard.storage.InboxVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -60,6 +61,9 @@ public final class SwitchboardVerticle extends VerticleBase {
       pushApi = new PushApiVerticle(settings);
       return vertx.deployVerticle(new InboxVerticle(settings.inbox()))
           .compose(id -> vertx.deployVerticle(new RouterVerticle(settings)))
+          .compose(id -> settings.webhook().enabled()
+              ? vertx.deployVerticle(new WebhookVerticle(settings.webhook(), !settings.inbox().embedded()))
+              : Future.succeededFuture(id))
           .compose(id -> vertx.deployVerticle(() -> {
             GatewayVerticle gateway = new GatewayVerticle(settings);
             gateways.add(gateway);

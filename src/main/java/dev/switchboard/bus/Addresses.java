@@ -95,6 +95,21 @@ public final class Addresses {
   public static final String ROUTER_LOAD = "switchboard.router.load";
 
   /**
+   * Notifications were committed to {@link SystemInboxes#WEBHOOK}. The router publishes it after such
+   * a commit (cluster-wide with the shared PostgreSQL store, local only with an embedded one); the
+   * webhook dispatcher consumes it and reads them without waiting for its poll. Body: an empty
+   * {@code JsonObject}. No reply.
+   */
+  public static final String WEBHOOK_WAKE = "switchboard.webhook.wake";
+
+  /**
+   * How many notifications wait to be posted. The webhook dispatcher publishes it (with the same reach
+   * as {@link #WEBHOOK_WAKE}) after each read of its queue; routers consume it to hold the queue to
+   * {@code webhook.maxQueued}. Body: {@code {"queued": n}}. No reply.
+   */
+  public static final String WEBHOOK_BACKLOG = "switchboard.webhook.backlog";
+
+  /**
    * The delivery-options header in which a node's router presents {@code cluster.nodeKey} on what it
    * sends to another node's {@link #node} address; required there when {@code auth.mode} is {@code jwt}.
    */

@@ -9,9 +9,15 @@ import java.util.List;
 /**
  * A message to one or more users. On {@link Addresses#PUSH} {@code to} may be one id or a list and
  * {@code from} is optional; from the gateway {@code from} is the connected user.
- * Validation happens in the router, so this record keeps raw values.
+ * Validation happens in the router, so this record keeps raw values. {@code receipt}: the sender
+ * asked for a {@code delivered} receipt (user sends only; see {@link DeliveryReceipts}).
  */
-public record SendCommand(String from, List<String> to, String body, String idempotencyKey) {
+public record SendCommand(String from, List<String> to, String body, String idempotencyKey, boolean receipt) {
+
+  /** A command that asks for no delivered receipt, as every push and most sends are. */
+  public SendCommand(String from, List<String> to, String body, String idempotencyKey) {
+    this(from, to, body, idempotencyKey, false);
+  }
 
   public JsonObject toJson() {
     JsonObject json = new JsonObject().put("to", new JsonArray(List.copyOf(to))).put("body", body);
@@ -20,6 +26,9 @@ public record SendCommand(String from, List<String> to, String body, String idem
     }
     if (idempotencyKey != null) {
       json.put("idempotencyKey", idempotencyKey);
+    }
+    if (receipt) {
+      json.put("receipt", true);
     }
     return json;
   }
@@ -31,6 +40,7 @@ public record SendCommand(String from, List<String> to, String body, String idem
     for (Object id : to) {
       recipients.add((String) id);
     }
-    return new SendCommand(json.getString("from"), recipients, json.getString("body"), json.getString("idempotencyKey"));
+    return new SendCommand(json.getString("from"), recipients, json.getString("body"), json.getString("idempotencyKey"),
+        Boolean.TRUE.equals(json.getValue("receipt")));
   }
 }

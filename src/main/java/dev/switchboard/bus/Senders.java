@@ -6,7 +6,8 @@ package dev.switchboard.bus;
  * user whose id equals an API key's name (or {@code push.defaultSender}) never passes for the
  * back end: recipients are told which is which ({@code "push": true} on the message frame), on
  * live deliveries and on backlog reads alike, and the store's idempotency keys, scoped by sender,
- * never answer one for the other. A read receipt is stored the same way as {@code read|<reader>}.
+ * never answer one for the other. A read receipt is stored the same way as {@code read|<reader>},
+ * a delivered receipt as {@code delivered|<recipient>}.
  * Stored senders written before the mark read as users.
  */
 public final class Senders {
@@ -14,6 +15,8 @@ public final class Senders {
   private static final String PUSH = "push|";
   /** A read receipt's stored sender: {@code read|<reader>}, which no user id and no push can be. */
   private static final String READ = "read|";
+  /** A delivered receipt's stored sender: {@code delivered|<recipient>}, which no user id, push or read receipt can be. */
+  private static final String DELIVERED = "delivered|";
 
   private Senders() {
   }
@@ -36,10 +39,27 @@ public final class Senders {
     return stored != null && stored.startsWith(READ);
   }
 
+  /** The stored sender of a delivered receipt: a device of {@code recipient} acked a message of the inbox's owner. */
+  public static String delivered(String recipient) {
+    return DELIVERED + recipient;
+  }
+
+  public static boolean isDelivered(String stored) {
+    return stored != null && stored.startsWith(DELIVERED);
+  }
+
+  /** A user's own message: not a push, not a receipt of either kind. */
+  public static boolean isUser(String stored) {
+    return stored != null && stored.indexOf('|') < 0;
+  }
+
   /** The sender as recipients see it: the user id, the name a push was made under, or the reader of a receipt. */
   public static String shown(String stored) {
     if (isPush(stored)) {
       return stored.substring(PUSH.length());
+    }
+    if (isDelivered(stored)) {
+      return stored.substring(DELIVERED.length());
     }
     return isReceipt(stored) ? stored.substring(READ.length()) : stored;
   }

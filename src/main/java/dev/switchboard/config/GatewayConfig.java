@@ -11,7 +11,7 @@ public record GatewayConfig(
     // how long a socket may stay silent, take to open and take to close
     long heartbeatIntervalMillis, long idleTimeoutMillis, long handshakeTimeoutMillis, int closeTimeoutSeconds,
     // what a socket may carry and hold
-    int maxFrameBytes, int backlogPageSize, int maxWriteQueueBytes, boolean compression,
+    int maxFrameBytes, int backlogPageSize, int maxWriteQueueBytes, boolean compression, int maxUnackedReceipts,
     // the text protocol's rendering
     boolean textPrefixSender, boolean textEscapeHtml) {
 
@@ -40,6 +40,7 @@ public record GatewayConfig(
         s.intIn("backlogPageSize", 1, 10_000),
         s.intIn("maxWriteQueueBytes", 1024, 1024 * 1024 * 1024),
         s.bool("compression"),
+        s.intIn("maxUnackedReceipts", 1, 1_000_000),
         s.bool("textPrefixSender"),
         s.bool("textEscapeHtml"));
   }

@@ -5,7 +5,7 @@ import io.vertx.core.json.JsonObject;
 /** The whole validated configuration, one record per section. */
 public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, InboxConfig inbox, LimitsConfig limits,
                                 AuthConfig auth, TlsConfig tls, ClusterSecurityConfig cluster,
-                                ObservabilityConfig observability) {
+                                ObservabilityConfig observability, WebhookConfig webhook) {
 
   public static SwitchboardConfig fromJson(JsonObject root) {
     return new SwitchboardConfig(
@@ -16,6 +16,7 @@ public record SwitchboardConfig(GatewayConfig gateway, PushApiConfig push, Inbox
         AuthConfig.fromJson(root),
         TlsConfig.fromJson(root),
         ClusterSecurityConfig.fromJson(root),
-        ObservabilityConfig.fromJson(root));
+        ObservabilityConfig.fromJson(root),
+        WebhookConfig.fromJson(root));
   }
 }

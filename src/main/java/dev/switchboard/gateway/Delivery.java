@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.bus.DeliveryReceipts;
 import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.protocol.MessageFrameEncoder;
@@ -29,15 +30,28 @@ final class Delivery {
     return message.seq();
   }
 
-  /** A read receipt: a {@code read} frame for JSON clients, nothing for text clients (which have no such frame). */
+  /**
+   * A read or delivered receipt: a {@code read} or {@code delivered} frame for JSON clients,
+   * nothing for text clients (which have no such frames).
+   */
   boolean isReceipt() {
-    return Senders.isReceipt(message.from());
+    return Senders.isReceipt(message.from()) || Senders.isDelivered(message.from());
+  }
+
+  /** A user's message whose sender wants a delivered receipt once a device of the recipient acks it. */
+  boolean asksReceipt() {
+    return DeliveryReceipts.requested(message.msgId()) && Senders.isUser(message.from());
   }
 
   /** The v1 frame as UTF-8, ready for the socket. */
   byte[] jsonFrame(MessageFrameEncoder encoder) {
     if (jsonFrame == null) {
       StoredMessage m = message;
+      if (Senders.isDelivered(m.from())) {
+        jsonFrame = ServerFrames.delivered(m.msgId(), m.seq(), Senders.shown(m.from()), m.body(), m.ts())
+            .getBytes(StandardCharsets.UTF_8);
+        return jsonFrame;
+      }
       if (isReceipt()) {
         jsonFrame = ServerFrames.read(m.msgId(), m.seq(), Senders.shown(m.from()), m.body(), m.ts())
             .getBytes(StandardCharsets.UTF_8);

@@ -11,6 +11,7 @@ import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.Signal;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.bus.SystemInboxes;
 import dev.switchboard.protocol.ClientFrame;
 import dev.switchboard.protocol.CloseCodes;
 import dev.switchboard.protocol.ErrorCode;
@@ -53,6 +54,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private int rateStrikes;
   private final SignalLimit signalLimit;
   private final DeliverySequencer<Delivery> sequencer;
+  private final PendingReceipts pendingReceipts;
   private String device;
   private boolean joined;
   private boolean closed;
@@ -79,6 +81,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
         System.currentTimeMillis());
     this.signalLimit = new SignalLimit(gateway.limits().signalsPerSecond(), System.currentTimeMillis());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
+    this.pendingReceipts = new PendingReceipts(gateway.settings().maxUnackedReceipts());
     this.lastHeardMillis = System.currentTimeMillis();
     socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
   }
@@ -177,7 +180,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
 
   private void onJsonFrame(ClientFrame frame) {
     if (frame instanceof ClientFrame.Send send) {
-      send(send.id(), send.to(), send.body());
+      send(send.id(), send.to(), send.body(), send.receipt());
     } else if (frame instanceof ClientFrame.Ack ack) {
       acknowledge(ack.seq());
     } else if (frame instanceof ClientFrame.Ping) {
@@ -186,6 +189,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       signal(signal);
     } else if (frame instanceof ClientFrame.Read read) {
       markRead(read);
+    } else if (frame instanceof ClientFrame.Mute mute) {
+      mute(mute);
     } else if (frame instanceof ClientFrame.Token token) {
       refreshToken(token.token());
     } else if (frame instanceof ClientFrame.Hello hello) {
@@ -203,12 +208,12 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "message is larger than " + gateway.limits().maxBodyBytes() + " bytes");
     }
     lastRecipient = parsed.to();
-    send(null, parsed.to(), parsed.content());
+    send(null, parsed.to(), parsed.content(), false);
   }
 
-  private void send(String id, String to, String body) {
+  private void send(String id, String to, String body, boolean receipt) {
     if (takeSend(id)) {
-      submit(id, new SendCommand(user, List.of(to), body, id));
+      submit(id, new SendCommand(user, List.of(to), body, id, receipt));
     }
   }
 
@@ -227,6 +232,28 @@ final class Session implements DeliverySequencer.Output<Delivery> {
           if (!result.isStored()) {
             sendError(new ProtocolException(result.error(), "read receipt not stored: " + result.error().meaning()));
           }
+        })
+        .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
+  }
+
+  /**
+   * Sets a mute for offline notifications: a counter kept as a cursor of the user's mutes inbox
+   * (see {@link SystemInboxes#mutes}), moved to the next value that says the wanted state. Answered
+   * once handed to the inbox, which stores it with its next write, as it stores acks.
+   */
+  private void mute(ClientFrame.Mute mute) {
+    if (!takeSend(null)) {
+      return;
+    }
+    String mutes = SystemInboxes.mutes(user);
+    String device = mute.peer() == null ? SystemInboxes.MUTE_ALL : mute.peer();
+    gateway.readPage(new ReadRequest(mutes, device, null, 0))
+        .onSuccess(page -> {
+          long next = SystemInboxes.toggled(page.after(), mute.muted());
+          if (next != page.after()) {
+            gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(mutes, device, next).toJson());
+          }
+          write(ServerFrames.muted(mute.peer(), mute.muted()));
         })
         .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
   }
@@ -345,6 +372,26 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       throw new ProtocolException(ErrorCode.INVALID_ACK, "seq " + seq + " has not been delivered to this session");
     }
     gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(user, device, seq).toJson());
+    for (PendingReceipts.Pending acked : pendingReceipts.acked(seq)) {
+      storeDelivered(acked);
+    }
+  }
+
+  /**
+   * Stores a delivered receipt in the sender's inbox like a message, so every device of the
+   * sender gets it, offline ones later, in order. Its idempotency key is the message's msgId: a
+   * second device acking the same message stores nothing new. Not counted against the send rate:
+   * the sender's own rate already bounded the messages that ask for one.
+   */
+  private void storeDelivered(PendingReceipts.Pending acked) {
+    gateway.submitSend(new SendCommand(Senders.delivered(user), List.of(acked.from()), acked.msgId(), acked.msgId()))
+        .onSuccess(outcome -> {
+          RecipientResult result = outcome.results().get(0);
+          if (!result.isStored()) {
+            LOG.debug("delivered receipt of {} for {} not stored: {}", user, acked.msgId(), result.error().wireName());
+          }
+        })
+        .onFailure(e -> LOG.debug("delivered receipt of {} for {} not stored: {}", user, acked.msgId(), e.getMessage()));
   }
 
   @Override
@@ -359,6 +406,9 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     }
     gateway.countDelivered(delivery.live);
     if (json) {
+      if (delivery.asksReceipt()) {
+        pendingReceipts.delivered(delivery.seq(), delivery.message.msgId(), delivery.message.from());
+      }
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
       if (frame.length <= gateway.settings().maxFrameBytes()) {
         // The bytes as they are: writeTextMessage would take a string and encode it again.

@@ -84,6 +84,21 @@ public final class SwitchboardMetrics implements Shareable {
   /** Gauge: members of the cluster this node sees (1 when not clustered). */
   public static final String MEMBERS = "switchboard.cluster.members";
 
+  /**
+   * Counter, {@code outcome} = written|muted|queue_full|directory|expired|posted: offline
+   * notifications, as the router decided on them (written to the queue, or skipped because the
+   * recipient muted the sender, {@code webhook.maxQueued} was reached, or the user directory could
+   * not say who is online) and as the dispatcher ended them (posted with a 2xx answer, or removed
+   * by retention before that).
+   */
+  public static final String WEBHOOK_NOTIFICATIONS = "switchboard.webhook.notifications";
+  /** Counter, {@code result} = ok|failed: webhook POSTs (failed: error, timeout or a status other than 2xx). */
+  public static final String WEBHOOK_POSTS = "switchboard.webhook.posts";
+  /** Timer (histogram): one webhook POST, from sending to the receiver's answer (or failure). */
+  public static final String WEBHOOK_POST = "switchboard.webhook.post";
+  /** Gauge: notifications waiting to be posted, as this node last heard it from the dispatcher (plus its own writes since). */
+  public static final String WEBHOOK_QUEUED = "switchboard.webhook.queued";
+
   private static final String SHARED_MAP = "switchboard.metrics";
   private static final String SHARED_KEY = "meters";
 
@@ -129,6 +144,11 @@ public final class SwitchboardMetrics implements Shareable {
   private final Timer directoryLookup;
   private final Counter relayedOut;
   private final Counter relayedIn;
+  private final Map<String, Counter> webhookNotifications = new HashMap<>();
+  private final Counter webhookPostsOk;
+  private final Counter webhookPostsFailed;
+  private final Timer webhookPost;
+  private volatile LongSupplier webhookQueued = () -> 0;
 
   private volatile LongSupplier logBytesWritten;
   private volatile LongSupplier logSyncs;
@@ -182,6 +202,14 @@ public final class SwitchboardMetrics implements Shareable {
     directoryLookup = timer(DIRECTORY, "user directory operations", "op", "lookup");
     relayedOut = counter(RELAYED_OUT, "copies relayed to other nodes");
     relayedIn = counter(RELAYED_IN, "copies relayed from other nodes");
+    for (String outcome : new String[] {"written", "muted", "queue_full", "directory", "expired", "posted"}) {
+      webhookNotifications.put(outcome, counter(WEBHOOK_NOTIFICATIONS, "offline notifications by outcome", "outcome", outcome));
+    }
+    webhookPostsOk = counter(WEBHOOK_POSTS, "webhook POSTs by result", "result", "ok");
+    webhookPostsFailed = counter(WEBHOOK_POSTS, "webhook POSTs by result", "result", "failed");
+    webhookPost = timer(WEBHOOK_POST, "webhook POSTs");
+    Gauge.builder(WEBHOOK_QUEUED, this, m -> m.webhookQueued.getAsLong())
+        .description("offline notifications waiting to be posted").register(registry);
     ClusterView cluster = new ClusterView(vertx);
     Gauge.builder(MEMBERS, cluster, ClusterView::members).strongReference(true)
         .description("cluster members seen").register(registry);
@@ -385,6 +413,33 @@ public final class SwitchboardMetrics implements Shareable {
 
   public void relayedIn(int copies) {
     relayedIn.increment(copies);
+  }
+
+  // Webhook
+
+  /** Where {@link #WEBHOOK_QUEUED} reads from: the router's view of the webhook queue. */
+  public void watchWebhookQueue(LongSupplier queued) {
+    webhookQueued = queued;
+  }
+
+  /** Notifications written to the webhook queue. */
+  public void webhookWritten(int count) {
+    add(webhookNotifications.get("written"), count);
+  }
+
+  /** Notifications not written: {@code reason} = muted|queue_full|directory. */
+  public void webhookSkipped(String reason, int count) {
+    add(webhookNotifications.get(reason), count);
+  }
+
+  /** Notifications the dispatcher ended: {@code outcome} = posted|expired. */
+  public void webhookEnded(String outcome, int count) {
+    add(webhookNotifications.get(outcome), count);
+  }
+
+  public void webhookPosted(boolean ok, long nanos) {
+    (ok ? webhookPostsOk : webhookPostsFailed).increment();
+    webhookPost.record(nanos, TimeUnit.NANOSECONDS);
   }
 
   private Counter counter(String name, String description, String... tags) {

@@ -7,8 +7,15 @@ public sealed interface ClientFrame {
   record Hello(String device, Long since) implements ClientFrame {
   }
 
-  /** A message to one user; {@code id} is the client's own id, used for the reply and for retries. */
-  record Send(String id, String to, String body) implements ClientFrame {
+  /**
+   * A message to one user; {@code id} is the client's own id, used for the reply and for retries;
+   * {@code receipt}: the sender wants a {@code delivered} receipt once a device of {@code to} acks it.
+   */
+  record Send(String id, String to, String body, boolean receipt) implements ClientFrame {
+
+    public Send(String id, String to, String body) {
+      this(id, to, body, false);
+    }
   }
 
   /** The device has every message up to and including {@code seq}. */
@@ -27,6 +34,13 @@ public sealed interface ClientFrame {
    * answered. {@code data} is the encoded JSON object the client attached, null when none.
    */
   record Signal(String to, String kind, String data) implements ClientFrame {
+  }
+
+  /**
+   * Mutes ({@code muted} true) or unmutes offline notifications from {@code peer}, or from everyone
+   * when {@code peer} is null.
+   */
+  record Mute(String peer, boolean muted) implements ClientFrame {
   }
 
   /** The user has read the conversation with {@code peer} up to the peer's message {@code upTo} (its msgId). */

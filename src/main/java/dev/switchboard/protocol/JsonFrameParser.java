@@ -48,6 +48,7 @@ public final class JsonFrameParser {
       case "token" -> new ClientFrame.Token(requireString(json, "token", id));
       case "signal" -> parseSignal(json);
       case "read" -> parseRead(json);
+      case "mute" -> parseMute(json);
       default -> throw new ProtocolException(ErrorCode.UNKNOWN_TYPE, "unknown frame type '" + abbreviate(typeName) + "'", id);
     };
   }
@@ -68,7 +69,11 @@ public final class JsonFrameParser {
     if (Utf8.length(body) > maxBodyBytes) {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "body is larger than " + maxBodyBytes + " bytes", id);
     }
-    return new ClientFrame.Send(id, to, body);
+    Object receipt = json.getValue("receipt");
+    if (receipt != null && !(receipt instanceof Boolean)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "receipt must be true or false", id);
+    }
+    return new ClientFrame.Send(id, to, body, Boolean.TRUE.equals(receipt));
   }
 
   private ClientFrame.Signal parseSignal(JsonObject json) {
@@ -95,6 +100,21 @@ public final class JsonFrameParser {
           + " bytes (limits.maxSignalBytes)");
     }
     return new ClientFrame.Signal(to, kind, encoded);
+  }
+
+  private ClientFrame.Mute parseMute(JsonObject json) {
+    Object peer = json.getValue("peer");
+    if (peer != null && (!(peer instanceof String p) || !ids.isValid(p))) {
+      throw new ProtocolException(ErrorCode.INVALID_USER, "peer must be a valid user id, or absent for everyone");
+    }
+    Object muted = json.getValue("muted");
+    if (muted == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, "muted is required");
+    }
+    if (!(muted instanceof Boolean on)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "muted must be true or false");
+    }
+    return new ClientFrame.Mute((String) peer, on);
   }
 
   private ClientFrame.Read parseRead(JsonObject json) {

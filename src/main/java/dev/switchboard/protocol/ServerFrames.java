@@ -79,4 +79,23 @@ public final class ServerFrames {
     return new JsonWriter().beginObject().field("type", "read").field("msgId", msgId).field("seq", seq)
         .field("by", by).field("upTo", upTo).field("ts", ts).endObject().takeString();
   }
+
+  /** The user's offline notifications from {@code peer} (everyone when null) are now muted or not. */
+  public static String muted(String peer, boolean muted) {
+    JsonWriter frame = new JsonWriter().beginObject().field("type", "muted");
+    if (peer != null) {
+      frame.field("peer", peer);
+    }
+    return frame.field("muted", muted).endObject().takeString();
+  }
+
+  /**
+   * A delivered receipt as stored in the sender's inbox: a device of {@code by} has received (acked)
+   * this user's message {@code upTo} (its msgId). It holds a seq like a message, so it is acked and
+   * resumed like one.
+   */
+  public static String delivered(String msgId, long seq, String by, String upTo, long ts) {
+    return new JsonWriter().beginObject().field("type", "delivered").field("msgId", msgId).field("seq", seq)
+        .field("by", by).field("upTo", upTo).field("ts", ts).endObject().takeString();
+  }
 }

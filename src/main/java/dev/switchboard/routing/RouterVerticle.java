@@ -7,7 +7,10 @@ import dev.switchboard.bus.AppendBatchResult;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.DeliveryBatch;
+import dev.switchboard.bus.DeliveryReceipts;
 import dev.switchboard.bus.GatewayLoad;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.Presence;
 import dev.switchboard.bus.RecipientResult;
@@ -70,6 +73,10 @@ public final class RouterVerticle extends VerticleBase {
   /** Gateway instances of this node whose event loop is behind: while any is, new messages are refused. */
   private final Map<String, Long> behindGateways = new HashMap<>();
   private SwitchboardMetrics metrics;
+  /** Null when {@code webhook.url} is empty: then sends cost no presence lookup before their commit. */
+  private OfflineNotifier notifier;
+  /** How far webhook wake-ups reach: the whole cluster with a shared store, this node with an embedded one. */
+  private DeliveryOptions webhookReach;
   private final SwitchboardConfig settings;
 
   /** A router with the node's configuration, parsed once by the caller. */
@@ -94,7 +101,16 @@ public final class RouterVerticle extends VerticleBase {
         this::storeAndDeliver);
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchRouterQueue(inboxBatcher::waitingCopies);
-    return Future.all(List.of(
+    List<Future<?>> consumers = new ArrayList<>();
+    if (settings.webhook().enabled()) {
+      notifier = new OfflineNotifier(settings.webhook().maxQueued(), messageIds::next, this::muteCounter);
+      webhookReach = new DeliveryOptions().setLocalOnly(settings.inbox().embedded());
+      metrics.watchWebhookQueue(notifier::queued);
+      consumers.add(settings.inbox().embedded()
+          ? vertx.eventBus().<JsonObject>localConsumer(Addresses.WEBHOOK_BACKLOG, this::onWebhookBacklog).completion()
+          : vertx.eventBus().<JsonObject>consumer(Addresses.WEBHOOK_BACKLOG, this::onWebhookBacklog).completion());
+    }
+    consumers.addAll(List.of(
         vertx.eventBus().<JsonObject>consumer(Addresses.PUSH, this::onBusPush).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_PUSH, this::onApiPush).completion(),
         vertx.eventBus().<SendBatch>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
@@ -102,6 +118,17 @@ public final class RouterVerticle extends VerticleBase {
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_LOAD, this::onGatewayLoad).completion(),
         vertx.eventBus().<DeliveryBatch>consumer(Addresses.node(directory.localNode()), this::onRelay).completion()));
+    return Future.all(consumers);
+  }
+
+  private void onWebhookBacklog(Message<JsonObject> message) {
+    notifier.reported(message.body().getLong("queued", 0L));
+  }
+
+  /** A mute counter (see {@link dev.switchboard.bus.SystemInboxes#mutes}): the cursor the inbox keeps for it. */
+  private Future<Long> muteCounter(String mutes, String device) {
+    return vertx.eventBus().<InboxPage>request(Addresses.INBOX_READ, new ReadRequest(mutes, device, null, 0).toJson(),
+        inboxRequest).map(reply -> reply.body().after());
   }
 
   private void onGatewayLoad(Message<JsonObject> message) {
@@ -312,16 +339,70 @@ public final class RouterVerticle extends VerticleBase {
    */
   private Future<List<SendBatchResult.Entry>> storeAndDeliver(List<SendCommand> commands) {
     long now = System.currentTimeMillis();
+    if (notifier != null) {
+      return storeNotifyAndDeliver(commands, now);
+    }
+    return append(commands, List.of(), now).compose(stored -> deliver(commands, stored));
+  }
+
+  /**
+   * With the webhook on: who is online is looked up before the commit, so that the notifications
+   * for the others are committed with their messages (none lost, none without its message); the
+   * same answer then routes the deliveries. A recipient who connects in between gets both.
+   */
+  private Future<List<SendBatchResult.Entry>> storeNotifyAndDeliver(List<SendCommand> commands, long now) {
+    List<String> recipients = new ArrayList<>();
+    commands.forEach(command -> recipients.addAll(command.to()));
+    return metrics.directory("lookup", directory.sessionsByNode(recipients))
+        .transform(looked -> {
+          if (looked.failed()) {
+            // Nobody's presence is known: no notifications rather than one to everyone.
+            LOG.warn("user directory lookup for {} users failed, no offline notifications: {}", recipients.size(),
+                looked.cause().getMessage());
+            metrics.webhookSkipped("directory", recipients.size());
+            return append(commands, List.of(), now).compose(stored -> deliver(commands, stored));
+          }
+          Map<String, Map<String, Integer>> online = looked.result();
+          return notifier.plan(commands, online, now).compose(planned -> {
+            metrics.webhookSkipped("muted", planned.muted());
+            metrics.webhookSkipped("queue_full", planned.queueFull());
+            return append(commands, planned.appends(), now).map(stored -> {
+              notified(stored.subList(commands.size(), stored.size()));
+              return stored.subList(0, commands.size());
+            });
+          }).map(stored -> route(commands, stored, online));
+        });
+  }
+
+  /** Counts the notifications that were stored and wakes the dispatcher for them. */
+  private void notified(List<AppendResult> notifications) {
+    int stored = 0;
+    for (AppendResult result : notifications) {
+      if (!result.duplicate() && result.results().get(0).isStored()) {
+        stored++;
+      }
+    }
+    if (stored > 0) {
+      notifier.written(stored);
+      metrics.webhookWritten(stored);
+      vertx.eventBus().publish(Addresses.WEBHOOK_WAKE, new JsonObject(), webhookReach);
+    }
+  }
+
+  /** Has the inbox commit the messages of {@code commands}, then {@code extra} appends, in one transaction. */
+  private Future<List<AppendResult>> append(List<SendCommand> commands, List<AppendRequest> extra, long now) {
     List<AppendRequest> appends = new ArrayList<>(commands.size());
     for (SendCommand command : commands) {
       List<AppendRequest.Recipient> recipients = new ArrayList<>(command.to().size());
       for (String to : command.to()) {
-        recipients.add(new AppendRequest.Recipient(to, messageIds.next()));
+        String msgId = messageIds.next();
+        recipients.add(new AppendRequest.Recipient(to, command.receipt() ? DeliveryReceipts.requesting(msgId) : msgId));
       }
       appends.add(new AppendRequest(command.from(), command.body(), now, command.idempotencyKey(), recipients));
     }
+    appends.addAll(extra);
     return vertx.eventBus().<AppendBatchResult>request(Addresses.INBOX_APPEND, new AppendBatch(appends), inboxRequest)
-        .compose(reply -> deliver(commands, reply.body().results()));
+        .map(reply -> reply.body().results());
   }
 
   /**
@@ -337,41 +418,45 @@ public final class RouterVerticle extends VerticleBase {
         }
       }
     }
-    return lookup(recipients).map(online -> {
-      Map<String, List<StoredMessage>> byNode = new LinkedHashMap<>();
-      List<SendBatchResult.Entry> entries = new ArrayList<>(commands.size());
-      for (int i = 0; i < commands.size(); i++) {
-        SendCommand command = commands.get(i);
-        AppendResult appended = stored.get(i);
-        List<RecipientResult> results = new ArrayList<>(appended.results().size());
-        for (RecipientResult result : appended.results()) {
-          if (!result.isStored()) {
-            results.add(result);
-            continue;
-          }
-          Map<String, Integer> nodes = online.getOrDefault(result.to(), Map.of());
-          if (!appended.duplicate()) {
-            StoredMessage copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(),
-                command.body(), result.ts());
-            for (String node : nodes.keySet()) {
-              byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(copy);
-            }
-          }
-          results.add(result.withOnline(!nodes.isEmpty()));
+    return lookup(recipients).map(online -> route(commands, stored, online));
+  }
+
+  /** Hands each new copy to the nodes where its recipient has sessions ({@code online}); one entry per command. */
+  private List<SendBatchResult.Entry> route(List<SendCommand> commands, List<AppendResult> stored,
+                                            Map<String, Map<String, Integer>> online) {
+    Map<String, List<StoredMessage>> byNode = new LinkedHashMap<>();
+    List<SendBatchResult.Entry> entries = new ArrayList<>(commands.size());
+    for (int i = 0; i < commands.size(); i++) {
+      SendCommand command = commands.get(i);
+      AppendResult appended = stored.get(i);
+      List<RecipientResult> results = new ArrayList<>(appended.results().size());
+      for (RecipientResult result : appended.results()) {
+        if (!result.isStored()) {
+          results.add(result);
+          continue;
         }
-        entries.add(SendBatchResult.Entry.of(new SendOutcome(appended.duplicate(), results)));
+        Map<String, Integer> nodes = online.getOrDefault(result.to(), Map.of());
+        if (!appended.duplicate()) {
+          StoredMessage copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(),
+              command.body(), result.ts());
+          for (String node : nodes.keySet()) {
+            byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(copy);
+          }
+        }
+        results.add(result.withOnline(!nodes.isEmpty()));
       }
-      byNode.forEach((node, copies) -> {
-        DeliveryBatch batch = new DeliveryBatch(copies);
-        if (node.equals(directory.localNode())) {
-          vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_RECORD);
-        } else {
-          metrics.relayedOut(copies.size());
-          vertx.eventBus().send(Addresses.node(node), batch, relayOptions);
-        }
-      });
-      return entries;
+      entries.add(SendBatchResult.Entry.of(new SendOutcome(appended.duplicate(), results)));
+    }
+    byNode.forEach((node, copies) -> {
+      DeliveryBatch batch = new DeliveryBatch(copies);
+      if (node.equals(directory.localNode())) {
+        vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, batch, LOCAL_RECORD);
+      } else {
+        metrics.relayedOut(copies.size());
+        vertx.eventBus().send(Addresses.node(node), batch, relayOptions);
+      }
     });
+    return entries;
   }
 
   /** The nodes with sessions of each user that has any; none when the directory cannot say. */

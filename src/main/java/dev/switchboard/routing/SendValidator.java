@@ -71,7 +71,8 @@ final class SendValidator {
    */
   SendCommand validate(SendCommand command) {
     // A receipt's sender is the gateway's mark on an authenticated reader, never a client's string.
-    ids.requireValid("from", Senders.isReceipt(command.from()) ? Senders.shown(command.from()) : command.from());
+    ids.requireValid("from", Senders.isReceipt(command.from()) || Senders.isDelivered(command.from())
+        ? Senders.shown(command.from()) : command.from());
     if (command.body() == null) {
       throw new ProtocolException(ErrorCode.MISSING_FIELD, "body is required");
     }
@@ -95,6 +96,8 @@ final class SendValidator {
     if (key != null && (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY_LENGTH)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "idempotencyKey must be 1.." + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
     }
-    return new SendCommand(command.from(), recipients, command.body(), key);
+    // Only a user's own message can ask for a delivered receipt: a push has no user to receive it.
+    return new SendCommand(command.from(), recipients, command.body(), key,
+        command.receipt() && Senders.isUser(command.from()));
   }
 }

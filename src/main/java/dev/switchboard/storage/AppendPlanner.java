@@ -4,6 +4,7 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.bus.SystemInboxes;
 import dev.switchboard.protocol.ErrorCode;
 
 import java.nio.ByteBuffer;
@@ -93,7 +94,8 @@ public final class AppendPlanner {
           continue;
         }
         InboxHead head = updated.getOrDefault(recipient.to(), heads.getOrDefault(recipient.to(), InboxHead.EMPTY));
-        if (head.stored() >= maxMessagesPerUser) {
+        // The server's own inboxes (webhook notifications) are bounded by their own limits, not a user's.
+        if (head.stored() >= maxMessagesPerUser && !SystemInboxes.isSystem(recipient.to())) {
           perRecipient.add(RecipientResult.refused(recipient.to(), ErrorCode.INBOX_FULL));
           continue;
         }

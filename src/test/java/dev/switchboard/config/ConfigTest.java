@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -135,6 +136,23 @@ class ConfigTest {
       badCache.getJsonObject("inbox").put("indexCacheMegabytes", 0);
       assertEquals("inbox.indexCacheMegabytes must be 1..65536, got 0",
           assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badCache)).getMessage());
+      JsonObject webhookWithoutSecret = json.copy();
+      webhookWithoutSecret.getJsonObject("webhook").put("url", "https://push.example.com/hook").put("secret", "short");
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(webhookWithoutSecret))
+          .getMessage().startsWith("webhook.secret must have at least 16 characters"));
+      JsonObject webhookScheme = json.copy();
+      webhookScheme.getJsonObject("webhook").put("url", "file:///etc/passwd").put("secret", "0123456789abcdef");
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(webhookScheme))
+          .getMessage().startsWith("webhook.url must be empty"));
+      JsonObject webhookRetries = json.copy();
+      webhookRetries.getJsonObject("webhook").put("retryInitialMillis", 5000).put("retryMaxMillis", 1000);
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(webhookRetries))
+          .getMessage().startsWith("webhook.retryMaxMillis must be at least"));
+      JsonObject webhookOn = json.copy();
+      webhookOn.getJsonObject("webhook").put("url", "https://push.example.com/hook").put("secret", "0123456789abcdef");
+      assertTrue(SwitchboardConfig.fromJson(webhookOn).webhook().enabled());
+      assertFalse(SwitchboardConfig.fromJson(webhookOn).webhook().toString().contains("0123456789abcdef"));
+      assertFalse(SwitchboardConfig.fromJson(json).webhook().enabled());
       ctx.completeNow();
     })));
   }

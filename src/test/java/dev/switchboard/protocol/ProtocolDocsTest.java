@@ -162,12 +162,14 @@ class ProtocolDocsTest {
     JsonFrameParser parser = new JsonFrameParser(new Ids(64), 65_536, 16, 1024);
     assertEquals(new ClientFrame.Hello("phone-1", 41L), parser.parse(golden("client/hello.json")));
     assertEquals(new ClientFrame.Send("c-17", "bob", "你好, Bob 🎉"), parser.parse(golden("client/send.json")));
+    assertEquals(new ClientFrame.Send("c-19", "bob", "did it arrive?", true), parser.parse(golden("client/send-receipt.json")));
     assertEquals(new ClientFrame.Ack(42), parser.parse(golden("client/ack.json")));
     assertInstanceOf(ClientFrame.Ping.class, parser.parse(golden("client/ping.json")));
     assertEquals(new ClientFrame.Token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IiLCJleHAiOjE3NjM4OTIwMDB9.c2lnbmF0dXJl"),
         parser.parse(golden("client/token.json")));
     assertEquals(new ClientFrame.Signal("bob", "typing", "{\"state\":\"on\"}"), parser.parse(golden("client/signal.json")));
     assertEquals(new ClientFrame.Read("bob", "3kq9x0c1f2-1a"), parser.parse(golden("client/read.json")));
+    assertEquals(new ClientFrame.Mute("alice", true), parser.parse(golden("client/mute.json")));
   }
 
   @Test
@@ -184,6 +186,9 @@ class ProtocolDocsTest {
         new String[] {"server/authenticated.json", ServerFrames.authenticated("bob", 1763892000_000L)},
         new String[] {"server/signal.json", ServerFrames.signal("alice", "typing", "{\"state\":\"on\"}")},
         new String[] {"server/read.json", ServerFrames.read("3kq9x0c1f2-1d", 44, "alice", "3kq9x0c1f2-1a", 1763888520000L)},
+        new String[] {"server/delivered.json",
+            ServerFrames.delivered("3kq9x0c1f2-1e", 45, "bob", "3kq9x0c1f2-1a.r", 1763888460000L)},
+        new String[] {"server/muted.json", ServerFrames.muted("alice", true)},
         new String[] {"server/error.json", ServerFrames.error("c-18", ErrorCode.INBOX_FULL, ErrorCode.INBOX_FULL.meaning())});
     for (String[] pair : pairs) {
       assertEquals(new JsonObject(golden(pair[0])), new JsonObject(pair[1]), pair[0]);

@@ -1,0 +1,35 @@
+package dev.switchboard.bus;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * A notification for a recipient who had no live session when a message for them was stored, as
+ * kept in {@link SystemInboxes#WEBHOOK} and posted to the webhook. It holds no msgId or time of its
+ * own: the same send retried with its idempotency key must encode the same bytes, so that the
+ * store answers the retry as a duplicate instead of writing a second notification. Its stable id
+ * and time are those of its own entry in the webhook inbox.
+ */
+public record Notification(String user, String from, boolean push, String body) {
+
+  public JsonObject toJson() {
+    JsonObject json = new JsonObject().put("user", user).put("from", from);
+    if (push) {
+      json.put("push", true);
+    }
+    return json.put("body", body);
+  }
+
+  public static Notification fromJson(JsonObject json) {
+    return new Notification(json.getString("user"), json.getString("from"), json.getBoolean("push", false),
+        json.getString("body"));
+  }
+
+  /** The JSON a receiver gets: the entry's {@code id} (stable across re-posts) and {@code ts} added. */
+  public JsonObject posted(String id, long ts) {
+    JsonObject json = new JsonObject().put("id", id).put("user", user).put("from", from);
+    if (push) {
+      json.put("push", true);
+    }
+    return json.put("body", body).put("ts", ts);
+  }
+}

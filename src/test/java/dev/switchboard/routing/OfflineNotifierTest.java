@@ -1,0 +1,74 @@
+package dev.switchboard.routing;
+
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.Notification;
+import dev.switchboard.bus.SendCommand;
+import dev.switchboard.bus.Senders;
+import dev.switchboard.bus.SystemInboxes;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class OfflineNotifierTest {
+
+  private final AtomicInteger ids = new AtomicInteger();
+
+  private OfflineNotifier notifier(int maxQueued, Map<String, Long> muteCounters) {
+    return new OfflineNotifier(maxQueued, () -> "n-" + ids.getAndIncrement(),
+        (mutes, device) -> Future.succeededFuture(muteCounters.getOrDefault(mutes + "/" + device, 0L)));
+  }
+
+  private static Notification notification(AppendRequest append) {
+    return Notification.fromJson(new JsonObject(append.body()));
+  }
+
+  @Test
+  @DisplayName("offline recipients of sends and pushes are notified; online ones, receipts and muted senders are not")
+  void whoIsNotified() {
+    OfflineNotifier notifier = notifier(100, Map.of(
+        SystemInboxes.mutes("dave") + "/alice", 1L,   // dave muted alice
+        SystemInboxes.mutes("erin") + "/|all", 3L,    // erin muted everyone
+        SystemInboxes.mutes("frank") + "/alice", 2L)); // frank muted alice, then unmuted her
+    List<SendCommand> commands = List.of(
+        new SendCommand("alice", List.of("bob", "carol", "dave", "erin", "frank"), "hi", "c-1"),
+        new SendCommand(Senders.push("shop"), List.of("carol"), "shipped", null),
+        new SendCommand(Senders.receipt("alice"), List.of("carol"), "m-1", "m-1"),
+        new SendCommand(Senders.delivered("alice"), List.of("carol"), "m-2", "m-2"));
+    OfflineNotifier.Planned planned = notifier.plan(commands, Map.of("bob", Map.of("node-1", 1)), 42).result();
+    assertEquals(2, planned.muted());
+    assertEquals(0, planned.queueFull());
+    List<AppendRequest> appends = planned.appends();
+    assertEquals(List.of(new Notification("carol", "alice", false, "hi"), new Notification("frank", "alice", false, "hi"),
+        new Notification("carol", "shop", true, "shipped")), appends.stream().map(OfflineNotifierTest::notification).toList());
+    assertEquals(SystemInboxes.WEBHOOK, appends.get(0).recipients().get(0).to());
+    assertEquals("c-1|carol", appends.get(0).idempotencyKey());
+    assertNull(appends.get(2).idempotencyKey());
+    assertEquals(42, appends.get(0).ts());
+  }
+
+  @Test
+  @DisplayName("no more than webhook.maxQueued wait: the dispatcher's report plus this router's writes since")
+  void queueBound() {
+    OfflineNotifier notifier = notifier(3, Map.of());
+    notifier.reported(1);
+    OfflineNotifier.Planned first = notifier.plan(
+        List.of(new SendCommand("alice", List.of("b", "c", "d"), "x", null)), Map.of(), 0).result();
+    assertEquals(2, first.appends().size());
+    assertEquals(1, first.queueFull());
+    notifier.written(2);
+    assertEquals(3, notifier.queued());
+    assertEquals(1, notifier.plan(List.of(new SendCommand("alice", List.of("e"), "x", null)), Map.of(), 0)
+        .result().queueFull());
+    notifier.reported(0);
+    assertEquals(1, notifier.plan(List.of(new SendCommand("alice", List.of("e"), "x", null)), Map.of(), 0)
+        .result().appends().size());
+  }
+}
