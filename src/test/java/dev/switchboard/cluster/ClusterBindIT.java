@@ -3,7 +3,6 @@ package dev.switchboard.cluster;
 import com.hazelcast.config.Config;
 import dev.switchboard.ClusterConfig;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.cluster.NodeInfo;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.junit.jupiter.api.AfterEach;
@@ -51,7 +50,7 @@ class ClusterBindIT {
 
     InetSocketAddress hazelcast = manager.getHazelcastInstance().getCluster().getLocalMember()
         .getAddress().getInetSocketAddress();
-    NodeInfo eventBus = ((VertxInternal) member).clusterManager().getNodeInfo();
+    NodeInfo eventBus = manager.getNodeInfo();
     assertEquals("127.0.0.1", hazelcast.getAddress().getHostAddress());
     assertEquals("127.0.0.1", eventBus.host());
 
