@@ -405,52 +405,25 @@ final class ClusterFanoutRun {
 
   /** As direct's: push rate steps up by --factor until one fails (p99 over the limit or anything lost), then bisect. */
   private void findMax(Result res, double start, double warmup, double drain, String where, double cross) {
-    double stepSeconds = a.dbl("step", 8);
-    double factor = a.dbl("factor", 1.3);
-    int maxSteps = a.integer("max-steps", 10);
-    double limitMs = a.dbl("p99-limit", 50);
-    double budget = a.dbl("budget", 300);
-    res.put("step_s", stepSeconds).put("p99_limit_ms", limitMs);
+    RateSearch<Step> search = new RateSearch<>(a, start, 1);
+    double limitMs = search.limitMs;
+    res.put("step_s", search.stepSeconds).put("p99_limit_ms", limitMs);
     res.line("load", String.format(Locale.ROOT, "pushes over the push API of %s, each to %s of %s users (%.0f%% of deliveries "
             + "cross nodes); push-rate steps of %.0f s from %s pushes/s, x%.2f up until a step fails, then bisect; pass = "
             + "p99 < %.0f ms, nothing lost, refused, duplicated or reordered", where, Result.n(recipients), Result.n(users), cross,
-        stepSeconds, Result.rate(start), factor, limitMs));
-    double rate = start;
-    double lo = -1;
-    double hi = -1;
-    Step best = null;
+        search.stepSeconds, Result.rate(start), search.factor, limitMs));
     Step last = null;
-    long began = System.nanoTime();
-    boolean outOfBudget = false;
-    List<String> rows = new ArrayList<>();
-    for (int i = 0; i < maxSteps; i++) {
-      Step st = quietPhase(rate, i == 0 ? warmup : 1, stepSeconds, drain);
+    while (search.going()) {
+      Step st = quietPhase(search.rate, search.warmup(warmup), search.stepSeconds, drain);
       last = st;
       boolean pass = st.clean() && st.p99ms() < limitMs;
-      rows.add(row(st, pass ? "pass" : "FAIL"));
-      System.out.println("  step " + rows.get(rows.size() - 1));
-      if (pass) {
-        lo = rate;
-        if (best == null || rate > best.rate()) {
-          best = st;
-        }
-      } else {
-        hi = rate;
-      }
-      if (lo > 0 && hi > 0 && hi / lo < 1.08) {
-        break;
-      }
-      if ((System.nanoTime() - began) / 1e9 + stepSeconds + 2 > budget) {
-        outOfBudget = true;
-        break;
-      }
-      rate = hi < 0 ? rate * factor : lo < 0 ? rate / 2 : (lo + hi) / 2;
-      if (!pass && lo < 0 && rate < 1) {
-        break;
-      }
+      search.show(row(st, pass ? "pass" : "FAIL"));
+      search.record(st, pass);
     }
-    res.line("steps", String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %8s %8s", "pushes/s", "deliveries/s", "p50 ms",
-        "p99 ms", "max ms", "lost", "dup/ooo", "us/dlv") + "  (disconnects, not posted: after the verdict when not 0)" + "\n" + String.join("\n", rows));
+    res.line("steps", search.table(String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %8s %8s", "pushes/s",
+        "deliveries/s", "p50 ms", "p99 ms", "max ms", "lost", "dup/ooo", "us/dlv")
+        + "  (disconnects, not posted: after the verdict when not 0)" + "\n"));
+    Step best = search.best();
     if (best != null) {
       res.put("max_push_rate", best.rate()).put("deliveries_per_s", Result.round(best.perSecond()));
       res.latency("latency at max rate", "latency", best.latency());
@@ -458,10 +431,8 @@ final class ClusterFanoutRun {
       streamBound(res, best);
       res.cpu(best.cpu0(), best.cpu1(), best.deliveredInCpuWindow(), "delivery");
       res.line("max rate", Result.rate(best.rate()) + " pushes/s = " + Result.rate(best.perSecond())
-          + " deliveries/s with p99 < " + Result.f(limitMs) + " ms and nothing lost"
-          + (hi > 0 ? " (first failing rate: " + Result.rate(hi) + " pushes/s)" : " (no step failed: the true maximum is higher)")
-          + (outOfBudget ? "; stopped by --budget before the search closed in" : ""));
-      res.put("budget_exhausted", outOfBudget);
+          + " deliveries/s with p99 < " + Result.f(limitMs) + " ms and nothing lost" + search.bounds(" pushes/s"));
+      res.put("budget_exhausted", search.outOfBudget());
     } else {
       res.put("max_push_rate", 0);
       res.line("max rate", "no step passed");

@@ -3,7 +3,6 @@ package dev.switchboard.bench;
 import io.vertx.core.http.WebSocketClient;
 import org.HdrHistogram.Histogram;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -274,26 +273,15 @@ final class DirectRun {
   }
 
   private void findMax(Result res, double start, double warmup, double drain) {
-    double stepSeconds = a.dbl("step", 8);
-    double factor = a.dbl("factor", 1.3);
-    int maxSteps = a.integer("max-steps", 10);
-    double limitMs = a.dbl("p99-limit", 50);
-    // 300 s: with 120 the waits for a quiet machine before noisy steps used the budget up, and a
-    // run could stop before its first failing step (its maximum then a lower bound)
-    double budget = a.dbl("budget", 300);
-    res.put("step_s", stepSeconds).put("p99_limit_ms", limitMs);
+    RateSearch<Step> search = new RateSearch<>(a, start, 10);
+    double limitMs = search.limitMs;
+    res.put("step_s", search.stepSeconds).put("p99_limit_ms", limitMs);
     res.line("load", String.format(Locale.ROOT, "%d users, each sending to its next %d; rate steps of %.0f s from %s msg/s, "
-        + "x%.2f up until a step fails, then bisect; pass = p99 < %.0f ms and nothing lost", users, peers, stepSeconds,
-        Result.rate(start), factor, limitMs));
-    double rate = start;
-    double lo = -1;
-    double hi = -1;
-    Step best = null;
-    long began = System.nanoTime();
-    boolean outOfBudget = false;
-    List<String> rows = new ArrayList<>();
-    for (int i = 0; i < maxSteps; i++) {
-      Step st = quietPhase(rate, i == 0 ? warmup : 1, stepSeconds, drain);
+        + "x%.2f up until a step fails, then bisect; pass = p99 < %.0f ms and nothing lost", users, peers, search.stepSeconds,
+        Result.rate(start), search.factor, limitMs));
+    while (search.going()) {
+      double rate = search.rate;
+      Step st = quietPhase(rate, search.warmup(warmup), search.stepSeconds, drain);
       boolean clean = st.lost() == 0 && st.rejected() == 0 && st.closed() == 0 && st.duplicates() == 0
           && st.outOfOrder() == 0;
       boolean pass = clean && st.p99ms() < limitMs;
@@ -301,9 +289,8 @@ final class DirectRun {
       if (clean && !pass && st.p99ms() < limitMs * 4) {
         // p99 just over the line with nothing lost: measure the same rate once more and judge both trials together,
         // so one stall in 8 s does not decide the result alone
-        rows.add(row(st, "over, retried"));
-        System.out.println("  step " + rows.get(rows.size() - 1));
-        Step again = quietPhase(rate, 1, stepSeconds, drain);
+        search.show(row(st, "over, retried"));
+        Step again = quietPhase(rate, 1, search.stepSeconds, drain);
         Histogram both = st.latency().copy();
         both.add(again.latency());
         double p99 = both.getValueAtPercentile(99) / 1000.0;
@@ -313,40 +300,20 @@ final class DirectRun {
         st = again;
         trial = String.format(Locale.ROOT, " (p99 of both trials %s ms)", Result.f(p99));
       }
-      rows.add(row(st, (pass ? "pass" : "FAIL") + trial));
-      System.out.println("  step " + rows.get(rows.size() - 1));
-      if (pass) {
-        lo = rate;
-        if (best == null || rate > best.rate()) {
-          best = st;
-        }
-      } else {
-        hi = rate;
-      }
-      double elapsed = (System.nanoTime() - began) / 1e9;
-      if (lo > 0 && hi > 0 && hi / lo < 1.08) {
-        break;
-      }
-      if (elapsed + stepSeconds + 2 > budget) {
-        outOfBudget = true;
-        break;
-      }
-      rate = hi < 0 ? rate * factor : lo < 0 ? rate / 2 : (lo + hi) / 2;
-      if (!pass && lo < 0 && rate < 10) {
-        break;
-      }
+      search.show(row(st, (pass ? "pass" : "FAIL") + trial));
+      search.record(st, pass);
     }
-    res.line("steps", String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %6s%n", "offered/s", "delivered/s", "p50 ms",
-        "p99 ms", "max ms", "lost", "us/msg") + String.join("\n", rows));
+    res.line("steps", search.table(String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %6s%n", "offered/s",
+        "delivered/s", "p50 ms", "p99 ms", "max ms", "lost", "us/msg")));
+    Step best = search.best();
     if (best != null) {
       res.put("max_rate", best.rate()).put("delivered_per_s", Result.round(best.perSecond()))
           .put("lost", best.lost());
       res.latency("latency at max rate", "latency", best.latency());
       res.cpu(best.cpu0(), best.cpu1(), best.deliveredInCpuWindow(), "msg");
       res.line("max rate", Result.rate(best.rate()) + " msg/s with p99 < " + Result.f(limitMs) + " ms and nothing lost"
-          + (hi > 0 ? " (first failing rate: " + Result.rate(hi) + ")" : " (no step failed: the true maximum is higher)")
-          + (outOfBudget ? "; stopped by --budget before the search closed in" : ""));
-      res.put("budget_exhausted", outOfBudget);
+          + search.bounds(""));
+      res.put("budget_exhausted", search.outOfBudget());
     } else {
       res.put("max_rate", 0);
       res.line("max rate", "no step passed");
