@@ -24,16 +24,21 @@ import java.util.stream.IntStream;
  */
 public final class TestCluster implements AfterEachCallback {
 
-  /** Members the join list names: the tests start at most this many. */
-  private static final int MEMBERS = 4;
-
   private final int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
   private final String name;
+  /** How many ports from the base the join list names: a member tries to join each of them. */
+  private final int ports;
   private final List<Vertx> members = new ArrayList<>();
 
-  /** {@code prefix} names the test in the cluster name, which ends with the port base. */
+  /** For up to four members; {@code prefix} names the test in the cluster name, which ends with the port base. */
   public TestCluster(String prefix) {
+    this(prefix, 4);
+  }
+
+  /** For up to {@code ports} members: a lone member does not wait for others it tries to join. */
+  public TestCluster(String prefix, int ports) {
     this.name = prefix + "-" + base;
+    this.ports = ports;
   }
 
   /** A new clustered Vert.x that joins the others, started from the test thread (not another instance's context). */
@@ -41,7 +46,7 @@ public final class TestCluster implements AfterEachCallback {
     Config config = ClusterConfig.load().setClusterName(name);
     config.getNetworkConfig().setPort(base).setPortAutoIncrement(true);
     config.getNetworkConfig().getJoin().getTcpIpConfig()
-        .setMembers(IntStream.range(base, base + MEMBERS).mapToObj(p -> "127.0.0.1:" + p).collect(Collectors.toList()));
+        .setMembers(IntStream.range(base, base + ports).mapToObj(p -> "127.0.0.1:" + p).collect(Collectors.toList()));
     Vertx member = Vertx.builder().withClusterManager(new HazelcastClusterManager(config)).buildClustered()
         .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     members.add(member);
