@@ -107,15 +107,14 @@ final class Loop implements AutoCloseable {
   }
 
   /**
-   * {@link #await} for a step whose failures are counted where they happen (per connection): its
-   * failure or timeout only shows as false.
+   * {@link #await} for a step whose failures are counted where they happen (per connection), or
+   * that is best effort: its failure or timeout is not raised.
    */
-  <T> boolean awaitQuietly(Supplier<Future<T>> start, long timeoutMs) {
+  <T> void awaitQuietly(Supplier<Future<T>> start, long timeoutMs) {
     try {
       await(start, timeoutMs);
-      return true;
     } catch (IllegalStateException e) {
-      return false;
+      // counted by the step itself, or not needed
     }
   }
 
