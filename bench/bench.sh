@@ -432,6 +432,53 @@ cluster_args() { # the generator's options naming the nodes
   echo "--ws-ports ${NODE_WS[*]} --push-ports ${NODE_PUSH[*]} --server-pids ${NODE_PIDS[*]} --pg-pid ${PG_POSTMASTERS[*]}"
 }
 
+on_fresh_clusters() { # on_fresh_clusters NAME MAX_RECIPIENTS ROUND_FUNCTION: each round's function runs on a fresh cluster and database
+  local name=$1 rcpt=$2 round=$3 r
+  start_pg "$ROUNDS"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    [[ $ROUNDS -gt 1 ]] && log "$name round $r of $ROUNDS"
+    start_cluster "$NODES" "$r" "$rcpt" "$MAXMSGS"
+    "$round" "$r"
+    stop_cluster
+  done
+  stop_pg
+}
+
+storm_round() { # storm_round ROUND
+  # shellcheck disable=SC2046
+  run_bench storm "${ARGS[@]}" $(cluster_args) --label "round $1" || rc=$?
+}
+
+cluster_direct_round() { # cluster_direct_round ROUND
+  # direct messages across nodes: user i connects to node i mod N and sends to user i+1, on the
+  # next node (with one node, to itself); CPU counts every node and PostgreSQL with its backends
+  KILLER="" WAITED_QUIET=""
+  if [[ -n "$KILL_SHARD" ]]; then
+    # the timer runs from the generator's start: wait for a quiet machine first, not meanwhile
+    wait_quiet
+    WAITED_QUIET=1
+    [[ $SHARDS -gt 1 ]] || die "--kill-shard-after needs --shards 2 or more"
+    (sleep "$KILL_SHARD" && log "stopping shard $((SHARDS - 1)) (postmaster ${PG_POSTMASTERS[$((SHARDS - 1))]})" \
+      && kill -INT "${PG_POSTMASTERS[$((SHARDS - 1))]}") &
+    KILLER=$!
+  fi
+  # shellcheck disable=SC2046
+  run_bench direct "${ARGS[@]}" $(cluster_args) --shards "$SHARDS" \
+    --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $1" || rc=$?
+  [[ -n "$KILLER" ]] && { kill "$KILLER" 2>/dev/null || true; wait "$KILLER" 2>/dev/null || true; }
+  WAITED_QUIET=""
+  pg_stats "$1"
+}
+
+cluster_fanout_round() { # cluster_fanout_round ROUND
+  # pushes over the push API of node 1 (or of every node: --push-via all), each to many users spread
+  # over the nodes (user i on node i mod N); CPU counts every node and PostgreSQL with its backends
+  # shellcheck disable=SC2046
+  run_bench cluster-fanout "${ARGS[@]}" $(cluster_args) \
+    --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $1" || rc=$?
+  pg_stats "$1"
+}
+
 start_mosquitto() {
   command -v mosquitto >/dev/null || command -v /usr/sbin/mosquitto >/dev/null || {
     log "mosquitto is not installed; installing it: apt-get install -y mosquitto"
@@ -679,58 +726,13 @@ case "$SCENARIO" in
     [[ $KEEP == 1 ]] && log "results: $RESULTS"
     ;;
   storm)
-    # each round on a fresh cluster and a fresh database of one PostgreSQL
-    start_pg "$ROUNDS"
-    for ((r = 1; r <= ROUNDS; r++)); do
-      [[ $ROUNDS -gt 1 ]] && log "storm round $r of $ROUNDS"
-      start_cluster "$NODES" "$r" "$CL_RCPT" "$MAXMSGS"
-      # shellcheck disable=SC2046
-      run_bench storm "${ARGS[@]}" $(cluster_args) --label "round $r" || rc=$?
-      stop_cluster
-    done
-    stop_pg
+    on_fresh_clusters storm "$CL_RCPT" storm_round
     ;;
   cluster-direct)
-    # direct messages across nodes: user i connects to node i mod N and sends to user i+1, on the
-    # next node (with one node, to itself); CPU counts every node and PostgreSQL with its backends
-    start_pg "$ROUNDS"
-    for ((r = 1; r <= ROUNDS; r++)); do
-      [[ $ROUNDS -gt 1 ]] && log "cluster-direct round $r of $ROUNDS"
-      start_cluster "$NODES" "$r" "$RCPT" "$MAXMSGS"
-      KILLER="" WAITED_QUIET=""
-      if [[ -n "$KILL_SHARD" ]]; then
-        # the timer runs from the generator's start: wait for a quiet machine first, not meanwhile
-        wait_quiet
-        WAITED_QUIET=1
-        [[ $SHARDS -gt 1 ]] || die "--kill-shard-after needs --shards 2 or more"
-        (sleep "$KILL_SHARD" && log "stopping shard $((SHARDS - 1)) (postmaster ${PG_POSTMASTERS[$((SHARDS - 1))]})" \
-          && kill -INT "${PG_POSTMASTERS[$((SHARDS - 1))]}") &
-        KILLER=$!
-      fi
-      # shellcheck disable=SC2046
-      run_bench direct "${ARGS[@]}" $(cluster_args) --shards "$SHARDS" \
-        --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $r" || rc=$?
-      [[ -n "$KILLER" ]] && { kill "$KILLER" 2>/dev/null || true; wait "$KILLER" 2>/dev/null || true; }
-      WAITED_QUIET=""
-      pg_stats "$r"
-      stop_cluster
-    done
-    stop_pg
+    on_fresh_clusters cluster-direct "$RCPT" cluster_direct_round
     ;;
   cluster-fanout)
-    # pushes over the push API of node 1 (or of every node: --push-via all), each to many users spread
-    # over the nodes (user i on node i mod N); CPU counts every node and PostgreSQL with its backends
-    start_pg "$ROUNDS"
-    for ((r = 1; r <= ROUNDS; r++)); do
-      [[ $ROUNDS -gt 1 ]] && log "cluster-fanout round $r of $ROUNDS"
-      start_cluster "$NODES" "$r" "$RCPT" "$MAXMSGS"
-      # shellcheck disable=SC2046
-      run_bench cluster-fanout "${ARGS[@]}" $(cluster_args) \
-        --label "$NODES-node cluster, $SHARDS PostgreSQL shard(s), round $r" || rc=$?
-      pg_stats "$r"
-      stop_cluster
-    done
-    stop_pg
+    on_fresh_clusters cluster-fanout "$RCPT" cluster_fanout_round
     ;;
   cluster-idle)
     # connect rate: an N-node cluster, a 1-node cluster on the same PostgreSQL, and (unless --no-sqlite)

@@ -46,26 +46,40 @@ async function sendTo(page, to, content) {
 // Without ../shared each test is reported as skipped, with the reason.
 const skip = seedUnavailable() ?? false;
 
+/**
+ * The seed page's site: a temp dir holding it, a server with that dir as its webroot (and
+ * `config` merged into its config), and a Chromium; stop() closes what start() got to.
+ */
+function seedSite(config = {}) {
+  const parts = {};
+  return {
+    async start() {
+      parts.tmp = tempDir();
+      const site = path.join(parts.tmp.dir, 'site');
+      mkdirSync(site);
+      writeSeedSite(site);
+      parts.server = await new Server({ dir: parts.tmp.dir, webroot: site, config }).start();
+      parts.browser = await launchChromium();
+      return parts;
+    },
+    async stop() {
+      await parts.browser?.close();
+      await parts.server?.stop();
+      parts.tmp?.cleanup();
+    },
+  };
+}
+
 describe('seed page', () => {
-  let tmp;
+  const site = seedSite();
   let server;
   let browser;
 
   before(async () => {
-    if (skip) return;
-    tmp = tempDir();
-    const site = path.join(tmp.dir, 'site');
-    mkdirSync(site);
-    writeSeedSite(site);
-    server = await new Server({ dir: tmp.dir, webroot: site }).start();
-    browser = await launchChromium();
+    if (!skip) ({ server, browser } = await site.start());
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    tmp?.cleanup();
-  });
+  after(() => site.stop());
 
   test('A and B chat; B closes, misses two messages, reconnects and sees them in order', { skip }, async () => {
     const personA = await newPerson(browser, { width: 640, height: 400 });
@@ -130,25 +144,15 @@ describe('seed page', () => {
 });
 
 describe('seed page, with messages past retention', () => {
-  let tmp;
+  const site = seedSite({ inbox: { retentionSeconds: 1 } });
   let server;
   let browser;
 
   before(async () => {
-    if (skip) return;
-    tmp = tempDir();
-    const site = path.join(tmp.dir, 'site');
-    mkdirSync(site);
-    writeSeedSite(site);
-    server = await new Server({ dir: tmp.dir, webroot: site, config: { inbox: { retentionSeconds: 1 } } }).start();
-    browser = await launchChromium();
+    if (!skip) ({ server, browser } = await site.start());
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    tmp?.cleanup();
-  });
+  after(() => site.stop());
 
   /** Pushes one message over the HTTP API; the stored message's timestamp. */
   async function push(to, body) {

@@ -2,26 +2,11 @@
 // fake gateway. Back-off is checked through the `delay` the client announces with each
 // `reconnecting` state, with an injected random source, so nothing here waits and hopes.
 
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SwitchboardClient } from '../../../../webroot/js/switchboard.js';
-import {
-  FakeServer, MemoryStorage, WebSocket, nextEvent, record, seededRandom, within,
-} from './fake.mjs';
+import { clientMaker, FakeServer, MemoryStorage, nextEvent, record, seededRandom, WebSocket, within } from './fake.mjs';
 
-const clients = [];
-
-function makeClient(server, options = {}) {
-  const client = new SwitchboardClient({
-    url: server.url, user: 'alice', device: 'd1', WebSocket, storage: new MemoryStorage(), ...options,
-  });
-  clients.push(client);
-  return client;
-}
-
-after(() => {
-  for (const c of clients) c.close();
-});
+const makeClient = clientMaker();
 
 describe('cursor_reset', () => {
   test('a browser remembering seq 100 sees the 5 messages stored after a wipe', async () => {

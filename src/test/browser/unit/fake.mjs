@@ -5,6 +5,7 @@
 import { WebSocketServer, WebSocket } from 'ws';
 import { once } from 'node:events';
 import { after } from 'node:test';
+import { SwitchboardClient } from '../../../../webroot/js/switchboard.js';
 
 export { WebSocket };
 
@@ -18,6 +19,25 @@ const running = new Set();
 after(async () => {
   for (const server of [...running]) await server.stop();
 });
+
+/**
+ * A test file's way to make clients: for user alice, device d1, with the ws WebSocket and a fresh
+ * MemoryStorage, then the file's `defaults` and the call's `options` (either may replace any of
+ * these). Every client made is closed after the file's tests.
+ */
+export function clientMaker(defaults = {}) {
+  const clients = [];
+  after(() => {
+    for (const c of clients) c.close();
+  });
+  return (server, options = {}) => {
+    const client = new SwitchboardClient({
+      url: server?.url, user: 'alice', device: 'd1', WebSocket, storage: new MemoryStorage(), ...defaults, ...options,
+    });
+    clients.push(client);
+    return client;
+  };
+}
 
 /** UTF-8 length of a string, as the server counts a body. */
 export function utf8Bytes(s) {

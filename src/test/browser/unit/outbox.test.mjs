@@ -1,25 +1,11 @@
 // The stored outbox and cursor shared by tabs, its bounds, and storage failures (issue defects
 // 3 and 5), against a fake gateway and in-memory localStorage-like stores.
 
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SwitchboardClient } from '../../../../webroot/js/switchboard.js';
-import { FakeServer, MemoryStorage, WebSocket, nextEvent, record, until, within } from './fake.mjs';
+import { clientMaker, FakeServer, MemoryStorage, nextEvent, record, until, within } from './fake.mjs';
 
-const clients = [];
-
-function makeClient(server, options = {}) {
-  const client = new SwitchboardClient({
-    url: server?.url, user: 'alice', device: 'd1', WebSocket, storage: new MemoryStorage(),
-    minReconnectDelay: 10, maxReconnectDelay: 100, restartDelay: 100, ...options,
-  });
-  clients.push(client);
-  return client;
-}
-
-after(() => {
-  for (const c of clients) c.close();
-});
+const makeClient = clientMaker({ minReconnectDelay: 10, maxReconnectDelay: 100, restartDelay: 100 });
 
 describe('two tabs sharing one storage', () => {
   test('sends queued in two tabs all survive a reload; none is lost to the other tab\'s write', () => {

@@ -2,21 +2,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SwitchboardClient, SwitchboardError } from '../../../../webroot/js/switchboard.js';
-import {
-  FakeServer, MemoryStorage, WebSocket, fakeJwt, jwtPayload, nextEvent, record, within,
-} from './fake.mjs';
+import { SwitchboardError } from '../../../../webroot/js/switchboard.js';
+import { clientMaker, fakeJwt, FakeServer, jwtPayload, MemoryStorage, nextEvent, record, within } from './fake.mjs';
 
-const clients = [];
-
-function makeClient(server, options = {}) {
-  const client = new SwitchboardClient({
-    url: server.url, user: 'alice', device: 'd1', WebSocket, storage: new MemoryStorage(),
-    minReconnectDelay: 10, maxReconnectDelay: 100, restartDelay: 100, sessionLimitDelay: 50, ...options,
-  });
-  clients.push(client);
-  return client;
-}
+const makeClient = clientMaker({
+  minReconnectDelay: 10, maxReconnectDelay: 100, restartDelay: 100, sessionLimitDelay: 50,
+});
 
 /** The queued sends a client keeps in `storage`, by id, whatever the record layout. */
 function storedIds(storage) {
@@ -28,10 +19,6 @@ function storedIds(storage) {
   }
   return ids.sort();
 }
-
-after(() => {
-  for (const c of clients) c.close();
-});
 
 describe('refusals of the connection (close 1008)', () => {
   test('too_many_sessions is a wait: the queued send stays stored, and goes out once a session is free', async () => {

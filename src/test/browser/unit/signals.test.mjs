@@ -3,24 +3,12 @@
 // opens (the newest per peer) and never repeated; a receipt is a 'read' event that takes its seq;
 // send() with {receipt: true} carries the flag, and a delivered receipt is a 'delivered' event.
 
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SwitchboardClient } from '../../../../webroot/js/switchboard.js';
-import { FakeServer, MemoryStorage, WebSocket, nextEvent, record, within } from './fake.mjs';
+import { clientMaker, FakeServer, MemoryStorage, nextEvent, record, within } from './fake.mjs';
 
-const clients = [];
-
-function makeClient(server, user, options = {}) {
-  const client = new SwitchboardClient({
-    url: server.url, user, device: 'd1', WebSocket, storage: new MemoryStorage(), ...options,
-  });
-  clients.push(client);
-  return client;
-}
-
-after(() => {
-  for (const c of clients) c.close();
-});
+const make = clientMaker();
+const makeClient = (server, user, options = {}) => make(server, { user, ...options });
 
 test('signal() is dropped (false) while closed, checked for size, and reaches the peer as a signal event', async () => {
   const server = await new FakeServer().start();

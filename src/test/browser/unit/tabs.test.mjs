@@ -1,25 +1,15 @@
 // One owner of the outbox across tabs (Web Locks and BroadcastChannel), with two clients of one
 // user and device in one process: a shared storage, FakeLocks and Node's own BroadcastChannel.
 
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SwitchboardClient } from '../../../../webroot/js/switchboard.js';
-import { FakeLocks, FakeServer, MemoryStorage, WebSocket, nextEvent, record, within } from './fake.mjs';
+import { clientMaker, FakeLocks, FakeServer, MemoryStorage, nextEvent, record, within } from './fake.mjs';
 
-const clients = [];
+const make = clientMaker({ minReconnectDelay: 10, maxReconnectDelay: 100, BroadcastChannel });
 
 function makeTab(server, shared, options = {}) {
-  const client = new SwitchboardClient({
-    url: server.url, user: 'alice', device: 'd1', WebSocket, minReconnectDelay: 10, maxReconnectDelay: 100,
-    storage: shared.storage, locks: shared.locks, BroadcastChannel, storagePrefix: shared.prefix, ...options,
-  });
-  clients.push(client);
-  return client;
+  return make(server, { storage: shared.storage, locks: shared.locks, storagePrefix: shared.prefix, ...options });
 }
-
-after(() => {
-  for (const c of clients) c.close();
-});
 
 let run = 0;
 const sharedTabs = () => ({ storage: new MemoryStorage(), locks: new FakeLocks(), prefix: `tabs-${++run}` });

@@ -1,27 +1,11 @@
 // Token renewal from the token's own exp (issue defect 8), against a fake gateway that plays
 // the jwt mode: it reads `exp` and `jti` of the unsigned tokens these tests make.
 
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SwitchboardClient } from '../../../../webroot/js/switchboard.js';
-import {
-  FakeServer, MemoryStorage, WebSocket, fakeJwt, jwtPayload, nextEvent, record, within,
-} from './fake.mjs';
+import { clientMaker, fakeJwt, FakeServer, jwtPayload, MemoryStorage, nextEvent, record, within } from './fake.mjs';
 
-const clients = [];
-
-function makeClient(server, options = {}) {
-  const client = new SwitchboardClient({
-    url: server.url, user: 'alice', device: 'd1', WebSocket, storage: new MemoryStorage(),
-    minReconnectDelay: 10, maxReconnectDelay: 100, ...options,
-  });
-  clients.push(client);
-  return client;
-}
-
-after(() => {
-  for (const c of clients) c.close();
-});
+const makeClient = clientMaker({ minReconnectDelay: 10, maxReconnectDelay: 100 });
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 

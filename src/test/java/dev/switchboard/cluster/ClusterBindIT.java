@@ -1,22 +1,18 @@
 package dev.switchboard.cluster;
 
-import com.hazelcast.config.Config;
-import dev.switchboard.ClusterConfig;
+import dev.switchboard.support.TestCluster;
+import dev.switchboard.vertx.VertxInternals;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.cluster.NodeInfo;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -29,29 +25,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ClusterBindIT {
 
-  private Vertx member;
-
-  @AfterEach
-  void stop() throws Exception {
-    if (member != null) {
-      member.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    }
-  }
+  @RegisterExtension
+  final TestCluster cluster = new TestCluster("bind-it", 1);
 
   @Test
   @DisplayName("the Hazelcast and event-bus ports of a member are bound to the configured interface only")
   void bindsOnlyTheConfiguredInterface() throws Exception {
-    int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
-    Config config = ClusterConfig.load().setClusterName("bind-it-" + base);
-    config.getNetworkConfig().setPort(base).setPortAutoIncrement(true);
-    config.getNetworkConfig().getJoin().getTcpIpConfig().setMembers(List.of("127.0.0.1:" + base));
-    HazelcastClusterManager manager = new HazelcastClusterManager(config);
-    member = Vertx.builder().withClusterManager(manager).buildClustered()
-        .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    Vertx member = cluster.member();
+    HazelcastClusterManager manager = (HazelcastClusterManager) VertxInternals.clusterManager(member);
 
     InetSocketAddress hazelcast = manager.getHazelcastInstance().getCluster().getLocalMember()
         .getAddress().getInetSocketAddress();
-    NodeInfo eventBus = ((VertxInternal) member).clusterManager().getNodeInfo();
+    NodeInfo eventBus = manager.getNodeInfo();
     assertEquals("127.0.0.1", hazelcast.getAddress().getHostAddress());
     assertEquals("127.0.0.1", eventBus.host());
 

@@ -1,7 +1,6 @@
 package dev.switchboard.cluster;
 
-import com.hazelcast.config.Config;
-import dev.switchboard.ClusterConfig;
+import dev.switchboard.support.TestCluster;
 import dev.switchboard.support.TestServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -9,17 +8,14 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -33,27 +29,10 @@ class EmbeddedStoreClusterIT {
   @TempDir
   Path dataDir;
 
-  static Vertx clustered;
+  @RegisterExtension
+  final TestCluster cluster = new TestCluster("embedded-it", 1);
 
-  /** One clustered Vert.x, alone in a cluster of its own name and ports. */
-  @BeforeAll
-  static void startMember() throws Exception {
-    int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
-    Config config = ClusterConfig.load().setClusterName("embedded-it-" + base);
-    config.getNetworkConfig().setPort(base).setPortAutoIncrement(true);
-    config.getNetworkConfig().getJoin().getTcpIpConfig().setMembers(List.of("127.0.0.1:" + base));
-    clustered = Vertx.builder().withClusterManager(new HazelcastClusterManager(config)).buildClustered()
-        .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-  }
-
-  @AfterAll
-  static void stopMember() throws Exception {
-    if (clustered != null) {
-      clustered.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    }
-  }
-
-  private Future<String> refusal(String engine) {
+  private Future<String> refusal(Vertx clustered, String engine) {
     JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", engine)
         .put("dataDir", dataDir.resolve(engine).toString()));
     return TestServer.start(clustered, dataDir, inbox)
@@ -64,8 +43,9 @@ class EmbeddedStoreClusterIT {
 
   @Test
   @DisplayName("with inbox.engine=log or sqlite, a clustered node refuses to start and names that engine")
-  void refusalNamesTheConfiguredEngine(VertxTestContext ctx) {
-    refusal("log").compose(log -> refusal("sqlite").map(sqlite -> List.of(log, sqlite)))
+  void refusalNamesTheConfiguredEngine(VertxTestContext ctx) throws Exception {
+    Vertx clustered = cluster.member();
+    refusal(clustered, "log").compose(log -> refusal(clustered, "sqlite").map(sqlite -> List.of(log, sqlite)))
         .onComplete(ctx.succeeding(reasons -> ctx.verify(() -> {
           assertTrue(reasons.get(0).contains("inbox.engine=log"), reasons.get(0));
           assertFalse(reasons.get(0).contains("sqlite"), reasons.get(0));

@@ -1,20 +1,19 @@
 package dev.switchboard.cluster;
 
-import com.hazelcast.config.Config;
-import dev.switchboard.ClusterConfig;
 import dev.switchboard.auth.ApiKeys;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.DeliveryBatch;
 import dev.switchboard.bus.RecordCodec;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.protocol.ErrorCode;
+import dev.switchboard.support.TestCluster;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.JWTOptions;
@@ -24,20 +23,15 @@ import io.vertx.ext.auth.jwt.JWTAuthOptions;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,47 +53,27 @@ class MemberKeysClusterIT {
 
   @TempDir
   Path dataDir;
-  final List<Vertx> members = new ArrayList<>();
-
-  private Vertx member(int base) throws Exception {
-    Config config = ClusterConfig.load().setClusterName("relay-it-" + base);
-    config.getNetworkConfig().setPort(base).setPortAutoIncrement(true);
-    config.getNetworkConfig().getJoin().getTcpIpConfig().setMembers(IntStream.range(base, base + 4)
-        .mapToObj(p -> "127.0.0.1:" + p).collect(Collectors.toList()));
-    Vertx member = Vertx.builder().withClusterManager(new HazelcastClusterManager(config)).buildClustered()
-        .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    members.add(member);
-    return member;
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    for (Vertx member : members) {
-      member.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    }
-  }
+  @RegisterExtension
+  final TestCluster cluster = new TestCluster("relay-it");
 
   private TestServer node(Vertx vertx, String name) throws Exception {
     JsonObject conf = new JsonObject()
         .put("auth", new JsonObject().put("mode", "jwt").put("jwtKey", SECRET).put("apiKeys", new JsonArray()
             .add(new JsonObject().put("name", "billing").put("sha256", ApiKeys.sha256(BILLING_KEY)))))
-        .put("inbox", new JsonObject().put("allowEmbeddedInCluster", true))
         .put("cluster", new JsonObject().put("nodeKey", NODE_KEY));
-    return TestServer.start(vertx, dataDir.resolve(name), conf).toCompletionStage().toCompletableFuture()
-        .get(30, TimeUnit.SECONDS);
+    return TestCluster.node(vertx, dataDir.resolve(name), conf);
   }
 
   @Test
   @DisplayName("in jwt mode a member without keys can neither relay nor push: relays need cluster.nodeKey, pushes an API key; a node without a node key does not start")
   void membersWithoutKeys(VertxTestContext ctx) throws Exception {
-    int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
-    Vertx first = member(base);
-    Vertx second = member(base);
-    Vertx stranger = member(base);
+    Vertx first = cluster.member();
+    Vertx second = cluster.member();
+    Vertx stranger = cluster.member();
     TestServer bobsNode = node(first, "a");
     TestServer alicesNode = node(second, "b");
     RecordCodec.registerAll(stranger.eventBus());
-    String target = Addresses.node(((VertxInternal) first).clusterManager().getNodeId());
+    String target = Addresses.node(new ClusterView(first).nodeId());
     JWTAuth issuer = JWTAuth.create(first, new JWTAuthOptions().addPubSecKey(
         new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(SECRET)));
 

@@ -1,10 +1,8 @@
 package dev.switchboard.cluster;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import dev.switchboard.ClusterConfig;
 import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.support.Http;
+import dev.switchboard.support.TestCluster;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
@@ -14,21 +12,18 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -47,39 +42,14 @@ class MembersClusterIT {
 
   @TempDir
   Path dataDir;
-  final List<Vertx> members = new ArrayList<>();
+  @RegisterExtension
+  final TestCluster cluster = new TestCluster("members-it");
   final List<WsClient> clients = new ArrayList<>();
 
-  private static Config clusterConfig(int base) {
-    Config config = ClusterConfig.load().setClusterName("members-it-" + base);
-    config.getNetworkConfig().setPort(base).setPortAutoIncrement(true);
-    JoinConfig join = config.getNetworkConfig().getJoin();
-    join.getTcpIpConfig().setMembers(IntStream.range(base, base + 4).mapToObj(p -> "127.0.0.1:" + p)
-        .collect(Collectors.toList()));
-    return config;
-  }
-
-  private Vertx member(int base) throws Exception {
-    Vertx member = Vertx.builder().withClusterManager(new HazelcastClusterManager(clusterConfig(base))).buildClustered()
-        .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    members.add(member);
-    return member;
-  }
-
-  private TestServer node(Vertx vertx, String name) throws Exception {
-    JsonObject conf = new JsonObject().put("inbox", new JsonObject().put("allowEmbeddedInCluster", true)
-        .put("dataDir", dataDir.resolve(name).toString()));
-    return TestServer.start(vertx, dataDir.resolve(name), conf).toCompletionStage().toCompletableFuture()
-        .get(30, TimeUnit.SECONDS);
-  }
-
   @AfterEach
-  void stop() throws Exception {
+  void closeClients() throws Exception {
     for (WsClient client : clients) {
       client.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-    for (Vertx member : members) {
-      member.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
   }
 
@@ -90,12 +60,11 @@ class MembersClusterIT {
   @Test
   @DisplayName("each node lists both members with their addresses and sessions (1 and 2), itself first; a bare member is unreachable")
   void membersWithSessions(VertxTestContext ctx) throws Exception {
-    int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
-    Vertx a = member(base);
-    Vertx b = member(base);
-    Vertx bare = member(base);
-    TestServer nodeA = node(a, "a");
-    TestServer nodeB = node(b, "b");
+    Vertx a = cluster.member();
+    Vertx b = cluster.member();
+    Vertx bare = cluster.member();
+    TestServer nodeA = TestCluster.node(a, dataDir.resolve("a"), new JsonObject());
+    TestServer nodeB = TestCluster.node(b, dataDir.resolve("b"), new JsonObject());
     String idA = new ClusterView(a).nodeId();
     String idB = new ClusterView(b).nodeId();
     String idBare = new ClusterView(bare).nodeId();

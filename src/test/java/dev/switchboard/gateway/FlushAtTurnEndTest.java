@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.vertx.VertxInternals;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.vertx.core.Context;
@@ -7,7 +8,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketClient;
-import io.vertx.core.internal.http.WebSocketInternal;
 import io.vertx.junit5.Checkpoint;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
@@ -59,7 +59,7 @@ class FlushAtTurnEndTest {
         .webSocketHandshakeHandler(handshake -> handshake.accept().onSuccess(socket -> ctx.verify(() -> {
           assertTrue(FlushAtTurnEnd.install(socket));
           FlushCounter counter = new FlushCounter();
-          ((WebSocketInternal) socket).channelHandlerContext().pipeline().addFirst(counter);
+          VertxInternals.handlerContext(socket).pipeline().addFirst(counter);
           onAccepted.accept(socket, counter);
         })))
         .listen(0)

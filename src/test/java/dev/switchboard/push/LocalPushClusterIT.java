@@ -1,10 +1,8 @@
 package dev.switchboard.push;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import dev.switchboard.ClusterConfig;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.support.Http;
+import dev.switchboard.support.TestCluster;
 import dev.switchboard.support.TestServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -12,21 +10,17 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -43,42 +37,15 @@ class LocalPushClusterIT {
 
   @TempDir
   Path dataDir;
-  final List<Vertx> members = new ArrayList<>();
-
-  /** The production Hazelcast config, on a port range and cluster name of this test's own. */
-  private static Config clusterConfig(int base) {
-    Config config = ClusterConfig.load().setClusterName("push-it-" + base);
-    config.getNetworkConfig().setPort(base).setPortAutoIncrement(true);
-    JoinConfig join = config.getNetworkConfig().getJoin();
-    join.getTcpIpConfig().setMembers(IntStream.range(base, base + 4).mapToObj(p -> "127.0.0.1:" + p)
-        .collect(Collectors.toList()));
-    return config;
-  }
-
-  /** A clustered Vert.x, started from the test thread (not from another instance's context). */
-  private Vertx member(int base) throws Exception {
-    Vertx member = Vertx.builder().withClusterManager(new HazelcastClusterManager(clusterConfig(base))).buildClustered()
-        .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    members.add(member);
-    return member;
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    for (Vertx member : members) {
-      member.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    }
-  }
+  @RegisterExtension
+  final TestCluster cluster = new TestCluster("push-it");
 
   @Test
   @DisplayName("HTTP pushes are routed by the node that received them, never by another node's router")
   void httpPushStaysOnItsNode(VertxTestContext ctx) throws Exception {
-    int base = 20_000 + ThreadLocalRandom.current().nextInt(400) * 100;
-    Vertx node = member(base);
-    Vertx other = member(base);
-    TestServer server = TestServer.start(node, dataDir, new JsonObject()
-            .put("inbox", new JsonObject().put("allowEmbeddedInCluster", true)))
-        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    Vertx node = cluster.member();
+    Vertx other = cluster.member();
+    TestServer server = TestCluster.node(node, dataDir, new JsonObject());
     Http http = new Http(node, server.pushPort());
     AtomicInteger elsewhere = new AtomicInteger();
     JsonObject push = new JsonObject().put("to", "dora").put("body", "hello");

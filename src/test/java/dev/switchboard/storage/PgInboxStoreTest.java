@@ -29,6 +29,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.stream.LongStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -208,8 +210,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     }
     batch.add(new AppendRequest("alice", "all", 7, null, java.util.stream.IntStream.range(0, users)
         .mapToObj(i -> new AppendRequest.Recipient("u" + i, "all" + i)).toList()));
-    store.open()
-        .compose(v -> store.append(batch, cursors, 7))
+    whileOpen(ctx, store, () -> store.append(batch, cursors, 7)
         .compose(results -> {
           ctx.verify(() -> {
             assertEquals(users + 1, results.size());
@@ -221,35 +222,28 @@ class PgInboxStoreTest extends InboxStoreContractTest {
           return Future.all(java.util.stream.IntStream.range(0, users)
               .mapToObj(i -> store.read("u" + i, 0, 10, 7).compose(page -> store.cursor("u" + i, "phone")
                   .map(cursor -> Map.entry(page, cursor)))).toList());
-        })
-        .eventually(store::close)
-        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+        }), all -> {
           for (int i = 0; i < users; i++) {
             Map.Entry<InboxPage, Long> found = all.resultAt(i);
             assertEquals(2, found.getKey().head());
             assertEquals(List.of("m" + i, "all" + i), found.getKey().messages().stream().map(StoredMessage::msgId).toList());
             assertEquals(i, found.getValue());
           }
-          ctx.completeNow();
-        })));
+        });
   }
 
   @Test
   @DisplayName("a device whose cursor moves several times in one batch keeps the highest, and never moves back")
   void cursorMovedTwiceInOneBatch(Vertx vertx, VertxTestContext ctx) throws Exception {
     PgInboxStore store = new PgInboxStore(vertx, config(100));
-    store.open()
-        .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 5),
-            new CursorUpdate("bob", "phone", 9), new CursorUpdate("bob", "phone", 7), new CursorUpdate("bob", "tab", 2)), 3))
+    whileOpen(ctx, store, () -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 5),
+            new CursorUpdate("bob", "phone", 9), new CursorUpdate("bob", "phone", 7), new CursorUpdate("bob", "tab", 2)), 3)
         .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 4),
             new CursorUpdate("bob", "phone", 3)), 4))
-        .compose(v -> Future.all(store.cursor("bob", "phone"), store.cursor("bob", "tab")))
-        .eventually(store::close)
-        .onComplete(ctx.succeeding(both -> ctx.verify(() -> {
+        .compose(v -> Future.all(store.cursor("bob", "phone"), store.cursor("bob", "tab"))), both -> {
           assertEquals(9L, (Long) both.resultAt(0));
           assertEquals(2L, (Long) both.resultAt(1));
-          ctx.completeNow();
-        })));
+        });
   }
 
   @Test
@@ -264,8 +258,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     batch.add(new AppendRequest("alice", "twice", 3, null, List.of(new AppendRequest.Recipient("bob", "t1"),
         new AppendRequest.Recipient("carol", "c1"), new AppendRequest.Recipient("bob", "t2"))));
     batch.add(new AppendRequest("alice", "over", 3, null, List.of(new AppendRequest.Recipient("bob", "over"))));
-    store.open()
-        .compose(v -> store.append(batch, List.of(), 3))
+    whileOpen(ctx, store, () -> store.append(batch, List.of(), 3)
         .compose(results -> {
           ctx.verify(() -> {
             for (int i = 0; i < 3; i++) {
@@ -281,13 +274,10 @@ class PgInboxStoreTest extends InboxStoreContractTest {
         .compose(results -> {
           ctx.verify(() -> assertEquals(2, results.get(0).results().get(0).seq()));
           return store.read("bob", 0, 10, 4);
-        })
-        .eventually(store::close)
-        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+        }), page -> {
           assertEquals(5, page.head());
           assertEquals(List.of("b0", "b1", "b2", "t1", "t2"), page.messages().stream().map(StoredMessage::msgId).toList());
-          ctx.completeNow();
-        })));
+        });
   }
 
   @Test
@@ -299,8 +289,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     AppendRequest retry = new AppendRequest("alice", "hi", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m2")));
     AppendRequest other = new AppendRequest("alice", "different", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m3")));
     AppendRequest otherSender = new AppendRequest("dan", "hi", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m4")));
-    store.open()
-        .compose(v -> store.append(List.of(first, retry, other, otherSender), List.of(), 3))
+    whileOpen(ctx, store, () -> store.append(List.of(first, retry, other, otherSender), List.of(), 3)
         .compose(results -> {
           ctx.verify(() -> {
             assertEquals(new AppendResult(false, List.of(RecipientResult.stored("bob", "m1", 1, 3))), results.get(0));
@@ -316,12 +305,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
             assertEquals(new AppendResult(true, List.of(RecipientResult.stored("bob", "m4", 2, 3))), results.get(1));
           });
           return store.read("bob", 0, 10, 4);
-        })
-        .eventually(store::close)
-        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
-          assertEquals(List.of("m1", "m4"), page.messages().stream().map(StoredMessage::msgId).toList());
-          ctx.completeNow();
-        })));
+        }), page -> assertEquals(List.of("m1", "m4"), page.messages().stream().map(StoredMessage::msgId).toList()));
   }
 
   @Test
@@ -333,8 +317,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     List<AppendRequest> bad = List.of(
         new AppendRequest("alice", "fine", 3, "k", List.of(new AppendRequest.Recipient("bob", "m1"))),
         new AppendRequest("alice", "nul \u0000 inside", 3, null, List.of(new AppendRequest.Recipient("carol", "m2"))));
-    store.open()
-        .compose(v -> store.append(bad, List.of(new CursorUpdate("bob", "phone", 9)), 3))
+    whileOpen(ctx, store, () -> store.append(bad, List.of(new CursorUpdate("bob", "phone", 9)), 3)
         .transform(failed -> {
           ctx.verify(() -> assertTrue(failed.failed(), "a body with NUL was stored"));
           return store.append(List.of(new AppendRequest("alice", "fine", 3, "k",
@@ -344,14 +327,25 @@ class PgInboxStoreTest extends InboxStoreContractTest {
           ctx.verify(() -> assertEquals(new AppendResult(false, List.of(RecipientResult.stored("bob", "m3", 1, 3))),
               results.get(0)));
           return Future.all(store.read("bob", 0, 10, 4), store.read("carol", 0, 10, 4), store.cursor("bob", "phone"));
-        })
-        .eventually(store::close)
-        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+        }), all -> {
           InboxPage bob = all.resultAt(0);
           InboxPage carol = all.resultAt(1);
           assertEquals(List.of("m3"), bob.messages().stream().map(StoredMessage::msgId).toList());
           assertEquals(0, carol.head());
           assertEquals(0L, (Long) all.resultAt(2));
+        });
+  }
+
+  /**
+   * Opens {@code store}, runs {@code steps} on it, closes it whatever they gave, then checks their
+   * result with {@code check} and completes the test.
+   */
+  private static <T> void whileOpen(VertxTestContext ctx, PgInboxStore store, Supplier<Future<T>> steps, Consumer<T> check) {
+    store.open()
+        .compose(v -> steps.get())
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(result -> ctx.verify(() -> {
+          check.accept(result);
           ctx.completeNow();
         })));
   }

@@ -120,13 +120,9 @@ final class BacklogRun {
       // 2. drain: everyone connects with a new device, so the whole inbox is backlog
       Loop.sleep(1000);
       List<WebSocketClient> clients = loop.call(() -> loop.wsClients(1 + users / 20_000, 30_000));
-      WsUser[] us = new WsUser[users];
-      loop.run(() -> {
-        for (int i = 0; i < users; i++) {
-          us[i] = new WsUser(hub, i, "u" + i);
-        }
-        hub.conns = us;
+      WsUser[] us = loop.call(() -> {
         tracker.resetHistograms(Long.MIN_VALUE, Long.MAX_VALUE);
+        return hub.wsUsers("u", users);
       });
       ProcStats.Cpu d0 = ProcStats.Cpu.take(pid);
       long td = System.nanoTime();

@@ -24,15 +24,7 @@ final class ClusterFanoutRun {
   record Step(double rate, double seconds, long pushes, long accepted, long refused, long failed, long receivedInWindow,
               long lost, long duplicates, long outOfOrder, long late, long dropped, long disconnects, double drainSeconds,
               Histogram latency,
-              Histogram accept, ProcStats.Cpu cpu0, ProcStats.Cpu cpu1, long deliveredInCpuWindow) {
-
-    double p99ms() {
-      return latency.getTotalCount() == 0 ? Double.NaN : latency.getValueAtPercentile(99) / 1000.0;
-    }
-
-    double deliveriesPerSecond() {
-      return receivedInWindow / seconds;
-    }
+              Histogram accept, ProcStats.Cpu cpu0, ProcStats.Cpu cpu1, long deliveredInCpuWindow) implements Phase {
 
     boolean clean() {
       return lost == 0 && duplicates == 0 && outOfOrder == 0 && refused == 0 && failed == 0 && dropped == 0
@@ -154,22 +146,8 @@ final class ClusterFanoutRun {
   private boolean connect(Result res, long[] wsPorts) {
     long t = System.nanoTime();
     List<WebSocketClient> clients = loop.call(() -> loop.wsClients(1 + users / 20_000, 10_000));
-    WsUser[] us = new WsUser[users];
-    loop.run(() -> {
-      for (int i = 0; i < users; i++) {
-        us[i] = new WsUser(hub, i, "u" + i);
-      }
-      hub.conns = us;
-    });
-    try {
-      loop.await(() -> Loop.windowed(users, a.integer("connect-window", 200), i -> us[i].connect(clients.get(i % clients.size()),
-          (int) wsPorts[i % wsPorts.length], "d", 10_000).onFailure(e -> {
-            hub.connectFailed++;
-            us[i].lastError = e.getMessage();
-          })), 120_000);
-    } catch (IllegalStateException e) {
-      // counted per connection
-    }
+    WsUser[] us = loop.call(() -> hub.wsUsers("u", users));
+    loop.awaitQuietly(() -> WsUser.connectAll(us, clients, wsPorts, a.integer("connect-window", 200), 10_000), 120_000);
     boolean all = loop.waitFor(() -> hub.synced + hub.connectFailed >= users, 30_000) && loop.call(() -> hub.synced) == users;
     long ok = loop.call(() -> hub.synced);
     double secs = (System.nanoTime() - t) / 1e9;
@@ -199,10 +177,10 @@ final class ClusterFanoutRun {
       timer = loop.vertx.setPeriodic(1, id -> tick(start, period));
       return start;
     });
-    sleepUntil(t0 + warmNs);
+    Loop.sleepUntil(t0 + warmNs);
     ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPids);
     long deliveredAtCpu0 = loop.call(() -> hub.tracker.delivered);
-    sleepUntil(t0 + warmNs + measureNs);
+    Loop.sleepUntil(t0 + warmNs + measureNs);
     long drainStart = System.nanoTime();
     long drainMs = (long) (drainSeconds * 1000);
     loop.waitFor(() -> gDue >= gEnd && idle(), drainMs);
@@ -363,7 +341,7 @@ final class ClusterFanoutRun {
         .orElse(null));
     res.put("pushes", st.pushes()).put("pushes_ok", st.accepted()).put("pushes_refused", st.refused())
         .put("pushes_failed", st.failed()).put("pushes_per_s", Result.round(st.accept().getTotalCount() / st.seconds()))
-        .put("deliveries_per_s", Result.round(st.deliveriesPerSecond())).put("lost", st.lost())
+        .put("deliveries_per_s", Result.round(st.perSecond())).put("lost", st.lost())
         .put("duplicates", st.duplicates()).put("out_of_order", st.outOfOrder()).put("drain_s", Result.round(st.drainSeconds()))
         .put("pushes_late_10ms", st.late()).put("seq_gaps", conn[0]).put("disconnects", conn[1]).put("foreign", conn[2]);
     res.put("pushes_not_posted", st.dropped());
@@ -373,7 +351,7 @@ final class ClusterFanoutRun {
         Result.n(st.dropped()), lastFailure == null ? "" : " (last: " + lastFailure + ")"));
     res.line("pushes/s", Result.rate(st.accept().getTotalCount() / st.seconds())
         + " pushes/s answered 202 of those due in the measured window");
-    res.line("delivered", Result.rate(st.deliveriesPerSecond()) + " deliveries/s received during the measured window");
+    res.line("delivered", Result.rate(st.perSecond()) + " deliveries/s received during the measured window");
     res.line("lost/dup/out-of-order", st.lost() + " / " + st.duplicates() + " / " + st.outOfOrder() + String.format(Locale.ROOT,
         "   (drain %.1f s; seq gaps %d, disconnects %d, foreign bodies %d)", st.drainSeconds(), conn[0], conn[1], conn[2]));
     res.latency("latency push->deliver", "latency", st.latency());
@@ -420,80 +398,41 @@ final class ClusterFanoutRun {
     }
   }
 
-  /**
-   * {@link #phase}, repeated (at most twice, after waiting for the machine to go quiet) when other work
-   * on the machine used more than 30% of a core meanwhile, as direct does.
-   */
+  /** {@link #phase}, repeated when the machine was noisy ({@link Phase#quiet}). */
   private Step quietPhase(double rate, double warmup, double seconds, double drainSeconds) {
-    Step st = phase(rate, warmup, seconds, drainSeconds);
-    for (int retry = 0; retry < 2 && ProcStats.Cpu.noisy(st.cpu0(), st.cpu1()); retry++) {
-      System.out.println(String.format(Locale.ROOT, "  step at %s pushes/s was noisy (other work used %.1f s of CPU); "
-          + "waiting for a quiet machine and repeating it", Result.rate(rate), ProcStats.Cpu.others(st.cpu0(), st.cpu1())));
-      ProcStats.waitQuiet(60);
-      st = phase(rate, 1, seconds, drainSeconds);
-    }
-    return st;
+    return Phase.quiet(rate, "pushes/s", warmup, w -> phase(rate, w, seconds, drainSeconds));
   }
 
   /** As direct's: push rate steps up by --factor until one fails (p99 over the limit or anything lost), then bisect. */
   private void findMax(Result res, double start, double warmup, double drain, String where, double cross) {
-    double stepSeconds = a.dbl("step", 8);
-    double factor = a.dbl("factor", 1.3);
-    int maxSteps = a.integer("max-steps", 10);
-    double limitMs = a.dbl("p99-limit", 50);
-    double budget = a.dbl("budget", 300);
-    res.put("step_s", stepSeconds).put("p99_limit_ms", limitMs);
+    RateSearch<Step> search = new RateSearch<>(a, start, 1);
+    double limitMs = search.limitMs;
+    res.put("step_s", search.stepSeconds).put("p99_limit_ms", limitMs);
     res.line("load", String.format(Locale.ROOT, "pushes over the push API of %s, each to %s of %s users (%.0f%% of deliveries "
             + "cross nodes); push-rate steps of %.0f s from %s pushes/s, x%.2f up until a step fails, then bisect; pass = "
             + "p99 < %.0f ms, nothing lost, refused, duplicated or reordered", where, Result.n(recipients), Result.n(users), cross,
-        stepSeconds, Result.rate(start), factor, limitMs));
-    double rate = start;
-    double lo = -1;
-    double hi = -1;
-    Step best = null;
+        search.stepSeconds, Result.rate(start), search.factor, limitMs));
     Step last = null;
-    long began = System.nanoTime();
-    boolean outOfBudget = false;
-    List<String> rows = new ArrayList<>();
-    for (int i = 0; i < maxSteps; i++) {
-      Step st = quietPhase(rate, i == 0 ? warmup : 1, stepSeconds, drain);
+    while (search.going()) {
+      Step st = quietPhase(search.rate, search.warmup(warmup), search.stepSeconds, drain);
       last = st;
       boolean pass = st.clean() && st.p99ms() < limitMs;
-      rows.add(row(st, pass ? "pass" : "FAIL"));
-      System.out.println("  step " + rows.get(rows.size() - 1));
-      if (pass) {
-        lo = rate;
-        if (best == null || rate > best.rate()) {
-          best = st;
-        }
-      } else {
-        hi = rate;
-      }
-      if (lo > 0 && hi > 0 && hi / lo < 1.08) {
-        break;
-      }
-      if ((System.nanoTime() - began) / 1e9 + stepSeconds + 2 > budget) {
-        outOfBudget = true;
-        break;
-      }
-      rate = hi < 0 ? rate * factor : lo < 0 ? rate / 2 : (lo + hi) / 2;
-      if (!pass && lo < 0 && rate < 1) {
-        break;
-      }
+      search.show(row(st, pass ? "pass" : "FAIL"));
+      search.record(st, pass);
     }
-    res.line("steps", String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %8s %8s", "pushes/s", "deliveries/s", "p50 ms",
-        "p99 ms", "max ms", "lost", "dup/ooo", "us/dlv") + "  (disconnects, not posted: after the verdict when not 0)" + "\n" + String.join("\n", rows));
+    res.line("steps", search.table(String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %8s %8s", "pushes/s",
+        "deliveries/s", "p50 ms", "p99 ms", "max ms", "lost", "dup/ooo", "us/dlv")
+        + "  (disconnects, not posted: after the verdict when not 0)" + "\n"));
+    Step best = search.best();
     if (best != null) {
-      res.put("max_push_rate", best.rate()).put("deliveries_per_s", Result.round(best.deliveriesPerSecond()));
+      res.put("max_push_rate", best.rate()).put("deliveries_per_s", Result.round(best.perSecond()));
       res.latency("latency at max rate", "latency", best.latency());
       res.latency("latency push->202 at max rate", "accept", best.accept());
       streamBound(res, best);
       res.cpu(best.cpu0(), best.cpu1(), best.deliveredInCpuWindow(), "delivery");
-      res.line("max rate", Result.rate(best.rate()) + " pushes/s = " + Result.rate(best.deliveriesPerSecond())
-          + " deliveries/s with p99 < " + Result.f(limitMs) + " ms and nothing lost"
-          + (hi > 0 ? " (first failing rate: " + Result.rate(hi) + " pushes/s)" : " (no step failed: the true maximum is higher)")
-          + (outOfBudget ? "; stopped by --budget before the search closed in" : ""));
-      res.put("budget_exhausted", outOfBudget);
+      res.line("max rate", Result.rate(best.rate()) + " pushes/s = " + Result.rate(best.perSecond())
+          + " deliveries/s with p99 < " + Result.f(limitMs) + " ms and nothing lost" + search.bounds(" pushes/s"));
+      res.put("budget_exhausted", search.outOfBudget());
     } else {
       res.put("max_push_rate", 0);
       res.line("max rate", "no step passed");
@@ -507,35 +446,16 @@ final class ClusterFanoutRun {
   }
 
   private static String row(Step st, String verdict) {
-    return String.format(Locale.ROOT, "%10s %12s %9s %9s %9s %8d %8s %8.1f  %s", Result.rate(st.rate()),
-        Result.rate(st.deliveriesPerSecond()), Result.f(st.latency().getValueAtPercentile(50) / 1000.0), Result.f(st.p99ms()),
-        Result.f(st.latency().getMaxValue() / 1000.0), st.lost(), st.duplicates() + "/" + st.outOfOrder(),
-        (st.cpu1().server() - st.cpu0().server()) * 1e6 / Math.max(1, st.deliveredInCpuWindow()), verdict)
+    return st.columns() + String.format(Locale.ROOT, " %8s %8.1f  %s", st.duplicates() + "/" + st.outOfOrder(),
+        st.cpuMicrosPerDelivery(), verdict)
         + (st.disconnects() + st.dropped() > 0 ? " (disconnects " + st.disconnects() + ", not posted " + st.dropped() + ")" : "");
   }
 
-  private void sleepUntil(long tokenNanos) {
-    long ms = (tokenNanos - Token.now()) / 1_000_000L;
-    if (ms > 0) {
-      Loop.sleep(ms);
-    }
-  }
-
   private void close() {
-    try {
-      loop.run(() -> {
-        stopTimer();
-        for (Conn c : hub.conns) {
-          if (c != null) {
-            c.flushAck();
-          }
-        }
-      });
-      loop.await(() -> Loop.windowed(hub.conns.length, 500, i -> hub.conns[i] == null
-          ? io.vertx.core.Future.succeededFuture() : hub.conns[i].close()), 20_000);
-    } catch (RuntimeException e) {
-      // best effort
-    }
+    loop.awaitQuietly(() -> {
+      stopTimer();
+      return hub.closeAll();
+    }, 20_000);
     loop.close();
   }
 }

@@ -3,7 +3,6 @@ package dev.switchboard.bench;
 import io.vertx.core.http.WebSocketClient;
 import org.HdrHistogram.Histogram;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -18,15 +17,8 @@ final class DirectRun {
   record Step(double rate, double seconds, long sent, long delivered, long receivedInWindow, long lost, long pending,
               long duplicates, long outOfOrder, long rejected, long unanswered, long skipped, long closed, long seqGaps,
               long gapFrames, long foreign, long late, double drainSeconds, Histogram latency, Histogram accept,
-              Histogram[] latencyBySecond, ProcStats.Cpu cpu0, ProcStats.Cpu cpu1, long deliveredInCpuWindow) {
-
-    double p99ms() {
-      return latency.getTotalCount() == 0 ? Double.NaN : latency.getValueAtPercentile(99) / 1000.0;
-    }
-
-    double achieved() {
-      return receivedInWindow / seconds;
-    }
+              Histogram[] latencyBySecond, ProcStats.Cpu cpu0, ProcStats.Cpu cpu1, long deliveredInCpuWindow)
+      implements Phase {
   }
 
   private final Args a;
@@ -124,7 +116,7 @@ final class DirectRun {
         }
         hub.conns = us;
       });
-      awaitQuietly(() -> Loop.windowed(users, window, i -> us[i].connect(port).onFailure(e -> {
+      loop.awaitQuietly(() -> Loop.windowed(users, window, i -> us[i].connect(port).onFailure(e -> {
         hub.connectFailed++;
         us[i].lastError = e.getMessage();
       })), 120_000);
@@ -133,18 +125,8 @@ final class DirectRun {
       long[] ports = a.longs("ws-ports", new long[] {port});
       a.longs("push-ports", new long[0]);
       List<WebSocketClient> clients = loop.call(() -> loop.wsClients(addresses, 10_000));
-      WsUser[] us = new WsUser[users];
-      loop.run(() -> {
-        for (int i = 0; i < users; i++) {
-          us[i] = new WsUser(hub, i, "u" + i);
-        }
-        hub.conns = us;
-      });
-      awaitQuietly(() -> Loop.windowed(users, window, i -> us[i].connect(clients.get(i % clients.size()), (int) ports[i % ports.length], "d", 10_000)
-          .onFailure(e -> {
-            hub.connectFailed++;
-            us[i].lastError = e.getMessage();
-          })), 120_000);
+      WsUser[] us = loop.call(() -> hub.wsUsers("u", users));
+      loop.awaitQuietly(() -> WsUser.connectAll(us, clients, ports, window, 10_000), 120_000);
     }
     boolean all = loop.waitFor(() -> hub.synced + hub.connectFailed >= users, 30_000)
         && loop.call(() -> hub.synced) == users;
@@ -168,28 +150,9 @@ final class DirectRun {
     return all;
   }
 
-  private void awaitQuietly(java.util.function.Supplier<io.vertx.core.Future<Void>> op, long ms) {
-    try {
-      loop.await(op, ms);
-    } catch (IllegalStateException e) {
-      // counted per connection
-    }
-  }
-
-  /**
-   * {@link #phase}, repeated (at most twice, after waiting for the machine to go quiet) when other
-   * work on the machine used more than 30% of a core meanwhile: on 2 shared cores that would decide
-   * the step, not the server.
-   */
+  /** {@link #phase}, repeated when the machine was noisy ({@link Phase#quiet}). */
   Step quietPhase(double rate, double warmup, double seconds, double drainSeconds) {
-    Step st = phase(rate, warmup, seconds, drainSeconds);
-    for (int retry = 0; retry < 2 && ProcStats.Cpu.noisy(st.cpu0(), st.cpu1()); retry++) {
-      System.out.println(String.format(Locale.ROOT, "  step at %s msg/s was noisy (other work used %.1f s of CPU); "
-          + "waiting for a quiet machine and repeating it", Result.rate(rate), ProcStats.Cpu.others(st.cpu0(), st.cpu1())));
-      ProcStats.waitQuiet(60);
-      st = phase(rate, 1, seconds, drainSeconds);
-    }
-    return st;
+    return Phase.quiet(rate, "msg/s", warmup, w -> phase(rate, w, seconds, drainSeconds));
   }
 
   /** Warm-up then a measured window at {@code rate}, then waits (bounded) for what is still on the way. */
@@ -206,12 +169,12 @@ final class DirectRun {
       sender.start(rate, warmup + seconds, start);
       return start;
     });
-    sleepUntil(t0 + warmNs);
+    Loop.sleepUntil(t0 + warmNs);
     ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pids, pgPids);
     // CPU per message divides the CPU of [end of warm-up, end of drain] by what was delivered in
     // that same span, not by the warm-up's deliveries as well.
     long deliveredAtCpu0 = loop.call(() -> hub.tracker.delivered);
-    sleepUntil(t0 + warmNs + measureNs);
+    Loop.sleepUntil(t0 + warmNs + measureNs);
     loop.waitFor(sender::done, 10_000);
     loop.run(sender::stop);
     long drainStart = System.nanoTime();
@@ -273,10 +236,10 @@ final class DirectRun {
         .put("out_of_order", st.outOfOrder()).put("rejected", st.rejected()).put("unanswered", st.unanswered())
         .put("not_sent_disconnected", st.skipped()).put("disconnects", st.closed()).put("seq_gaps", st.seqGaps())
         .put("gap_frames", st.gapFrames()).put("foreign", st.foreign())
-        .put("delivered_per_s", Result.round(st.achieved())).put("drain_s", Result.round(st.drainSeconds()))
+        .put("delivered_per_s", Result.round(st.perSecond())).put("drain_s", Result.round(st.drainSeconds()))
         .put("sent_late_10ms", st.late());
     res.line("sent", Result.n(st.sent()) + " (" + Result.n(st.late()) + " of them >10 ms behind schedule)");
-    res.line("delivered", Result.n(st.delivered()) + "  =  " + Result.rate(st.achieved())
+    res.line("delivered", Result.n(st.delivered()) + "  =  " + Result.rate(st.perSecond())
         + " msg/s received during the measured window");
     res.line("lost/dup/out-of-order", lost + " / " + st.duplicates() + " / " + st.outOfOrder()
         + String.format(Locale.ROOT, "   (rejected %d, unanswered %d, drain %.1f s)", st.rejected(), st.unanswered(),
@@ -310,26 +273,15 @@ final class DirectRun {
   }
 
   private void findMax(Result res, double start, double warmup, double drain) {
-    double stepSeconds = a.dbl("step", 8);
-    double factor = a.dbl("factor", 1.3);
-    int maxSteps = a.integer("max-steps", 10);
-    double limitMs = a.dbl("p99-limit", 50);
-    // 300 s: with 120 the waits for a quiet machine before noisy steps used the budget up, and a
-    // run could stop before its first failing step (its maximum then a lower bound)
-    double budget = a.dbl("budget", 300);
-    res.put("step_s", stepSeconds).put("p99_limit_ms", limitMs);
+    RateSearch<Step> search = new RateSearch<>(a, start, 10);
+    double limitMs = search.limitMs;
+    res.put("step_s", search.stepSeconds).put("p99_limit_ms", limitMs);
     res.line("load", String.format(Locale.ROOT, "%d users, each sending to its next %d; rate steps of %.0f s from %s msg/s, "
-        + "x%.2f up until a step fails, then bisect; pass = p99 < %.0f ms and nothing lost", users, peers, stepSeconds,
-        Result.rate(start), factor, limitMs));
-    double rate = start;
-    double lo = -1;
-    double hi = -1;
-    Step best = null;
-    long began = System.nanoTime();
-    boolean outOfBudget = false;
-    List<String> rows = new ArrayList<>();
-    for (int i = 0; i < maxSteps; i++) {
-      Step st = quietPhase(rate, i == 0 ? warmup : 1, stepSeconds, drain);
+        + "x%.2f up until a step fails, then bisect; pass = p99 < %.0f ms and nothing lost", users, peers, search.stepSeconds,
+        Result.rate(start), search.factor, limitMs));
+    while (search.going()) {
+      double rate = search.rate;
+      Step st = quietPhase(rate, search.warmup(warmup), search.stepSeconds, drain);
       boolean clean = st.lost() == 0 && st.rejected() == 0 && st.closed() == 0 && st.duplicates() == 0
           && st.outOfOrder() == 0;
       boolean pass = clean && st.p99ms() < limitMs;
@@ -337,9 +289,8 @@ final class DirectRun {
       if (clean && !pass && st.p99ms() < limitMs * 4) {
         // p99 just over the line with nothing lost: measure the same rate once more and judge both trials together,
         // so one stall in 8 s does not decide the result alone
-        rows.add(row(rate, st, "over, retried"));
-        System.out.println("  step " + rows.get(rows.size() - 1));
-        Step again = quietPhase(rate, 1, stepSeconds, drain);
+        search.show(row(st, "over, retried"));
+        Step again = quietPhase(rate, 1, search.stepSeconds, drain);
         Histogram both = st.latency().copy();
         both.add(again.latency());
         double p99 = both.getValueAtPercentile(99) / 1000.0;
@@ -349,40 +300,20 @@ final class DirectRun {
         st = again;
         trial = String.format(Locale.ROOT, " (p99 of both trials %s ms)", Result.f(p99));
       }
-      rows.add(row(rate, st, (pass ? "pass" : "FAIL") + trial));
-      System.out.println("  step " + rows.get(rows.size() - 1));
-      if (pass) {
-        lo = rate;
-        if (best == null || rate > best.rate()) {
-          best = st;
-        }
-      } else {
-        hi = rate;
-      }
-      double elapsed = (System.nanoTime() - began) / 1e9;
-      if (lo > 0 && hi > 0 && hi / lo < 1.08) {
-        break;
-      }
-      if (elapsed + stepSeconds + 2 > budget) {
-        outOfBudget = true;
-        break;
-      }
-      rate = hi < 0 ? rate * factor : lo < 0 ? rate / 2 : (lo + hi) / 2;
-      if (!pass && lo < 0 && rate < 10) {
-        break;
-      }
+      search.show(row(st, (pass ? "pass" : "FAIL") + trial));
+      search.record(st, pass);
     }
-    res.line("steps", String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %6s%n", "offered/s", "delivered/s", "p50 ms",
-        "p99 ms", "max ms", "lost", "us/msg") + String.join("\n", rows));
+    res.line("steps", search.table(String.format(Locale.ROOT, "%n%10s %12s %9s %9s %9s %8s %6s%n", "offered/s",
+        "delivered/s", "p50 ms", "p99 ms", "max ms", "lost", "us/msg")));
+    Step best = search.best();
     if (best != null) {
-      res.put("max_rate", best.rate()).put("delivered_per_s", Result.round(best.achieved()))
+      res.put("max_rate", best.rate()).put("delivered_per_s", Result.round(best.perSecond()))
           .put("lost", best.lost());
       res.latency("latency at max rate", "latency", best.latency());
       res.cpu(best.cpu0(), best.cpu1(), best.deliveredInCpuWindow(), "msg");
       res.line("max rate", Result.rate(best.rate()) + " msg/s with p99 < " + Result.f(limitMs) + " ms and nothing lost"
-          + (hi > 0 ? " (first failing rate: " + Result.rate(hi) + ")" : " (no step failed: the true maximum is higher)")
-          + (outOfBudget ? "; stopped by --budget before the search closed in" : ""));
-      res.put("budget_exhausted", outOfBudget);
+          + search.bounds(""));
+      res.put("budget_exhausted", search.outOfBudget());
     } else {
       res.put("max_rate", 0);
       res.line("max rate", "no step passed");
@@ -391,34 +322,12 @@ final class DirectRun {
     res.memory(pid);
   }
 
-  private static String row(double rate, Step st, String verdict) {
-    return String.format(Locale.ROOT, "%10s %12s %9s %9s %9s %8d %6.1f  %s", Result.rate(rate), Result.rate(st.achieved()),
-        Result.f(st.latency().getValueAtPercentile(50) / 1000.0), Result.f(st.p99ms()),
-        Result.f(st.latency().getMaxValue() / 1000.0), st.lost(),
-        (st.cpu1().server() - st.cpu0().server()) * 1e6 / Math.max(1, st.deliveredInCpuWindow()), verdict);
-  }
-
-  private void sleepUntil(long tokenNanos) {
-    long ms = (tokenNanos - Token.now()) / 1_000_000L;
-    if (ms > 0) {
-      Loop.sleep(ms);
-    }
+  private static String row(Step st, String verdict) {
+    return st.columns() + String.format(Locale.ROOT, " %6.1f  %s", st.cpuMicrosPerDelivery(), verdict);
   }
 
   private void close() {
-    try {
-      loop.run(() -> {
-        for (Conn c : hub.conns) {
-          if (c != null) {
-            c.flushAck();
-          }
-        }
-      });
-      awaitQuietly(() -> Loop.windowed(hub.conns.length, 500, i -> hub.conns[i] == null
-          ? io.vertx.core.Future.succeededFuture() : hub.conns[i].close()), 20_000);
-    } catch (RuntimeException e) {
-      // best effort
-    }
+    loop.awaitQuietly(hub::closeAll, 20_000);
     loop.close();
   }
 }

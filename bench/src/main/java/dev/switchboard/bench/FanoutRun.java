@@ -41,13 +41,7 @@ final class FanoutRun {
       Tracker tracker = new Tracker(token, users);
       Hub hub = new Hub(loop.vertx, tracker, 1, ackEvery);
       List<WebSocketClient> clients = loop.call(() -> loop.wsClients(1 + users / 20_000, 30_000));
-      WsUser[] us = new WsUser[users];
-      loop.run(() -> {
-        for (int i = 0; i < users; i++) {
-          us[i] = new WsUser(hub, i, "u" + i);
-        }
-        hub.conns = us;
-      });
+      WsUser[] us = loop.call(() -> hub.wsUsers("u", users));
       long tc = System.nanoTime();
       try {
         loop.await(() -> Loop.windowed(users, window, i -> us[i].connect(clients.get(i % clients.size()), wsPort, "d", 30_000)
@@ -233,10 +227,10 @@ final class FanoutRun {
       });
       return start;
     });
-    sleepUntil(t0 + warmNs);
+    Loop.sleepUntil(t0 + warmNs);
     ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pid);
     long d0 = loop.call(() -> tracker.delivered);
-    sleepUntil(t0 + warmNs + measureNs);
+    Loop.sleepUntil(t0 + warmNs + measureNs);
     long d1 = loop.call(() -> tracker.delivered);
     ProcStats.Cpu cpu1 = ProcStats.Cpu.take(pid);
     loop.waitFor(() -> g[0] >= total && hub.unanswered() <= 0, 30_000);
@@ -288,13 +282,6 @@ final class FanoutRun {
     }
     if (failedPushes > 0) {
       res.fail(failedPushes + " pushes failed");
-    }
-  }
-
-  private static void sleepUntil(long tokenNanos) {
-    long ms = (tokenNanos - Token.now()) / 1_000_000L;
-    if (ms > 0) {
-      Loop.sleep(ms);
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.switchboard.bench;
 
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 /**
@@ -67,6 +68,27 @@ final class Hub {
         }
       }
     });
+  }
+
+  /** On the loop: {@code n} Switchboard users named prefix0, prefix1, ..., which become this hub's connections. */
+  WsUser[] wsUsers(String prefix, int n) {
+    WsUser[] us = new WsUser[n];
+    for (int i = 0; i < n; i++) {
+      us[i] = new WsUser(this, i, prefix + i);
+    }
+    conns = us;
+    return us;
+  }
+
+  /** On the loop: sends every pending ack, then closes every connection, at most 500 closing at a time. */
+  Future<Void> closeAll() {
+    for (Conn c : conns) {
+      if (c != null) {
+        c.flushAck();
+      }
+    }
+    Conn[] all = conns;
+    return Loop.windowed(all.length, 500, i -> all[i] == null ? Future.succeededFuture() : all[i].close());
   }
 
   /**

@@ -29,13 +29,7 @@ final class IdleRun {
     try (Loop loop = new Loop()) {
       Hub hub = new Hub(loop.vertx, new Tracker(new Token(0), warm), 1, 50);
       List<WebSocketClient> clients = loop.call(() -> loop.wsClients(addresses, 30_000));
-      WsUser[] us = new WsUser[warm];
-      loop.run(() -> {
-        for (int i = 0; i < warm; i++) {
-          us[i] = new WsUser(hub, i, "warm" + i);
-        }
-        hub.conns = us;
-      });
+      WsUser[] us = loop.call(() -> hub.wsUsers("warm", warm));
       try {
         loop.await(() -> connectAll(hub, us, clients, ports, window, new String[1]), 120_000);
         loop.waitFor(() -> hub.synced >= hub.connected, 30_000);
@@ -140,13 +134,7 @@ final class IdleRun {
       Tracker tracker = new Tracker(new Token(0), n);
       Hub hub = new Hub(loop.vertx, tracker, 1, 50);
       List<WebSocketClient> clients = loop.call(() -> loop.wsClients(addresses, 30_000));
-      WsUser[] us = new WsUser[n];
-      loop.run(() -> {
-        for (int i = 0; i < n; i++) {
-          us[i] = new WsUser(hub, i, "u" + i);
-        }
-        hub.conns = us;
-      });
+      WsUser[] us = loop.call(() -> hub.wsUsers("u", n));
       String[] firstError = new String[1];
       long t0 = System.nanoTime();
       try {

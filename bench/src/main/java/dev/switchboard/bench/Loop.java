@@ -106,6 +106,18 @@ final class Loop implements AutoCloseable {
     }
   }
 
+  /**
+   * {@link #await} for a step whose failures are counted where they happen (per connection), or
+   * that is best effort: its failure or timeout is not raised.
+   */
+  <T> void awaitQuietly(Supplier<Future<T>> start, long timeoutMs) {
+    try {
+      await(start, timeoutMs);
+    } catch (IllegalStateException e) {
+      // counted by the step itself, or not needed
+    }
+  }
+
   /** Polls {@code condition} on the loop every 20 ms until it holds or {@code timeoutMs} passes. */
   boolean waitFor(BooleanSupplier condition, long timeoutMs) {
     long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
@@ -117,6 +129,14 @@ final class Loop implements AutoCloseable {
         return false;
       }
       sleep(20);
+    }
+  }
+
+  /** Sleeps until the {@link Token#now} clock reads {@code tokenNanos}; returns at once when it has passed. */
+  static void sleepUntil(long tokenNanos) {
+    long ms = (tokenNanos - Token.now()) / 1_000_000L;
+    if (ms > 0) {
+      sleep(ms);
     }
   }
 

@@ -7,6 +7,8 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.http.WebSocketFrame;
 
+import java.util.List;
+
 /** A user on a Switchboard {@code switchboard.v1} WebSocket. */
 final class WsUser implements Conn {
 
@@ -51,6 +53,19 @@ final class WsUser implements Conn {
     this.name = name;
     this.sentPerPeer = new long[hub.peers];
     this.rejectedPerPeer = new long[hub.peers];
+  }
+
+  /**
+   * On the loop: connects every user as device {@code d}, user i through client i mod clients to port
+   * i mod ports, at most {@code window} at a time. A failure counts in the hub and stays as the user's
+   * last error; the future completes when every attempt has ended.
+   */
+  static Future<Void> connectAll(WsUser[] us, List<WebSocketClient> clients, long[] ports, int window, long timeoutMs) {
+    return Loop.windowed(us.length, window, i -> us[i].connect(clients.get(i % clients.size()), (int) ports[i % ports.length],
+        "d", timeoutMs).onFailure(e -> {
+          us[i].hub.connectFailed++;
+          us[i].lastError = e.getMessage();
+        }));
   }
 
   /** Opens the socket; completes once the handshake is done (not yet synced). */
