@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The embedded engine built for this workload: an append-only log of segment files, with every
@@ -69,6 +70,8 @@ public final class LogInboxStore implements InboxStore {
    */
   private long sealedEnd;
   private IndexPages pages;
+  /** Binary searches of sealed segments' indexes made by reads, for tests of what a read costs. */
+  private final AtomicLong indexSearches = new AtomicLong();
 
   private final LogFiles files;
 
@@ -96,6 +99,11 @@ public final class LogInboxStore implements InboxStore {
       n += inbox.tailEntries();
     }
     return n;
+  }
+
+  /** How many sealed segments' indexes reads have searched so far (one binary search each). */
+  long indexSearches() {
+    return indexSearches.get();
   }
 
   /** Completes once the index writes started so far are done (and their entries left the heap). */
@@ -327,7 +335,9 @@ public final class LogInboxStore implements InboxStore {
         if (checkpoint != null) {
           sealed[0] = roll(checkpoint, now);
         }
-        return new Written(log.append(entries, now), messageOffsets, keyOffsets, log.active());
+        long position = log.append(entries, now, (builder, at) ->
+            builder.commit(at, plan.rows(), messageOffsets, plan.newKeys(), keyOffsets, now, moves));
+        return new Written(position, messageOffsets, keyOffsets, log.active());
       }, false).onComplete(ar -> indexLater(sealed[0])).map(written -> {
         apply(plan, moves, now, written);
         return plan.results();
@@ -435,6 +445,7 @@ public final class LogInboxStore implements InboxStore {
       if (out.size() >= room) {
         return;
       }
+      indexSearches.incrementAndGet();
       SegmentIndex.entriesAfter(pages, segment, hash, after, (seq, position, time) -> {
         if (time >= notBefore) {
           LogEntries.MessageEntry entry = LogEntries.message(entry(position));

@@ -69,6 +69,13 @@ final class LogSegments {
     boolean countsApplied;
     /** The index file opened for reads, or null until the first. */
     private LogFiles.Channel index;
+    /**
+     * What its index will hold, collected commit by commit, and the CRC-32C of every byte written to
+     * it, so that sealing it reads nothing back; null for a segment this process did not write from
+     * its first byte (those found at open are read again to be indexed), and once its index is written.
+     */
+    private SegmentIndex.Builder indexBuilder;
+    private CRC32C written;
 
     /** The index file, opened on first use; the segment must be {@link #indexed}. */
     synchronized LogFiles.Channel indexChannel(LogFiles files) throws IOException {
@@ -102,6 +109,11 @@ final class LogSegments {
     long end() {
       return base + size;
     }
+  }
+
+  /** What a commit adds to the index of the segment it was appended to. */
+  interface IndexFeed {
+    void add(SegmentIndex.Builder builder, long entriesPosition);
   }
 
   /** Receives each intact record at open, oldest first, and each run of damaged bytes a repair set aside. */
@@ -266,7 +278,7 @@ final class LogSegments {
         long goodEnd = scan(segment, new Tee(consumer, builder), last, repair);
         if (builder != null) {
           // A log written before indexes existed, a lost or stale index, or a repaired segment: indexed now.
-          segment.indexed = SegmentIndex.write(files, segment, builder);
+          segment.indexed = SegmentIndex.write(files, segment, builder, SegmentIndex.segmentCrc(segment));
         }
         indexedSoFar = indexedSoFar && segment.indexed;
         if (last) {
@@ -353,12 +365,18 @@ final class LogSegments {
     try {
       channel = files.create(temp);
       segment = new Segment(base, file, channel, 0);
+      segment.indexBuilder = new SegmentIndex.Builder();
+      segment.written = new CRC32C();
       writeHeader(segment);
       if (checkpoint.hasRemaining()) {
         ByteBuffer entries = checkpoint.duplicate();
-        writeFully(channel, recordHeader(entries), FILE_HEADER);
+        ByteBuffer header = recordHeader(entries);
+        writeFully(channel, header, FILE_HEADER);
         writeFully(channel, entries, FILE_HEADER + RECORD_HEADER);
         segment.size = FILE_HEADER + RECORD_HEADER + checkpoint.remaining();
+        segment.written.update(header.rewind());
+        segment.written.update(checkpoint.duplicate());
+        segment.indexBuilder.record(base + FILE_HEADER + RECORD_HEADER, checkpoint);
       }
       channel.force(true);
     } catch (IOException e) {
@@ -396,19 +414,34 @@ final class LogSegments {
   }
 
   /**
-   * Writes the index of a sealed segment from its records; false if it could not (logged): the
+   * Writes the index of a sealed segment: from what its commits added as they were appended, or
+   * (a segment found at open) from its records read again. False if it could not (logged): the
    * next start then reads the segment's records, as it does for a log without indexes.
    */
   boolean index(Segment sealed) {
+    if (sealed.indexed) {
+      // Listed again by a roll that came while its index was being written.
+      return true;
+    }
+    if (sealed.indexBuilder != null) {
+      sealed.indexed = SegmentIndex.write(files, sealed, sealed.indexBuilder, (int) sealed.written.getValue());
+      if (sealed.indexed) {
+        sealed.indexBuilder = null;
+        sealed.written = null;
+      }
+      return sealed.indexed;
+    }
     SegmentIndex.Builder builder = new SegmentIndex.Builder();
+    int crc;
     try {
       scan(sealed, new Tee(null, builder), false, false);
+      crc = SegmentIndex.segmentCrc(sealed);
     } catch (IOException | RuntimeException e) {
       LOG.warn("inbox log: could not index sealed {} ({}); the next start reads its records instead",
           sealed.file, e.toString());
       return false;
     }
-    sealed.indexed = SegmentIndex.write(files, sealed, builder);
+    sealed.indexed = SegmentIndex.write(files, sealed, builder, crc);
     return sealed.indexed;
   }
 
@@ -427,8 +460,9 @@ final class LogSegments {
   /**
    * Appends one record; returns the position of its entries. Synced if the store is configured so.
    * A failed write is cut back; a failed sync stops all later writes ({@link WritesStoppedException}).
+   * Once written, {@code feed} adds the record's entries to the segment's index-to-be, if it has one.
    */
-  long append(ByteBuffer entries, long now) throws IOException {
+  long append(ByteBuffer entries, long now, IndexFeed feed) throws IOException {
     checkWritable();
     Segment segment = active;
     long offset = segment.size;
@@ -441,7 +475,11 @@ final class LogSegments {
       }
     }
     segment.opened = Math.min(segment.opened, now);
-    return segment.base + offset + RECORD_HEADER;
+    long position = segment.base + offset + RECORD_HEADER;
+    if (segment.indexBuilder != null) {
+      feed.add(segment.indexBuilder, position);
+    }
+    return position;
   }
 
   private void checkWritable() throws WritesStoppedException {
@@ -466,6 +504,7 @@ final class LogSegments {
   private void writeRecord(Segment segment, ByteBuffer entries) throws IOException {
     long offset = segment.size;
     ByteBuffer header = recordHeader(entries);
+    ByteBuffer whole = entries.duplicate();
     try {
       long at = offset;
       while (header.hasRemaining()) {
@@ -475,6 +514,10 @@ final class LogSegments {
         at += segment.channel.write(entries, at);
       }
       segment.size = at;
+      if (segment.written != null) {
+        segment.written.update(header.rewind());
+        segment.written.update(whole);
+      }
     } catch (IOException e) {
       // Leave no half record behind, or the next one would follow garbage.
       try {
@@ -708,8 +751,12 @@ final class LogSegments {
   }
 
   private static void writeHeader(Segment segment) throws IOException {
-    writeFully(segment.channel, ByteBuffer.allocate(FILE_HEADER).putInt(MAGIC).putInt(FORMAT_VERSION).flip(), 0);
+    ByteBuffer header = ByteBuffer.allocate(FILE_HEADER).putInt(MAGIC).putInt(FORMAT_VERSION).flip();
+    writeFully(segment.channel, header, 0);
     segment.size = FILE_HEADER;
+    if (segment.written != null) {
+      segment.written.update(header.rewind());
+    }
   }
 
   private static void checkHeader(Segment segment) throws IOException {

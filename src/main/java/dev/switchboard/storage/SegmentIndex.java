@@ -3,6 +3,9 @@ package dev.switchboard.storage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.StoredMessage;
+
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -280,7 +283,7 @@ final class SegmentIndex {
   }
 
   /** CRC-32C of the whole segment file, in one streaming pass. */
-  static int segmentCrc(LogFiles files, LogSegments.Segment segment) throws IOException {
+  static int segmentCrc(LogSegments.Segment segment) throws IOException {
     return crcOf(segment.channel, segment.size, segment.file);
   }
 
@@ -311,13 +314,17 @@ final class SegmentIndex {
   }
 
   /**
-   * Collects what the index of one segment holds from the segment's records, as they are read (at
-   * start, or when the segment is sealed), then writes the index file.
+   * Collects what the index of one segment holds, either from the segment's records as they are
+   * read (at start, when its index is missing or stale) or from each commit as it is appended (the
+   * active segment), then writes the index file. Both ways feed the same entries in log order, so
+   * they write the same bytes.
    */
   static final class Builder {
+    /** Longs per message: seq, position, time, user number. */
+    private static final int STRIDE = 4;
     private final Map<String, Integer> userNumbers = new HashMap<>();
     private final List<String> users = new ArrayList<>();
-    private long[] messages = new long[5 * 64];
+    private long[] messages = new long[STRIDE * 64];
     private int messageCount;
     private long[] keys = new long[3 * 64];
     private int keyCount;
@@ -327,46 +334,81 @@ final class SegmentIndex {
     private long newestKey = Long.MIN_VALUE;
     private long opened = Long.MAX_VALUE;
 
+    /** The entries of a record read back from a segment. */
     void record(long entriesPosition, ByteBuffer entries) {
       LogEntries.replay(entries.duplicate(), new LogEntries.Visitor() {
         @Override
         public void message(String recipient, long seq, long ts, int offset) {
-          if (messageCount * 5 == messages.length) {
-            messages = Arrays.copyOf(messages, messages.length * 2);
-          }
-          int at = messageCount++ * 5;
-          messages[at] = userHash(recipient);
-          messages[at + 1] = seq;
-          messages[at + 2] = entriesPosition + offset;
-          messages[at + 3] = ts;
-          messages[at + 4] = user(recipient);
-          newestMessage = Math.max(newestMessage, ts);
-          opened = Math.min(opened, ts);
+          Builder.this.message(recipient, seq, entriesPosition + offset, ts);
         }
 
         @Override
         public void sendKey(String sender, String key, long createdAt, int offset) {
-          if (keyCount * 3 == keys.length) {
-            keys = Arrays.copyOf(keys, keys.length * 2);
-          }
-          keys[keyCount * 3] = entriesPosition + offset;
-          keys[keyCount * 3 + 1] = createdAt;
-          keys[keyCount * 3 + 2] = KeyPositions.hash(sender, key);
-          keyCount++;
-          newestKey = Math.max(newestKey, createdAt);
-          opened = Math.min(opened, createdAt);
+          Builder.this.sendKey(KeyPositions.hash(sender, key), entriesPosition + offset, createdAt);
         }
 
         @Override
         public void cursor(String user, String device, long seq) {
-          cursors.computeIfAbsent(user(user), u -> new HashMap<>()).merge(device, seq, Math::max);
+          Builder.this.cursor(user, device, seq);
         }
 
         @Override
         public void head(String user, long lastSeq) {
-          heads.merge(user(user), lastSeq, Math::max);
+          Builder.this.head(user, lastSeq);
         }
       });
+    }
+
+    /**
+     * The entries of a commit just appended at {@code entriesPosition}, as {@link LogEntries#commit}
+     * wrote them (messages, then keys, then cursor moves), without reading them back.
+     */
+    void commit(long entriesPosition, List<StoredMessage> rows, int[] messageOffsets, List<AppendPlanner.NewSendKey> newKeys,
+                int[] keyOffsets, long now, List<CursorUpdate> moves) {
+      for (int i = 0; i < rows.size(); i++) {
+        StoredMessage m = rows.get(i);
+        message(m.to(), m.seq(), entriesPosition + messageOffsets[i], m.ts());
+      }
+      for (int i = 0; i < newKeys.size(); i++) {
+        AppendPlanner.SendKey k = newKeys.get(i).key();
+        sendKey(KeyPositions.hash(k.sender(), k.key()), entriesPosition + keyOffsets[i], now);
+      }
+      for (CursorUpdate c : moves) {
+        cursor(c.user(), c.device(), c.seq());
+      }
+    }
+
+    private void message(String recipient, long seq, long position, long ts) {
+      if (messageCount * STRIDE == messages.length) {
+        messages = Arrays.copyOf(messages, messages.length * 2);
+      }
+      int at = messageCount++ * STRIDE;
+      messages[at] = seq;
+      messages[at + 1] = position;
+      messages[at + 2] = ts;
+      messages[at + 3] = user(recipient);
+      newestMessage = Math.max(newestMessage, ts);
+      opened = Math.min(opened, ts);
+    }
+
+    private void sendKey(long hash, long position, long createdAt) {
+      if (keyCount * 3 == keys.length) {
+        keys = Arrays.copyOf(keys, keys.length * 2);
+      }
+      keys[keyCount * 3] = position;
+      keys[keyCount * 3 + 1] = createdAt;
+      keys[keyCount * 3 + 2] = hash;
+      keyCount++;
+      newestKey = Math.max(newestKey, createdAt);
+      opened = Math.min(opened, createdAt);
+    }
+
+    private void cursor(String user, String device, long seq) {
+      cursors.computeIfAbsent(user(user), u -> new HashMap<>()).merge(device, seq, Math::max);
+    }
+
+    private void head(String user, long lastSeq) {
+      heads.merge(user(user), lastSeq, Math::max);
     }
 
     private int user(String user) {
@@ -379,24 +421,84 @@ final class SegmentIndex {
       return n;
     }
 
-    /** The index bytes for {@code segment} as it is now on disk (its CRC is read from the file). */
-    ByteBuffer bytes(LogFiles files, LogSegments.Segment segment) throws IOException {
-      int crc = segmentCrc(files, segment);
-      Integer[] order = new Integer[messageCount];
-      for (int i = 0; i < messageCount; i++) {
+    /**
+     * The messages in index order, by (user hash, seq), messages of equal hash and seq in log order:
+     * a stable radix sort by hash (messages come in log order, so each user's run is already in seq
+     * order), and a sort by (seq, position) only of a run whose seqs do not rise (two users sharing
+     * a hash, or a repaired segment's repeated seq).
+     */
+    private int[] order(long[] hashes) {
+      int n = messageCount;
+      int[] order = new int[n];
+      int[] spare = new int[n];
+      for (int i = 0; i < n; i++) {
         order[i] = i;
       }
-      Arrays.sort(order, (a, b) -> {
-        int byHash = Long.compare(messages[a * 5], messages[b * 5]);
-        return byHash != 0 ? byHash : Long.compare(messages[a * 5 + 1], messages[b * 5 + 1]);
-      });
+      int[] counts = new int[257];
+      for (int shift = 0; shift < 64; shift += 8) {
+        Arrays.fill(counts, 0);
+        for (int i = 0; i < n; i++) {
+          counts[bucket(hashes[order[i]], shift) + 1]++;
+        }
+        for (int b = 0; b < 256; b++) {
+          counts[b + 1] += counts[b];
+        }
+        for (int i = 0; i < n; i++) {
+          int m = order[i];
+          spare[counts[bucket(hashes[m], shift)]++] = m;
+        }
+        int[] t = order;
+        order = spare;
+        spare = t;
+      }
+      for (int from = 0; from < n; ) {
+        int to = from + 1;
+        boolean rising = true;
+        while (to < n && hashes[order[to]] == hashes[order[from]]) {
+          rising &= messages[order[to] * STRIDE] >= messages[order[to - 1] * STRIDE];
+          to++;
+        }
+        if (!rising) {
+          Integer[] run = new Integer[to - from];
+          for (int i = from; i < to; i++) {
+            run[i - from] = order[i];
+          }
+          Arrays.sort(run, (a, b) -> {
+            int bySeq = Long.compare(messages[a * STRIDE], messages[b * STRIDE]);
+            return bySeq != 0 ? bySeq : Long.compare(messages[a * STRIDE + 1], messages[b * STRIDE + 1]);
+          });
+          for (int i = from; i < to; i++) {
+            order[i] = run[i - from];
+          }
+        }
+        from = to;
+      }
+      return order;
+    }
+
+    /** Byte {@code shift / 8} of a hash, as an unsigned digit of its signed order. */
+    private static int bucket(long hash, int shift) {
+      return (int) (((hash ^ Long.MIN_VALUE) >>> shift) & 0xff);
+    }
+
+    /** The index bytes for {@code segment}, whose whole file has CRC-32C {@code segmentCrc}. */
+    ByteBuffer bytes(LogSegments.Segment segment, int segmentCrc) throws IOException {
+      long[] userHashes = new long[users.size()];
+      for (int u = 0; u < userHashes.length; u++) {
+        userHashes[u] = userHash(users.get(u));
+      }
+      long[] hashes = new long[messageCount];
+      for (int i = 0; i < messageCount; i++) {
+        hashes[i] = userHashes[(int) messages[i * STRIDE + 3]];
+      }
+      int[] order = order(hashes);
       int[] counts = new int[users.size()];
       long[] minSeqs = new long[users.size()];
       long[] maxSeqs = new long[users.size()];
       int summaries = 0;
-      for (Integer i : order) {
-        int user = (int) messages[i * 5 + 4];
-        long seq = messages[i * 5 + 1];
+      for (int i : order) {
+        int user = (int) messages[i * STRIDE + 3];
+        long seq = messages[i * STRIDE];
         if (counts[user]++ == 0) {
           summaries++;
           minSeqs[user] = seq;
@@ -419,7 +521,7 @@ final class SegmentIndex {
         throw new IOException("the index of " + segment.file + " would be " + size + " bytes, more than an index holds");
       }
       ByteBuffer out = ByteBuffer.allocate((int) size);
-      out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(crc)
+      out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(segmentCrc)
           .putLong(newestMessage).putLong(newestKey).putLong(opened).putLong(0);
       out.putInt(userBytes.size());
       userBytes.forEach(b -> out.putInt(b.length).put(b));
@@ -431,10 +533,10 @@ final class SegmentIndex {
       }
       out.putLong(MESSAGES_AT, out.position());
       out.putInt(messageCount);
-      for (Integer i : order) {
-        int at = i * 5;
-        out.putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2]).putLong(messages[at + 3])
-            .putInt((int) messages[at + 4]);
+      for (int i : order) {
+        int at = i * STRIDE;
+        out.putLong(hashes[i]).putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2])
+            .putInt((int) messages[at + 3]);
       }
       out.putInt(keyCount);
       for (int i = 0; i < keyCount * 3; i++) {
@@ -463,12 +565,12 @@ final class SegmentIndex {
    * the directory synced. An index is only ever a shortcut, so a failure is logged and the temporary
    * file removed; the next start reads the segment's records instead.
    */
-  static boolean write(LogFiles files, LogSegments.Segment segment, Builder builder) {
+  static boolean write(LogFiles files, LogSegments.Segment segment, Builder builder, int segmentCrc) {
     Path file = fileFor(segment.file);
     Path temp = file.resolveSibling(file.getFileName() + LogSegments.TEMP_SUFFIX);
     LogFiles.Channel channel = null;
     try {
-      ByteBuffer bytes = builder.bytes(files, segment);
+      ByteBuffer bytes = builder.bytes(segment, segmentCrc);
       files.delete(temp);
       channel = files.create(temp);
       long at = 0;

@@ -14,11 +14,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -118,6 +121,39 @@ class SegmentIndexTest extends LogTestSupport {
     Written written = filledLog();
     int sealed = segments().size() - 1;
     assertEquals(sealed, reopenAndCheck(written));
+  }
+
+  @Test
+  @DisplayName("a roll writes the sealed segment's index from what the store holds: not a byte of the log is read back")
+  void rollReadsNothing() throws Exception {
+    FaultyLogFiles files = new FaultyLogFiles().failAt(Long.MAX_VALUE, EnumSet.of(FaultyLogFiles.Op.READ), "unused");
+    LogInboxStore store = open(config(), files);
+    try {
+      Written written = fill(store, "body ");
+      await(store::indexesWritten);
+      assertTrue(segments().size() >= 10, "many segments: " + segments());
+      assertEquals(segments().size() - 1, indexes().size(), "every sealed segment has an index: " + indexes());
+      assertEquals(0, files.calls(), "file reads while appending and indexing");
+      check(store, written);
+    } finally {
+      await(store::close);
+    }
+  }
+
+  @Test
+  @DisplayName("the index written at a roll is byte for byte the one a start rebuilds from the segment file")
+  void indexFromHeapMatchesIndexFromSegment() throws Exception {
+    Written written = filledLog();
+    Map<Path, byte[]> atRoll = new HashMap<>();
+    for (Path index : indexes()) {
+      atRoll.put(index, Files.readAllBytes(index));
+      Files.delete(index);
+    }
+    assertEquals(0, reopenAndCheck(written));
+    assertTrue(Set.copyOf(indexes()).containsAll(atRoll.keySet()), "every index is rebuilt: " + indexes());
+    for (Map.Entry<Path, byte[]> e : atRoll.entrySet()) {
+      assertArrayEquals(e.getValue(), Files.readAllBytes(e.getKey()), e.getKey() + " rebuilt from its segment");
+    }
   }
 
   @Test
