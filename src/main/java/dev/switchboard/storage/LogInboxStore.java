@@ -195,7 +195,7 @@ public final class LogInboxStore implements InboxStore {
           if (minSeq <= inbox.lastSeq()) {
             throw repeated(user, minSeq, inbox);
           }
-          inbox.addSealed(messages, minSeq, maxSeq);
+          inbox.addSealed(messages, minSeq, maxSeq, segment.base);
         }
 
         @Override
@@ -411,7 +411,7 @@ public final class LogInboxStore implements InboxStore {
     long[] positions = new long[room];
     long[] seqs = new long[room];
     int n = inbox.positionsAfter(after, notBefore, room, positions, seqs);
-    List<LogSegments.Segment> sealed = inbox.readsIndex(after) ? sealedSegments() : List.of();
+    List<LogSegments.Segment> sealed = inbox.readsIndex(after) ? sealedSegments(inbox) : List.of();
     if (n == 0 && sealed.isEmpty()) {
       return Future.succeededFuture(new InboxPage(after, head, List.of()));
     }
@@ -425,10 +425,10 @@ public final class LogInboxStore implements InboxStore {
     }, false);
   }
 
-  /** The segments whose messages are found through their index files, oldest first. */
-  private List<LogSegments.Segment> sealedSegments() {
+  /** The segments that hold the messages of {@code inbox} found through their index files, oldest first. */
+  private List<LogSegments.Segment> sealedSegments(UserLog inbox) {
     List<LogSegments.Segment> sealed = new ArrayList<>();
-    for (LogSegments.Segment segment : log.all()) {
+    for (LogSegments.Segment segment : log.between(inbox.sealedFrom(), inbox.sealedTo())) {
       if (segment.end() > sealedEnd) {
         break;
       }
@@ -437,16 +437,18 @@ public final class LogInboxStore implements InboxStore {
     return sealed;
   }
 
-  /** Adds {@code user}'s messages past {@code after} from the index files of {@code sealed}, up to {@code room}. */
+  /**
+   * Adds {@code user}'s messages past {@code after} from the index files of {@code sealed}, up to
+   * {@code room}: from the first segment holding one, found by {@link #firstHolding}, onward.
+   */
   private void readSealed(List<LogSegments.Segment> sealed, String user, long after, long notBefore, int room,
                           List<StoredMessage> out) throws IOException {
     long hash = SegmentIndex.userHash(user);
-    for (LogSegments.Segment segment : sealed) {
-      if (out.size() >= room) {
-        return;
-      }
-      indexSearches.incrementAndGet();
-      SegmentIndex.entriesAfter(pages, segment, hash, after, (seq, position, time) -> {
+    SegmentIndex.Search[] found = new SegmentIndex.Search[1];
+    int first = firstHolding(sealed, hash, after, found);
+    for (int i = first; i < sealed.size() && out.size() < room; i++) {
+      SegmentIndex.Search search = i == first ? found[0] : search(sealed.get(i), hash, after);
+      search.walk((seq, position, time) -> {
         if (time >= notBefore) {
           LogEntries.MessageEntry entry = LogEntries.message(entry(position));
           // Another user with the same hash shares the run: theirs are skipped.
@@ -457,6 +459,39 @@ public final class LogInboxStore implements InboxStore {
         return out.size() < room;
       });
     }
+  }
+
+  /**
+   * The first of {@code sealed} (oldest first) holding a message of {@code hash} past {@code after}
+   * (its search in {@code found}), or {@code sealed.size()}: a bisection, as an inbox's seqs rise with
+   * the log. A segment without the user tells nothing, so the segments before it are searched back
+   * to one that has the user; each is searched once, and lies outside the bisection's range after.
+   */
+  private int firstHolding(List<LogSegments.Segment> sealed, long hash, long after, SegmentIndex.Search[] found)
+      throws IOException {
+    // No segment before lo holds a message past after; the one at hi does (or hi is the end).
+    int lo = 0;
+    int hi = sealed.size();
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      SegmentIndex.Search search = search(sealed.get(mid), hash, after);
+      int at = mid;
+      while (search.holds() == SegmentIndex.Holds.NOTHING && at > lo) {
+        search = search(sealed.get(--at), hash, after);
+      }
+      if (search.holds() == SegmentIndex.Holds.PAST) {
+        hi = at;
+        found[0] = search;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return hi;
+  }
+
+  private SegmentIndex.Search search(LogSegments.Segment segment, long hash, long after) throws IOException {
+    indexSearches.incrementAndGet();
+    return SegmentIndex.search(pages, segment, hash, after);
   }
 
   private StoredMessage readMessage(long position, String user, long seq) throws IOException {

@@ -342,6 +342,15 @@ final class LogSegments {
     return segments.values();
   }
 
+  /**
+   * The segments from the one holding log position {@code from} (or the oldest, if it is gone) to
+   * the one holding {@code to}, oldest first.
+   */
+  Iterable<Segment> between(long from, long to) {
+    Long first = segments.floorKey(from);
+    return segments.subMap(first == null ? from : first, true, to, true).values();
+  }
+
   /** Null while the log takes writes; else why it stopped. */
   String stoppedBecause() {
     return stopped;

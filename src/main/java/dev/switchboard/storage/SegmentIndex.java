@@ -146,13 +146,70 @@ final class SegmentIndex {
     boolean accept(long seq, long position, long time) throws IOException;
   }
 
+  /** Where a user's messages stand in a sealed segment against a seq. */
+  enum Holds {
+    /** Messages past the seq start here. */
+    PAST,
+    /** Messages of the user are here, none past the seq. */
+    NONE_PAST,
+    /** No message of the user (of its hash) is here. */
+    NOTHING
+  }
+
   /**
-   * Walks the index entries of the sealed {@code segment} whose user hash is {@code hash} and whose
-   * seq is past {@code after}, oldest first, reading the index file through {@code pages}: a binary
-   * search for the first, then the run. A read that fails is thrown, never taken as "no messages".
+   * One binary search of a sealed segment's messages section (through {@code pages}) for a user hash
+   * and the first seq past a cursor: what the segment holds of the user, and the run to walk from there.
    */
-  static void entriesAfter(IndexPages pages, LogSegments.Segment segment, long hash, long after, EntryConsumer out)
-      throws IOException {
+  static final class Search {
+    private final IndexPages pages;
+    private final LogSegments.Segment segment;
+    private final long hash;
+    private final long first;
+    private final int count;
+    private final int at;
+    private final Holds holds;
+
+    private Search(IndexPages pages, LogSegments.Segment segment, long hash, long first, int count, int at) throws IOException {
+      this.pages = pages;
+      this.segment = segment;
+      this.hash = hash;
+      this.first = first;
+      this.count = count;
+      this.at = at;
+      if (at < count && hashAt(at) == hash) {
+        holds = Holds.PAST;
+      } else if (at > 0 && hashAt(at - 1) == hash) {
+        holds = Holds.NONE_PAST;
+      } else {
+        holds = Holds.NOTHING;
+      }
+    }
+
+    Holds holds() {
+      return holds;
+    }
+
+    private long hashAt(int i) throws IOException {
+      return pages.getLong(segment, first + (long) i * MESSAGE_BYTES);
+    }
+
+    /** Hands the entries of the hash past the seq to {@code out}, oldest first, until it returns false. */
+    void walk(EntryConsumer out) throws IOException {
+      for (int i = at; i < count; i++) {
+        long entry = first + (long) i * MESSAGE_BYTES;
+        if (pages.getLong(segment, entry) != hash
+            || !out.accept(pages.getLong(segment, entry + 8), pages.getLong(segment, entry + 16), pages.getLong(segment, entry + 24))) {
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Searches the index of the sealed {@code segment} for the entries whose user hash is {@code hash}
+   * and whose seq is past {@code after}. A read that fails is thrown, never taken as "no messages".
+   */
+  static Search search(IndexPages pages, LogSegments.Segment segment, long hash, long after) throws IOException {
     long messagesAt = pages.getLong(segment, MESSAGES_AT);
     int count = pages.getInt(segment, messagesAt);
     long first = messagesAt + 4;
@@ -168,13 +225,7 @@ final class SegmentIndex {
         hi = mid;
       }
     }
-    for (int i = lo; i < count; i++) {
-      long at = first + (long) i * MESSAGE_BYTES;
-      if (pages.getLong(segment, at) != hash
-          || !out.accept(pages.getLong(segment, at + 8), pages.getLong(segment, at + 16), pages.getLong(segment, at + 24))) {
-        return;
-      }
-    }
+    return new Search(pages, segment, hash, first, count, lo);
   }
 
   /** Receives a user's message count in a segment, and their lowest and highest seq. */
