@@ -31,9 +31,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>In memory: per inbox its head, how many of its messages are in indexed sealed segments, and 16
  * bytes per message of the tail (the segments without an index: the active one, and a sealed one
- * until its index is written); every device's cursor, and 16-32 bytes per idempotency key of the
- * last one to two windows; a bounded cache of index file pages ({@link IndexPages}) through which
- * reads find older messages. All of it is rebuilt at open from the oldest segment on: a sealed
+ * until its index is written); the index the active segment will be sealed with, filled as commits
+ * are written (so a roll reads nothing back); every device's cursor, and 16-32 bytes per
+ * idempotency key of the last one to two windows; a bounded cache of index file pages
+ * ({@link IndexPages}) through which reads find older messages. All of it is rebuilt at open from the oldest segment on: a sealed
  * segment from its index file when that matches the segment ({@link SegmentIndex}; heads, per-user
  * counts, keys and cursors, nothing per message), else from its records, and the newest from its records; each
  * segment starts with a checkpoint of the heads and cursors, so deleting older segments loses nothing.
