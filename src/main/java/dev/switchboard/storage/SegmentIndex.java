@@ -1,10 +1,9 @@
 package dev.switchboard.storage;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.StoredMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
