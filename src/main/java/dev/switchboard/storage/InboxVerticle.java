@@ -105,11 +105,13 @@ public final class InboxVerticle extends VerticleBase {
         });
   }
 
-  /** The log engine on the real file system, with its bytes written and syncs shown as meters. */
+  /** The log engine on the real file system, with its bytes written, syncs and segment checks shown as meters. */
   private InboxStore logStore() {
     SystemLogFiles files = new SystemLogFiles();
     metrics.watchLogFiles(files::bytesWritten, files::syncs);
-    return new LogInboxStore(vertx, config, files);
+    LogInboxStore log = new LogInboxStore(vertx, config, files);
+    metrics.watchLogCheck(log::segmentsVerified, log::segmentsUnverified, log::damagedSegments);
+    return log;
   }
 
   /**

@@ -27,8 +27,9 @@ import java.util.zip.CRC32C;
  * newestMessage:int64 newestKey:int64 opened:int64 messagesAt:int64 (where the messages section starts)
  * users:     count:int32, each a string (length:int32, UTF-8)
  * summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
- * messages:  count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32,
- *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq
+ * messages:  count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
+ *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq; crc is
+ *           {@link LogEntries#messageCrc} of the message's entry (and of the entry holding its body)
  * keys:     count:int32, each position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
  * heads:    count:int32, each user:int32 lastSeq:int64
  * cursors:  count:int32, each user:int32 device lastSeq:int64
@@ -36,6 +37,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * A user is its number in the users table; a hash collision between two users is told apart by it.
+ * The per-message CRC lets a read through the index refuse damaged bytes before the whole segment
+ * was checked against {@code segmentCrc} (a start may trust the index and check the segment later).
  */
 final class SegmentIndex {
 
@@ -43,11 +46,13 @@ final class SegmentIndex {
 
   /** "SBIX": a Switchboard segment index. */
   static final int MAGIC = 0x53424958;
-  static final int VERSION = 2;
+  static final int VERSION = 3;
   static final String SUFFIX = ".idx";
-  static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4;
+  static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4 + 4;
   private static final int KEY_BYTES = 8 + 8 + 8;
   private static final int SUMMARY_BYTES = 4 + 4 + 8 + 8;
+  /** Where the header holds the CRC-32C of the whole segment. */
+  private static final int SEGMENT_CRC_AT = 4 + 4 + 8 + 8;
   /** Where the header holds the offset of the messages section. */
   private static final int MESSAGES_AT = 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8;
   /** Bytes read at a time when checking a segment's CRC-32C. */
@@ -82,6 +87,11 @@ final class SegmentIndex {
 
   Times times() {
     return times;
+  }
+
+  /** The CRC-32C of the whole segment file when the index was made from it. */
+  int segmentCrc() {
+    return bytes.getInt(SEGMENT_CRC_AT);
   }
 
   /** The index file of the segment in {@code segmentFile} ({@code N.log} has {@code N.idx}). */
@@ -138,9 +148,9 @@ final class SegmentIndex {
 
   private static final int HEADER = MESSAGES_AT + 8;
 
-  /** Receives index entries of one user hash in seq order; false stops the walk. */
+  /** Receives index entries of one user hash in seq order, each with its message's CRC; false stops the walk. */
   interface EntryConsumer {
-    boolean accept(long seq, long position, long time) throws IOException;
+    boolean accept(long seq, long position, long time, int crc) throws IOException;
   }
 
   /**
@@ -168,7 +178,8 @@ final class SegmentIndex {
     for (int i = lo; i < count; i++) {
       long at = first + (long) i * MESSAGE_BYTES;
       if (pages.getLong(segment, at) != hash
-          || !out.accept(pages.getLong(segment, at + 8), pages.getLong(segment, at + 16), pages.getLong(segment, at + 24))) {
+          || !out.accept(pages.getLong(segment, at + 8), pages.getLong(segment, at + 16), pages.getLong(segment, at + 24),
+              pages.getInt(segment, at + 36))) {
         return;
       }
     }
@@ -212,7 +223,9 @@ final class SegmentIndex {
   }
 
   /**
-   * The index of {@code segment} if its file exists, is whole and describes the segment as it is now;
+   * The index of {@code segment} if its file exists, is whole, of this version, and describes the
+   * segment as it is now (base and length, and with {@code crcs} also the CRC-32C of the whole
+   * segment; without, the segment is not read and its CRC is for a later check to compare);
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
    * before indexes existed looks).
    */
@@ -236,9 +249,9 @@ final class SegmentIndex {
       return null;
     }
     String problem = check(bytes, segment);
-    if (problem == null) {
+    if (problem == null && crcs != null) {
       try {
-        problem = crcs.crc(segment.file) == bytes.getInt(4 + 4 + 8 + 8) ? null
+        problem = crcs.crc(segment.file) == bytes.getInt(SEGMENT_CRC_AT) ? null
             : "the segment's CRC-32C differs from the one the index was made from";
       } catch (IOException e) {
         problem = "the segment could not be read to check it (" + e + ")";
@@ -315,9 +328,11 @@ final class SegmentIndex {
    * start, or when the segment is sealed), then writes the index file.
    */
   static final class Builder {
+    /** Longs per message: user hash, seq, position, time, user number, CRC. */
+    private static final int STRIDE = 6;
     private final Map<String, Integer> userNumbers = new HashMap<>();
     private final List<String> users = new ArrayList<>();
-    private long[] messages = new long[5 * 64];
+    private long[] messages = new long[STRIDE * 64];
     private int messageCount;
     private long[] keys = new long[3 * 64];
     private int keyCount;
@@ -331,15 +346,16 @@ final class SegmentIndex {
       LogEntries.replay(entries.duplicate(), new LogEntries.Visitor() {
         @Override
         public void message(String recipient, long seq, long ts, int offset) {
-          if (messageCount * 5 == messages.length) {
+          if (messageCount * STRIDE == messages.length) {
             messages = Arrays.copyOf(messages, messages.length * 2);
           }
-          int at = messageCount++ * 5;
+          int at = messageCount++ * STRIDE;
           messages[at] = userHash(recipient);
           messages[at + 1] = seq;
           messages[at + 2] = entriesPosition + offset;
           messages[at + 3] = ts;
           messages[at + 4] = user(recipient);
+          messages[at + 5] = LogEntries.messageCrc(entries, offset);
           newestMessage = Math.max(newestMessage, ts);
           opened = Math.min(opened, ts);
         }
@@ -387,16 +403,16 @@ final class SegmentIndex {
         order[i] = i;
       }
       Arrays.sort(order, (a, b) -> {
-        int byHash = Long.compare(messages[a * 5], messages[b * 5]);
-        return byHash != 0 ? byHash : Long.compare(messages[a * 5 + 1], messages[b * 5 + 1]);
+        int byHash = Long.compare(messages[a * STRIDE], messages[b * STRIDE]);
+        return byHash != 0 ? byHash : Long.compare(messages[a * STRIDE + 1], messages[b * STRIDE + 1]);
       });
       int[] counts = new int[users.size()];
       long[] minSeqs = new long[users.size()];
       long[] maxSeqs = new long[users.size()];
       int summaries = 0;
       for (Integer i : order) {
-        int user = (int) messages[i * 5 + 4];
-        long seq = messages[i * 5 + 1];
+        int user = (int) messages[i * STRIDE + 4];
+        long seq = messages[i * STRIDE + 1];
         if (counts[user]++ == 0) {
           summaries++;
           minSeqs[user] = seq;
@@ -432,9 +448,9 @@ final class SegmentIndex {
       out.putLong(MESSAGES_AT, out.position());
       out.putInt(messageCount);
       for (Integer i : order) {
-        int at = i * 5;
+        int at = i * STRIDE;
         out.putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2]).putLong(messages[at + 3])
-            .putInt((int) messages[at + 4]);
+            .putInt((int) messages[at + 4]).putInt((int) messages[at + 5]);
       }
       out.putInt(keyCount);
       for (int i = 0; i < keyCount * 3; i++) {
