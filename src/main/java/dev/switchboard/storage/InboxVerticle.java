@@ -198,7 +198,12 @@ public final class InboxVerticle extends VerticleBase {
         .andThen(done -> metrics.read(System.nanoTime() - started, done.failed()))
         .onSuccess(message::reply)
         .onFailure(e -> {
-          LOG.warn("reading inbox of {} failed", request.user(), e);
+          if (e instanceof DamagedEntryException) {
+            // The store logged the damaged segment once at ERROR; each retry of the read fails the same way.
+            LOG.debug("reading inbox of {} refused: {}", request.user(), e.getMessage());
+          } else {
+            LOG.warn("reading inbox of {} failed", request.user(), e);
+          }
           BusFailures.fail(message, new ProtocolException(ErrorCode.UNAVAILABLE, "inbox read failed"));
         });
   }
