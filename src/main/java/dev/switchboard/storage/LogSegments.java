@@ -186,7 +186,7 @@ final class LogSegments {
    * <p>A sealed segment with a whole index of this version for its base and length is taken from the
    * index; with {@code checkLater} its bytes are not read at all (the caller checks them against the
    * index afterwards, {@link #unread}), else its CRC-32C is checked first. A segment with a marker
-   * {@code <segment>.damaged} (damage found after an earlier start) is read record by record, and
+   * {@code <segment>.log.damaged} (damage found while an earlier start ran) is read record by record, and
    * the marker removed once every record reads whole.
    */
   void open(RecordConsumer consumer, boolean repair, boolean checkLater) throws IOException {

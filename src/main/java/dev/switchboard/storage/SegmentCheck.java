@@ -50,7 +50,7 @@ final class SegmentCheck implements AutoCloseable {
     }
     thread = new Thread(() -> run(segments), "inbox-log-verify");
     thread.setDaemon(true);
-    // Reads and commits come first: the check only uses what they leave of the CPU.
+    // A hint where the platform honours it: reads and commits matter more than how soon the check ends.
     thread.setPriority(Thread.MIN_PRIORITY);
     thread.start();
   }
@@ -87,8 +87,8 @@ final class SegmentCheck implements AutoCloseable {
           if (crc == segment.indexCrc) {
             verified.incrementAndGet();
           } else {
-            damage.found(segment, String.format("the background check read a CRC-32C of %08x for the whole file,"
-                + " where its index recorded %08x", crc, segment.indexCrc));
+            damage.found(segment, String.format("the background check read %08x for the whole file, where its index"
+                + " recorded %08x", crc, segment.indexCrc));
           }
         } catch (NoSuchFileException e) {
           gone++;

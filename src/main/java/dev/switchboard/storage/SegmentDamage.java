@@ -42,7 +42,7 @@ final class SegmentDamage {
       return;
     }
     String marked = mark(segment.file, what);
-    LOG.error("inbox log: {} is damaged: {}, so its CRC-32C does not match its index. The node keeps running and"
+    LOG.error("inbox log: {} is damaged: its CRC-32C does not match its index ({}). The node keeps running and"
         + " accepting (new records go to the active segment); reads of the damaged messages fail rather than return"
         + " damaged bytes. {} Repair (docs/storage.md, Repair): keep a copy of {}, restart, and if the start is"
         + " refused for this file, start once with inbox.logRepair=true", segment.file, what, marked,
