@@ -229,7 +229,18 @@ final class LogSegments {
         }
       }
     }
-    try (SegmentCrcs crcs = new SegmentCrcs(files, checked)) {
+    List<Path> readAhead = new ArrayList<>();
+    if (!repair && checkLater) {
+      for (int i = 0; i + 1 < found.size(); i++) {
+        Matcher m = NAME.matcher(found.get(i).getFileName().toString());
+        m.matches();
+        long base = Long.parseLong(m.group(1));
+        if (indexes.containsKey(base) && !markers.containsKey(base)) {
+          readAhead.add(indexes.get(base));
+        }
+      }
+    }
+    try (SegmentCrcs crcs = new SegmentCrcs(files, checked); IndexReads ahead = new IndexReads(files, readAhead)) {
       Segment previous = null;
       // Segments are taken from their index only while every one before was: what the store keeps
       // per message (those after the first without an index) is then one run at the end of the log.
@@ -268,7 +279,8 @@ final class LogSegments {
           LOG.warn("inbox log: {} was found damaged while the store ran ({}); reading every record of it", file, marker);
         }
         if (byIndex) {
-          SegmentIndex loaded = SegmentIndex.load(files, segment, checkLater ? null : crcs);
+          SegmentIndex loaded = checkLater ? SegmentIndex.load(files, segment, null, ahead)
+              : SegmentIndex.load(files, segment, crcs, null);
           if (loaded == null && checkLater) {
             checkHeader(segment);
           }

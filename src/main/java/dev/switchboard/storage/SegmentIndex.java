@@ -229,18 +229,21 @@ final class SegmentIndex {
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
    * before indexes existed looks).
    */
-  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs) {
+  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs, IndexReads ahead) {
     Path file = fileFor(segment.file);
     ByteBuffer bytes;
-    try (LogFiles.Channel channel = files.open(file)) {
-      long size = channel.size();
-      if (size < HEADER + 4 || size > Integer.MAX_VALUE) {
-        LOG.warn("inbox log: index {} is {} bytes, not an index; reading its segment instead", file, size);
+    try {
+      FileBytes read = ahead != null ? ahead.take(file) : readFile(files, file);
+      if (read == null) {
+        LOG.warn("inbox log: index {} is not of a size an index has; reading its segment instead", file);
         return null;
       }
-      bytes = ByteBuffer.allocate((int) size);
-      readFully(channel, bytes, 0, file);
-      bytes.flip();
+      if (!read.whole()) {
+        LOG.warn("inbox log: index {} is not used: its own CRC-32C does not match (damaged); reading its segment"
+            + " instead and writing a new index", file);
+        return null;
+      }
+      bytes = read.bytes();
     } catch (NoSuchFileException e) {
       LOG.debug("inbox log: {} has no index; reading its records", segment.file);
       return null;
@@ -275,13 +278,32 @@ final class SegmentIndex {
     }
   }
 
-  /** Why the index bytes cannot describe {@code segment}, or null if they may (its CRC is checked apart). */
-  private static String check(ByteBuffer bytes, LogSegments.Segment segment) {
+  /** An index file's bytes, and whether they match their own CRC-32C. */
+  record FileBytes(ByteBuffer bytes, boolean whole) {
+  }
+
+  /**
+   * Reads an index file whole and checks its own CRC-32C; null if its size cannot be an index's.
+   * Thread-safe: a start reads several ahead ({@link IndexReads}).
+   */
+  static FileBytes readFile(LogFiles files, Path file) throws IOException {
+    ByteBuffer bytes;
+    try (LogFiles.Channel channel = files.open(file)) {
+      long size = channel.size();
+      if (size < HEADER + 4 || size > Integer.MAX_VALUE) {
+        return null;
+      }
+      bytes = ByteBuffer.allocate((int) size);
+      readFully(channel, bytes, 0, file);
+      bytes.flip();
+    }
     CRC32C crc = new CRC32C();
     crc.update(bytes.duplicate().limit(bytes.limit() - 4));
-    if ((int) crc.getValue() != bytes.getInt(bytes.limit() - 4)) {
-      return "its own CRC-32C does not match (damaged)";
-    }
+    return new FileBytes(bytes, (int) crc.getValue() == bytes.getInt(bytes.limit() - 4));
+  }
+
+  /** Why the index bytes (whole by their own CRC-32C) cannot describe {@code segment}, or null if they may. */
+  private static String check(ByteBuffer bytes, LogSegments.Segment segment) {
     if (bytes.getInt(0) != MAGIC || bytes.getInt(4) != VERSION) {
       return "not an index of this version";
     }
