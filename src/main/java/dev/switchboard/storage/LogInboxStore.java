@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -73,6 +74,12 @@ public final class LogInboxStore implements InboxStore {
   private IndexPages pages;
   /** Binary searches of sealed segments' indexes made by reads, for tests of what a read costs. */
   private final AtomicLong indexSearches = new AtomicLong();
+  /** Sealed segments found damaged since the start. */
+  private SegmentDamage damage;
+  /** The check of the segments the start took from their index without reading them. */
+  private SegmentCheck check;
+  /** The background check starts once this completes (tests hold it back). */
+  private Future<Void> checkGate = Future.succeededFuture();
 
   private final LogFiles files;
 
@@ -112,16 +119,43 @@ public final class LogInboxStore implements InboxStore {
     return indexing;
   }
 
+  /** Holds the background check of sealed segments back until {@code gate} completes; call before {@link #open}. */
+  void holdBackgroundCheck(Future<Void> gate) {
+    checkGate = gate;
+  }
+
+  /** Completes when the background check of sealed segments is done (at once without one). */
+  CompletableFuture<Void> backgroundCheck() {
+    return check == null ? CompletableFuture.completedFuture(null) : check.done();
+  }
+
+  /** Sealed segments the background check found matching their index so far. */
+  public long segmentsVerified() {
+    return check == null ? 0 : check.verified();
+  }
+
+  /** Sealed segments the start took from their index and the background check has yet to read. */
+  public long segmentsUnverified() {
+    return check == null ? 0 : check.pending();
+  }
+
+  /** The files of sealed segments found damaged since the start, sorted. */
+  public List<String> damagedSegments() {
+    return damage == null ? List.of() : damage.files();
+  }
+
   @Override
   public Future<Void> open() {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
     log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
     keys = new KeyPositions(config.idempotencyWindowMillis());
     pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024);
+    damage = new SegmentDamage(files);
+    check = new SegmentCheck(files, damage);
     long started = System.nanoTime();
     Replay replay = new Replay(config.logRepair());
     return vertx.<LogSegments.Segment>executeBlocking(() -> {
-      log.open(replay, config.logRepair());
+      log.open(replay, config.logRepair(), config.verifyInBackground());
       boolean repaired = replay.finish();
       sealIndexed();
       if (log.isEmpty() || repaired
@@ -135,9 +169,12 @@ public final class LogInboxStore implements InboxStore {
       indexLater(sealed);
       return null;
     }).onSuccess(v -> {
-      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index"
-          + " (synchronous={})", dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000,
-          log.openedByIndex(), config.synchronous());
+      List<LogSegments.Segment> unread = log.unread();
+      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index,"
+          + " {} of them to check in the background (synchronous={})", dir, inboxes.size(), cursors.size(),
+          (System.nanoTime() - started) / 1_000_000, log.openedByIndex(), unread.size(), config.synchronous());
+      check.expect(unread.size());
+      checkGate.onComplete(ar -> check.start(unread));
       if (config.logRepair()) {
         LOG.warn("inbox.logRepair is on: set it back to false now that the log is open, so that damage found later"
             + " stops the start instead of being set aside unseen");
@@ -333,11 +370,15 @@ public final class LogInboxStore implements InboxStore {
         int[] messageOffsets = new int[plan.rows().size()];
         int[] keyOffsets = new int[plan.newKeys().size()];
         ByteBuffer entries = LogEntries.commit(plan.rows(), plan.newKeys(), moves, now, messageOffsets, keyOffsets).finish();
+        int[] messageCrcs = new int[messageOffsets.length];
+        for (int i = 0; i < messageOffsets.length; i++) {
+          messageCrcs[i] = LogEntries.messageCrc(entries, messageOffsets[i]);
+        }
         if (checkpoint != null) {
           sealed[0] = roll(checkpoint, now);
         }
         long position = log.append(entries, now, (builder, at) ->
-            builder.commit(at, plan.rows(), messageOffsets, plan.newKeys(), keyOffsets, now, moves));
+            builder.commit(at, plan.rows(), messageOffsets, messageCrcs, plan.newKeys(), keyOffsets, now, moves));
         return new Written(position, messageOffsets, keyOffsets, log.active());
       }, false).onComplete(ar -> indexLater(sealed[0])).map(written -> {
         apply(plan, moves, now, written);
@@ -448,13 +489,18 @@ public final class LogInboxStore implements InboxStore {
     SegmentIndex.Search[] found = new SegmentIndex.Search[1];
     int first = firstHolding(sealed, hash, after, found);
     for (int i = first; i < sealed.size() && out.size() < room; i++) {
-      SegmentIndex.Search search = i == first ? found[0] : search(sealed.get(i), hash, after);
-      search.walk((seq, position, time) -> {
+      LogSegments.Segment segment = sealed.get(i);
+      SegmentIndex.Search search = i == first ? found[0] : search(segment, hash, after);
+      search.walk((seq, position, time, crc) -> {
         if (time >= notBefore) {
-          LogEntries.MessageEntry entry = LogEntries.message(entry(position));
+          StoredMessage message = verifiedMessage(segment, position, crc);
           // Another user with the same hash shares the run: theirs are skipped.
-          if (entry.recipient().equals(user)) {
-            out.add(withBody(entry, position, user, seq));
+          if (message.to().equals(user)) {
+            if (message.seq() != seq) {
+              throw new IOException("log position " + position + " holds " + user + "#" + message.seq()
+                  + ", where its index says #" + seq);
+            }
+            out.add(message);
           }
         }
         return out.size() < room;
@@ -493,6 +539,43 @@ public final class LogInboxStore implements InboxStore {
   private SegmentIndex.Search search(LogSegments.Segment segment, long hash, long after) throws IOException {
     indexSearches.incrementAndGet();
     return SegmentIndex.search(pages, segment, hash, after);
+  }
+
+  /**
+   * The message at {@code position} of a sealed segment, checked against the CRC-32C its index holds
+   * for it, so that no damaged byte reaches a client even before the background check read the
+   * segment. A mismatch reports the segment damaged and fails the read.
+   */
+  private StoredMessage verifiedMessage(LogSegments.Segment segment, long position, int crc) throws IOException {
+    try {
+      ByteBuffer bytes = entry(position);
+      long back;
+      try {
+        back = LogEntries.bodyBack(bytes);
+      } catch (RuntimeException garbage) {
+        back = 0; // the CRC below tells
+      }
+      ByteBuffer body = null;
+      if (back != 0) {
+        if (back < 0 || back > position - segment.base) {
+          throw mismatch(segment, position);
+        }
+        body = entry(position - back);
+      }
+      if (LogEntries.messageCrc(bytes, body) != crc) {
+        throw mismatch(segment, position);
+      }
+      LogEntries.MessageEntry entry = LogEntries.message(bytes);
+      return entry.withBody(body == null ? entry.body() : LogEntries.message(body).body());
+    } catch (DamagedEntryException e) {
+      damage.found(segment, "a read found " + e.getMessage());
+      throw e;
+    }
+  }
+
+  private static DamagedEntryException mismatch(LogSegments.Segment segment, long position) {
+    return new DamagedEntryException("the message entry at offset " + (position - segment.base) + " of "
+        + segment.file + " does not match the CRC-32C its index holds");
   }
 
   private StoredMessage readMessage(long position, String user, long seq) throws IOException {
@@ -707,6 +790,7 @@ public final class LogInboxStore implements InboxStore {
           segment.sealedCounts = counts(segment);
         }
         log.delete(segment);
+        damage.deleted(segment);
       } catch (IOException e) {
         LOG.warn("inbox log: could not delete expired {} ({}); trying again at the next purge",
             deletable.get(i).file, e.toString());
@@ -725,6 +809,7 @@ public final class LogInboxStore implements InboxStore {
     retired.clear();
     return indexing.compose(v -> {
       return vertx.executeBlocking(() -> {
+        check.close();
         // Counts are of no use any more: nothing is read before the segments go.
         deleteOldest(deletable, Long.MIN_VALUE);
         log.close();

@@ -29,8 +29,9 @@ import java.util.zip.CRC32C;
  * newestMessage:int64 newestKey:int64 opened:int64 messagesAt:int64 (where the messages section starts)
  * users:     count:int32, each a string (length:int32, UTF-8)
  * summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
- * messages:  count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32,
- *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq
+ * messages:  count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
+ *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq; crc is
+ *           {@link LogEntries#messageCrc} of the message's entry (and of the entry holding its body)
  * keys:     count:int32, each position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
  * heads:    count:int32, each user:int32 lastSeq:int64
  * cursors:  count:int32, each user:int32 device lastSeq:int64
@@ -38,6 +39,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * A user is its number in the users table; a hash collision between two users is told apart by it.
+ * The per-message CRC lets a read through the index refuse damaged bytes before the whole segment
+ * was checked against {@code segmentCrc} (a start may trust the index and check the segment later).
  */
 final class SegmentIndex {
 
@@ -45,11 +48,13 @@ final class SegmentIndex {
 
   /** "SBIX": a Switchboard segment index. */
   static final int MAGIC = 0x53424958;
-  static final int VERSION = 2;
+  static final int VERSION = 3;
   static final String SUFFIX = ".idx";
-  static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4;
+  static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4 + 4;
   private static final int KEY_BYTES = 8 + 8 + 8;
   private static final int SUMMARY_BYTES = 4 + 4 + 8 + 8;
+  /** Where the header holds the CRC-32C of the whole segment. */
+  private static final int SEGMENT_CRC_AT = 4 + 4 + 8 + 8;
   /** Where the header holds the offset of the messages section. */
   private static final int MESSAGES_AT = 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8;
   /** Bytes read at a time when checking a segment's CRC-32C. */
@@ -84,6 +89,11 @@ final class SegmentIndex {
 
   Times times() {
     return times;
+  }
+
+  /** The CRC-32C of the whole segment file when the index was made from it. */
+  int segmentCrc() {
+    return bytes.getInt(SEGMENT_CRC_AT);
   }
 
   /** The index file of the segment in {@code segmentFile} ({@code N.log} has {@code N.idx}). */
@@ -140,9 +150,9 @@ final class SegmentIndex {
 
   private static final int HEADER = MESSAGES_AT + 8;
 
-  /** Receives index entries of one user hash in seq order; false stops the walk. */
+  /** Receives index entries of one user hash in seq order, each with its message's CRC; false stops the walk. */
   interface EntryConsumer {
-    boolean accept(long seq, long position, long time) throws IOException;
+    boolean accept(long seq, long position, long time, int crc) throws IOException;
   }
 
   /** Where a user's messages stand in a sealed segment against a seq. */
@@ -197,7 +207,8 @@ final class SegmentIndex {
       for (int i = at; i < count; i++) {
         long entry = first + (long) i * MESSAGE_BYTES;
         if (pages.getLong(segment, entry) != hash
-            || !out.accept(pages.getLong(segment, entry + 8), pages.getLong(segment, entry + 16), pages.getLong(segment, entry + 24))) {
+            || !out.accept(pages.getLong(segment, entry + 8), pages.getLong(segment, entry + 16), pages.getLong(segment, entry + 24),
+                pages.getInt(segment, entry + 36))) {
           return;
         }
       }
@@ -265,22 +276,27 @@ final class SegmentIndex {
   }
 
   /**
-   * The index of {@code segment} if its file exists, is whole and describes the segment as it is now;
+   * The index of {@code segment} if its file exists, is whole, of this version, and describes the
+   * segment as it is now (base and length, and with {@code crcs} also the CRC-32C of the whole
+   * segment; without, the segment is not read and its CRC is for a later check to compare);
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
    * before indexes existed looks).
    */
-  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs) {
+  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs, IndexReads ahead) {
     Path file = fileFor(segment.file);
     ByteBuffer bytes;
-    try (LogFiles.Channel channel = files.open(file)) {
-      long size = channel.size();
-      if (size < HEADER + 4 || size > Integer.MAX_VALUE) {
-        LOG.warn("inbox log: index {} is {} bytes, not an index; reading its segment instead", file, size);
+    try {
+      FileBytes read = ahead != null ? ahead.take(file) : readFile(files, file);
+      if (read == null) {
+        LOG.warn("inbox log: index {} is not of a size an index has; reading its segment instead", file);
         return null;
       }
-      bytes = ByteBuffer.allocate((int) size);
-      readFully(channel, bytes, 0, file);
-      bytes.flip();
+      if (!read.whole()) {
+        LOG.warn("inbox log: index {} is not used: its own CRC-32C does not match (damaged); reading its segment"
+            + " instead and writing a new index", file);
+        return null;
+      }
+      bytes = read.bytes();
     } catch (NoSuchFileException e) {
       LOG.debug("inbox log: {} has no index; reading its records", segment.file);
       return null;
@@ -289,9 +305,9 @@ final class SegmentIndex {
       return null;
     }
     String problem = check(bytes, segment);
-    if (problem == null) {
+    if (problem == null && crcs != null) {
       try {
-        problem = crcs.crc(segment.file) == bytes.getInt(4 + 4 + 8 + 8) ? null
+        problem = crcs.crc(segment.file) == bytes.getInt(SEGMENT_CRC_AT) ? null
             : "the segment's CRC-32C differs from the one the index was made from";
       } catch (IOException e) {
         problem = "the segment could not be read to check it (" + e + ")";
@@ -315,13 +331,32 @@ final class SegmentIndex {
     }
   }
 
-  /** Why the index bytes cannot describe {@code segment}, or null if they may (its CRC is checked apart). */
-  private static String check(ByteBuffer bytes, LogSegments.Segment segment) {
+  /** An index file's bytes, and whether they match their own CRC-32C. */
+  record FileBytes(ByteBuffer bytes, boolean whole) {
+  }
+
+  /**
+   * Reads an index file whole and checks its own CRC-32C; null if its size cannot be an index's.
+   * Thread-safe: a start reads several ahead ({@link IndexReads}).
+   */
+  static FileBytes readFile(LogFiles files, Path file) throws IOException {
+    ByteBuffer bytes;
+    try (LogFiles.Channel channel = files.open(file)) {
+      long size = channel.size();
+      if (size < HEADER + 4 || size > Integer.MAX_VALUE) {
+        return null;
+      }
+      bytes = ByteBuffer.allocate((int) size);
+      readFully(channel, bytes, 0, file);
+      bytes.flip();
+    }
     CRC32C crc = new CRC32C();
     crc.update(bytes.duplicate().limit(bytes.limit() - 4));
-    if ((int) crc.getValue() != bytes.getInt(bytes.limit() - 4)) {
-      return "its own CRC-32C does not match (damaged)";
-    }
+    return new FileBytes(bytes, (int) crc.getValue() == bytes.getInt(bytes.limit() - 4));
+  }
+
+  /** Why the index bytes (whole by their own CRC-32C) cannot describe {@code segment}, or null if they may. */
+  private static String check(ByteBuffer bytes, LogSegments.Segment segment) {
     if (bytes.getInt(0) != MAGIC || bytes.getInt(4) != VERSION) {
       return "not an index of this version";
     }
@@ -370,8 +405,8 @@ final class SegmentIndex {
    * they write the same bytes.
    */
   static final class Builder {
-    /** Longs per message: seq, position, time, user number. */
-    private static final int STRIDE = 4;
+    /** Longs per message: seq, position, time, user number, CRC. */
+    private static final int STRIDE = 5;
     private final Map<String, Integer> userNumbers = new HashMap<>();
     private final List<String> users = new ArrayList<>();
     private long[] messages = new long[STRIDE * 64];
@@ -389,7 +424,7 @@ final class SegmentIndex {
       LogEntries.replay(entries.duplicate(), new LogEntries.Visitor() {
         @Override
         public void message(String recipient, long seq, long ts, int offset) {
-          Builder.this.message(recipient, seq, entriesPosition + offset, ts);
+          Builder.this.message(recipient, seq, entriesPosition + offset, ts, LogEntries.messageCrc(entries, offset));
         }
 
         @Override
@@ -411,13 +446,14 @@ final class SegmentIndex {
 
     /**
      * The entries of a commit just appended at {@code entriesPosition}, as {@link LogEntries#commit}
-     * wrote them (messages, then keys, then cursor moves), without reading them back.
+     * wrote them (messages, then keys, then cursor moves), without reading them back; {@code messageCrcs}
+     * holds {@link LogEntries#messageCrc} of each message's entry in the buffer that was written.
      */
-    void commit(long entriesPosition, List<StoredMessage> rows, int[] messageOffsets, List<AppendPlanner.NewSendKey> newKeys,
-                int[] keyOffsets, long now, List<CursorUpdate> moves) {
+    void commit(long entriesPosition, List<StoredMessage> rows, int[] messageOffsets, int[] messageCrcs,
+                List<AppendPlanner.NewSendKey> newKeys, int[] keyOffsets, long now, List<CursorUpdate> moves) {
       for (int i = 0; i < rows.size(); i++) {
         StoredMessage m = rows.get(i);
-        message(m.to(), m.seq(), entriesPosition + messageOffsets[i], m.ts());
+        message(m.to(), m.seq(), entriesPosition + messageOffsets[i], m.ts(), messageCrcs[i]);
       }
       for (int i = 0; i < newKeys.size(); i++) {
         AppendPlanner.SendKey k = newKeys.get(i).key();
@@ -428,7 +464,7 @@ final class SegmentIndex {
       }
     }
 
-    private void message(String recipient, long seq, long position, long ts) {
+    private void message(String recipient, long seq, long position, long ts, int crc) {
       if (messageCount * STRIDE == messages.length) {
         messages = Arrays.copyOf(messages, messages.length * 2);
       }
@@ -437,6 +473,7 @@ final class SegmentIndex {
       messages[at + 1] = position;
       messages[at + 2] = ts;
       messages[at + 3] = user(recipient);
+      messages[at + 4] = crc;
       newestMessage = Math.max(newestMessage, ts);
       opened = Math.min(opened, ts);
     }
@@ -586,7 +623,7 @@ final class SegmentIndex {
       for (int i : order) {
         int at = i * STRIDE;
         out.putLong(hashes[i]).putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2])
-            .putInt((int) messages[at + 3]);
+            .putInt((int) messages[at + 3]).putInt((int) messages[at + 4]);
       }
       out.putInt(keyCount);
       for (int i = 0; i < keyCount * 3; i++) {
