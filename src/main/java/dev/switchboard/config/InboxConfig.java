@@ -24,7 +24,8 @@ public record InboxConfig(
     long postgresShardTimeoutMillis,
     boolean allowEmbeddedInCluster,
     long stopTimeoutMillis,
-    int indexCacheMegabytes) {
+    int indexCacheMegabytes,
+    boolean verifyInBackground) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -83,6 +84,7 @@ public record InboxConfig(
         s.longIn("postgresShardTimeoutMillis", 100, 600_000),
         s.bool("allowEmbeddedInCluster"),
         s.longIn("stopTimeoutSeconds", 1, 3600) * 1000,
-        s.intIn("indexCacheMegabytes", 1, 65_536));
+        s.intIn("indexCacheMegabytes", 1, 65_536),
+        s.bool("verifyInBackground"));
   }
 }

@@ -21,10 +21,12 @@ import io.vertx.micrometer.backends.BackendRegistries;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Every meter Switchboard registers, by name, and the one object per Vert.x instance that holds
@@ -67,6 +69,12 @@ public final class SwitchboardMetrics implements Shareable {
   public static final String STORE_WRITTEN = "switchboard.store.written.bytes";
   /** Counter, log engine only: syncs ({@code fsync}/{@code fdatasync}) of its files and directory. */
   public static final String STORE_SYNCS = "switchboard.store.syncs";
+  /** Gauge, log engine only: sealed segments the background check found matching their index since start. */
+  public static final String SEGMENTS_VERIFIED = "switchboard.store.segments.verified";
+  /** Gauge, log engine only: sealed segments taken from their index at start that the background check has yet to read. */
+  public static final String SEGMENTS_UNVERIFIED = "switchboard.store.segments.unverified";
+  /** Gauge, log engine only: sealed segments found damaged since start (by the background check or a read). */
+  public static final String SEGMENTS_CORRUPT = "switchboard.store.segments.corrupt";
   /** Counter, {@code op} = append|read|purge: store operations that failed. */
   public static final String STORE_ERRORS = "switchboard.store.errors";
   /** Gauge, {@code stage} = router|inbox: copies accepted for storing and not yet committed. */
@@ -151,6 +159,9 @@ public final class SwitchboardMetrics implements Shareable {
   private volatile LongSupplier webhookQueued = () -> 0;
 
   private volatile LongSupplier logBytesWritten;
+  private volatile LongSupplier segmentsVerified;
+  private volatile LongSupplier segmentsUnverified;
+  private volatile Supplier<List<String>> damagedSegments = List::of;
   private volatile LongSupplier logSyncs;
   private volatile LongSupplier routerQueued = () -> 0;
   private volatile LongSupplier inboxQueued = () -> 0;
@@ -357,6 +368,32 @@ public final class SwitchboardMetrics implements Shareable {
       FunctionCounter.builder(STORE_SYNCS, this, m -> m.logSyncs.getAsLong())
           .description("syncs of the log engine's files and directory").register(registry);
     }
+  }
+
+  /**
+   * Where {@link #SEGMENTS_VERIFIED}, {@link #SEGMENTS_UNVERIFIED} and {@link #SEGMENTS_CORRUPT} read
+   * from: the log engine's check of its sealed segments. Registered on the first call only, as
+   * {@link #watchLogFiles} is; the damaged files also feed the {@code /health} check.
+   */
+  public synchronized void watchLogCheck(LongSupplier verified, LongSupplier unverified,
+                                         Supplier<List<String>> damaged) {
+    boolean first = segmentsVerified == null;
+    segmentsVerified = verified;
+    segmentsUnverified = unverified;
+    damagedSegments = damaged;
+    if (first) {
+      Gauge.builder(SEGMENTS_VERIFIED, this, m -> m.segmentsVerified.getAsLong())
+          .description("sealed log segments checked against their index since start").register(registry);
+      Gauge.builder(SEGMENTS_UNVERIFIED, this, m -> m.segmentsUnverified.getAsLong())
+          .description("sealed log segments still to check against their index").register(registry);
+      Gauge.builder(SEGMENTS_CORRUPT, this, m -> m.damagedSegments.get().size())
+          .description("sealed log segments found damaged since start").register(registry);
+    }
+  }
+
+  /** The log engine's sealed segments found damaged since start (none for the other engines). */
+  public List<String> damagedSegments() {
+    return damagedSegments.get();
   }
 
   /** Where {@link #QUEUED}{@code {stage=router}} reads from: the router's batcher. */

@@ -111,7 +111,7 @@ public final class PushApiVerticle extends VerticleBase {
     router.get("/api/v1/admin/users/:id").handler(this::requireAdmin).handler(this::onUserLookup);
     router.get("/api/v1/admin/nodes").handler(this::requireAdmin).handler(this::onMembers);
     router.get("/metrics").handler(this::requireApiKey).handler(metricsHandler());
-    router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(healthChecks()));
+    router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(fullHealth()));
     router.get("/health/live").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON)
         .end(new JsonObject().put("status", "UP").encode()));
     router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(readiness()));
@@ -138,6 +138,21 @@ public final class PushApiVerticle extends VerticleBase {
         .request(Addresses.INBOX_READ, probe, requestOptions)
         .onSuccess(reply -> promise.complete(Status.OK()))
         .onFailure(e -> promise.complete(Status.KO(new JsonObject().put("reason", e.getMessage())))));
+  }
+
+  /**
+   * Everything {@code /health} reports: the inbox answers, and no file of the store was found damaged
+   * while it ran. Damage found late does not stop the node (it keeps serving and accepting), so it is
+   * not part of readiness; it is here, with the files named, for the operator to repair.
+   */
+  private HealthChecks fullHealth() {
+    return healthChecks().register("storeFiles", promise -> {
+      List<String> damaged = metrics.damagedSegments();
+      promise.complete(damaged.isEmpty() ? Status.OK()
+          : Status.KO(new JsonObject()
+              .put("reason", "log segments whose CRC-32C does not match their index: see docs/storage.md, Repair")
+              .put("damaged", new io.vertx.core.json.JsonArray(damaged))));
+    });
   }
 
   /**

@@ -105,11 +105,13 @@ public final class InboxVerticle extends VerticleBase {
         });
   }
 
-  /** The log engine on the real file system, with its bytes written and syncs shown as meters. */
+  /** The log engine on the real file system, with its bytes written, syncs and segment checks shown as meters. */
   private InboxStore logStore() {
     SystemLogFiles files = new SystemLogFiles();
     metrics.watchLogFiles(files::bytesWritten, files::syncs);
-    return new LogInboxStore(vertx, config, files);
+    LogInboxStore log = new LogInboxStore(vertx, config, files);
+    metrics.watchLogCheck(log::segmentsVerified, log::segmentsUnverified, log::damagedSegments);
+    return log;
   }
 
   /**
@@ -196,7 +198,12 @@ public final class InboxVerticle extends VerticleBase {
         .andThen(done -> metrics.read(System.nanoTime() - started, done.failed()))
         .onSuccess(message::reply)
         .onFailure(e -> {
-          LOG.warn("reading inbox of {} failed", request.user(), e);
+          if (e instanceof DamagedEntryException) {
+            // The store logged the damaged segment once at ERROR; each retry of the read fails the same way.
+            LOG.debug("reading inbox of {} refused: {}", request.user(), e.getMessage());
+          } else {
+            LOG.warn("reading inbox of {} failed", request.user(), e);
+          }
           BusFailures.fail(message, new ProtocolException(ErrorCode.UNAVAILABLE, "inbox read failed"));
         });
   }

@@ -7,6 +7,7 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.zip.CRC32C;
 
 /**
  * The entries of the log engine's records. A record is one commit (or the checkpoint that starts a
@@ -250,6 +251,51 @@ final class LogEntries {
     ByteBuffer entries = ByteBuffer.allocate(length);
     entries.putInt(0, length - 4).put(4, PAD);
     return entries;
+  }
+
+  /**
+   * The CRC-32C of the message entry at {@code offset} of a record's {@code entries} and, when it
+   * shares the body of an earlier entry, of that entry too: what an index records per message, so
+   * that a read can refuse damaged bytes of the entry or of the body it shows.
+   */
+  static int messageCrc(ByteBuffer entries, int offset) {
+    ByteBuffer entry = entries.duplicate().limit(offset + 4 + entries.getInt(offset)).position(offset);
+    long back = bodyBack(entry);
+    ByteBuffer body = null;
+    if (back != 0) {
+      int at = (int) (offset - back);
+      body = entries.duplicate().limit(at + 4 + entries.getInt(at)).position(at);
+    }
+    return messageCrc(entry, body);
+  }
+
+  /** The CRC-32C of a message entry read alone, and of the entry holding its body ({@code body} null if inline). */
+  static int messageCrc(ByteBuffer entry, ByteBuffer body) {
+    CRC32C crc = new CRC32C();
+    crc.update(entry.duplicate());
+    if (body != null) {
+      crc.update(body.duplicate());
+    }
+    return (int) crc.getValue();
+  }
+
+  /** How far back the entry holding this message entry's body is (0: inline), without decoding its strings. */
+  static long bodyBack(ByteBuffer entry) {
+    ByteBuffer in = entry.duplicate();
+    in.position(in.position() + 5);
+    skipString(in);
+    in.position(in.position() + 16);
+    skipString(in);
+    skipString(in);
+    return in.getLong();
+  }
+
+  private static void skipString(ByteBuffer in) {
+    int length = in.getInt();
+    if (length < 0 || length > in.remaining()) {
+      throw new BufferUnderflowException();
+    }
+    in.position(in.position() + length);
   }
 
   /** The length of the entry starting at {@code entry}'s position, including its length field. */

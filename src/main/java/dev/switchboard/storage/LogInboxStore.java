@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The embedded engine built for this workload: an append-only log of segment files, with every
@@ -31,9 +33,10 @@ import java.util.Map;
  *
  * <p>In memory: per inbox its head, how many of its messages are in indexed sealed segments, and 16
  * bytes per message of the tail (the segments without an index: the active one, and a sealed one
- * until its index is written); every device's cursor, and 16-32 bytes per idempotency key of the
- * last one to two windows; a bounded cache of index file pages ({@link IndexPages}) through which
- * reads find older messages. All of it is rebuilt at open from the oldest segment on: a sealed
+ * until its index is written); the index the active segment will be sealed with, filled as commits
+ * are written (so a roll reads nothing back); every device's cursor, and 16-32 bytes per
+ * idempotency key of the last one to two windows; a bounded cache of index file pages
+ * ({@link IndexPages}) through which reads find older messages. All of it is rebuilt at open from the oldest segment on: a sealed
  * segment from its index file when that matches the segment ({@link SegmentIndex}; heads, per-user
  * counts, keys and cursors, nothing per message), else from its records, and the newest from its records; each
  * segment starts with a checkpoint of the heads and cursors, so deleting older segments loses nothing.
@@ -70,6 +73,14 @@ public final class LogInboxStore implements InboxStore {
    */
   private long sealedEnd;
   private IndexPages pages;
+  /** Binary searches of sealed segments' indexes made by reads, for tests of what a read costs. */
+  private final AtomicLong indexSearches = new AtomicLong();
+  /** Sealed segments found damaged since the start. */
+  private SegmentDamage damage;
+  /** The check of the segments the start took from their index without reading them. */
+  private SegmentCheck check;
+  /** The background check starts once this completes (tests hold it back). */
+  private Future<Void> checkGate = Future.succeededFuture();
 
   private final LogFiles files;
 
@@ -99,9 +110,39 @@ public final class LogInboxStore implements InboxStore {
     return n;
   }
 
+  /** How many sealed segments' indexes reads have searched so far (one binary search each). */
+  long indexSearches() {
+    return indexSearches.get();
+  }
+
   /** Completes once the index writes started so far are done (and their entries left the heap). */
   Future<Void> indexesWritten() {
     return indexing;
+  }
+
+  /** Holds the background check of sealed segments back until {@code gate} completes; call before {@link #open}. */
+  void holdBackgroundCheck(Future<Void> gate) {
+    checkGate = gate;
+  }
+
+  /** Completes when the background check of sealed segments is done (at once without one). */
+  CompletableFuture<Void> backgroundCheck() {
+    return check == null ? CompletableFuture.completedFuture(null) : check.done();
+  }
+
+  /** Sealed segments the background check found matching their index so far. */
+  public long segmentsVerified() {
+    return check == null ? 0 : check.verified();
+  }
+
+  /** Sealed segments the start took from their index and the background check has yet to read. */
+  public long segmentsUnverified() {
+    return check == null ? 0 : check.pending();
+  }
+
+  /** The files of sealed segments found damaged since the start, sorted. */
+  public List<String> damagedSegments() {
+    return damage == null ? List.of() : damage.files();
   }
 
   @Override
@@ -110,10 +151,12 @@ public final class LogInboxStore implements InboxStore {
     log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
     keys = new KeyPositions(config.idempotencyWindowMillis());
     pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024);
+    damage = new SegmentDamage(files);
+    check = new SegmentCheck(files, damage);
     long started = System.nanoTime();
     Replay replay = new Replay(config.logRepair());
     return vertx.<LogSegments.Segment>executeBlocking(() -> {
-      log.open(replay, config.logRepair());
+      log.open(replay, config.logRepair(), config.verifyInBackground());
       boolean repaired = replay.finish();
       sealIndexed();
       if (log.isEmpty() || repaired
@@ -127,9 +170,12 @@ public final class LogInboxStore implements InboxStore {
       indexLater(sealed);
       return null;
     }).onSuccess(v -> {
-      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index"
-          + " (synchronous={})", dir, inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000,
-          log.openedByIndex(), config.synchronous());
+      List<LogSegments.Segment> unread = log.unread();
+      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index,"
+          + " {} of them to check in the background (synchronous={})", dir, inboxes.size(), cursors.size(),
+          (System.nanoTime() - started) / 1_000_000, log.openedByIndex(), unread.size(), config.synchronous());
+      check.expect(unread.size());
+      checkGate.onComplete(ar -> check.start(unread));
       if (config.logRepair()) {
         LOG.warn("inbox.logRepair is on: set it back to false now that the log is open, so that damage found later"
             + " stops the start instead of being set aside unseen");
@@ -188,7 +234,7 @@ public final class LogInboxStore implements InboxStore {
           if (minSeq <= inbox.lastSeq()) {
             throw repeated(user, minSeq, inbox);
           }
-          inbox.addSealed(messages, minSeq, maxSeq);
+          inbox.addSealed(messages, minSeq, maxSeq, segment.base);
         }
 
         @Override
@@ -326,10 +372,16 @@ public final class LogInboxStore implements InboxStore {
         int[] messageOffsets = new int[plan.rows().size()];
         int[] keyOffsets = new int[plan.newKeys().size()];
         ByteBuffer entries = LogEntries.commit(plan.rows(), plan.newKeys(), moves, now, messageOffsets, keyOffsets).finish();
+        int[] messageCrcs = new int[messageOffsets.length];
+        for (int i = 0; i < messageOffsets.length; i++) {
+          messageCrcs[i] = LogEntries.messageCrc(entries, messageOffsets[i]);
+        }
         if (checkpoint != null) {
           sealed[0] = roll(checkpoint, now);
         }
-        return new Written(log.append(entries, now), messageOffsets, keyOffsets, log.active());
+        long position = log.append(entries, now, (builder, at) ->
+            builder.commit(at, plan.rows(), messageOffsets, messageCrcs, plan.newKeys(), keyOffsets, now, moves));
+        return new Written(position, messageOffsets, keyOffsets, log.active());
       }, false).onComplete(ar -> indexLater(sealed[0])).map(written -> {
         apply(plan, moves, now, written);
         return plan.results();
@@ -403,7 +455,7 @@ public final class LogInboxStore implements InboxStore {
     long[] positions = new long[room];
     long[] seqs = new long[room];
     int n = inbox.positionsAfter(after, notBefore, room, positions, seqs);
-    List<LogSegments.Segment> sealed = inbox.readsIndex(after) ? sealedSegments() : List.of();
+    List<LogSegments.Segment> sealed = inbox.readsIndex(after) ? sealedSegments(inbox) : List.of();
     if (n == 0 && sealed.isEmpty()) {
       return Future.succeededFuture(new InboxPage(after, head, List.of()));
     }
@@ -417,10 +469,10 @@ public final class LogInboxStore implements InboxStore {
     }, false);
   }
 
-  /** The segments whose messages are found through their index files, oldest first. */
-  private List<LogSegments.Segment> sealedSegments() {
+  /** The segments that hold the messages of {@code inbox} found through their index files, oldest first. */
+  private List<LogSegments.Segment> sealedSegments(UserLog inbox) {
     List<LogSegments.Segment> sealed = new ArrayList<>();
-    for (LogSegments.Segment segment : log.all()) {
+    for (LogSegments.Segment segment : log.between(inbox.sealedFrom(), inbox.sealedTo())) {
       if (segment.end() > sealedEnd) {
         break;
       }
@@ -429,25 +481,103 @@ public final class LogInboxStore implements InboxStore {
     return sealed;
   }
 
-  /** Adds {@code user}'s messages past {@code after} from the index files of {@code sealed}, up to {@code room}. */
+  /**
+   * Adds {@code user}'s messages past {@code after} from the index files of {@code sealed}, up to
+   * {@code room}: from the first segment holding one, found by {@link #firstHolding}, onward.
+   */
   private void readSealed(List<LogSegments.Segment> sealed, String user, long after, long notBefore, int room,
                           List<StoredMessage> out) throws IOException {
     long hash = SegmentIndex.userHash(user);
-    for (LogSegments.Segment segment : sealed) {
-      if (out.size() >= room) {
-        return;
-      }
-      SegmentIndex.entriesAfter(pages, segment, hash, after, (seq, position, time) -> {
+    SegmentIndex.Search[] found = new SegmentIndex.Search[1];
+    int first = firstHolding(sealed, hash, after, found);
+    for (int i = first; i < sealed.size() && out.size() < room; i++) {
+      LogSegments.Segment segment = sealed.get(i);
+      SegmentIndex.Search search = i == first ? found[0] : search(segment, hash, after);
+      search.walk((seq, position, time, crc) -> {
         if (time >= notBefore) {
-          LogEntries.MessageEntry entry = LogEntries.message(entry(position));
+          StoredMessage message = verifiedMessage(segment, position, crc);
           // Another user with the same hash shares the run: theirs are skipped.
-          if (entry.recipient().equals(user)) {
-            out.add(withBody(entry, position, user, seq));
+          if (message.to().equals(user)) {
+            if (message.seq() != seq) {
+              throw new IOException("log position " + position + " holds " + user + "#" + message.seq()
+                  + ", where its index says #" + seq);
+            }
+            out.add(message);
           }
         }
         return out.size() < room;
       });
     }
+  }
+
+  /**
+   * The first of {@code sealed} (oldest first) holding a message of {@code hash} past {@code after}
+   * (its search in {@code found}), or {@code sealed.size()}: a bisection, as an inbox's seqs rise with
+   * the log. A segment without the user tells nothing, so the segments before it are searched back
+   * to one that has the user; each is searched once, and lies outside the bisection's range after.
+   */
+  private int firstHolding(List<LogSegments.Segment> sealed, long hash, long after, SegmentIndex.Search[] found)
+      throws IOException {
+    // No segment before lo holds a message past after; the one at hi does (or hi is the end).
+    int lo = 0;
+    int hi = sealed.size();
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      SegmentIndex.Search search = search(sealed.get(mid), hash, after);
+      int at = mid;
+      while (search.holds() == SegmentIndex.Holds.NOTHING && at > lo) {
+        search = search(sealed.get(--at), hash, after);
+      }
+      if (search.holds() == SegmentIndex.Holds.PAST) {
+        hi = at;
+        found[0] = search;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return hi;
+  }
+
+  private SegmentIndex.Search search(LogSegments.Segment segment, long hash, long after) throws IOException {
+    indexSearches.incrementAndGet();
+    return SegmentIndex.search(pages, segment, hash, after);
+  }
+
+  /**
+   * The message at {@code position} of a sealed segment, checked against the CRC-32C its index holds
+   * for it, so that no damaged byte reaches a client even before the background check read the
+   * segment. A mismatch reports the segment damaged and fails the read.
+   */
+  private StoredMessage verifiedMessage(LogSegments.Segment segment, long position, int crc) throws IOException {
+    try {
+      ByteBuffer bytes = entry(position);
+      long back;
+      try {
+        back = LogEntries.bodyBack(bytes);
+      } catch (RuntimeException garbage) {
+        back = 0; // the CRC below tells
+      }
+      ByteBuffer body = null;
+      if (back != 0) {
+        if (back < 0 || back > position - segment.base) {
+          throw mismatch(segment, position);
+        }
+        body = entry(position - back);
+      }
+      if (LogEntries.messageCrc(bytes, body) != crc) {
+        throw mismatch(segment, position);
+      }
+      LogEntries.MessageEntry entry = LogEntries.message(bytes);
+      return entry.withBody(body == null ? entry.body() : LogEntries.message(body).body());
+    } catch (DamagedEntryException e) {
+      damage.found(segment, "a read found " + e.getMessage());
+      throw e;
+    }
+  }
+
+  private static DamagedEntryException mismatch(LogSegments.Segment segment, long position) {
+    return new DamagedEntryException("the message entry at offset " + (position - segment.base) + " of "
+        + segment.file + " does not match the CRC-32C its index holds");
   }
 
   private StoredMessage readMessage(long position, String user, long seq) throws IOException {
@@ -662,6 +792,7 @@ public final class LogInboxStore implements InboxStore {
           segment.sealedCounts = counts(segment);
         }
         log.delete(segment);
+        damage.deleted(segment);
       } catch (IOException e) {
         LOG.warn("inbox log: could not delete expired {} ({}); trying again at the next purge",
             deletable.get(i).file, e.toString());
@@ -680,6 +811,7 @@ public final class LogInboxStore implements InboxStore {
     retired.clear();
     return indexing.compose(v -> {
       return vertx.executeBlocking(() -> {
+        check.close();
         // Counts are of no use any more: nothing is read before the segments go.
         deleteOldest(deletable, Long.MIN_VALUE);
         log.close();

@@ -45,6 +45,7 @@ final class LogSegments {
   static final String QUARANTINE = "quarantine";
   private static final Pattern NAME = Pattern.compile("(\\d{20})\\.log");
   private static final Pattern INDEX_NAME = Pattern.compile("(\\d{20})\\.idx");
+  private static final Pattern MARKER_NAME = Pattern.compile("(\\d{20})\\.log\\.damaged");
   /** Past this many bytes after a bad record, open does not search them for valid records and calls it damage. */
   private static final long MAX_TAIL_SEARCH = 1L << 30;
 
@@ -63,12 +64,21 @@ final class LogSegments {
     boolean retired;
     /** Sealed with an index file that matches it (checked at open, or written since): reads may search it. */
     volatile boolean indexed;
+    /** The CRC-32C of the whole file its index recorded, for the check after a start that did not read it. */
+    int indexCrc;
     /** Its messages per user (count, lowest and highest seq), read from its index once it expired; the store's to use. */
     java.util.Map<String, long[]> sealedCounts;
     /** True once the store took {@link #sealedCounts} off its inboxes. */
     boolean countsApplied;
     /** The index file opened for reads, or null until the first. */
     private LogFiles.Channel index;
+    /**
+     * What its index will hold, collected commit by commit, and the CRC-32C of every byte written to
+     * it, so that sealing it reads nothing back; null for a segment this process did not write from
+     * its first byte (those found at open are read again to be indexed), and once its index is written.
+     */
+    private SegmentIndex.Builder indexBuilder;
+    private CRC32C written;
 
     /** The index file, opened on first use; the segment must be {@link #indexed}. */
     synchronized LogFiles.Channel indexChannel(LogFiles files) throws IOException {
@@ -102,6 +112,11 @@ final class LogSegments {
     long end() {
       return base + size;
     }
+  }
+
+  /** What a commit adds to the index of the segment it was appended to. */
+  interface IndexFeed {
+    void add(SegmentIndex.Builder builder, long entriesPosition);
   }
 
   /** Receives each intact record at open, oldest first, and each run of damaged bytes a repair set aside. */
@@ -161,6 +176,8 @@ final class LogSegments {
   private boolean newestUnsure;
   /** Segments the last {@link #open} took from their index instead of reading their records. */
   private int openedByIndex;
+  /** Segments the last {@link #open} took from their index without reading a byte of them: to check later. */
+  private final List<Segment> unread = new ArrayList<>();
   /** Why writes stopped (a failed sync), or null while the log takes writes. */
   private volatile String stopped;
 
@@ -177,18 +194,28 @@ final class LogSegments {
    * off, with a warning. A bad record anywhere else is damage: the open fails, naming the file and
    * offset, unless {@code repair} is set, which moves the damaged bytes to {@code quarantine/}, puts
    * a PAD record in their place and goes on.
+   *
+   * <p>A sealed segment with a whole index of this version for its base and length is taken from the
+   * index; with {@code checkLater} its bytes are not read at all (the caller checks them against the
+   * index afterwards, {@link #unread}), else its CRC-32C is checked first. A segment with a marker
+   * {@code <segment>.log.damaged} (damage found while an earlier start ran) is read record by record, and
+   * the marker removed once every record reads whole.
    */
-  void open(RecordConsumer consumer, boolean repair) throws IOException {
+  void open(RecordConsumer consumer, boolean repair, boolean checkLater) throws IOException {
     files.createDirectories(dir);
     List<Path> found = new ArrayList<>();
     Map<Long, Path> indexes = new HashMap<>();
+    Map<Long, Path> markers = new HashMap<>();
     for (Path p : files.list(dir)) {
       String name = p.getFileName().toString();
       Matcher indexName = INDEX_NAME.matcher(name);
+      Matcher markerName = MARKER_NAME.matcher(name);
       if (NAME.matcher(name).matches()) {
         found.add(p);
       } else if (indexName.matches()) {
         indexes.put(Long.parseLong(indexName.group(1)), p);
+      } else if (markerName.matches()) {
+        markers.put(Long.parseLong(markerName.group(1)), p);
       } else if (name.endsWith(SegmentIndex.SUFFIX + TEMP_SUFFIX)) {
         LOG.info("inbox log: deleting {}, left by an index write that did not complete", p);
         deleteIndexFile(p);
@@ -204,16 +231,28 @@ final class LogSegments {
       }
     }
     List<Path> checked = new ArrayList<>();
-    if (!repair) {
+    if (!repair && !checkLater) {
       for (int i = 0; i + 1 < found.size(); i++) {
         Matcher m = NAME.matcher(found.get(i).getFileName().toString());
         m.matches();
-        if (indexes.containsKey(Long.parseLong(m.group(1)))) {
+        long base = Long.parseLong(m.group(1));
+        if (indexes.containsKey(base) && !markers.containsKey(base)) {
           checked.add(found.get(i));
         }
       }
     }
-    try (SegmentCrcs crcs = new SegmentCrcs(files, checked)) {
+    List<Path> readAhead = new ArrayList<>();
+    if (!repair && checkLater) {
+      for (int i = 0; i + 1 < found.size(); i++) {
+        Matcher m = NAME.matcher(found.get(i).getFileName().toString());
+        m.matches();
+        long base = Long.parseLong(m.group(1));
+        if (indexes.containsKey(base) && !markers.containsKey(base)) {
+          readAhead.add(indexes.get(base));
+        }
+      }
+    }
+    try (SegmentCrcs crcs = new SegmentCrcs(files, checked); IndexReads ahead = new IndexReads(files, readAhead)) {
       Segment previous = null;
       // Segments are taken from their index only while every one before was: what the store keeps
       // per message (those after the first without an index) is then one run at the end of the log.
@@ -242,13 +281,28 @@ final class LogSegments {
               + (last ? " (or an older Switchboard crashed while creating it: then moving it out loses nothing)." : ".")
               + " Restore it from a backup, or move it out of " + dir + (last ? "" : " with every segment before it"));
         }
-        checkHeader(segment);
         Path index = indexes.remove(base);
-        if (!last && !repair && index != null && indexedSoFar) {
-          SegmentIndex loaded = SegmentIndex.load(files, segment, crcs);
+        Path marker = markers.remove(base);
+        boolean byIndex = !last && !repair && index != null && indexedSoFar && marker == null;
+        if (!(byIndex && checkLater)) {
+          checkHeader(segment);
+        }
+        if (marker != null) {
+          LOG.warn("inbox log: {} was found damaged while the store ran ({}); reading every record of it", file, marker);
+        }
+        if (byIndex) {
+          SegmentIndex loaded = checkLater ? SegmentIndex.load(files, segment, null, ahead)
+              : SegmentIndex.load(files, segment, crcs, null);
+          if (loaded == null && checkLater) {
+            checkHeader(segment);
+          }
           if (loaded != null) {
             openedByIndex++;
             segment.indexed = true;
+            segment.indexCrc = loaded.segmentCrc();
+            if (checkLater) {
+              unread.add(segment);
+            }
             try {
               consumer.indexed(segment, loaded);
             } catch (RuntimeException e) {
@@ -266,7 +320,12 @@ final class LogSegments {
         long goodEnd = scan(segment, new Tee(consumer, builder), last, repair);
         if (builder != null) {
           // A log written before indexes existed, a lost or stale index, or a repaired segment: indexed now.
-          segment.indexed = SegmentIndex.write(files, segment, builder);
+          segment.indexed = SegmentIndex.write(files, segment, builder, SegmentIndex.segmentCrc(segment));
+        }
+        if (marker != null) {
+          // Every record read whole (or was repaired): the index now made from them matches the segment.
+          LOG.info("inbox log: {} reads whole; removing {}", file, marker);
+          deleteIndexFile(marker);
         }
         indexedSoFar = indexedSoFar && segment.indexed;
         if (last) {
@@ -290,10 +349,14 @@ final class LogSegments {
       LOG.info("inbox log: deleting {}, an index without its segment", orphan);
       deleteIndexFile(orphan);
     }
+    for (Path orphan : markers.values()) {
+      LOG.info("inbox log: deleting {}, a damage marker without its segment", orphan);
+      deleteIndexFile(orphan);
+    }
     active = segments.isEmpty() ? null : segments.lastEntry().getValue();
   }
 
-  /** Deletes an index file that must not be used; a failure is only logged, as a stale index is never trusted anyway. */
+  /** Deletes an index or marker file; a failure is only logged (an index is checked before use, a marker only costs a full read). */
   private void deleteIndexFile(Path file) {
     try {
       files.delete(file);
@@ -316,6 +379,11 @@ final class LogSegments {
     return openedByIndex;
   }
 
+  /** The sealed segments the open took from their index without reading them, oldest first. */
+  List<Segment> unread() {
+    return List.copyOf(unread);
+  }
+
   /** True before the first segment exists. */
   boolean isEmpty() {
     return active == null;
@@ -328,6 +396,15 @@ final class LogSegments {
   /** Segments from the oldest, the active one last. */
   Iterable<Segment> all() {
     return segments.values();
+  }
+
+  /**
+   * The segments from the one holding log position {@code from} (or the oldest, if it is gone) to
+   * the one holding {@code to}, oldest first.
+   */
+  Iterable<Segment> between(long from, long to) {
+    Long first = segments.floorKey(from);
+    return segments.subMap(first == null ? from : first, true, to, true).values();
   }
 
   /** Null while the log takes writes; else why it stopped. */
@@ -353,12 +430,18 @@ final class LogSegments {
     try {
       channel = files.create(temp);
       segment = new Segment(base, file, channel, 0);
+      segment.indexBuilder = new SegmentIndex.Builder();
+      segment.written = new CRC32C();
       writeHeader(segment);
       if (checkpoint.hasRemaining()) {
         ByteBuffer entries = checkpoint.duplicate();
-        writeFully(channel, recordHeader(entries), FILE_HEADER);
+        ByteBuffer header = recordHeader(entries);
+        writeFully(channel, header, FILE_HEADER);
         writeFully(channel, entries, FILE_HEADER + RECORD_HEADER);
         segment.size = FILE_HEADER + RECORD_HEADER + checkpoint.remaining();
+        segment.written.update(header.rewind());
+        segment.written.update(checkpoint.duplicate());
+        segment.indexBuilder.record(base + FILE_HEADER + RECORD_HEADER, checkpoint);
       }
       channel.force(true);
     } catch (IOException e) {
@@ -396,19 +479,34 @@ final class LogSegments {
   }
 
   /**
-   * Writes the index of a sealed segment from its records; false if it could not (logged): the
+   * Writes the index of a sealed segment: from what its commits added as they were appended, or
+   * (a segment found at open) from its records read again. False if it could not (logged): the
    * next start then reads the segment's records, as it does for a log without indexes.
    */
   boolean index(Segment sealed) {
+    if (sealed.indexed) {
+      // Listed again by a roll that came while its index was being written.
+      return true;
+    }
+    if (sealed.indexBuilder != null) {
+      sealed.indexed = SegmentIndex.write(files, sealed, sealed.indexBuilder, (int) sealed.written.getValue());
+      if (sealed.indexed) {
+        sealed.indexBuilder = null;
+        sealed.written = null;
+      }
+      return sealed.indexed;
+    }
     SegmentIndex.Builder builder = new SegmentIndex.Builder();
+    int crc;
     try {
       scan(sealed, new Tee(null, builder), false, false);
+      crc = SegmentIndex.segmentCrc(sealed);
     } catch (IOException | RuntimeException e) {
       LOG.warn("inbox log: could not index sealed {} ({}); the next start reads its records instead",
           sealed.file, e.toString());
       return false;
     }
-    sealed.indexed = SegmentIndex.write(files, sealed, builder);
+    sealed.indexed = SegmentIndex.write(files, sealed, builder, crc);
     return sealed.indexed;
   }
 
@@ -427,8 +525,9 @@ final class LogSegments {
   /**
    * Appends one record; returns the position of its entries. Synced if the store is configured so.
    * A failed write is cut back; a failed sync stops all later writes ({@link WritesStoppedException}).
+   * Once written, {@code feed} adds the record's entries to the segment's index-to-be, if it has one.
    */
-  long append(ByteBuffer entries, long now) throws IOException {
+  long append(ByteBuffer entries, long now, IndexFeed feed) throws IOException {
     checkWritable();
     Segment segment = active;
     long offset = segment.size;
@@ -441,7 +540,11 @@ final class LogSegments {
       }
     }
     segment.opened = Math.min(segment.opened, now);
-    return segment.base + offset + RECORD_HEADER;
+    long position = segment.base + offset + RECORD_HEADER;
+    if (segment.indexBuilder != null) {
+      feed.add(segment.indexBuilder, position);
+    }
+    return position;
   }
 
   private void checkWritable() throws WritesStoppedException {
@@ -466,6 +569,7 @@ final class LogSegments {
   private void writeRecord(Segment segment, ByteBuffer entries) throws IOException {
     long offset = segment.size;
     ByteBuffer header = recordHeader(entries);
+    ByteBuffer whole = entries.duplicate();
     try {
       long at = offset;
       while (header.hasRemaining()) {
@@ -475,6 +579,10 @@ final class LogSegments {
         at += segment.channel.write(entries, at);
       }
       segment.size = at;
+      if (segment.written != null) {
+        segment.written.update(header.rewind());
+        segment.written.update(whole);
+      }
     } catch (IOException e) {
       // Leave no half record behind, or the next one would follow garbage.
       try {
@@ -511,6 +619,10 @@ final class LogSegments {
     ByteBuffer buffer = ByteBuffer.allocate((int) Math.max(4, Math.min(hint, segment.size - offset)));
     readFully(segment, buffer, offset);
     int total = LogEntries.totalLength(buffer.flip());
+    if (total < 5 || total > segment.size - offset) {
+      throw new DamagedEntryException(segment.file + " holds an entry of " + total + " bytes at offset " + offset
+          + ", which does not fit in the segment");
+    }
     if (total > buffer.limit()) {
       buffer = ByteBuffer.allocate(total);
       readFully(segment, buffer, offset);
@@ -530,6 +642,7 @@ final class LogSegments {
     segment.indexed = false;
     segment.closeIndex();
     files.delete(SegmentIndex.fileFor(segment.file));
+    files.delete(SegmentDamage.markerFor(segment.file));
     files.delete(segment.file);
     segments.remove(segment.base);
     try {
@@ -708,8 +821,12 @@ final class LogSegments {
   }
 
   private static void writeHeader(Segment segment) throws IOException {
-    writeFully(segment.channel, ByteBuffer.allocate(FILE_HEADER).putInt(MAGIC).putInt(FORMAT_VERSION).flip(), 0);
+    ByteBuffer header = ByteBuffer.allocate(FILE_HEADER).putInt(MAGIC).putInt(FORMAT_VERSION).flip();
+    writeFully(segment.channel, header, 0);
     segment.size = FILE_HEADER;
+    if (segment.written != null) {
+      segment.written.update(header.rewind());
+    }
   }
 
   private static void checkHeader(Segment segment) throws IOException {

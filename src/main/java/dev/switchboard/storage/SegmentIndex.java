@@ -1,5 +1,7 @@
 package dev.switchboard.storage;
 
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.StoredMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,8 +29,9 @@ import java.util.zip.CRC32C;
  * newestMessage:int64 newestKey:int64 opened:int64 messagesAt:int64 (where the messages section starts)
  * users:     count:int32, each a string (length:int32, UTF-8)
  * summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
- * messages:  count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32,
- *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq
+ * messages:  count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
+ *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq; crc is
+ *           {@link LogEntries#messageCrc} of the message's entry (and of the entry holding its body)
  * keys:     count:int32, each position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
  * heads:    count:int32, each user:int32 lastSeq:int64
  * cursors:  count:int32, each user:int32 device lastSeq:int64
@@ -36,6 +39,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * A user is its number in the users table; a hash collision between two users is told apart by it.
+ * The per-message CRC lets a read through the index refuse damaged bytes before the whole segment
+ * was checked against {@code segmentCrc} (a start may trust the index and check the segment later).
  */
 final class SegmentIndex {
 
@@ -43,11 +48,13 @@ final class SegmentIndex {
 
   /** "SBIX": a Switchboard segment index. */
   static final int MAGIC = 0x53424958;
-  static final int VERSION = 2;
+  static final int VERSION = 3;
   static final String SUFFIX = ".idx";
-  static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4;
+  static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4 + 4;
   private static final int KEY_BYTES = 8 + 8 + 8;
   private static final int SUMMARY_BYTES = 4 + 4 + 8 + 8;
+  /** Where the header holds the CRC-32C of the whole segment. */
+  private static final int SEGMENT_CRC_AT = 4 + 4 + 8 + 8;
   /** Where the header holds the offset of the messages section. */
   private static final int MESSAGES_AT = 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8;
   /** Bytes read at a time when checking a segment's CRC-32C. */
@@ -82,6 +89,11 @@ final class SegmentIndex {
 
   Times times() {
     return times;
+  }
+
+  /** The CRC-32C of the whole segment file when the index was made from it. */
+  int segmentCrc() {
+    return bytes.getInt(SEGMENT_CRC_AT);
   }
 
   /** The index file of the segment in {@code segmentFile} ({@code N.log} has {@code N.idx}). */
@@ -138,18 +150,76 @@ final class SegmentIndex {
 
   private static final int HEADER = MESSAGES_AT + 8;
 
-  /** Receives index entries of one user hash in seq order; false stops the walk. */
+  /** Receives index entries of one user hash in seq order, each with its message's CRC; false stops the walk. */
   interface EntryConsumer {
-    boolean accept(long seq, long position, long time) throws IOException;
+    boolean accept(long seq, long position, long time, int crc) throws IOException;
+  }
+
+  /** Where a user's messages stand in a sealed segment against a seq. */
+  enum Holds {
+    /** Messages past the seq start here. */
+    PAST,
+    /** Messages of the user are here, none past the seq. */
+    NONE_PAST,
+    /** No message of the user (of its hash) is here. */
+    NOTHING
   }
 
   /**
-   * Walks the index entries of the sealed {@code segment} whose user hash is {@code hash} and whose
-   * seq is past {@code after}, oldest first, reading the index file through {@code pages}: a binary
-   * search for the first, then the run. A read that fails is thrown, never taken as "no messages".
+   * One binary search of a sealed segment's messages section (through {@code pages}) for a user hash
+   * and the first seq past a cursor: what the segment holds of the user, and the run to walk from there.
    */
-  static void entriesAfter(IndexPages pages, LogSegments.Segment segment, long hash, long after, EntryConsumer out)
-      throws IOException {
+  static final class Search {
+    private final IndexPages pages;
+    private final LogSegments.Segment segment;
+    private final long hash;
+    private final long first;
+    private final int count;
+    private final int at;
+    private final Holds holds;
+
+    private Search(IndexPages pages, LogSegments.Segment segment, long hash, long first, int count, int at) throws IOException {
+      this.pages = pages;
+      this.segment = segment;
+      this.hash = hash;
+      this.first = first;
+      this.count = count;
+      this.at = at;
+      if (at < count && hashAt(at) == hash) {
+        holds = Holds.PAST;
+      } else if (at > 0 && hashAt(at - 1) == hash) {
+        holds = Holds.NONE_PAST;
+      } else {
+        holds = Holds.NOTHING;
+      }
+    }
+
+    Holds holds() {
+      return holds;
+    }
+
+    private long hashAt(int i) throws IOException {
+      return pages.getLong(segment, first + (long) i * MESSAGE_BYTES);
+    }
+
+    /** Hands the entries of the hash past the seq to {@code out}, oldest first, until it returns false. */
+    void walk(EntryConsumer out) throws IOException {
+      for (int i = at; i < count; i++) {
+        long entry = first + (long) i * MESSAGE_BYTES;
+        if (pages.getLong(segment, entry) != hash
+            || !out.accept(pages.getLong(segment, entry + 8), pages.getLong(segment, entry + 16), pages.getLong(segment, entry + 24),
+                pages.getInt(segment, entry + 36))) {
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Searches the index of the sealed {@code segment} for the entries whose user hash is {@code hash}
+   * and whose seq is past {@code after}. A read that fails is thrown, never taken as "no messages".
+   */
+  static Search search(IndexPages pages, LogSegments.Segment segment, long hash, long after) throws IOException {
     long messagesAt = pages.getLong(segment, MESSAGES_AT);
     int count = pages.getInt(segment, messagesAt);
     long first = messagesAt + 4;
@@ -165,13 +235,7 @@ final class SegmentIndex {
         hi = mid;
       }
     }
-    for (int i = lo; i < count; i++) {
-      long at = first + (long) i * MESSAGE_BYTES;
-      if (pages.getLong(segment, at) != hash
-          || !out.accept(pages.getLong(segment, at + 8), pages.getLong(segment, at + 16), pages.getLong(segment, at + 24))) {
-        return;
-      }
-    }
+    return new Search(pages, segment, hash, first, count, lo);
   }
 
   /** Receives a user's message count in a segment, and their lowest and highest seq. */
@@ -212,22 +276,27 @@ final class SegmentIndex {
   }
 
   /**
-   * The index of {@code segment} if its file exists, is whole and describes the segment as it is now;
+   * The index of {@code segment} if its file exists, is whole, of this version, and describes the
+   * segment as it is now (base and length, and with {@code crcs} also the CRC-32C of the whole
+   * segment; without, the segment is not read and its CRC is for a later check to compare);
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
    * before indexes existed looks).
    */
-  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs) {
+  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs, IndexReads ahead) {
     Path file = fileFor(segment.file);
     ByteBuffer bytes;
-    try (LogFiles.Channel channel = files.open(file)) {
-      long size = channel.size();
-      if (size < HEADER + 4 || size > Integer.MAX_VALUE) {
-        LOG.warn("inbox log: index {} is {} bytes, not an index; reading its segment instead", file, size);
+    try {
+      FileBytes read = ahead != null ? ahead.take(file) : readFile(files, file);
+      if (read == null) {
+        LOG.warn("inbox log: index {} is not of a size an index has; reading its segment instead", file);
         return null;
       }
-      bytes = ByteBuffer.allocate((int) size);
-      readFully(channel, bytes, 0, file);
-      bytes.flip();
+      if (!read.whole()) {
+        LOG.warn("inbox log: index {} is not used: its own CRC-32C does not match (damaged); reading its segment"
+            + " instead and writing a new index", file);
+        return null;
+      }
+      bytes = read.bytes();
     } catch (NoSuchFileException e) {
       LOG.debug("inbox log: {} has no index; reading its records", segment.file);
       return null;
@@ -236,9 +305,9 @@ final class SegmentIndex {
       return null;
     }
     String problem = check(bytes, segment);
-    if (problem == null) {
+    if (problem == null && crcs != null) {
       try {
-        problem = crcs.crc(segment.file) == bytes.getInt(4 + 4 + 8 + 8) ? null
+        problem = crcs.crc(segment.file) == bytes.getInt(SEGMENT_CRC_AT) ? null
             : "the segment's CRC-32C differs from the one the index was made from";
       } catch (IOException e) {
         problem = "the segment could not be read to check it (" + e + ")";
@@ -262,13 +331,32 @@ final class SegmentIndex {
     }
   }
 
-  /** Why the index bytes cannot describe {@code segment}, or null if they may (its CRC is checked apart). */
-  private static String check(ByteBuffer bytes, LogSegments.Segment segment) {
+  /** An index file's bytes, and whether they match their own CRC-32C. */
+  record FileBytes(ByteBuffer bytes, boolean whole) {
+  }
+
+  /**
+   * Reads an index file whole and checks its own CRC-32C; null if its size cannot be an index's.
+   * Thread-safe: a start reads several ahead ({@link IndexReads}).
+   */
+  static FileBytes readFile(LogFiles files, Path file) throws IOException {
+    ByteBuffer bytes;
+    try (LogFiles.Channel channel = files.open(file)) {
+      long size = channel.size();
+      if (size < HEADER + 4 || size > Integer.MAX_VALUE) {
+        return null;
+      }
+      bytes = ByteBuffer.allocate((int) size);
+      readFully(channel, bytes, 0, file);
+      bytes.flip();
+    }
     CRC32C crc = new CRC32C();
     crc.update(bytes.duplicate().limit(bytes.limit() - 4));
-    if ((int) crc.getValue() != bytes.getInt(bytes.limit() - 4)) {
-      return "its own CRC-32C does not match (damaged)";
-    }
+    return new FileBytes(bytes, (int) crc.getValue() == bytes.getInt(bytes.limit() - 4));
+  }
+
+  /** Why the index bytes (whole by their own CRC-32C) cannot describe {@code segment}, or null if they may. */
+  private static String check(ByteBuffer bytes, LogSegments.Segment segment) {
     if (bytes.getInt(0) != MAGIC || bytes.getInt(4) != VERSION) {
       return "not an index of this version";
     }
@@ -280,7 +368,7 @@ final class SegmentIndex {
   }
 
   /** CRC-32C of the whole segment file, in one streaming pass. */
-  static int segmentCrc(LogFiles files, LogSegments.Segment segment) throws IOException {
+  static int segmentCrc(LogSegments.Segment segment) throws IOException {
     return crcOf(segment.channel, segment.size, segment.file);
   }
 
@@ -311,13 +399,17 @@ final class SegmentIndex {
   }
 
   /**
-   * Collects what the index of one segment holds from the segment's records, as they are read (at
-   * start, or when the segment is sealed), then writes the index file.
+   * Collects what the index of one segment holds, either from the segment's records as they are
+   * read (at start, when its index is missing or stale) or from each commit as it is appended (the
+   * active segment), then writes the index file. Both ways feed the same entries in log order, so
+   * they write the same bytes.
    */
   static final class Builder {
+    /** Longs per message: seq, position, time, user number, CRC. */
+    private static final int STRIDE = 5;
     private final Map<String, Integer> userNumbers = new HashMap<>();
     private final List<String> users = new ArrayList<>();
-    private long[] messages = new long[5 * 64];
+    private long[] messages = new long[STRIDE * 64];
     private int messageCount;
     private long[] keys = new long[3 * 64];
     private int keyCount;
@@ -327,46 +419,83 @@ final class SegmentIndex {
     private long newestKey = Long.MIN_VALUE;
     private long opened = Long.MAX_VALUE;
 
+    /** The entries of a record read back from a segment. */
     void record(long entriesPosition, ByteBuffer entries) {
       LogEntries.replay(entries.duplicate(), new LogEntries.Visitor() {
         @Override
         public void message(String recipient, long seq, long ts, int offset) {
-          if (messageCount * 5 == messages.length) {
-            messages = Arrays.copyOf(messages, messages.length * 2);
-          }
-          int at = messageCount++ * 5;
-          messages[at] = userHash(recipient);
-          messages[at + 1] = seq;
-          messages[at + 2] = entriesPosition + offset;
-          messages[at + 3] = ts;
-          messages[at + 4] = user(recipient);
-          newestMessage = Math.max(newestMessage, ts);
-          opened = Math.min(opened, ts);
+          Builder.this.message(recipient, seq, entriesPosition + offset, ts, LogEntries.messageCrc(entries, offset));
         }
 
         @Override
         public void sendKey(String sender, String key, long createdAt, int offset) {
-          if (keyCount * 3 == keys.length) {
-            keys = Arrays.copyOf(keys, keys.length * 2);
-          }
-          keys[keyCount * 3] = entriesPosition + offset;
-          keys[keyCount * 3 + 1] = createdAt;
-          keys[keyCount * 3 + 2] = KeyPositions.hash(sender, key);
-          keyCount++;
-          newestKey = Math.max(newestKey, createdAt);
-          opened = Math.min(opened, createdAt);
+          Builder.this.sendKey(KeyPositions.hash(sender, key), entriesPosition + offset, createdAt);
         }
 
         @Override
         public void cursor(String user, String device, long seq) {
-          cursors.computeIfAbsent(user(user), u -> new HashMap<>()).merge(device, seq, Math::max);
+          Builder.this.cursor(user, device, seq);
         }
 
         @Override
         public void head(String user, long lastSeq) {
-          heads.merge(user(user), lastSeq, Math::max);
+          Builder.this.head(user, lastSeq);
         }
       });
+    }
+
+    /**
+     * The entries of a commit just appended at {@code entriesPosition}, as {@link LogEntries#commit}
+     * wrote them (messages, then keys, then cursor moves), without reading them back; {@code messageCrcs}
+     * holds {@link LogEntries#messageCrc} of each message's entry in the buffer that was written.
+     */
+    void commit(long entriesPosition, List<StoredMessage> rows, int[] messageOffsets, int[] messageCrcs,
+                List<AppendPlanner.NewSendKey> newKeys, int[] keyOffsets, long now, List<CursorUpdate> moves) {
+      for (int i = 0; i < rows.size(); i++) {
+        StoredMessage m = rows.get(i);
+        message(m.to(), m.seq(), entriesPosition + messageOffsets[i], m.ts(), messageCrcs[i]);
+      }
+      for (int i = 0; i < newKeys.size(); i++) {
+        AppendPlanner.SendKey k = newKeys.get(i).key();
+        sendKey(KeyPositions.hash(k.sender(), k.key()), entriesPosition + keyOffsets[i], now);
+      }
+      for (CursorUpdate c : moves) {
+        cursor(c.user(), c.device(), c.seq());
+      }
+    }
+
+    private void message(String recipient, long seq, long position, long ts, int crc) {
+      if (messageCount * STRIDE == messages.length) {
+        messages = Arrays.copyOf(messages, messages.length * 2);
+      }
+      int at = messageCount++ * STRIDE;
+      messages[at] = seq;
+      messages[at + 1] = position;
+      messages[at + 2] = ts;
+      messages[at + 3] = user(recipient);
+      messages[at + 4] = crc;
+      newestMessage = Math.max(newestMessage, ts);
+      opened = Math.min(opened, ts);
+    }
+
+    private void sendKey(long hash, long position, long createdAt) {
+      if (keyCount * 3 == keys.length) {
+        keys = Arrays.copyOf(keys, keys.length * 2);
+      }
+      keys[keyCount * 3] = position;
+      keys[keyCount * 3 + 1] = createdAt;
+      keys[keyCount * 3 + 2] = hash;
+      keyCount++;
+      newestKey = Math.max(newestKey, createdAt);
+      opened = Math.min(opened, createdAt);
+    }
+
+    private void cursor(String user, String device, long seq) {
+      cursors.computeIfAbsent(user(user), u -> new HashMap<>()).merge(device, seq, Math::max);
+    }
+
+    private void head(String user, long lastSeq) {
+      heads.merge(user(user), lastSeq, Math::max);
     }
 
     private int user(String user) {
@@ -379,24 +508,84 @@ final class SegmentIndex {
       return n;
     }
 
-    /** The index bytes for {@code segment} as it is now on disk (its CRC is read from the file). */
-    ByteBuffer bytes(LogFiles files, LogSegments.Segment segment) throws IOException {
-      int crc = segmentCrc(files, segment);
-      Integer[] order = new Integer[messageCount];
-      for (int i = 0; i < messageCount; i++) {
+    /**
+     * The messages in index order, by (user hash, seq), messages of equal hash and seq in log order:
+     * a stable radix sort by hash (messages come in log order, so each user's run is already in seq
+     * order), and a sort by (seq, position) only of a run whose seqs do not rise (two users sharing
+     * a hash, or a repaired segment's repeated seq).
+     */
+    private int[] order(long[] hashes) {
+      int n = messageCount;
+      int[] order = new int[n];
+      int[] spare = new int[n];
+      for (int i = 0; i < n; i++) {
         order[i] = i;
       }
-      Arrays.sort(order, (a, b) -> {
-        int byHash = Long.compare(messages[a * 5], messages[b * 5]);
-        return byHash != 0 ? byHash : Long.compare(messages[a * 5 + 1], messages[b * 5 + 1]);
-      });
+      int[] counts = new int[257];
+      for (int shift = 0; shift < 64; shift += 8) {
+        Arrays.fill(counts, 0);
+        for (int i = 0; i < n; i++) {
+          counts[bucket(hashes[order[i]], shift) + 1]++;
+        }
+        for (int b = 0; b < 256; b++) {
+          counts[b + 1] += counts[b];
+        }
+        for (int i = 0; i < n; i++) {
+          int m = order[i];
+          spare[counts[bucket(hashes[m], shift)]++] = m;
+        }
+        int[] t = order;
+        order = spare;
+        spare = t;
+      }
+      for (int from = 0; from < n; ) {
+        int to = from + 1;
+        boolean rising = true;
+        while (to < n && hashes[order[to]] == hashes[order[from]]) {
+          rising &= messages[order[to] * STRIDE] >= messages[order[to - 1] * STRIDE];
+          to++;
+        }
+        if (!rising) {
+          Integer[] run = new Integer[to - from];
+          for (int i = from; i < to; i++) {
+            run[i - from] = order[i];
+          }
+          Arrays.sort(run, (a, b) -> {
+            int bySeq = Long.compare(messages[a * STRIDE], messages[b * STRIDE]);
+            return bySeq != 0 ? bySeq : Long.compare(messages[a * STRIDE + 1], messages[b * STRIDE + 1]);
+          });
+          for (int i = from; i < to; i++) {
+            order[i] = run[i - from];
+          }
+        }
+        from = to;
+      }
+      return order;
+    }
+
+    /** Byte {@code shift / 8} of a hash, as an unsigned digit of its signed order. */
+    private static int bucket(long hash, int shift) {
+      return (int) (((hash ^ Long.MIN_VALUE) >>> shift) & 0xff);
+    }
+
+    /** The index bytes for {@code segment}, whose whole file has CRC-32C {@code segmentCrc}. */
+    ByteBuffer bytes(LogSegments.Segment segment, int segmentCrc) throws IOException {
+      long[] userHashes = new long[users.size()];
+      for (int u = 0; u < userHashes.length; u++) {
+        userHashes[u] = userHash(users.get(u));
+      }
+      long[] hashes = new long[messageCount];
+      for (int i = 0; i < messageCount; i++) {
+        hashes[i] = userHashes[(int) messages[i * STRIDE + 3]];
+      }
+      int[] order = order(hashes);
       int[] counts = new int[users.size()];
       long[] minSeqs = new long[users.size()];
       long[] maxSeqs = new long[users.size()];
       int summaries = 0;
-      for (Integer i : order) {
-        int user = (int) messages[i * 5 + 4];
-        long seq = messages[i * 5 + 1];
+      for (int i : order) {
+        int user = (int) messages[i * STRIDE + 3];
+        long seq = messages[i * STRIDE];
         if (counts[user]++ == 0) {
           summaries++;
           minSeqs[user] = seq;
@@ -419,7 +608,7 @@ final class SegmentIndex {
         throw new IOException("the index of " + segment.file + " would be " + size + " bytes, more than an index holds");
       }
       ByteBuffer out = ByteBuffer.allocate((int) size);
-      out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(crc)
+      out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(segmentCrc)
           .putLong(newestMessage).putLong(newestKey).putLong(opened).putLong(0);
       out.putInt(userBytes.size());
       userBytes.forEach(b -> out.putInt(b.length).put(b));
@@ -431,10 +620,10 @@ final class SegmentIndex {
       }
       out.putLong(MESSAGES_AT, out.position());
       out.putInt(messageCount);
-      for (Integer i : order) {
-        int at = i * 5;
-        out.putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2]).putLong(messages[at + 3])
-            .putInt((int) messages[at + 4]);
+      for (int i : order) {
+        int at = i * STRIDE;
+        out.putLong(hashes[i]).putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2])
+            .putInt((int) messages[at + 3]).putInt((int) messages[at + 4]);
       }
       out.putInt(keyCount);
       for (int i = 0; i < keyCount * 3; i++) {
@@ -463,12 +652,12 @@ final class SegmentIndex {
    * the directory synced. An index is only ever a shortcut, so a failure is logged and the temporary
    * file removed; the next start reads the segment's records instead.
    */
-  static boolean write(LogFiles files, LogSegments.Segment segment, Builder builder) {
+  static boolean write(LogFiles files, LogSegments.Segment segment, Builder builder, int segmentCrc) {
     Path file = fileFor(segment.file);
     Path temp = file.resolveSibling(file.getFileName() + LogSegments.TEMP_SUFFIX);
     LogFiles.Channel channel = null;
     try {
-      ByteBuffer bytes = builder.bytes(files, segment);
+      ByteBuffer bytes = builder.bytes(segment, segmentCrc);
       files.delete(temp);
       channel = files.create(temp);
       long at = 0;

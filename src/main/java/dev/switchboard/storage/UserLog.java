@@ -26,6 +26,13 @@ final class UserLog {
    * run from it (holes of a repair aside), as a tail message leaving by age takes every sealed one with it.
    */
   private long sealedFirst;
+  /**
+   * Log positions that bound the indexed sealed segments holding the counted messages: the first
+   * such segment holds {@link #sealedFrom} (or lies after it, once older ones expired), the last
+   * holds {@link #sealedTo}; reads search no segment outside them.
+   */
+  private long sealedFrom;
+  private long sealedTo;
   /** Entries of {@link #positions} that are holes (no message), not counted as stored. */
   private int holes;
   /** Seq of the oldest stored message (entry {@link #start}); meaningless while {@link #size} is 0. */
@@ -57,14 +64,25 @@ final class UserLog {
     return sealed > 0 && (size == 0 || after + 1 < firstSeq);
   }
 
+  /** A log position in the oldest indexed sealed segment that may hold counted messages (see {@link #readsIndex}). */
+  long sealedFrom() {
+    return sealedFrom;
+  }
+
+  /** A log position in the newest indexed sealed segment that holds counted messages. */
+  long sealedTo() {
+    return sealedTo;
+  }
+
   /**
-   * Messages of an indexed sealed segment, taken from its summary at open: counted, and the head
-   * raised to the newest, with no entry kept.
+   * Messages of the indexed sealed segment starting at log position {@code segmentBase}, taken from
+   * its summary at open: counted, and the head raised to the newest, with no entry kept.
    */
-  void addSealed(int count, long minSeq, long maxSeq) {
-    if (sealed == 0) {
-      sealedFirst = minSeq;
-    }
+  void addSealed(int count, long minSeq, long maxSeq, long segmentBase) {
+    // At open, the tail may still hold messages of older segments (read from their records), sealed after.
+    sealedFirst = sealed == 0 ? minSeq : Math.min(sealedFirst, minSeq);
+    sealedFrom = sealed == 0 ? segmentBase : Math.min(sealedFrom, segmentBase);
+    sealedTo = sealed == 0 ? segmentBase : Math.max(sealedTo, segmentBase);
     sealed += count;
     lastSeq = Math.max(lastSeq, maxSeq);
   }
@@ -79,9 +97,12 @@ final class UserLog {
       if (positions[start] == NO_POSITION) {
         holes--;
       } else {
-        if (sealed + moved == 0) {
-          sealedFirst = firstSeq;
-        }
+        long at = positions[start];
+        boolean none = sealed + moved == 0;
+        // At open, messages of indexed segments after these may be counted already: bounds only widen.
+        sealedFirst = none ? firstSeq : Math.min(sealedFirst, firstSeq);
+        sealedFrom = none ? at : Math.min(sealedFrom, at);
+        sealedTo = none ? at : Math.max(sealedTo, at);
         moved++;
       }
       start++;

@@ -34,6 +34,7 @@ class ConfigTest {
       assertEquals(InboxConfig.Engine.LOG, config.inbox().engine());
       assertEquals(64L * 1024 * 1024, config.inbox().logSegmentBytes());
       assertEquals(false, config.inbox().logRepair(), "repair is never the default");
+      assertEquals(true, config.inbox().verifyInBackground(), "a start trusts whole indexes and checks segments after");
       assertEquals(List.of("postgresql://switchboard@127.0.0.1:5432/switchboard"), config.inbox().postgresUris());
       assertEquals(3_600_000L, config.inbox().postgresPartitionMillis());
       assertEquals(8, config.inbox().postgresPoolSize());
@@ -73,7 +74,7 @@ class ConfigTest {
     Map<String, String> env = Map.of("SWITCHBOARD_GATEWAY_PORT", "9100", "SWITCHBOARD_INBOX_MAX_MESSAGES_PER_USER", "5",
         "SWITCHBOARD_PUSH_CORS_ORIGINS", "https://a.example, https://b.example",
         "SWITCHBOARD_INBOX_ENGINE", "postgres", "SWITCHBOARD_INBOX_POSTGRES_URI", "postgresql://sb:secret@db.internal/inbox",
-        "SWITCHBOARD_INBOX_LOG_REPAIR", "true");
+        "SWITCHBOARD_INBOX_LOG_REPAIR", "true", "SWITCHBOARD_INBOX_VERIFY_IN_BACKGROUND", "false");
     ConfigLoader.load(vertx, launcher, env).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
       SwitchboardConfig config = SwitchboardConfig.fromJson(json);
       assertEquals(9100, config.gateway().port());
@@ -83,6 +84,7 @@ class ConfigTest {
       assertEquals(InboxConfig.Engine.POSTGRES, config.inbox().engine());
       assertEquals(List.of("postgresql://sb:secret@db.internal/inbox"), config.inbox().postgresUris());
       assertEquals(true, config.inbox().logRepair());
+      assertEquals(false, config.inbox().verifyInBackground());
       assertEquals(65_536, config.limits().maxBodyBytes());
       ctx.completeNow();
     })));

@@ -194,6 +194,8 @@ class LogFaultSuiteTest extends LogTestSupport {
       LogInboxStore reopened = new LogInboxStore(vertx, config, files);
       try {
         await(reopened::open);
+        // The background check's file operations then come at one place in the count, under the faults too.
+        reopened.backgroundCheck().get(20, java.util.concurrent.TimeUnit.SECONDS);
         return reopened;
       } catch (Exception e) {
         try {

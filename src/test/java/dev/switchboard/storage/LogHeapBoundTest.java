@@ -41,6 +41,10 @@ class LogHeapBoundTest extends LogTestSupport {
     while (to.size() < n) {
       to.add(users[random.nextInt(users.length)]);
     }
+    send(store, random, to, id);
+  }
+
+  private void send(LogInboxStore store, Random random, Set<String> to, int id) throws Exception {
     List<AppendRequest.Recipient> recipients = new ArrayList<>();
     for (String user : to) {
       recipients.add(new AppendRequest.Recipient(user, "m" + id + "-" + user));
@@ -57,6 +61,11 @@ class LogHeapBoundTest extends LogTestSupport {
 
   /** Message entries in the records of one segment file. */
   private static int messagesIn(Path segment) throws Exception {
+    return messagesIn(segment, null);
+  }
+
+  /** Message entries in the records of one segment file, to {@code user} only unless it is null. */
+  private static int messagesIn(Path segment, String user) throws Exception {
     ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(segment));
     int[] count = {0};
     int at = LogSegments.FILE_HEADER;
@@ -65,7 +74,9 @@ class LogHeapBoundTest extends LogTestSupport {
       LogEntries.replay(bytes.slice(at + LogSegments.RECORD_HEADER, length), new LogEntries.Visitor() {
         @Override
         public void message(String recipient, long seq, long ts, int offset) {
-          count[0]++;
+          if (user == null || user.equals(recipient)) {
+            count[0]++;
+          }
         }
 
         @Override
@@ -163,13 +174,71 @@ class LogHeapBoundTest extends LogTestSupport {
   }
 
   @Test
+  @DisplayName("a read searches O(log segments) sealed segments' indexes: the first holding the user's messages past"
+      + " the cursor is found by bisection, and segments before or after the user's messages are not searched")
+  void readsSearchFewSegments() throws Exception {
+    InboxConfig config = config(2048);
+    LogInboxStore store = open(config);
+    Random random = new Random(3);
+    String[] others = {"carol", "dave", "erin"};
+    int sends = 700;
+    try {
+      for (int i = 0; i < sends; i++) {
+        Set<String> to = new LinkedHashSet<>(List.of("bob", others[random.nextInt(others.length)]));
+        if (i % 40 == 0) {
+          to.add("sparse");
+        }
+        if (i >= sends - 40 && i < sends - 20) {
+          to.add("late");
+        }
+        send(store, random, to, i);
+      }
+      await(store::indexesWritten);
+      List<Path> segments = segments();
+      List<Path> sealed = segments.subList(0, segments.size() - 1);
+      assertTrue(sealed.size() >= 30, "many sealed segments: " + sealed.size());
+      long bound = 2 + (long) Math.ceil(Math.log(sealed.size()) / Math.log(2));
+      List<StoredMessage> bob = written.get("bob");
+      int bobSealed = bob.size() - messagesIn(segments.get(segments.size() - 1), "bob");
+      for (int r = 0; r < 100; r++) {
+        long after = random.nextInt(bobSealed);
+        long before = store.indexSearches();
+        InboxPage page = await(() -> store.read("bob", after, 1, T + 5_000));
+        long searches = store.indexSearches() - before;
+        assertEquals(bob.subList((int) after, (int) after + 1), page.messages(), "bob after " + after);
+        assertTrue(searches <= bound, "bob after " + after + ": " + searches + " index searches for one message, "
+            + sealed.size() + " sealed segments, at most " + bound + " expected");
+      }
+      int lateSegments = 0;
+      for (Path segment : sealed) {
+        lateSegments += messagesIn(segment, "late") > 0 ? 1 : 0;
+      }
+      long before = store.indexSearches();
+      assertEquals(written.get("late"), readAll(store, "late", T + 5_000));
+      long searches = store.indexSearches() - before;
+      assertTrue(searches <= lateSegments + bound, "late's messages are in " + lateSegments + " of " + sealed.size()
+          + " sealed segments; reading them all took " + searches + " index searches");
+      for (String user : List.of("bob", "sparse", "late", "carol")) {
+        List<StoredMessage> all = written.get(user);
+        for (int after = 0; after <= all.size(); after += 1 + random.nextInt(7)) {
+          long from = after;
+          assertEquals(all.subList(after, Math.min(all.size(), after + 3)),
+              await(() -> store.read(user, from, 3, T + 5_000)).messages(), user + " after " + after);
+        }
+      }
+    } finally {
+      await(store::close);
+    }
+  }
+
+  @Test
   @DisplayName("messages in indexed sealed segments count against the cap until their segment expires, then free their place; seqs keep rising")
   void capWithSealedSegments() throws Exception {
     InboxConfig base = config(400);
     InboxConfig capped = new InboxConfig(base.engine(), base.dataDir(), base.retentionMillis(), 6,
         base.idempotencyWindowMillis(), base.purgeIntervalMillis(), base.batchMaxMessages(), base.commitIntervalMillis(),
         base.cursorFlushMillis(), base.synchronous(), base.logSegmentBytes(), base.logRepair(), base.postgresUris(),
-        base.postgresPoolSize(), base.postgresPartitionMillis(), base.postgresShardTimeoutMillis(), base.allowEmbeddedInCluster(), base.stopTimeoutMillis(), base.indexCacheMegabytes());
+        base.postgresPoolSize(), base.postgresPartitionMillis(), base.postgresShardTimeoutMillis(), base.allowEmbeddedInCluster(), base.stopTimeoutMillis(), base.indexCacheMegabytes(), base.verifyInBackground());
     LogInboxStore store = open(capped);
     try {
       for (int i = 1; i <= 6; i++) {

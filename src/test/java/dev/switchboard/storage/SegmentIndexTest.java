@@ -14,11 +14,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -121,14 +124,49 @@ class SegmentIndexTest extends LogTestSupport {
   }
 
   @Test
-  @DisplayName("damage in a sealed segment whose index is whole still stops the start, naming the file and the offset")
+  @DisplayName("a roll writes the sealed segment's index from what the store holds: not a byte of the log is read back")
+  void rollReadsNothing() throws Exception {
+    FaultyLogFiles files = new FaultyLogFiles().failAt(Long.MAX_VALUE, EnumSet.of(FaultyLogFiles.Op.READ), "unused");
+    LogInboxStore store = open(config(), files);
+    try {
+      Written written = fill(store, "body ");
+      await(store::indexesWritten);
+      assertTrue(segments().size() >= 10, "many segments: " + segments());
+      assertEquals(segments().size() - 1, indexes().size(), "every sealed segment has an index: " + indexes());
+      assertEquals(0, files.calls(), "file reads while appending and indexing");
+      check(store, written);
+    } finally {
+      await(store::close);
+    }
+  }
+
+  @Test
+  @DisplayName("the index written at a roll is byte for byte the one a start rebuilds from the segment file")
+  void indexFromHeapMatchesIndexFromSegment() throws Exception {
+    Written written = filledLog();
+    Map<Path, byte[]> atRoll = new HashMap<>();
+    for (Path index : indexes()) {
+      atRoll.put(index, Files.readAllBytes(index));
+      Files.delete(index);
+    }
+    assertEquals(0, reopenAndCheck(written));
+    assertTrue(Set.copyOf(indexes()).containsAll(atRoll.keySet()), "every index is rebuilt: " + indexes());
+    for (Map.Entry<Path, byte[]> e : atRoll.entrySet()) {
+      assertArrayEquals(e.getValue(), Files.readAllBytes(e.getKey()), e.getKey() + " rebuilt from its segment");
+    }
+  }
+
+  @Test
+  @DisplayName("with inbox.verifyInBackground=false, damage in a sealed segment whose index is whole stops the start, naming the file and the offset")
   void damagedSegmentWithIndex() throws Exception {
     filledLog();
     Path segment = segments().get(2);
     assertTrue(Files.exists(SegmentIndex.fileFor(segment)));
     long record = recordOffsets(segment).get(1);
     flipByte(segment, record + LogSegments.RECORD_HEADER + 6);
-    Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> open(config()));
+    // With the default the start trusts the index and the damage is found after it (SegmentCheckTest).
+    Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+        () -> open(config(dataDir, SEGMENT, false, false)));
     assertTrue(e.getMessage().contains(segment.getFileName().toString()) && e.getMessage().contains("offset " + record),
         e.getMessage());
   }

@@ -120,6 +120,8 @@ class UserLogTest {
       log.add(seq, seq * 100L, 1_000);
     }
     assertEquals(3, log.sealBelow(350));
+    assertEquals(100, log.sealedFrom(), "reads search sealed segments from the one holding the first sealed message");
+    assertEquals(300, log.sealedTo(), "to the one holding the last");
     assertEquals(new InboxHead(6, 6), log.head());
     assertEquals(3, log.tailEntries());
     assertArrayEquals(new String[] {"4@400", "5@500"}, page(log, 0, 0, 2));
@@ -132,7 +134,9 @@ class UserLogTest {
   @DisplayName("an expired sealed segment takes out of the count only what is still counted, not what left by age before")
   void sealedGoneCountsOnce() {
     UserLog log = new UserLog();
-    log.addSealed(4, 1, 4);
+    log.addSealed(4, 1, 4, 0);
+    assertEquals(0, log.sealedFrom());
+    assertEquals(0, log.sealedTo());
     for (int seq = 5; seq <= 12; seq++) {
       log.add(seq, seq * 100L, seq * 10L);
     }
@@ -140,7 +144,9 @@ class UserLogTest {
     // sealed seqs 1-4 with them.
     assertEquals(6, log.dropOlderThan(65));
     assertEquals(2, log.sealBelow(850));
+    assertEquals(700, log.sealedFrom(), "the counted sealed messages start afresh after the old ones left");
     assertEquals(4, log.sealBelow(1250));
+    assertEquals(1200, log.sealedTo());
     assertEquals(new InboxHead(12, 6), log.head());
     assertEquals(0, log.sealedGone(4, 1, 4));
     assertEquals(2, log.sealedGone(4, 5, 8));
