@@ -130,7 +130,8 @@ public final class Bench {
                    [--rate PUSHES_PER_S --duration 15 --warmup 30 --recipients N --http-conns 4] open loop
           rooms    --ws-port P --push-port P2 --server-pid PID [--rooms 1 --members 1000 (100 x 50 is the other shape)
                    --senders 1 (per room) --rate 100 (room messages/s in, all rooms) --duration 20 --warmup 30
-                   --drain 10 --size 100 --ack-every 50 --setup-concurrency 8 (rooms set up at once)]
+                   --drain 10 --size 100 --ack-every 50 --ack-interval-ms 1000 --addresses 1
+                   --setup-concurrency 8 (rooms set up at once)]
                    [--find-max --step 8 --factor 1.3 --p99-limit 100 --max-steps 10 --budget 300]
                    each user in one room; rooms made through the HTTP API; every member copy (sender's too)
                    checked per (member, room): each accepted roomSeq once, in order
