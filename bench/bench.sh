@@ -3,7 +3,7 @@
 #
 #   bench/bench.sh SCENARIO [options]
 #
-# Scenarios: smoke, direct, idle, backlog, fanout, mqtt, compare, store-scale, and on a cluster (3 nodes
+# Scenarios: smoke, direct, idle, backlog, fanout, rooms, mqtt, compare, store-scale, and on a cluster (3 nodes
 # on this machine sharing an embedded PostgreSQL): storm, cluster-idle, cluster-direct, cluster-fanout
 # (see docs/benchmarks.md).
 # store-scale fills an embedded store in-process (bench/store/StoreFill.java, --messages N for
@@ -72,6 +72,8 @@ Examples:
   bench/bench.sh backlog --users 1000 --messages 1000
   bench/bench.sh fanout --users 10000 --pushes 5
   bench/bench.sh fanout --users 10000 --rate 20 --recipients 1000 --duration 15
+  bench/bench.sh rooms --rooms 1 --members 1000 --rate 20 --find-max
+  bench/bench.sh rooms --rooms 100 --members 50 --rate 200 --find-max
   bench/bench.sh mqtt --users 1000 --rate 5000
   bench/bench.sh compare --users 1000 --rate 5000 --rounds 2
   bench/bench.sh storm --connections 6000 --rounds 2
@@ -601,11 +603,15 @@ RCPT=$((USERS > 1000 ? USERS : 1000))
 MSGS=$(num "$(opt messages 0)")
 MAXMSGS=$((MSGS > 10000 ? MSGS : 10000))
 
+# rooms: every member of every room is an online user
+ROOM_USERS=$(( $(num "$(opt rooms 1)") * $(num "$(opt members 1000)") ))
+ROOM_RCPT=$((ROOM_USERS > 1000 ? ROOM_USERS : 1000))
+
 CONNS=$(num "$(opt connections 6000)")
 CL_RCPT=$((CONNS > 1000 ? CONNS : 1000))
 
 case "$SCENARIO" in
-  smoke|direct|idle|backlog|fanout|mqtt|compare) ;;
+  smoke|direct|idle|backlog|fanout|rooms|mqtt|compare) ;;
   store-scale)
     [[ -z "$ENGINE" || "$ENGINE" == log || "$ENGINE" == sqlite ]] || die "--engine wants log or sqlite"
     ;;
@@ -706,6 +712,9 @@ case "$SCENARIO" in
     ;;
   direct|idle|backlog|fanout)
     sb_run "$RCPT" "$MAXMSGS" "$SCENARIO" "${ARGS[@]}" || rc=$?
+    ;;
+  rooms)
+    sb_run "$ROOM_RCPT" "$MAXMSGS" rooms "${ARGS[@]}" || rc=$?
     ;;
   mqtt)
     mq_run "${ARGS[@]}" || rc=$?

@@ -30,6 +30,7 @@ public final class Bench {
         case "idle" -> new IdleRun(a).run();
         case "backlog" -> new BacklogRun(a).run();
         case "fanout" -> new FanoutRun(a).run();
+        case "rooms" -> new RoomRun(a).run();
         case "storm" -> new StormRun(a).run();
         case "cluster-fanout" -> new ClusterFanoutRun(a).run();
         case "table" -> CompareTable.print(a);
@@ -127,6 +128,13 @@ public final class Bench {
           fanout   --ws-port P --push-port P2 --server-pid PID [--users 1000]
                    [--pushes 20 --warmup-pushes 100 --pause 0.3]                     one push to all, in turn
                    [--rate PUSHES_PER_S --duration 15 --warmup 30 --recipients N --http-conns 4] open loop
+          rooms    --ws-port P --push-port P2 --server-pid PID [--rooms 1 --members 1000 (100 x 50 is the other shape)
+                   --senders 1 (per room) --rate 100 (room messages/s in, all rooms) --duration 20 --warmup 30
+                   --drain 10 --size 100 --ack-every 50 --ack-interval-ms 1000 --addresses 1
+                   --setup-concurrency 8 (rooms set up at once)]
+                   [--find-max --step 8 --factor 1.3 --p99-limit 100 --max-steps 10 --budget 300]
+                   each user in one room; rooms made through the HTTP API; every member copy (sender's too)
+                   checked per (member, room): each accepted roomSeq once, in order
           storm    --ws-ports P1,P2,P3 --push-ports Q1,Q2,Q3 --server-pids A,B,C [--connections 6000 --kill-node 2
                    (0-based, default the last) --backoff-ms 500 (0 = reconnect at once) --max-backoff-ms 30000
                    --window 256 --addresses 4 --warmup-connections 2000 (per node) --recover-timeout 120]

@@ -25,6 +25,17 @@ final class Hub {
 
   DeliveryHook onDelivery;
 
+  /** Told of the room fields of messages, room events and accepted frames; null outside the rooms scenario. */
+  interface RoomHook {
+    void delivered(int member, String room, long roomSeq);
+
+    void event(int member, String room, long roomSeq);
+
+    void accepted(String room, long roomSeq);
+  }
+
+  RoomHook onRoom;
+
   long sent;            // sends written
   long sendSkipped;     // sends not written: the sender's connection was down
   long accepted;        // accepted / PUBACK

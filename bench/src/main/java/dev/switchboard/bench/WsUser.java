@@ -19,6 +19,8 @@ final class WsUser implements Conn {
   private static final byte[] BODY = Scan.key("body");
   private static final byte[] ID = Scan.key("id");
   private static final byte[] CODE = Scan.key("code");
+  private static final byte[] ROOM = Scan.key("room");
+  private static final byte[] ROOM_SEQ = Scan.key("roomSeq");
 
   final int idx;
   final String name;
@@ -146,6 +148,22 @@ final class WsUser implements Conn {
     hub.sent++;
   }
 
+  /** Sends message {@code seq} of this user to room {@code room}, as peer 0. */
+  void sendRoom(String room, long seq, long intended) {
+    if (!open) {
+      hub.sendSkipped++;
+      return;
+    }
+    StringBuilder sb = new StringBuilder(160);
+    sb.append("{\"type\":\"send\",\"id\":\"").append(Long.toString(seq, 36)).append('-').append(Long.toString(intended, 36))
+        .append("\",\"room\":\"").append(room).append("\",\"body\":\"");
+    hub.tracker.token.append(sb, idx, seq, intended);
+    sb.append("\"}");
+    ws.writeTextMessage(sb.toString());
+    sentPerPeer[0]++;
+    hub.sent++;
+  }
+
   private void onFrame(WebSocketFrame frame) {
     if (frame.isText() || frame.isContinuation()) {
       Buffer data = frame.binaryData();
@@ -178,6 +196,7 @@ final class WsUser implements Conn {
       }
       case 'e' -> onError(b, len);
       case 'g' -> hub.gapFrames++;
+      case 'r' -> onRoomEvent(b, len);
       default -> {
         // pong and anything newer: ignored
       }
@@ -186,14 +205,9 @@ final class WsUser implements Conn {
 
   private void onMessage(byte[] b, int len) {
     hub.messagesTotal++;
-    long seq = Scan.number(b, len, SEQ, -1);
-    if (seq >= 0) {
-      if (lastSeq > 0 && seq != lastSeq + 1) {
-        hub.seqGaps++;
-      }
-      if (seq > lastSeq) {
-        lastSeq = seq;
-      }
+    advanceSeq(b, len);
+    if (hub.onRoom != null) {
+      hub.onRoom.delivered(idx, Scan.string(b, len, ROOM), Scan.number(b, len, ROOM_SEQ, -1));
     }
     int s = Scan.stringStart(b, len, BODY);
     if (s >= 0) {
@@ -204,6 +218,33 @@ final class WsUser implements Conn {
           hub.onDelivery.delivered(idx, sender);
         }
       }
+    }
+    if (lastSeq - ackedSeq >= hub.ackEvery) {
+      flushAck();
+    }
+  }
+
+  /** The inbox seq of a stored frame (message or room event): gaps are counted, and it is acked. */
+  private void advanceSeq(byte[] b, int len) {
+    long seq = Scan.number(b, len, SEQ, -1);
+    if (seq >= 0) {
+      if (lastSeq > 0 && seq != lastSeq + 1) {
+        hub.seqGaps++;
+      }
+      if (seq > lastSeq) {
+        lastSeq = seq;
+      }
+    }
+  }
+
+  /** A room event (created, added, removed) takes an inbox seq like a message; a {@code rooms} answer has none. */
+  private void onRoomEvent(byte[] b, int len) {
+    if (Scan.number(b, len, SEQ, -1) < 0) {
+      return;
+    }
+    advanceSeq(b, len);
+    if (hub.onRoom != null) {
+      hub.onRoom.event(idx, Scan.string(b, len, ROOM), Scan.number(b, len, ROOM_SEQ, -1));
     }
     if (lastSeq - ackedSeq >= hub.ackEvery) {
       flushAck();
@@ -233,6 +274,12 @@ final class WsUser implements Conn {
     long intended = intendedOf(id);
     if (intended >= 0) {
       hub.tracker.onAccepted(intended);
+    }
+    if (hub.onRoom != null) {
+      String room = Scan.string(b, len, ROOM);
+      if (room != null) {
+        hub.onRoom.accepted(room, Scan.number(b, len, ROOM_SEQ, -1));
+      }
     }
   }
 
