@@ -7,11 +7,21 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A message to one or more users. On {@link Addresses#PUSH} {@code to} may be one id or a list and
- * {@code from} is optional; from the gateway {@code from} is the connected user.
- * Validation happens in the router, so this record keeps raw values.
+ * A message to one or more users, or to a room ({@code room} set, {@code to} empty). On
+ * {@link Addresses#PUSH} {@code to} may be one id or a list and {@code from} is optional; from the
+ * gateway {@code from} is the connected user. Validation happens in the router, so this record keeps
+ * raw values.
  */
-public record SendCommand(String from, List<String> to, String body, String idempotencyKey) {
+public record SendCommand(String from, List<String> to, String body, String idempotencyKey, String room) {
+
+  public SendCommand(String from, List<String> to, String body, String idempotencyKey) {
+    this(from, to, body, idempotencyKey, null);
+  }
+
+  /** A message to a room. */
+  public static SendCommand toRoom(String from, String room, String body, String idempotencyKey) {
+    return new SendCommand(from, List.of(), body, idempotencyKey, room);
+  }
 
   public JsonObject toJson() {
     JsonObject json = new JsonObject().put("to", new JsonArray(List.copyOf(to))).put("body", body);
@@ -20,6 +30,9 @@ public record SendCommand(String from, List<String> to, String body, String idem
     }
     if (idempotencyKey != null) {
       json.put("idempotencyKey", idempotencyKey);
+    }
+    if (room != null) {
+      json.put("room", room);
     }
     return json;
   }
@@ -31,6 +44,7 @@ public record SendCommand(String from, List<String> to, String body, String idem
     for (Object id : to) {
       recipients.add((String) id);
     }
-    return new SendCommand(json.getString("from"), recipients, json.getString("body"), json.getString("idempotencyKey"));
+    return new SendCommand(json.getString("from"), recipients, json.getString("body"), json.getString("idempotencyKey"),
+        json.getString("room"));
   }
 }
