@@ -458,7 +458,8 @@ public final class RouterVerticle extends VerticleBase {
           throw new ProtocolException(ErrorCode.UNAUTHORIZED, Addresses.ROOMS + " needs a valid API key in the '"
               + Addresses.API_KEY_HEADER + "' header of its delivery options (auth.mode is jwt)");
         }
-        by = body.getValue("by", key.name());
+        // As a push's from: a key names someone else (a room's owner) only if it may speak for others.
+        by = ApiKeys.sender(key, body.getValue("by"));
       }
       if (!(by instanceof String byId)) {
         throw new ProtocolException(ErrorCode.INVALID_FIELD, "by must be a user id");
