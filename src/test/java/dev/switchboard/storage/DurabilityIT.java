@@ -78,11 +78,13 @@ class DurabilityIT {
         })));
   }
 
-  @org.junit.jupiter.api.Test
+  @ParameterizedTest(name = "inbox.engine={0}")
+  @ValueSource(strings = {"log", "sqlite"})
   @DisplayName("a room, its members and every accepted room message survive kill -9; after a restart members get them in roomSeq order")
-  void roomMessagesSurviveKill9(Vertx vertx, VertxTestContext ctx) throws Exception {
+  void roomMessagesSurviveKill9(String engine, Vertx vertx, VertxTestContext ctx) throws Exception {
     int count = 100;
-    JsonObject unlimited = new JsonObject().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
+    JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", engine));
+    JsonObject unlimited = inbox.copy().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
         .put("messageBurst", 1_000_000));
     List<String> acceptedIds = new ArrayList<>();
     try (ProcessServer first = ProcessServer.start(dataDir, unlimited, List.of(), List.of())) {
@@ -106,7 +108,7 @@ class DurabilityIT {
     }
     assertEquals(count, acceptedIds.size());
 
-    ProcessServer second = ProcessServer.start(dataDir, new JsonObject(), List.of(), List.of());
+    ProcessServer second = ProcessServer.start(dataDir, inbox, List.of(), List.of());
     WsClient.connect(vertx, second.gatewayPort(), "/ws?user=bob&device=phone", true)
         .compose(bob -> bob.expect("room", 2).compose(events -> bob.expect("message", count).map(messages -> {
           ctx.verify(() -> {
