@@ -4,7 +4,10 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 
-/** The {@code inbox} section: the durable store of every user's messages. */
+/**
+ * The {@code inbox} section: the durable store of every user's messages; with the two room limits of
+ * the {@code limits} section, which the store enforces inside the commit that changes a room.
+ */
 public record InboxConfig(
     Engine engine,
     String dataDir,
@@ -24,7 +27,9 @@ public record InboxConfig(
     long postgresShardTimeoutMillis,
     boolean allowEmbeddedInCluster,
     long stopTimeoutMillis,
-    int indexCacheMegabytes) {
+    int indexCacheMegabytes,
+    int maxRoomMembers,
+    int maxRoomsPerUser) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -64,6 +69,7 @@ public record InboxConfig(
 
   public static InboxConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "inbox");
+    ConfigSection limits = new ConfigSection(root, "limits");
     return new InboxConfig(
         Engine.valueOf(s.oneOf("engine", List.of("LOG", "SQLITE", "POSTGRES"))),
         s.string("dataDir"),
@@ -83,6 +89,8 @@ public record InboxConfig(
         s.longIn("postgresShardTimeoutMillis", 100, 600_000),
         s.bool("allowEmbeddedInCluster"),
         s.longIn("stopTimeoutSeconds", 1, 3600) * 1000,
-        s.intIn("indexCacheMegabytes", 1, 65_536));
+        s.intIn("indexCacheMegabytes", 1, 65_536),
+        limits.intIn("maxRoomMembers", 1, 1_000_000),
+        limits.intIn("maxRoomsPerUser", 1, 1_000_000));
   }
 }

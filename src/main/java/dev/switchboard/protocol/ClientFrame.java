@@ -18,6 +18,23 @@ public sealed interface ClientFrame {
     }
   }
 
+  /** A message to a room the user is a member of; {@code id} as for {@link Send}. */
+  record RoomSend(String id, String room, String body) implements ClientFrame {
+  }
+
+  /** What a {@link RoomCall} asks. */
+  enum RoomOp {
+    CREATE, ADD, REMOVE, MEMBERS, ROOMS
+  }
+
+  /**
+   * A request about rooms, answered with its {@code id}: create {@code room}, add or remove
+   * {@code user} (removing oneself is leaving), list the room's members, list one's own rooms
+   * ({@code room} and {@code user} null where the request has none).
+   */
+  record RoomCall(String id, RoomOp op, String room, String user) implements ClientFrame {
+  }
+
   /** The device has every message up to and including {@code seq}. */
   record Ack(long seq) implements ClientFrame {
   }

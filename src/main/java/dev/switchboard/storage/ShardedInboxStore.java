@@ -4,6 +4,9 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
@@ -188,6 +191,22 @@ public final class ShardedInboxStore implements InboxStore {
       return Future.any(pages).map(x -> pages.stream().filter(Future::succeeded).findFirst().orElseThrow().result());
     }
     return shards.get(map.shardOf(user)).read(user, after, limit, now);
+  }
+
+  /** Rooms are not stored by this engine yet: messages to rooms are refused as {@code room_not_found}. */
+  @Override
+  public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
+    return Future.failedFuture(new UnsupportedOperationException("rooms are not stored by the postgres engine yet"));
+  }
+
+  @Override
+  public Future<RoomInfo> room(String room) {
+    return Future.failedFuture(new UnsupportedOperationException("rooms are not stored by the postgres engine yet"));
+  }
+
+  @Override
+  public Future<List<String>> rooms(String user) {
+    return Future.failedFuture(new UnsupportedOperationException("rooms are not stored by the postgres engine yet"));
   }
 
   @Override

@@ -69,7 +69,8 @@ abstract class LogTestSupport {
   /** Log engine settings for the data directory {@code dir}: retention an hour, key window a minute. */
   static InboxConfig config(Path dir, long segmentBytes, boolean repair) {
     return new InboxConfig(InboxConfig.Engine.LOG, dir.toString(), HOUR, 100_000, 60_000, 60_000, 1000, 0, 200,
-        "FULL", segmentBytes, repair, List.of("postgresql://x@127.0.0.1/x"), 1, 3_600_000, 5_000, false, 10_000, 1);
+        "FULL", segmentBytes, repair, List.of("postgresql://x@127.0.0.1/x"), 1, 3_600_000, 5_000, false, 10_000, 1,
+        10_000, 1_000);
   }
 
   /** Runs {@code call} on the store's context and waits for its outcome. */
