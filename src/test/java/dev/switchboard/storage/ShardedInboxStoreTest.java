@@ -53,12 +53,6 @@ class ShardedInboxStoreTest extends InboxStoreContractTest {
         .put("postgresPoolSize", 2);
   }
 
-  /** Rooms reach this engine in a later step; until then its room tests are skipped. */
-  @Override
-  boolean storesRooms() {
-    return false;
-  }
-
   @Override
   InboxStore newStore(Vertx vertx, InboxConfig config) {
     return new ShardedInboxStore(vertx, config);

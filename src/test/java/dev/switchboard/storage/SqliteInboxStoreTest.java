@@ -24,12 +24,6 @@ class SqliteInboxStoreTest extends InboxStoreContractTest {
     return new JsonObject().put("engine", "sqlite");
   }
 
-  /** Rooms reach this engine in a later step; until then its room tests are skipped. */
-  @Override
-  boolean storesRooms() {
-    return false;
-  }
-
   @Override
   InboxStore newStore(Vertx vertx, InboxConfig config) {
     return new SqliteInboxStore(vertx, config);
