@@ -575,7 +575,7 @@ public final class PgInboxStore implements InboxStore {
             return Future.all(claimed, heads, count).compose(y -> {
               RoomChangePlanner.Plan plan = claimed.result()
                   ? roomPlanner.plan(change, room, count.result().intValue() + roomsElsewhere, heads.result())
-                  : new RoomChangePlanner.Plan(ErrorCode.ROOM_EXISTS, 0, List.of(), Map.of(), List.of());
+                  : RoomChangePlanner.refused(ErrorCode.ROOM_EXISTS);
               ended[0] = true;
               if (!plan.writes()) {
                 return conn.query("ROLLBACK").execute().map(plan);
@@ -627,8 +627,9 @@ public final class PgInboxStore implements InboxStore {
       List<Tuple> bodies = InboxRows.roomBodies(copies);
       Future<RowSet<Row>> begun = conn.query("BEGIN").execute();
       Future<RowSet<Row>> present = bodies.isEmpty() ? Future.succeededFuture(null)
-          : conn.preparedQuery("SELECT room, room_seq FROM room_messages WHERE (room, room_seq, created_at) IN"
-              + " (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]))")
+          // By room and roomSeq alone: a retry may carry another time than the message stored.
+          : conn.preparedQuery("SELECT room, room_seq FROM room_messages WHERE (room, room_seq) IN"
+              + " (SELECT * FROM unnest($1::text[], $2::bigint[]))")
           .execute(roomKeys(bodies));
       SortedSet<String> members = new TreeSet<>();
       copies.forEach(c -> members.add(c.to()));
@@ -672,11 +673,11 @@ public final class PgInboxStore implements InboxStore {
     });
   }
 
-  /** {@code (room[], room_seq[], created_at[])} of room bodies' rows. */
+  /** {@code (room[], room_seq[])} of room bodies' rows. */
   private static Tuple roomKeys(List<Tuple> bodies) {
     List<Tuple> keys = new ArrayList<>(bodies.size());
-    bodies.forEach(b -> keys.add(Tuple.of(b.getString(0), b.getLong(1), b.getLong(5))));
-    return InboxRows.columns(keys, String.class, Long.class, Long.class);
+    bodies.forEach(b -> keys.add(Tuple.of(b.getString(0), b.getLong(1))));
+    return InboxRows.columns(keys, String.class, Long.class);
   }
 
   @Override

@@ -21,10 +21,11 @@ final class RoomChangePlanner {
   /**
    * A refusal ({@code refused} set), a change that changes nothing ({@code roomSeq} the room's, no
    * events), or the events to store here (with their seqs, heads moved) and those of members whose
-   * inboxes are on other shards ({@code elsewhere}, seq 0: their shard gives it).
+   * inboxes are on other shards ({@code elsewhere}, seq 0: their shard gives it); {@code told} is
+   * every member told, in the order members joined.
    */
   record Plan(ErrorCode refused, long roomSeq, List<StoredMessage> events, Map<String, InboxHead> heads,
-              List<StoredMessage> elsewhere) {
+              List<StoredMessage> elsewhere, List<String> told) {
 
     boolean writes() {
       return refused == null && !(events.isEmpty() && elsewhere.isEmpty());
@@ -58,17 +59,18 @@ final class RoomChangePlanner {
   Plan plan(RoomChange change, RoomRules.View room, int roomsOfTarget, Map<String, InboxHead> heads) {
     ErrorCode refused = rules.check(change, room, roomsOfTarget);
     if (refused != null) {
-      return new Plan(refused, 0, List.of(), Map.of(), List.of());
+      return refused(refused);
     }
     if (RoomRules.changesNothing(change, room)) {
-      return new Plan(null, room.roomSeq(), List.of(), Map.of(), List.of());
+      return new Plan(null, room.roomSeq(), List.of(), Map.of(), List.of(), List.of());
     }
     long roomSeq = room.roomSeq() + 1;
     String about = about(change);
     List<StoredMessage> events = new ArrayList<>();
     List<StoredMessage> elsewhere = new ArrayList<>();
     Map<String, InboxHead> moved = new HashMap<>();
-    for (String member : told(change, room)) {
+    List<String> told = told(change, room);
+    for (String member : told) {
       if (!owns.test(member)) {
         elsewhere.add(new StoredMessage(change.msgId(), 0, change.by(), member, about, change.ts(), change.room(),
             roomSeq, change.op().event()));
@@ -81,6 +83,10 @@ final class RoomChangePlanner {
       events.add(new StoredMessage(change.msgId(), next.lastSeq(), change.by(), member, about, change.ts(),
           change.room(), roomSeq, change.op().event()));
     }
-    return new Plan(null, roomSeq, events, moved, elsewhere);
+    return new Plan(null, roomSeq, events, moved, elsewhere, told);
+  }
+
+  static Plan refused(ErrorCode error) {
+    return new Plan(error, 0, List.of(), Map.of(), List.of(), List.of());
   }
 }
