@@ -779,7 +779,13 @@ public final class PgInboxStore implements InboxStore {
                     .compose(rows -> lowerCounts(conn, rows))
                 : Future.succeededFuture(0L))
                 .compose(n -> conn.query("DROP TABLE " + name).execute().map(n))
-                .onSuccess(n -> LOG.info("{} partition {} dropped by retention ({} messages)", table.table(), name, n)));
+                .onSuccess(n -> {
+                  if (table.counted()) {
+                    LOG.info("{} partition {} dropped by retention ({} messages)", table.table(), name, n);
+                  } else {
+                    LOG.info("{} partition {} dropped by retention", table.table(), name);
+                  }
+                }));
   }
 
   /** Lowers each inbox's count of stored messages by the (recipient, count) rows given; answers their sum. */
