@@ -214,10 +214,12 @@ final class InboxRows {
   }
 
   /**
-   * The body of an inbox row as a read selects it: a room message's from {@code room_messages}
-   * ({@code rm}), anything else's from the row itself ({@code m}).
+   * The body of an inbox row {@code m} as a read selects it: a room message's from its row of
+   * {@code room_messages}, anything else's from the row itself. A subquery rather than a join, so
+   * that only a room message's row costs a lookup (by the key of {@code room_messages}).
    */
-  static final String BODY = "CASE WHEN m.room IS NOT NULL AND m.event IS NULL THEN rm.body ELSE m.body END AS body";
+  static final String BODY = "CASE WHEN m.room IS NOT NULL AND m.event IS NULL THEN (SELECT rm.body FROM room_messages rm"
+      + " WHERE rm.room = m.room AND rm.room_seq = m.room_seq AND rm.created_at = m.created_at) ELSE m.body END AS body";
 
   /** A row with the columns {@code msg_id, seq, sender, body, created_at, room, room_seq, event} of {@code user}'s inbox. */
   static StoredMessage message(Row row, String user) {

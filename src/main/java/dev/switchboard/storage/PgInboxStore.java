@@ -45,6 +45,10 @@ import java.util.TreeSet;
  * <p>One instance is one database: the only one, or one shard of {@link ShardedInboxStore}, which
  * then writes only the recipients whose inboxes it holds. Messages are partitioned by time
  * ({@link Partitions}), so retention drops whole partitions instead of deleting rows.
+ *
+ * <p>A room send or change locks the room's row before any head, so that it and every other
+ * commit about the room take turns: the members it reaches are those of the room at that turn.
+ * A room message's body is stored once, in {@code room_messages}; its copies refer to it.
  */
 public final class PgInboxStore implements InboxStore {
 
@@ -163,8 +167,7 @@ public final class PgInboxStore implements InboxStore {
       "SELECT h.last_seq AS head, p.msg_id, p.seq, p.sender, p.body, p.created_at, p.room, p.room_seq, p.event"
           + " FROM (SELECT coalesce(max(last_seq), 0) AS last_seq FROM inboxes WHERE recipient = $1) AS h"
           + " LEFT JOIN LATERAL (SELECT m.msg_id, m.seq, m.sender, " + InboxRows.BODY + ", m.created_at, m.room,"
-          + " m.room_seq, m.event FROM messages m LEFT JOIN room_messages rm"
-          + " ON rm.room = m.room AND rm.room_seq = m.room_seq AND rm.created_at = m.created_at"
+          + " m.room_seq, m.event FROM messages m"
           + " WHERE m.recipient = $1 AND m.seq > $2 AND m.created_at >= $3 ORDER BY m.seq LIMIT $4) AS p ON true"
           + " ORDER BY p.seq";
   /** Rows land in the default partition only when no range partition covers them: few, so deleted one by one. */
@@ -204,7 +207,7 @@ public final class PgInboxStore implements InboxStore {
         config.purgeIntervalMillis());
   }
 
-  boolean owns(String user) {
+  private boolean owns(String user) {
     return shards.shardOf(user) == shard;
   }
 

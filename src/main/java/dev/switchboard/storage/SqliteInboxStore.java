@@ -39,6 +39,8 @@ import java.util.function.Function;
  *
  * <p>This store is the only writer of its file, so it keeps inbox heads in memory, loading a head
  * on first use; the cache is changed only after a commit, so it never runs ahead of the disk.
+ * Rooms are read inside the transaction of the send or change that needs them, and a room
+ * message's body is stored once, in {@code room_messages}.
  */
 public final class SqliteInboxStore implements InboxStore {
 
@@ -83,8 +85,7 @@ public final class SqliteInboxStore implements InboxStore {
           + " ON CONFLICT (recipient, device) DO UPDATE SET seq = max(seq, excluded.seq), updated_at = excluded.updated_at";
   private static final String READ_PAGE =
       "SELECT m.msg_id, m.seq, m.sender, " + InboxRows.BODY + ", m.created_at, m.room, m.room_seq, m.event"
-          + " FROM messages m LEFT JOIN room_messages rm ON rm.room = m.room AND rm.room_seq = m.room_seq"
-          + " WHERE m.recipient = ? AND m.seq > ? AND m.created_at >= ? ORDER BY m.seq LIMIT ?";
+          + " FROM messages m WHERE m.recipient = ? AND m.seq > ? AND m.created_at >= ? ORDER BY m.seq LIMIT ?";
 
   private final Vertx vertx;
   private final InboxConfig config;
