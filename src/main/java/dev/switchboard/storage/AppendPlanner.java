@@ -158,7 +158,7 @@ public final class AppendPlanner {
   /**
    * One copy per member, each under the member's next seq, all with the room's next roomSeq and the
    * same body (one String, which the log engine stores once); a full inbox is skipped with
-   * {@code inbox_full} in its result.
+   * {@code inbox_full} in its result, a member on another shard answered {@link #NOT_HERE}.
    */
   private AppendResult planRoom(AppendRequest request, RoomLookup rooms, Map<String, Long> roomSeqs,
                                 Map<String, InboxHead> heads, Map<String, InboxHead> updated, List<StoredMessage> rows) {
@@ -172,6 +172,10 @@ public final class AppendPlanner {
     String msgId = request.roomMsgId();
     List<RecipientResult> perMember = new ArrayList<>(room.members().size());
     for (String member : room.members()) {
+      if (!owns.test(member)) {
+        perMember.add(RecipientResult.refused(member, NOT_HERE));
+        continue;
+      }
       InboxHead head = updated.getOrDefault(member, heads.getOrDefault(member, InboxHead.EMPTY));
       if (head.stored() >= maxMessagesPerUser) {
         perMember.add(RecipientResult.refused(member, ErrorCode.INBOX_FULL));

@@ -48,6 +48,7 @@ public final class ShardedInboxStore implements InboxStore {
   private final Set<Integer> probing = new HashSet<>();
   private final Vertx vertx;
   private final long shardTimeoutMillis;
+  private final ShardedRooms rooms;
   private long probeTimer = -1;
 
   public ShardedInboxStore(Vertx vertx, InboxConfig config) {
@@ -58,6 +59,7 @@ public final class ShardedInboxStore implements InboxStore {
     for (int i = 0; i < uris.size(); i++) {
       shards.add(new PgInboxStore(vertx, config, uris.get(i), i, map));
     }
+    this.rooms = new ShardedRooms(map, shards, this);
   }
 
   /**
@@ -92,6 +94,25 @@ public final class ShardedInboxStore implements InboxStore {
     if (shards.size() == 1) {
       return shards.get(0).append(batch, cursors, now);
     }
+    if (batch.stream().noneMatch(AppendRequest::isRoom)) {
+      return appendDirect(batch, cursors, now);
+    }
+    List<AppendRequest> direct = batch.stream().filter(r -> !r.isRoom()).toList();
+    List<AppendRequest> toRooms = batch.stream().filter(AppendRequest::isRoom).toList();
+    return appendDirect(direct, cursors, now)
+        .compose(directResults -> rooms.append(toRooms, now).map(roomResults -> {
+          // Back in the order of the batch.
+          List<AppendResult> results = new ArrayList<>(batch.size());
+          int d = 0;
+          int r = 0;
+          for (AppendRequest request : batch) {
+            results.add(request.isRoom() ? roomResults.get(r++) : directResults.get(d++));
+          }
+          return results;
+        }));
+  }
+
+  private Future<List<AppendResult>> appendDirect(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
     ShardSplit split = new ShardSplit(map, batch);
     Map<Integer, List<CursorUpdate>> cursorsByShard = new HashMap<>();
     List<CursorUpdate> moves = new ArrayList<>(unwrittenCursors);
@@ -102,16 +123,25 @@ public final class ShardedInboxStore implements InboxStore {
         .compose(x -> run(split, split.phaseTwo(), Map.of(), batch, now))
         .map(x -> {
           split.failures().forEach((shard, e) -> {
-            if (down.add(shard)) {
-              LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable until it answers "
-                  + "again: {}", shard, e.toString());
-              startProbing();
-            }
+            markDown(shard, e);
             // One per device, the highest: a shard down for long must not grow this list commit by commit.
             unwrittenCursors.addAll(InboxRows.highestPerDevice(cursorsByShard.getOrDefault(shard, List.of())));
           });
           return split.results();
         });
+  }
+
+  /** Takes a shard whose commit failed or hung as down, until it answers a probe. */
+  void markDown(int shard, Throwable e) {
+    if (down.add(shard)) {
+      LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable until it answers "
+          + "again: {}", shard, e.toString());
+      startProbing();
+    }
+  }
+
+  boolean isDown(int shard) {
+    return down.contains(shard);
   }
 
   /** One transaction on each shard with work, at once; completes when all have answered or failed. */
@@ -145,7 +175,7 @@ public final class ShardedInboxStore implements InboxStore {
    * The step may still complete later: a commit answered {@code unavailable} this way may be stored,
    * which a retry with the same id answers as stored.
    */
-  private <T> Future<T> within(int shard, Future<T> step) {
+  <T> Future<T> within(int shard, Future<T> step) {
     Promise<T> bounded = Promise.promise();
     long timer = vertx.setTimer(shardTimeoutMillis, id -> bounded.tryFail(new TimeoutException(
         "inbox shard " + shard + " did not answer within inbox.postgresShardTimeoutMillis (" + shardTimeoutMillis + " ms)")));
@@ -193,20 +223,27 @@ public final class ShardedInboxStore implements InboxStore {
     return shards.get(map.shardOf(user)).read(user, after, limit, now);
   }
 
-  /** Rooms are not stored by this engine yet: messages to rooms are refused as {@code room_not_found}. */
   @Override
   public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
-    return Future.failedFuture(new UnsupportedOperationException("rooms are not stored by the postgres engine yet"));
+    return shards.size() == 1 ? shards.get(0).changeRoom(change, now) : rooms.change(change);
   }
 
   @Override
   public Future<RoomInfo> room(String room) {
-    return Future.failedFuture(new UnsupportedOperationException("rooms are not stored by the postgres engine yet"));
+    return shards.get(map.shardOf(room)).room(room);
   }
 
+  /** A user's rooms are held by the rooms' shards: every shard is asked, and all must answer. */
   @Override
   public Future<List<String>> rooms(String user) {
-    return Future.failedFuture(new UnsupportedOperationException("rooms are not stored by the postgres engine yet"));
+    List<Future<List<String>>> asked = new ArrayList<>();
+    shards.forEach(shard -> asked.add(shard.rooms(user)));
+    return Future.all(asked).map(x -> {
+      List<String> all = new ArrayList<>();
+      asked.forEach(f -> all.addAll(f.result()));
+      all.sort(null);
+      return all;
+    });
   }
 
   @Override

@@ -9,13 +9,13 @@ import dev.switchboard.bus.RoomChangeResult;
 import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
-import dev.switchboard.protocol.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.jdbcclient.JDBCPool;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
@@ -27,7 +27,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,6 +39,8 @@ import java.util.function.Function;
  *
  * <p>This store is the only writer of its file, so it keeps inbox heads in memory, loading a head
  * on first use; the cache is changed only after a commit, so it never runs ahead of the disk.
+ * Rooms are read inside the transaction of the send or change that needs them, and a room
+ * message's body is stored once, in {@code room_messages}.
  */
 public final class SqliteInboxStore implements InboxStore {
 
@@ -49,36 +50,31 @@ public final class SqliteInboxStore implements InboxStore {
   private static final int KEY_PAGE = 10_000;
   private static final int READERS = 3;
 
-  /** The version of the schema, kept in the file's {@code PRAGMA user_version}. */
+  /** The version of {@link #SCHEMA}, kept in the file's {@code PRAGMA user_version}. */
   static final int SCHEMA_VERSION = 2;
 
   private static final List<String> SCHEMA = InboxRows.tables("INTEGER");
+  /** Version 2: rooms, and room messages' bodies stored once. */
+  static final List<String> ROOMS_SCHEMA = rooms();
 
-  /**
-   * Version 2: rooms. A room message's body is stored once, in {@code room_messages}; each member's
-   * inbox row references it by {@code (room, room_seq)} with an empty body of its own, and reads join.
-   */
-  private static final List<String> ROOM_TABLES = List.of(
-      "CREATE TABLE IF NOT EXISTS rooms (room TEXT PRIMARY KEY, owner TEXT NOT NULL, last_seq INTEGER NOT NULL,"
-          + " created_at INTEGER NOT NULL)",
-      "CREATE TABLE IF NOT EXISTS room_members (room TEXT NOT NULL, member TEXT NOT NULL, joined INTEGER NOT NULL,"
-          + " PRIMARY KEY (room, member))",
-      "CREATE INDEX IF NOT EXISTS room_members_by_member ON room_members (member, room)",
-      "CREATE TABLE IF NOT EXISTS room_messages (room TEXT NOT NULL, room_seq INTEGER NOT NULL, msg_id TEXT NOT NULL,"
-          + " sender TEXT NOT NULL, body TEXT NOT NULL, event TEXT, created_at INTEGER NOT NULL, PRIMARY KEY (room, room_seq))",
-      "CREATE INDEX IF NOT EXISTS room_messages_by_age ON room_messages (created_at)");
-  /** Applied once, to a file of version 1 (or a new one): the inbox rows' reference to a room message. */
-  private static final List<String> TO_VERSION_2 = List.of(
-      "ALTER TABLE messages ADD COLUMN room TEXT",
-      "ALTER TABLE messages ADD COLUMN room_seq INTEGER");
-
-  private static final String INSERT_ROOM_REF =
-      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at, room, room_seq) VALUES (?, ?, ?, ?, '', ?, ?, ?)";
-  private static final String INSERT_ROOM_MESSAGE =
-      "INSERT INTO room_messages (room, room_seq, msg_id, sender, body, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+  private static List<String> rooms() {
+    List<String> statements = new ArrayList<>(InboxRows.roomTables("INTEGER"));
+    statements.add("CREATE TABLE room_messages (room TEXT NOT NULL, room_seq INTEGER NOT NULL, msg_id TEXT NOT NULL,"
+        + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (room, room_seq))");
+    statements.add("CREATE INDEX room_messages_by_age ON room_messages (created_at)");
+    return List.copyOf(statements);
+  }
 
   private static final String INSERT_MESSAGE =
-      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at, room, room_seq, event)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  private static final String INSERT_ROOM_BODY =
+      "INSERT INTO room_messages (room, room_seq, msg_id, sender, body, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+  private static final String UPDATE_ROOM_SEQ = "UPDATE rooms SET last_room_seq = ? WHERE room = ?";
+  /** A room and its members in the order they joined, in one statement so in one snapshot. */
+  private static final String READ_ROOM =
+      "SELECT r.room, r.owner, r.last_room_seq, m.member FROM rooms r LEFT JOIN room_members m ON m.room = r.room"
+          + " WHERE r.room = ? ORDER BY m.joined_seq";
   private static final String UPSERT_HEAD =
       "INSERT INTO inboxes (recipient, last_seq, stored) VALUES (?, ?, ?)"
           + " ON CONFLICT (recipient) DO UPDATE SET last_seq = excluded.last_seq, stored = excluded.stored";
@@ -88,14 +84,13 @@ public final class SqliteInboxStore implements InboxStore {
       "INSERT INTO cursors (recipient, device, seq, updated_at) VALUES (?, ?, ?, ?)"
           + " ON CONFLICT (recipient, device) DO UPDATE SET seq = max(seq, excluded.seq), updated_at = excluded.updated_at";
   private static final String READ_PAGE =
-      "SELECT m.msg_id, m.seq, m.sender, coalesce(r.body, m.body) AS body, m.created_at, m.room, m.room_seq, r.event"
-          + " FROM messages m LEFT JOIN room_messages r ON r.room = m.room AND r.room_seq = m.room_seq"
-          + " WHERE m.recipient = ? AND m.seq > ? AND m.created_at >= ? ORDER BY m.seq LIMIT ?";
+      "SELECT m.msg_id, m.seq, m.sender, " + InboxRows.BODY + ", m.created_at, m.room, m.room_seq, m.event"
+          + " FROM messages m WHERE m.recipient = ? AND m.seq > ? AND m.created_at >= ? ORDER BY m.seq LIMIT ?";
 
   private final Vertx vertx;
   private final InboxConfig config;
   private final AppendPlanner planner;
-  private final RoomRules roomRules;
+  private final RoomChangePlanner roomPlanner;
   private final Map<String, InboxHead> heads = new LinkedHashMap<>(1024, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, InboxHead> eldest) {
@@ -113,7 +108,8 @@ public final class SqliteInboxStore implements InboxStore {
     this.vertx = vertx;
     this.config = config;
     this.planner = new AppendPlanner(config.maxMessagesPerUser());
-    this.roomRules = new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser());
+    this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser()),
+        user -> true);
   }
 
   @Override
@@ -135,19 +131,20 @@ public final class SqliteInboxStore implements InboxStore {
               return Future.failedFuture(new IllegalStateException(file + " has schema version " + version
                   + ", newer than this build knows (" + SCHEMA_VERSION + ")"));
             }
-            List<String> statements = new ArrayList<>(SCHEMA);
-            if (version < 2) {
-              statements.addAll(TO_VERSION_2);
+            if (version == SCHEMA_VERSION) {
+              return Future.succeededFuture();
             }
-            statements.addAll(ROOM_TABLES);
-            statements.add("PRAGMA user_version = " + SCHEMA_VERSION);
-            // One transaction: a migration cut short leaves version 1 as it was, and runs again.
+            // One transaction: a migration cut short leaves the file at its old version, whole.
             return writer.withTransaction(conn -> {
+              List<String> statements = new ArrayList<>(SCHEMA);
+              if (version < 2) {
+                statements.addAll(ROOMS_SCHEMA);
+              }
               Future<Void> chain = Future.succeededFuture();
               for (String statement : statements) {
                 chain = chain.compose(x -> conn.query(statement).execute().mapEmpty());
               }
-              return chain;
+              return chain.compose(x -> conn.query("PRAGMA user_version = " + SCHEMA_VERSION).execute().mapEmpty());
             });
           })
           .compose(x -> {
@@ -170,45 +167,49 @@ public final class SqliteInboxStore implements InboxStore {
     return dataSource;
   }
 
+  /**
+   * The rooms of the batch are read in its transaction, so a room message goes to the members as the
+   * commits before it left them.
+   */
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
-    Set<String> recipients = InboxRows.recipients(batch);
-    Map<String, RoomRules.View> rooms = new HashMap<>();
-    return loadRooms(batch, rooms)
-        .compose(x -> {
-          rooms.values().forEach(view -> recipients.addAll(view.members()));
-          return loadHeads(recipients);
+    Set<String> touched = InboxRows.recipients(batch);
+    return writer.withTransaction(conn -> loadRooms(conn, InboxRows.rooms(batch))
+            .compose(rooms -> {
+              rooms.values().forEach(room -> touched.addAll(room.members()));
+              return loadHeads(conn, touched)
+                  .compose(loaded -> loadSendKeys(conn, batch, now)
+                      .map(keys -> planner.plan(batch, loaded, keys, room -> rooms.getOrDefault(room, RoomRules.View.NONE))));
+            })
+            .compose(plan -> write(conn, plan, cursors, now).map(plan)))
+        .map(plan -> {
+          heads.putAll(plan.heads());
+          plan.newKeys().forEach(k -> recentKeys.add(k.key(), now));
+          return plan.results();
         })
-        .compose(loaded -> loadSendKeys(batch, now).map(keys -> planner.plan(batch, loaded, keys,
-            room -> rooms.getOrDefault(room, RoomRules.View.NONE))))
-        .compose(plan -> writer.withTransaction(conn -> write(conn, plan, cursors, now))
-            .map(x -> {
-              heads.putAll(plan.heads());
-              plan.newKeys().forEach(k -> recentKeys.add(k.key(), now));
-              return plan.results();
-            }))
-        .onFailure(e -> recipients.forEach(heads::remove));
+        .onFailure(e -> touched.forEach(heads::remove));
+  }
+
+  /** The rooms named, as they stand; a room that does not exist is absent. */
+  private static Future<Map<String, RoomRules.View>> loadRooms(SqlClient conn, Set<String> rooms) {
+    Map<String, RoomRules.View> found = new HashMap<>();
+    Future<Void> chain = Future.succeededFuture();
+    for (String room : rooms) {
+      chain = chain.compose(x -> conn.preparedQuery(READ_ROOM).execute(Tuple.of(room))
+          .map(rows -> {
+            found.putAll(InboxRows.roomViews(rows));
+            return null;
+          }));
+    }
+    return chain.map(x -> found);
   }
 
   private Future<Void> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors, long now) {
-    List<Tuple> direct = new ArrayList<>();
-    List<Tuple> refs = new ArrayList<>();
-    Map<List<Object>, Tuple> roomMessages = new LinkedHashMap<>();
-    for (StoredMessage m : plan.rows()) {
-      if (m.room() == null) {
-        direct.add(Tuple.of(m.to(), m.seq(), m.msgId(), m.from(), m.body(), m.ts()));
-        continue;
-      }
-      refs.add(Tuple.of(m.to(), m.seq(), m.msgId(), m.from(), m.ts(), m.room(), m.roomSeq()));
-      roomMessages.putIfAbsent(List.of(m.room(), m.roomSeq()),
-          Tuple.of(m.room(), m.roomSeq(), m.msgId(), m.from(), m.body(), null, m.ts()));
-    }
-    List<Tuple> roomHeads = new ArrayList<>();
-    plan.roomSeqs().forEach((room, seq) -> roomHeads.add(Tuple.of(seq, room)));
-    return batch(conn, INSERT_MESSAGE, direct)
-        .compose(x -> batch(conn, INSERT_ROOM_MESSAGE, new ArrayList<>(roomMessages.values())))
-        .compose(x -> batch(conn, INSERT_ROOM_REF, refs))
-        .compose(x -> batch(conn, "UPDATE rooms SET last_seq = ? WHERE room = ?", roomHeads))
+    List<Tuple> roomSeqs = new ArrayList<>();
+    plan.roomSeqs().forEach((room, seq) -> roomSeqs.add(Tuple.of(seq, room)));
+    return batch(conn, INSERT_MESSAGE, InboxRows.messages(plan))
+        .compose(x -> batch(conn, INSERT_ROOM_BODY, InboxRows.roomBodies(plan.rows())))
+        .compose(x -> batch(conn, UPDATE_ROOM_SEQ, roomSeqs))
         .compose(x -> batch(conn, UPSERT_HEAD, InboxRows.heads(plan)))
         .compose(x -> batch(conn, UPSERT_KEY, InboxRows.sendKeys(plan, now)))
         .compose(x -> batch(conn, UPSERT_CURSOR, InboxRows.cursors(cursors, now)));
@@ -222,7 +223,7 @@ public final class SqliteInboxStore implements InboxStore {
   }
 
   /** Heads of the given inboxes: from the cache, the rest in one query per chunk. */
-  private Future<Map<String, InboxHead>> loadHeads(Set<String> recipients) {
+  private Future<Map<String, InboxHead>> loadHeads(SqlClient conn, java.util.Collection<String> recipients) {
     Map<String, InboxHead> found = new HashMap<>();
     List<String> missing = new ArrayList<>();
     for (String user : recipients) {
@@ -233,7 +234,7 @@ public final class SqliteInboxStore implements InboxStore {
         missing.add(user);
       }
     }
-    return inChunks(missing, chunk -> writer
+    return inChunks(missing, chunk -> conn
         .preparedQuery("SELECT recipient, last_seq, stored FROM inboxes WHERE recipient IN (" + placeholders(chunk.size()) + ")")
         .execute(Tuple.wrap(new ArrayList<>(chunk)))
         .map(rows -> {
@@ -263,7 +264,8 @@ public final class SqliteInboxStore implements InboxStore {
   }
 
   /** Results stored for the batch's idempotency keys that are still within the window. */
-  private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(List<AppendRequest> batch, long now) {
+  private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(SqlClient conn,
+                                                                                    List<AppendRequest> batch, long now) {
     List<AppendPlanner.SendKey> keys = InboxRows.sendKeys(batch);
     // Fresh keys (nearly all) are known not to be stored: look up only the "maybe"s.
     keys.removeIf(k -> !recentKeys.mayContain(k, now));
@@ -278,7 +280,7 @@ public final class SqliteInboxStore implements InboxStore {
         params.add(k.sender());
         params.add(k.key());
       }
-      return writer.preparedQuery("SELECT sender, send_key, fingerprint, result FROM send_keys WHERE created_at >= ?"
+      return conn.preparedQuery("SELECT sender, send_key, fingerprint, result FROM send_keys WHERE created_at >= ?"
               + " AND (sender, send_key) IN (VALUES " + values + ")")
           .execute(Tuple.wrap(params))
           .map(rows -> {
@@ -301,123 +303,60 @@ public final class SqliteInboxStore implements InboxStore {
     return "?, ".repeat(n - 1) + "?";
   }
 
-  /** The rooms the batch sends to, as stored (this store is the only writer, and writes one batch at a time). */
-  private Future<Void> loadRooms(List<AppendRequest> batch, Map<String, RoomRules.View> into) {
-    Future<Void> chain = Future.succeededFuture();
-    for (AppendRequest request : batch) {
-      if (request.isRoom() && !into.containsKey(request.room())) {
-        into.put(request.room(), RoomRules.View.NONE);
-        chain = chain.compose(x -> view(writer, request.room()).map(view -> {
-          into.put(request.room(), view);
-          return null;
-        }));
-      }
-    }
-    return chain;
-  }
-
-  /** A room's owner, members in the order they joined and last roomSeq; {@link RoomRules.View#NONE} if there is none. */
-  private static Future<RoomRules.View> view(Pool pool, String room) {
-    return pool.preparedQuery("SELECT owner, last_seq FROM rooms WHERE room = ?").execute(Tuple.of(room))
-        .compose(rows -> {
-          if (rows.size() == 0) {
-            return Future.succeededFuture(RoomRules.View.NONE);
-          }
-          Row head = rows.iterator().next();
-          return pool.preparedQuery("SELECT member FROM room_members WHERE room = ? ORDER BY joined, member")
-              .execute(Tuple.of(room))
-              .map(members -> {
-                Set<String> ordered = new LinkedHashSet<>();
-                members.forEach(row -> ordered.add(row.getString(0)));
-                return new RoomRules.View(head.getString(0), ordered, head.getLong(1));
-              });
-        });
-  }
-
+  /** Checked against the room and the member's room count as read in the change's own transaction. */
   @Override
   public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
-    String about = change.op() == RoomChange.Op.CREATE ? change.by() : change.member();
-    return view(writer, change.room()).compose(view -> writer
-        .preparedQuery("SELECT count(*) FROM room_members WHERE member = ?").execute(Tuple.of(about))
-        .map(InboxRows::firstLong)
-        .compose(roomsOfTarget -> {
-          ErrorCode refused = roomRules.check(change, view, (int) Math.min(Integer.MAX_VALUE, roomsOfTarget));
-          if (refused != null) {
-            return Future.succeededFuture(RoomChangeResult.refused(refused));
-          }
-          if (RoomRules.changesNothing(change, view)) {
-            return Future.succeededFuture(new RoomChangeResult(null, view.roomSeq(), List.of()));
-          }
-          return commitRoomChange(change, view, about);
-        }));
+    String about = RoomChangePlanner.about(change);
+    List<String> told = new ArrayList<>();
+    return writer.withTransaction(conn -> loadRooms(conn, Set.of(change.room()))
+            .compose(rooms -> {
+              RoomRules.View room = rooms.getOrDefault(change.room(), RoomRules.View.NONE);
+              told.addAll(RoomChangePlanner.told(change, room));
+              Future<Long> count = conn.preparedQuery("SELECT count(*) FROM room_members WHERE member = ?")
+                  .execute(Tuple.of(about)).map(InboxRows::firstLong);
+              return count.compose(n -> loadHeads(conn, told).map(loaded -> roomPlanner.plan(change, room, n.intValue(), loaded)));
+            })
+            .compose(plan -> plan.writes() ? writeChange(conn, change, plan).map(plan) : Future.succeededFuture(plan)))
+        .map(plan -> {
+          heads.putAll(plan.heads());
+          return plan.refused() != null ? RoomChangeResult.refused(plan.refused())
+              : new RoomChangeResult(null, plan.roomSeq(), plan.events());
+        })
+        .onFailure(e -> told.forEach(heads::remove));
   }
 
-  /** The change, its room event once in {@code room_messages}, and a reference in each told member's inbox. */
-  private Future<RoomChangeResult> commitRoomChange(RoomChange change, RoomRules.View view, String about) {
-    long roomSeq = view.roomSeq() + 1;
-    Set<String> told = new LinkedHashSet<>(view.members());
-    told.add(about);
-    return loadHeads(told).compose(loaded -> {
-      List<StoredMessage> events = new ArrayList<>(told.size());
-      Map<String, InboxHead> updated = new HashMap<>();
-      List<Tuple> refs = new ArrayList<>();
-      for (String member : told) {
-        InboxHead head = loaded.getOrDefault(member, InboxHead.EMPTY);
-        InboxHead next = new InboxHead(head.lastSeq() + 1, head.stored() + 1);
-        updated.put(member, next);
-        events.add(new StoredMessage(change.msgId(), next.lastSeq(), change.by(), member, about, change.ts(),
-            change.room(), roomSeq, change.op().event()));
-        refs.add(Tuple.of(member, next.lastSeq(), change.msgId(), change.by(), change.ts(), change.room(), roomSeq));
-      }
-      List<Tuple> headRows = new ArrayList<>();
-      updated.entrySet().stream().sorted(Map.Entry.comparingByKey())
-          .forEach(e -> headRows.add(Tuple.of(e.getKey(), e.getValue().lastSeq(), e.getValue().stored())));
-      return writer.withTransaction(conn -> membership(conn, change, about, roomSeq)
-              .compose(x -> conn.preparedQuery(INSERT_ROOM_MESSAGE).execute(Tuple.of(change.room(), roomSeq, change.msgId(),
-                  change.by(), about, change.op().event(), change.ts())))
-              .compose(x -> batch(conn, INSERT_ROOM_REF, refs))
-              .compose(x -> batch(conn, UPSERT_HEAD, headRows)))
-          .map(x -> {
-            heads.putAll(updated);
-            return new RoomChangeResult(null, roomSeq, events);
-          })
-          .onFailure(e -> told.forEach(heads::remove));
-    });
-  }
-
-  private static Future<Void> membership(SqlConnection conn, RoomChange change, String about, long roomSeq) {
-    return switch (change.op()) {
-      case CREATE -> conn.preparedQuery("INSERT INTO rooms (room, owner, last_seq, created_at) VALUES (?, ?, ?, ?)")
-          .execute(Tuple.of(change.room(), change.by(), roomSeq, change.ts()))
-          .compose(x -> conn.preparedQuery("INSERT INTO room_members (room, member, joined) VALUES (?, ?, ?)")
-              .execute(Tuple.of(change.room(), about, roomSeq)))
-          .mapEmpty();
-      case ADD -> conn.preparedQuery("INSERT INTO room_members (room, member, joined) VALUES (?, ?, ?)")
-          .execute(Tuple.of(change.room(), about, roomSeq))
-          .compose(x -> conn.preparedQuery("UPDATE rooms SET last_seq = ? WHERE room = ?").execute(Tuple.of(roomSeq, change.room())))
-          .mapEmpty();
+  private static Future<Void> writeChange(SqlConnection conn, RoomChange change, RoomChangePlanner.Plan plan) {
+    List<Tuple> moved = new ArrayList<>();
+    plan.heads().entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .forEach(e -> moved.add(Tuple.of(e.getKey(), e.getValue().lastSeq(), e.getValue().stored())));
+    Future<?> membership = switch (change.op()) {
+      case CREATE -> conn.preparedQuery("INSERT INTO rooms (room, owner, last_room_seq, created_at) VALUES (?, ?, ?, ?)")
+          .execute(Tuple.of(change.room(), change.by(), plan.roomSeq(), change.ts()))
+          .compose(x -> conn.preparedQuery("INSERT INTO room_members (room, member, joined_seq, added_at) VALUES (?, ?, ?, ?)")
+              .execute(Tuple.of(change.room(), change.by(), plan.roomSeq(), change.ts())));
+      case ADD -> conn.preparedQuery("INSERT INTO room_members (room, member, joined_seq, added_at) VALUES (?, ?, ?, ?)")
+          .execute(Tuple.of(change.room(), change.member(), plan.roomSeq(), change.ts()));
       case REMOVE -> conn.preparedQuery("DELETE FROM room_members WHERE room = ? AND member = ?")
-          .execute(Tuple.of(change.room(), about))
-          .compose(x -> conn.preparedQuery("UPDATE rooms SET last_seq = ? WHERE room = ?").execute(Tuple.of(roomSeq, change.room())))
-          .mapEmpty();
+          .execute(Tuple.of(change.room(), change.member()));
     };
+    return membership
+        .compose(x -> conn.preparedQuery(UPDATE_ROOM_SEQ).execute(Tuple.of(plan.roomSeq(), change.room())))
+        .compose(x -> batch(conn, INSERT_MESSAGE, InboxRows.messages(plan.events())))
+        .compose(x -> batch(conn, UPSERT_HEAD, moved));
   }
 
   @Override
   public Future<RoomInfo> room(String room) {
-    return view(readers, room).map(view -> view.exists()
-        ? new RoomInfo(room, view.owner(), view.roomSeq(), List.copyOf(view.members()))
-        : null);
+    return readers.preparedQuery(READ_ROOM).execute(Tuple.of(room)).map(rows -> {
+      RoomRules.View view = InboxRows.roomViews(rows).get(room);
+      return view == null ? null : new RoomInfo(room, view.owner(), view.roomSeq(), List.copyOf(view.members()));
+    });
   }
 
   @Override
   public Future<List<String>> rooms(String user) {
-    return readers.preparedQuery("SELECT room FROM room_members WHERE member = ? ORDER BY room").execute(Tuple.of(user))
-        .map(rows -> {
-          List<String> rooms = new ArrayList<>(rows.size());
-          rows.forEach(row -> rooms.add(row.getString(0)));
-          return rooms;
-        });
+    return readers.preparedQuery("SELECT room FROM room_members WHERE member = ?").execute(Tuple.of(user))
+        .map(InboxRows::sortedStrings);
   }
 
   @Override
@@ -444,12 +383,7 @@ public final class SqliteInboxStore implements InboxStore {
         .execute(Tuple.of(user, after, now - config.retentionMillis(), limit))
         .map(rows -> {
           List<StoredMessage> messages = new ArrayList<>(rows.size());
-          rows.forEach(row -> {
-            StoredMessage m = InboxRows.message(row, user);
-            String room = row.getString("room");
-            messages.add(room == null ? m : new StoredMessage(m.msgId(), m.seq(), m.from(), user, m.body(), m.ts(), room,
-                row.getLong("room_seq"), row.getString("event")));
-          });
+          rows.forEach(row -> messages.add(InboxRows.message(row, user)));
           return new InboxPage(after, h, messages);
         }));
   }
@@ -474,9 +408,8 @@ public final class SqliteInboxStore implements InboxStore {
                   .compose(x -> conn.preparedQuery("UPDATE inboxes SET stored = max(stored - ?, 0) WHERE recipient = ?")
                       .executeBatch(updates));
             })
-            // A room message's body goes once no member's inbox references it any more.
-            .compose(x -> conn.preparedQuery("DELETE FROM room_messages WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM"
-                + " messages m WHERE m.room = room_messages.room AND m.room_seq = room_messages.room_seq)").execute(Tuple.of(cutoff)))
+            // A room message's body has its copies' time, so it expires with them.
+            .compose(x -> conn.preparedQuery("DELETE FROM room_messages WHERE created_at < ?").execute(Tuple.of(cutoff)))
             .compose(x -> conn.preparedQuery("DELETE FROM send_keys WHERE created_at < ?")
                 .execute(Tuple.of(now - config.idempotencyWindowMillis()))))
         .map(x -> {

@@ -30,7 +30,6 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * What every engine of {@link InboxStore} must do, on a real database, with the clock given
@@ -67,11 +66,6 @@ abstract class InboxStoreContractTest {
     JsonObject json = defaults.mergeIn(TestServer.config(dataDir, new JsonObject().put("inbox", inbox)
         .put("limits", limitsOverrides)), true);
     return InboxConfig.fromJson(json);
-  }
-
-  /** False for an engine that does not store rooms yet: its room tests are skipped, not passed. */
-  boolean storesRooms() {
-    return true;
   }
 
   private static AppendRequest message(long ts, String key, String body) {
@@ -314,7 +308,6 @@ abstract class InboxStoreContractTest {
   @Test
   @DisplayName("a room message reaches every member under the member's own seq, with one roomSeq and msgId; events and messages read back in roomSeq order")
   void roomMessageReachesMembers(Vertx vertx, VertxTestContext ctx) throws Exception {
-    assumeTrue(storesRooms(), "this engine does not store rooms yet");
     InboxStore store = newStore(vertx, config(100));
     store.open()
         // bob already has a direct message: his copies continue his own seqs.
@@ -373,7 +366,6 @@ abstract class InboxStoreContractTest {
   @Test
   @DisplayName("the owner adds and removes, a member only leaves, a non-member cannot send; a back end may do all of it")
   void roomPermissions(Vertx vertx, VertxTestContext ctx) throws Exception {
-    assumeTrue(storesRooms(), "this engine does not store rooms yet");
     InboxStore store = newStore(vertx, config(100));
     List<ErrorCode> refusals = new ArrayList<>();
     store.open()
@@ -416,7 +408,6 @@ abstract class InboxStoreContractTest {
   @Test
   @DisplayName("limits.maxRoomMembers refuses one more member with room_full, limits.maxRoomsPerUser one more room with too_many_rooms")
   void roomLimits(Vertx vertx, VertxTestContext ctx) throws Exception {
-    assumeTrue(storesRooms(), "this engine does not store rooms yet");
     InboxStore store = newStore(vertx, config(100, new JsonObject(),
         new JsonObject().put("maxRoomMembers", 2).put("maxRoomsPerUser", 2)));
     List<ErrorCode> refusals = new ArrayList<>();
@@ -436,7 +427,6 @@ abstract class InboxStoreContractTest {
   @Test
   @DisplayName("a room message retried with the same id is answered as before and stored once; the id with another body is id_reused")
   void roomIdempotency(Vertx vertx, VertxTestContext ctx) throws Exception {
-    assumeTrue(storesRooms(), "this engine does not store rooms yet");
     InboxStore store = newStore(vertx, config(100));
     store.open()
         .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2)))
@@ -464,7 +454,6 @@ abstract class InboxStoreContractTest {
   @Test
   @DisplayName("rooms, members and roomSeqs survive reopening the store; the next message takes the next roomSeq")
   void roomsAcrossReopen(Vertx vertx, VertxTestContext ctx) throws Exception {
-    assumeTrue(storesRooms(), "this engine does not store rooms yet");
     InboxConfig config = config(100);
     InboxStore store = newStore(vertx, config);
     store.open()

@@ -58,12 +58,6 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     return new JsonObject().put("engine", "postgres").put("postgresUri", uri).put("postgresPoolSize", 4);
   }
 
-  /** Rooms reach this engine in a later step; until then its room tests are skipped. */
-  @Override
-  boolean storesRooms() {
-    return false;
-  }
-
   @Override
   InboxStore newStore(Vertx vertx, InboxConfig config) {
     return new PgInboxStore(vertx, config);

@@ -1,6 +1,7 @@
 package dev.switchboard.storage;
 
 import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
@@ -58,59 +59,95 @@ class SqliteInboxStoreTest extends InboxStoreContractTest {
         })));
   }
   @Test
-  @DisplayName("a version 1 file with messages, cursors and keys opens as version 2: everything reads back and rooms work")
-  void migratesVersion1(Vertx vertx, VertxTestContext ctx) throws Exception {
+  @DisplayName("a version 1 file with messages opens under version 2 with nothing lost: the messages read back, "
+      + "seqs go on, and rooms are stored")
+  void migratesVersionOne(Vertx vertx, VertxTestContext ctx) throws Exception {
     InboxConfig config = config(100);
     String url = "jdbc:sqlite:" + dataDir.toAbsolutePath().resolve("inbox.db");
-    Files.createDirectories(dataDir);
     try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
-      for (String table : InboxRows.tables("INTEGER")) {
-        s.execute(table);
+      for (String statement : InboxRows.tables("INTEGER")) {
+        s.execute(statement);
       }
-      s.execute("INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at) VALUES ('bob', 1, 'm-1', 'alice', 'from v1', 1000)");
-      s.execute("INSERT INTO inboxes (recipient, last_seq, stored) VALUES ('bob', 1, 1)");
-      s.execute("INSERT INTO cursors (recipient, device, seq, updated_at) VALUES ('bob', 'phone', 1, 1000)");
+      s.execute("INSERT INTO messages VALUES ('bob', 1, 'm1', 'alice', 'one', 1), ('bob', 2, 'm2', 'alice', 'two', 2)");
+      s.execute("INSERT INTO inboxes VALUES ('bob', 2, 2)");
       s.execute("PRAGMA user_version = 1");
     }
     InboxStore store = newStore(vertx, config);
     store.open()
-        .compose(v -> store.cursor("bob", "phone"))
-        .compose(cursor -> {
-          ctx.verify(() -> assertEquals(1L, cursor));
-          return store.changeRoom(new RoomChange(RoomChange.Op.CREATE, "r", null, "alice", false, "e1", 2000), 2000);
-        })
-        .compose(v -> store.changeRoom(new RoomChange(RoomChange.Op.ADD, "r", "bob", "alice", false, "e2", 2000), 2000))
-        .compose(v -> store.append(List.of(AppendRequest.toRoom("alice", "r", "r-1", "to the room", 3000, null, false)),
-            List.of(), 3000))
-        .compose(v -> store.read("bob", 0, 10, 3000))
-        .compose(page -> {
-          ctx.verify(() -> assertEquals(List.of(
-              new StoredMessage("m-1", 1, "alice", "bob", "from v1", 1000),
-              new StoredMessage("e2", 2, "alice", "bob", "bob", 2000, "r", 2, "added"),
-              new StoredMessage("r-1", 3, "alice", "bob", "to the room", 3000, "r", 3, null)), page.messages()));
-          return store.close();
-        })
+        .compose(v -> store.changeRoom(new RoomChange(RoomChange.Op.CREATE, "r", null, "bob", false, "e1", 3), 3))
+        .compose(v -> store.append(List.of(AppendRequest.toRoom("bob", "r", "r1", "three", 4, null, false)), List.of(), 4))
+        .compose(v -> store.read("bob", 0, 10, 5))
+        .eventually(store::close)
+        .compose(page -> vertx.executeBlocking(() -> {
+          try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
+               ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+            rs.next();
+            return List.of(page, rs.getInt(1));
+          }
+        }))
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          InboxPage page = (InboxPage) found.get(0);
+          assertEquals(List.of("1 one", "2 two", "3 bob", "4 three"),
+              page.messages().stream().map(m -> m.seq() + " " + m.body()).toList());
+          assertEquals(SqliteInboxStore.SCHEMA_VERSION, found.get(1));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a message to a room of 10,000 members stores its body once and a reference per member")
+  void bigRoomStoresOneBody(Vertx vertx, VertxTestContext ctx) throws Exception {
+    int members = 10_000;
+    InboxConfig config = config(100);
+    String url = "jdbc:sqlite:" + dataDir.toAbsolutePath().resolve("inbox.db");
+    InboxStore creator = newStore(vertx, config);
+    InboxStore store = newStore(vertx, config);
+    // The schema by a first open; the membership while no store has the file open.
+    creator.open().compose(v -> creator.close())
         .compose(v -> vertx.executeBlocking(() -> {
+          // Membership written directly: adding 10,000 members one by one would store an event per member per add.
           try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
-            try (ResultSet rs = s.executeQuery("PRAGMA user_version")) {
-              rs.next();
-              assertEquals(2, rs.getInt(1));
+            c.setAutoCommit(false);
+            s.execute("INSERT INTO rooms VALUES ('big', 'u0', " + members + ", 0)");
+            try (var insert = c.prepareStatement("INSERT INTO room_members VALUES ('big', ?, ?, 0)")) {
+              for (int i = 0; i < members; i++) {
+                insert.setString(1, "u" + i);
+                insert.setLong(2, i + 1);
+                insert.addBatch();
+              }
+              insert.executeBatch();
             }
-            // The room message's body once, in room_messages; the members' rows reference it.
-            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM room_messages WHERE body = 'to the room'")) {
-              rs.next();
-              assertEquals(1, rs.getInt(1));
-            }
-            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM messages WHERE room = 'r' AND room_seq = 3 AND body = ''")) {
-              rs.next();
-              assertEquals(2, rs.getInt(1));
-            }
+            c.commit();
           }
           return null;
         }))
-        .onComplete(ctx.succeedingThenComplete());
+        .compose(v -> store.open())
+        .compose(v -> store.append(List.of(AppendRequest.toRoom("u0", "big", "b1", "to everyone", 1, null, false)),
+            List.of(), 1))
+        .compose(results -> {
+          ctx.verify(() -> {
+            assertEquals(members + 1L, results.get(0).roomSeq());
+            assertEquals(members, results.get(0).results().stream().filter(r -> r.isStored()).count());
+          });
+          return store.read("u9999", 0, 10, 2);
+        })
+        .compose(page -> {
+          ctx.verify(() -> assertEquals(List.of("to everyone"), page.messages().stream().map(m -> m.body()).toList()));
+          return store.close();
+        })
+        .compose(v -> vertx.executeBlocking(() -> {
+          try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
+               ResultSet rs = s.executeQuery("SELECT (SELECT count(*) FROM room_messages), (SELECT count(*) FROM messages"
+                   + " WHERE room = 'big'), (SELECT count(*) FROM messages WHERE room = 'big' AND body <> '')")) {
+            rs.next();
+            return List.of(rs.getLong(1), rs.getLong(2), rs.getLong(3));
+          }
+        }))
+        .onComplete(ctx.succeeding(counts -> ctx.verify(() -> {
+          assertEquals(List.of(1L, (long) members, 0L), counts);
+          ctx.completeNow();
+        })));
   }
-
   @Test
   @DisplayName("a room message's body is purged once every member's copy is past retention")
   void roomBodiesPurged(Vertx vertx, VertxTestContext ctx) throws Exception {
