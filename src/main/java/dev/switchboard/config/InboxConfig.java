@@ -29,7 +29,8 @@ public record InboxConfig(
     long stopTimeoutMillis,
     int indexCacheMegabytes,
     int maxRoomMembers,
-    int maxRoomsPerUser) {
+    int maxRoomsPerUser,
+    int roomEventMembers) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -91,6 +92,7 @@ public record InboxConfig(
         s.longIn("stopTimeoutSeconds", 1, 3600) * 1000,
         s.intIn("indexCacheMegabytes", 1, 65_536),
         limits.intIn("maxRoomMembers", 1, 1_000_000),
-        limits.intIn("maxRoomsPerUser", 1, 1_000_000));
+        limits.intIn("maxRoomsPerUser", 1, 1_000_000),
+        limits.intIn("roomEventMembers", 1, 1_000_000));
   }
 }

@@ -254,14 +254,15 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       return;
     }
     String mutes = SystemInboxes.mutes(user);
-    String device = mute.peer() == null ? SystemInboxes.MUTE_ALL : mute.peer();
+    String device = mute.room() != null ? SystemInboxes.roomMute(mute.room())
+        : mute.peer() == null ? SystemInboxes.MUTE_ALL : mute.peer();
     gateway.readPage(new ReadRequest(mutes, device, null, 0))
         .onSuccess(page -> {
           long next = SystemInboxes.toggled(page.after(), mute.muted());
           if (next != page.after()) {
             gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(mutes, device, next).toJson());
           }
-          write(ServerFrames.muted(mute.peer(), mute.muted()));
+          write(ServerFrames.muted(mute.peer(), mute.room(), mute.muted()));
         })
         .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
   }

@@ -54,10 +54,14 @@ public sealed interface ClientFrame {
   }
 
   /**
-   * Mutes ({@code muted} true) or unmutes offline notifications from {@code peer}, or from everyone
-   * when {@code peer} is null.
+   * Mutes ({@code muted} true) or unmutes offline notifications from {@code peer}, of the messages
+   * of {@code room}, or from everyone when both are null (at most one is set).
    */
-  record Mute(String peer, boolean muted) implements ClientFrame {
+  record Mute(String peer, String room, boolean muted) implements ClientFrame {
+
+    public Mute(String peer, boolean muted) {
+      this(peer, null, muted);
+    }
   }
 
   /** The user has read the conversation with {@code peer} up to the peer's message {@code upTo} (its msgId). */

@@ -156,6 +156,13 @@ public final class JsonFrameParser {
     if (peer != null && (!(peer instanceof String p) || !ids.isValid(p))) {
       throw new ProtocolException(ErrorCode.INVALID_USER, "peer must be a valid user id, or absent for everyone");
     }
+    Object room = json.getValue("room");
+    if (room != null && (!(room instanceof String r) || !ids.isValid(r))) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "room must be a valid room id");
+    }
+    if (peer != null && room != null) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "a mute names a peer or a room, not both");
+    }
     Object muted = json.getValue("muted");
     if (muted == null) {
       throw new ProtocolException(ErrorCode.MISSING_FIELD, "muted is required");
@@ -163,7 +170,7 @@ public final class JsonFrameParser {
     if (!(muted instanceof Boolean on)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "muted must be true or false");
     }
-    return new ClientFrame.Mute((String) peer, on);
+    return new ClientFrame.Mute((String) peer, (String) room, on);
   }
 
   private ClientFrame.Read parseRead(JsonObject json) {

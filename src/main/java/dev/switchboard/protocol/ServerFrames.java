@@ -132,9 +132,17 @@ public final class ServerFrames {
 
   /** The user's offline notifications from {@code peer} (everyone when null) are now muted or not. */
   public static String muted(String peer, boolean muted) {
+    return muted(peer, null, muted);
+  }
+
+  /** As {@link #muted(String, boolean)}, or for the messages of {@code room} when it is set. */
+  public static String muted(String peer, String room, boolean muted) {
     JsonWriter frame = new JsonWriter().beginObject().field("type", "muted");
     if (peer != null) {
       frame.field("peer", peer);
+    }
+    if (room != null) {
+      frame.field("room", room);
     }
     return frame.field("muted", muted).endObject().takeString();
   }

@@ -354,12 +354,16 @@ public final class RouterVerticle extends VerticleBase {
   /**
    * With the webhook on: who is online is looked up before the commit, so that the notifications
    * for the others are committed with their messages (none lost, none without its message); the
-   * same answer then routes the deliveries. A recipient who connects in between gets both.
+   * same answer then routes the deliveries. A recipient who connects in between gets both. Room
+   * messages are notified after their commit: see {@link #notifyRoomsAndRoute}.
    */
   private Future<List<SendBatchResult.Entry>> storeNotifyAndDeliver(List<SendCommand> commands, long now) {
     List<String> recipients = new ArrayList<>();
     commands.forEach(command -> recipients.addAll(command.to()));
-    return metrics.directory("lookup", directory.sessionsByNode(recipients))
+    Future<Map<String, Map<String, Integer>>> lookedUp = recipients.isEmpty()
+        ? Future.succeededFuture(Map.of())
+        : metrics.directory("lookup", directory.sessionsByNode(recipients));
+    return lookedUp
         .transform(looked -> {
           if (looked.failed()) {
             // Nobody's presence is known: no notifications rather than one to everyone.
@@ -376,8 +380,58 @@ public final class RouterVerticle extends VerticleBase {
               notified(stored.subList(commands.size(), stored.size()));
               return stored.subList(0, commands.size());
             });
-          }).map(stored -> route(commands, stored, online));
+          }).compose(stored -> notifyRoomsAndRoute(commands, stored, online, now));
         });
+  }
+
+  /**
+   * A room's members are known only once its message is stored: their presence is looked up then,
+   * and the offline members' notifications are committed right after the messages (a node killed in
+   * between loses those notifications, never a message; no member removed before the message is
+   * notified of it). The same answer routes the copies.
+   */
+  private Future<List<SendBatchResult.Entry>> notifyRoomsAndRoute(List<SendCommand> commands, List<AppendResult> stored,
+                                                                  Map<String, Map<String, Integer>> online, long now) {
+    List<String> members = new ArrayList<>();
+    for (AppendResult appended : stored) {
+      if (appended.room() != null && !appended.duplicate()) {
+        for (RecipientResult result : appended.results()) {
+          if (result.isStored()) {
+            members.add(result.to());
+          }
+        }
+      }
+    }
+    if (members.isEmpty()) {
+      return Future.succeededFuture(route(commands, stored, online));
+    }
+    return metrics.directory("lookup", directory.sessionsByNode(members)).transform(looked -> {
+      if (looked.failed()) {
+        LOG.warn("user directory lookup for {} room members failed, no offline notifications: {}", members.size(),
+            looked.cause().getMessage());
+        metrics.webhookSkipped("directory", members.size());
+        return Future.succeededFuture(route(commands, stored, online));
+      }
+      Map<String, Map<String, Integer>> all = new HashMap<>(online);
+      all.putAll(looked.result());
+      return notifier.planRooms(commands, stored, all, now)
+          .compose(planned -> {
+            metrics.webhookSkipped("muted", planned.muted());
+            metrics.webhookSkipped("queue_full", planned.queueFull());
+            return planned.appends().isEmpty()
+                ? Future.<Void>succeededFuture()
+                : append(List.of(), planned.appends(), now).<Void>map(results -> {
+                  notified(results);
+                  return null;
+                });
+          })
+          // The messages are stored and answered as such: only their notifications are lost.
+          .recover(e -> {
+            LOG.warn("offline notifications of {} room members not stored: {}", members.size(), e.getMessage());
+            return Future.succeededFuture();
+          })
+          .map(v -> route(commands, stored, all));
+    });
   }
 
   /** Counts the notifications that were stored and wakes the dispatcher for them. */

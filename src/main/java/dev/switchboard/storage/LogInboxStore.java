@@ -22,7 +22,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -91,7 +90,7 @@ public final class LogInboxStore implements InboxStore {
     this.config = config;
     this.files = files;
     this.planner = new AppendPlanner(config.maxMessagesPerUser());
-    this.roomRules = new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser());
+    this.roomRules = new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers());
   }
 
   /** Segments the open took from their index files rather than their records. */
@@ -403,7 +402,7 @@ public final class LogInboxStore implements InboxStore {
   @Override
   public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
     RoomRules.View view = rooms.view(change.room());
-    String about = change.op() == RoomChange.Op.CREATE ? change.by() : change.member();
+    String about = RoomRules.about(change);
     ErrorCode refused = roomRules.check(change, view, rooms.roomCount(about));
     if (refused != null) {
       return Future.succeededFuture(RoomChangeResult.refused(refused));
@@ -412,9 +411,7 @@ public final class LogInboxStore implements InboxStore {
       return Future.succeededFuture(new RoomChangeResult(null, view.roomSeq(), List.of()));
     }
     long roomSeq = view.roomSeq() + 1;
-    // Who is told: every member after an add, every member before a removal (the one removed too).
-    LinkedHashSet<String> told = new LinkedHashSet<>(view.members());
-    told.add(about);
+    List<String> told = roomRules.told(change, view);
     List<StoredMessage> events = new ArrayList<>(told.size());
     for (String member : told) {
       UserLog inbox = inboxes.get(member);

@@ -202,7 +202,7 @@ public final class PgInboxStore implements InboxStore {
     this.shard = shard;
     this.shards = shards;
     this.planner = new AppendPlanner(config.maxMessagesPerUser(), this::owns);
-    this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser()), this::owns);
+    this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers()), this::owns);
     this.partitions = new Partitions(config.postgresPartitionMillis(), config.retentionMillis(),
         config.purgeIntervalMillis());
   }
@@ -584,7 +584,7 @@ public final class PgInboxStore implements InboxStore {
                     .map(rows -> rows.rowCount() == 1)
                 : Future.succeededFuture(true);
             Future<Map<String, InboxHead>> heads = lockHeads(conn,
-                ownOnly(new TreeSet<>(RoomChangePlanner.told(change, room))));
+                ownOnly(new TreeSet<>(roomPlanner.told(change, room))));
             Future<Long> count = conn.preparedQuery("SELECT count(*) FROM room_members WHERE member = $1")
                 .execute(Tuple.of(about)).map(InboxRows::firstLong);
             return Future.all(claimed, heads, count).compose(y -> {

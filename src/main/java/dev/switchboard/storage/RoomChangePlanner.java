@@ -6,7 +6,6 @@ import dev.switchboard.protocol.ErrorCode;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -42,14 +41,12 @@ final class RoomChangePlanner {
 
   /** The user the change is about: the creator, or the member added or removed. */
   static String about(RoomChange change) {
-    return change.op() == RoomChange.Op.CREATE ? change.by() : change.member();
+    return RoomRules.about(change);
   }
 
-  /** Who is told: every member after an add (or the creation), every member before a removal (the one removed too). */
-  static List<String> told(RoomChange change, RoomRules.View room) {
-    LinkedHashSet<String> told = new LinkedHashSet<>(room.members());
-    told.add(about(change));
-    return new ArrayList<>(told);
+  /** Who is told: see {@link RoomRules#told}. */
+  List<String> told(RoomChange change, RoomRules.View room) {
+    return rules.told(change, room);
   }
 
   /**

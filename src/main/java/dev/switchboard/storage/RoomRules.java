@@ -4,6 +4,9 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.protocol.ErrorCode;
 
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -16,10 +19,41 @@ public final class RoomRules {
 
   private final int maxMembers;
   private final int maxRoomsPerUser;
+  private final int eventMembers;
 
-  public RoomRules(int maxMembers, int maxRoomsPerUser) {
+  /** {@code eventMembers}: up to how many members every member stores each membership change's event. */
+  public RoomRules(int maxMembers, int maxRoomsPerUser, int eventMembers) {
     this.maxMembers = maxMembers;
     this.maxRoomsPerUser = maxRoomsPerUser;
+    this.eventMembers = eventMembers;
+  }
+
+  /** The user a change is about: the creator, or the member added or removed. */
+  public static String about(RoomChange change) {
+    return change.op() == RoomChange.Op.CREATE ? change.by() : change.member();
+  }
+
+  /**
+   * Whose inboxes store a change's event, in the order members joined. While the room has at most
+   * {@code eventMembers} members (after an add, before a removal) every member, the one removed
+   * included; above that only the member the change is about and the user who made it, so that
+   * filling a big room does not cost an event per member per add (the others ask for members).
+   * A back end's change has no user inbox to tell.
+   */
+  public List<String> told(RoomChange change, View room) {
+    String about = about(change);
+    int size = room.members().size() + (room.members().contains(about) ? 0 : 1);
+    if (size <= eventMembers) {
+      LinkedHashSet<String> told = new LinkedHashSet<>(room.members());
+      told.add(about);
+      return new ArrayList<>(told);
+    }
+    List<String> told = new ArrayList<>(2);
+    if (!change.asService() && !change.by().equals(about) && room.members().contains(change.by())) {
+      told.add(change.by());
+    }
+    told.add(about);
+    return told;
   }
 
   /** A room's state as the rules need it: null {@code owner} when there is no such room. */

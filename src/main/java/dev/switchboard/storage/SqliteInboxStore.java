@@ -108,7 +108,7 @@ public final class SqliteInboxStore implements InboxStore {
     this.vertx = vertx;
     this.config = config;
     this.planner = new AppendPlanner(config.maxMessagesPerUser());
-    this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser()),
+    this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers()),
         user -> true);
   }
 
@@ -311,7 +311,7 @@ public final class SqliteInboxStore implements InboxStore {
     return writer.withTransaction(conn -> loadRooms(conn, Set.of(change.room()))
             .compose(rooms -> {
               RoomRules.View room = rooms.getOrDefault(change.room(), RoomRules.View.NONE);
-              told.addAll(RoomChangePlanner.told(change, room));
+              told.addAll(roomPlanner.told(change, room));
               Future<Long> count = conn.preparedQuery("SELECT count(*) FROM room_members WHERE member = ?")
                   .execute(Tuple.of(about)).map(InboxRows::firstLong);
               return count.compose(n -> loadHeads(conn, told).map(loaded -> roomPlanner.plan(change, room, n.intValue(), loaded)));

@@ -425,6 +425,31 @@ abstract class InboxStoreContractTest {
   }
 
   @Test
+  @DisplayName("above limits.roomEventMembers members a change's event is stored only for the member added or removed and the actor: "
+      + "an add stores exactly 2 event copies, the other members none")
+  void roomEventsBoundedAboveLimit(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100, new JsonObject(), new JsonObject().put("roomEventMembers", 3)));
+    List<RoomChangeResult> results = new ArrayList<>();
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2)))
+        .compose(v -> store.changeRoom(add("r", "carol", "alice", 3), 3)).map(results::add)
+        .compose(v -> store.changeRoom(add("r", "dave", "alice", 4), 4)).map(results::add)
+        .compose(v -> store.changeRoom(remove("r", "carol", "alice", 5), 5)).map(results::add)
+        .compose(v -> store.read("bob", 0, 10, 6))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(bob -> ctx.verify(() -> {
+          // Three members after carol's add: still every member.
+          assertEquals(List.of("alice", "bob", "carol"), results.get(0).events().stream().map(StoredMessage::to).toList());
+          // Four after dave's, four before carol's removal: the actor and the member only.
+          assertEquals(List.of("alice", "dave"), results.get(1).events().stream().map(StoredMessage::to).toList());
+          assertEquals(List.of("alice", "carol"), results.get(2).events().stream().map(StoredMessage::to).toList());
+          assertEquals(List.of("r#2 added bob", "r#3 added carol"),
+              bob.messages().stream().map(InboxStoreContractTest::describe).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("a room message retried with the same id is answered as before and stored once; the id with another body is id_reused")
   void roomIdempotency(Vertx vertx, VertxTestContext ctx) throws Exception {
     InboxStore store = newStore(vertx, config(100));

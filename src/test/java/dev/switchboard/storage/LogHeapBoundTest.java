@@ -170,7 +170,7 @@ class LogHeapBoundTest extends LogTestSupport {
         base.idempotencyWindowMillis(), base.purgeIntervalMillis(), base.batchMaxMessages(), base.commitIntervalMillis(),
         base.cursorFlushMillis(), base.synchronous(), base.logSegmentBytes(), base.logRepair(), base.postgresUris(),
         base.postgresPoolSize(), base.postgresPartitionMillis(), base.postgresShardTimeoutMillis(), base.allowEmbeddedInCluster(), base.stopTimeoutMillis(), base.indexCacheMegabytes(),
-        base.maxRoomMembers(), base.maxRoomsPerUser());
+        base.maxRoomMembers(), base.maxRoomsPerUser(), base.roomEventMembers());
     LogInboxStore store = open(capped);
     try {
       for (int i = 1; i <= 6; i++) {

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 class RoomChangePlannerTest {
 
-  private static final RoomRules RULES = new RoomRules(3, 10);
+  private static final RoomRules RULES = new RoomRules(3, 10, 100);
   private static final RoomRules.View ROOM = new RoomRules.View("alice", new LinkedHashSet<>(List.of("alice", "bob")), 7);
 
   private static RoomChange change(RoomChange.Op op, String member, String by) {
