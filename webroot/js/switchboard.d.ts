@@ -106,6 +106,35 @@ export interface Message {
   ts: number;
   /** True when a back end pushed it (HTTP API or event bus), false for a user's message. */
   push: boolean;
+  /** For a room's message: the room, and its place in the room (every member's copy has the same). */
+  room?: string;
+  roomSeq?: number;
+}
+
+/** A room event in this user's inbox: the room was created, or `member` was added or removed (left, when `by` is the member). */
+export interface RoomEvent {
+  room: string;
+  roomSeq: number;
+  event: 'created' | 'added' | 'removed';
+  member: string;
+  by: string;
+  msgId: string;
+  seq: number;
+  ts: number;
+}
+
+/** The answer to createRoom, addMember, removeMember: the room's seq after the change. */
+export interface RoomChanged {
+  room: string;
+  roomSeq: number;
+}
+
+export interface RoomMembers {
+  room: string;
+  owner: string;
+  roomSeq: number;
+  /** In the order they joined. */
+  members: string[];
 }
 
 /** An ephemeral signal from another user (for example `kind` 'typing'): never stored. */
@@ -144,13 +173,19 @@ export interface Accepted {
   ts: number;
   online: boolean;
   duplicate?: boolean;
-  to: string;
+  /** The recipient of a send to a user. */
+  to?: string;
+  /** The room of a send to a room, and the message's place in it. */
+  room?: string;
+  roomSeq?: number;
   body: string;
 }
 
 export interface PendingSend {
   id: string;
-  to: string;
+  /** One of `to` (a user) and `room`. */
+  to?: string;
+  room?: string;
   body: string;
   createdAt: number;
   /** Present (true) when the send asked for a delivered receipt. */
@@ -188,6 +223,7 @@ export interface SwitchboardEventMap {
   signal: Signal;
   read: ReadReceipt;
   delivered: DeliveredReceipt;
+  room: RoomEvent;
   gap: { from: number; to: number };
   synced: { seq: number | null };
   state: StateDetail;
@@ -231,6 +267,20 @@ export declare class SwitchboardClient extends EventTarget {
   ready(): Promise<{ seq: number | null }>;
   /** `receipt: true` asks for a 'delivered' event once a device of `to` has received (acked) the message. */
   send(to: string, body: string, options?: { id?: string; receipt?: boolean }): SendPromise;
+  /** Sends to every member of `room` (this user must be one), queued and retried like send(). */
+  sendToRoom(room: string, body: string, options?: { id?: string }): SendPromise;
+  /** Creates a room owned by this user. Waits for a synced connection; not queued across connections. */
+  createRoom(room: string): Promise<RoomChanged>;
+  /** Adds `user` (the owner only). */
+  addMember(room: string, user: string): Promise<RoomChanged>;
+  /** Removes `user` (the owner, or the member itself). */
+  removeMember(room: string, user: string): Promise<RoomChanged>;
+  /** Removes this user from `room`. */
+  leaveRoom(room: string): Promise<RoomChanged>;
+  /** The room's owner, last roomSeq and members (members only). */
+  members(room: string): Promise<RoomMembers>;
+  /** The rooms this user is a member of, sorted. */
+  rooms(): Promise<string[]>;
   /** Sends an ephemeral signal to the live sessions of `to`; false when there is no open connection (dropped). */
   signal(to: string, kind: string, data?: Record<string, unknown>): boolean;
   /** Tells `peer` this user has read their messages up to `msgId`; sent when a connection is open. */

@@ -14,7 +14,7 @@
 //
 // See docs/client-js.md for usage, the states and events, and what each refusal does.
 
-export const VERSION = '2.2.0';
+export const VERSION = '2.3.0';
 
 const SUBPROTOCOL = 'switchboard.v1';
 // Close codes this client uses itself, apart from the server's (4000 idle, 4001 token expired, 4002 rate limited).
@@ -183,7 +183,11 @@ export class SwitchboardClient extends EventTarget {
   get pending() {
     return [...this._outbox.values()]
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map(({ id, to, body, createdAt, receipt }) => (receipt ? { id, to, body, createdAt, receipt } : { id, to, body, createdAt }));
+      .map(({ id, to, room, body, createdAt, receipt }) => {
+        const shown = room != null ? { id, room, body, createdAt } : { id, to, body, createdAt };
+        if (receipt) shown.receipt = true;
+        return shown;
+      });
   }
 
   /** Subscribe to an event; the callback gets `event.detail`. Returns a function that unsubscribes. */
@@ -304,6 +308,20 @@ export class SwitchboardClient extends EventTarget {
     if (receipt === true) {
       entry.receipt = true;
     }
+    return this._queue(entry);
+  }
+
+  /**
+   * Sends `body` to every member of `room` (this user must be one), with the guarantees of
+   * `send()`: queued offline, retried with the same id, settled once. Resolves with the accepted
+   * frame, which carries `room`, `roomSeq` and the one `msgId` every member's copy has. Room
+   * messages take no delivered receipt.
+   */
+  sendToRoom(room, body, { id } = {}) {
+    return this._queue({ id: id || randomId(), room, body, createdAt: this._now(), own: true });
+  }
+
+  _queue(entry) {
     const promise = new Promise((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
@@ -317,10 +335,11 @@ export class SwitchboardClient extends EventTarget {
     if (this._stopped) {
       return refuse('closed', 'client is closed');
     }
-    const problem = idProblem(to, this.options.maxIdLength);
+    const problem = idProblem(entry.room ?? entry.to, this.options.maxIdLength);
     if (problem) {
-      return refuse('invalid_user', `recipient ${problem}`);
+      return refuse(entry.room != null ? 'invalid_field' : 'invalid_user', `${entry.room != null ? 'room' : 'recipient'} ${problem}`);
     }
+    const body = entry.body;
     if (typeof entry.id !== 'string' || entry.id.length === 0 || entry.id.length > 128) {
       return refuse('invalid_field', 'id must be 1..128 characters');
     }
@@ -399,6 +418,78 @@ export class SwitchboardClient extends EventTarget {
     }
     this._readsSent.set(peer, msgId);
     this._raw(conn, { type: 'read', peer, upTo: msgId });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Rooms
+
+  /** Creates `room`; this user becomes its owner and first member. Resolves with {room, roomSeq}. */
+  createRoom(room) {
+    return this._roomRequest({ type: 'createRoom', room });
+  }
+
+  /** Adds `user` to `room` (the owner only). Resolves with {room, roomSeq}. */
+  addMember(room, user) {
+    return this._roomRequest({ type: 'addMember', room, user });
+  }
+
+  /** Removes `user` from `room` (the owner, or the member itself). Resolves with {room, roomSeq}. */
+  removeMember(room, user) {
+    return this._roomRequest({ type: 'removeMember', room, user });
+  }
+
+  /** Leaves `room`: removes this user. */
+  leaveRoom(room) {
+    return this.removeMember(room, this.user);
+  }
+
+  /** Resolves with {room, owner, roomSeq, members} (members only). */
+  members(room) {
+    return this._roomRequest({ type: 'members', room });
+  }
+
+  /** Resolves with the ids of the rooms this user is a member of, sorted. */
+  rooms() {
+    return this._roomRequest({ type: 'rooms' }).then((answer) => answer.rooms);
+  }
+
+  /**
+   * Sends a room request once the connection is open and synced, and settles with its answer (by
+   * id) or a SwitchboardError. Not queued across connections: a request whose connection drops
+   * before the answer is rejected with `unavailable`, and may be asked again (adding a member
+   * twice changes nothing).
+   */
+  _roomRequest(frame) {
+    for (const field of ['room', 'user']) {
+      if (field in frame) {
+        const problem = idProblem(frame[field], this.options.maxIdLength);
+        if (problem) {
+          return Promise.reject(new SwitchboardError(field === 'user' ? 'invalid_user' : 'invalid_field', `${field} ${problem}`));
+        }
+      }
+    }
+    return this.ready().then(() => new Promise((resolve, reject) => {
+      const conn = this._conn;
+      if (!conn || conn.ws.readyState !== 1) {
+        reject(new SwitchboardError('unavailable', 'not connected; ask again'));
+        return;
+      }
+      const id = randomId();
+      conn.requests.set(id, { resolve, reject });
+      this._raw(conn, { ...frame, id });
+    }));
+  }
+
+  _onAnswer(conn, frame) {
+    const request = conn.requests.get(frame.id);
+    if (!request) {
+      return;
+    }
+    conn.requests.delete(frame.id);
+    const answer = { ...frame };
+    delete answer.type;
+    delete answer.id;
+    request.resolve(answer);
   }
 
   /** While reconnecting: skip the rest of the back-off wait and try now. */
@@ -497,6 +588,7 @@ export class SwitchboardClient extends EventTarget {
       lastHeard: this._now(),
       pingSentAt: 0,
       timer: null,
+      requests: new Map(), // room requests sent on this connection and not answered yet, by id
     };
     this._conn = conn;
     conn.openTimer = setTimeout(() => this._drop(conn, CLIENT_CONNECT_TIMEOUT, 'connect timeout'), this.options.connectTimeout);
@@ -594,6 +686,10 @@ export class SwitchboardClient extends EventTarget {
 
   /** Stops listening to a connection's events and timers; the socket itself is left to the caller. */
   _detach(conn) {
+    for (const request of conn.requests.values()) {
+      request.reject(new SwitchboardError('unavailable', 'the connection closed before the answer; ask again'));
+    }
+    conn.requests.clear();
     clearTimeout(conn.openTimer);
     clearInterval(conn.timer);
     conn.ws.onopen = conn.ws.onmessage = conn.ws.onclose = null;
@@ -725,6 +821,8 @@ export class SwitchboardClient extends EventTarget {
       case 'message': this._onMessage(conn, frame); break;
       case 'read': this._onMessage(conn, frame); break;
       case 'delivered': this._onMessage(conn, frame); break;
+      case 'room': this._onMessage(conn, frame); break;
+      case 'done': case 'members': case 'rooms': this._onAnswer(conn, frame); break;
       case 'signal': this._emit('signal', { from: frame.from, kind: frame.kind, data: frame.data }); break;
       case 'gap': this._onGap(conn, frame); break;
       case 'synced': this._onSynced(conn, frame); break;
@@ -756,10 +854,17 @@ export class SwitchboardClient extends EventTarget {
       if (m.type === 'read' || m.type === 'delivered') {
         // A receipt holds a seq in this inbox like a message: processed and acked the same way.
         this._emit(m.type, { by: m.by, upTo: m.upTo, msgId: m.msgId, seq: m.seq, ts: m.ts });
-      } else {
-        this._emit('message', {
-          msgId: m.msgId, seq: m.seq, from: m.from, to: m.to, body: m.body, ts: m.ts, push: m.push === true,
+      } else if (m.type === 'room') {
+        this._emit('room', {
+          room: m.room, roomSeq: m.roomSeq, event: m.event, member: m.member, by: m.by, msgId: m.msgId, seq: m.seq, ts: m.ts,
         });
+      } else {
+        const detail = { msgId: m.msgId, seq: m.seq, from: m.from, to: m.to, body: m.body, ts: m.ts, push: m.push === true };
+        if (m.room != null) {
+          detail.room = m.room;
+          detail.roomSeq = m.roomSeq;
+        }
+        this._emit('message', detail);
       }
     }
     // Recorded after the listeners ran: if the page dies in between, the message comes again
@@ -816,13 +921,19 @@ export class SwitchboardClient extends EventTarget {
     if (!entry) {
       return; // a retry of something already settled
     }
-    const detail = { ...frame, to: entry.to, body: entry.body };
+    const detail = entry.room != null ? { ...frame, body: entry.body } : { ...frame, to: entry.to, body: entry.body };
     delete detail.type;
     this._finish(entry, detail, null);
   }
 
   _onServerError(conn, frame) {
     const error = new SwitchboardError(frame.code || 'internal', frame.message, frame.id != null ? { id: frame.id } : {});
+    const request = frame.id != null ? conn.requests.get(frame.id) : null;
+    if (request) {
+      conn.requests.delete(frame.id);
+      request.reject(error);
+      return;
+    }
     const entry = frame.id != null ? this._outbox.get(frame.id) : null;
     if (!entry) {
       if (frame.id == null) {
@@ -1010,20 +1121,25 @@ export class SwitchboardClient extends EventTarget {
 
   /** An outbox entry from a stored or broadcast record, or null (with an error event) when it is unusable. */
   _fromRecord(r) {
-    if (!r || typeof r.id !== 'string' || typeof r.to !== 'string' || typeof r.body !== 'string') {
+    if (!r || typeof r.id !== 'string' || (typeof r.to !== 'string' && typeof r.room !== 'string') || typeof r.body !== 'string') {
       return null;
     }
     if (this._outbox.has(r.id)) {
       return this._outbox.get(r.id);
     }
     const entry = {
-      id: r.id, to: r.to, body: r.body, createdAt: r.createdAt || this._now(), firstSentAt: r.firstSentAt || 0,
+      id: r.id, body: r.body, createdAt: r.createdAt || this._now(), firstSentAt: r.firstSentAt || 0,
     };
+    if (typeof r.room === 'string') {
+      entry.room = r.room;
+    } else {
+      entry.to = r.to;
+    }
     if (r.receipt === true) {
       entry.receipt = true;
     }
     const tooLarge = this._sizeProblem(entry);
-    if (tooLarge || idProblem(entry.to, this.options.maxIdLength)) {
+    if (tooLarge || idProblem(entry.room ?? entry.to, this.options.maxIdLength)) {
       this._emitError(new SwitchboardError(tooLarge ? 'too_large' : 'invalid_user', tooLarge || 'recipient is not a valid id',
         { id: entry.id, to: entry.to }));
       return null;
@@ -1389,7 +1505,11 @@ export function utf8Length(s) {
   return n;
 }
 
+/** The send frame of an outbox entry: to a user (perhaps asking for a delivered receipt), or to a room. */
 function sendFrame(entry) {
+  if (entry.room != null) {
+    return { type: 'send', id: entry.id, room: entry.room, body: entry.body };
+  }
   const frame = { type: 'send', id: entry.id, to: entry.to, body: entry.body };
   if (entry.receipt) {
     frame.receipt = true;
@@ -1402,7 +1522,9 @@ function frameBytes(entry) {
 }
 
 function recordOf(entry) {
-  const record = { id: entry.id, to: entry.to, body: entry.body, createdAt: entry.createdAt };
+  const record = entry.room != null
+    ? { id: entry.id, room: entry.room, body: entry.body, createdAt: entry.createdAt }
+    : { id: entry.id, to: entry.to, body: entry.body, createdAt: entry.createdAt };
   if (entry.receipt) {
     record.receipt = true;
   }

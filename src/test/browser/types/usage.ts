@@ -3,7 +3,7 @@
 
 import {
   SwitchboardClient, SwitchboardError, State, TRANSITIONS, VERSION, idProblem, tokenExp, utf8Length,
-  type Accepted, type ConnectionState, type StorageLike,
+  type Accepted, type ConnectionState, type RoomChanged, type RoomMembers, type StorageLike,
 } from '../../../../webroot/js/switchboard.js';
 
 const memory = new Map<string, string>();
@@ -51,6 +51,14 @@ client.send('bob', 'did it arrive?', { receipt: true });
 const id: string = sent.id;
 sent.then((a: Accepted) => console.log(a.msgId, a.online, a.duplicate === true), (e: SwitchboardError) => e.code);
 client.connect().ready().then(({ seq }) => console.log(seq));
+client.on('room', ({ room, roomSeq, event, member, by }) => console.log(room, roomSeq.toFixed(), event, member, by));
+client.on('message', (m) => console.log(m.room ?? 'direct', m.roomSeq ?? 0));
+const toRoom = client.sendToRoom('team', 'hello team');
+toRoom.then((a: Accepted) => console.log(a.room, a.roomSeq, a.msgId));
+client.createRoom('team').then(({ roomSeq }: RoomChanged) => console.log(roomSeq.toFixed()));
+client.addMember('team', 'carol').then(() => client.removeMember('team', 'carol')).then(() => client.leaveRoom('team'));
+client.members('team').then(({ owner, members }: RoomMembers) => console.log(owner, members.length));
+client.rooms().then((rooms: string[]) => console.log(rooms.join(',')));
 client.disconnect();
 client.refreshToken('a.b.c');
 client.close();

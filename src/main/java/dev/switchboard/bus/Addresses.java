@@ -67,6 +67,38 @@ public final class Addresses {
   public static final String INBOX_APPEND = "switchboard.inbox.append";
 
   /**
+   * A change of a room's membership, committed like an append (one write at a time). The router
+   * requests it (local only), the inbox consumes it. Body: {@link RoomChange}. Reply:
+   * {@link RoomChangeResult}, sent only once committed.
+   */
+  public static final String INBOX_ROOM_CHANGE = "switchboard.inbox.room.change";
+
+  /**
+   * A room's members or a user's rooms, as stored. The router requests it (local only), the inbox
+   * consumes it. Body: {@link RoomRequest} with op {@code members} or {@code rooms}. Reply:
+   * {@link RoomInfo} (fails with {@code room_not_found}), or {@code {"user": id, "rooms": [ids]}}.
+   */
+  public static final String INBOX_ROOM_READ = "switchboard.inbox.room.read";
+
+  /**
+   * Room requests of this node's gateways (a client's frame) and HTTP API, already authenticated.
+   * Request/reply, local only; the router consumes it. Body: {@link RoomRequest}. Reply: a change's
+   * {@code {"room", "roomSeq"}}, a room's {@link RoomInfo}, or {@code {"user", "rooms"}}; a refusal
+   * fails with its error code.
+   */
+  public static final String ROUTER_ROOM = "switchboard.router.room";
+
+  /**
+   * Room requests of back ends (verticles or cluster members): every router consumes it. Outside
+   * insecure mode the publisher presents an API key in the {@link #API_KEY_HEADER} header and acts
+   * as a back end (may do everything). Body: {@code {"op": "create"|"add"|"remove"|"members"|"rooms",
+   * "room", "member", "by"}} ({@code by}: the owner of a room created, else who the change is
+   * recorded as made by; defaults to the key's name or {@code push.defaultSender}). Reply: as
+   * {@link #ROUTER_ROOM}.
+   */
+  public static final String ROOMS = "switchboard.rooms";
+
+  /**
    * One page of a user's inbox after a seq (or after a device's stored cursor). The gateway requests it,
    * the inbox consumes it. Body: {@link ReadRequest}. Reply: {@link InboxPage}.
    */

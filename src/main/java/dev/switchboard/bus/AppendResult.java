@@ -8,11 +8,23 @@ import java.util.List;
 /**
  * The inbox's answer to an {@link AppendRequest}: one result per recipient, in request order.
  * {@code duplicate} is true when the idempotency key was seen before and nothing new was stored.
+ * For a message to a room, {@code room} and its {@code roomSeq} are set and the results are those of
+ * the members' copies (a refused room message has one result, named after the room, with the error);
+ * a replay of a room message has one result, the sender's.
  */
-public record AppendResult(boolean duplicate, List<RecipientResult> results) {
+public record AppendResult(boolean duplicate, List<RecipientResult> results, String room, long roomSeq) {
+
+  public AppendResult(boolean duplicate, List<RecipientResult> results) {
+    this(duplicate, results, null, 0);
+  }
 
   public JsonObject toJson() {
-    return new JsonObject().put("duplicate", duplicate).put("results", JsonLists.toArray(results, RecipientResult::toJson));
+    JsonObject json = new JsonObject().put("duplicate", duplicate)
+        .put("results", JsonLists.toArray(results, RecipientResult::toJson));
+    if (room != null) {
+      json.put("room", room).put("roomSeq", roomSeq);
+    }
+    return json;
   }
 
   /**
@@ -20,7 +32,10 @@ public record AppendResult(boolean duplicate, List<RecipientResult> results) {
    * per idempotency key, so one per keyed send.
    */
   public String encode() {
-    return encode(duplicate, results);
+    if (room == null) {
+      return encode(duplicate, results);
+    }
+    return toJson().encode();
   }
 
   /** {@code {"duplicate":..,"results":[..]}}: the shape an append's and a push's answers share. */
@@ -36,6 +51,7 @@ public record AppendResult(boolean duplicate, List<RecipientResult> results) {
 
   public static AppendResult fromJson(JsonObject json) {
     return new AppendResult(json.getBoolean("duplicate", false),
-        JsonLists.fromArray(json.getJsonArray("results"), RecipientResult::fromJson));
+        JsonLists.fromArray(json.getJsonArray("results"), RecipientResult::fromJson),
+        json.getString("room"), json.getLong("roomSeq", 0L));
   }
 }

@@ -4,24 +4,32 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * A notification for a recipient who had no live session when a message for them was stored, as
- * kept in {@link SystemInboxes#WEBHOOK} and posted to the webhook. It holds no msgId or time of its
- * own: the same send retried with its idempotency key must encode the same bytes, so that the
- * store answers the retry as a duplicate instead of writing a second notification. Its stable id
- * and time are those of its own entry in the webhook inbox.
+ * kept in {@link SystemInboxes#WEBHOOK} and posted to the webhook; {@code room} is set for a room
+ * message. It holds no msgId or time of its own: the same send retried with its idempotency key must
+ * encode the same bytes, so that the store answers the retry as a duplicate instead of writing a
+ * second notification. Its stable id and time are those of its own entry in the webhook inbox.
  */
-public record Notification(String user, String from, boolean push, String body) {
+public record Notification(String user, String from, boolean push, String body, String room) {
+
+  /** A direct message's or push's notification. */
+  public Notification(String user, String from, boolean push, String body) {
+    this(user, from, push, body, null);
+  }
 
   public JsonObject toJson() {
     JsonObject json = new JsonObject().put("user", user).put("from", from);
     if (push) {
       json.put("push", true);
     }
+    if (room != null) {
+      json.put("room", room);
+    }
     return json.put("body", body);
   }
 
   public static Notification fromJson(JsonObject json) {
     return new Notification(json.getString("user"), json.getString("from"), json.getBoolean("push", false),
-        json.getString("body"));
+        json.getString("body"), json.getString("room"));
   }
 
   /** The JSON a receiver gets: the entry's {@code id} (stable across re-posts) and {@code ts} added. */
@@ -29,6 +37,9 @@ public record Notification(String user, String from, boolean push, String body) 
     JsonObject json = new JsonObject().put("id", id).put("user", user).put("from", from);
     if (push) {
       json.put("push", true);
+    }
+    if (room != null) {
+      json.put("room", room);
     }
     return json.put("body", body).put("ts", ts);
   }

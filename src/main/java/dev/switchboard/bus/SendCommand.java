@@ -7,16 +7,28 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A message to one or more users. On {@link Addresses#PUSH} {@code to} may be one id or a list and
- * {@code from} is optional; from the gateway {@code from} is the connected user.
- * Validation happens in the router, so this record keeps raw values. {@code receipt}: the sender
- * asked for a {@code delivered} receipt (user sends only; see {@link DeliveryReceipts}).
+ * A message to one or more users, or to a room ({@code room} set, {@code to} empty). On
+ * {@link Addresses#PUSH} {@code to} may be one id or a list and {@code from} is optional; from the
+ * gateway {@code from} is the connected user. Validation happens in the router, so this record keeps
+ * raw values. {@code receipt}: the sender asked for a {@code delivered} receipt (user sends only; see
+ * {@link DeliveryReceipts}).
  */
-public record SendCommand(String from, List<String> to, String body, String idempotencyKey, boolean receipt) {
+public record SendCommand(String from, List<String> to, String body, String idempotencyKey, boolean receipt,
+                          String room) {
 
   /** A command that asks for no delivered receipt, as every push and most sends are. */
   public SendCommand(String from, List<String> to, String body, String idempotencyKey) {
-    this(from, to, body, idempotencyKey, false);
+    this(from, to, body, idempotencyKey, false, null);
+  }
+
+  /** A direct message that may ask for a delivered receipt. */
+  public SendCommand(String from, List<String> to, String body, String idempotencyKey, boolean receipt) {
+    this(from, to, body, idempotencyKey, receipt, null);
+  }
+
+  /** A message to a room. */
+  public static SendCommand toRoom(String from, String room, String body, String idempotencyKey) {
+    return new SendCommand(from, List.of(), body, idempotencyKey, false, room);
   }
 
   public JsonObject toJson() {
@@ -30,6 +42,9 @@ public record SendCommand(String from, List<String> to, String body, String idem
     if (receipt) {
       json.put("receipt", true);
     }
+    if (room != null) {
+      json.put("room", room);
+    }
     return json;
   }
 
@@ -41,6 +56,6 @@ public record SendCommand(String from, List<String> to, String body, String idem
       recipients.add((String) id);
     }
     return new SendCommand(json.getString("from"), recipients, json.getString("body"), json.getString("idempotencyKey"),
-        Boolean.TRUE.equals(json.getValue("receipt")));
+        Boolean.TRUE.equals(json.getValue("receipt")), json.getString("room"));
   }
 }

@@ -19,6 +19,7 @@ public final class SystemInboxes {
   public static final String MUTE_ALL = "|all";
 
   private static final String MUTES = "mute|";
+  private static final String ROOM_MUTE = "room|";
 
   private SystemInboxes() {
   }
@@ -30,6 +31,11 @@ public final class SystemInboxes {
    */
   public static String mutes(String user) {
     return MUTES + user;
+  }
+
+  /** The mute setting's device name for one room: no user id (a peer's setting) holds {@code |}. */
+  public static String roomMute(String room) {
+    return ROOM_MUTE + room;
   }
 
   /** Whether an inbox is one of the server's own; their size is bounded by their own rules, not per user. */

@@ -4,7 +4,10 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 
-/** The {@code inbox} section: the durable store of every user's messages. */
+/**
+ * The {@code inbox} section: the durable store of every user's messages; with the two room limits of
+ * the {@code limits} section, which the store enforces inside the commit that changes a room.
+ */
 public record InboxConfig(
     Engine engine,
     String dataDir,
@@ -25,7 +28,10 @@ public record InboxConfig(
     boolean allowEmbeddedInCluster,
     long stopTimeoutMillis,
     int indexCacheMegabytes,
-    boolean verifyInBackground) {
+    boolean verifyInBackground,
+    int maxRoomMembers,
+    int maxRoomsPerUser,
+    int roomEventMembers) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -65,6 +71,7 @@ public record InboxConfig(
 
   public static InboxConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "inbox");
+    ConfigSection limits = new ConfigSection(root, "limits");
     return new InboxConfig(
         Engine.valueOf(s.oneOf("engine", List.of("LOG", "SQLITE", "POSTGRES"))),
         s.string("dataDir"),
@@ -85,6 +92,9 @@ public record InboxConfig(
         s.bool("allowEmbeddedInCluster"),
         s.longIn("stopTimeoutSeconds", 1, 3600) * 1000,
         s.intIn("indexCacheMegabytes", 1, 65_536),
-        s.bool("verifyInBackground"));
+        s.bool("verifyInBackground"),
+        limits.intIn("maxRoomMembers", 1, 1_000_000),
+        limits.intIn("maxRoomsPerUser", 1, 1_000_000),
+        limits.intIn("roomEventMembers", 1, 1_000_000));
   }
 }

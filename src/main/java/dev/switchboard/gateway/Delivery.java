@@ -43,6 +43,11 @@ final class Delivery {
     return DeliveryReceipts.requested(message.msgId()) && Senders.isUser(message.from());
   }
 
+  /** Text (seed) clients have no frame for receipts and room events: their cursor passes them with the next message. */
+  boolean jsonOnly() {
+    return message.isRoomEvent() || isReceipt();
+  }
+
   /** The v1 frame as UTF-8, ready for the socket. */
   byte[] jsonFrame(MessageFrameEncoder encoder) {
     if (jsonFrame == null) {
@@ -57,8 +62,13 @@ final class Delivery {
             .getBytes(StandardCharsets.UTF_8);
         return jsonFrame;
       }
+      if (m.isRoomEvent()) {
+        jsonFrame = ServerFrames.roomEvent(m.msgId(), m.seq(), m.room(), m.roomSeq(), m.event(), m.body(),
+            Senders.shown(m.from()), m.ts()).getBytes(StandardCharsets.UTF_8);
+        return jsonFrame;
+      }
       jsonFrame = encoder.message(m.msgId(), m.seq(), Senders.shown(m.from()), Senders.isPush(m.from()), m.to(),
-          m.body(), m.ts());
+          m.room(), m.roomSeq(), m.body(), m.ts());
     }
     return jsonFrame;
   }

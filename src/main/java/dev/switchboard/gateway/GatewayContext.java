@@ -12,6 +12,7 @@ import dev.switchboard.protocol.Ids;
 import dev.switchboard.protocol.JsonFrameParser;
 import dev.switchboard.protocol.MessageFrameEncoder;
 import dev.switchboard.metrics.SwitchboardMetrics;
+import dev.switchboard.bus.RoomRequest;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
@@ -37,6 +38,9 @@ interface GatewayContext {
 
   /** Has the router store and deliver a client's send; fails with the reason it was refused. */
   Future<SendOutcome> submitSend(SendCommand command);
+
+  /** Has the router answer a room request of this session's user; fails with the reason it was refused. */
+  Future<JsonObject> roomRequest(RoomRequest request);
 
   /** Hands a signal to the router, which passes it to the live sessions of its recipient (no reply). */
   void sendSignal(Signal signal);

@@ -6,6 +6,8 @@ import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.RoomInfo;
+import dev.switchboard.bus.RoomRequest;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.bus.Senders;
@@ -181,6 +183,12 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private void onJsonFrame(ClientFrame frame) {
     if (frame instanceof ClientFrame.Send send) {
       send(send.id(), send.to(), send.body(), send.receipt());
+    } else if (frame instanceof ClientFrame.RoomSend roomSend) {
+      if (takeSend(roomSend.id())) {
+        submit(roomSend.id(), SendCommand.toRoom(user, roomSend.room(), roomSend.body(), roomSend.id()));
+      }
+    } else if (frame instanceof ClientFrame.RoomCall call) {
+      roomCall(call);
     } else if (frame instanceof ClientFrame.Ack ack) {
       acknowledge(ack.seq());
     } else if (frame instanceof ClientFrame.Ping) {
@@ -246,16 +254,45 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       return;
     }
     String mutes = SystemInboxes.mutes(user);
-    String device = mute.peer() == null ? SystemInboxes.MUTE_ALL : mute.peer();
+    String device = mute.room() != null ? SystemInboxes.roomMute(mute.room())
+        : mute.peer() == null ? SystemInboxes.MUTE_ALL : mute.peer();
     gateway.readPage(new ReadRequest(mutes, device, null, 0))
         .onSuccess(page -> {
           long next = SystemInboxes.toggled(page.after(), mute.muted());
           if (next != page.after()) {
             gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(mutes, device, next).toJson());
           }
-          write(ServerFrames.muted(mute.peer(), mute.muted()));
+          write(ServerFrames.muted(mute.peer(), mute.room(), mute.muted()));
         })
         .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
+  }
+
+  /**
+   * A room request, made as this session's user; it counts against the send rate like a send.
+   * Answered with its id: {@code done}, {@code members} or {@code rooms}, or an error frame.
+   */
+  private void roomCall(ClientFrame.RoomCall call) {
+    if (!takeSend(call.id())) {
+      return;
+    }
+    RoomRequest.Op op = switch (call.op()) {
+      case CREATE -> RoomRequest.Op.CREATE;
+      case ADD -> RoomRequest.Op.ADD;
+      case REMOVE -> RoomRequest.Op.REMOVE;
+      case MEMBERS -> RoomRequest.Op.MEMBERS;
+      case ROOMS -> RoomRequest.Op.ROOMS;
+    };
+    String member = call.op() == ClientFrame.RoomOp.ROOMS ? user : call.user();
+    gateway.roomRequest(new RoomRequest(op, call.room(), member, user, false))
+        .onSuccess(reply -> write(switch (op) {
+          case MEMBERS -> {
+            RoomInfo info = RoomInfo.fromJson(reply);
+            yield ServerFrames.members(call.id(), info.room(), info.owner(), info.roomSeq(), info.members());
+          }
+          case ROOMS -> ServerFrames.rooms(call.id(), reply.getJsonArray("rooms").stream().map(String.class::cast).toList());
+          default -> ServerFrames.roomDone(call.id(), call.room(), reply.getLong("roomSeq"));
+        }))
+        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), call.id())));
   }
 
   /**
@@ -342,7 +379,10 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     }
     LOG.atDebug().addKeyValue("user", user).addKeyValue("msgId", result.msgId())
         .log("message to {} stored{}", result.to(), outcome.duplicate() ? " (duplicate)" : "");
-    if (json) {
+    if (json && outcome.room() != null) {
+      write(ServerFrames.acceptedInRoom(id, result.msgId(), result.ts(), Boolean.TRUE.equals(result.online()),
+          outcome.duplicate(), outcome.room(), outcome.roomSeq()));
+    } else if (json) {
       write(ServerFrames.accepted(id, result.msgId(), result.ts(), Boolean.TRUE.equals(result.online()), outcome.duplicate()));
     }
   }
@@ -401,8 +441,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     if (closed || socket.isClosed()) {
       return;
     }
-    if (!json && delivery.isReceipt()) {
-      return; // text clients have no receipt frame; their cursor passes a receipt with the next message
+    if (!json && delivery.jsonOnly()) {
+      return; // text clients have no receipt or room frame; their cursor passes them with the next message
     }
     gateway.countDelivered(delivery.live);
     if (json) {

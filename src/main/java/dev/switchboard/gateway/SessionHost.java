@@ -8,6 +8,7 @@ import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecordCodec;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.SendOutcome;
+import dev.switchboard.bus.RoomRequest;
 import dev.switchboard.bus.Signal;
 import dev.switchboard.config.GatewayConfig;
 import dev.switchboard.config.LimitsConfig;
@@ -122,6 +123,11 @@ final class SessionHost implements GatewayContext {
   @Override
   public Future<SendOutcome> submitSend(SendCommand command) {
     return sendBatcher.submit(command);
+  }
+
+  @Override
+  public Future<JsonObject> roomRequest(RoomRequest request) {
+    return vertx.eventBus().<JsonObject>request(Addresses.ROUTER_ROOM, request.toJson(), requestOptions).map(Message::body);
   }
 
   @Override

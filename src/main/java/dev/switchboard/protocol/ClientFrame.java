@@ -18,6 +18,23 @@ public sealed interface ClientFrame {
     }
   }
 
+  /** A message to a room the user is a member of; {@code id} as for {@link Send}. */
+  record RoomSend(String id, String room, String body) implements ClientFrame {
+  }
+
+  /** What a {@link RoomCall} asks. */
+  enum RoomOp {
+    CREATE, ADD, REMOVE, MEMBERS, ROOMS
+  }
+
+  /**
+   * A request about rooms, answered with its {@code id}: create {@code room}, add or remove
+   * {@code user} (removing oneself is leaving), list the room's members, list one's own rooms
+   * ({@code room} and {@code user} null where the request has none).
+   */
+  record RoomCall(String id, RoomOp op, String room, String user) implements ClientFrame {
+  }
+
   /** The device has every message up to and including {@code seq}. */
   record Ack(long seq) implements ClientFrame {
   }
@@ -37,10 +54,14 @@ public sealed interface ClientFrame {
   }
 
   /**
-   * Mutes ({@code muted} true) or unmutes offline notifications from {@code peer}, or from everyone
-   * when {@code peer} is null.
+   * Mutes ({@code muted} true) or unmutes offline notifications from {@code peer}, of the messages
+   * of {@code room}, or from everyone when both are null (at most one is set).
    */
-  record Mute(String peer, boolean muted) implements ClientFrame {
+  record Mute(String peer, String room, boolean muted) implements ClientFrame {
+
+    public Mute(String peer, boolean muted) {
+      this(peer, null, muted);
+    }
   }
 
   /** The user has read the conversation with {@code peer} up to the peer's message {@code upTo} (its msgId). */

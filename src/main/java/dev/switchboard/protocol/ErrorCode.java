@@ -33,7 +33,13 @@ public enum ErrorCode {
   TOO_MANY_SESSIONS(1019, 429, true, "the user already has the configured maximum of live sessions"),
   INTERNAL(1020, 500, true, "an unexpected server error; the request may be retried with the same id"),
   UNAVAILABLE(1021, 503, true, "the store or a service did not answer in time; retry with the same id"),
-  OVERLOADED(1022, 503, true, "this node is behind (on deliveries, or on storing) and takes no new messages for now; retry in a moment with the same id");
+  OVERLOADED(1022, 503, true, "this node is behind (on deliveries, or on storing) and takes no new messages for now; retry in a moment with the same id"),
+  ROOM_NOT_FOUND(1023, 404, false, "no room with this id"),
+  NOT_A_MEMBER(1024, 403, false, "the user is not a member of the room (to send to it, list it, or be removed from it)"),
+  NOT_OWNER(1025, 403, false, "only the room's owner adds and removes other members"),
+  ROOM_FULL(1026, 409, false, "the room has the configured maximum of members"),
+  TOO_MANY_ROOMS(1027, 409, false, "the user is a member of the configured maximum of rooms"),
+  ROOM_EXISTS(1028, 409, false, "a room with this id exists already");
 
   private final int failureCode;
   private final int httpStatus;

@@ -49,31 +49,80 @@ public final class JsonFrameParser {
       case "signal" -> parseSignal(json);
       case "read" -> parseRead(json);
       case "mute" -> parseMute(json);
+      case "createRoom" -> parseRoomCall(json, id, ClientFrame.RoomOp.CREATE, true, false);
+      case "addMember" -> parseRoomCall(json, id, ClientFrame.RoomOp.ADD, true, true);
+      case "removeMember" -> parseRoomCall(json, id, ClientFrame.RoomOp.REMOVE, true, true);
+      case "members" -> parseRoomCall(json, id, ClientFrame.RoomOp.MEMBERS, true, false);
+      case "rooms" -> parseRoomCall(json, id, ClientFrame.RoomOp.ROOMS, false, false);
       default -> throw new ProtocolException(ErrorCode.UNKNOWN_TYPE, "unknown frame type '" + abbreviate(typeName) + "'", id);
     };
   }
 
-  private ClientFrame.Send parseSend(JsonObject json, String id) {
-    if (id == null) {
-      throw new ProtocolException(json.containsKey("id") ? ErrorCode.INVALID_FIELD : ErrorCode.MISSING_FIELD,
-          "send needs a string id", null);
-    }
-    if (id.isEmpty() || id.length() > MAX_CLIENT_ID_LENGTH) {
-      throw new ProtocolException(ErrorCode.INVALID_FIELD, "id must be 1.." + MAX_CLIENT_ID_LENGTH + " characters", null);
+  private ClientFrame parseSend(JsonObject json, String id) {
+    requireId(json, id, "send");
+    if (json.containsKey("room")) {
+      if (json.containsKey("to")) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "a send goes to a user (to) or to a room (room), not both", id);
+      }
+      String room = requireString(json, "room", id);
+      if (!ids.isValid(room)) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "room is not a valid room id", id);
+      }
+      if (json.containsKey("receipt")) {
+        // A room message's copies go to many members; a delivered receipt is defined for one recipient.
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "a room message takes no receipt: delivered receipts are for direct messages", id);
+      }
+      return new ClientFrame.RoomSend(id, room, requireBody(json, id));
     }
     String to = requireString(json, "to", id);
     if (!ids.isValid(to)) {
       throw new ProtocolException(ErrorCode.INVALID_USER, "to is not a valid user id", id);
     }
-    String body = requireString(json, "body", id);
-    if (Utf8.length(body) > maxBodyBytes) {
-      throw new ProtocolException(ErrorCode.TOO_LARGE, "body is larger than " + maxBodyBytes + " bytes", id);
-    }
+    String body = requireBody(json, id);
     Object receipt = json.getValue("receipt");
     if (receipt != null && !(receipt instanceof Boolean)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "receipt must be true or false", id);
     }
     return new ClientFrame.Send(id, to, body, Boolean.TRUE.equals(receipt));
+  }
+
+  private String requireBody(JsonObject json, String id) {
+    String body = requireString(json, "body", id);
+    if (Utf8.length(body) > maxBodyBytes) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "body is larger than " + maxBodyBytes + " bytes", id);
+    }
+    return body;
+  }
+
+  /** Frames answered by their id must carry one: a string of 1..128 characters. */
+  private static void requireId(JsonObject json, String id, String type) {
+    if (id == null) {
+      throw new ProtocolException(json.containsKey("id") ? ErrorCode.INVALID_FIELD : ErrorCode.MISSING_FIELD,
+          type + " needs a string id", null);
+    }
+    if (id.isEmpty() || id.length() > MAX_CLIENT_ID_LENGTH) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "id must be 1.." + MAX_CLIENT_ID_LENGTH + " characters", null);
+    }
+  }
+
+  private ClientFrame.RoomCall parseRoomCall(JsonObject json, String id, ClientFrame.RoomOp op, boolean hasRoom,
+                                             boolean hasUser) {
+    requireId(json, id, json.getString("type"));
+    String room = null;
+    if (hasRoom) {
+      room = requireString(json, "room", id);
+      if (!ids.isValid(room)) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "room is not a valid room id", id);
+      }
+    }
+    String user = null;
+    if (hasUser) {
+      user = requireString(json, "user", id);
+      if (!ids.isValid(user)) {
+        throw new ProtocolException(ErrorCode.INVALID_USER, "user is not a valid user id", id);
+      }
+    }
+    return new ClientFrame.RoomCall(id, op, room, user);
   }
 
   private ClientFrame.Signal parseSignal(JsonObject json) {
@@ -107,6 +156,13 @@ public final class JsonFrameParser {
     if (peer != null && (!(peer instanceof String p) || !ids.isValid(p))) {
       throw new ProtocolException(ErrorCode.INVALID_USER, "peer must be a valid user id, or absent for everyone");
     }
+    Object room = json.getValue("room");
+    if (room != null && (!(room instanceof String r) || !ids.isValid(r))) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "room must be a valid room id");
+    }
+    if (peer != null && room != null) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "a mute names a peer or a room, not both");
+    }
     Object muted = json.getValue("muted");
     if (muted == null) {
       throw new ProtocolException(ErrorCode.MISSING_FIELD, "muted is required");
@@ -114,7 +170,7 @@ public final class JsonFrameParser {
     if (!(muted instanceof Boolean on)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "muted must be true or false");
     }
-    return new ClientFrame.Mute((String) peer, on);
+    return new ClientFrame.Mute((String) peer, (String) room, on);
   }
 
   private ClientFrame.Read parseRead(JsonObject json) {

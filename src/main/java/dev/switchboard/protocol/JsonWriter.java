@@ -79,6 +79,14 @@ public final class JsonWriter {
     return rawField(name, value ? TRUE : FALSE);
   }
 
+  /** A string element of the array being written. */
+  public JsonWriter value(String value) {
+    separate();
+    string(value);
+    afterValue = true;
+    return this;
+  }
+
   /** A field whose value is already JSON ({@link #quoted}). */
   public JsonWriter rawField(String name, byte[] json) {
     name(name);

@@ -20,6 +20,12 @@ public final class MessageFrameEncoder {
 
   /** A message frame; {@code push} (written only when true) marks a back end's push, not a user's message. */
   public byte[] message(String msgId, long seq, String from, boolean push, String to, String body, long ts) {
+    return message(msgId, seq, from, push, to, null, 0, body, ts);
+  }
+
+  /** A message frame, of a room ({@code room} and {@code roomSeq} written after {@code to}) when {@code room} is set. */
+  public byte[] message(String msgId, long seq, String from, boolean push, String to, String room, long roomSeq,
+                        String body, long ts) {
     writer.beginObject()
         .field("type", "message")
         .field("msgId", msgId)
@@ -28,7 +34,11 @@ public final class MessageFrameEncoder {
     if (push) {
       writer.field("push", true);
     }
-    return writer.field("to", to)
+    writer.field("to", to);
+    if (room != null) {
+      writer.field("room", room).field("roomSeq", roomSeq);
+    }
+    return writer
         .rawField("body", bodyJson(body))
         .field("ts", ts)
         .endObject()

@@ -1,6 +1,7 @@
 package dev.switchboard.protocol;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * Encodes the frames the server sends in the {@code switchboard.v1} protocol, each through
@@ -23,6 +24,55 @@ public final class ServerFrames {
       frame.field("duplicate", true);
     }
     return frame.endObject().takeString();
+  }
+
+  /** The answer to a send to a room: the one msgId every member's copy carries, and the room's seq. */
+  public static String acceptedInRoom(String id, String msgId, long ts, boolean online, boolean duplicate, String room,
+                                      long roomSeq) {
+    JsonWriter frame = new JsonWriter().beginObject()
+        .field("type", "accepted")
+        .field("id", id)
+        .field("msgId", msgId)
+        .field("ts", ts)
+        .field("online", online)
+        .field("room", room)
+        .field("roomSeq", roomSeq);
+    if (duplicate) {
+      frame.field("duplicate", true);
+    }
+    return frame.endObject().takeString();
+  }
+
+  /**
+   * A room event in this user's inbox: {@code by} created the room, or added or removed
+   * {@code member} ({@code member} = {@code by}: they left). Stored with a seq like a message.
+   */
+  public static String roomEvent(String msgId, long seq, String room, long roomSeq, String event, String member,
+                                 String by, long ts) {
+    return new JsonWriter().beginObject().field("type", "room").field("msgId", msgId).field("seq", seq)
+        .field("room", room).field("roomSeq", roomSeq).field("event", event).field("member", member).field("by", by)
+        .field("ts", ts).endObject().takeString();
+  }
+
+  /** The answer to createRoom, addMember and removeMember: committed at the room's {@code roomSeq}. */
+  public static String roomDone(String id, String room, long roomSeq) {
+    return new JsonWriter().beginObject().field("type", "done").field("id", id).field("room", room)
+        .field("roomSeq", roomSeq).endObject().takeString();
+  }
+
+  /** The answer to members: the room's owner, its last roomSeq and its members in the order they joined. */
+  public static String members(String id, String room, String owner, long roomSeq, List<String> members) {
+    JsonWriter frame = new JsonWriter().beginObject().field("type", "members").field("id", id).field("room", room)
+        .field("owner", owner).field("roomSeq", roomSeq).beginArray("members");
+    members.forEach(frame::value);
+    return frame.endArray().endObject().takeString();
+  }
+
+  /** The answer to rooms: the rooms this user is a member of, sorted. */
+  public static String rooms(String id, List<String> rooms) {
+    JsonWriter frame = new JsonWriter().beginObject().field("type", "rooms").field("id", id).beginArray("rooms");
+    rooms.forEach(frame::value);
+    return frame.endArray().endObject().takeString();
   }
 
   /** The frame sent once per delivered message, as a string; sessions write {@link MessageFrameEncoder}'s bytes. */
@@ -82,9 +132,17 @@ public final class ServerFrames {
 
   /** The user's offline notifications from {@code peer} (everyone when null) are now muted or not. */
   public static String muted(String peer, boolean muted) {
+    return muted(peer, null, muted);
+  }
+
+  /** As {@link #muted(String, boolean)}, or for the messages of {@code room} when it is set. */
+  public static String muted(String peer, String room, boolean muted) {
     JsonWriter frame = new JsonWriter().beginObject().field("type", "muted");
     if (peer != null) {
       frame.field("peer", peer);
+    }
+    if (room != null) {
+      frame.field("room", room);
     }
     return frame.field("muted", muted).endObject().takeString();
   }

@@ -7,6 +7,7 @@ import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.RoomRequest;
 import dev.switchboard.bus.SendOutcome;
 import dev.switchboard.config.LimitsConfig;
 import dev.switchboard.config.PushApiConfig;
@@ -102,12 +103,18 @@ public final class PushApiVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.route().handler(CorsHandler.create()
         .addOrigins(config.corsOrigins())
-        .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST))
+        .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE))
         .allowedHeaders(Set.of("Content-Type", IDEMPOTENCY_KEY, "Authorization")));
     router.route("/api/*").handler(this::requireApiKey);
     router.post("/api/v1/messages").handler(BodyHandler.create(false).setBodyLimit(config.maxRequestBytes()))
         .handler(this::onPush);
     router.get("/api/v1/users/:id/presence").handler(this::onPresence);
+    router.post("/api/v1/rooms").handler(BodyHandler.create(false).setBodyLimit(config.maxRequestBytes()))
+        .handler(this::onCreateRoom);
+    router.put("/api/v1/rooms/:room/members/:user").handler(ctx -> onRoomRequest(ctx, RoomRequest.Op.ADD));
+    router.delete("/api/v1/rooms/:room/members/:user").handler(ctx -> onRoomRequest(ctx, RoomRequest.Op.REMOVE));
+    router.get("/api/v1/rooms/:room/members").handler(ctx -> onRoomRequest(ctx, RoomRequest.Op.MEMBERS));
+    router.get("/api/v1/users/:user/rooms").handler(ctx -> onRoomRequest(ctx, RoomRequest.Op.ROOMS));
     router.get("/api/v1/admin/users/:id").handler(this::requireAdmin).handler(this::onUserLookup);
     router.get("/api/v1/admin/nodes").handler(this::requireAdmin).handler(this::onMembers);
     router.get("/metrics").handler(this::requireApiKey).handler(metricsHandler());
@@ -252,11 +259,12 @@ public final class PushApiVerticle extends VerticleBase {
     return vertx.eventBus().<InboxPage>request(Addresses.INBOX_READ, request.toJson(), requestOptions).map(reply -> reply.body());
   }
 
-  private void onPush(RoutingContext ctx) {
+  /** The request's JSON object, or null once the request was answered with why it is not one. */
+  private JsonObject jsonBody(RoutingContext ctx) {
     String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
     if (contentType == null || !contentType.toLowerCase().startsWith(JSON)) {
-      respondError(ctx, new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the message as " + JSON));
-      return;
+      respondError(ctx, new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the request as " + JSON));
+      return null;
     }
     JsonObject request;
     try {
@@ -268,6 +276,65 @@ public final class PushApiVerticle extends VerticleBase {
     if (request == null) {
       respondError(ctx, new ProtocolException(ErrorCode.BAD_JSON,
           "request body is not a JSON object of at most " + maxJsonDepth + " levels"));
+    }
+    return request;
+  }
+
+  /**
+   * Creates a room owned by {@code owner}: with an API key, the key's name unless the key may speak
+   * for others ({@code mayImpersonate}, as {@code from} of a push); in insecure mode the body's
+   * {@code owner}, else {@code push.defaultSender}.
+   */
+  private void onCreateRoom(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    String owner;
+    try {
+      Object room = body.getValue("room");
+      if (!(room instanceof String)) {
+        throw new ProtocolException(room == null ? ErrorCode.MISSING_FIELD : ErrorCode.INVALID_FIELD, "room must be a room id");
+      }
+      owner = actingAs(ctx, body.getValue("owner"));
+    } catch (ProtocolException e) {
+      respondError(ctx, e);
+      return;
+    }
+    routeRoom(ctx, new RoomRequest(RoomRequest.Op.CREATE, body.getString("room"), null, owner, true), 201);
+  }
+
+  /** Who a back end acts as: the key's name, or (a key that may, or insecure mode) who the request names. */
+  private String actingAs(RoutingContext ctx, Object named) {
+    AuthConfig.ApiKey apiKey = ctx.get(API_KEY);
+    if (apiKey != null) {
+      return ApiKeys.sender(apiKey, named);
+    }
+    if (named != null && !(named instanceof String)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "owner must be a user id");
+    }
+    return named == null ? config.defaultSender() : (String) named;
+  }
+
+  /** Adds or removes a member, lists a room's members or a user's rooms, as a back end (which may do everything). */
+  private void onRoomRequest(RoutingContext ctx, RoomRequest.Op op) {
+    String by = actingAs(ctx, null);
+    RoomRequest request = op == RoomRequest.Op.ROOMS
+        ? new RoomRequest(op, null, ctx.pathParam("user"), by, true)
+        : new RoomRequest(op, ctx.pathParam("room"), ctx.pathParam("user"), by, true);
+    routeRoom(ctx, request, 200);
+  }
+
+  private void routeRoom(RoutingContext ctx, RoomRequest request, int status) {
+    vertx.eventBus().<JsonObject>request(Addresses.ROUTER_ROOM, request.toJson(), pushOptions)
+        .onSuccess(reply -> ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+            .end(reply.body().encode()))
+        .onFailure(e -> respondError(ctx, BusFailures.asProtocolException(e)));
+  }
+
+  private void onPush(RoutingContext ctx) {
+    JsonObject request = jsonBody(ctx);
+    if (request == null) {
       return;
     }
     AuthConfig.ApiKey apiKey = ctx.get(API_KEY);

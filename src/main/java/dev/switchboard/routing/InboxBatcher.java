@@ -59,7 +59,8 @@ final class InboxBatcher {
   Future<List<SendBatchResult.Entry>> submit(List<SendCommand> commands) {
     int copies = 0;
     for (SendCommand command : commands) {
-      copies += command.to().size();
+      // A room message is one request to the store whatever its members: counted as one.
+      copies += Math.max(1, command.to().size());
     }
     if (!waiting.isEmpty() && waitingCopies + copies > maxWaitingCopies) {
       return Future.failedFuture(new ProtocolException(ErrorCode.OVERLOADED, "this node's store is behind ("

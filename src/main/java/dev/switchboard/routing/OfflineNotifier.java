@@ -1,7 +1,9 @@
 package dev.switchboard.routing;
 
 import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.Notification;
+import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.SystemInboxes;
@@ -18,7 +20,8 @@ import java.util.function.Supplier;
  * append to {@link SystemInboxes#WEBHOOK}, to be committed in the same transaction as the messages:
  * a recipient with no live session anywhere (as the user directory says at routing time), who has
  * not muted the sender or everything, while the webhook queue holds fewer than
- * {@code webhook.maxQueued}. Receipts never notify.
+ * {@code webhook.maxQueued}. Receipts never notify. A room message notifies each member it was
+ * stored for but its sender, unless the member muted the sender, the room or everything.
  */
 final class OfflineNotifier {
 
@@ -63,8 +66,8 @@ final class OfflineNotifier {
   Future<Planned> plan(List<SendCommand> commands, Map<String, Map<String, Integer>> online, long now) {
     List<Future<AppendRequest>> pending = new ArrayList<>();
     for (SendCommand command : commands) {
-      if (!Senders.isUser(command.from()) && !Senders.isPush(command.from())) {
-        continue; // receipts are not news to notify about
+      if (!notifies(command)) {
+        continue;
       }
       for (String to : command.to()) {
         if (online.getOrDefault(to, Map.of()).isEmpty()) {
@@ -72,6 +75,39 @@ final class OfflineNotifier {
         }
       }
     }
+    return decide(pending);
+  }
+
+  /**
+   * The notification appends for the room messages among {@code commands}, once stored
+   * ({@code stored}, one per command): a room's members are known only from its commit. Each member
+   * with a copy and no session, but the sender, is notified; a replay notifies nobody again.
+   */
+  Future<Planned> planRooms(List<SendCommand> commands, List<AppendResult> stored,
+                            Map<String, Map<String, Integer>> online, long now) {
+    List<Future<AppendRequest>> pending = new ArrayList<>();
+    for (int i = 0; i < commands.size(); i++) {
+      SendCommand command = commands.get(i);
+      AppendResult appended = stored.get(i);
+      if (command.room() == null || appended.duplicate() || !notifies(command)) {
+        continue;
+      }
+      for (RecipientResult result : appended.results()) {
+        if (result.isStored() && !result.to().equals(command.from()) && online.getOrDefault(result.to(), Map.of()).isEmpty()) {
+          pending.add(unlessMuted(command, result.to(), now));
+        }
+      }
+    }
+    return decide(pending);
+  }
+
+  /** Receipts are not news to notify about. */
+  private static boolean notifies(SendCommand command) {
+    return Senders.isUser(command.from()) || Senders.isPush(command.from());
+  }
+
+  /** Counts the muted ones and keeps the others while the queue has room. */
+  private Future<Planned> decide(List<Future<AppendRequest>> pending) {
     if (pending.isEmpty()) {
       return Future.succeededFuture(new Planned(List.of(), 0, 0));
     }
@@ -93,12 +129,21 @@ final class OfflineNotifier {
     });
   }
 
-  /** The notification of {@code to} for {@code command}, or null when {@code to} muted its sender or everything. */
+  /**
+   * The notification of {@code to} for {@code command}, or null when {@code to} muted its sender,
+   * everything, or (for a room message) the room.
+   */
   private Future<AppendRequest> unlessMuted(SendCommand command, String to, long now) {
     String sender = Senders.shown(command.from());
     String mutes = SystemInboxes.mutes(to);
-    return Future.all(muteCounter.apply(mutes, SystemInboxes.MUTE_ALL), muteCounter.apply(mutes, sender))
-        .map(both -> SystemInboxes.muted(both.<Long>resultAt(0)) || SystemInboxes.muted(both.<Long>resultAt(1)))
+    List<Future<Long>> counters = new ArrayList<>(3);
+    counters.add(muteCounter.apply(mutes, SystemInboxes.MUTE_ALL));
+    counters.add(muteCounter.apply(mutes, sender));
+    if (command.room() != null) {
+      counters.add(muteCounter.apply(mutes, SystemInboxes.roomMute(command.room())));
+    }
+    return Future.all(counters)
+        .map(all -> all.<Long>list().stream().anyMatch(SystemInboxes::muted))
         .otherwise(false)
         .map(muted -> muted ? null : append(command, to, sender, now));
   }
@@ -108,7 +153,8 @@ final class OfflineNotifier {
    * stores no second notification (its bytes are the same: see {@link Notification}).
    */
   private AppendRequest append(SendCommand command, String to, String sender, long now) {
-    Notification notification = new Notification(to, sender, Senders.isPush(command.from()), command.body());
+    Notification notification = new Notification(to, sender, Senders.isPush(command.from()), command.body(),
+        command.room());
     String key = command.idempotencyKey() == null ? null : command.idempotencyKey() + "|" + to;
     return new AppendRequest("notify|" + command.from(), notification.toJson().encode(), now, key,
         List.of(new AppendRequest.Recipient(SystemInboxes.WEBHOOK, msgIds.get())));

@@ -14,6 +14,10 @@ import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.Presence;
 import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.RoomInfo;
+import dev.switchboard.bus.RoomRequest;
 import dev.switchboard.bus.SendBatch;
 import dev.switchboard.bus.SendBatchResult;
 import dev.switchboard.bus.SendCommand;
@@ -116,6 +120,8 @@ public final class RouterVerticle extends VerticleBase {
         vertx.eventBus().<SendBatch>localConsumer(Addresses.ROUTER_SEND, this::onClientSends).completion(),
         vertx.eventBus().<Signal>localConsumer(Addresses.ROUTER_SIGNAL, this::onSignal).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.PRESENCE, this::onPresence).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_ROOM, this::onRoomRequest).completion(),
+        vertx.eventBus().<JsonObject>consumer(Addresses.ROOMS, this::onBusRoomRequest).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.ROUTER_LOAD, this::onGatewayLoad).completion(),
         vertx.eventBus().<DeliveryBatch>consumer(Addresses.node(directory.localNode()), this::onRelay).completion()));
     return Future.all(consumers);
@@ -244,7 +250,7 @@ public final class RouterVerticle extends VerticleBase {
   /** A validated push as stored: marked as a push, its idempotency key scoped to the API key that made it. */
   private static SendCommand asPush(SendCommand command, String principal) {
     return new SendCommand(Senders.push(command.from()), command.to(), command.body(),
-        Senders.pushKey(principal, command.idempotencyKey()));
+        Senders.pushKey(principal, command.idempotencyKey()), false, command.room());
   }
 
   /** A gateway's sends of one event-loop turn: the valid ones go to the inbox together. */
@@ -348,12 +354,16 @@ public final class RouterVerticle extends VerticleBase {
   /**
    * With the webhook on: who is online is looked up before the commit, so that the notifications
    * for the others are committed with their messages (none lost, none without its message); the
-   * same answer then routes the deliveries. A recipient who connects in between gets both.
+   * same answer then routes the deliveries. A recipient who connects in between gets both. Room
+   * messages are notified after their commit: see {@link #notifyRoomsAndRoute}.
    */
   private Future<List<SendBatchResult.Entry>> storeNotifyAndDeliver(List<SendCommand> commands, long now) {
     List<String> recipients = new ArrayList<>();
     commands.forEach(command -> recipients.addAll(command.to()));
-    return metrics.directory("lookup", directory.sessionsByNode(recipients))
+    Future<Map<String, Map<String, Integer>>> lookedUp = recipients.isEmpty()
+        ? Future.succeededFuture(Map.of())
+        : metrics.directory("lookup", directory.sessionsByNode(recipients));
+    return lookedUp
         .transform(looked -> {
           if (looked.failed()) {
             // Nobody's presence is known: no notifications rather than one to everyone.
@@ -370,8 +380,58 @@ public final class RouterVerticle extends VerticleBase {
               notified(stored.subList(commands.size(), stored.size()));
               return stored.subList(0, commands.size());
             });
-          }).map(stored -> route(commands, stored, online));
+          }).compose(stored -> notifyRoomsAndRoute(commands, stored, online, now));
         });
+  }
+
+  /**
+   * A room's members are known only once its message is stored: their presence is looked up then,
+   * and the offline members' notifications are committed right after the messages (a node killed in
+   * between loses those notifications, never a message; no member removed before the message is
+   * notified of it). The same answer routes the copies.
+   */
+  private Future<List<SendBatchResult.Entry>> notifyRoomsAndRoute(List<SendCommand> commands, List<AppendResult> stored,
+                                                                  Map<String, Map<String, Integer>> online, long now) {
+    List<String> members = new ArrayList<>();
+    for (AppendResult appended : stored) {
+      if (appended.room() != null && !appended.duplicate()) {
+        for (RecipientResult result : appended.results()) {
+          if (result.isStored()) {
+            members.add(result.to());
+          }
+        }
+      }
+    }
+    if (members.isEmpty()) {
+      return Future.succeededFuture(route(commands, stored, online));
+    }
+    return metrics.directory("lookup", directory.sessionsByNode(members)).transform(looked -> {
+      if (looked.failed()) {
+        LOG.warn("user directory lookup for {} room members failed, no offline notifications: {}", members.size(),
+            looked.cause().getMessage());
+        metrics.webhookSkipped("directory", members.size());
+        return Future.succeededFuture(route(commands, stored, online));
+      }
+      Map<String, Map<String, Integer>> all = new HashMap<>(online);
+      all.putAll(looked.result());
+      return notifier.planRooms(commands, stored, all, now)
+          .compose(planned -> {
+            metrics.webhookSkipped("muted", planned.muted());
+            metrics.webhookSkipped("queue_full", planned.queueFull());
+            return planned.appends().isEmpty()
+                ? Future.<Void>succeededFuture()
+                : append(List.of(), planned.appends(), now).<Void>map(results -> {
+                  notified(results);
+                  return null;
+                });
+          })
+          // The messages are stored and answered as such: only their notifications are lost.
+          .recover(e -> {
+            LOG.warn("offline notifications of {} room members not stored: {}", members.size(), e.getMessage());
+            return Future.succeededFuture();
+          })
+          .map(v -> route(commands, stored, all));
+    });
   }
 
   /** Counts the notifications that were stored and wakes the dispatcher for them. */
@@ -393,6 +453,12 @@ public final class RouterVerticle extends VerticleBase {
   private Future<List<AppendResult>> append(List<SendCommand> commands, List<AppendRequest> extra, long now) {
     List<AppendRequest> appends = new ArrayList<>(commands.size());
     for (SendCommand command : commands) {
+      if (command.room() != null) {
+        // A back end's push may go to any room; a user's message only to a room they are a member of.
+        appends.add(AppendRequest.toRoom(command.from(), command.room(), messageIds.next(), command.body(), now,
+            command.idempotencyKey(), Senders.isPush(command.from())));
+        continue;
+      }
       List<AppendRequest.Recipient> recipients = new ArrayList<>(command.to().size());
       for (String to : command.to()) {
         String msgId = messageIds.next();
@@ -412,6 +478,9 @@ public final class RouterVerticle extends VerticleBase {
   private Future<List<SendBatchResult.Entry>> deliver(List<SendCommand> commands, List<AppendResult> stored) {
     List<String> recipients = new ArrayList<>();
     for (AppendResult appended : stored) {
+      if (appended.room() != null && appended.duplicate()) {
+        continue; // a replay names the room, not its members, and delivers nothing
+      }
       for (RecipientResult result : appended.results()) {
         if (result.isStored()) {
           recipients.add(result.to());
@@ -429,6 +498,10 @@ public final class RouterVerticle extends VerticleBase {
     for (int i = 0; i < commands.size(); i++) {
       SendCommand command = commands.get(i);
       AppendResult appended = stored.get(i);
+      if (appended.room() != null) {
+        entries.add(SendBatchResult.Entry.of(roomOutcome(command, appended, online, byNode)));
+        continue;
+      }
       List<RecipientResult> results = new ArrayList<>(appended.results().size());
       for (RecipientResult result : appended.results()) {
         if (!result.isStored()) {
@@ -447,6 +520,12 @@ public final class RouterVerticle extends VerticleBase {
       }
       entries.add(SendBatchResult.Entry.of(new SendOutcome(appended.duplicate(), results)));
     }
+    handOver(byNode);
+    return entries;
+  }
+
+  /** Each node's copies, in one batch per node: to this node's gateways, or relayed to the node's router. */
+  private void handOver(Map<String, List<StoredMessage>> byNode) {
     byNode.forEach((node, copies) -> {
       DeliveryBatch batch = new DeliveryBatch(copies);
       if (node.equals(directory.localNode())) {
@@ -456,7 +535,172 @@ public final class RouterVerticle extends VerticleBase {
         vertx.eventBus().send(Addresses.node(node), batch, relayOptions);
       }
     });
-    return entries;
+  }
+
+  /**
+   * A room message's outcome for its sender (one result named after the room: the msgId, or why it
+   * was refused), its members' copies added to their nodes' batches. {@code online}: whether any
+   * other member had a session.
+   */
+  private static SendOutcome roomOutcome(SendCommand command, AppendResult appended,
+                                         Map<String, Map<String, Integer>> online, Map<String, List<StoredMessage>> byNode) {
+    if (appended.roomSeq() == 0 || appended.duplicate()) {
+      RecipientResult only = appended.results().get(0);
+      return new SendOutcome(appended.duplicate(), List.of(only.isStored() ? only.withOnline(false) : only),
+          appended.room(), appended.roomSeq());
+    }
+    String msgId = null;
+    long ts = 0;
+    boolean anyOnline = false;
+    for (RecipientResult result : appended.results()) {
+      if (!result.isStored()) {
+        continue;
+      }
+      msgId = result.msgId();
+      ts = result.ts();
+      Map<String, Integer> nodes = online.getOrDefault(result.to(), Map.of());
+      anyOnline |= !nodes.isEmpty() && !result.to().equals(command.from());
+      StoredMessage copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(),
+          result.ts(), appended.room(), appended.roomSeq(), null);
+      for (String node : nodes.keySet()) {
+        byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(copy);
+      }
+    }
+    if (msgId == null) {
+      // Every member's inbox was full: nothing stored, the room's seq is spent.
+      return new SendOutcome(false, List.of(RecipientResult.refused(appended.room(), ErrorCode.INBOX_FULL)),
+          appended.room(), appended.roomSeq());
+    }
+    return new SendOutcome(false, List.of(RecipientResult.stored(appended.room(), msgId, 0, ts).withOnline(anyOnline)),
+        appended.room(), appended.roomSeq());
+  }
+
+  /** A room request of this node's gateways or HTTP API: already authenticated, {@code by} is who asks. */
+  private void onRoomRequest(Message<JsonObject> message) {
+    Future.succeededFuture(message.body())
+        .map(RoomRequest::fromJson)
+        .compose(this::handleRoom)
+        .onSuccess(message::reply)
+        .onFailure(e -> BusFailures.fail(message, e));
+  }
+
+  /**
+   * A back end's room request on the bus: outside insecure mode it proves itself with an API key, as
+   * for {@link Addresses#PUSH}; it acts as a back end, which may do everything to any room.
+   */
+  private void onBusRoomRequest(Message<JsonObject> message) {
+    Future.succeededFuture(message.body()).map(body -> {
+      Object by = body.getValue("by", defaultSender);
+      if (apiKeys != null) {
+        AuthConfig.ApiKey key = apiKeys.matchKey(message.headers().get(Addresses.API_KEY_HEADER));
+        if (key == null) {
+          throw new ProtocolException(ErrorCode.UNAUTHORIZED, Addresses.ROOMS + " needs a valid API key in the '"
+              + Addresses.API_KEY_HEADER + "' header of its delivery options (auth.mode is jwt)");
+        }
+        // As a push's from: a key names someone else (a room's owner) only if it may speak for others.
+        by = ApiKeys.sender(key, body.getValue("by"));
+      }
+      if (!(by instanceof String byId)) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "by must be a user id");
+      }
+      Object op = body.getValue("op");
+      RoomRequest.Op parsed = op instanceof String name ? RoomRequest.Op.fromWireName(name) : null;
+      if (parsed == null) {
+        throw new ProtocolException(op == null ? ErrorCode.MISSING_FIELD : ErrorCode.INVALID_FIELD,
+            "op must be one of create, add, remove, members, rooms");
+      }
+      return new RoomRequest(parsed, stringOrNull(body, "room"), stringOrNull(body, "member"), byId, true);
+    }).compose(this::handleRoom)
+        .onSuccess(message::reply)
+        .onFailure(e -> BusFailures.fail(message, e));
+  }
+
+  private static String stringOrNull(JsonObject body, String field) {
+    Object value = body.getValue(field);
+    if (value != null && !(value instanceof String)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, field + " must be a string");
+    }
+    return (String) value;
+  }
+
+  /**
+   * Checks a room request's ids and who may ask, has the inbox commit a change (delivering its event
+   * to the members' live sessions) or read what is asked. Changes are checked against the room as
+   * stored inside their commit; reads here (a member lists its room, a user its own rooms).
+   */
+  private Future<JsonObject> handleRoom(RoomRequest request) {
+    if (request.op() == null) {
+      return Future.failedFuture(new ProtocolException(ErrorCode.INVALID_FIELD, "unknown room request"));
+    }
+    ids.requireValid("by", request.by());
+    if (request.op() != RoomRequest.Op.ROOMS) {
+      requireId("room", request.room());
+    }
+    if (request.op() == RoomRequest.Op.ADD || request.op() == RoomRequest.Op.REMOVE || request.op() == RoomRequest.Op.ROOMS) {
+      requireId(request.op() == RoomRequest.Op.ROOMS ? "user" : "member", request.member());
+    }
+    return switch (request.op()) {
+      case CREATE, ADD, REMOVE -> changeRoom(request);
+      case MEMBERS -> vertx.eventBus().<JsonObject>request(Addresses.INBOX_ROOM_READ, request.toJson(), inboxRequest)
+          .map(reply -> {
+            RoomInfo info = RoomInfo.fromJson(reply.body());
+            if (!request.asService() && !info.members().contains(request.by())) {
+              throw new ProtocolException(ErrorCode.NOT_A_MEMBER, "only members list a room's members");
+            }
+            return reply.body();
+          });
+      case ROOMS -> {
+        if (!request.asService() && !request.by().equals(request.member())) {
+          throw new ProtocolException(ErrorCode.FORBIDDEN, "a user lists only their own rooms");
+        }
+        yield vertx.eventBus().<JsonObject>request(Addresses.INBOX_ROOM_READ, request.toJson(), inboxRequest)
+            .map(Message::body);
+      }
+    };
+  }
+
+  private void requireId(String field, String id) {
+    if (id == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, field + " is required");
+    }
+    ids.requireValid(field, id);
+  }
+
+  private Future<JsonObject> changeRoom(RoomRequest request) {
+    RoomChange.Op op = switch (request.op()) {
+      case CREATE -> RoomChange.Op.CREATE;
+      case ADD -> RoomChange.Op.ADD;
+      default -> RoomChange.Op.REMOVE;
+    };
+    RoomChange change = new RoomChange(op, request.room(), request.member(), request.by(), request.asService(),
+        messageIds.next(), System.currentTimeMillis());
+    return vertx.eventBus().<JsonObject>request(Addresses.INBOX_ROOM_CHANGE, change.toJson(), inboxRequest)
+        .map(reply -> RoomChangeResult.fromJson(reply.body()))
+        .compose(result -> {
+          if (!result.ok()) {
+            return Future.failedFuture(new ProtocolException(result.error(), result.error().meaning()));
+          }
+          return deliverEvents(result.events())
+              .map(v -> new JsonObject().put("room", request.room()).put("roomSeq", result.roomSeq()));
+        });
+  }
+
+  /** A room event's copies to the live sessions of the members who got one; stored is what counts. */
+  private Future<Void> deliverEvents(List<StoredMessage> events) {
+    if (events.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    List<String> members = events.stream().map(StoredMessage::to).toList();
+    return lookup(members).map(online -> {
+      Map<String, List<StoredMessage>> byNode = new LinkedHashMap<>();
+      for (StoredMessage event : events) {
+        for (String node : online.getOrDefault(event.to(), Map.of()).keySet()) {
+          byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(event);
+        }
+      }
+      handOver(byNode);
+      return null;
+    });
   }
 
   /** The nodes with sessions of each user that has any; none when the directory cannot say. */

@@ -33,8 +33,16 @@ final class SendValidator {
    */
   SendCommand parse(JsonObject json, Object from) {
     Object rawTo = json.getValue("to");
+    Object rawRoom = json.getValue("room");
     List<String> to = new ArrayList<>();
-    if (rawTo == null) {
+    if (rawRoom != null) {
+      if (rawTo != null) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "a message goes to users (to) or to a room (room), not both");
+      }
+      if (!(rawRoom instanceof String)) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "room must be a room id");
+      }
+    } else if (rawTo == null) {
       throw new ProtocolException(ErrorCode.MISSING_FIELD, "to is required");
     } else if (rawTo instanceof String s) {
       to.add(s);
@@ -62,7 +70,7 @@ final class SendValidator {
     if (key != null && !(key instanceof String)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "idempotencyKey must be a string");
     }
-    return validate(new SendCommand(fromId, to, bodyText, (String) key));
+    return validate(new SendCommand(fromId, to, bodyText, (String) key, false, (String) rawRoom));
   }
 
   /**
@@ -75,6 +83,17 @@ final class SendValidator {
         ? Senders.shown(command.from()) : command.from());
     if (command.body() == null) {
       throw new ProtocolException(ErrorCode.MISSING_FIELD, "body is required");
+    }
+    if (command.room() != null) {
+      ids.requireValid("room", command.room());
+      if (!command.to().isEmpty()) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "a message goes to users (to) or to a room (room), not both");
+      }
+      if (command.receipt()) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "a room message takes no receipt: delivered receipts are for direct messages");
+      }
+      checkBodyAndKey(command);
+      return command;
     }
     if (command.to().isEmpty()) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "to must name at least one user");
@@ -89,6 +108,13 @@ final class SendValidator {
     for (String to : recipients) {
       ids.requireValid("to", to);
     }
+    checkBodyAndKey(command);
+    // Only a user's own message can ask for a delivered receipt: a push has no user to receive it.
+    return new SendCommand(command.from(), recipients, command.body(), command.idempotencyKey(),
+        command.receipt() && Senders.isUser(command.from()));
+  }
+
+  private void checkBodyAndKey(SendCommand command) {
     if (Utf8.length(command.body()) > limits.maxBodyBytes()) {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "body is larger than " + limits.maxBodyBytes() + " bytes");
     }
@@ -96,8 +122,5 @@ final class SendValidator {
     if (key != null && (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY_LENGTH)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "idempotencyKey must be 1.." + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
     }
-    // Only a user's own message can ask for a delivered receipt: a push has no user to receive it.
-    return new SendCommand(command.from(), recipients, command.body(), key,
-        command.receipt() && Senders.isUser(command.from()));
   }
 }

@@ -39,10 +39,21 @@ public final class AppendPlanner {
   public record NewSendKey(SendKey key, KeyedResult keyed) {
   }
 
-  /** What to write and what to answer, in the order of the requests. */
+  /**
+   * What to write and what to answer, in the order of the requests; {@code roomSeqs} is the new last
+   * roomSeq of each room the batch sent to.
+   */
   public record Plan(List<AppendResult> results, List<StoredMessage> rows, Map<String, InboxHead> heads,
-                     List<NewSendKey> newKeys) {
+                     List<NewSendKey> newKeys, Map<String, Long> roomSeqs) {
   }
+
+  /** The rooms a batch may send to, as read inside the commit; an engine without them answers {@link #NO_ROOMS}. */
+  public interface RoomLookup {
+    RoomRules.View view(String room);
+  }
+
+  /** Every room is unknown: messages to rooms are refused with {@code room_not_found}. */
+  public static final RoomLookup NO_ROOMS = room -> RoomRules.View.NONE;
 
   private final long maxMessagesPerUser;
   private final Predicate<String> owns;
@@ -69,7 +80,17 @@ public final class AppendPlanner {
    * @param existingKeys results stored for keys seen within the idempotency window
    */
   public Plan plan(List<AppendRequest> batch, Map<String, InboxHead> heads, Map<SendKey, KeyedResult> existingKeys) {
+    return plan(batch, heads, existingKeys, NO_ROOMS);
+  }
+
+  /**
+   * @param heads must also hold the head of every member of the rooms sent to
+   * @param rooms membership and last roomSeq of the rooms sent to
+   */
+  public Plan plan(List<AppendRequest> batch, Map<String, InboxHead> heads, Map<SendKey, KeyedResult> existingKeys,
+                   RoomLookup rooms) {
     Map<String, InboxHead> updated = new HashMap<>();
+    Map<String, Long> roomSeqs = new HashMap<>();
     Map<SendKey, KeyedResult> seenInBatch = new HashMap<>();
     List<AppendResult> results = new ArrayList<>(batch.size());
     List<StoredMessage> rows = new ArrayList<>();
@@ -81,11 +102,30 @@ public final class AppendPlanner {
       if (key != null) {
         KeyedResult earlier = seenInBatch.getOrDefault(key, existingKeys.get(key));
         if (earlier != null) {
+          AppendResult first = earlier.result();
           results.add(sameSend(earlier.fingerprint(), fingerprint, request)
-              ? new AppendResult(true, earlier.result().results())
+              ? new AppendResult(true, first.results(), first.room(), first.roomSeq())
               : refuseAll(request, ErrorCode.ID_REUSED));
           continue;
         }
+      }
+      if (request.isRoom()) {
+        AppendResult result = planRoom(request, rooms, roomSeqs, heads, updated, rows);
+        results.add(result);
+        if (result.roomSeq() == 0) {
+          // Refused as a whole (no such room, not a member): nothing stored, so a retry is judged afresh.
+          continue;
+        }
+        if (key != null) {
+          // The retry's answer is the sender's: the room, its seq and the msgId, not every member's copy.
+          AppendResult replay = new AppendResult(false,
+              List.of(RecipientResult.stored(request.room(), request.roomMsgId(), 0, request.ts())),
+              request.room(), result.roomSeq());
+          KeyedResult keyed = new KeyedResult(fingerprint, replay);
+          seenInBatch.put(key, keyed);
+          newKeys.add(new NewSendKey(key, keyed));
+        }
+        continue;
       }
       List<RecipientResult> perRecipient = new ArrayList<>(request.recipients().size());
       for (AppendRequest.Recipient recipient : request.recipients()) {
@@ -112,13 +152,48 @@ public final class AppendPlanner {
         newKeys.add(new NewSendKey(key, keyed));
       }
     }
-    return new Plan(results, rows, updated, newKeys);
+    return new Plan(results, rows, updated, newKeys, roomSeqs);
+  }
+
+  /**
+   * One copy per member, each under the member's next seq, all with the room's next roomSeq and the
+   * same body (one String, which the log engine stores once); a full inbox is skipped with
+   * {@code inbox_full} in its result, a member on another shard answered {@link #NOT_HERE}.
+   */
+  private AppendResult planRoom(AppendRequest request, RoomLookup rooms, Map<String, Long> roomSeqs,
+                                Map<String, InboxHead> heads, Map<String, InboxHead> updated, List<StoredMessage> rows) {
+    RoomRules.View room = rooms.view(request.room());
+    ErrorCode refused = RoomRules.checkSend(request, room);
+    if (refused != null) {
+      return new AppendResult(false, List.of(RecipientResult.refused(request.room(), refused)), request.room(), 0);
+    }
+    long roomSeq = roomSeqs.getOrDefault(request.room(), room.roomSeq()) + 1;
+    roomSeqs.put(request.room(), roomSeq);
+    String msgId = request.roomMsgId();
+    List<RecipientResult> perMember = new ArrayList<>(room.members().size());
+    for (String member : room.members()) {
+      if (!owns.test(member)) {
+        perMember.add(RecipientResult.refused(member, NOT_HERE));
+        continue;
+      }
+      InboxHead head = updated.getOrDefault(member, heads.getOrDefault(member, InboxHead.EMPTY));
+      if (head.stored() >= maxMessagesPerUser) {
+        perMember.add(RecipientResult.refused(member, ErrorCode.INBOX_FULL));
+        continue;
+      }
+      long seq = head.lastSeq() + 1;
+      updated.put(member, new InboxHead(seq, head.stored() + 1));
+      rows.add(new StoredMessage(msgId, seq, request.from(), member, request.body(), request.ts(),
+          request.room(), roomSeq, null));
+      perMember.add(RecipientResult.stored(member, msgId, seq, request.ts()));
+    }
+    return new AppendResult(false, perMember, request.room(), roomSeq);
   }
 
   private static AppendResult refuseAll(AppendRequest request, ErrorCode code) {
     List<RecipientResult> refused = new ArrayList<>(request.recipients().size());
     request.recipients().forEach(r -> refused.add(RecipientResult.refused(r.to(), code)));
-    return new AppendResult(false, refused);
+    return new AppendResult(false, refused, request.room(), 0);
   }
 
   /**
@@ -134,9 +209,16 @@ public final class AppendPlanner {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java platform has SHA-256", e);
     }
+    update(sha256, request.from());
+    if (request.isRoom()) {
+      // A count no recipient set has, so a room's fingerprint never equals a direct send's.
+      sha256.update(ByteBuffer.allocate(4).putInt(-1).flip());
+      update(sha256, request.room());
+      update(sha256, request.body());
+      return HexFormat.of().formatHex(sha256.digest());
+    }
     SortedSet<String> recipients = new TreeSet<>();
     request.recipients().forEach(r -> recipients.add(r.to()));
-    update(sha256, request.from());
     sha256.update(ByteBuffer.allocate(4).putInt(recipients.size()).flip());
     recipients.forEach(to -> update(sha256, to));
     update(sha256, request.body());

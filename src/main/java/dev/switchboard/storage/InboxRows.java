@@ -48,16 +48,71 @@ final class InboxRows {
         "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)");
   }
 
+  /**
+   * What rooms add to the first schema's tables, besides {@code room_messages} (whose key and
+   * partitioning differ by engine): the room columns of an inbox row (a room message's row there
+   * is a reference, its body is in {@code room_messages}), the rooms and their members.
+   * {@code joined_seq} is the roomSeq of the event that added a member: the order members joined.
+   */
+  static List<String> roomTables(String integer) {
+    return List.of(
+        "ALTER TABLE messages ADD COLUMN room TEXT",
+        "ALTER TABLE messages ADD COLUMN room_seq " + integer,
+        "ALTER TABLE messages ADD COLUMN event TEXT",
+        "CREATE TABLE rooms (room TEXT PRIMARY KEY, owner TEXT NOT NULL, last_room_seq " + integer + " NOT NULL,"
+            + " created_at " + integer + " NOT NULL)",
+        "CREATE TABLE room_members (room TEXT NOT NULL, member TEXT NOT NULL, joined_seq " + integer + " NOT NULL,"
+            + " added_at " + integer + " NOT NULL, PRIMARY KEY (room, member))",
+        "CREATE INDEX room_members_by_member ON room_members (member)");
+  }
+
+  /** The first column of every row, sorted as Java sorts Strings (not by the database's collation). */
+  static List<String> sortedStrings(RowSet<Row> rows) {
+    List<String> values = new ArrayList<>(rows.size());
+    rows.forEach(row -> values.add(row.getString(0)));
+    values.sort(null);
+    return values;
+  }
+
   /** The first column of the first row, or 0 when there is no row (no head, no cursor yet). */
   static long firstLong(RowSet<Row> rows) {
     return rows.size() == 0 ? 0L : rows.iterator().next().getLong(0);
   }
 
-  /** Every recipient of the batch, once, sorted. */
+  /** Every recipient of the batch's direct sends, once, sorted (a room's members are read with the room). */
   static SortedSet<String> recipients(List<AppendRequest> batch) {
     SortedSet<String> recipients = new TreeSet<>();
-    batch.forEach(r -> r.recipients().forEach(x -> recipients.add(x.to())));
+    batch.stream().filter(r -> !r.isRoom()).forEach(r -> r.recipients().forEach(x -> recipients.add(x.to())));
     return recipients;
+  }
+
+  /** Every room the batch sends to, once, sorted (the order their rows are locked in). */
+  static SortedSet<String> rooms(List<AppendRequest> batch) {
+    SortedSet<String> rooms = new TreeSet<>();
+    batch.stream().filter(AppendRequest::isRoom).forEach(r -> rooms.add(r.room()));
+    return rooms;
+  }
+
+  /**
+   * Rooms from rows of {@code room, owner, last_room_seq, member} (member null for a room without
+   * members), the members of each in the order of the rows.
+   */
+  static Map<String, RoomRules.View> roomViews(RowSet<Row> rows) {
+    Map<String, String> owners = new LinkedHashMap<>();
+    Map<String, Long> seqs = new LinkedHashMap<>();
+    Map<String, java.util.Set<String>> members = new LinkedHashMap<>();
+    for (Row row : rows) {
+      String room = row.getString("room");
+      owners.put(room, row.getString("owner"));
+      seqs.put(room, row.getLong("last_room_seq"));
+      java.util.Set<String> of = members.computeIfAbsent(room, r -> new java.util.LinkedHashSet<>());
+      if (row.getString("member") != null) {
+        of.add(row.getString("member"));
+      }
+    }
+    Map<String, RoomRules.View> views = new LinkedHashMap<>();
+    owners.forEach((room, owner) -> views.put(room, new RoomRules.View(owner, members.get(room), seqs.get(room))));
+    return views;
   }
 
   /** The batch's idempotency keys, in request order. */
@@ -71,13 +126,38 @@ final class InboxRows {
     return keys;
   }
 
-  /** {@code (recipient, seq, msg_id, sender, body, created_at)} for each new message. */
+  /** {@code (recipient, seq, msg_id, sender, body, created_at, room, room_seq, event)} for each new message. */
   static List<Tuple> messages(AppendPlanner.Plan plan) {
-    List<Tuple> rows = new ArrayList<>(plan.rows().size());
-    for (StoredMessage m : plan.rows()) {
-      rows.add(Tuple.of(m.to(), m.seq(), m.msgId(), m.from(), m.body(), m.ts()));
+    return messages(plan.rows());
+  }
+
+  /**
+   * {@code (recipient, seq, msg_id, sender, body, created_at, room, room_seq, event)} for each message:
+   * a room message's row has an empty body, since its body is stored once in {@code room_messages}.
+   */
+  static List<Tuple> messages(List<StoredMessage> stored) {
+    List<Tuple> rows = new ArrayList<>(stored.size());
+    for (StoredMessage m : stored) {
+      boolean reference = m.room() != null && m.event() == null;
+      rows.add(Tuple.of(m.to(), m.seq(), m.msgId(), m.from(), reference ? "" : m.body(), m.ts(), m.room(),
+          m.room() == null ? null : m.roomSeq(), m.event()));
     }
     return rows;
+  }
+
+  /**
+   * {@code (room, room_seq, msg_id, sender, body, created_at)} once per room message among {@code stored}
+   * (its copies share it), in the order first met.
+   */
+  static List<Tuple> roomBodies(List<StoredMessage> stored) {
+    Map<List<Object>, Tuple> bodies = new LinkedHashMap<>();
+    for (StoredMessage m : stored) {
+      if (m.room() != null && m.event() == null) {
+        bodies.computeIfAbsent(List.of(m.room(), m.roomSeq()),
+            k -> Tuple.of(m.room(), m.roomSeq(), m.msgId(), m.from(), m.body(), m.ts()));
+      }
+    }
+    return new ArrayList<>(bodies.values());
   }
 
   /** {@code (recipient, last_seq, stored)} for each inbox the plan changes, by recipient. */
@@ -133,10 +213,20 @@ final class InboxRows {
     return Tuple.wrap(arrays);
   }
 
-  /** A row with the columns {@code msg_id, seq, sender, body, created_at} of {@code user}'s inbox. */
+  /**
+   * The body of an inbox row {@code m} as a read selects it: a room message's from its row of
+   * {@code room_messages}, anything else's from the row itself. A subquery rather than a join, so
+   * that only a room message's row costs a lookup (by the key of {@code room_messages}).
+   */
+  static final String BODY = "CASE WHEN m.room IS NOT NULL AND m.event IS NULL THEN (SELECT rm.body FROM room_messages rm"
+      + " WHERE rm.room = m.room AND rm.room_seq = m.room_seq AND rm.created_at = m.created_at) ELSE m.body END AS body";
+
+  /** A row with the columns {@code msg_id, seq, sender, body, created_at, room, room_seq, event} of {@code user}'s inbox. */
   static StoredMessage message(Row row, String user) {
+    Long roomSeq = row.getLong("room_seq");
     return new StoredMessage(row.getString("msg_id"), row.getLong("seq"), row.getString("sender"), user,
-        row.getString("body"), row.getLong("created_at"));
+        row.getString("body"), row.getLong("created_at"), row.getString("room"), roomSeq == null ? 0 : roomSeq,
+        row.getString("event"));
   }
 
   /** A row with the columns {@code sender, send_key, fingerprint, result} of {@code send_keys}, into {@code found}. */

@@ -4,13 +4,23 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.RoomInfo;
 import io.vertx.core.Future;
 
 import java.util.List;
 
 /**
  * A durable store of inboxes. One implementation per engine; the inbox verticle is its only caller
- * and runs one {@link #append} or {@link #purge} at a time: they are the writes, and never overlap.
+ * and runs one {@link #append}, {@link #changeRoom} or {@link #purge} at a time: they are the writes,
+ * and never overlap.
+ *
+ * <p>Rooms: a room's membership and last roomSeq are stored with the inboxes. A message to a room
+ * ({@link AppendRequest#isRoom()}) is expanded to the members as they stand in the commit that stores
+ * it, takes the room's next roomSeq, and is stored once per member in the member's inbox under the
+ * member's own seq (body kept once where the engine can); a change of membership stores a room event
+ * the same way in the inboxes of the members (and of the one removed).
  */
 public interface InboxStore {
 
@@ -24,6 +34,19 @@ public interface InboxStore {
    * write back, and after a failed sync refuses every write until it is reopened).
    */
   Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now);
+
+  /**
+   * Creates a room or adds or removes a member, checked against the room as it stands in this commit
+   * ({@link RoomRules}); answers a refusal (nothing written), or the room's new roomSeq and the event
+   * copies stored. Committed and durable before it is answered, like an append.
+   */
+  Future<RoomChangeResult> changeRoom(RoomChange change, long now);
+
+  /** The room, or null if there is none. */
+  Future<RoomInfo> room(String room);
+
+  /** The rooms {@code user} is a member of, sorted. */
+  Future<List<String>> rooms(String user);
 
   /** Up to {@code limit} messages after {@code after}, skipping those past retention at {@code now}. */
   Future<InboxPage> read(String user, long after, int limit, long now);

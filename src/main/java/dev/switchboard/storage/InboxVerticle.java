@@ -8,6 +8,9 @@ import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.ReadRequest;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomRequest;
+import io.vertx.core.json.JsonArray;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.metrics.SwitchboardMetrics;
 import dev.switchboard.protocol.ErrorCode;
@@ -56,6 +59,8 @@ public final class InboxVerticle extends VerticleBase {
   private InboxConfig config;
   private InboxStore store;
   private final ArrayDeque<PendingAppend> queue = new ArrayDeque<>();
+  /** Room changes waiting for their write: one at a time, between append commits. */
+  private final ArrayDeque<Message<JsonObject>> roomChanges = new ArrayDeque<>();
   private final Map<DeviceKey, Long> pendingCursors = new LinkedHashMap<>();
   private final Map<DeviceKey, Long> flushingCursors = new LinkedHashMap<>();
   private boolean writing;
@@ -97,7 +102,9 @@ public final class InboxVerticle extends VerticleBase {
     return store.open().compose(v -> Future.all(
         vertx.eventBus().<AppendBatch>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),
-        vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_CURSOR, this::onCursor).completion()))
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_CURSOR, this::onCursor).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_ROOM_CHANGE, this::onRoomChange).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_ROOM_READ, this::onRoomRead).completion()))
         .onSuccess(v -> {
           // Once at start as well: the log engine reads back messages that expired while it was down.
           requestPurge();
@@ -160,6 +167,9 @@ public final class InboxVerticle extends VerticleBase {
 
   /** Answers what waits for the store {@code unavailable}: it was never accepted. */
   private void refuseQueued() {
+    while (!roomChanges.isEmpty()) {
+      BusFailures.fail(roomChanges.poll(), new ProtocolException(ErrorCode.UNAVAILABLE, "the node is stopping"));
+    }
     if (inFlight != null) {
       inFlight.forEach(p -> BusFailures.fail(p.message(), new ProtocolException(ErrorCode.UNAVAILABLE, "the node is stopping")));
     }
@@ -175,6 +185,45 @@ public final class InboxVerticle extends VerticleBase {
     queue.add(pending);
     queuedCopies += pending.copies();
     drain();
+  }
+
+  private void onRoomChange(Message<JsonObject> message) {
+    roomChanges.add(message);
+    drain();
+  }
+
+  /** A room's members or a user's rooms: read at once, as the store has them between writes. */
+  private void onRoomRead(Message<JsonObject> message) {
+    RoomRequest request = RoomRequest.fromJson(message.body());
+    Future<JsonObject> answer = request.op() == RoomRequest.Op.ROOMS
+        ? store.rooms(request.member()).map(rooms -> new JsonObject().put("user", request.member())
+            .put("rooms", new JsonArray(rooms)))
+        : store.room(request.room()).compose(info -> info == null
+            ? Future.failedFuture(new ProtocolException(ErrorCode.ROOM_NOT_FOUND, "no room " + request.room()))
+            : Future.succeededFuture(info.toJson()));
+    answer.onSuccess(message::reply).onFailure(e -> {
+      if (!(e instanceof ProtocolException)) {
+        LOG.warn("reading rooms failed", e);
+      }
+      BusFailures.fail(message, e instanceof ProtocolException ? e
+          : new ProtocolException(ErrorCode.UNAVAILABLE, "rooms could not be read"));
+    });
+  }
+
+  /** Writes one room change; the next write starts when it is done. */
+  private void writeRoomChange(Message<JsonObject> message) {
+    writing = true;
+    RoomChange change = RoomChange.fromJson(message.body());
+    store.changeRoom(change, System.currentTimeMillis())
+        .onSuccess(result -> message.reply(result.toJson()))
+        .onFailure(e -> {
+          LOG.warn("room change {} {} failed", change.op(), change.room(), e);
+          BusFailures.fail(message, new ProtocolException(ErrorCode.UNAVAILABLE, "room change failed"));
+        })
+        .onComplete(ar -> {
+          writing = false;
+          drain();
+        });
   }
 
   private void onCursor(Message<JsonObject> message) {
@@ -249,6 +298,10 @@ public final class InboxVerticle extends VerticleBase {
             writing = false;
             drain();
           });
+      return;
+    }
+    if (!roomChanges.isEmpty()) {
+      writeRoomChange(roomChanges.poll());
       return;
     }
     if (queue.isEmpty() && pendingCursors.isEmpty()) {

@@ -23,6 +23,13 @@ import java.util.zip.CRC32C;
  * CURSOR   user device seq:int64
  * HEAD     user lastSeq:int64 (checkpoints only: the seq an inbox continues from)
  * PAD      any bytes (written by a repair over damaged bytes it moved to quarantine; replay skips it)
+ * ROOM_COPY recipient seq:int64 ts:int64 msgId sender room roomSeq:int64 event bodyBack:int64 [body]
+ *          a member's copy of a room message (event empty) or room event (body: the member it is
+ *          about); read like a MESSAGE, whose first fields it shares
+ * ROOM     room roomSeq:int64 op:byte by member
+ *          a room's change (op 1 created by {@code by}, 2 added, 3 removed) or a message to it (op 0):
+ *          what replay needs to rebuild membership and the room's last roomSeq
+ * ROOM_STATE room owner roomSeq:int64 count:int32 member... (checkpoints only: a room as it stands)
  * </pre>
  */
 final class LogEntries {
@@ -32,6 +39,14 @@ final class LogEntries {
   static final byte CURSOR = 3;
   static final byte HEAD = 4;
   static final byte PAD = 5;
+  static final byte ROOM_COPY = 6;
+  static final byte ROOM = 7;
+  static final byte ROOM_STATE = 8;
+  /** The ops of a ROOM entry. */
+  static final byte ROOM_MESSAGE = 0;
+  static final byte ROOM_CREATED = 1;
+  static final byte ROOM_ADDED = 2;
+  static final byte ROOM_REMOVED = 3;
   /** The smallest record that can hold a PAD entry: record header, entry length and kind. */
   static final int MIN_PAD_RECORD = LogSegments.RECORD_HEADER + 5;
   /**
@@ -44,10 +59,11 @@ final class LogEntries {
   }
 
   /** A message entry as read back: its body inline, or where the entry holding it is. */
-  record MessageEntry(String recipient, long seq, long ts, String msgId, String sender, long bodyBack, String body) {
+  record MessageEntry(String recipient, long seq, long ts, String msgId, String sender, long bodyBack, String body,
+                      String room, long roomSeq, String event) {
 
     StoredMessage withBody(String sharedBody) {
-      return new StoredMessage(msgId, seq, sender, recipient, sharedBody, ts);
+      return new StoredMessage(msgId, seq, sender, recipient, sharedBody, ts, room, roomSeq, event);
     }
   }
 
@@ -64,6 +80,14 @@ final class LogEntries {
     void cursor(String user, String device, long seq);
 
     void head(String user, long lastSeq);
+
+    /** A ROOM entry: a change of the room, or a message to it (op {@link #ROOM_MESSAGE}). */
+    default void room(String room, long roomSeq, byte op, String by, String member) {
+    }
+
+    /** A ROOM_STATE entry of a checkpoint. */
+    default void roomState(String room, String owner, long roomSeq, List<String> members) {
+    }
   }
 
   /** A growing buffer of entries; {@link #offset()} is where the next entry starts. */
@@ -89,10 +113,16 @@ final class LogEntries {
       return buffer;
     }
 
-    /** A message entry; {@code bodyEntryOffset} is an earlier message entry with the same body, or -1. */
+    /**
+     * A message entry (ROOM_COPY for a copy of a room message or event); {@code bodyEntryOffset} is an
+     * earlier message entry with the same body, or -1.
+     */
     Writer message(StoredMessage m, int bodyEntryOffset) {
-      int here = begin(MESSAGE);
+      int here = begin(m.room() == null ? MESSAGE : ROOM_COPY);
       string(m.to()).int64(m.seq()).int64(m.ts()).string(m.msgId()).string(m.from());
+      if (m.room() != null) {
+        string(m.room()).int64(m.roomSeq()).string(m.event() == null ? "" : m.event());
+      }
       if (bodyEntryOffset >= 0) {
         int64(here - bodyEntryOffset);
       } else {
@@ -114,6 +144,23 @@ final class LogEntries {
     Writer head(String user, long lastSeq) {
       begin(HEAD);
       return string(user).int64(lastSeq).end();
+    }
+
+    Writer room(String room, long roomSeq, byte op, String by, String member) {
+      begin(ROOM);
+      ensure(1);
+      string(room).int64(roomSeq);
+      buffer.put(op);
+      return string(by).string(member).end();
+    }
+
+    Writer roomState(String room, String owner, long roomSeq, java.util.Collection<String> members) {
+      begin(ROOM_STATE);
+      string(room).string(owner).int64(roomSeq);
+      ensure(4);
+      buffer.putInt(members.size());
+      members.forEach(this::string);
+      return end();
     }
 
     private int begin(byte kind) {
@@ -167,6 +214,12 @@ final class LogEntries {
   /** The entries of a commit, in order: messages, then keys, then cursor moves. */
   static Writer commit(List<StoredMessage> rows, List<AppendPlanner.NewSendKey> keys, List<CursorUpdate> cursors,
                        long now, int[] messageOffsets, int[] keyOffsets) {
+    return commit(rows, keys, cursors, java.util.Map.of(), now, messageOffsets, keyOffsets);
+  }
+
+  /** A commit that also sent to rooms: one ROOM entry per room with its new last roomSeq, after the copies. */
+  static Writer commit(List<StoredMessage> rows, List<AppendPlanner.NewSendKey> keys, List<CursorUpdate> cursors,
+                       java.util.Map<String, Long> roomSeqs, long now, int[] messageOffsets, int[] keyOffsets) {
     // Sized for the usual entries (ids of a few dozen bytes, each distinct body once) rather than
     // for the largest commit, so that frequent small commits allocate little.
     int capacity = 256 + 96 * rows.size() + 160 * keys.size() + 64 * cursors.size();
@@ -196,8 +249,23 @@ final class LogEntries {
       keyOffsets[i] = w.offset();
       w.sendKey(k.key().sender(), k.key().key(), now, k.keyed().fingerprint(), k.keyed().result().encode());
     }
+    roomSeqs.forEach((room, roomSeq) -> w.room(room, roomSeq, ROOM_MESSAGE, "", ""));
     cursors.forEach(w::cursor);
     return w;
+  }
+
+  /**
+   * The entries of a room change: the event's copy in each member's inbox (sharing one body, the
+   * member the event is about), then the ROOM entry replay rebuilds membership from.
+   */
+  static Writer roomChange(List<StoredMessage> events, byte op, String by, String member, String room, long roomSeq,
+                           int[] messageOffsets) {
+    Writer w = new Writer(256 + 96 * events.size());
+    for (int i = 0; i < events.size(); i++) {
+      messageOffsets[i] = w.offset();
+      w.message(events.get(i), i == 0 ? -1 : messageOffsets[0]);
+    }
+    return w.room(room, roomSeq, op, by, member);
   }
 
   /** Calls {@code visitor} for each entry of a record's entries; throws on a malformed entry. */
@@ -211,7 +279,19 @@ final class LogEntries {
       int end = entries.position() + length;
       byte kind = entries.get();
       switch (kind) {
-        case MESSAGE -> visitor.message(string(entries), entries.getLong(), entries.getLong(), offset);
+        case MESSAGE, ROOM_COPY -> visitor.message(string(entries), entries.getLong(), entries.getLong(), offset);
+        case ROOM -> visitor.room(string(entries), entries.getLong(), entries.get(), string(entries), string(entries));
+        case ROOM_STATE -> {
+          String room = string(entries);
+          String owner = string(entries);
+          long roomSeq = entries.getLong();
+          int count = entries.getInt();
+          List<String> members = new java.util.ArrayList<>(Math.min(count, 1 << 16));
+          for (int i = 0; i < count; i++) {
+            members.add(string(entries));
+          }
+          visitor.roomState(room, owner, roomSeq, members);
+        }
         case SEND_KEY -> visitor.sendKey(string(entries), string(entries), entries.getLong(), offset);
         case CURSOR -> visitor.cursor(string(entries), string(entries), entries.getLong());
         case HEAD -> visitor.head(string(entries), entries.getLong());
@@ -235,7 +315,8 @@ final class LogEntries {
           return;
         }
         int end = entries.position() + length;
-        if (entries.get() == MESSAGE) {
+        byte kind = entries.get();
+        if (kind == MESSAGE || kind == ROOM_COPY) {
           String recipient = string(entries);
           out.accept(recipient, entries.getLong());
         }
@@ -282,11 +363,17 @@ final class LogEntries {
   /** How far back the entry holding this message entry's body is (0: inline), without decoding its strings. */
   static long bodyBack(ByteBuffer entry) {
     ByteBuffer in = entry.duplicate();
+    byte kind = in.get(in.position() + 4);
     in.position(in.position() + 5);
     skipString(in);
     in.position(in.position() + 16);
     skipString(in);
     skipString(in);
+    if (kind == ROOM_COPY) {
+      skipString(in);
+      in.position(in.position() + 8);
+      skipString(in);
+    }
     return in.getLong();
   }
 
@@ -304,14 +391,30 @@ final class LogEntries {
   }
 
   static MessageEntry message(ByteBuffer entry) {
-    expect(entry, MESSAGE);
+    entry.getInt();
+    byte kind = entry.get();
+    if (kind != MESSAGE && kind != ROOM_COPY) {
+      throw new IllegalStateException("expected a message entry, found kind " + kind);
+    }
     String recipient = string(entry);
     long seq = entry.getLong();
     long ts = entry.getLong();
     String msgId = string(entry);
     String sender = string(entry);
+    String room = null;
+    long roomSeq = 0;
+    String event = null;
+    if (kind == ROOM_COPY) {
+      room = string(entry);
+      roomSeq = entry.getLong();
+      event = string(entry);
+      if (event.isEmpty()) {
+        event = null;
+      }
+    }
     long bodyBack = entry.getLong();
-    return new MessageEntry(recipient, seq, ts, msgId, sender, bodyBack, bodyBack == 0 ? string(entry) : null);
+    return new MessageEntry(recipient, seq, ts, msgId, sender, bodyBack, bodyBack == 0 ? string(entry) : null,
+        room, roomSeq, event);
   }
 
   static KeyEntry sendKey(ByteBuffer entry) {

@@ -4,9 +4,13 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.bus.SystemInboxes;
 import dev.switchboard.config.InboxConfig;
+import dev.switchboard.protocol.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -61,6 +65,9 @@ public final class LogInboxStore implements InboxStore {
   private final AppendPlanner planner;
   private final Map<String, UserLog> inboxes = new HashMap<>();
   private final Map<DeviceKey, Long> cursors = new HashMap<>();
+  /** Every room; rebuilt at open from the newest checkpoint and the changes after it. */
+  private final Rooms rooms = new Rooms();
+  private final RoomRules roomRules;
   /** Segments dropped at the last purge; deleted at the next, when no read can still be using them. */
   private final List<LogSegments.Segment> retired = new ArrayList<>();
   private KeyPositions keys;
@@ -94,6 +101,7 @@ public final class LogInboxStore implements InboxStore {
     this.config = config;
     this.files = files;
     this.planner = new AppendPlanner(config.maxMessagesPerUser());
+    this.roomRules = new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers());
   }
 
   /** Segments the open took from their index files rather than their records. */
@@ -160,7 +168,7 @@ public final class LogInboxStore implements InboxStore {
       boolean repaired = replay.finish();
       sealIndexed();
       if (log.isEmpty() || repaired
-          || (log.needsCheckpoint() && !(inboxes.isEmpty() && cursors.isEmpty()))) {
+          || (log.needsCheckpoint() && !(inboxes.isEmpty() && cursors.isEmpty() && rooms.isEmpty()))) {
         // A new segment now, with the state just read, before any older one may be deleted; after
         // a repair it also records the heads moved past the lost seqs.
         return log.roll(checkpoint(), System.currentTimeMillis());
@@ -290,6 +298,24 @@ public final class LogInboxStore implements InboxStore {
           inboxes.computeIfAbsent(user, u -> new UserLog()).advanceTo(lastSeq);
           seen(user, position);
         }
+
+        @Override
+        public void room(String room, long roomSeq, byte op, String by, String member) {
+          switch (op) {
+            case LogEntries.ROOM_MESSAGE -> rooms.advance(room, roomSeq);
+            case LogEntries.ROOM_CREATED -> rooms.apply(room, RoomChange.Op.CREATE, by, member, roomSeq);
+            case LogEntries.ROOM_ADDED -> rooms.apply(room, RoomChange.Op.ADD, by, member, roomSeq);
+            case LogEntries.ROOM_REMOVED -> rooms.apply(room, RoomChange.Op.REMOVE, by, member, roomSeq);
+            default -> throw new IllegalStateException("unknown room op " + op + " at position " + position);
+          }
+        }
+
+        @Override
+        public void roomState(String room, String owner, long roomSeq, List<String> members) {
+          // The segment's checkpoint: the rooms as they stood, whatever older segments (read through
+          // their indexes, which keep no rooms) said.
+          rooms.restore(room, owner, roomSeq, members);
+        }
       });
     }
 
@@ -347,6 +373,7 @@ public final class LogInboxStore implements InboxStore {
     LogEntries.Writer w = new LogEntries.Writer();
     inboxes.forEach((user, inbox) -> w.head(user, inbox.lastSeq()));
     cursors.forEach((k, seq) -> w.cursor(new CursorUpdate(k.user(), k.device(), seq)));
+    rooms.forEach((id, room) -> w.roomState(id, room.owner, room.roomSeq, room.members));
     return w.finish();
   }
 
@@ -355,15 +382,19 @@ public final class LogInboxStore implements InboxStore {
     return storedKeys(batch, now).compose(existing -> {
       Map<String, InboxHead> heads = new HashMap<>();
       for (AppendRequest request : batch) {
-        for (AppendRequest.Recipient r : request.recipients()) {
-          UserLog inbox = inboxes.get(r.to());
-          if (inbox != null) {
-            heads.put(r.to(), inbox.head());
+        if (request.isRoom()) {
+          Rooms.Room room = rooms.get(request.room());
+          if (room != null) {
+            room.members.forEach(member -> putHead(heads, member));
           }
+          continue;
+        }
+        for (AppendRequest.Recipient r : request.recipients()) {
+          putHead(heads, r.to());
         }
       }
-      AppendPlanner.Plan plan = planner.plan(batch, heads, existing);
-      if (plan.rows().isEmpty() && plan.newKeys().isEmpty() && moves.isEmpty()) {
+      AppendPlanner.Plan plan = planner.plan(batch, heads, existing, rooms::view);
+      if (plan.rows().isEmpty() && plan.newKeys().isEmpty() && moves.isEmpty() && plan.roomSeqs().isEmpty()) {
         return Future.succeededFuture(plan.results());
       }
       ByteBuffer checkpoint = log.active().size >= config.logSegmentBytes() ? checkpoint() : null;
@@ -371,7 +402,8 @@ public final class LogInboxStore implements InboxStore {
       return vertx.executeBlocking(() -> {
         int[] messageOffsets = new int[plan.rows().size()];
         int[] keyOffsets = new int[plan.newKeys().size()];
-        ByteBuffer entries = LogEntries.commit(plan.rows(), plan.newKeys(), moves, now, messageOffsets, keyOffsets).finish();
+        ByteBuffer entries = LogEntries.commit(plan.rows(), plan.newKeys(), moves, plan.roomSeqs(), now, messageOffsets,
+            keyOffsets).finish();
         int[] messageCrcs = new int[messageOffsets.length];
         for (int i = 0; i < messageOffsets.length; i++) {
           messageCrcs[i] = LogEntries.messageCrc(entries, messageOffsets[i]);
@@ -389,14 +421,17 @@ public final class LogInboxStore implements InboxStore {
     });
   }
 
+  private void putHead(Map<String, InboxHead> heads, String user) {
+    UserLog inbox = inboxes.get(user);
+    if (inbox != null) {
+      heads.put(user, inbox.head());
+    }
+  }
+
   /** Makes a written commit visible: indexes, heads, keys and cursors change only after the disk did. */
   private void apply(AppendPlanner.Plan plan, List<CursorUpdate> moves, long now, Written written) {
-    List<StoredMessage> rows = plan.rows();
-    for (int i = 0; i < rows.size(); i++) {
-      StoredMessage m = rows.get(i);
-      inboxes.computeIfAbsent(m.to(), u -> new UserLog()).add(m.seq(), written.position() + written.messageOffsets()[i], m.ts());
-      written.segment().newestMessage = Math.max(written.segment().newestMessage, m.ts());
-    }
+    addRows(plan.rows(), written);
+    plan.roomSeqs().forEach(rooms::advance);
     List<AppendPlanner.NewSendKey> newKeys = plan.newKeys();
     for (int i = 0; i < newKeys.size(); i++) {
       AppendPlanner.SendKey k = newKeys.get(i).key();
@@ -406,6 +441,72 @@ public final class LogInboxStore implements InboxStore {
     for (CursorUpdate c : moves) {
       cursors.merge(new DeviceKey(c.user(), c.device()), c.seq(), Math::max);
     }
+  }
+
+  private void addRows(List<StoredMessage> rows, Written written) {
+    for (int i = 0; i < rows.size(); i++) {
+      StoredMessage m = rows.get(i);
+      inboxes.computeIfAbsent(m.to(), u -> new UserLog()).add(m.seq(), written.position() + written.messageOffsets()[i], m.ts());
+      written.segment().newestMessage = Math.max(written.segment().newestMessage, m.ts());
+    }
+  }
+
+  @Override
+  public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
+    RoomRules.View view = rooms.view(change.room());
+    String about = RoomRules.about(change);
+    ErrorCode refused = roomRules.check(change, view, rooms.roomCount(about));
+    if (refused != null) {
+      return Future.succeededFuture(RoomChangeResult.refused(refused));
+    }
+    if (RoomRules.changesNothing(change, view)) {
+      return Future.succeededFuture(new RoomChangeResult(null, view.roomSeq(), List.of()));
+    }
+    long roomSeq = view.roomSeq() + 1;
+    List<String> told = roomRules.told(change, view);
+    List<StoredMessage> events = new ArrayList<>(told.size());
+    for (String member : told) {
+      UserLog inbox = inboxes.get(member);
+      long seq = (inbox == null ? 0 : inbox.lastSeq()) + 1;
+      events.add(new StoredMessage(change.msgId(), seq, change.by(), member, about, change.ts(), change.room(), roomSeq,
+          change.op().event()));
+    }
+    byte op = switch (change.op()) {
+      case CREATE -> LogEntries.ROOM_CREATED;
+      case ADD -> LogEntries.ROOM_ADDED;
+      case REMOVE -> LogEntries.ROOM_REMOVED;
+    };
+    ByteBuffer checkpoint = log.active().size >= config.logSegmentBytes() ? checkpoint() : null;
+    LogSegments.Segment[] sealed = new LogSegments.Segment[1];
+    return vertx.executeBlocking(() -> {
+      int[] messageOffsets = new int[events.size()];
+      ByteBuffer entries = LogEntries.roomChange(events, op, change.by(), about, change.room(), roomSeq, messageOffsets)
+          .finish();
+      int[] messageCrcs = new int[messageOffsets.length];
+      for (int i = 0; i < messageOffsets.length; i++) {
+        messageCrcs[i] = LogEntries.messageCrc(entries, messageOffsets[i]);
+      }
+      if (checkpoint != null) {
+        sealed[0] = roll(checkpoint, now);
+      }
+      long position = log.append(entries, now, (builder, at) ->
+          builder.commit(at, events, messageOffsets, messageCrcs, List.of(), new int[0], now, List.of()));
+      return new Written(position, messageOffsets, new int[0], log.active());
+    }, false).onComplete(ar -> indexLater(sealed[0])).map(written -> {
+      addRows(events, written);
+      rooms.apply(change.room(), change.op(), change.by(), about, roomSeq);
+      return new RoomChangeResult(null, roomSeq, events);
+    });
+  }
+
+  @Override
+  public Future<RoomInfo> room(String room) {
+    return Future.succeededFuture(rooms.info(room));
+  }
+
+  @Override
+  public Future<List<String>> rooms(String user) {
+    return Future.succeededFuture(rooms.roomsOf(user));
   }
 
   /** What the batch's keys answered within the window: candidates from memory, confirmed from the log. */

@@ -4,8 +4,12 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
+import dev.switchboard.protocol.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
@@ -41,6 +45,10 @@ import java.util.TreeSet;
  * <p>One instance is one database: the only one, or one shard of {@link ShardedInboxStore}, which
  * then writes only the recipients whose inboxes it holds. Messages are partitioned by time
  * ({@link Partitions}), so retention drops whole partitions instead of deleting rows.
+ *
+ * <p>A room send or change locks the room's row before any head, so that it and every other
+ * commit about the room take turns: the members it reaches are those of the room at that turn.
+ * A room message's body is stored once, in {@code room_messages}; its copies refer to it.
  */
 public final class PgInboxStore implements InboxStore {
 
@@ -51,8 +59,18 @@ public final class PgInboxStore implements InboxStore {
   private static final long SCHEMA_LOCK = 0x5357_4244_0001L;
   private static final long PURGE_LOCK = 0x5357_4244_0002L;
   private static final long PARTITION_LOCK = 0x5357_4244_0003L;
-  /** Partition tables are named by the first millisecond they hold: {@code messages_p1765000800000}. */
-  private static final String PARTITION_PREFIX = "messages_p";
+  /** The tables partitioned by time; partitions are named by the first millisecond they hold: {@code messages_p1765000800000}. */
+  private static final PartitionedTable MESSAGES = new PartitionedTable("messages", "messages_p", true);
+  private static final PartitionedTable ROOM_MESSAGES = new PartitionedTable("room_messages", "room_messages_p", false);
+  private static final List<PartitionedTable> PARTITIONED = List.of(MESSAGES, ROOM_MESSAGES);
+
+  /** A table partitioned by {@code created_at}; {@code counted} if its rows count in their inbox's {@code stored}. */
+  private record PartitionedTable(String table, String prefix, boolean counted) {
+    String list() {
+      return "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+          + " WHERE i.inhparent = '" + table + "'::regclass AND c.relname LIKE '" + prefix.replace("_", "\\_") + "%'";
+    }
+  }
 
   /** Schema changes in order: entry i brings the database to version i + 1. Append to it, never edit. */
   static final List<List<String>> MIGRATIONS = List.of(InboxRows.tables("BIGINT"), List.of(
@@ -73,7 +91,23 @@ public final class PgInboxStore implements InboxStore {
           + " SELECT recipient, seq, msg_id, sender, body, created_at FROM messages_v2",
       "DROP TABLE messages_v2",
       "CREATE TABLE shard_identity (singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),"
-          + " shard_index INTEGER NOT NULL, shard_count INTEGER NOT NULL, recorded_at BIGINT NOT NULL)"));
+          + " shard_index INTEGER NOT NULL, shard_count INTEGER NOT NULL, recorded_at BIGINT NOT NULL)"),
+      roomsMigration());
+
+  /**
+   * Version 4: rooms. A room message's body is stored once (per shard) in {@code room_messages},
+   * partitioned by time like {@code messages} and with the time of its copies, so that it is dropped
+   * with the partition that holds every copy referring to it.
+   */
+  private static List<String> roomsMigration() {
+    List<String> statements = new ArrayList<>(InboxRows.roomTables("BIGINT"));
+    statements.add("CREATE TABLE room_messages (room TEXT NOT NULL, room_seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
+        + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL,"
+        + " PRIMARY KEY (room, room_seq, created_at)) PARTITION BY RANGE (created_at)");
+    statements.add("CREATE TABLE room_messages_default PARTITION OF room_messages DEFAULT");
+    statements.add("CREATE INDEX room_messages_default_by_age ON room_messages_default (created_at)");
+    return List.copyOf(statements);
+  }
 
   private static final String ENSURE_INBOXES =
       "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
@@ -84,8 +118,22 @@ public final class PgInboxStore implements InboxStore {
           + " WHERE created_at >= $1 AND (sender, send_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))";
   /** Every new message of the batch in one statement. */
   private static final String INSERT_MESSAGES =
-      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at)"
+      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at, room, room_seq, event)"
+          + " SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],"
+          + " $7::text[], $8::bigint[], $9::text[])";
+  /** The body of every room message of the batch, once. */
+  private static final String INSERT_ROOM_BODIES =
+      "INSERT INTO room_messages (room, room_seq, msg_id, sender, body, created_at)"
           + " SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])";
+  private static final String UPDATE_ROOM_SEQS =
+      "UPDATE rooms SET last_room_seq = r.seq FROM unnest($1::text[], $2::bigint[]) AS r (room, seq)"
+          + " WHERE rooms.room = r.room";
+  /** Locks the rows of the rooms a commit sends to or changes, in room order, until the commit. */
+  private static final String LOCK_ROOMS = "SELECT room FROM rooms WHERE room = ANY($1) ORDER BY room FOR UPDATE";
+  /** Rooms and their members in the order they joined, in one statement so in one snapshot. */
+  private static final String READ_ROOMS =
+      "SELECT r.room, r.owner, r.last_room_seq, m.member FROM rooms r LEFT JOIN room_members m ON m.room = r.room"
+          + " WHERE r.room = ANY($1) ORDER BY r.room, m.joined_seq";
   /** Every head the batch moves in one statement. */
   static final String UPDATE_HEADS =
       "UPDATE inboxes SET last_seq = h.last_seq, stored = h.stored"
@@ -116,18 +164,17 @@ public final class PgInboxStore implements InboxStore {
    * committed in it, and a seq below the head that the page lacks was removed by retention.
    */
   private static final String READ_PAGE =
-      "SELECT h.last_seq AS head, m.msg_id, m.seq, m.sender, m.body, m.created_at"
+      "SELECT h.last_seq AS head, p.msg_id, p.seq, p.sender, p.body, p.created_at, p.room, p.room_seq, p.event"
           + " FROM (SELECT coalesce(max(last_seq), 0) AS last_seq FROM inboxes WHERE recipient = $1) AS h"
-          + " LEFT JOIN LATERAL (SELECT msg_id, seq, sender, body, created_at FROM messages"
-          + " WHERE recipient = $1 AND seq > $2 AND created_at >= $3 ORDER BY seq LIMIT $4) AS m ON true"
-          + " ORDER BY m.seq";
+          + " LEFT JOIN LATERAL (SELECT m.msg_id, m.seq, m.sender, " + InboxRows.BODY + ", m.created_at, m.room,"
+          + " m.room_seq, m.event FROM messages m"
+          + " WHERE m.recipient = $1 AND m.seq > $2 AND m.created_at >= $3 ORDER BY m.seq LIMIT $4) AS p ON true"
+          + " ORDER BY p.seq";
   /** Rows land in the default partition only when no range partition covers them: few, so deleted one by one. */
   private static final String DELETE_EXPIRED_DEFAULT =
       "WITH gone AS (DELETE FROM messages_default WHERE created_at < $1 RETURNING recipient)"
           + " SELECT recipient, count(*) FROM gone GROUP BY recipient";
-  private static final String LIST_PARTITIONS =
-      "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-          + " WHERE i.inhparent = 'messages'::regclass AND c.relname LIKE 'messages\\_p%'";
+  private static final String DELETE_EXPIRED_ROOM_DEFAULT = "DELETE FROM room_messages_default WHERE created_at < $1";
   private static final String DECREMENT_STORED = "UPDATE inboxes SET stored = GREATEST(stored - $2, 0) WHERE recipient = $1";
 
   private final Vertx vertx;
@@ -136,6 +183,7 @@ public final class PgInboxStore implements InboxStore {
   private final int shard;
   private final ShardMap shards;
   private final AppendPlanner planner;
+  private final RoomChangePlanner roomPlanner;
   private final Partitions partitions;
   private Pool pool;
   /** host:port/database, for messages (never the URI: it may hold a password). */
@@ -154,6 +202,7 @@ public final class PgInboxStore implements InboxStore {
     this.shard = shard;
     this.shards = shards;
     this.planner = new AppendPlanner(config.maxMessagesPerUser(), this::owns);
+    this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers()), this::owns);
     this.partitions = new Partitions(config.postgresPartitionMillis(), config.retentionMillis(),
         config.purgeIntervalMillis());
   }
@@ -242,22 +291,30 @@ public final class PgInboxStore implements InboxStore {
    * transaction; nodes doing it at once take turns on a lock and skip what another created.
    */
   private Future<Void> ensurePartitions(long now) {
-    return pool.query(LIST_PARTITIONS).execute().compose(rows -> {
-      SortedSet<Long> existing = existingPartitions(rows);
+    Future<Void> chain = Future.succeededFuture();
+    for (PartitionedTable table : PARTITIONED) {
+      chain = chain.compose(v -> ensurePartitions(table, now));
+    }
+    return chain;
+  }
+
+  private Future<Void> ensurePartitions(PartitionedTable table, long now) {
+    return pool.query(table.list()).execute().compose(rows -> {
+      SortedSet<Long> existing = existingPartitions(table, rows);
       Future<Void> chain = Future.succeededFuture();
       for (long start : partitions.wanted(now)) {
         if (!existing.contains(start)) {
-          chain = chain.compose(x -> pool.withTransaction(conn -> createPartition(conn, start)));
+          chain = chain.compose(x -> pool.withTransaction(conn -> createPartition(conn, table, start)));
         }
       }
       return chain;
     });
   }
 
-  private static SortedSet<Long> existingPartitions(RowSet<Row> rows) {
+  private static SortedSet<Long> existingPartitions(PartitionedTable table, RowSet<Row> rows) {
     SortedSet<Long> starts = new TreeSet<>();
     for (Row row : rows) {
-      Long start = Partitions.startOf(row.getString(0), PARTITION_PREFIX);
+      Long start = Partitions.startOf(row.getString(0), table.prefix());
       if (start != null) {
         starts.add(start);
       }
@@ -269,8 +326,8 @@ public final class PgInboxStore implements InboxStore {
    * A partition is built beside the table and then attached, taking along the rows the default
    * partition holds for its range (PostgreSQL refuses to attach over rows the default holds).
    */
-  private Future<Void> createPartition(SqlConnection conn, long start) {
-    String name = Partitions.name(PARTITION_PREFIX, start);
+  private Future<Void> createPartition(SqlConnection conn, PartitionedTable table, long start) {
+    String name = Partitions.name(table.prefix(), start);
     long end = start + partitions.widthMillis();
     return conn.query("SELECT pg_advisory_xact_lock(" + PARTITION_LOCK + ")").execute()
         .compose(x -> conn.query("SELECT to_regclass('" + name + "') IS NULL").execute())
@@ -278,13 +335,15 @@ public final class PgInboxStore implements InboxStore {
           if (!rows.iterator().next().getBoolean(0)) {
             return Future.succeededFuture();
           }
-          return conn.query("CREATE TABLE " + name + " (LIKE messages INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").execute()
-              .compose(x -> conn.query("WITH moved AS (DELETE FROM messages_default WHERE created_at >= " + start
+          String parent = table.table();
+          return conn.query("CREATE TABLE " + name + " (LIKE " + parent + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+              .execute()
+              .compose(x -> conn.query("WITH moved AS (DELETE FROM " + parent + "_default WHERE created_at >= " + start
                   + " AND created_at < " + end + " RETURNING *) INSERT INTO " + name + " SELECT * FROM moved").execute())
-              .compose(x -> conn.query("ALTER TABLE messages ATTACH PARTITION " + name + " FOR VALUES FROM (" + start
-                  + ") TO (" + end + ")").execute())
+              .compose(x -> conn.query("ALTER TABLE " + parent + " ATTACH PARTITION " + name + " FOR VALUES FROM ("
+                  + start + ") TO (" + end + ")").execute())
               .<Void>mapEmpty()
-              .onSuccess(x -> LOG.debug("messages partition {} created", name));
+              .onSuccess(x -> LOG.debug("{} partition {} created", parent, name));
         });
   }
 
@@ -347,12 +406,21 @@ public final class PgInboxStore implements InboxStore {
     long since = now - config.idempotencyWindowMillis();
     Future<RowSet<Row>> begun = conn.query("BEGIN").execute();
     SortedSet<String> recipients = InboxRows.recipients(batch);
-    recipients.removeIf(user -> !owns(user));
-    Future<Map<String, InboxHead>> heads = lockHeads(conn, recipients);
+    SortedSet<String> roomIds = InboxRows.rooms(batch);
+    // Rooms are locked before heads, as room changes lock them, so that the two never deadlock; their
+    // members' heads then take a round trip of their own.
+    Future<Map<String, RoomRules.View>> rooms = lockRooms(conn, roomIds);
+    Future<Map<String, InboxHead>> heads = roomIds.isEmpty()
+        ? lockHeads(conn, ownOnly(recipients))
+        : rooms.compose(found -> {
+          found.values().forEach(room -> recipients.addAll(room.members()));
+          return lockHeads(conn, ownOnly(recipients));
+        });
     Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> keys = loadSendKeys(conn, batch, since);
     boolean[] ended = new boolean[1];
-    return Future.all(begun, heads, keys)
-        .map(x -> planner.plan(batch, heads.result(), keys.result()))
+    return Future.all(begun, rooms, heads, keys)
+        .map(x -> planner.plan(batch, heads.result(), keys.result(),
+            room -> rooms.result().getOrDefault(room, RoomRules.View.NONE)))
         .compose(plan -> {
           List<Future<?>> steps = write(conn, plan, cursors, now, since);
           steps.add(conn.query("COMMIT").execute());
@@ -364,6 +432,22 @@ public final class PgInboxStore implements InboxStore {
             ? Future.failedFuture(e)
             : conn.query("ROLLBACK").execute().transform(ignored -> Future.<List<AppendResult>>failedFuture(e)));
   }
+  private SortedSet<String> ownOnly(SortedSet<String> users) {
+    users.removeIf(user -> !owns(user));
+    return users;
+  }
+
+  /** Locks the rooms' rows until the commit, then reads them with their members; a room that does not exist is absent. */
+  private static Future<Map<String, RoomRules.View>> lockRooms(SqlConnection conn, java.util.Collection<String> rooms) {
+    if (rooms.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    Tuple ids = Tuple.of(rooms.toArray(new String[0]));
+    Future<RowSet<Row>> locked = conn.preparedQuery(LOCK_ROOMS).execute(ids);
+    Future<RowSet<Row>> read = conn.preparedQuery(READ_ROOMS).execute(ids);
+    return Future.all(locked, read).map(x -> InboxRows.roomViews(read.result()));
+  }
+
   /** Creates the missing inboxes, then locks every head of the batch until the commit. */
   private static Future<Map<String, InboxHead>> lockHeads(SqlConnection conn, SortedSet<String> recipients) {
     if (recipients.isEmpty()) {
@@ -400,10 +484,12 @@ public final class PgInboxStore implements InboxStore {
   /** The plan's rows, one statement per table, pipelined. */
   private static List<Future<?>> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors,
                                        long now, long since) {
-    List<Future<?>> steps = new ArrayList<>(5);
-    if (!plan.rows().isEmpty()) {
-      steps.add(conn.preparedQuery(INSERT_MESSAGES).execute(InboxRows.columns(InboxRows.messages(plan),
-          String.class, Long.class, String.class, String.class, String.class, Long.class)));
+    List<Future<?>> steps = new ArrayList<>(7);
+    insertMessages(conn, plan.rows(), steps);
+    if (!plan.roomSeqs().isEmpty()) {
+      List<Tuple> seqs = new ArrayList<>();
+      new TreeMap<>(plan.roomSeqs()).forEach((room, seq) -> seqs.add(Tuple.of(room, seq)));
+      steps.add(conn.preparedQuery(UPDATE_ROOM_SEQS).execute(InboxRows.columns(seqs, String.class, Long.class)));
     }
     if (!plan.heads().isEmpty()) {
       steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(InboxRows.heads(plan),
@@ -423,6 +509,21 @@ public final class PgInboxStore implements InboxStore {
           columns.getValue(2), now)));
     }
     return steps;
+  }
+
+  /** The messages' rows, and the body of each room message among them once. */
+  private static void insertMessages(SqlConnection conn, List<StoredMessage> messages, List<Future<?>> steps) {
+    if (messages.isEmpty()) {
+      return;
+    }
+    steps.add(conn.preparedQuery(INSERT_MESSAGES).execute(InboxRows.columns(InboxRows.messages(messages),
+        String.class, Long.class, String.class, String.class, String.class, Long.class, String.class, Long.class,
+        String.class)));
+    List<Tuple> bodies = InboxRows.roomBodies(messages);
+    if (!bodies.isEmpty()) {
+      steps.add(conn.preparedQuery(INSERT_ROOM_BODIES).execute(InboxRows.columns(bodies,
+          String.class, Long.class, String.class, String.class, String.class, Long.class)));
+    }
   }
 
   /** Runs one statement over all rows; answers how many rows it wrote. */
@@ -457,6 +558,170 @@ public final class PgInboxStore implements InboxStore {
   }
 
   @Override
+  public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
+    return changeRoomHere(change, 0).map(plan -> plan.refused() != null
+        ? RoomChangeResult.refused(plan.refused()) : new RoomChangeResult(null, plan.roomSeq(), plan.events()));
+  }
+
+  /**
+   * One transaction that locks the room's row (a room being created: inserts it, so a concurrent
+   * creation waits and then finds it), then the heads of the members told here, among them the
+   * member the change is about, so that two changes about one member count that member's rooms one
+   * after the other. {@code roomsElsewhere}: the member's rooms held by other shards.
+   */
+  Future<RoomChangePlanner.Plan> changeRoomHere(RoomChange change, int roomsElsewhere) {
+    return pool.withConnection(conn -> {
+      boolean[] ended = new boolean[1];
+      String about = RoomChangePlanner.about(change);
+      Future<RowSet<Row>> begun = conn.query("BEGIN").execute();
+      Future<Map<String, RoomRules.View>> locked = lockRooms(conn, List.of(change.room()));
+      return Future.all(begun, locked)
+          .compose(x -> {
+            RoomRules.View room = locked.result().getOrDefault(change.room(), RoomRules.View.NONE);
+            Future<Boolean> claimed = change.op() == RoomChange.Op.CREATE && !room.exists()
+                ? conn.preparedQuery("INSERT INTO rooms (room, owner, last_room_seq, created_at) VALUES ($1, $2, 0, $3)"
+                    + " ON CONFLICT (room) DO NOTHING").execute(Tuple.of(change.room(), change.by(), change.ts()))
+                    .map(rows -> rows.rowCount() == 1)
+                : Future.succeededFuture(true);
+            Future<Map<String, InboxHead>> heads = lockHeads(conn,
+                ownOnly(new TreeSet<>(roomPlanner.told(change, room))));
+            Future<Long> count = conn.preparedQuery("SELECT count(*) FROM room_members WHERE member = $1")
+                .execute(Tuple.of(about)).map(InboxRows::firstLong);
+            return Future.all(claimed, heads, count).compose(y -> {
+              RoomChangePlanner.Plan plan = claimed.result()
+                  ? roomPlanner.plan(change, room, count.result().intValue() + roomsElsewhere, heads.result())
+                  : RoomChangePlanner.refused(ErrorCode.ROOM_EXISTS);
+              ended[0] = true;
+              if (!plan.writes()) {
+                return conn.query("ROLLBACK").execute().map(plan);
+              }
+              List<Future<?>> steps = writeChange(conn, change, plan);
+              steps.add(conn.query("COMMIT").execute());
+              return Future.all(steps).map(plan);
+            });
+          })
+          .recover(e -> ended[0]
+              ? Future.failedFuture(e)
+              : conn.query("ROLLBACK").execute().transform(ignored -> Future.<RoomChangePlanner.Plan>failedFuture(e)));
+    });
+  }
+
+  private static List<Future<?>> writeChange(SqlConnection conn, RoomChange change, RoomChangePlanner.Plan plan) {
+    List<Future<?>> steps = new ArrayList<>();
+    switch (change.op()) {
+      case CREATE, ADD -> steps.add(conn.preparedQuery("INSERT INTO room_members (room, member, joined_seq, added_at)"
+          + " VALUES ($1, $2, $3, $4)").execute(Tuple.of(change.room(), RoomChangePlanner.about(change), plan.roomSeq(),
+          change.ts())));
+      case REMOVE -> steps.add(conn.preparedQuery("DELETE FROM room_members WHERE room = $1 AND member = $2")
+          .execute(Tuple.of(change.room(), change.member())));
+      default -> throw new IllegalArgumentException(change.op().name());
+    }
+    steps.add(conn.preparedQuery("UPDATE rooms SET last_room_seq = $2 WHERE room = $1")
+        .execute(Tuple.of(change.room(), plan.roomSeq())));
+    insertMessages(conn, plan.events(), steps);
+    if (!plan.heads().isEmpty()) {
+      List<Tuple> heads = new ArrayList<>();
+      new TreeMap<>(plan.heads()).forEach((user, head) -> heads.add(Tuple.of(user, head.lastSeq(), head.stored())));
+      steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(heads, String.class, Long.class, Long.class)));
+    }
+    return steps;
+  }
+
+  /**
+   * Stores here the copies a room's shard made for members whose inboxes are here (room messages and
+   * room events, seq to be given), each under its member's next seq; a room message's body once,
+   * and none of a room message whose body is here already (a retry of one stored before). A room
+   * message to a full inbox is not stored. Answers the copies stored, with their seqs.
+   */
+  Future<List<StoredMessage>> storeRoomCopies(List<StoredMessage> copies) {
+    if (copies.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    return pool.withConnection(conn -> {
+      boolean[] ended = new boolean[1];
+      List<Tuple> bodies = InboxRows.roomBodies(copies);
+      Future<RowSet<Row>> begun = conn.query("BEGIN").execute();
+      Future<RowSet<Row>> present = bodies.isEmpty() ? Future.succeededFuture(null)
+          // By room and roomSeq alone: a retry may carry another time than the message stored.
+          : conn.preparedQuery("SELECT room, room_seq FROM room_messages WHERE (room, room_seq) IN"
+              + " (SELECT * FROM unnest($1::text[], $2::bigint[]))")
+          .execute(roomKeys(bodies));
+      SortedSet<String> members = new TreeSet<>();
+      copies.forEach(c -> members.add(c.to()));
+      Future<Map<String, InboxHead>> heads = lockHeads(conn, members);
+      return Future.all(begun, present, heads)
+          .compose(x -> {
+            java.util.Set<List<Object>> stored = new java.util.HashSet<>();
+            if (present.result() != null) {
+              present.result().forEach(row -> stored.add(List.of(row.getString(0), row.getLong(1))));
+            }
+            Map<String, InboxHead> moved = new HashMap<>();
+            List<StoredMessage> written = new ArrayList<>();
+            for (StoredMessage c : copies) {
+              boolean message = c.event() == null;
+              if (message && stored.contains(List.of(c.room(), c.roomSeq()))) {
+                continue;
+              }
+              InboxHead head = moved.getOrDefault(c.to(), heads.result().getOrDefault(c.to(), InboxHead.EMPTY));
+              if (message && head.stored() >= config.maxMessagesPerUser()) {
+                continue;
+              }
+              InboxHead next = new InboxHead(head.lastSeq() + 1, head.stored() + 1);
+              moved.put(c.to(), next);
+              written.add(new StoredMessage(c.msgId(), next.lastSeq(), c.from(), c.to(), c.body(), c.ts(), c.room(),
+                  c.roomSeq(), c.event()));
+            }
+            List<Future<?>> steps = new ArrayList<>();
+            insertMessages(conn, written, steps);
+            if (!moved.isEmpty()) {
+              List<Tuple> rows = new ArrayList<>();
+              new TreeMap<>(moved).forEach((user, head) -> rows.add(Tuple.of(user, head.lastSeq(), head.stored())));
+              steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(rows, String.class, Long.class, Long.class)));
+            }
+            steps.add(conn.query("COMMIT").execute());
+            ended[0] = true;
+            return Future.all(steps).map(written);
+          })
+          .recover(e -> ended[0]
+              ? Future.failedFuture(e)
+              : conn.query("ROLLBACK").execute().transform(ignored -> Future.<List<StoredMessage>>failedFuture(e)));
+    });
+  }
+
+  /** {@code (room[], room_seq[])} of room bodies' rows. */
+  private static Tuple roomKeys(List<Tuple> bodies) {
+    List<Tuple> keys = new ArrayList<>(bodies.size());
+    bodies.forEach(b -> keys.add(Tuple.of(b.getString(0), b.getLong(1))));
+    return InboxRows.columns(keys, String.class, Long.class);
+  }
+
+  @Override
+  public Future<RoomInfo> room(String room) {
+    return pool.preparedQuery(READ_ROOMS).execute(Tuple.of((Object) new String[] {room})).map(rows -> {
+      RoomRules.View view = InboxRows.roomViews(rows).get(room);
+      return view == null ? null : new RoomInfo(room, view.owner(), view.roomSeq(), List.copyOf(view.members()));
+    });
+  }
+
+  /** The rooms of {@code user} this database holds: all of them, unless it is one shard of several. */
+  @Override
+  public Future<List<String>> rooms(String user) {
+    return pool.preparedQuery("SELECT room FROM room_members WHERE member = $1").execute(Tuple.of(user))
+        .map(InboxRows::sortedStrings);
+  }
+
+  /** The members of {@code room} who joined before {@code roomSeq}: those a message at it went to, save any removed since. */
+  Future<List<String>> membersBefore(String room, long roomSeq) {
+    return pool.preparedQuery("SELECT member FROM room_members WHERE room = $1 AND joined_seq < $2 ORDER BY joined_seq")
+        .execute(Tuple.of(room, roomSeq))
+        .map(rows -> {
+          List<String> members = new ArrayList<>(rows.size());
+          rows.forEach(row -> members.add(row.getString(0)));
+          return members;
+        });
+  }
+
+  @Override
   public Future<Long> cursor(String user, String device) {
     return pool.preparedQuery("SELECT seq FROM cursors WHERE recipient = $1 AND device = $2")
         .execute(Tuple.of(user, device))
@@ -474,25 +739,42 @@ public final class PgInboxStore implements InboxStore {
     long cutoff = now - config.retentionMillis();
     return pool.withTransaction(conn -> conn.query("SELECT pg_try_advisory_xact_lock(" + PURGE_LOCK + ")").execute()
             .compose(rows -> rows.iterator().next().getBoolean(0)
-                ? purgeDefault(conn, now).compose(n -> conn.query(LIST_PARTITIONS).execute()
-                    .map(p -> new PurgeWork(n, partitions.expired(existingPartitions(p), cutoff))))
+                ? purgeDefault(conn, now).compose(n -> expiredPartitions(conn, cutoff).map(p -> new PurgeWork(n, p)))
                 : Future.succeededFuture(new PurgeWork(0, List.of()))))
         .compose(work -> {
           Future<Long> chain = Future.succeededFuture(work.fromDefault());
-          for (long start : work.expired()) {
-            chain = chain.compose(sum -> pool.withTransaction(conn -> dropPartition(conn, start)).map(n -> sum + n));
+          for (Expired expired : work.expired()) {
+            chain = chain.compose(sum -> pool.withTransaction(conn -> dropPartition(conn, expired.table(), expired.start()))
+                .map(n -> sum + n));
           }
           return chain;
         })
         .compose(removed -> ensurePartitions(now).map(removed));
   }
 
-  private record PurgeWork(long fromDefault, List<Long> expired) {
+  private record PurgeWork(long fromDefault, List<Expired> expired) {
+  }
+
+  private record Expired(PartitionedTable table, long start) {
+  }
+
+  /** The partitions past retention, of messages first: a body goes no sooner than the copies referring to it. */
+  private Future<List<Expired>> expiredPartitions(SqlConnection conn, long cutoff) {
+    List<Expired> expired = new ArrayList<>();
+    Future<Void> chain = Future.succeededFuture();
+    for (PartitionedTable table : PARTITIONED) {
+      chain = chain.compose(x -> conn.query(table.list()).execute().map(rows -> {
+        partitions.expired(existingPartitions(table, rows), cutoff).forEach(start -> expired.add(new Expired(table, start)));
+        return null;
+      }));
+    }
+    return chain.map(x -> expired);
   }
 
   private Future<Long> purgeDefault(SqlConnection conn, long now) {
     return conn.preparedQuery(DELETE_EXPIRED_DEFAULT).execute(Tuple.of(now - config.retentionMillis()))
         .compose(rows -> lowerCounts(conn, rows))
+        .compose(n -> conn.preparedQuery(DELETE_EXPIRED_ROOM_DEFAULT).execute(Tuple.of(now - config.retentionMillis())).map(n))
         .compose(n -> conn.preparedQuery("DELETE FROM send_keys WHERE created_at < $1")
             .execute(Tuple.of(now - config.idempotencyWindowMillis())).map(n));
   }
@@ -501,16 +783,24 @@ public final class PgInboxStore implements InboxStore {
    * Lowers the inbox counts by the partition's rows, then drops it, in one transaction: the counts
    * and the rows go together. The heads are locked first, as appends lock them.
    */
-  private Future<Long> dropPartition(SqlConnection conn, long start) {
-    String name = Partitions.name(PARTITION_PREFIX, start);
+  private Future<Long> dropPartition(SqlConnection conn, PartitionedTable table, long start) {
+    String name = Partitions.name(table.prefix(), start);
     return conn.query("SELECT pg_advisory_xact_lock(" + PARTITION_LOCK + ")").execute()
         .compose(x -> conn.query("SELECT to_regclass('" + name + "') IS NULL").execute())
         .compose(gone -> gone.iterator().next().getBoolean(0)
             ? Future.succeededFuture(0L)
-            : conn.query("SELECT recipient, count(*) FROM " + name + " GROUP BY recipient").execute()
-                .compose(rows -> lowerCounts(conn, rows))
+            : (table.counted()
+                ? conn.query("SELECT recipient, count(*) FROM " + name + " GROUP BY recipient").execute()
+                    .compose(rows -> lowerCounts(conn, rows))
+                : Future.succeededFuture(0L))
                 .compose(n -> conn.query("DROP TABLE " + name).execute().map(n))
-                .onSuccess(n -> LOG.info("messages partition {} dropped by retention ({} messages)", name, n)));
+                .onSuccess(n -> {
+                  if (table.counted()) {
+                    LOG.info("{} partition {} dropped by retention ({} messages)", table.table(), name, n);
+                  } else {
+                    LOG.info("{} partition {} dropped by retention", table.table(), name);
+                  }
+                }));
   }
 
   /** Lowers each inbox's count of stored messages by the (recipient, count) rows given; answers their sum. */

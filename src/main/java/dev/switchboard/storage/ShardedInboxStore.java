@@ -4,6 +4,9 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
@@ -45,6 +48,7 @@ public final class ShardedInboxStore implements InboxStore {
   private final Set<Integer> probing = new HashSet<>();
   private final Vertx vertx;
   private final long shardTimeoutMillis;
+  private final ShardedRooms rooms;
   private long probeTimer = -1;
 
   public ShardedInboxStore(Vertx vertx, InboxConfig config) {
@@ -55,6 +59,7 @@ public final class ShardedInboxStore implements InboxStore {
     for (int i = 0; i < uris.size(); i++) {
       shards.add(new PgInboxStore(vertx, config, uris.get(i), i, map));
     }
+    this.rooms = new ShardedRooms(map, shards, this);
   }
 
   /**
@@ -89,6 +94,25 @@ public final class ShardedInboxStore implements InboxStore {
     if (shards.size() == 1) {
       return shards.get(0).append(batch, cursors, now);
     }
+    if (batch.stream().noneMatch(AppendRequest::isRoom)) {
+      return appendDirect(batch, cursors, now);
+    }
+    List<AppendRequest> direct = batch.stream().filter(r -> !r.isRoom()).toList();
+    List<AppendRequest> toRooms = batch.stream().filter(AppendRequest::isRoom).toList();
+    return appendDirect(direct, cursors, now)
+        .compose(directResults -> rooms.append(toRooms, now).map(roomResults -> {
+          // Back in the order of the batch.
+          List<AppendResult> results = new ArrayList<>(batch.size());
+          int d = 0;
+          int r = 0;
+          for (AppendRequest request : batch) {
+            results.add(request.isRoom() ? roomResults.get(r++) : directResults.get(d++));
+          }
+          return results;
+        }));
+  }
+
+  private Future<List<AppendResult>> appendDirect(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
     ShardSplit split = new ShardSplit(map, batch);
     Map<Integer, List<CursorUpdate>> cursorsByShard = new HashMap<>();
     List<CursorUpdate> moves = new ArrayList<>(unwrittenCursors);
@@ -99,16 +123,25 @@ public final class ShardedInboxStore implements InboxStore {
         .compose(x -> run(split, split.phaseTwo(), Map.of(), batch, now))
         .map(x -> {
           split.failures().forEach((shard, e) -> {
-            if (down.add(shard)) {
-              LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable until it answers "
-                  + "again: {}", shard, e.toString());
-              startProbing();
-            }
+            markDown(shard, e);
             // One per device, the highest: a shard down for long must not grow this list commit by commit.
             unwrittenCursors.addAll(InboxRows.highestPerDevice(cursorsByShard.getOrDefault(shard, List.of())));
           });
           return split.results();
         });
+  }
+
+  /** Takes a shard whose commit failed or hung as down, until it answers a probe. */
+  void markDown(int shard, Throwable e) {
+    if (down.add(shard)) {
+      LOG.warn("inbox shard {} failed a commit; its recipients are answered unavailable until it answers "
+          + "again: {}", shard, e.toString());
+      startProbing();
+    }
+  }
+
+  boolean isDown(int shard) {
+    return down.contains(shard);
   }
 
   /** One transaction on each shard with work, at once; completes when all have answered or failed. */
@@ -142,7 +175,7 @@ public final class ShardedInboxStore implements InboxStore {
    * The step may still complete later: a commit answered {@code unavailable} this way may be stored,
    * which a retry with the same id answers as stored.
    */
-  private <T> Future<T> within(int shard, Future<T> step) {
+  <T> Future<T> within(int shard, Future<T> step) {
     Promise<T> bounded = Promise.promise();
     long timer = vertx.setTimer(shardTimeoutMillis, id -> bounded.tryFail(new TimeoutException(
         "inbox shard " + shard + " did not answer within inbox.postgresShardTimeoutMillis (" + shardTimeoutMillis + " ms)")));
@@ -188,6 +221,29 @@ public final class ShardedInboxStore implements InboxStore {
       return Future.any(pages).map(x -> pages.stream().filter(Future::succeeded).findFirst().orElseThrow().result());
     }
     return shards.get(map.shardOf(user)).read(user, after, limit, now);
+  }
+
+  @Override
+  public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
+    return shards.size() == 1 ? shards.get(0).changeRoom(change, now) : rooms.change(change);
+  }
+
+  @Override
+  public Future<RoomInfo> room(String room) {
+    return shards.get(map.shardOf(room)).room(room);
+  }
+
+  /** A user's rooms are held by the rooms' shards: every shard is asked, and all must answer. */
+  @Override
+  public Future<List<String>> rooms(String user) {
+    List<Future<List<String>>> asked = new ArrayList<>();
+    shards.forEach(shard -> asked.add(shard.rooms(user)));
+    return Future.all(asked).map(x -> {
+      List<String> all = new ArrayList<>();
+      asked.forEach(f -> all.addAll(f.result()));
+      all.sort(null);
+      return all;
+    });
   }
 
   @Override

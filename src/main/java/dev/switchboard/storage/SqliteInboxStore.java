@@ -4,6 +4,9 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
@@ -12,6 +15,7 @@ import io.vertx.jdbcclient.JDBCPool;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
@@ -35,6 +39,8 @@ import java.util.function.Function;
  *
  * <p>This store is the only writer of its file, so it keeps inbox heads in memory, loading a head
  * on first use; the cache is changed only after a commit, so it never runs ahead of the disk.
+ * Rooms are read inside the transaction of the send or change that needs them, and a room
+ * message's body is stored once, in {@code room_messages}.
  */
 public final class SqliteInboxStore implements InboxStore {
 
@@ -45,12 +51,30 @@ public final class SqliteInboxStore implements InboxStore {
   private static final int READERS = 3;
 
   /** The version of {@link #SCHEMA}, kept in the file's {@code PRAGMA user_version}. */
-  static final int SCHEMA_VERSION = 1;
+  static final int SCHEMA_VERSION = 2;
 
   private static final List<String> SCHEMA = InboxRows.tables("INTEGER");
+  /** Version 2: rooms, and room messages' bodies stored once. */
+  static final List<String> ROOMS_SCHEMA = rooms();
+
+  private static List<String> rooms() {
+    List<String> statements = new ArrayList<>(InboxRows.roomTables("INTEGER"));
+    statements.add("CREATE TABLE room_messages (room TEXT NOT NULL, room_seq INTEGER NOT NULL, msg_id TEXT NOT NULL,"
+        + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (room, room_seq))");
+    statements.add("CREATE INDEX room_messages_by_age ON room_messages (created_at)");
+    return List.copyOf(statements);
+  }
 
   private static final String INSERT_MESSAGE =
-      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+      "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at, room, room_seq, event)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  private static final String INSERT_ROOM_BODY =
+      "INSERT INTO room_messages (room, room_seq, msg_id, sender, body, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+  private static final String UPDATE_ROOM_SEQ = "UPDATE rooms SET last_room_seq = ? WHERE room = ?";
+  /** A room and its members in the order they joined, in one statement so in one snapshot. */
+  private static final String READ_ROOM =
+      "SELECT r.room, r.owner, r.last_room_seq, m.member FROM rooms r LEFT JOIN room_members m ON m.room = r.room"
+          + " WHERE r.room = ? ORDER BY m.joined_seq";
   private static final String UPSERT_HEAD =
       "INSERT INTO inboxes (recipient, last_seq, stored) VALUES (?, ?, ?)"
           + " ON CONFLICT (recipient) DO UPDATE SET last_seq = excluded.last_seq, stored = excluded.stored";
@@ -60,12 +84,13 @@ public final class SqliteInboxStore implements InboxStore {
       "INSERT INTO cursors (recipient, device, seq, updated_at) VALUES (?, ?, ?, ?)"
           + " ON CONFLICT (recipient, device) DO UPDATE SET seq = max(seq, excluded.seq), updated_at = excluded.updated_at";
   private static final String READ_PAGE =
-      "SELECT msg_id, seq, sender, body, created_at FROM messages"
-          + " WHERE recipient = ? AND seq > ? AND created_at >= ? ORDER BY seq LIMIT ?";
+      "SELECT m.msg_id, m.seq, m.sender, " + InboxRows.BODY + ", m.created_at, m.room, m.room_seq, m.event"
+          + " FROM messages m WHERE m.recipient = ? AND m.seq > ? AND m.created_at >= ? ORDER BY m.seq LIMIT ?";
 
   private final Vertx vertx;
   private final InboxConfig config;
   private final AppendPlanner planner;
+  private final RoomChangePlanner roomPlanner;
   private final Map<String, InboxHead> heads = new LinkedHashMap<>(1024, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, InboxHead> eldest) {
@@ -83,6 +108,8 @@ public final class SqliteInboxStore implements InboxStore {
     this.vertx = vertx;
     this.config = config;
     this.planner = new AppendPlanner(config.maxMessagesPerUser());
+    this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers()),
+        user -> true);
   }
 
   @Override
@@ -104,11 +131,21 @@ public final class SqliteInboxStore implements InboxStore {
               return Future.failedFuture(new IllegalStateException(file + " has schema version " + version
                   + ", newer than this build knows (" + SCHEMA_VERSION + ")"));
             }
-            Future<Void> chain = Future.succeededFuture();
-            for (String statement : SCHEMA) {
-              chain = chain.compose(x -> writer.query(statement).execute().mapEmpty());
+            if (version == SCHEMA_VERSION) {
+              return Future.succeededFuture();
             }
-            return chain.compose(x -> writer.query("PRAGMA user_version = " + SCHEMA_VERSION).execute().mapEmpty());
+            // One transaction: a migration cut short leaves the file at its old version, whole.
+            return writer.withTransaction(conn -> {
+              List<String> statements = new ArrayList<>(SCHEMA);
+              if (version < 2) {
+                statements.addAll(ROOMS_SCHEMA);
+              }
+              Future<Void> chain = Future.succeededFuture();
+              for (String statement : statements) {
+                chain = chain.compose(x -> conn.query(statement).execute().mapEmpty());
+              }
+              return chain.compose(x -> conn.query("PRAGMA user_version = " + SCHEMA_VERSION).execute().mapEmpty());
+            });
           })
           .compose(x -> {
             recentKeys = new RecentSendKeys(config.idempotencyWindowMillis());
@@ -130,22 +167,49 @@ public final class SqliteInboxStore implements InboxStore {
     return dataSource;
   }
 
+  /**
+   * The rooms of the batch are read in its transaction, so a room message goes to the members as the
+   * commits before it left them.
+   */
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
-    Set<String> recipients = InboxRows.recipients(batch);
-    return loadHeads(recipients)
-        .compose(loaded -> loadSendKeys(batch, now).map(keys -> planner.plan(batch, loaded, keys)))
-        .compose(plan -> writer.withTransaction(conn -> write(conn, plan, cursors, now))
-            .map(x -> {
-              heads.putAll(plan.heads());
-              plan.newKeys().forEach(k -> recentKeys.add(k.key(), now));
-              return plan.results();
-            }))
-        .onFailure(e -> recipients.forEach(heads::remove));
+    Set<String> touched = InboxRows.recipients(batch);
+    return writer.withTransaction(conn -> loadRooms(conn, InboxRows.rooms(batch))
+            .compose(rooms -> {
+              rooms.values().forEach(room -> touched.addAll(room.members()));
+              return loadHeads(conn, touched)
+                  .compose(loaded -> loadSendKeys(conn, batch, now)
+                      .map(keys -> planner.plan(batch, loaded, keys, room -> rooms.getOrDefault(room, RoomRules.View.NONE))));
+            })
+            .compose(plan -> write(conn, plan, cursors, now).map(plan)))
+        .map(plan -> {
+          heads.putAll(plan.heads());
+          plan.newKeys().forEach(k -> recentKeys.add(k.key(), now));
+          return plan.results();
+        })
+        .onFailure(e -> touched.forEach(heads::remove));
+  }
+
+  /** The rooms named, as they stand; a room that does not exist is absent. */
+  private static Future<Map<String, RoomRules.View>> loadRooms(SqlClient conn, Set<String> rooms) {
+    Map<String, RoomRules.View> found = new HashMap<>();
+    Future<Void> chain = Future.succeededFuture();
+    for (String room : rooms) {
+      chain = chain.compose(x -> conn.preparedQuery(READ_ROOM).execute(Tuple.of(room))
+          .map(rows -> {
+            found.putAll(InboxRows.roomViews(rows));
+            return null;
+          }));
+    }
+    return chain.map(x -> found);
   }
 
   private Future<Void> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors, long now) {
+    List<Tuple> roomSeqs = new ArrayList<>();
+    plan.roomSeqs().forEach((room, seq) -> roomSeqs.add(Tuple.of(seq, room)));
     return batch(conn, INSERT_MESSAGE, InboxRows.messages(plan))
+        .compose(x -> batch(conn, INSERT_ROOM_BODY, InboxRows.roomBodies(plan.rows())))
+        .compose(x -> batch(conn, UPDATE_ROOM_SEQ, roomSeqs))
         .compose(x -> batch(conn, UPSERT_HEAD, InboxRows.heads(plan)))
         .compose(x -> batch(conn, UPSERT_KEY, InboxRows.sendKeys(plan, now)))
         .compose(x -> batch(conn, UPSERT_CURSOR, InboxRows.cursors(cursors, now)));
@@ -159,7 +223,7 @@ public final class SqliteInboxStore implements InboxStore {
   }
 
   /** Heads of the given inboxes: from the cache, the rest in one query per chunk. */
-  private Future<Map<String, InboxHead>> loadHeads(Set<String> recipients) {
+  private Future<Map<String, InboxHead>> loadHeads(SqlClient conn, java.util.Collection<String> recipients) {
     Map<String, InboxHead> found = new HashMap<>();
     List<String> missing = new ArrayList<>();
     for (String user : recipients) {
@@ -170,7 +234,7 @@ public final class SqliteInboxStore implements InboxStore {
         missing.add(user);
       }
     }
-    return inChunks(missing, chunk -> writer
+    return inChunks(missing, chunk -> conn
         .preparedQuery("SELECT recipient, last_seq, stored FROM inboxes WHERE recipient IN (" + placeholders(chunk.size()) + ")")
         .execute(Tuple.wrap(new ArrayList<>(chunk)))
         .map(rows -> {
@@ -200,7 +264,8 @@ public final class SqliteInboxStore implements InboxStore {
   }
 
   /** Results stored for the batch's idempotency keys that are still within the window. */
-  private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(List<AppendRequest> batch, long now) {
+  private Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(SqlClient conn,
+                                                                                    List<AppendRequest> batch, long now) {
     List<AppendPlanner.SendKey> keys = InboxRows.sendKeys(batch);
     // Fresh keys (nearly all) are known not to be stored: look up only the "maybe"s.
     keys.removeIf(k -> !recentKeys.mayContain(k, now));
@@ -215,7 +280,7 @@ public final class SqliteInboxStore implements InboxStore {
         params.add(k.sender());
         params.add(k.key());
       }
-      return writer.preparedQuery("SELECT sender, send_key, fingerprint, result FROM send_keys WHERE created_at >= ?"
+      return conn.preparedQuery("SELECT sender, send_key, fingerprint, result FROM send_keys WHERE created_at >= ?"
               + " AND (sender, send_key) IN (VALUES " + values + ")")
           .execute(Tuple.wrap(params))
           .map(rows -> {
@@ -236,6 +301,62 @@ public final class SqliteInboxStore implements InboxStore {
 
   private static String placeholders(int n) {
     return "?, ".repeat(n - 1) + "?";
+  }
+
+  /** Checked against the room and the member's room count as read in the change's own transaction. */
+  @Override
+  public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
+    String about = RoomChangePlanner.about(change);
+    List<String> told = new ArrayList<>();
+    return writer.withTransaction(conn -> loadRooms(conn, Set.of(change.room()))
+            .compose(rooms -> {
+              RoomRules.View room = rooms.getOrDefault(change.room(), RoomRules.View.NONE);
+              told.addAll(roomPlanner.told(change, room));
+              Future<Long> count = conn.preparedQuery("SELECT count(*) FROM room_members WHERE member = ?")
+                  .execute(Tuple.of(about)).map(InboxRows::firstLong);
+              return count.compose(n -> loadHeads(conn, told).map(loaded -> roomPlanner.plan(change, room, n.intValue(), loaded)));
+            })
+            .compose(plan -> plan.writes() ? writeChange(conn, change, plan).map(plan) : Future.succeededFuture(plan)))
+        .map(plan -> {
+          heads.putAll(plan.heads());
+          return plan.refused() != null ? RoomChangeResult.refused(plan.refused())
+              : new RoomChangeResult(null, plan.roomSeq(), plan.events());
+        })
+        .onFailure(e -> told.forEach(heads::remove));
+  }
+
+  private static Future<Void> writeChange(SqlConnection conn, RoomChange change, RoomChangePlanner.Plan plan) {
+    List<Tuple> moved = new ArrayList<>();
+    plan.heads().entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .forEach(e -> moved.add(Tuple.of(e.getKey(), e.getValue().lastSeq(), e.getValue().stored())));
+    Future<?> membership = switch (change.op()) {
+      case CREATE -> conn.preparedQuery("INSERT INTO rooms (room, owner, last_room_seq, created_at) VALUES (?, ?, ?, ?)")
+          .execute(Tuple.of(change.room(), change.by(), plan.roomSeq(), change.ts()))
+          .compose(x -> conn.preparedQuery("INSERT INTO room_members (room, member, joined_seq, added_at) VALUES (?, ?, ?, ?)")
+              .execute(Tuple.of(change.room(), change.by(), plan.roomSeq(), change.ts())));
+      case ADD -> conn.preparedQuery("INSERT INTO room_members (room, member, joined_seq, added_at) VALUES (?, ?, ?, ?)")
+          .execute(Tuple.of(change.room(), change.member(), plan.roomSeq(), change.ts()));
+      case REMOVE -> conn.preparedQuery("DELETE FROM room_members WHERE room = ? AND member = ?")
+          .execute(Tuple.of(change.room(), change.member()));
+    };
+    return membership
+        .compose(x -> conn.preparedQuery(UPDATE_ROOM_SEQ).execute(Tuple.of(plan.roomSeq(), change.room())))
+        .compose(x -> batch(conn, INSERT_MESSAGE, InboxRows.messages(plan.events())))
+        .compose(x -> batch(conn, UPSERT_HEAD, moved));
+  }
+
+  @Override
+  public Future<RoomInfo> room(String room) {
+    return readers.preparedQuery(READ_ROOM).execute(Tuple.of(room)).map(rows -> {
+      RoomRules.View view = InboxRows.roomViews(rows).get(room);
+      return view == null ? null : new RoomInfo(room, view.owner(), view.roomSeq(), List.copyOf(view.members()));
+    });
+  }
+
+  @Override
+  public Future<List<String>> rooms(String user) {
+    return readers.preparedQuery("SELECT room FROM room_members WHERE member = ?").execute(Tuple.of(user))
+        .map(InboxRows::sortedStrings);
   }
 
   @Override
@@ -287,6 +408,8 @@ public final class SqliteInboxStore implements InboxStore {
                   .compose(x -> conn.preparedQuery("UPDATE inboxes SET stored = max(stored - ?, 0) WHERE recipient = ?")
                       .executeBatch(updates));
             })
+            // A room message's body has its copies' time, so it expires with them.
+            .compose(x -> conn.preparedQuery("DELETE FROM room_messages WHERE created_at < ?").execute(Tuple.of(cutoff)))
             .compose(x -> conn.preparedQuery("DELETE FROM send_keys WHERE created_at < ?")
                 .execute(Tuple.of(now - config.idempotencyWindowMillis()))))
         .map(x -> {

@@ -44,7 +44,10 @@ class ParsingTest {
       "{\"type\":\"read\",\"upTo\":\"m-1\"}; missing_field",
       "{\"type\":\"read\",\"peer\":\"bob\"}; missing_field",
       "{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":7}; invalid_field",
-      "{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m 1\"}; invalid_field"})
+      "{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m 1\"}; invalid_field",
+      "{\"type\":\"send\",\"id\":\"a\",\"room\":\"team\",\"body\":\"x\",\"receipt\":true}; invalid_field",
+      "{\"type\":\"mute\",\"peer\":\"bob\",\"room\":\"team\",\"muted\":true}; invalid_field",
+      "{\"type\":\"mute\",\"room\":\"t|m\",\"muted\":true}; invalid_field"})
   @DisplayName("each malformed frame is refused with its own code")
   void refusals(String frame, String code) {
     ProtocolException e = assertThrows(ProtocolException.class, () -> parser.parse(frame));
@@ -71,6 +74,7 @@ class ParsingTest {
     assertEquals(new ClientFrame.Signal("bob", "typing", null),
         parser.parse("{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"typing\"}"));
     assertEquals(new ClientFrame.Read("bob", "m-1"), parser.parse("{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m-1\"}"));
+    assertEquals(new ClientFrame.Mute(null, "team", true), parser.parse("{\"type\":\"mute\",\"room\":\"team\",\"muted\":true}"));
   }
 
   @Test

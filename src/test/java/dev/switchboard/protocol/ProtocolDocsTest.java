@@ -170,6 +170,13 @@ class ProtocolDocsTest {
     assertEquals(new ClientFrame.Signal("bob", "typing", "{\"state\":\"on\"}"), parser.parse(golden("client/signal.json")));
     assertEquals(new ClientFrame.Read("bob", "3kq9x0c1f2-1a"), parser.parse(golden("client/read.json")));
     assertEquals(new ClientFrame.Mute("alice", true), parser.parse(golden("client/mute.json")));
+    assertEquals(new ClientFrame.RoomSend("c-20", "team", "Hello, team"), parser.parse(golden("client/send-room.json")));
+    assertEquals(new ClientFrame.RoomCall("q-1", ClientFrame.RoomOp.CREATE, "team", null), parser.parse(golden("client/createRoom.json")));
+    assertEquals(new ClientFrame.RoomCall("q-2", ClientFrame.RoomOp.ADD, "team", "carol"), parser.parse(golden("client/addMember.json")));
+    assertEquals(new ClientFrame.RoomCall("q-3", ClientFrame.RoomOp.REMOVE, "team", "carol"),
+        parser.parse(golden("client/removeMember.json")));
+    assertEquals(new ClientFrame.RoomCall("q-4", ClientFrame.RoomOp.MEMBERS, "team", null), parser.parse(golden("client/members.json")));
+    assertEquals(new ClientFrame.RoomCall("q-5", ClientFrame.RoomOp.ROOMS, null, null), parser.parse(golden("client/rooms.json")));
   }
 
   @Test
@@ -189,7 +196,16 @@ class ProtocolDocsTest {
         new String[] {"server/delivered.json",
             ServerFrames.delivered("3kq9x0c1f2-1e", 45, "bob", "3kq9x0c1f2-1a.r", 1763888460000L)},
         new String[] {"server/muted.json", ServerFrames.muted("alice", true)},
-        new String[] {"server/error.json", ServerFrames.error("c-18", ErrorCode.INBOX_FULL, ErrorCode.INBOX_FULL.meaning())});
+        new String[] {"server/error.json", ServerFrames.error("c-18", ErrorCode.INBOX_FULL, ErrorCode.INBOX_FULL.meaning())},
+        new String[] {"server/accepted-room.json",
+            ServerFrames.acceptedInRoom("c-20", "3kq9x0c1f2-1e", 1763888580000L, true, false, "team", 5)},
+        new String[] {"server/message-room.json", new String(new MessageFrameEncoder().message("3kq9x0c1f2-1e", 45, "alice",
+            false, "bob", "team", 5, "Hello, team", 1763888580000L), java.nio.charset.StandardCharsets.UTF_8)},
+        new String[] {"server/room.json",
+            ServerFrames.roomEvent("3kq9x0c1f2-1f", 46, "team", 6, "added", "carol", "alice", 1763888640000L)},
+        new String[] {"server/done.json", ServerFrames.roomDone("q-2", "team", 6)},
+        new String[] {"server/members.json", ServerFrames.members("q-4", "team", "alice", 6, List.of("alice", "bob", "carol"))},
+        new String[] {"server/rooms.json", ServerFrames.rooms("q-5", List.of("family", "team"))});
     for (String[] pair : pairs) {
       assertEquals(new JsonObject(golden(pair[0])), new JsonObject(pair[1]), pair[0]);
       assertEquals(golden(pair[0]), pair[1], pair[0] + " (field order)");

@@ -67,7 +67,7 @@ class OpenApiIT {
   private static final Map<String, String> OPS = Map.of("Authorization", "Bearer ops-key");
 
   private static JsonObject jwtConfig() {
-    return new JsonObject().put("auth", new JsonObject().put("mode", "jwt")
+    return new JsonObject().put("limits", new JsonObject().put("maxRoomMembers", 3)).put("auth", new JsonObject().put("mode", "jwt")
         .put("jwtKey", "test-secret-of-at-least-32-bytes-long!")
         .put("apiKeys", new JsonArray()
             .add(new JsonObject().put("name", "shop").put("sha256", ApiKeys.sha256("shop-key")))
@@ -134,6 +134,31 @@ class OpenApiIT {
     cases.add(new Case("get", presence, 400, () -> http.request(HttpMethod.GET, "/api/v1/users/bad%20id!/presence", SHOP, null)));
     cases.add(new Case("get", presence, 401, () -> http.get("/api/v1/users/bob/presence")));
 
+    String rooms = "/api/v1/rooms";
+    Buffer team = new JsonObject().put("room", "team").toBuffer();
+    cases.add(new Case("post", rooms, 201, () -> http.request(HttpMethod.POST, rooms, json, team)));
+    cases.add(new Case("post", rooms, 400, () -> http.request(HttpMethod.POST, rooms, json, new JsonObject().toBuffer())));
+    cases.add(new Case("post", rooms, 401, () -> http.postJson(rooms, new JsonObject().put("room", "other"))));
+    cases.add(new Case("post", rooms, 409, () -> http.request(HttpMethod.POST, rooms, json, team)));
+    String member = "/api/v1/rooms/{room}/members/{user}";
+    cases.add(new Case("put", member, 200, () -> http.request(HttpMethod.PUT, "/api/v1/rooms/team/members/bob", SHOP, null)));
+    cases.add(new Case("put", member, 401, () -> http.request(HttpMethod.PUT, "/api/v1/rooms/team/members/bob", Map.of(), null)));
+    cases.add(new Case("put", member, 404, () -> http.request(HttpMethod.PUT, "/api/v1/rooms/nowhere/members/bob", SHOP, null)));
+    cases.add(new Case("put", member, 409, () -> roomFull(http)));
+    cases.add(new Case("delete", member, 200, () -> http.request(HttpMethod.PUT, "/api/v1/rooms/team/members/carol", SHOP, null)
+        .compose(added -> http.request(HttpMethod.DELETE, "/api/v1/rooms/team/members/carol", SHOP, null))));
+    cases.add(new Case("delete", member, 401, () -> http.request(HttpMethod.DELETE, "/api/v1/rooms/team/members/bob", Map.of(), null)));
+    cases.add(new Case("delete", member, 403, () -> http.request(HttpMethod.DELETE, "/api/v1/rooms/team/members/dave", SHOP, null)));
+    cases.add(new Case("delete", member, 404, () -> http.request(HttpMethod.DELETE, "/api/v1/rooms/nowhere/members/bob", SHOP, null)));
+    String members = "/api/v1/rooms/{room}/members";
+    cases.add(new Case("get", members, 200, () -> http.request(HttpMethod.GET, "/api/v1/rooms/team/members", SHOP, null)));
+    cases.add(new Case("get", members, 401, () -> http.get("/api/v1/rooms/team/members")));
+    cases.add(new Case("get", members, 404, () -> http.request(HttpMethod.GET, "/api/v1/rooms/nowhere/members", SHOP, null)));
+    String userRooms = "/api/v1/users/{user}/rooms";
+    cases.add(new Case("get", userRooms, 200, () -> http.request(HttpMethod.GET, "/api/v1/users/bob/rooms", SHOP, null)));
+    cases.add(new Case("get", userRooms, 400, () -> http.request(HttpMethod.GET, "/api/v1/users/bad%20id!/rooms", SHOP, null)));
+    cases.add(new Case("get", userRooms, 401, () -> http.get("/api/v1/users/bob/rooms")));
+
     String admin = "/api/v1/admin/users/{id}";
     cases.add(new Case("get", admin, 200, () -> http.request(HttpMethod.GET, "/api/v1/admin/users/bob?devices=phone", OPS, null)));
     cases.add(new Case("get", admin, 401, () -> http.get("/api/v1/admin/users/bob")));
@@ -153,6 +178,15 @@ class OpenApiIT {
     cases.add(new Case("get", "/health/ready", 200, () -> http.get("/health/ready")));
     cases.add(new Case("get", "/health/ready", 503, () -> whileBehind(vertx, () -> http.get("/health/ready"))));
     return cases;
+  }
+
+  /** One member too many: the server runs with {@code limits.maxRoomMembers} 3 (jwtConfig), the room "small" gets its fourth. */
+  private static Future<Http.Response> roomFull(Http http) {
+    Map<String, String> json = with(SHOP, "Content-Type", "application/json");
+    return http.request(HttpMethod.POST, "/api/v1/rooms", json, new JsonObject().put("room", "small").toBuffer())
+        .compose(r -> http.request(HttpMethod.PUT, "/api/v1/rooms/small/members/m1", SHOP, null))
+        .compose(r -> http.request(HttpMethod.PUT, "/api/v1/rooms/small/members/m2", SHOP, null))
+        .compose(r -> http.request(HttpMethod.PUT, "/api/v1/rooms/small/members/m3", SHOP, null));
   }
 
   /** While a gateway reports its loop behind, as {@code LoopLag} would (once the router has heard it). */

@@ -1,6 +1,8 @@
 package dev.switchboard.routing;
 
 import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.Notification;
 import dev.switchboard.bus.SendCommand;
 import dev.switchboard.bus.Senders;
@@ -70,5 +72,25 @@ class OfflineNotifierTest {
     notifier.reported(0);
     assertEquals(1, notifier.plan(List.of(new SendCommand("alice", List.of("e"), "x", null)), Map.of(), 0)
         .result().appends().size());
+  }
+  @Test
+  @DisplayName("a stored room message notifies its offline members but the sender; a member who muted the room or the sender is skipped; a replay notifies nobody")
+  void roomMembers() {
+    OfflineNotifier notifier = notifier(100, Map.of(
+        SystemInboxes.mutes("dave") + "/" + SystemInboxes.roomMute("team"), 1L, // dave muted the room
+        SystemInboxes.mutes("erin") + "/alice", 1L));                         // erin muted alice
+    SendCommand send = SendCommand.toRoom("alice", "team", "hi all", "r-1");
+    AppendResult stored = new AppendResult(false, List.of(RecipientResult.stored("alice", "m", 5, 1),
+        RecipientResult.stored("bob", "m", 2, 1), RecipientResult.stored("carol", "m", 7, 1),
+        RecipientResult.stored("dave", "m", 3, 1), RecipientResult.stored("erin", "m", 4, 1)), "team", 9);
+    OfflineNotifier.Planned planned = notifier.planRooms(List.of(send), List.of(stored),
+        Map.of("bob", Map.of("node-1", 1)), 42).result();
+    assertEquals(2, planned.muted());
+    assertEquals(List.of(new Notification("carol", "alice", false, "hi all", "team")),
+        planned.appends().stream().map(OfflineNotifierTest::notification).toList());
+    AppendResult replay = new AppendResult(true, List.of(RecipientResult.stored("team", "m", 0, 1)), "team", 9);
+    assertEquals(0, notifier.planRooms(List.of(send), List.of(replay), Map.of(), 42).result().appends().size());
+    // A direct send's plan never notifies room members: they are in no command's to.
+    assertEquals(0, notifier.plan(List.of(send), Map.of(), 42).result().appends().size());
   }
 }

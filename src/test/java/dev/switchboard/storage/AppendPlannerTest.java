@@ -108,4 +108,19 @@ class AppendPlannerTest {
     assertTrue(plan.results().get(0).duplicate());
     assertEquals(0, plan.rows().size());
   }
+  @Test
+  @DisplayName("a shard's planner stores a room message for the members it holds and answers the others not_here, "
+      + "with the room's next roomSeq for all")
+  void roomMembersOfOtherShards() {
+    RoomRules.View room = new RoomRules.View("alice", new java.util.LinkedHashSet<>(List.of("alice", "bob", "carol")), 4);
+    AppendPlanner.Plan plan = new AppendPlanner(10, user -> !user.equals("bob")).plan(
+        List.of(AppendRequest.toRoom("alice", "r", "m1", "hi", 1000, null, false)), Map.of("carol", new InboxHead(2, 2)),
+        Map.of(), id -> room);
+    AppendResult result = plan.results().get(0);
+    assertEquals(5, result.roomSeq());
+    assertEquals(List.of(1L, 0L, 3L), result.results().stream().map(r -> r.seq()).toList());
+    assertEquals(AppendPlanner.NOT_HERE, result.results().get(1).error());
+    assertEquals(List.of("alice", "carol"), plan.rows().stream().map(m -> m.to()).toList());
+    assertEquals(Map.of("r", 5L), plan.roomSeqs());
+  }
 }

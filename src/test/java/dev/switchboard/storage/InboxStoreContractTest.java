@@ -1,10 +1,17 @@
 package dev.switchboard.storage;
 
 import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.support.TestServer;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
@@ -16,6 +23,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -47,10 +55,16 @@ abstract class InboxStoreContractTest {
 
   /** The test settings with {@code inbox} keys of a test's own on top. */
   InboxConfig config(int cap, JsonObject inboxOverrides) throws Exception {
+    return config(cap, inboxOverrides, new JsonObject());
+  }
+
+  /** The test settings with {@code inbox} and {@code limits} keys of a test's own on top. */
+  InboxConfig config(int cap, JsonObject inboxOverrides, JsonObject limitsOverrides) throws Exception {
     JsonObject defaults = new JsonObject(java.nio.file.Files.readString(Path.of("conf/config.json")));
     JsonObject inbox = new JsonObject().put("retentionSeconds", 3600).put("maxMessagesPerUser", cap)
         .put("idempotencyWindowSeconds", 60).mergeIn(engineSettings()).mergeIn(inboxOverrides);
-    JsonObject json = defaults.mergeIn(TestServer.config(dataDir, new JsonObject().put("inbox", inbox)), true);
+    JsonObject json = defaults.mergeIn(TestServer.config(dataDir, new JsonObject().put("inbox", inbox)
+        .put("limits", limitsOverrides)), true);
     return InboxConfig.fromJson(json);
   }
 
@@ -256,6 +270,244 @@ abstract class InboxStoreContractTest {
         .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
           assertEquals(1L, page.head());
           assertEquals(List.of("to both"), page.messages().stream().map(m -> m.body()).toList());
+          ctx.completeNow();
+        })));
+  }
+  // ---- rooms ----
+
+  private static RoomChange create(String room, String by, long ts) {
+    return new RoomChange(RoomChange.Op.CREATE, room, null, by, false, "e-" + room + "-" + by + "-" + ts, ts);
+  }
+
+  private static RoomChange add(String room, String member, String by, long ts) {
+    return new RoomChange(RoomChange.Op.ADD, room, member, by, false, "e-add-" + member + "-" + ts, ts);
+  }
+
+  private static RoomChange remove(String room, String member, String by, long ts) {
+    return new RoomChange(RoomChange.Op.REMOVE, room, member, by, false, "e-rm-" + member + "-" + ts, ts);
+  }
+
+  private static AppendRequest toRoom(String from, String room, String body, String key, long ts) {
+    return AppendRequest.toRoom(from, room, "r-" + body, body, ts, key, false);
+  }
+
+  /** Applies the changes one after another; fails on the first refused. */
+  private static Future<RoomChangeResult> changes(InboxStore store, RoomChange... changes) {
+    Future<RoomChangeResult> chain = Future.succeededFuture();
+    for (RoomChange change : changes) {
+      chain = chain.compose(x -> store.changeRoom(change, change.ts())).compose(r -> r.ok()
+          ? Future.succeededFuture(r) : Future.failedFuture(change + " refused: " + r.error()));
+    }
+    return chain;
+  }
+
+  private static String describe(StoredMessage m) {
+    return m.room() + "#" + m.roomSeq() + " " + (m.isRoomEvent() ? m.event() + " " + m.body() : m.from() + ": " + m.body());
+  }
+
+  @Test
+  @DisplayName("a room message reaches every member under the member's own seq, with one roomSeq and msgId; events and messages read back in roomSeq order")
+  void roomMessageReachesMembers(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    store.open()
+        // bob already has a direct message: his copies continue his own seqs.
+        .compose(v -> store.append(List.of(message(1, null, "direct")), List.of(), 1))
+        .compose(v -> changes(store, create("r", "alice", 2), add("r", "bob", "alice", 3), add("r", "carol", "alice", 4)))
+        .compose(added -> {
+          ctx.verify(() -> {
+            assertEquals(3L, added.roomSeq());
+            assertEquals(List.of("alice", "bob", "carol"), added.events().stream().map(StoredMessage::to).toList());
+            assertTrue(added.events().stream().allMatch(e -> "added".equals(e.event()) && "carol".equals(e.body())));
+          });
+          return store.append(List.of(toRoom("bob", "r", "hello", null, 5)), List.of(), 5);
+        })
+        .compose(results -> {
+          ctx.verify(() -> {
+            AppendResult result = results.get(0);
+            assertEquals("r", result.room());
+            assertEquals(4L, result.roomSeq());
+            assertEquals(List.of("alice", "bob", "carol"), result.results().stream().map(RecipientResult::to).toList());
+            assertTrue(result.results().stream().allMatch(r -> "r-hello".equals(r.msgId())));
+            // alice: created, added bob, added carol, then the message; bob: his direct message, two events, the message.
+            assertEquals(List.of(4L, 4L, 2L), result.results().stream().map(RecipientResult::seq).toList());
+          });
+          return store.read("alice", 0, 10, 6);
+        })
+        .compose(alice -> {
+          ctx.verify(() -> assertEquals(List.of("r#1 created alice", "r#2 added bob", "r#3 added carol", "r#4 bob: hello"),
+              alice.messages().stream().map(InboxStoreContractTest::describe).toList()));
+          return store.read("bob", 0, 10, 6);
+        })
+        .compose(bob -> {
+          ctx.verify(() -> {
+            assertEquals(List.of("null#0 alice: direct", "r#2 added bob", "r#3 added carol", "r#4 bob: hello"),
+                bob.messages().stream().map(InboxStoreContractTest::describe).toList());
+            assertEquals(new StoredMessage("r-hello", 4, "bob", "bob", "hello", 5, "r", 4, null), bob.messages().get(3));
+          });
+          return store.read("carol", 0, 10, 6);
+        })
+        .compose(carol -> {
+          // carol was added after the room's first events: she sees nothing older than her own.
+          ctx.verify(() -> assertEquals(List.of("r#3 added carol", "r#4 bob: hello"),
+              carol.messages().stream().map(InboxStoreContractTest::describe).toList()));
+          return store.room("r");
+        })
+        .compose(info -> {
+          ctx.verify(() -> assertEquals(new RoomInfo("r", "alice", 4, List.of("alice", "bob", "carol")), info));
+          return store.rooms("bob");
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(rooms -> ctx.verify(() -> {
+          assertEquals(List.of("r"), rooms);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("the owner adds and removes, a member only leaves, a non-member cannot send; a back end may do all of it")
+  void roomPermissions(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    List<ErrorCode> refusals = new ArrayList<>();
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2), add("r", "carol", "alice", 3)))
+        .compose(v -> store.changeRoom(add("r", "dave", "bob", 4), 4)).map(r -> refusals.add(r.error()))
+        .compose(v -> store.changeRoom(add("r", "dave", "dave", 4), 4)).map(r -> refusals.add(r.error()))
+        .compose(v -> store.changeRoom(remove("r", "carol", "bob", 4), 4)).map(r -> refusals.add(r.error()))
+        .compose(v -> store.changeRoom(add("nowhere", "dave", "alice", 4), 4)).map(r -> refusals.add(r.error()))
+        .compose(v -> store.changeRoom(create("r", "dave", 4), 4)).map(r -> refusals.add(r.error()))
+        .compose(v -> store.changeRoom(remove("r", "dave", "alice", 4), 4)).map(r -> refusals.add(r.error()))
+        .compose(v -> store.append(List.of(toRoom("dave", "r", "let me in", null, 4), toRoom("alice", "nowhere", "x", null, 4)),
+            List.of(), 4))
+        .compose(sends -> {
+          sends.forEach(r -> refusals.add(r.results().get(0).error()));
+          ctx.verify(() -> assertEquals(List.of(ErrorCode.NOT_OWNER, ErrorCode.NOT_A_MEMBER, ErrorCode.NOT_OWNER,
+              ErrorCode.ROOM_NOT_FOUND, ErrorCode.ROOM_EXISTS, ErrorCode.NOT_A_MEMBER, ErrorCode.NOT_A_MEMBER,
+              ErrorCode.ROOM_NOT_FOUND), refusals));
+          // carol leaves, alice removes bob, a back end adds dave and sends as the service.
+          return changes(store, remove("r", "carol", "carol", 5), remove("r", "bob", "alice", 6),
+              new RoomChange(RoomChange.Op.ADD, "r", "dave", "backend", true, "e-svc", 7));
+        })
+        .compose(v -> store.append(List.of(AppendRequest.toRoom("backend", "r", "s-1", "from the service", 8, null, true),
+            toRoom("bob", "r", "still here?", null, 8)), List.of(), 8))
+        .compose(sends -> {
+          ctx.verify(() -> {
+            assertEquals(List.of("alice", "dave"), sends.get(0).results().stream().map(RecipientResult::to).toList());
+            assertEquals(ErrorCode.NOT_A_MEMBER, sends.get(1).results().get(0).error());
+          });
+          return store.read("bob", 0, 10, 9);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(bob -> ctx.verify(() -> {
+          // bob got carol's leaving and his own removal, and nothing after it.
+          assertEquals(List.of("r#2 added bob", "r#3 added carol", "r#4 removed carol", "r#5 removed bob"),
+              bob.messages().stream().map(InboxStoreContractTest::describe).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("limits.maxRoomMembers refuses one more member with room_full, limits.maxRoomsPerUser one more room with too_many_rooms")
+  void roomLimits(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100, new JsonObject(),
+        new JsonObject().put("maxRoomMembers", 2).put("maxRoomsPerUser", 2)));
+    List<ErrorCode> refusals = new ArrayList<>();
+    store.open()
+        .compose(v -> changes(store, create("r1", "alice", 1), add("r1", "bob", "alice", 2), create("r2", "alice", 3)))
+        .compose(v -> store.changeRoom(add("r1", "carol", "alice", 4), 4)).map(r -> refusals.add(r.error()))
+        .compose(v -> store.changeRoom(create("r3", "alice", 4), 4)).map(r -> refusals.add(r.error()))
+        .compose(v -> changes(store, create("r4", "bob", 5)))
+        .compose(v -> store.changeRoom(add("r2", "bob", "alice", 6), 6)).map(r -> refusals.add(r.error()))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
+          assertEquals(List.of(ErrorCode.ROOM_FULL, ErrorCode.TOO_MANY_ROOMS, ErrorCode.TOO_MANY_ROOMS), refusals);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("above limits.roomEventMembers members a change's event is stored only for the member added or removed and the actor: "
+      + "an add stores exactly 2 event copies, the other members none")
+  void roomEventsBoundedAboveLimit(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100, new JsonObject(), new JsonObject().put("roomEventMembers", 3)));
+    List<RoomChangeResult> results = new ArrayList<>();
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2)))
+        .compose(v -> store.changeRoom(add("r", "carol", "alice", 3), 3)).map(results::add)
+        .compose(v -> store.changeRoom(add("r", "dave", "alice", 4), 4)).map(results::add)
+        .compose(v -> store.changeRoom(remove("r", "carol", "alice", 5), 5)).map(results::add)
+        .compose(v -> store.read("bob", 0, 10, 6))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(bob -> ctx.verify(() -> {
+          // Three members after carol's add: still every member.
+          assertEquals(List.of("alice", "bob", "carol"), results.get(0).events().stream().map(StoredMessage::to).toList());
+          // Four after dave's, four before carol's removal: the actor and the member only.
+          assertEquals(List.of("alice", "dave"), results.get(1).events().stream().map(StoredMessage::to).toList());
+          assertEquals(List.of("alice", "carol"), results.get(2).events().stream().map(StoredMessage::to).toList());
+          assertEquals(List.of("r#2 added bob", "r#3 added carol"),
+              bob.messages().stream().map(InboxStoreContractTest::describe).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a room message retried with the same id is answered as before and stored once; the id with another body is id_reused")
+  void roomIdempotency(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2)))
+        .compose(v -> store.append(List.of(toRoom("alice", "r", "once", "k", 3)), List.of(), 3))
+        .compose(v -> store.append(List.of(toRoom("alice", "r", "once", "k", 4), toRoom("alice", "r", "twice", "k", 4)),
+            List.of(), 4))
+        .compose(retry -> {
+          ctx.verify(() -> {
+            assertTrue(retry.get(0).duplicate());
+            assertEquals("r", retry.get(0).room());
+            assertEquals(3L, retry.get(0).roomSeq());
+            assertEquals("r-once", retry.get(0).results().get(0).msgId());
+            assertEquals(ErrorCode.ID_REUSED, retry.get(1).results().get(0).error());
+          });
+          return store.read("bob", 0, 10, 5);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(bob -> ctx.verify(() -> {
+          assertEquals(List.of("r#2 added bob", "r#3 alice: once"),
+              bob.messages().stream().map(InboxStoreContractTest::describe).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("rooms, members and roomSeqs survive reopening the store; the next message takes the next roomSeq")
+  void roomsAcrossReopen(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100);
+    InboxStore store = newStore(vertx, config);
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2), add("r", "carol", "alice", 3),
+            remove("r", "carol", "carol", 4)))
+        .compose(v -> store.append(List.of(toRoom("bob", "r", "before", "k", 5)), List.of(), 5))
+        .compose(v -> store.close())
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open()
+              .compose(x -> reopened.append(List.of(toRoom("bob", "r", "before", "k", 6), toRoom("alice", "r", "after", null, 6)),
+                  List.of(), 6))
+              .compose(sends -> {
+                ctx.verify(() -> {
+                  assertTrue(sends.get(0).duplicate());
+                  assertEquals(5L, sends.get(0).roomSeq());
+                  assertEquals(6L, sends.get(1).roomSeq());
+                  assertEquals(List.of("alice", "bob"), sends.get(1).results().stream().map(RecipientResult::to).toList());
+                });
+                return reopened.room("r");
+              })
+              .compose(info -> {
+                ctx.verify(() -> assertEquals(new RoomInfo("r", "alice", 6, List.of("alice", "bob")), info));
+                return reopened.rooms("carol");
+              })
+              .eventually(reopened::close);
+        })
+        .onComplete(ctx.succeeding(carolsRooms -> ctx.verify(() -> {
+          assertEquals(List.of(), carolsRooms);
           ctx.completeNow();
         })));
   }

@@ -4,6 +4,8 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import io.vertx.core.Future;
@@ -266,6 +268,93 @@ class LogInboxStoreTest extends InboxStoreContractTest {
         .onComplete(ctx.succeeding(results -> ctx.verify(() -> {
           assertTrue(!results.get(0).duplicate());
           assertEquals(2L, results.get(0).results().get(0).seq());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("membership and roomSeqs outlive the segments that held the room's events: rolled, expired, deleted, reopened")
+  void roomsOutliveExpiredSegments(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(1000, 1);
+    InboxStore store = newStore(vertx, config);
+    String big = "y".repeat(300_000);
+    long later = 2 * HOUR;
+    List<Integer> counts = new ArrayList<>();
+    Future<Void> setup = store.open()
+        .compose(v -> store.changeRoom(new RoomChange(RoomChange.Op.CREATE, "r", null, "alice", false, "e1", 10), 10))
+        .compose(v -> store.changeRoom(new RoomChange(RoomChange.Op.ADD, "r", "bob", "alice", false, "e2", 10), 10))
+        .mapEmpty();
+    for (int i = 0; i < 12; i++) {
+      String body = big + i;
+      setup = setup.compose(v -> store.append(List.of(AppendRequest.toRoom("alice", "r", "m" + body.length(), body, 10,
+          null, false)), List.of(), 10).mapEmpty());
+    }
+    setup
+        .compose(v -> vertx.executeBlocking(() -> segments().size()))
+        .compose(n -> {
+          counts.add(n);
+          // Three purges past retention: expired segments dropped, then deleted, then the last one rolled and deleted.
+          return store.purge(later).compose(x -> store.purge(later + 1)).compose(x -> store.purge(later + 2));
+        })
+        .compose(v -> vertx.executeBlocking(() -> segments().size()))
+        .compose(n -> {
+          counts.add(n);
+          return store.close();
+        })
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open()
+              .compose(x -> reopened.room("r"))
+              .compose(info -> {
+                ctx.verify(() -> assertEquals(new RoomInfo("r", "alice", 14, List.of("alice", "bob")), info));
+                return reopened.append(List.of(AppendRequest.toRoom("bob", "r", "m-after", "after", later, null, false)),
+                    List.of(), later);
+              })
+              .compose(sent -> {
+                ctx.verify(() -> {
+                  assertEquals(15L, sent.get(0).roomSeq());
+                  assertEquals(List.of(15L, 14L), sent.get(0).results().stream().map(r -> r.seq()).toList());
+                });
+                return reopened.rooms("bob");
+              })
+              .eventually(reopened::close);
+        })
+        .onComplete(ctx.succeeding(bobsRooms -> ctx.verify(() -> {
+          assertTrue(counts.get(0) >= 3, "12 x 300 KB in 1 MiB segments: " + counts);
+          assertEquals(1, counts.get(1), "every segment holding the room's events deleted: " + counts);
+          assertEquals(List.of("r"), bobsRooms);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a room message to many members stores the body once, and each member reads it back whole")
+  void roomMessageSharesBody(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    String body = "z".repeat(50_000);
+    Future<?> setup = store.open()
+        .compose(v -> store.changeRoom(new RoomChange(RoomChange.Op.CREATE, "big", null, "owner", false, "e0", 1), 1));
+    for (int i = 0; i < 200; i++) {
+      String member = "user" + i;
+      setup = setup.compose(v -> store.changeRoom(new RoomChange(RoomChange.Op.ADD, "big", member, "owner", false,
+          "e-" + member, 1), 1));
+    }
+    long[] before = new long[1];
+    setup
+        .compose(v -> vertx.executeBlocking(() -> Files.size(segments().get(0))))
+        .compose(size -> {
+          before[0] = size;
+          return store.append(List.of(AppendRequest.toRoom("owner", "big", "m-big", body, 5, null, false)), List.of(), 5);
+        })
+        .compose(v -> vertx.executeBlocking(() -> Files.size(segments().get(0))))
+        .compose(size -> {
+          ctx.verify(() -> assertTrue(size - before[0] < 2 * body.length(), "201 copies of 50 KB in " + (size - before[0]) + " bytes"));
+          return store.read("user199", 0, 10, 5);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertEquals(new StoredMessage("m-big", 2, "owner", "user199", body, 5, "big", 202, null),
+              page.messages().get(page.messages().size() - 1));
           ctx.completeNow();
         })));
   }

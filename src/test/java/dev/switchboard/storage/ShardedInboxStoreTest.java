@@ -4,6 +4,8 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.protocol.ErrorCode;
@@ -14,6 +16,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxTestContext;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -218,5 +224,132 @@ class ShardedInboxStoreTest extends InboxStoreContractTest {
         .allMatch(RecipientResult::isStored)
         ? Future.succeededFuture(answers.get(0))
         : vertx.timer(100).compose(x -> untilStored(vertx, store, request)));
+  }
+  private static RoomChange roomChange(RoomChange.Op op, String room, String member, String by) {
+    return new RoomChange(op, room, member, by, false, "e-" + op + "-" + room + "-" + member, 1);
+  }
+
+  private static List<String> inRoom(InboxPage page, String room) {
+    return page.messages().stream().filter(m -> room.equals(m.room())).map(m -> room + "#" + m.roomSeq() + " " + m.body())
+        .toList();
+  }
+
+  /** Room "lobby" (on shard 0) and room "news" (on shard 1), each of alice and dave (shard 1), bob and carol (shard 0). */
+  private static Future<Void> twoRooms(InboxStore store) {
+    Future<Void> chain = Future.succeededFuture();
+    for (String room : List.of("lobby", "news")) {
+      chain = chain.compose(x -> store.changeRoom(roomChange(RoomChange.Op.CREATE, room, null, "alice"), 1)).mapEmpty();
+      for (String member : List.of("bob", "carol", "dave")) {
+        chain = chain.compose(x -> store.changeRoom(roomChange(RoomChange.Op.ADD, room, member, "alice"), 1)
+            .map(r -> {
+              if (!r.ok()) {
+                throw new IllegalStateException(member + " not added to " + room + ": " + r.error());
+              }
+              return null;
+            }));
+      }
+    }
+    return chain;
+  }
+
+  private static Future<List<Long>> count(Vertx vertx, String uri, String sql) {
+    Pool admin = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(uri)).using(vertx).build();
+    return admin.query(sql).execute()
+        .map(rows -> {
+          Row row = rows.iterator().next();
+          List<Long> values = new java.util.ArrayList<>();
+          for (int c = 0; c < row.size(); c++) {
+            values.add(row.getLong(c));
+          }
+          return values;
+        })
+        .eventually(admin::close);
+  }
+
+  @Test
+  @DisplayName("a room message to members on both shards stores one body on each shard and a reference per member "
+      + "on the member's shard; every member reads it, and the members of both shards are listed in join order")
+  void roomBodyOncePerShard(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    String counts = "SELECT (SELECT count(*) FROM room_messages), (SELECT count(*) FROM messages WHERE room = 'lobby'"
+        + " AND event IS NULL), (SELECT count(*) FROM messages WHERE room = 'lobby' AND event IS NULL AND body <> '')";
+    store.open()
+        .compose(v -> twoRooms(store))
+        .compose(v -> store.append(List.of(AppendRequest.toRoom("bob", "lobby", "l1", "hi all", 2, "k1", false)),
+            List.of(), 2))
+        .compose(sent -> {
+          ctx.verify(() -> {
+            assertEquals(5L, sent.get(0).roomSeq());
+            assertEquals(List.of("alice", "bob", "carol", "dave"),
+                sent.get(0).results().stream().map(RecipientResult::to).toList());
+            assertTrue(sent.get(0).results().stream().allMatch(RecipientResult::isStored), sent.get(0).toString());
+          });
+          return Future.all(store.read("dave", 0, 10, 3), store.read("carol", 0, 10, 3), store.room("lobby"),
+              store.rooms("dave"));
+        })
+        .compose(read -> {
+          ctx.verify(() -> {
+            assertEquals(List.of("lobby#4 dave", "lobby#5 hi all"), inRoom(read.resultAt(0), "lobby"));
+            assertEquals(List.of("lobby#3 carol", "lobby#4 dave", "lobby#5 hi all"), inRoom(read.resultAt(1), "lobby"));
+            assertEquals(List.of("alice", "bob", "carol", "dave"), ((RoomInfo) read.resultAt(2)).members());
+            assertEquals(List.of("lobby", "news"), read.resultAt(3));
+          });
+          return Future.all(count(vertx, shard0, counts), count(vertx, shard1, counts));
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          // room_messages holds this one body per shard; each shard holds its two members' references.
+          assertEquals(List.of(1L, 2L, 0L), found.resultAt(0));
+          assertEquals(List.of(1L, 2L, 0L), found.resultAt(1));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("with one shard down, a room send whose room is on it fails as unavailable, a room send whose room is "
+      + "on the other shard reaches that shard's members; once it is back, a keyed retry stores only the missing copies")
+  void roomSendWithShardDown(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PostgresProxy proxy = PostgresProxy.start(vertx, shard0).toCompletionStage().toCompletableFuture().get();
+    InboxStore store = newStore(vertx, config(100, shards(proxy.uri(), shard1).put("postgresShardTimeoutMillis", 300)));
+    AppendRequest keyed = AppendRequest.toRoom("alice", "news", "n1", "news!", 5, "k", false);
+    store.open()
+        .compose(v -> twoRooms(store))
+        .compose(v -> proxy.down())
+        .compose(v -> store.append(List.of(AppendRequest.toRoom("dave", "lobby", "l1", "lobby?", 5, null, false), keyed),
+            List.of(), 5))
+        .compose(answers -> {
+          ctx.verify(() -> {
+            assertEquals(List.of(RecipientResult.refused("lobby", ErrorCode.UNAVAILABLE)), answers.get(0).results());
+            assertEquals(5L, answers.get(1).roomSeq());
+            assertEquals(List.of(true, false, false, true),
+                answers.get(1).results().stream().map(RecipientResult::isStored).toList());
+          });
+          return proxy.up();
+        })
+        .compose(v -> retryUntilShardsAnswer(vertx, store, keyed))
+        .compose(retry -> {
+          ctx.verify(() -> {
+            assertTrue(retry.duplicate());
+            assertEquals(5L, retry.roomSeq());
+          });
+          return Future.all(store.read("bob", 0, 10, 7), store.read("dave", 0, 10, 7));
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(pages -> ctx.verify(() -> {
+          assertEquals("news!", ((InboxPage) pages.resultAt(0)).messages().get(6).body());
+          assertEquals(7, ((InboxPage) pages.resultAt(0)).messages().size(), "bob's copy stored twice");
+          assertEquals(List.of("news#4", "news#5"), ((InboxPage) pages.resultAt(1)).messages().stream()
+              .filter(m -> "news".equals(m.room())).map(m -> m.room() + "#" + m.roomSeq()).toList(),
+              "dave's copy stored twice");
+          ctx.completeNow();
+        })));
+  }
+
+  /** A keyed room send retried, as a client does, until the shard that was down has answered a probe and stored bob's copy. */
+  private static Future<AppendResult> retryUntilShardsAnswer(Vertx vertx, InboxStore store, AppendRequest request) {
+    return store.append(List.of(request), List.of(), 8).compose(answers -> store.read("bob", 0, 10, 8)
+        .transform(page -> page.succeeded() && page.result().messages().stream().anyMatch(m -> "news!".equals(m.body()))
+            ? Future.succeededFuture(answers.get(0))
+            : vertx.timer(100).compose(x -> retryUntilShardsAnswer(vertx, store, request))));
   }
 }

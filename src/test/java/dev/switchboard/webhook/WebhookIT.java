@@ -218,4 +218,58 @@ class WebhookIT {
                 })))))
         .onComplete(ctx.succeedingThenComplete());
   }
+  /** A JSON client past its backlog (room events come before {@code synced}). */
+  static Future<WsClient> synced(TestServer server, String user) {
+    return server.json(user, "phone").compose(client -> skipTo(client, "synced").map(frame -> client));
+  }
+
+  /** A back end's room request on the bus (insecure mode: no API key), made in {@code by}'s name. */
+  static Future<Object> room(Vertx vertx, String op, String room, String member) {
+    JsonObject request = new JsonObject().put("op", op).put("room", room).put("by", "alice");
+    if (member != null) {
+      request.put("member", member);
+    }
+    return vertx.eventBus().request(Addresses.ROOMS, request).map(reply -> reply.body());
+  }
+
+  @Test
+  @DisplayName("a room message notifies each offline member once, not its sender, online members, or a member who muted the room")
+  void roomMessages(Vertx vertx, VertxTestContext ctx) {
+    JsonObject send = new JsonObject().put("type", "send").put("id", "r1").put("room", "team").put("body", "hello team");
+    WebhookReceiver.start(vertx).compose(receiver -> start(vertx, dataDir, receiver.config()).compose(server ->
+        room(vertx, "create", "team", null)
+            .compose(v -> room(vertx, "add", "team", "bob"))
+            .compose(v -> room(vertx, "add", "team", "carol"))
+            .compose(v -> room(vertx, "add", "team", "dave"))
+            .compose(v -> synced(server, "carol"))
+            .compose(carol -> carol.send(new JsonObject().put("type", "mute").put("room", "team").put("muted", true))
+                .compose(v -> skipTo(carol, "muted"))
+                .compose(muted -> {
+                  ctx.verify(() -> assertEquals(new JsonObject().put("type", "muted").put("room", "team").put("muted", true),
+                      muted));
+                  return carol.close();
+                }))
+            .compose(v -> synced(server, "bob"))
+            .compose(bob -> synced(server, "alice").compose(alice ->
+                alice.send(send).compose(v -> skipTo(alice, "accepted"))
+                    .compose(v -> alice.send(send)).compose(v -> skipTo(alice, "accepted")) // a retry: no second notification
+                    .compose(v -> skipTo(bob, "message"))
+                    .compose(atBob -> {
+                      ctx.verify(() -> assertEquals("hello team", atBob.getString("body")));
+                      return send(alice, "a1", "erin", "the last one");
+                    })
+                    .compose(v -> receiver.taken(2))
+                    .map(taken -> {
+                      ctx.verify(() -> {
+                        assertEquals(List.of("dave", "erin"), field(taken, "user"));
+                        assertEquals(List.of("alice", "alice"), field(taken, "from"));
+                        assertEquals("team", taken.get(0).getString("room"));
+                        assertEquals(List.of("hello team", "the last one"), field(taken, "body"));
+                        assertDistinctIds(taken);
+                        assertEquals(0, receiver.badSignatures());
+                      });
+                      return null;
+                    })))))
+        .onComplete(ctx.succeedingThenComplete());
+  }
 }
