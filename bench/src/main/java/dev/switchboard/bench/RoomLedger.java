@@ -21,6 +21,8 @@ final class RoomLedger {
   private final BitSet[] got;
   private final long[] last;
   private final long[] lastEvent;
+  /** Per member: the roomSeq of the event that made it a member (the room's creation for its owner). */
+  private final long[] joined;
 
   long distinct;
   long duplicates;
@@ -41,6 +43,7 @@ final class RoomLedger {
     got = new BitSet[users];
     last = new long[users];
     lastEvent = new long[users];
+    joined = new long[users];
     for (int i = 0; i < users; i++) {
       got[i] = new BitSet();
     }
@@ -61,6 +64,11 @@ final class RoomLedger {
   /** The setup left room {@code k} at {@code roomSeq} (the answer to its last membership change). */
   void setBase(int k, long roomSeq) {
     base[k] = Math.max(base[k], roomSeq);
+  }
+
+  /** Member {@code i} became a member with the room event {@code roomSeq}. */
+  void setJoined(int i, long roomSeq) {
+    joined[i] = roomSeq;
   }
 
   /** The server accepted a message to room {@code k} as its {@code roomSeq}. */
@@ -101,10 +109,13 @@ final class RoomLedger {
     }
   }
 
-  /** Whether every member has seen its room's setup events up to the room's base. */
+  /**
+   * Whether every member has seen the event that made it a member. A big room tells a change only to
+   * the member and the actor (limits.roomEventMembers), so a member cannot wait for every later event.
+   */
   boolean settled() {
     for (int i = 0; i < lastEvent.length; i++) {
-      if (lastEvent[i] < base[roomOf(i)]) {
+      if (lastEvent[i] < joined[i]) {
         return false;
       }
     }

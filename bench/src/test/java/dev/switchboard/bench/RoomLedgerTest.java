@@ -59,15 +59,20 @@ class RoomLedgerTest {
   }
 
   @Test
-  @DisplayName("the setup is settled once every member has seen its room's events up to the room's base")
+  @DisplayName("the setup is settled once every member has seen the event that made it a member")
   void settledAfterSetupEvents() {
-    RoomLedger l = new RoomLedger(1, 2);
-    l.setBase(0, 2);
-    l.onEvent(0, 0, 2);
-    assertFalse(l.settled());
+    RoomLedger l = new RoomLedger(1, 3);
+    l.setJoined(0, 1);
+    l.setJoined(1, 2);
+    l.setJoined(2, 3);
+    l.setBase(0, 3);
+    l.onEvent(0, 0, 1);
     l.onEvent(1, 0, 1);
     assertFalse(l.settled());
     l.onEvent(1, 0, 2);
+    assertFalse(l.settled());
+    // In a room above limits.roomEventMembers, member 0 never hears of member 2's addition.
+    l.onEvent(2, 0, 3);
     assertTrue(l.settled());
   }
 }
