@@ -245,45 +245,13 @@ class SegmentIndexTest extends LogTestSupport {
   }
 
   /** The real files, except that an index file is never created: as if the process stopped before each one. */
-  private static final class NoIndexWrites implements LogFiles {
-    private final LogFiles real = SystemLogFiles.INSTANCE;
-
-    @Override
-    public Channel open(Path file) throws IOException {
-      return real.open(file);
-    }
-
+  private static final class NoIndexWrites extends ForwardingLogFiles {
     @Override
     public Channel create(Path file) throws IOException {
       if (file.getFileName().toString().endsWith(SegmentIndex.SUFFIX + LogSegments.TEMP_SUFFIX)) {
         throw new IOException("the process stopped before writing " + file);
       }
-      return real.create(file);
-    }
-
-    @Override
-    public List<Path> list(Path dir) throws IOException {
-      return real.list(dir);
-    }
-
-    @Override
-    public void createDirectories(Path dir) throws IOException {
-      real.createDirectories(dir);
-    }
-
-    @Override
-    public void rename(Path from, Path to) throws IOException {
-      real.rename(from, to);
-    }
-
-    @Override
-    public void delete(Path file) throws IOException {
-      real.delete(file);
-    }
-
-    @Override
-    public void syncDirectory(Path dir) throws IOException {
-      real.syncDirectory(dir);
+      return super.create(file);
     }
   }
 
