@@ -92,7 +92,8 @@ class FullDiskIT {
     String padding = "x".repeat(8_000);
     List<String> accepted = new ArrayList<>();
     int refused = 0;
-    try (ProcessServer server = ProcessServer.start(mount, overrides, List.of(), List.of())) {
+    ProcessServer first = ProcessServer.start(mount, overrides, List.of(), List.of());
+    try (ProcessServer server = first) {
       WsClient alice = await(WsClient.connect(vertx, server.gatewayPort(), "/ws?user=alice&device=laptop", true));
       int consecutiveRefusals = 0;
       for (int i = 0; i < 2_000 && consecutiveRefusals < 5; i++) {
@@ -123,6 +124,8 @@ class FullDiskIT {
       }
       await(alice.close());
       server.terminate();
+    } catch (Throwable t) {
+      throw new AssertionError("the server said:\n" + first.output(), t);
     }
 
     try (ProcessServer again = ProcessServer.start(mount, overrides, List.of(), List.of())) {

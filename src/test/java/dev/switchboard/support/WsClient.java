@@ -25,6 +25,7 @@ public final class WsClient {
   private final ArrayDeque<String> frames = new ArrayDeque<>();
   private final ArrayDeque<Promise<String>> waiters = new ArrayDeque<>();
   private final Promise<Short> closed = Promise.promise();
+  private boolean gone;
 
   private WsClient(WebSocketClient client, WebSocket socket) {
     this.client = client;
@@ -32,11 +33,14 @@ public final class WsClient {
     socket.textMessageHandler(this::onText);
     socket.closeHandler(v -> {
       Short code = socket.closeStatusCode();
-      closed.tryComplete(code);
-      Promise<String> waiter;
-      while ((waiter = waiters.poll()) != null) {
-        waiter.tryFail("socket closed with " + code + " " + socket.closeReason());
+      List<Promise<String>> left;
+      synchronized (this) {
+        gone = true;
+        left = new ArrayList<>(waiters);
+        waiters.clear();
       }
+      closed.tryComplete(code);
+      left.forEach(waiter -> waiter.tryFail("socket closed with " + code + " " + socket.closeReason()));
     });
   }
 
@@ -65,26 +69,34 @@ public final class WsClient {
   }
 
   private void onText(String text) {
-    Promise<String> waiter = waiters.poll();
+    Promise<String> waiter;
+    synchronized (this) {
+      waiter = waiters.poll();
+      if (waiter == null) {
+        frames.add(text);
+      }
+    }
     if (waiter != null) {
       waiter.complete(text);
-    } else {
-      frames.add(text);
     }
   }
 
   /** The next text frame, in arrival order. */
   public Future<String> next() {
-    String queued = frames.poll();
-    if (queued != null) {
-      return Future.succeededFuture(queued);
+    // Tests call this from their own thread while frames arrive on the event loop: taking a frame
+    // and queueing a waiter must be one step, or a frame landing between the two is never handed out.
+    synchronized (this) {
+      String queued = frames.poll();
+      if (queued != null) {
+        return Future.succeededFuture(queued);
+      }
+      if (gone) {
+        return Future.failedFuture("socket closed");
+      }
+      Promise<String> waiter = Promise.promise();
+      waiters.add(waiter);
+      return waiter.future();
     }
-    if (socket.isClosed()) {
-      return Future.failedFuture("socket closed");
-    }
-    Promise<String> waiter = Promise.promise();
-    waiters.add(waiter);
-    return waiter.future();
   }
 
   public Future<JsonObject> nextJson() {
@@ -125,7 +137,7 @@ public final class WsClient {
   }
 
   /** Frames received and not yet taken. */
-  public int queued() {
+  public synchronized int queued() {
     return frames.size();
   }
 
