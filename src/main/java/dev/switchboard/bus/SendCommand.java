@@ -10,8 +10,8 @@ import java.util.List;
  * A message to one or more users, or to a room ({@code room} set, {@code to} empty). On
  * {@link Addresses#PUSH} {@code to} may be one id or a list and {@code from} is optional; from the
  * gateway {@code from} is the connected user. Validation happens in the router, so this record keeps
- * raw values. {@code receipt}: the sender asked for a {@code delivered} receipt (user sends only; see
- * {@link DeliveryReceipts}).
+ * raw values. {@code receipt}: the sender asked for a {@code delivered} receipt, from each member for a
+ * room message (user sends only; see {@link DeliveryReceipts}).
  */
 public record SendCommand(String from, List<String> to, String body, String idempotencyKey, boolean receipt,
                           String room) {
@@ -28,7 +28,12 @@ public record SendCommand(String from, List<String> to, String body, String idem
 
   /** A message to a room. */
   public static SendCommand toRoom(String from, String room, String body, String idempotencyKey) {
-    return new SendCommand(from, List.of(), body, idempotencyKey, false, room);
+    return toRoom(from, room, body, idempotencyKey, false);
+  }
+
+  /** A message to a room that may ask for a delivered receipt from each member. */
+  public static SendCommand toRoom(String from, String room, String body, String idempotencyKey, boolean receipt) {
+    return new SendCommand(from, List.of(), body, idempotencyKey, receipt, room);
   }
 
   public JsonObject toJson() {

@@ -7,7 +7,9 @@ package dev.switchboard.bus;
  * back end: recipients are told which is which ({@code "push": true} on the message frame), on
  * live deliveries and on backlog reads alike, and the store's idempotency keys, scoped by sender,
  * never answer one for the other. A read receipt is stored the same way as {@code read|<reader>},
- * a delivered receipt as {@code delivered|<recipient>}.
+ * a delivered receipt as {@code delivered|<recipient>}; a receipt about a room's messages adds the
+ * room, {@code read|<reader>|<room>}, so that every engine stores it with the receipt (no new
+ * column, no change to the log's records) and a reader's receipts in two rooms never share a key.
  * Stored senders written before the mark read as users.
  */
 public final class Senders {
@@ -35,6 +37,11 @@ public final class Senders {
     return READ + reader;
   }
 
+  /** The stored sender of a read receipt about the messages of {@code room}. */
+  public static String receipt(String reader, String room) {
+    return room == null ? receipt(reader) : READ + reader + '|' + room;
+  }
+
   public static boolean isReceipt(String stored) {
     return stored != null && stored.startsWith(READ);
   }
@@ -42,6 +49,11 @@ public final class Senders {
   /** The stored sender of a delivered receipt: a device of {@code recipient} acked a message of the inbox's owner. */
   public static String delivered(String recipient) {
     return DELIVERED + recipient;
+  }
+
+  /** The stored sender of a delivered receipt for a message of {@code room}. */
+  public static String delivered(String recipient, String room) {
+    return room == null ? delivered(recipient) : DELIVERED + recipient + '|' + room;
   }
 
   public static boolean isDelivered(String stored) {
@@ -58,10 +70,22 @@ public final class Senders {
     if (isPush(stored)) {
       return stored.substring(PUSH.length());
     }
-    if (isDelivered(stored)) {
-      return stored.substring(DELIVERED.length());
+    int from = isDelivered(stored) ? DELIVERED.length() : isReceipt(stored) ? READ.length() : -1;
+    if (from < 0) {
+      return stored;
     }
-    return isReceipt(stored) ? stored.substring(READ.length()) : stored;
+    int room = stored.indexOf('|', from);
+    return room < 0 ? stored.substring(from) : stored.substring(from, room);
+  }
+
+  /** The room a read or delivered receipt is about, null for a receipt about direct messages (or anything else). */
+  public static String receiptRoom(String stored) {
+    int from = isDelivered(stored) ? DELIVERED.length() : isReceipt(stored) ? READ.length() : -1;
+    if (from < 0) {
+      return null;
+    }
+    int room = stored.indexOf('|', from);
+    return room < 0 ? null : stored.substring(room + 1);
   }
 
   /**

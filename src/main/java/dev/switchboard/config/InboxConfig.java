@@ -5,8 +5,8 @@ import io.vertx.core.json.JsonObject;
 import java.util.List;
 
 /**
- * The {@code inbox} section: the durable store of every user's messages; with the two room limits of
- * the {@code limits} section, which the store enforces inside the commit that changes a room.
+ * The {@code inbox} section: the durable store of every user's messages; with the room limits of the
+ * {@code limits} section, which the store enforces inside the commit that changes or sends to a room.
  */
 public record InboxConfig(
     Engine engine,
@@ -31,7 +31,8 @@ public record InboxConfig(
     boolean verifyInBackground,
     int maxRoomMembers,
     int maxRoomsPerUser,
-    int roomEventMembers) {
+    int roomEventMembers,
+    int roomReceiptMembers) {
 
   /**
    * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
@@ -95,6 +96,7 @@ public record InboxConfig(
         s.bool("verifyInBackground"),
         limits.intIn("maxRoomMembers", 1, 1_000_000),
         limits.intIn("maxRoomsPerUser", 1, 1_000_000),
-        limits.intIn("roomEventMembers", 1, 1_000_000));
+        limits.intIn("roomEventMembers", 1, 1_000_000),
+        limits.intIn("roomReceiptMembers", 1, 1_000_000));
   }
 }

@@ -17,7 +17,8 @@ public record LimitsConfig(
     long maxDeliveryLagMillis,
     int maxQueuedCopies,
     int maxSignalBytes,
-    int signalsPerSecond) {
+    int signalsPerSecond,
+    int roomReceiptMembers) {
 
   public static LimitsConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "limits");
@@ -35,6 +36,7 @@ public record LimitsConfig(
         s.longIn("maxDeliveryLagMillis", 10, 600_000),
         s.intIn("maxQueuedCopies", 1, 100_000_000),
         s.intIn("maxSignalBytes", 1, 65_536),
-        s.intIn("signalsPerSecond", 1, 1_000_000));
+        s.intIn("signalsPerSecond", 1, 1_000_000),
+        s.intIn("roomReceiptMembers", 1, 1_000_000));
   }
 }

@@ -53,12 +53,14 @@ final class Delivery {
     if (jsonFrame == null) {
       StoredMessage m = message;
       if (Senders.isDelivered(m.from())) {
-        jsonFrame = ServerFrames.delivered(m.msgId(), m.seq(), Senders.shown(m.from()), m.body(), m.ts())
+        jsonFrame = ServerFrames.delivered(m.msgId(), m.seq(), Senders.shown(m.from()), Senders.receiptRoom(m.from()),
+                m.body(), m.ts())
             .getBytes(StandardCharsets.UTF_8);
         return jsonFrame;
       }
       if (isReceipt()) {
-        jsonFrame = ServerFrames.read(m.msgId(), m.seq(), Senders.shown(m.from()), m.body(), m.ts())
+        jsonFrame = ServerFrames.read(m.msgId(), m.seq(), Senders.shown(m.from()), Senders.receiptRoom(m.from()),
+                m.body(), m.ts())
             .getBytes(StandardCharsets.UTF_8);
         return jsonFrame;
       }

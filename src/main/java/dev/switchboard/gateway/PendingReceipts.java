@@ -13,8 +13,8 @@ import java.util.List;
  */
 final class PendingReceipts {
 
-  /** A delivered message that asks for a receipt: what the receipt needs, not the body. */
-  record Pending(long seq, String msgId, String from) {
+  /** A delivered message that asks for a receipt: what the receipt needs, not the body ({@code room} null for a direct one). */
+  record Pending(long seq, String msgId, String from, String room) {
   }
 
   private final int max;
@@ -25,14 +25,14 @@ final class PendingReceipts {
   }
 
   /** Delivered messages come in seq order, so the deque stays sorted. */
-  void delivered(long seq, String msgId, String from) {
+  void delivered(long seq, String msgId, String from, String room) {
     if (pending == null) {
       pending = new ArrayDeque<>();
     }
     if (pending.size() == max) {
       pending.pollFirst();
     }
-    pending.addLast(new Pending(seq, msgId, from));
+    pending.addLast(new Pending(seq, msgId, from, room));
   }
 
   /** The pending messages at or below {@code seq}, oldest first, no longer pending. */

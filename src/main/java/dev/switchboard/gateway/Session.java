@@ -185,7 +185,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       send(send.id(), send.to(), send.body(), send.receipt());
     } else if (frame instanceof ClientFrame.RoomSend roomSend) {
       if (takeSend(roomSend.id())) {
-        submit(roomSend.id(), SendCommand.toRoom(user, roomSend.room(), roomSend.body(), roomSend.id()));
+        submit(roomSend.id(), SendCommand.toRoom(user, roomSend.room(), roomSend.body(), roomSend.id(), roomSend.receipt()));
       }
     } else if (frame instanceof ClientFrame.RoomCall call) {
       roomCall(call);
@@ -196,7 +196,11 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     } else if (frame instanceof ClientFrame.Signal signal) {
       signal(signal);
     } else if (frame instanceof ClientFrame.Read read) {
-      markRead(read);
+      if (read.room() != null) {
+        markRoomRead(read);
+      } else {
+        markRead(read);
+      }
     } else if (frame instanceof ClientFrame.Mute mute) {
       mute(mute);
     } else if (frame instanceof ClientFrame.Token token) {
@@ -240,6 +244,44 @@ final class Session implements DeliverySequencer.Output<Delivery> {
           if (!result.isStored()) {
             sendError(new ProtocolException(result.error(), "read receipt not stored: " + result.error().meaning()));
           }
+        })
+        .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
+  }
+
+  /**
+   * Stores a read receipt about a room's messages in the inbox of every other member, as
+   * {@link #markRead} does for one peer. The members are listed first (which refuses a non-member);
+   * a room above {@code limits.roomReceiptMembers} members is refused, so that one read never costs
+   * more copies than that. A second device reading the same message stores nothing new; if the room's
+   * members changed in between, the first receipt stands and the key's refusal is not the reader's concern.
+   */
+  private void markRoomRead(ClientFrame.Read read) {
+    if (!takeSend(null)) {
+      return;
+    }
+    gateway.roomRequest(new RoomRequest(RoomRequest.Op.MEMBERS, read.room(), null, user, false))
+        .compose(reply -> {
+          List<String> members = RoomInfo.fromJson(reply).members();
+          int limit = gateway.limits().roomReceiptMembers();
+          if (members.size() > limit) {
+            return Future.failedFuture(new ProtocolException(ErrorCode.ROOM_TOO_BIG, "room " + read.room() + " has more than "
+                + limit + " members (limits.roomReceiptMembers): it takes no read receipt"));
+          }
+          List<String> others = members.stream().filter(m -> !m.equals(user)).toList();
+          if (others.isEmpty()) {
+            return Future.succeededFuture();
+          }
+          return gateway.submitSend(new SendCommand(Senders.receipt(user, read.room()), others, read.upTo(), read.upTo()))
+              .map(outcome -> {
+                for (RecipientResult result : outcome.results()) {
+                  if (!result.isStored() && result.error() != ErrorCode.ID_REUSED) {
+                    sendError(new ProtocolException(result.error(), "read receipt not stored for " + result.to() + ": "
+                        + result.error().meaning()));
+                    break;
+                  }
+                }
+                return null;
+              });
         })
         .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
   }
@@ -424,7 +466,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
    * the sender's own rate already bounded the messages that ask for one.
    */
   private void storeDelivered(PendingReceipts.Pending acked) {
-    gateway.submitSend(new SendCommand(Senders.delivered(user), List.of(acked.from()), acked.msgId(), acked.msgId()))
+    gateway.submitSend(new SendCommand(Senders.delivered(user, acked.room()), List.of(acked.from()), acked.msgId(),
+            acked.msgId()))
         .onSuccess(outcome -> {
           RecipientResult result = outcome.results().get(0);
           if (!result.isStored()) {
@@ -446,8 +489,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     }
     gateway.countDelivered(delivery.live);
     if (json) {
-      if (delivery.asksReceipt()) {
-        pendingReceipts.delivered(delivery.seq(), delivery.message.msgId(), delivery.message.from());
+      if (delivery.asksReceipt() && !ownRoomCopy(delivery.message)) {
+        pendingReceipts.delivered(delivery.seq(), delivery.message.msgId(), delivery.message.from(), delivery.message.room());
       }
       byte[] frame = delivery.jsonFrame(gateway.messageFrames());
       if (frame.length <= gateway.settings().maxFrameBytes()) {
@@ -476,6 +519,11 @@ final class Session implements DeliverySequencer.Output<Delivery> {
         }
       });
     }
+  }
+
+  /** The sender's own copy of its room message: receipted by nobody, since the sender has it already. */
+  private boolean ownRoomCopy(StoredMessage message) {
+    return message.room() != null && message.from().equals(user);
   }
 
   @Override

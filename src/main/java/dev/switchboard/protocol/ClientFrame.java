@@ -18,8 +18,15 @@ public sealed interface ClientFrame {
     }
   }
 
-  /** A message to a room the user is a member of; {@code id} as for {@link Send}. */
-  record RoomSend(String id, String room, String body) implements ClientFrame {
+  /**
+   * A message to a room the user is a member of; {@code id} as for {@link Send}; {@code receipt}: the
+   * sender wants a {@code delivered} receipt from each member whose device acks it.
+   */
+  record RoomSend(String id, String room, String body, boolean receipt) implements ClientFrame {
+
+    public RoomSend(String id, String room, String body) {
+      this(id, room, body, false);
+    }
   }
 
   /** What a {@link RoomCall} asks. */
@@ -64,7 +71,15 @@ public sealed interface ClientFrame {
     }
   }
 
-  /** The user has read the conversation with {@code peer} up to the peer's message {@code upTo} (its msgId). */
-  record Read(String peer, String upTo) implements ClientFrame {
+  /**
+   * The user has read the conversation with {@code peer} up to the peer's message {@code upTo} (its
+   * msgId), or, when {@code room} is set instead ({@code peer} null), the room's messages up to
+   * {@code upTo}.
+   */
+  record Read(String peer, String upTo, String room) implements ClientFrame {
+
+    public Read(String peer, String upTo) {
+      this(peer, upTo, null);
+    }
   }
 }

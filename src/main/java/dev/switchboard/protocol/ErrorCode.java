@@ -39,7 +39,8 @@ public enum ErrorCode {
   NOT_OWNER(1025, 403, false, "only the room's owner adds and removes other members"),
   ROOM_FULL(1026, 409, false, "the room has the configured maximum of members"),
   TOO_MANY_ROOMS(1027, 409, false, "the user is a member of the configured maximum of rooms"),
-  ROOM_EXISTS(1028, 409, false, "a room with this id exists already");
+  ROOM_EXISTS(1028, 409, false, "a room with this id exists already"),
+  ROOM_TOO_BIG(1029, 409, false, "the room has more members than limits.roomReceiptMembers: its messages take no delivered receipt and it takes no read receipt");
 
   private final int failureCode;
   private final int httpStatus;

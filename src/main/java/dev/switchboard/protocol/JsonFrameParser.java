@@ -68,22 +68,23 @@ public final class JsonFrameParser {
       if (!ids.isValid(room)) {
         throw new ProtocolException(ErrorCode.INVALID_FIELD, "room is not a valid room id", id);
       }
-      if (json.containsKey("receipt")) {
-        // A room message's copies go to many members; a delivered receipt is defined for one recipient.
-        throw new ProtocolException(ErrorCode.INVALID_FIELD, "a room message takes no receipt: delivered receipts are for direct messages", id);
-      }
-      return new ClientFrame.RoomSend(id, room, requireBody(json, id));
+      String body = requireBody(json, id);
+      return new ClientFrame.RoomSend(id, room, body, optionalReceipt(json, id));
     }
     String to = requireString(json, "to", id);
     if (!ids.isValid(to)) {
       throw new ProtocolException(ErrorCode.INVALID_USER, "to is not a valid user id", id);
     }
     String body = requireBody(json, id);
+    return new ClientFrame.Send(id, to, body, optionalReceipt(json, id));
+  }
+
+  private static boolean optionalReceipt(JsonObject json, String id) {
     Object receipt = json.getValue("receipt");
     if (receipt != null && !(receipt instanceof Boolean)) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "receipt must be true or false", id);
     }
-    return new ClientFrame.Send(id, to, body, Boolean.TRUE.equals(receipt));
+    return Boolean.TRUE.equals(receipt);
   }
 
   private String requireBody(JsonObject json, String id) {
@@ -174,6 +175,20 @@ public final class JsonFrameParser {
   }
 
   private ClientFrame.Read parseRead(JsonObject json) {
+    if (json.containsKey("room")) {
+      if (json.containsKey("peer")) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "a read names a peer or a room, not both");
+      }
+      String room = requireString(json, "room", null);
+      if (!ids.isValid(room)) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "room is not a valid room id");
+      }
+      String upTo = requireString(json, "upTo", null);
+      if (!ids.isValid(upTo)) {
+        throw new ProtocolException(ErrorCode.INVALID_FIELD, "upTo must be the msgId of a message of the room");
+      }
+      return new ClientFrame.Read(null, upTo, room);
+    }
     String peer = requireString(json, "peer", null);
     if (!ids.isValid(peer)) {
       throw new ProtocolException(ErrorCode.INVALID_USER, "peer is not a valid user id");

@@ -126,8 +126,21 @@ public final class ServerFrames {
    * is acked and resumed like one.
    */
   public static String read(String msgId, long seq, String by, String upTo, long ts) {
-    return new JsonWriter().beginObject().field("type", "read").field("msgId", msgId).field("seq", seq)
-        .field("by", by).field("upTo", upTo).field("ts", ts).endObject().takeString();
+    return receipt("read", msgId, seq, by, null, upTo, ts);
+  }
+
+  /** As {@link #read(String, long, String, String, long)}, about the messages of {@code room} when it is set. */
+  public static String read(String msgId, long seq, String by, String room, String upTo, long ts) {
+    return receipt("read", msgId, seq, by, room, upTo, ts);
+  }
+
+  private static String receipt(String type, String msgId, long seq, String by, String room, String upTo, long ts) {
+    JsonWriter frame = new JsonWriter().beginObject().field("type", type).field("msgId", msgId).field("seq", seq)
+        .field("by", by);
+    if (room != null) {
+      frame.field("room", room);
+    }
+    return frame.field("upTo", upTo).field("ts", ts).endObject().takeString();
   }
 
   /** The user's offline notifications from {@code peer} (everyone when null) are now muted or not. */
@@ -153,7 +166,11 @@ public final class ServerFrames {
    * resumed like one.
    */
   public static String delivered(String msgId, long seq, String by, String upTo, long ts) {
-    return new JsonWriter().beginObject().field("type", "delivered").field("msgId", msgId).field("seq", seq)
-        .field("by", by).field("upTo", upTo).field("ts", ts).endObject().takeString();
+    return receipt("delivered", msgId, seq, by, null, upTo, ts);
+  }
+
+  /** As {@link #delivered(String, long, String, String, long)}, for a message of {@code room} when it is set. */
+  public static String delivered(String msgId, long seq, String by, String room, String upTo, long ts) {
+    return receipt("delivered", msgId, seq, by, room, upTo, ts);
   }
 }

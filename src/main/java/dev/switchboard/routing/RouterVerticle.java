@@ -455,7 +455,9 @@ public final class RouterVerticle extends VerticleBase {
     for (SendCommand command : commands) {
       if (command.room() != null) {
         // A back end's push may go to any room; a user's message only to a room they are a member of.
-        appends.add(AppendRequest.toRoom(command.from(), command.room(), messageIds.next(), command.body(), now,
+        String msgId = messageIds.next();
+        appends.add(AppendRequest.toRoom(command.from(), command.room(),
+            command.receipt() ? DeliveryReceipts.requesting(msgId) : msgId, command.body(), now,
             command.idempotencyKey(), Senders.isPush(command.from())));
         continue;
       }

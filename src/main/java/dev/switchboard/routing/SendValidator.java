@@ -89,11 +89,10 @@ final class SendValidator {
       if (!command.to().isEmpty()) {
         throw new ProtocolException(ErrorCode.INVALID_FIELD, "a message goes to users (to) or to a room (room), not both");
       }
-      if (command.receipt()) {
-        throw new ProtocolException(ErrorCode.INVALID_FIELD, "a room message takes no receipt: delivered receipts are for direct messages");
-      }
       checkBodyAndKey(command);
-      return command;
+      return command.receipt() && !Senders.isUser(command.from())
+          ? new SendCommand(command.from(), command.to(), command.body(), command.idempotencyKey(), false, command.room())
+          : command;
     }
     if (command.to().isEmpty()) {
       throw new ProtocolException(ErrorCode.INVALID_FIELD, "to must name at least one user");

@@ -57,9 +57,15 @@ public final class AppendPlanner {
 
   private final long maxMessagesPerUser;
   private final Predicate<String> owns;
+  private final int roomReceiptMembers;
 
   public AppendPlanner(long maxMessagesPerUser) {
-    this(maxMessagesPerUser, user -> true);
+    this(maxMessagesPerUser, Integer.MAX_VALUE);
+  }
+
+  /** {@code roomReceiptMembers}: the most members a room may have for a message to it to ask for delivered receipts. */
+  public AppendPlanner(long maxMessagesPerUser, int roomReceiptMembers) {
+    this(maxMessagesPerUser, user -> true, roomReceiptMembers);
   }
 
   /**
@@ -67,9 +73,10 @@ public final class AppendPlanner {
    * answers {@link #NOT_HERE} for the others, while keys and their fingerprints still cover the
    * whole request, so that every shard holding a part of a send tells a retry from a reused key.
    */
-  public AppendPlanner(long maxMessagesPerUser, Predicate<String> owns) {
+  public AppendPlanner(long maxMessagesPerUser, Predicate<String> owns, int roomReceiptMembers) {
     this.maxMessagesPerUser = maxMessagesPerUser;
     this.owns = owns;
+    this.roomReceiptMembers = roomReceiptMembers;
   }
 
   /** The answer for a recipient whose inbox is on another shard; whoever merges the shards' answers drops it. */
@@ -163,7 +170,7 @@ public final class AppendPlanner {
   private AppendResult planRoom(AppendRequest request, RoomLookup rooms, Map<String, Long> roomSeqs,
                                 Map<String, InboxHead> heads, Map<String, InboxHead> updated, List<StoredMessage> rows) {
     RoomRules.View room = rooms.view(request.room());
-    ErrorCode refused = RoomRules.checkSend(request, room);
+    ErrorCode refused = RoomRules.checkSend(request, room, roomReceiptMembers);
     if (refused != null) {
       return new AppendResult(false, List.of(RecipientResult.refused(request.room(), refused)), request.room(), 0);
     }

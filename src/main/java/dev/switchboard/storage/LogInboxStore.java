@@ -100,7 +100,7 @@ public final class LogInboxStore implements InboxStore {
     this.vertx = vertx;
     this.config = config;
     this.files = files;
-    this.planner = new AppendPlanner(config.maxMessagesPerUser());
+    this.planner = new AppendPlanner(config.maxMessagesPerUser(), config.roomReceiptMembers());
     this.roomRules = new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers());
   }
 

@@ -201,7 +201,7 @@ public final class PgInboxStore implements InboxStore {
     this.uri = uri;
     this.shard = shard;
     this.shards = shards;
-    this.planner = new AppendPlanner(config.maxMessagesPerUser(), this::owns);
+    this.planner = new AppendPlanner(config.maxMessagesPerUser(), this::owns, config.roomReceiptMembers());
     this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers()), this::owns);
     this.partitions = new Partitions(config.postgresPartitionMillis(), config.retentionMillis(),
         config.purgeIntervalMillis());

@@ -1,6 +1,7 @@
 package dev.switchboard.storage;
 
 import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.DeliveryReceipts;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.protocol.ErrorCode;
 
@@ -111,13 +112,20 @@ public final class RoomRules {
     return change.op() == RoomChange.Op.ADD && room.members().contains(change.member());
   }
 
-  /** Null if {@code request} may be sent to the room, else why not. */
-  public static ErrorCode checkSend(AppendRequest request, View room) {
+  /**
+   * Null if {@code request} may be sent to the room, else why not. A message that asks for delivered
+   * receipts goes only to rooms of at most {@code receiptMembers} members, so that one send never
+   * costs more receipts than that.
+   */
+  public static ErrorCode checkSend(AppendRequest request, View room, int receiptMembers) {
     if (!room.exists()) {
       return ErrorCode.ROOM_NOT_FOUND;
     }
     if (!request.asService() && !room.members().contains(request.from())) {
       return ErrorCode.NOT_A_MEMBER;
+    }
+    if (DeliveryReceipts.requested(request.roomMsgId()) && room.members().size() > receiptMembers) {
+      return ErrorCode.ROOM_TOO_BIG;
     }
     return null;
   }

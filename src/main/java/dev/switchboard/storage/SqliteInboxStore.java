@@ -107,7 +107,7 @@ public final class SqliteInboxStore implements InboxStore {
   public SqliteInboxStore(Vertx vertx, InboxConfig config) {
     this.vertx = vertx;
     this.config = config;
-    this.planner = new AppendPlanner(config.maxMessagesPerUser());
+    this.planner = new AppendPlanner(config.maxMessagesPerUser(), config.roomReceiptMembers());
     this.roomPlanner = new RoomChangePlanner(new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers()),
         user -> true);
   }

@@ -113,7 +113,7 @@ class AppendPlannerTest {
       + "with the room's next roomSeq for all")
   void roomMembersOfOtherShards() {
     RoomRules.View room = new RoomRules.View("alice", new java.util.LinkedHashSet<>(List.of("alice", "bob", "carol")), 4);
-    AppendPlanner.Plan plan = new AppendPlanner(10, user -> !user.equals("bob")).plan(
+    AppendPlanner.Plan plan = new AppendPlanner(10, user -> !user.equals("bob"), Integer.MAX_VALUE).plan(
         List.of(AppendRequest.toRoom("alice", "r", "m1", "hi", 1000, null, false)), Map.of("carol", new InboxHead(2, 2)),
         Map.of(), id -> room);
     AppendResult result = plan.results().get(0);

@@ -239,7 +239,8 @@ class LogHeapBoundTest extends LogTestSupport {
         base.idempotencyWindowMillis(), base.purgeIntervalMillis(), base.batchMaxMessages(), base.commitIntervalMillis(),
         base.cursorFlushMillis(), base.synchronous(), base.logSegmentBytes(), base.logRepair(), base.postgresUris(),
         base.postgresPoolSize(), base.postgresPartitionMillis(), base.postgresShardTimeoutMillis(), base.allowEmbeddedInCluster(), base.stopTimeoutMillis(), base.indexCacheMegabytes(), base.verifyInBackground(),
-        base.maxRoomMembers(), base.maxRoomsPerUser(), base.roomEventMembers());
+        base.maxRoomMembers(), base.maxRoomsPerUser(), base.roomEventMembers(),
+        base.roomReceiptMembers());
     LogInboxStore store = open(capped);
     try {
       for (int i = 1; i <= 6; i++) {

@@ -76,7 +76,7 @@ abstract class LogTestSupport {
     return new InboxConfig(InboxConfig.Engine.LOG, dir.toString(), HOUR, 100_000, 60_000, 60_000, 1000, 0, 200,
         "FULL", segmentBytes, repair, List.of("postgresql://x@127.0.0.1/x"), 1, 3_600_000, 5_000, false, 10_000, 1,
         verifyInBackground,
-        10_000, 1_000, 100);
+        10_000, 1_000, 100, 100);
   }
 
   /** Runs {@code call} on the store's context and waits for its outcome. */
