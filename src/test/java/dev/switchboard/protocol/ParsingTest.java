@@ -45,7 +45,10 @@ class ParsingTest {
       "{\"type\":\"read\",\"peer\":\"bob\"}; missing_field",
       "{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":7}; invalid_field",
       "{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m 1\"}; invalid_field",
-      "{\"type\":\"send\",\"id\":\"a\",\"room\":\"team\",\"body\":\"x\",\"receipt\":true}; invalid_field",
+      "{\"type\":\"send\",\"id\":\"a\",\"room\":\"team\",\"body\":\"x\",\"receipt\":\"yes\"}; invalid_field",
+      "{\"type\":\"read\",\"room\":\"team\",\"peer\":\"bob\",\"upTo\":\"m-1\"}; invalid_field",
+      "{\"type\":\"read\",\"room\":\"t|m\",\"upTo\":\"m-1\"}; invalid_field",
+      "{\"type\":\"read\",\"room\":\"team\"}; missing_field",
       "{\"type\":\"mute\",\"peer\":\"bob\",\"room\":\"team\",\"muted\":true}; invalid_field",
       "{\"type\":\"mute\",\"room\":\"t|m\",\"muted\":true}; invalid_field"})
   @DisplayName("each malformed frame is refused with its own code")
@@ -74,6 +77,9 @@ class ParsingTest {
     assertEquals(new ClientFrame.Signal("bob", "typing", null),
         parser.parse("{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"typing\"}"));
     assertEquals(new ClientFrame.Read("bob", "m-1"), parser.parse("{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m-1\"}"));
+    assertEquals(new ClientFrame.Read(null, "m-1", "team"), parser.parse("{\"type\":\"read\",\"room\":\"team\",\"upTo\":\"m-1\"}"));
+    assertEquals(new ClientFrame.RoomSend("a", "team", "x", true),
+        parser.parse("{\"type\":\"send\",\"id\":\"a\",\"room\":\"team\",\"body\":\"x\",\"receipt\":true}"));
     assertEquals(new ClientFrame.Mute(null, "team", true), parser.parse("{\"type\":\"mute\",\"room\":\"team\",\"muted\":true}"));
   }
 

@@ -169,6 +169,7 @@ class ProtocolDocsTest {
         parser.parse(golden("client/token.json")));
     assertEquals(new ClientFrame.Signal("bob", "typing", "{\"state\":\"on\"}"), parser.parse(golden("client/signal.json")));
     assertEquals(new ClientFrame.Read("bob", "3kq9x0c1f2-1a"), parser.parse(golden("client/read.json")));
+    assertEquals(new ClientFrame.Read(null, "3kq9x0c1f2-1b", "team"), parser.parse(golden("client/read-room.json")));
     assertEquals(new ClientFrame.Mute("alice", true), parser.parse(golden("client/mute.json")));
     assertEquals(new ClientFrame.RoomSend("c-20", "team", "Hello, team"), parser.parse(golden("client/send-room.json")));
     assertEquals(new ClientFrame.RoomCall("q-1", ClientFrame.RoomOp.CREATE, "team", null), parser.parse(golden("client/createRoom.json")));
@@ -195,6 +196,10 @@ class ProtocolDocsTest {
         new String[] {"server/read.json", ServerFrames.read("3kq9x0c1f2-1d", 44, "alice", "3kq9x0c1f2-1a", 1763888520000L)},
         new String[] {"server/delivered.json",
             ServerFrames.delivered("3kq9x0c1f2-1e", 45, "bob", "3kq9x0c1f2-1a.r", 1763888460000L)},
+        new String[] {"server/read-room.json",
+            ServerFrames.read("3kq9x0c1f2-1f", 46, "alice", "team", "3kq9x0c1f2-1b", 1763888580000L)},
+        new String[] {"server/delivered-room.json",
+            ServerFrames.delivered("3kq9x0c1f2-1g", 47, "carol", "team", "3kq9x0c1f2-1c.r", 1763888640000L)},
         new String[] {"server/muted.json", ServerFrames.muted("alice", true)},
         new String[] {"server/error.json", ServerFrames.error("c-18", ErrorCode.INBOX_FULL, ErrorCode.INBOX_FULL.meaning())},
         new String[] {"server/accepted-room.json",

@@ -7,6 +7,7 @@ import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.bus.RoomChangeResult;
 import dev.switchboard.bus.RoomInfo;
+import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.config.InboxConfig;
@@ -508,6 +509,63 @@ abstract class InboxStoreContractTest {
         })
         .onComplete(ctx.succeeding(carolsRooms -> ctx.verify(() -> {
           assertEquals(List.of(), carolsRooms);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a room message asking for delivered receipts is stored up to limits.roomReceiptMembers members and refused "
+      + "room_too_big above; a receipt about a room is stored once per key and reads back with its room after reopening")
+  void roomReceipts(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100, new JsonObject(), new JsonObject().put("roomReceiptMembers", 2));
+    InboxStore store = newStore(vertx, config);
+    String delivered = Senders.delivered("bob", "r");
+    String read = Senders.receipt("bob", "r");
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2)))
+        .compose(v -> store.append(List.of(AppendRequest.toRoom("alice", "r", "r-ask.r", "ask", 3, "k1", false)), List.of(), 3))
+        .compose(sent -> {
+          ctx.verify(() -> {
+            assertEquals(3L, sent.get(0).roomSeq());
+            assertTrue(sent.get(0).results().stream().allMatch(r -> r.isStored() && "r-ask.r".equals(r.msgId())));
+          });
+          // bob's receipts for alice, each sent twice (two devices): stored once per key.
+          AppendRequest receipt = new AppendRequest(delivered, "r-ask.r", 4, "r-ask.r",
+              List.of(new AppendRequest.Recipient("alice", "d-1")));
+          AppendRequest readReceipt = new AppendRequest(read, "r-ask.r", 4, "r-ask.r",
+              List.of(new AppendRequest.Recipient("alice", "d-2")));
+          return store.append(List.of(receipt, readReceipt), List.of(), 4)
+              .compose(first -> store.append(List.of(receipt, readReceipt), List.of(), 5).map(second -> {
+                ctx.verify(() -> {
+                  assertFalse(first.get(0).duplicate());
+                  assertTrue(second.get(0).duplicate());
+                  assertTrue(second.get(1).duplicate());
+                });
+                return null;
+              }));
+        })
+        .compose(v -> changes(store, add("r", "carol", "alice", 6)))
+        .compose(v -> store.append(List.of(AppendRequest.toRoom("alice", "r", "r-big.r", "too many", 7, "k2", false),
+            toRoom("alice", "r", "plain", "k3", 7)), List.of(), 7))
+        .compose(sent -> {
+          ctx.verify(() -> {
+            assertEquals(ErrorCode.ROOM_TOO_BIG, sent.get(0).results().get(0).error());
+            assertEquals(0L, sent.get(0).roomSeq());
+            assertEquals(List.of("alice", "bob", "carol"), sent.get(1).results().stream().map(RecipientResult::to).toList());
+          });
+          return store.close();
+        })
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open().compose(x -> reopened.read("alice", 0, 20, 8)).eventually(reopened::close);
+        })
+        .onComplete(ctx.succeeding(alice -> ctx.verify(() -> {
+          List<StoredMessage> receipts = alice.messages().stream()
+              .filter(m -> Senders.isDelivered(m.from()) || Senders.isReceipt(m.from())).toList();
+          assertEquals(List.of(new StoredMessage("d-1", 4, delivered, "alice", "r-ask.r", 4),
+              new StoredMessage("d-2", 5, read, "alice", "r-ask.r", 4)), receipts);
+          assertEquals(List.of("r", "r"), receipts.stream().map(m -> Senders.receiptRoom(m.from())).toList());
+          assertEquals(List.of("bob", "bob"), receipts.stream().map(m -> Senders.shown(m.from())).toList());
           ctx.completeNow();
         })));
   }
