@@ -144,9 +144,14 @@ export interface Signal {
   data?: Record<string, unknown>;
 }
 
-/** A read receipt: `by` has read this user's messages to them up to the message `upTo` (a msgId from `accepted`). */
+/**
+ * A read receipt: `by` has read this user's messages to them up to the message `upTo` (a msgId from
+ * `accepted`), or, with `room`, the room's messages up to `upTo`.
+ */
 export interface ReadReceipt {
   by: string;
+  /** Present when the receipt is about a room's messages (readRoom() of another member). */
+  room?: string;
   upTo: string;
   /** The receipt's own id and position in this user's inbox. */
   msgId: string;
@@ -160,6 +165,8 @@ export interface ReadReceipt {
  */
 export interface DeliveredReceipt {
   by: string;
+  /** Present for a room message: one receipt per member whose device received it. */
+  room?: string;
   upTo: string;
   /** The receipt's own id and position in this user's inbox. */
   msgId: string;
@@ -268,7 +275,7 @@ export declare class SwitchboardClient extends EventTarget {
   /** `receipt: true` asks for a 'delivered' event once a device of `to` has received (acked) the message. */
   send(to: string, body: string, options?: { id?: string; receipt?: boolean }): SendPromise;
   /** Sends to every member of `room` (this user must be one), queued and retried like send(). */
-  sendToRoom(room: string, body: string, options?: { id?: string }): SendPromise;
+  sendToRoom(room: string, body: string, options?: { id?: string; receipt?: boolean }): SendPromise;
   /** Creates a room owned by this user. Waits for a synced connection; not queued across connections. */
   createRoom(room: string): Promise<RoomChanged>;
   /** Adds `user` (the owner only). */
@@ -285,6 +292,8 @@ export declare class SwitchboardClient extends EventTarget {
   signal(to: string, kind: string, data?: Record<string, unknown>): boolean;
   /** Tells `peer` this user has read their messages up to `msgId`; sent when a connection is open. */
   markRead(peer: string, msgId: string): void;
+  /** Tells the other members of `room` this user has read the room's messages up to `msgId`. */
+  readRoom(room: string, msgId: string): void;
   retryNow(): void;
   refreshToken(token: string): void;
 }

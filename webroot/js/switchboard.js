@@ -14,7 +14,7 @@
 //
 // See docs/client-js.md for usage, the states and events, and what each refusal does.
 
-export const VERSION = '2.3.0';
+export const VERSION = '2.4.0';
 
 const SUBPROTOCOL = 'switchboard.v1';
 // Close codes this client uses itself, apart from the server's (4000 idle, 4001 token expired, 4002 rate limited).
@@ -143,6 +143,8 @@ export class SwitchboardClient extends EventTarget {
     this._seen = new Set();     // recent msgIds, insertion-ordered so the oldest can be evicted
     this._readsToSend = new Map(); // peer -> msgId marked read while no connection was open
     this._readsSent = new Map();   // peer -> msgId last sent on this connection, so repeats cost nothing
+    this._roomReadsToSend = new Map(); // room -> msgId marked read while no connection was open
+    this._roomReadsSent = new Map();   // room -> msgId last sent on this connection
     const cursor = this._loadCursor();
     this._lastSeq = cursor.seq;
     this._epoch = cursor.epoch;
@@ -314,11 +316,16 @@ export class SwitchboardClient extends EventTarget {
   /**
    * Sends `body` to every member of `room` (this user must be one), with the guarantees of
    * `send()`: queued offline, retried with the same id, settled once. Resolves with the accepted
-   * frame, which carries `room`, `roomSeq` and the one `msgId` every member's copy has. Room
-   * messages take no delivered receipt.
+   * frame, which carries `room`, `roomSeq` and the one `msgId` every member's copy has. Pass
+   * `{receipt: true}` to get a 'delivered' event (with `room`) from each other member whose device
+   * received it; a room above the server's limits.roomReceiptMembers refuses it with room_too_big.
    */
-  sendToRoom(room, body, { id } = {}) {
-    return this._queue({ id: id || randomId(), room, body, createdAt: this._now(), own: true });
+  sendToRoom(room, body, { id, receipt } = {}) {
+    const entry = { id: id || randomId(), room, body, createdAt: this._now(), own: true };
+    if (receipt === true) {
+      entry.receipt = true;
+    }
+    return this._queue(entry);
   }
 
   _queue(entry) {
@@ -418,6 +425,36 @@ export class SwitchboardClient extends EventTarget {
     }
     this._readsSent.set(peer, msgId);
     this._raw(conn, { type: 'read', peer, upTo: msgId });
+  }
+
+  /**
+   * Tells the other members of `room` that this user has read the room's messages up to `msgId`
+   * (a message of the room). Sent like markRead(): at once, or when the next connection opens
+   * (only the newest per room); the same message again sends nothing. A refusal (not_a_member,
+   * room_too_big) comes as an 'error' event.
+   */
+  readRoom(room, msgId) {
+    const problem = idProblem(room, this.options.maxIdLength);
+    if (problem) {
+      throw new TypeError(`room ${problem}`);
+    }
+    if (typeof msgId !== 'string' || idProblem(msgId, this.options.maxIdLength)) {
+      throw new TypeError('msgId must be the msgId of a message of the room');
+    }
+    const conn = this._conn;
+    if (conn && conn.ws.readyState === 1 && this._state === State.OPEN) {
+      this._sendRoomRead(conn, room, msgId);
+    } else {
+      this._roomReadsToSend.set(room, msgId);
+    }
+  }
+
+  _sendRoomRead(conn, room, msgId) {
+    if (this._roomReadsSent.get(room) === msgId) {
+      return;
+    }
+    this._roomReadsSent.set(room, msgId);
+    this._raw(conn, { type: 'read', room, upTo: msgId });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -617,6 +654,11 @@ export class SwitchboardClient extends EventTarget {
       this._sendRead(conn, peer, msgId);
     }
     this._readsToSend.clear();
+    this._roomReadsSent.clear();
+    for (const [room, msgId] of this._roomReadsToSend) {
+      this._sendRoomRead(conn, room, msgId);
+    }
+    this._roomReadsToSend.clear();
     this._pump();
   }
 
@@ -853,7 +895,11 @@ export class SwitchboardClient extends EventTarget {
       this._remember(m.msgId);
       if (m.type === 'read' || m.type === 'delivered') {
         // A receipt holds a seq in this inbox like a message: processed and acked the same way.
-        this._emit(m.type, { by: m.by, upTo: m.upTo, msgId: m.msgId, seq: m.seq, ts: m.ts });
+        const receipt = { by: m.by, upTo: m.upTo, msgId: m.msgId, seq: m.seq, ts: m.ts };
+        if (m.room != null) {
+          receipt.room = m.room; // about a room's message: one per member for delivered
+        }
+        this._emit(m.type, receipt);
       } else if (m.type === 'room') {
         this._emit('room', {
           room: m.room, roomSeq: m.roomSeq, event: m.event, member: m.member, by: m.by, msgId: m.msgId, seq: m.seq, ts: m.ts,
@@ -1505,12 +1551,11 @@ export function utf8Length(s) {
   return n;
 }
 
-/** The send frame of an outbox entry: to a user (perhaps asking for a delivered receipt), or to a room. */
+/** The send frame of an outbox entry: to a user or to a room, perhaps asking for delivered receipts. */
 function sendFrame(entry) {
-  if (entry.room != null) {
-    return { type: 'send', id: entry.id, room: entry.room, body: entry.body };
-  }
-  const frame = { type: 'send', id: entry.id, to: entry.to, body: entry.body };
+  const frame = entry.room != null
+    ? { type: 'send', id: entry.id, room: entry.room, body: entry.body }
+    : { type: 'send', id: entry.id, to: entry.to, body: entry.body };
   if (entry.receipt) {
     frame.receipt = true;
   }
