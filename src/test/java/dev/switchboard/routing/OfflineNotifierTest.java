@@ -43,7 +43,9 @@ class OfflineNotifierTest {
         new SendCommand("alice", List.of("bob", "carol", "dave", "erin", "frank"), "hi", "c-1"),
         new SendCommand(Senders.push("shop"), List.of("carol"), "shipped", null),
         new SendCommand(Senders.receipt("alice"), List.of("carol"), "m-1", "m-1"),
-        new SendCommand(Senders.delivered("alice"), List.of("carol"), "m-2", "m-2"));
+        new SendCommand(Senders.delivered("alice"), List.of("carol"), "m-2", "m-2"),
+        new SendCommand(Senders.receipt("alice", "team"), List.of("carol"), "m-3", "m-3"),
+        new SendCommand(Senders.delivered("alice", "team"), List.of("carol"), "m-4.r", "m-4.r"));
     OfflineNotifier.Planned planned = notifier.plan(commands, Map.of("bob", Map.of("node-1", 1)), 42).result();
     assertEquals(2, planned.muted());
     assertEquals(0, planned.queueFull());
