@@ -22,7 +22,7 @@ public record LimitsConfig(
 
   public static LimitsConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "limits");
-    return new LimitsConfig(
+    LimitsConfig limits = new LimitsConfig(
         s.intIn("maxBodyBytes", 1, 16 * 1024 * 1024),
         s.intIn("maxIdLength", 1, 1024),
         s.intIn("maxRecipients", 1, 1_000_000),
@@ -38,5 +38,11 @@ public record LimitsConfig(
         s.intIn("maxSignalBytes", 1, 65_536),
         s.intIn("signalsPerSecond", 1, 1_000_000),
         s.intIn("roomReceiptMembers", 1, 1_000_000));
+    // A room's read receipt is one send to every other member: it must pass the recipient limit.
+    if (limits.roomReceiptMembers() > limits.maxRecipients() + 1) {
+      throw new IllegalArgumentException(s.key("roomReceiptMembers") + " must be at most limits.maxRecipients + 1, got "
+          + limits.roomReceiptMembers());
+    }
+    return limits;
   }
 }

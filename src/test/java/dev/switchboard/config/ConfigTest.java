@@ -106,6 +106,10 @@ class ConfigTest {
       badPort.getJsonObject("gateway").put("port", 70000);
       assertEquals("gateway.port must be 0..65535, got 70000",
           assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badPort)).getMessage());
+      JsonObject badReceipts = json.copy();
+      badReceipts.getJsonObject("limits").put("maxRecipients", 10).put("roomReceiptMembers", 12);
+      assertEquals("limits.roomReceiptMembers must be at most limits.maxRecipients + 1, got 12",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badReceipts)).getMessage());
       JsonObject badHeartbeat = json.copy();
       badHeartbeat.getJsonObject("gateway").put("idleTimeoutSeconds", 10).put("heartbeatIntervalSeconds", 20);
       assertTrue(assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badHeartbeat))
