@@ -47,7 +47,12 @@ class ParsingTest {
       "{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m 1\"}; invalid_field",
       "{\"type\":\"send\",\"id\":\"a\",\"room\":\"team\",\"body\":\"x\",\"receipt\":true}; invalid_field",
       "{\"type\":\"mute\",\"peer\":\"bob\",\"room\":\"team\",\"muted\":true}; invalid_field",
-      "{\"type\":\"mute\",\"room\":\"t|m\",\"muted\":true}; invalid_field"})
+      "{\"type\":\"mute\",\"room\":\"t|m\",\"muted\":true}; invalid_field",
+      "{\"type\":\"mute\",\"id\":\"\",\"muted\":true}; invalid_field",
+      "{\"type\":\"mute\",\"id\":7,\"muted\":true}; invalid_field",
+      "{\"type\":\"muted\",\"peer\":\"bob\"}; missing_field",
+      "{\"type\":\"muted\",\"id\":\"q\",\"peer\":\"bob\",\"room\":\"team\"}; invalid_field",
+      "{\"type\":\"muted\",\"id\":\"q\",\"peer\":\"b b\"}; invalid_user"})
   @DisplayName("each malformed frame is refused with its own code")
   void refusals(String frame, String code) {
     ProtocolException e = assertThrows(ProtocolException.class, () -> parser.parse(frame));
@@ -75,6 +80,10 @@ class ParsingTest {
         parser.parse("{\"type\":\"signal\",\"to\":\"bob\",\"kind\":\"typing\"}"));
     assertEquals(new ClientFrame.Read("bob", "m-1"), parser.parse("{\"type\":\"read\",\"peer\":\"bob\",\"upTo\":\"m-1\"}"));
     assertEquals(new ClientFrame.Mute(null, "team", true), parser.parse("{\"type\":\"mute\",\"room\":\"team\",\"muted\":true}"));
+    assertEquals(new ClientFrame.MuteQuery("q", null, null), parser.parse("{\"type\":\"muted\",\"id\":\"q\"}"));
+    ProtocolException refused = assertThrows(ProtocolException.class,
+        () -> parser.parse("{\"type\":\"mute\",\"id\":\"m-1\",\"peer\":\"b b\",\"muted\":true}"));
+    assertEquals("m-1", refused.frameId());
   }
 
   @Test
