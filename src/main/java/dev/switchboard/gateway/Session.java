@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * One client connection: reads its frames, sends its messages through the router, and writes
@@ -68,6 +69,11 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private String lastRecipient;
   /** The socket's write queue filled up: live messages are left in the store until it drains. */
   private boolean behind;
+  /**
+   * The last mute or mute query of this session: each waits for the one before, since a mute reads
+   * its setting and then moves it, and two under way at once would both read the older value.
+   */
+  private Future<Void> muteTurn = Future.succeededFuture();
   /** A page read the sequencer asked for while behind, made once the socket drains. */
   private boolean readWithheld;
   private Long withheldAfter;
@@ -257,7 +263,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     }
     String mutes = SystemInboxes.mutes(user);
     String device = muteDevice(mute.peer(), mute.room());
-    gateway.readPage(new ReadRequest(mutes, device, null, 0))
+    inMuteTurn(() -> gateway.readPage(new ReadRequest(mutes, device, null, 0))
         .onSuccess(page -> {
           long next = SystemInboxes.toggled(page.after(), mute.muted());
           if (next != page.after()) {
@@ -265,7 +271,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
           }
           write(ServerFrames.muted(mute.id(), mute.peer(), mute.room(), mute.muted()));
         })
-        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), mute.id())));
+        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), mute.id()))));
   }
 
   /**
@@ -276,9 +282,14 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     if (!takeSend(query.id())) {
       return;
     }
-    gateway.readPage(new ReadRequest(SystemInboxes.mutes(user), muteDevice(query.peer(), query.room()), null, 0))
+    inMuteTurn(() -> gateway.readPage(new ReadRequest(SystemInboxes.mutes(user), muteDevice(query.peer(), query.room()), null, 0))
         .onSuccess(page -> write(ServerFrames.muted(query.id(), query.peer(), query.room(), SystemInboxes.muted(page.after()))))
-        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), query.id())));
+        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), query.id()))));
+  }
+
+  /** Runs {@code step} once the session's previous mute or query has finished, failed or not. */
+  private void inMuteTurn(Supplier<Future<?>> step) {
+    muteTurn = muteTurn.transform(done -> step.get().<Void>mapEmpty().recover(e -> Future.succeededFuture()));
   }
 
   /** The device of the user's mutes inbox that keeps the setting for this peer, room or everyone. */

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,6 +84,28 @@ class MuteIT {
                           });
                           return null;
                         })))))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("mutes of one setting sent back to back, without waiting for answers, leave the last one's value")
+  void backToBackMutesKeepTheLast(Vertx vertx, VertxTestContext ctx) {
+    TestServer.start(vertx, dataDir).compose(server -> server.online("erin", "phone").compose(erin ->
+            erin.send(frame("mute", "m-1").put("peer", "frank").put("muted", true))
+                .compose(v -> erin.send(frame("mute", "m-2").put("peer", "frank").put("muted", false)))
+                .compose(v -> erin.send(frame("mute", "m-3").put("room", "news").put("muted", true)))
+                .compose(v -> erin.send(frame("mute", "m-4").put("room", "news").put("muted", false)))
+                .compose(v -> erin.send(frame("mute", "m-5").put("room", "news").put("muted", true)))
+                .compose(v -> erin.expect("muted", 5))
+                .compose(answers -> ask(erin, frame("muted", "q-1").put("peer", "frank")).compose(frank ->
+                    ask(erin, frame("muted", "q-2").put("room", "news")).map(news -> {
+                      ctx.verify(() -> {
+                        assertEquals(List.of("m-1", "m-2", "m-3", "m-4", "m-5"), answers.stream().map(a -> a.getString("id")).toList());
+                        assertEquals(false, frank.getBoolean("muted"));
+                        assertEquals(true, news.getBoolean("muted"));
+                      });
+                      return null;
+                    })))))
         .onComplete(ctx.succeedingThenComplete());
   }
 }
