@@ -137,6 +137,16 @@ export interface RoomMembers {
   members: string[];
 }
 
+/** Whose offline notifications a mute is about: one peer, one room, or (neither) everyone. */
+export type MuteTarget = { peer: string; room?: never } | { room: string; peer?: never } | Record<string, never>;
+
+/** The server's `muted` answer: the setting named, as stored. */
+export interface MuteState {
+  peer?: string;
+  room?: string;
+  muted: boolean;
+}
+
 /** An ephemeral signal from another user (for example `kind` 'typing'): never stored. */
 export interface Signal {
   from: string;
@@ -288,6 +298,13 @@ export declare class SwitchboardClient extends EventTarget {
   members(room: string): Promise<RoomMembers>;
   /** The rooms this user is a member of, sorted. */
   rooms(): Promise<string[]>;
+  /**
+   * Mutes (`muted` false: unmutes) offline notifications from a peer, of a room, or from everyone.
+   * Kept until answered, written again after a reconnect; rejects on a refusal or close().
+   */
+  mute(target?: MuteTarget, muted?: boolean): Promise<MuteState>;
+  /** The stored setting for a peer, a room or everyone (that setting alone); queued like mute(). */
+  muted(target?: MuteTarget): Promise<MuteState>;
   /** Sends an ephemeral signal to the live sessions of `to`; false when there is no open connection (dropped). */
   signal(to: string, kind: string, data?: Record<string, unknown>): boolean;
   /** Tells `peer` this user has read their messages up to `msgId`; sent when a connection is open. */

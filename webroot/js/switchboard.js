@@ -10,7 +10,8 @@
 //  - queues sends in a stored outbox (one storage record per send) that one tab at a time owns,
 //    paces them below the server's rate limit, re-sends unconfirmed ones with the SAME id, and
 //    drops a queued send only when the server's answer is final for it;
-//  - renews its token ahead of the token's own expiry.
+//  - renews its token ahead of the token's own expiry;
+//  - keeps mute settings and mute queries until the server answers them, across reconnects.
 //
 // See docs/client-js.md for usage, the states and events, and what each refusal does.
 
@@ -145,6 +146,7 @@ export class SwitchboardClient extends EventTarget {
     this._readsSent = new Map();   // peer -> msgId last sent on this connection, so repeats cost nothing
     this._roomReadsToSend = new Map(); // room -> msgId marked read while no connection was open
     this._roomReadsSent = new Map();   // room -> msgId last sent on this connection
+    this._mutes = new Map();       // id -> mute or mute query not answered yet, in the order made (see mute())
     const cursor = this._loadCursor();
     this._lastSeq = cursor.seq;
     this._epoch = cursor.epoch;
@@ -285,6 +287,7 @@ export class SwitchboardClient extends EventTarget {
     for (const waiter of this._readyWaiters.splice(0)) {
       waiter.reject(new SwitchboardError('closed', 'client closed'));
     }
+    this._closeMutes();
   }
 
   /** Resolves with {seq} once the current or next connection has delivered the stored backlog. */
@@ -529,6 +532,147 @@ export class SwitchboardClient extends EventTarget {
     request.resolve(answer);
   }
 
+  // ---------------------------------------------------------------------------------------
+  // Mutes: offline notifications (the server's webhook) muted per peer, per room or for everyone
+
+  /**
+   * Mutes (or with `muted` false unmutes) offline notifications from `{peer}`, of the messages of
+   * `{room}`, or from everyone (`{}`). Resolves with the server's answer `{peer?, room?, muted}`
+   * once the setting is stored; rejects with a SwitchboardError on a refusal. Works offline: kept
+   * (in memory) and written when a connection opens, and written again on the next connection if
+   * this one drops before the answer (setting a mute twice changes nothing).
+   */
+  mute(target = {}, muted = true) {
+    if (typeof muted !== 'boolean') {
+      return Promise.reject(new SwitchboardError('invalid_field', 'muted must be true or false'));
+    }
+    return this._queueMute(target, muted);
+  }
+
+  /** Resolves with the stored setting for `{peer}`, `{room}` or everyone (`{}`): `{peer?, room?, muted}`; queued like mute(). */
+  muted(target = {}) {
+    return this._queueMute(target, undefined);
+  }
+
+  _queueMute(target, muted) {
+    const { peer, room } = target ?? {};
+    if (peer != null && room != null) {
+      return Promise.reject(new SwitchboardError('invalid_field', 'a mute names a peer or a room, not both'));
+    }
+    const name = room != null ? 'room' : 'peer';
+    const problem = (peer ?? room) != null ? idProblem(peer ?? room, this.options.maxIdLength) : null;
+    if (problem) {
+      return Promise.reject(new SwitchboardError(name === 'peer' ? 'invalid_user' : 'invalid_field', `${name} ${problem}`));
+    }
+    if (this._stopped) {
+      return Promise.reject(new SwitchboardError('closed', 'client is closed'));
+    }
+    const entry = { id: randomId(), peer, room, muted, key: room != null ? 'room|' + room : peer ?? '', attempts: 0 };
+    const promise = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    this._mutes.set(entry.id, entry);
+    this._pumpMutes();
+    return promise;
+  }
+
+  /**
+   * Writes the mutes and queries that wait, in order, taking tokens from the sends' rate bucket
+   * (the server counts them as sends). One per peer, room or everyone is in flight at a time: the
+   * server reads and then moves a setting, so two at once could leave the older one's value.
+   */
+  _pumpMutes() {
+    const conn = this._conn;
+    if (!conn || this._state !== State.OPEN || conn.ws.readyState !== 1) {
+      return;
+    }
+    const bucket = this._bucket;
+    const now = this._now();
+    bucket.tokens = Math.min(this.options.sendBurst, bucket.tokens + ((now - bucket.at) / 1000) * bucket.rate);
+    bucket.at = now;
+    const busy = new Set();
+    for (const entry of this._mutes.values()) {
+      if (busy.has(entry.key)) {
+        continue;
+      }
+      busy.add(entry.key);
+      if (entry.sentOn === conn || entry.retryTimer) {
+        continue;
+      }
+      if (bucket.tokens < 1) {
+        clearTimeout(this._muteTimer);
+        this._muteTimer = setTimeout(() => this._pumpMutes(), Math.ceil(((1 - bucket.tokens) / bucket.rate) * 1000));
+        return;
+      }
+      bucket.tokens -= 1;
+      entry.sentOn = conn;
+      const frame = { type: entry.muted === undefined ? 'muted' : 'mute', id: entry.id };
+      if (entry.peer != null) frame.peer = entry.peer;
+      if (entry.room != null) frame.room = entry.room;
+      if (entry.muted !== undefined) frame.muted = entry.muted;
+      this._raw(conn, frame);
+    }
+  }
+
+  /** A `muted` answer: by id, or (from a server that does not echo ids) the oldest in flight for its peer or room. */
+  _onMuted(conn, frame) {
+    const key = frame.room != null ? 'room|' + frame.room : frame.peer ?? '';
+    const entry = this._mutes.get(frame.id)
+      ?? [...this._mutes.values()].find((e) => frame.id == null && e.sentOn === conn && e.key === key);
+    if (!entry) {
+      return;
+    }
+    const answer = { ...frame };
+    delete answer.type;
+    delete answer.id;
+    this._settleMute(entry, answer, null);
+  }
+
+  /**
+   * An error naming a mute: rate_limited, unavailable, internal and overloaded are tried again with
+   * the same rules as a send (a jittered, doubling wait); any other code is final. Returns whether
+   * the id was a mute's.
+   */
+  _onMuteError(id, error) {
+    const entry = this._mutes.get(id);
+    if (!entry) {
+      return false;
+    }
+    if (WAIT_SEND_ERRORS.has(error.code) || RETRY_SEND_ERRORS.has(error.code)) {
+      entry.attempts += 1;
+      entry.sentOn = null;
+      const window = Math.min(this.options.maxReconnectDelay, this.options.sendRetryDelay * 2 ** (entry.attempts - 1));
+      const delay = Math.round(this._random() * window);
+      entry.retryTimer = setTimeout(() => {
+        entry.retryTimer = null;
+        this._pumpMutes();
+      }, delay);
+    } else {
+      this._settleMute(entry, null, error);
+    }
+    return true;
+  }
+
+  _settleMute(entry, answer, error) {
+    this._mutes.delete(entry.id);
+    clearTimeout(entry.retryTimer);
+    if (answer) {
+      entry.resolve(answer);
+    } else {
+      entry.reject(error);
+    }
+    this._pumpMutes(); // the next one for the same peer or room may go now
+  }
+
+  /** close(): every mute not answered yet rejects with `closed`. */
+  _closeMutes() {
+    clearTimeout(this._muteTimer);
+    for (const entry of [...this._mutes.values()]) {
+      this._settleMute(entry, null, new SwitchboardError('closed', 'client closed before the server answered the mute'));
+    }
+  }
+
   /** While reconnecting: skip the rest of the back-off wait and try now. */
   retryNow() {
     if (this._retryTimer && this._started) {
@@ -660,6 +804,7 @@ export class SwitchboardClient extends EventTarget {
     }
     this._roomReadsToSend.clear();
     this._pump();
+    this._pumpMutes();
   }
 
   /** Ends `conn` (closed by the server, the network, or us) and decides whether to come back. */
@@ -865,6 +1010,7 @@ export class SwitchboardClient extends EventTarget {
       case 'delivered': this._onMessage(conn, frame); break;
       case 'room': this._onMessage(conn, frame); break;
       case 'done': case 'members': case 'rooms': this._onAnswer(conn, frame); break;
+      case 'muted': this._onMuted(conn, frame); break;
       case 'signal': this._emit('signal', { from: frame.from, kind: frame.kind, data: frame.data }); break;
       case 'gap': this._onGap(conn, frame); break;
       case 'synced': this._onSynced(conn, frame); break;
@@ -974,6 +1120,9 @@ export class SwitchboardClient extends EventTarget {
 
   _onServerError(conn, frame) {
     const error = new SwitchboardError(frame.code || 'internal', frame.message, frame.id != null ? { id: frame.id } : {});
+    if (frame.id != null && this._onMuteError(frame.id, error)) {
+      return;
+    }
     const request = frame.id != null ? conn.requests.get(frame.id) : null;
     if (request) {
       conn.requests.delete(frame.id);

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, newPerson, screenshot, serverAndBrowser } from './lib/harness.mjs';
-import { expectThread, openChat, type, view } from './lib/chat.mjs';
+import { expectThread, openChat, type, view, waitForState } from './lib/chat.mjs';
 
 /** The `read` flag of each of my own messages in the open thread, oldest first. */
 function ticks(page) {
@@ -93,5 +93,37 @@ describe('chat page: typing and read receipts', () => {
     assert.deepEqual([...erin.problems, ...frank.problems], []);
     await erin.context.close();
     await frank.context.close();
+  });
+
+  test('delivered and read ticks that came while the sender was offline show once the sender is back, and after a reload', async () => {
+    const gus = await newPerson(fx.browser);
+    const hal = await newPerson(fx.browser);
+    const inboxHead = async () => (await (await fetch(`${fx.server.pushUrl}/api/v1/admin/users/gus`)).json()).head;
+    let g = await openChat(gus.context, fx.server, 'gus', 'hal');
+    await type(g, 'Are you up?');
+    await expectThread(g, view('gus', [['gus', 'Are you up?']]));
+    assert.deepEqual(await tickStates(g), ['sent']);
+    await g.close(); // gus is offline from here: each receipt waits in his inbox
+    assert.equal(await inboxHead(), 0);
+
+    // Hal's page is open on another conversation: his device gets and acks the message, unread.
+    let h = await openChat(hal.context, fx.server, 'hal', 'ivy');
+    await eventually(async () => assert.equal(await inboxHead(), 1), { message: 'the delivered receipt stored for gus' });
+    g = await openChat(gus.context, fx.server, 'gus', 'hal');
+    await eventually(async () => assert.deepEqual(await tickStates(g), ['delivered']), { message: 'delivered tick after reconnect' });
+    await g.close();
+
+    await h.close();
+    h = await openChat(hal.context, fx.server, 'hal', 'gus');
+    await expectThread(h, view('hal', [['gus', 'Are you up?']]));
+    await eventually(async () => assert.equal(await inboxHead(), 2), { message: 'the read receipt stored for gus' });
+    g = await openChat(gus.context, fx.server, 'gus', 'hal');
+    await eventually(async () => assert.deepEqual(await tickStates(g), ['read']), { message: 'read tick after reconnect' });
+    await g.reload();
+    await waitForState(g, 'open');
+    await eventually(async () => assert.deepEqual(await tickStates(g), ['read']), { message: 'read tick after reload' });
+    assert.deepEqual([...gus.problems, ...hal.problems], []);
+    await gus.context.close();
+    await hal.context.close();
   });
 });

@@ -5,18 +5,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, newPerson, screenshot, serverAndBrowser } from './lib/harness.mjs';
-import { expectThread, openChat, type, view } from './lib/chat.mjs';
+import { expectThread, openChat, openConversation, type, view } from './lib/chat.mjs';
 
 /** The room events shown in the open thread, oldest first. */
 function events(page) {
   return page.$$eval('#messages .event', (nodes) => nodes.map((n) => n.textContent));
-}
-
-/** Opens the conversation with that title in the sidebar (it appears once its room event came). */
-async function openConversation(page, name) {
-  const button = page.locator('#conversations .conversation', { hasText: name });
-  await button.waitFor({ timeout: 20_000 });
-  await button.click();
 }
 
 describe('chat page: rooms', () => {
@@ -28,6 +21,7 @@ describe('chat page: rooms', () => {
     const carol = await newPerson(fx.browser);
     const a = await openChat(alice.context, fx.server, 'alice', 'bob');
     const b = await openChat(bob.context, fx.server, 'bob', 'alice');
+    assert.equal(await a.isVisible('#room-tools'), false, 'no room tools (Add, Leave) in a direct conversation');
 
     await a.fill('#room', 'team');
     await a.press('#room', 'Enter');
@@ -36,6 +30,7 @@ describe('chat page: rooms', () => {
     await a.press('#member', 'Enter');
     await eventually(async () => assert.deepEqual(await events(a), ['you created the room', 'you added bob']),
       { message: 'events at alice' });
+    assert.equal(await a.isVisible('#room-tools'), true, 'room tools in the room');
 
     await openConversation(b, '# team');
     await eventually(async () => assert.deepEqual(await events(b), ['alice added you']), { message: 'bob joined' });

@@ -45,3 +45,10 @@ export function view(me, pairs) {
     ? { from: 'You', body, status: 'sent' }
     : { from, body, status: 'received' }));
 }
+
+/** Opens the conversation with that title in the sidebar (it appears once its first message or room event came). */
+export async function openConversation(page, name) {
+  const button = page.locator('#conversations .conversation', { hasText: name });
+  await button.waitFor({ timeout: 20_000 });
+  await button.click();
+}

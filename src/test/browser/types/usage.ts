@@ -3,7 +3,7 @@
 
 import {
   SwitchboardClient, SwitchboardError, State, TRANSITIONS, VERSION, idProblem, tokenExp, utf8Length,
-  type Accepted, type ConnectionState, type RoomChanged, type RoomMembers, type StorageLike,
+  type Accepted, type ConnectionState, type MuteState, type RoomChanged, type RoomMembers, type StorageLike,
 } from '../../../../webroot/js/switchboard.js';
 
 const memory = new Map<string, string>();
@@ -59,6 +59,9 @@ client.createRoom('team').then(({ roomSeq }: RoomChanged) => console.log(roomSeq
 client.addMember('team', 'carol').then(() => client.removeMember('team', 'carol')).then(() => client.leaveRoom('team'));
 client.members('team').then(({ owner, members }: RoomMembers) => console.log(owner, members.length));
 client.rooms().then((rooms: string[]) => console.log(rooms.join(',')));
+client.mute({ room: 'team' }).then(({ room, muted }: MuteState) => console.log(room, muted));
+client.mute({ peer: 'bob' }, false).then(() => client.mute()).then(() => client.muted({ peer: 'bob' }));
+client.muted({ room: 'team' }).then((state: MuteState) => console.log(state.muted));
 client.disconnect();
 client.refreshToken('a.b.c');
 client.close();

@@ -240,6 +240,7 @@ export class FakeConn {
         // Stored in the peer's inbox like a message, with a seq, as the gateway does.
         this.server.store(frame.peer, undefined, undefined, { type: 'read', by: this.user, upTo: frame.upTo });
         break;
+      case 'mute': case 'muted': this._onMute(frame); break;
       case 'token': {
         const answer = this.server.hooks.onToken?.(frame, this);
         if (answer) this.send(answer);
@@ -247,6 +248,27 @@ export class FakeConn {
       }
       default: break;
     }
+  }
+
+  /**
+   * A mute sets, and a `muted` query reads, the user's setting for its peer, room or everyone,
+   * answered with the frame's id; `hooks.onMute(frame, conn)` may answer (or, returning false,
+   * not answer) instead.
+   */
+  _onMute(frame) {
+    const own = this.server.hooks.onMute?.(frame, this);
+    if (own === false) return;
+    if (own) {
+      this.send(own);
+      return;
+    }
+    const mutes = (this.server.mutes ??= new Map());
+    const key = `${this.user}|${frame.room != null ? 'room|' + frame.room : frame.peer ?? ''}`;
+    if (frame.type === 'mute') mutes.set(key, frame.muted);
+    const answer = { type: 'muted', id: frame.id };
+    if (frame.peer != null) answer.peer = frame.peer;
+    if (frame.room != null) answer.room = frame.room;
+    this.send({ ...answer, muted: mutes.get(key) === true });
   }
 
   _takeToken() {

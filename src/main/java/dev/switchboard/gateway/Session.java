@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * One client connection: reads its frames, sends its messages through the router, and writes
@@ -68,6 +69,11 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private String lastRecipient;
   /** The socket's write queue filled up: live messages are left in the store until it drains. */
   private boolean behind;
+  /**
+   * The last mute or mute query of this session: each waits for the one before, since a mute reads
+   * its setting and then moves it, and two under way at once would both read the older value.
+   */
+  private Future<Void> muteTurn = Future.succeededFuture();
   /** A page read the sequencer asked for while behind, made once the socket drains. */
   private boolean readWithheld;
   private Long withheldAfter;
@@ -203,6 +209,8 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       }
     } else if (frame instanceof ClientFrame.Mute mute) {
       mute(mute);
+    } else if (frame instanceof ClientFrame.MuteQuery query) {
+      muteQuery(query);
     } else if (frame instanceof ClientFrame.Token token) {
       refreshToken(token.token());
     } else if (frame instanceof ClientFrame.Hello hello) {
@@ -292,21 +300,43 @@ final class Session implements DeliverySequencer.Output<Delivery> {
    * once handed to the inbox, which stores it with its next write, as it stores acks.
    */
   private void mute(ClientFrame.Mute mute) {
-    if (!takeSend(null)) {
+    if (!takeSend(mute.id())) {
       return;
     }
     String mutes = SystemInboxes.mutes(user);
-    String device = mute.room() != null ? SystemInboxes.roomMute(mute.room())
-        : mute.peer() == null ? SystemInboxes.MUTE_ALL : mute.peer();
-    gateway.readPage(new ReadRequest(mutes, device, null, 0))
+    String device = muteDevice(mute.peer(), mute.room());
+    inMuteTurn(() -> gateway.readPage(new ReadRequest(mutes, device, null, 0))
         .onSuccess(page -> {
           long next = SystemInboxes.toggled(page.after(), mute.muted());
           if (next != page.after()) {
             gateway.send(Addresses.INBOX_CURSOR, new CursorUpdate(mutes, device, next).toJson());
           }
-          write(ServerFrames.muted(mute.peer(), mute.room(), mute.muted()));
+          write(ServerFrames.muted(mute.id(), mute.peer(), mute.room(), mute.muted()));
         })
-        .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
+        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), mute.id()))));
+  }
+
+  /**
+   * Answers whether the user's own setting for one peer, room or everyone is muted, so that a page
+   * can show the stored state on any device; it counts against the send rate like a mute.
+   */
+  private void muteQuery(ClientFrame.MuteQuery query) {
+    if (!takeSend(query.id())) {
+      return;
+    }
+    inMuteTurn(() -> gateway.readPage(new ReadRequest(SystemInboxes.mutes(user), muteDevice(query.peer(), query.room()), null, 0))
+        .onSuccess(page -> write(ServerFrames.muted(query.id(), query.peer(), query.room(), SystemInboxes.muted(page.after()))))
+        .onFailure(e -> sendError(withId(BusFailures.asProtocolException(e), query.id()))));
+  }
+
+  /** Runs {@code step} once the session's previous mute or query has finished, failed or not. */
+  private void inMuteTurn(Supplier<Future<?>> step) {
+    muteTurn = muteTurn.transform(done -> step.get().<Void>mapEmpty().recover(e -> Future.succeededFuture()));
+  }
+
+  /** The device of the user's mutes inbox that keeps the setting for this peer, room or everyone. */
+  private static String muteDevice(String peer, String room) {
+    return room != null ? SystemInboxes.roomMute(room) : peer == null ? SystemInboxes.MUTE_ALL : peer;
   }
 
   /**

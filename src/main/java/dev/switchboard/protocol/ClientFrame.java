@@ -62,13 +62,25 @@ public sealed interface ClientFrame {
 
   /**
    * Mutes ({@code muted} true) or unmutes offline notifications from {@code peer}, of the messages
-   * of {@code room}, or from everyone when both are null (at most one is set).
+   * of {@code room}, or from everyone when both are null (at most one is set); {@code id}, when the
+   * client gave one, names the answer or the refusal.
    */
-  record Mute(String peer, String room, boolean muted) implements ClientFrame {
+  record Mute(String id, String peer, String room, boolean muted) implements ClientFrame {
+
+    public Mute(String peer, String room, boolean muted) {
+      this(null, peer, room, muted);
+    }
 
     public Mute(String peer, boolean muted) {
-      this(peer, null, muted);
+      this(null, peer, null, muted);
     }
+  }
+
+  /**
+   * Asks whether the user's own setting for {@code peer}, the messages of {@code room}, or everyone
+   * (both null) is muted; answered with {@code id}.
+   */
+  record MuteQuery(String id, String peer, String room) implements ClientFrame {
   }
 
   /**

@@ -48,7 +48,8 @@ public final class JsonFrameParser {
       case "token" -> new ClientFrame.Token(requireString(json, "token", id));
       case "signal" -> parseSignal(json);
       case "read" -> parseRead(json);
-      case "mute" -> parseMute(json);
+      case "mute" -> parseMute(json, id);
+      case "muted" -> parseMuteQuery(json, id);
       case "createRoom" -> parseRoomCall(json, id, ClientFrame.RoomOp.CREATE, true, false);
       case "addMember" -> parseRoomCall(json, id, ClientFrame.RoomOp.ADD, true, true);
       case "removeMember" -> parseRoomCall(json, id, ClientFrame.RoomOp.REMOVE, true, true);
@@ -152,26 +153,41 @@ public final class JsonFrameParser {
     return new ClientFrame.Signal(to, kind, encoded);
   }
 
-  private ClientFrame.Mute parseMute(JsonObject json) {
+  private ClientFrame.Mute parseMute(JsonObject json, String id) {
+    if (json.containsKey("id")) {
+      requireId(json, id, "mute");
+    }
+    String[] target = muteTarget(json, id);
+    Object muted = json.getValue("muted");
+    if (muted == null) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, "muted is required", id);
+    }
+    if (!(muted instanceof Boolean on)) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "muted must be true or false", id);
+    }
+    return new ClientFrame.Mute(id, target[0], target[1], on);
+  }
+
+  private ClientFrame.MuteQuery parseMuteQuery(JsonObject json, String id) {
+    requireId(json, id, "muted");
+    String[] target = muteTarget(json, id);
+    return new ClientFrame.MuteQuery(id, target[0], target[1]);
+  }
+
+  /** The {@code peer} and {@code room} of a mute or mute query: at most one of them, each a valid id. */
+  private String[] muteTarget(JsonObject json, String id) {
     Object peer = json.getValue("peer");
     if (peer != null && (!(peer instanceof String p) || !ids.isValid(p))) {
-      throw new ProtocolException(ErrorCode.INVALID_USER, "peer must be a valid user id, or absent for everyone");
+      throw new ProtocolException(ErrorCode.INVALID_USER, "peer must be a valid user id, or absent for everyone", id);
     }
     Object room = json.getValue("room");
     if (room != null && (!(room instanceof String r) || !ids.isValid(r))) {
-      throw new ProtocolException(ErrorCode.INVALID_FIELD, "room must be a valid room id");
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "room must be a valid room id", id);
     }
     if (peer != null && room != null) {
-      throw new ProtocolException(ErrorCode.INVALID_FIELD, "a mute names a peer or a room, not both");
+      throw new ProtocolException(ErrorCode.INVALID_FIELD, "a mute names a peer or a room, not both", id);
     }
-    Object muted = json.getValue("muted");
-    if (muted == null) {
-      throw new ProtocolException(ErrorCode.MISSING_FIELD, "muted is required");
-    }
-    if (!(muted instanceof Boolean on)) {
-      throw new ProtocolException(ErrorCode.INVALID_FIELD, "muted must be true or false");
-    }
-    return new ClientFrame.Mute((String) peer, (String) room, on);
+    return new String[] {(String) peer, (String) room};
   }
 
   private ClientFrame.Read parseRead(JsonObject json) {

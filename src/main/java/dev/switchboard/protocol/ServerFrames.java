@@ -150,7 +150,15 @@ public final class ServerFrames {
 
   /** As {@link #muted(String, boolean)}, or for the messages of {@code room} when it is set. */
   public static String muted(String peer, String room, boolean muted) {
+    return muted(null, peer, room, muted);
+  }
+
+  /** As {@link #muted(String, String, boolean)}, answering the mute or mute query {@code id} when it is set. */
+  public static String muted(String id, String peer, String room, boolean muted) {
     JsonWriter frame = new JsonWriter().beginObject().field("type", "muted");
+    if (id != null) {
+      frame.field("id", id);
+    }
     if (peer != null) {
       frame.field("peer", peer);
     }

@@ -50,7 +50,12 @@ class ParsingTest {
       "{\"type\":\"read\",\"room\":\"t|m\",\"upTo\":\"m-1\"}; invalid_field",
       "{\"type\":\"read\",\"room\":\"team\"}; missing_field",
       "{\"type\":\"mute\",\"peer\":\"bob\",\"room\":\"team\",\"muted\":true}; invalid_field",
-      "{\"type\":\"mute\",\"room\":\"t|m\",\"muted\":true}; invalid_field"})
+      "{\"type\":\"mute\",\"room\":\"t|m\",\"muted\":true}; invalid_field",
+      "{\"type\":\"mute\",\"id\":\"\",\"muted\":true}; invalid_field",
+      "{\"type\":\"mute\",\"id\":7,\"muted\":true}; invalid_field",
+      "{\"type\":\"muted\",\"peer\":\"bob\"}; missing_field",
+      "{\"type\":\"muted\",\"id\":\"q\",\"peer\":\"bob\",\"room\":\"team\"}; invalid_field",
+      "{\"type\":\"muted\",\"id\":\"q\",\"peer\":\"b b\"}; invalid_user"})
   @DisplayName("each malformed frame is refused with its own code")
   void refusals(String frame, String code) {
     ProtocolException e = assertThrows(ProtocolException.class, () -> parser.parse(frame));
@@ -81,6 +86,10 @@ class ParsingTest {
     assertEquals(new ClientFrame.RoomSend("a", "team", "x", true),
         parser.parse("{\"type\":\"send\",\"id\":\"a\",\"room\":\"team\",\"body\":\"x\",\"receipt\":true}"));
     assertEquals(new ClientFrame.Mute(null, "team", true), parser.parse("{\"type\":\"mute\",\"room\":\"team\",\"muted\":true}"));
+    assertEquals(new ClientFrame.MuteQuery("q", null, null), parser.parse("{\"type\":\"muted\",\"id\":\"q\"}"));
+    ProtocolException refused = assertThrows(ProtocolException.class,
+        () -> parser.parse("{\"type\":\"mute\",\"id\":\"m-1\",\"peer\":\"b b\",\"muted\":true}"));
+    assertEquals("m-1", refused.frameId());
   }
 
   @Test

@@ -171,6 +171,8 @@ class ProtocolDocsTest {
     assertEquals(new ClientFrame.Read("bob", "3kq9x0c1f2-1a"), parser.parse(golden("client/read.json")));
     assertEquals(new ClientFrame.Read(null, "3kq9x0c1f2-1b", "team"), parser.parse(golden("client/read-room.json")));
     assertEquals(new ClientFrame.Mute("alice", true), parser.parse(golden("client/mute.json")));
+    assertEquals(new ClientFrame.Mute("q-6", null, "team", true), parser.parse(golden("client/mute-id.json")));
+    assertEquals(new ClientFrame.MuteQuery("q-7", "alice", null), parser.parse(golden("client/muted.json")));
     assertEquals(new ClientFrame.RoomSend("c-20", "team", "Hello, team"), parser.parse(golden("client/send-room.json")));
     assertEquals(new ClientFrame.RoomCall("q-1", ClientFrame.RoomOp.CREATE, "team", null), parser.parse(golden("client/createRoom.json")));
     assertEquals(new ClientFrame.RoomCall("q-2", ClientFrame.RoomOp.ADD, "team", "carol"), parser.parse(golden("client/addMember.json")));
@@ -201,6 +203,7 @@ class ProtocolDocsTest {
         new String[] {"server/delivered-room.json",
             ServerFrames.delivered("3kq9x0c1f2-1g", 47, "carol", "team", "3kq9x0c1f2-1c.r", 1763888640000L)},
         new String[] {"server/muted.json", ServerFrames.muted("alice", true)},
+        new String[] {"server/muted-id.json", ServerFrames.muted("q-7", "alice", null, true)},
         new String[] {"server/error.json", ServerFrames.error("c-18", ErrorCode.INBOX_FULL, ErrorCode.INBOX_FULL.meaning())},
         new String[] {"server/accepted-room.json",
             ServerFrames.acceptedInRoom("c-20", "3kq9x0c1f2-1e", 1763888580000L, true, false, "team", 5)},
