@@ -436,8 +436,9 @@ public final class InboxVerticle extends VerticleBase {
    * The queued appends the next commit takes, in order, up to {@code inbox.batchMaxMessages} copies:
    * none while a room's commit runs; an append that writes an inbox of a commit in progress waits,
    * and so does every later append to its inboxes, so that an inbox never gets a later send's seq
-   * before an earlier one's; a room send goes alone, once nothing else runs, and everything after
-   * it waits behind it.
+   * before an earlier one's; a room send (whose members the commit finds) goes only in a commit that
+   * starts while none runs, and everything after it waits with it. With one commit at a time this
+   * takes the queue in order, as one commit always did.
    */
   private List<PendingAppend> takeBatch() {
     List<PendingAppend> batch = new ArrayList<>();
@@ -449,23 +450,16 @@ public final class InboxVerticle extends VerticleBase {
       blocked.addAll(commit.inboxes());
     }
     int copies = 0;
-    boolean skipped = false;
     for (Iterator<PendingAppend> it = queue.iterator(); it.hasNext(); ) {
       PendingAppend next = it.next();
       if (!batch.isEmpty() && copies + next.copies() > config.batchMaxMessages()) {
         break;
       }
-      if (next.room()) {
-        if (batch.isEmpty() && commits.isEmpty() && !skipped) {
-          it.remove();
-          queuedCopies -= next.copies();
-          batch.add(next);
-        }
-        break;
+      if (next.room() && !commits.isEmpty()) {
+        break; // nothing else may run beside a room's commit: it waits, and all after it
       }
       if (!Collections.disjoint(next.inboxes(), blocked)) {
         blocked.addAll(next.inboxes());
-        skipped = true;
         continue;
       }
       it.remove();
