@@ -27,6 +27,9 @@
 #   --nodes N                storm, cluster-idle, cluster-direct, cluster-fanout: nodes in the cluster (default 3)
 #   --no-sqlite              cluster-idle: leave out the plain single node with its embedded store
 #   --engine log|sqlite      store-scale: the embedded engine to fill and start (default: the server's, log)
+#   --engine postgres        direct: the single node (not clustered) on one embedded PostgreSQL, as cluster-direct
+#                            starts it (--pg-fsync, --pg-stats apply; PostgreSQL's CPU counted), to compare with
+#                            cluster-direct --nodes 1: what differs is the cluster's cost
 #   --pg-fsync on|off        storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL's fsync and synchronous_commit (default on)
 #   --shards N               storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL servers, each one shard of the inboxes
 #                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
@@ -81,6 +84,7 @@ Examples:
   bench/bench.sh cluster-idle --connections 6000 --hold 5 --rounds 2
   bench/bench.sh cluster-direct --nodes 3 --users 1000 --rate 3000 --duration 20
   bench/bench.sh cluster-direct --nodes 1 --users 1000 --rate 2000 --find-max
+  bench/bench.sh direct --engine postgres --users 1000 --rate 2000 --find-max
   bench/bench.sh cluster-fanout --nodes 3 --users 1000 --recipients 100 --rate 20 --duration 20
   bench/bench.sh cluster-fanout --nodes 3 --users 1000 --recipients 100 --rate 10 --find-max
   bench/bench.sh cluster-fanout --nodes 3 --users 1000 --recipients 100 --rate 10 --find-max --push-via all
@@ -176,7 +180,7 @@ build() {
 }
 
 # ---- processes we start (and only those are stopped) -------------------------------------------
-SERVER_PID="" MQ_PID="" WORK_DIRS=()
+SERVER_PID="" MQ_PID="" WORK_DIRS=() SB_INBOX="" SB_PG_ARGS=()
 PG_JVM_PIDS=() PG_POSTMASTERS=() PG_PORTS=() NODE_PIDS=() NODE_WS=() NODE_PUSH=() NODE_WORK=()
 
 stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL
@@ -269,13 +273,13 @@ wait_listening() { # wait_listening PID WORK NAME [SECONDS]: until the gateway a
   die "$name did not start within $limit s"
 }
 
-start_server() { # start_server MAX_RECIPIENTS MAX_MESSAGES_PER_USER
+start_server() { # start_server MAX_RECIPIENTS MAX_MESSAGES_PER_USER [EXTRA_INBOX_JSON]
   local conf
   WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
   WORK_DIRS+=("$WORK")
   two_free_ports
   WS_PORT=$P1 PUSH_PORT=$P2
-  conf=$(server_conf "$WS_PORT" "$PUSH_PORT" "$WORK/data" "$1" "$2")
+  conf=$(server_conf "$WS_PORT" "$PUSH_PORT" "$WORK/data" "$1" "$2" "${3:-}")
   echo "$conf" > "$WORK/server-conf.json"
   launch "$WORK"
   SERVER_PID=$LAUNCHED
@@ -583,8 +587,8 @@ header() {
 sb_run() { # sb_run MAX_RECIPIENTS MAX_MSGS JAR_SCENARIO ARGS...
   local rcpt=$1 msgs=$2 rc=0
   shift 2
-  start_server "$rcpt" "$msgs"
-  run_bench "$@" --ws-port "$WS_PORT" --push-port "$PUSH_PORT" --server-pid "$SERVER_PID" || rc=$?
+  start_server "$rcpt" "$msgs" "${SB_INBOX:-}"
+  run_bench "$@" --ws-port "$WS_PORT" --push-port "$PUSH_PORT" --server-pid "$SERVER_PID" "${SB_PG_ARGS[@]}" || rc=$?
   stop_server
   return $rc
 }
@@ -611,7 +615,10 @@ CONNS=$(num "$(opt connections 6000)")
 CL_RCPT=$((CONNS > 1000 ? CONNS : 1000))
 
 case "$SCENARIO" in
-  smoke|direct|idle|backlog|fanout|rooms|mqtt|compare) ;;
+  smoke|idle|backlog|fanout|rooms|mqtt|compare) ;;
+  direct)
+    [[ -z "$ENGINE" || "$ENGINE" == postgres ]] || die "direct: --engine wants postgres (the default is the server's)"
+    ;;
   store-scale)
     [[ -z "$ENGINE" || "$ENGINE" == log || "$ENGINE" == sqlite ]] || die "--engine wants log or sqlite"
     ;;
@@ -711,7 +718,18 @@ case "$SCENARIO" in
     sb_run 1000 10000 fanout --users 50 --pushes 3 --warmup-pushes 1 "${ARGS[@]}" || rc=$?
     ;;
   direct|idle|backlog|fanout)
+    if [[ "$ENGINE" == postgres ]]; then
+      # one database, as round 1 of cluster-direct: the same schema and settings, only no cluster
+      start_pg 1
+      SB_INBOX=",\"engine\":\"postgres\",$(pg_setting 1)"
+      SB_PG_ARGS=(--pg-pid "${PG_POSTMASTERS[0]}")
+      log "single node (not clustered) on PostgreSQL: inbox $(pg_setting 1)"
+    fi
     sb_run "$RCPT" "$MAXMSGS" "$SCENARIO" "${ARGS[@]}" || rc=$?
+    if [[ "$ENGINE" == postgres ]]; then
+      pg_stats 1
+      stop_pg
+    fi
     ;;
   rooms)
     sb_run "$ROOM_RCPT" "$MAXMSGS" rooms "${ARGS[@]}" || rc=$?

@@ -25,6 +25,7 @@ public record InboxConfig(
     int postgresPoolSize,
     long postgresPartitionMillis,
     long postgresShardTimeoutMillis,
+    int postgresCommitsInFlight,
     boolean allowEmbeddedInCluster,
     long stopTimeoutMillis,
     int indexCacheMegabytes,
@@ -43,6 +44,15 @@ public record InboxConfig(
   }
 
   private static final List<String> URI_SCHEMES = List.of("postgresql", "postgres");
+
+  /**
+   * How many group commits of this node may run at once: one on an embedded engine (its only writer
+   * writes one transaction after another), {@code inbox.postgresCommitsInFlight} on PostgreSQL, whose
+   * row locks already let several writers share the inboxes.
+   */
+  public int appendsInFlight() {
+    return engine == Engine.POSTGRES ? postgresCommitsInFlight : 1;
+  }
 
   /** An embedded engine: each node its own files. */
   public boolean embedded() {
@@ -90,6 +100,7 @@ public record InboxConfig(
         s.intIn("postgresPoolSize", 1, 1000),
         s.longIn("postgresPartitionSeconds", 60, 24 * 3600) * 1000,
         s.longIn("postgresShardTimeoutMillis", 100, 600_000),
+        s.intIn("postgresCommitsInFlight", 1, 64),
         s.bool("allowEmbeddedInCluster"),
         s.longIn("stopTimeoutSeconds", 1, 3600) * 1000,
         s.intIn("indexCacheMegabytes", 1, 65_536),

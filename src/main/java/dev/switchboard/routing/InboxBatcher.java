@@ -16,20 +16,20 @@ import java.util.function.Function;
  * Holds the router's sends and pushes while earlier ones are with the inbox, and hands the inbox
  * all that waited as one request when one of those finishes. Under load every gateway turn would
  * otherwise be its own inbox request, reply, directory lookup and delivery batch to each gateway
- * instance; this way a group commit costs one of each. Two requests are out at a time, so the next
- * one is already queued at the inbox when a commit ends (the inbox does not idle for the router's
- * round trip); a lone send goes out at once. Requests keep their order, and so do their answers.
+ * instance; this way a group commit costs one of each. One request more than the inbox commits at
+ * once is out at a time, so the next one is already queued at the inbox when a commit ends (the
+ * inbox does not idle for the router's round trip); a lone send goes out at once. Requests leave in
+ * order; the inbox answers those that write the same inbox in order, others as their commits end.
  * Confined to the router's context.
  */
 final class InboxBatcher {
-
-  /** Requests with the inbox at a time: one committing, one queued behind it. */
-  static final int MAX_IN_FLIGHT = 2;
 
   /** Commands waiting for a request, and the promise of their entries. */
   private record Waiting(List<SendCommand> commands, int copies, Promise<List<SendBatchResult.Entry>> entries) {
   }
 
+  /** Requests with the inbox at a time: as many as it commits at once, and one queued behind them. */
+  private final int maxInFlight;
   private final int maxCopies;
   private final int maxWaitingCopies;
   private final Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox;
@@ -38,6 +38,7 @@ final class InboxBatcher {
   private int inFlight;
 
   /**
+   * @param commitsAtOnce how many commits the inbox runs at once ({@code InboxConfig#appendsInFlight})
    * @param maxCopies most copies (one per recipient) in one request, unless a single command has
    *                  more: the inbox's largest group commit
    * @param maxWaitingCopies most copies waiting for a request: beyond that the store is behind and
@@ -45,8 +46,9 @@ final class InboxBatcher {
    *                  (a single command is taken when nothing waits, however many copies it has)
    * @param inbox     stores and delivers commands; one entry per command, in order
    */
-  InboxBatcher(int maxCopies, int maxWaitingCopies,
+  InboxBatcher(int commitsAtOnce, int maxCopies, int maxWaitingCopies,
       Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox) {
+    this.maxInFlight = commitsAtOnce + 1;
     this.maxCopies = maxCopies;
     this.maxWaitingCopies = maxWaitingCopies;
     this.inbox = inbox;
@@ -79,7 +81,7 @@ final class InboxBatcher {
   }
 
   private void dispatch() {
-    while (inFlight < MAX_IN_FLIGHT && !waiting.isEmpty()) {
+    while (inFlight < maxInFlight && !waiting.isEmpty()) {
       List<Waiting> batch = new ArrayList<>();
       List<SendCommand> commands = new ArrayList<>();
       int copies = 0;

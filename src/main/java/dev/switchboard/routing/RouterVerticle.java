@@ -101,7 +101,8 @@ public final class RouterVerticle extends VerticleBase {
     requiredNodeKey = auth.insecure() ? null : nodeKey.getBytes(StandardCharsets.UTF_8);
     directory = UserDirectory.create(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
-    inboxBatcher = new InboxBatcher(settings.inbox().batchMaxMessages(), limits.maxQueuedCopies(),
+    inboxBatcher = new InboxBatcher(settings.inbox().appendsInFlight(), settings.inbox().batchMaxMessages(),
+        limits.maxQueuedCopies(),
         this::storeAndDeliver);
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchRouterQueue(inboxBatcher::waitingCopies);

@@ -12,9 +12,11 @@ import io.vertx.core.Future;
 import java.util.List;
 
 /**
- * A durable store of inboxes. One implementation per engine; the inbox verticle is its only caller
- * and runs one {@link #append}, {@link #changeRoom} or {@link #purge} at a time: they are the writes,
- * and never overlap.
+ * A durable store of inboxes. One implementation per engine; the inbox verticle is its only caller.
+ * {@link #append}, {@link #changeRoom} and {@link #purge} are the writes: a room change or a purge
+ * never overlaps another write, and appends overlap only on an engine that allows it
+ * ({@link dev.switchboard.config.InboxConfig#appendsInFlight}, PostgreSQL), never two that write the
+ * same inbox and never one to a room.
  *
  * <p>Rooms: a room's membership and last roomSeq are stored with the inboxes. A message to a room
  * ({@link AppendRequest#isRoom()}) is expanded to the members as they stand in the commit that stores

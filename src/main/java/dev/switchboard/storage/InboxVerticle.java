@@ -25,33 +25,54 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Owns the durable inboxes. Appends are group-committed: while one transaction is being written,
+ * Owns the durable inboxes. Appends are group-committed: while a transaction is being written,
  * new appends queue up and go together in the next one, so a burst costs one sync, not one per message;
  * and commits start at most every {@code inbox.commitIntervalMillis}, so that under load each carries
  * more than the few sends that arrived during the last one.
  * Cursor moves ride along with the next write (or a short timer when nothing else is written).
- * Deploy exactly one instance per node: it is the single writer of its store (with PostgreSQL, the
- * single writer of this node; the nodes sharing the database coordinate through row locks).
+ * Deploy exactly one instance per node: it is the single writer of its store. On an embedded engine
+ * one commit runs at a time. On PostgreSQL up to {@code inbox.postgresCommitsInFlight} run at once,
+ * as the nodes sharing the database already do (row locks order them), so that one commit waiting on
+ * its round trips, its sync or another node's lock does not hold every send of the node; a send to an
+ * inbox that a running commit writes waits for it, so each inbox gets its seqs in the order its sends
+ * came. A room send, a room change and a purge run alone.
  */
 public final class InboxVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(InboxVerticle.class);
 
-  /** One bus message's appends; they are committed together and answered together. */
-  private record PendingAppend(List<AppendRequest> requests, int copies, Message<AppendBatch> message) {
+  /**
+   * One bus message's appends; they are committed together and answered together. {@code inboxes}:
+   * the inboxes they write; {@code room}: one of them goes to a room, whose members are known only
+   * inside the commit.
+   */
+  private record PendingAppend(List<AppendRequest> requests, int copies, Set<String> inboxes, boolean room,
+                               Message<AppendBatch> message) {
 
     static PendingAppend of(AppendBatch batch, Message<AppendBatch> message) {
       int copies = 0;
+      boolean room = false;
+      Set<String> inboxes = new HashSet<>();
       for (AppendRequest request : batch.appends()) {
         copies += request.recipients().size();
+        room |= request.isRoom();
+        request.recipients().forEach(r -> inboxes.add(r.to()));
       }
-      return new PendingAppend(batch.appends(), copies, message);
+      return new PendingAppend(batch.appends(), copies, inboxes, room, message);
     }
+  }
+
+  /** A commit in progress: its appends, the inboxes they write, and the cursor moves it carries. */
+  private record Commit(List<PendingAppend> appends, Set<String> inboxes, boolean room, Map<DeviceKey, Long> cursors) {
   }
 
   private static final long SLOW_COMMIT_MILLIS = 50;
@@ -62,8 +83,10 @@ public final class InboxVerticle extends VerticleBase {
   /** Room changes waiting for their write: one at a time, between append commits. */
   private final ArrayDeque<Message<JsonObject>> roomChanges = new ArrayDeque<>();
   private final Map<DeviceKey, Long> pendingCursors = new LinkedHashMap<>();
-  private final Map<DeviceKey, Long> flushingCursors = new LinkedHashMap<>();
-  private boolean writing;
+  /** The commits in progress, oldest first. */
+  private final List<Commit> commits = new ArrayList<>();
+  /** A purge or room change in progress: nothing else runs meanwhile. */
+  private boolean exclusive;
   private boolean purgeDue;
   /** Copies (one per recipient) of the appends in {@link #queue}. */
   private long queuedCopies;
@@ -73,8 +96,6 @@ public final class InboxVerticle extends VerticleBase {
   private long cursorTimer = -1;
   private long purgeTimer = -1;
   private Promise<Void> idle;
-  /** The appends of the write in progress, if any. */
-  private List<PendingAppend> inFlight;
   private SwitchboardMetrics metrics;
 
   /** An inbox that reads its section from the deployment's JSON config. */
@@ -137,9 +158,10 @@ public final class InboxVerticle extends VerticleBase {
     long seconds = config.stopTimeoutMillis() / 1000;
     return within(idle.future().compose(v -> store.close()))
         .recover(e -> {
-          int waiting = queue.size() + (inFlight == null ? 0 : inFlight.size());
+          int waiting = queue.size() + commits.stream().mapToInt(c -> c.appends().size()).sum();
+          int cursors = pendingCursors.size() + commits.stream().mapToInt(c -> c.cursors().size()).sum();
           LOG.warn("inbox store did not finish its writes within inbox.stopTimeoutSeconds ({} s): {} appends refused, "
-              + "{} cursor moves not written; closing it", seconds, waiting, pendingCursors.size() + flushingCursors.size());
+              + "{} cursor moves not written; closing it", seconds, waiting, cursors);
           refuseQueued();
           // The close itself may hang as well: it gets the same bound, then the node goes on stopping.
           return within(store.close());
@@ -170,8 +192,8 @@ public final class InboxVerticle extends VerticleBase {
     while (!roomChanges.isEmpty()) {
       BusFailures.fail(roomChanges.poll(), new ProtocolException(ErrorCode.UNAVAILABLE, "the node is stopping"));
     }
-    if (inFlight != null) {
-      inFlight.forEach(p -> BusFailures.fail(p.message(), new ProtocolException(ErrorCode.UNAVAILABLE, "the node is stopping")));
+    for (Commit commit : commits) {
+      commit.appends().forEach(p -> BusFailures.fail(p.message(), new ProtocolException(ErrorCode.UNAVAILABLE, "the node is stopping")));
     }
     while (!queue.isEmpty()) {
       PendingAppend pending = queue.poll();
@@ -212,7 +234,7 @@ public final class InboxVerticle extends VerticleBase {
 
   /** Writes one room change; the next write starts when it is done. */
   private void writeRoomChange(Message<JsonObject> message) {
-    writing = true;
+    exclusive = true;
     RoomChange change = RoomChange.fromJson(message.body());
     store.changeRoom(change, System.currentTimeMillis())
         .onSuccess(result -> message.reply(result.toJson()))
@@ -221,7 +243,7 @@ public final class InboxVerticle extends VerticleBase {
           BusFailures.fail(message, new ProtocolException(ErrorCode.UNAVAILABLE, "room change failed"));
         })
         .onComplete(ar -> {
-          writing = false;
+          exclusive = false;
           drain();
         });
   }
@@ -259,12 +281,14 @@ public final class InboxVerticle extends VerticleBase {
 
   /** A device's cursor: the newest move not yet written wins over the stored one. */
   private Future<Long> cursorOf(DeviceKey key) {
-    Long pending = pendingCursors.get(key);
-    Long flushing = flushingCursors.get(key);
-    if (pending != null || flushing != null) {
-      return Future.succeededFuture(Math.max(pending == null ? 0 : pending, flushing == null ? 0 : flushing));
+    Long newest = pendingCursors.get(key);
+    for (Commit commit : commits) {
+      Long flushing = commit.cursors().get(key);
+      if (flushing != null && (newest == null || flushing > newest)) {
+        newest = flushing;
+      }
     }
-    return store.cursor(key.user(), key.device());
+    return newest != null ? Future.succeededFuture(newest) : store.cursor(key.user(), key.device());
   }
 
   private void requestPurge() {
@@ -272,72 +296,101 @@ public final class InboxVerticle extends VerticleBase {
     drain();
   }
 
-  /** Starts the next write if none is running: a purge when due, else the queued appends and cursor moves. */
+  /**
+   * Starts what may start: a purge when due or a room change, each alone once the commits in progress
+   * are done; else commits of the queued appends and cursor moves, up to {@link InboxConfig#appendsInFlight}.
+   */
   private void drain() {
-    if (writing) {
+    if (exclusive) {
       return;
     }
-    if (purgeDue) {
-      purgeDue = false;
-      writing = true;
-      store.purge(System.currentTimeMillis())
-          .onSuccess(n -> {
-            if (n > 0) {
-              LOG.info("retention removed {} messages", n);
-            }
-          })
-          .onFailure(e -> {
-            if (e instanceof WritesStoppedException) {
-              LOG.debug("retention purge skipped: {}", e.getMessage());
-            } else {
-              metrics.purgeFailed();
-              LOG.warn("retention purge failed; will retry", e);
-            }
-          })
-          .onComplete(ar -> {
-            writing = false;
-            drain();
-          });
-      return;
-    }
-    if (!roomChanges.isEmpty()) {
-      writeRoomChange(roomChanges.poll());
-      return;
+    if (purgeDue || !roomChanges.isEmpty()) {
+      if (commits.isEmpty()) {
+        runExclusive();
+      }
+      return; // they run alone: the commits in progress finish first, and no new one starts
     }
     if (queue.isEmpty() && pendingCursors.isEmpty()) {
-      if (idle != null) {
+      if (idle != null && commits.isEmpty()) {
         idle.tryComplete();
       }
       return;
     }
-    long wait = commitWaitNanos();
-    if (wait > 0) {
-      if (commitTimer < 0) {
-        commitTimer = vertx.setTimer(Math.max(1, (wait + 999_999) / 1_000_000), id -> {
-          commitTimer = -1;
-          drain();
-        });
+    while (commits.size() < config.appendsInFlight() && (!queue.isEmpty() || !pendingCursors.isEmpty())) {
+      long wait = commitWaitNanos();
+      if (wait > 0) {
+        if (commitTimer < 0) {
+          commitTimer = vertx.setTimer(Math.max(1, (wait + 999_999) / 1_000_000), id -> {
+            commitTimer = -1;
+            drain();
+          });
+        }
+        return;
       }
+      if (commitTimer >= 0) {
+        vertx.cancelTimer(commitTimer);
+        commitTimer = -1;
+      }
+      if (!startCommit()) {
+        return;
+      }
+    }
+  }
+
+  /** A purge when due, else the next room change; nothing else runs until it is done. */
+  private void runExclusive() {
+    if (!purgeDue) {
+      writeRoomChange(roomChanges.poll());
       return;
     }
-    if (commitTimer >= 0) {
-      vertx.cancelTimer(commitTimer);
-      commitTimer = -1;
+    purgeDue = false;
+    exclusive = true;
+    store.purge(System.currentTimeMillis())
+        .onSuccess(n -> {
+          if (n > 0) {
+            LOG.info("retention removed {} messages", n);
+          }
+        })
+        .onFailure(e -> {
+          if (e instanceof WritesStoppedException) {
+            LOG.debug("retention purge skipped: {}", e.getMessage());
+          } else {
+            metrics.purgeFailed();
+            LOG.warn("retention purge failed; will retry", e);
+          }
+        })
+        .onComplete(ar -> {
+          exclusive = false;
+          drain();
+        });
+  }
+
+  /**
+   * Starts a commit of the queued appends that may go now, with the pending cursor moves; false when
+   * none may (each waits for a commit in progress that writes one of its inboxes, or a room's).
+   */
+  private boolean startCommit() {
+    List<PendingAppend> batch = takeBatch();
+    if (batch.isEmpty() && (!queue.isEmpty() || pendingCursors.isEmpty())) {
+      return false; // cursor moves wait for the next commit rather than take a slot of their own
     }
     lastCommitStart = System.nanoTime();
-    List<PendingAppend> batch = takeBatch();
-    List<CursorUpdate> cursors = new ArrayList<>(pendingCursors.size());
-    pendingCursors.forEach((k, seq) -> cursors.add(new CursorUpdate(k.user(), k.device(), seq)));
-    flushingCursors.putAll(pendingCursors);
+    Map<DeviceKey, Long> flushing = new LinkedHashMap<>(pendingCursors);
     pendingCursors.clear();
-    writing = true;
-    inFlight = batch;
+    List<CursorUpdate> cursors = new ArrayList<>(flushing.size());
+    flushing.forEach((k, seq) -> cursors.add(new CursorUpdate(k.user(), k.device(), seq)));
     List<AppendRequest> requests = new ArrayList<>();
+    Set<String> inboxes = new HashSet<>();
+    boolean room = false;
     int copies = 0;
     for (PendingAppend p : batch) {
       requests.addAll(p.requests());
+      inboxes.addAll(p.inboxes());
+      room |= p.room();
       copies += p.copies();
     }
+    Commit commit = new Commit(batch, inboxes, room, flushing);
+    commits.add(commit);
     int committed = copies;
     long started = System.nanoTime();
     store.append(requests, cursors, System.currentTimeMillis())
@@ -357,15 +410,14 @@ public final class InboxVerticle extends VerticleBase {
           } else {
             LOG.error("inbox write of {} appends failed", batch.size(), e);
           }
-          flushingCursors.forEach((k, seq) -> pendingCursors.merge(k, seq, Math::max));
+          flushing.forEach((k, seq) -> pendingCursors.merge(k, seq, Math::max));
           batch.forEach(p -> BusFailures.fail(p.message(), new ProtocolException(ErrorCode.UNAVAILABLE, "inbox write failed")));
         })
         .onComplete(ar -> {
-          flushingCursors.clear();
-          inFlight = null;
-          writing = false;
+          commits.remove(commit);
           drain();
         });
+    return true;
   }
 
   /**
@@ -380,11 +432,37 @@ public final class InboxVerticle extends VerticleBase {
     return config.commitIntervalMillis() * 1_000_000 - (System.nanoTime() - lastCommitStart);
   }
 
+  /**
+   * The queued appends the next commit takes, in order, up to {@code inbox.batchMaxMessages} copies:
+   * none while a room's commit runs; an append that writes an inbox of a commit in progress waits,
+   * and so does every later append to its inboxes, so that an inbox never gets a later send's seq
+   * before an earlier one's; a room send (whose members the commit finds) goes only in a commit that
+   * starts while none runs, and everything after it waits with it. With one commit at a time this
+   * takes the queue in order, as one commit always did.
+   */
   private List<PendingAppend> takeBatch() {
     List<PendingAppend> batch = new ArrayList<>();
+    Set<String> blocked = new HashSet<>();
+    for (Commit commit : commits) {
+      if (commit.room()) {
+        return batch;
+      }
+      blocked.addAll(commit.inboxes());
+    }
     int copies = 0;
-    while (!queue.isEmpty() && (batch.isEmpty() || copies + queue.peek().copies() <= config.batchMaxMessages())) {
-      PendingAppend next = queue.poll();
+    for (Iterator<PendingAppend> it = queue.iterator(); it.hasNext(); ) {
+      PendingAppend next = it.next();
+      if (!batch.isEmpty() && copies + next.copies() > config.batchMaxMessages()) {
+        break;
+      }
+      if (next.room() && !commits.isEmpty()) {
+        break; // nothing else may run beside a room's commit: it waits, and all after it
+      }
+      if (!Collections.disjoint(next.inboxes(), blocked)) {
+        blocked.addAll(next.inboxes());
+        continue;
+      }
+      it.remove();
       copies += next.copies();
       queuedCopies -= next.copies();
       batch.add(next);

@@ -64,7 +64,7 @@ class InboxBatcherTest {
   }
 
   private static InboxBatcher withBothRequestsOut(int maxCopies, int maxWaitingCopies, HeldInbox inbox) {
-    InboxBatcher batcher = new InboxBatcher(maxCopies, maxWaitingCopies, inbox::store);
+    InboxBatcher batcher = new InboxBatcher(1, maxCopies, maxWaitingCopies, inbox::store);
     batcher.submit(List.of(send(1, 1)));
     batcher.submit(List.of(send(2, 1)));
     return batcher;
@@ -79,7 +79,7 @@ class InboxBatcherTest {
   void coalescesWhileTheInboxIsBusy(Vertx vertx, VertxTestContext test) {
     vertx.runOnContext(v -> {
       HeldInbox inbox = new HeldInbox();
-      InboxBatcher batcher = new InboxBatcher(1000, 1_000_000, inbox::store);
+      InboxBatcher batcher = new InboxBatcher(1, 1000, 1_000_000, inbox::store);
       Future<List<SendBatchResult.Entry>> first = batcher.submit(List.of(send(1, 1)));
       Future<List<SendBatchResult.Entry>> second = batcher.submit(List.of(send(2, 1), send(3, 1)));
       Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(4, 1)));
@@ -100,6 +100,28 @@ class InboxBatcherTest {
         assertEquals(4, seqOf(third, 0));
         assertEquals(List.of(5L, 6L), List.of(seqOf(fourth, 0), seqOf(fourth, 1)));
         assertEquals(List.of(1, 2, 3), inbox.sizes());
+      });
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("with an inbox that runs three commits at once, four requests are out; the next waits for any of them")
+  void feedsEveryCommitTheInboxRuns(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      InboxBatcher batcher = new InboxBatcher(3, 1000, 1_000_000, inbox::store);
+      List<Future<List<SendBatchResult.Entry>>> sent = new ArrayList<>();
+      for (int n = 1; n <= 6; n++) {
+        sent.add(batcher.submit(List.of(send(n, 1))));
+      }
+      test.verify(() -> assertEquals(List.of(1, 1, 1, 1), inbox.sizes()));
+      // A later request answered first frees a slot all the same.
+      inbox.answer(2);
+      test.verify(() -> {
+        assertEquals(3, seqOf(sent.get(2), 0));
+        assertTrue(!sent.get(0).isComplete() && !sent.get(1).isComplete());
+        assertEquals(List.of(1, 1, 1, 1, 2), inbox.sizes());
       });
       test.completeNow();
     });
