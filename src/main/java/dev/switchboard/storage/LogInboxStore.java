@@ -158,13 +158,13 @@ public final class LogInboxStore implements InboxStore {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
     log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
     keys = new KeyPositions(config.idempotencyWindowMillis());
-    pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024);
     damage = new SegmentDamage(files);
+    pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024, damage);
     check = new SegmentCheck(files, damage);
     long started = System.nanoTime();
     Replay replay = new Replay(config.logRepair());
     return vertx.<LogSegments.Segment>executeBlocking(() -> {
-      log.open(replay, config.logRepair(), config.verifyInBackground());
+      log.open(replay, config.logRepair(), config.verifyInBackground(), config.idempotencyWindowMillis());
       boolean repaired = replay.finish();
       sealIndexed();
       if (log.isEmpty() || repaired

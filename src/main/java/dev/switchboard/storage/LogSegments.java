@@ -66,6 +66,8 @@ final class LogSegments {
     volatile boolean indexed;
     /** The CRC-32C of the whole file its index recorded, for the check after a start that did not read it. */
     int indexCrc;
+    /** Where its index's messages section is and the CRC-32C of each page of it; set before {@link #indexed}. */
+    volatile SegmentIndex.Messages messages;
     /** Its messages per user (count, lowest and highest seq), read from its index once it expired; the store's to use. */
     java.util.Map<String, long[]> sealedCounts;
     /** True once the store took {@link #sealedCounts} off its inboxes. */
@@ -188,6 +190,26 @@ final class LogSegments {
   }
 
   /**
+   * The time before which no idempotency key can be inside its window at any later moment: the window
+   * before the newest time the last sealed segment's index records (or now, if earlier). An index whose
+   * newest key is older has its keys left unread at start. Long.MIN_VALUE (read every key) when that
+   * index's header cannot be read.
+   */
+  private long keysNotBefore(Map<Long, Path> indexes, List<Path> found, long keyWindowMillis) {
+    if (found.size() < 2) {
+      return Long.MIN_VALUE;
+    }
+    Matcher m = NAME.matcher(found.get(found.size() - 2).getFileName().toString());
+    m.matches();
+    Path index = indexes.get(Long.parseLong(m.group(1)));
+    SegmentIndex.Times times = index == null ? null : SegmentIndex.timesOf(files, index);
+    if (times == null || times.newest() == Long.MIN_VALUE) {
+      return Long.MIN_VALUE;
+    }
+    return Math.min(times.newest(), System.currentTimeMillis()) - keyWindowMillis;
+  }
+
+  /**
    * Opens every segment, checks that they follow each other without holes or overlaps, and hands
    * each record to {@code consumer}, oldest first. A bad record with nothing valid after it at the
    * end of the newest segment is a write torn by a crash, before its commit was answered: it is cut
@@ -201,7 +223,7 @@ final class LogSegments {
    * {@code <segment>.log.damaged} (damage found while an earlier start ran) is read record by record, and
    * the marker removed once every record reads whole.
    */
-  void open(RecordConsumer consumer, boolean repair, boolean checkLater) throws IOException {
+  void open(RecordConsumer consumer, boolean repair, boolean checkLater, long keyWindowMillis) throws IOException {
     files.createDirectories(dir);
     List<Path> found = new ArrayList<>();
     Map<Long, Path> indexes = new HashMap<>();
@@ -252,7 +274,10 @@ final class LogSegments {
         }
       }
     }
-    try (SegmentCrcs crcs = new SegmentCrcs(files, checked); IndexReads ahead = new IndexReads(files, readAhead)) {
+    long keysNotBefore = keysNotBefore(indexes, found, keyWindowMillis);
+    try (SegmentCrcs crcs = new SegmentCrcs(files, checked);
+         IndexReads<SegmentIndex.FileBytes> ahead = new IndexReads<>(readAhead,
+             file -> SegmentIndex.readFile(files, file, keysNotBefore))) {
       Segment previous = null;
       // Segments are taken from their index only while every one before was: what the store keeps
       // per message (those after the first without an index) is then one run at the end of the log.
@@ -291,8 +316,8 @@ final class LogSegments {
           LOG.warn("inbox log: {} was found damaged while the store ran ({}); reading every record of it", file, marker);
         }
         if (byIndex) {
-          SegmentIndex loaded = checkLater ? SegmentIndex.load(files, segment, null, ahead)
-              : SegmentIndex.load(files, segment, crcs, null);
+          SegmentIndex loaded = checkLater ? SegmentIndex.load(files, segment, null, ahead, keysNotBefore)
+              : SegmentIndex.load(files, segment, crcs, null, keysNotBefore);
           if (loaded == null && checkLater) {
             checkHeader(segment);
           }
@@ -300,6 +325,7 @@ final class LogSegments {
             openedByIndex++;
             segment.indexed = true;
             segment.indexCrc = loaded.segmentCrc();
+            segment.messages = loaded.messages();
             if (checkLater) {
               unread.add(segment);
             }
