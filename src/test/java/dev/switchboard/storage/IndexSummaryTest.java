@@ -215,6 +215,26 @@ class IndexSummaryTest extends LogTestSupport {
   }
 
   @Test
+  @DisplayName("the background check after a start reads each trusted index's messages section too, and finds a damaged page before any read does")
+  void backgroundCheckFindsDamagedPage() throws Exception {
+    smallLog();
+    int sealed = indexes().size();
+    Path index = indexes().get(4);
+    Path segment = index.resolveSibling(index.getFileName().toString().replace(".idx", ".log"));
+    flipByte(index, header(index).messagesAt() + 17);
+    LogInboxStore store = open(config(600));
+    try {
+      assertEquals(sealed, store.openedByIndex());
+      store.backgroundCheck().get(20, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(sealed - 1, store.segmentsVerified());
+      assertEquals(List.of(segment.toString()), store.damagedSegments());
+      assertTrue(Files.exists(SegmentDamage.markerFor(segment)), "marked for the next start");
+    } finally {
+      await(store::close);
+    }
+  }
+
+  @Test
   @DisplayName("a flipped byte in an index's header, summary or keys makes the start read that segment's records instead: nothing is lost, keys still answer, and the index is written again")
   void damagedSummary() throws Exception {
     Written written = smallLog();
