@@ -190,26 +190,6 @@ final class LogSegments {
   }
 
   /**
-   * The time before which no idempotency key can be inside its window at any later moment: the window
-   * before the newest time the last sealed segment's index records (or now, if earlier). An index whose
-   * newest key is older has its keys left unread at start. Long.MIN_VALUE (read every key) when that
-   * index's header cannot be read.
-   */
-  private long keysNotBefore(Map<Long, Path> indexes, List<Path> found, long keyWindowMillis) {
-    if (found.size() < 2) {
-      return Long.MIN_VALUE;
-    }
-    Matcher m = NAME.matcher(found.get(found.size() - 2).getFileName().toString());
-    m.matches();
-    Path index = indexes.get(Long.parseLong(m.group(1)));
-    SegmentIndex.Times times = index == null ? null : SegmentIndex.timesOf(files, index);
-    if (times == null || times.newest() == Long.MIN_VALUE) {
-      return Long.MIN_VALUE;
-    }
-    return Math.min(times.newest(), System.currentTimeMillis()) - keyWindowMillis;
-  }
-
-  /**
    * Opens every segment, checks that they follow each other without holes or overlaps, and hands
    * each record to {@code consumer}, oldest first. A bad record with nothing valid after it at the
    * end of the newest segment is a write torn by a crash, before its commit was answered: it is cut
@@ -221,9 +201,10 @@ final class LogSegments {
    * index; with {@code checkLater} its bytes are not read at all (the caller checks them against the
    * index afterwards, {@link #unread}), else its CRC-32C is checked first. A segment with a marker
    * {@code <segment>.log.damaged} (damage found while an earlier start ran) is read record by record, and
-   * the marker removed once every record reads whole.
+   * the marker removed once every record reads whole. An index's idempotency keys are read only if its
+   * newest key is at or after {@code keysNotBefore} (older ones are outside the window for good).
    */
-  void open(RecordConsumer consumer, boolean repair, boolean checkLater, long keyWindowMillis) throws IOException {
+  void open(RecordConsumer consumer, boolean repair, boolean checkLater, long keysNotBefore) throws IOException {
     files.createDirectories(dir);
     List<Path> found = new ArrayList<>();
     Map<Long, Path> indexes = new HashMap<>();
@@ -274,7 +255,6 @@ final class LogSegments {
         }
       }
     }
-    long keysNotBefore = keysNotBefore(indexes, found, keyWindowMillis);
     try (SegmentCrcs crcs = new SegmentCrcs(files, checked);
          IndexReads<SegmentIndex.FileBytes> ahead = new IndexReads<>(readAhead,
              file -> SegmentIndex.readFile(files, file, keysNotBefore))) {

@@ -86,9 +86,6 @@ final class SegmentIndex {
 
   /** The segment's times, as a replay of its records would set them. */
   record Times(long newestMessage, long newestKey, long opened) {
-    long newest() {
-      return Math.max(newestMessage, newestKey);
-    }
   }
 
   /** Where an index file's messages section is, how many entries it holds, and the CRC-32C of each page. */
@@ -465,25 +462,6 @@ final class SegmentIndex {
         keys = ByteBuffer.wrap(bytes.array(), keysAt, keyBytes).slice();
       }
       return new FileBytes(header, ByteBuffer.wrap(bytes.array(), 0, summaryEnd).slice(), keys, null);
-    }
-  }
-
-  /**
-   * The times of an index file's header, checked against its own CRC-32C, or null if it cannot be
-   * read or is not a whole header of this version: a start bounds the idempotency window by them.
-   */
-  static Times timesOf(LogFiles files, Path file) {
-    try (LogFiles.Channel channel = files.open(file)) {
-      if (channel.size() < HEADER) {
-        return null;
-      }
-      ByteBuffer head = ByteBuffer.allocate(HEADER);
-      readFully(channel, head, 0, file);
-      Header header = Header.of(head, new String[1]);
-      return header == null ? null : header.times();
-    } catch (IOException e) {
-      LOG.debug("inbox log: reading the header of {}", file, e);
-      return null;
     }
   }
 
