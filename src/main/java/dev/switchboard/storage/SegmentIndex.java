@@ -25,16 +25,17 @@ import java.util.zip.CRC32C;
  * not used, and the segment is read record by record instead, as it would be without an index.
  *
  * <pre>
- * header (68 bytes): "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
- *            newestMessage:int64 newestKey:int64 opened:int64 summaryBytes:int32 keyCount:int32
- *            messageCount:int32 headerCrc:int32 (CRC-32C of the 64 bytes before it)
+ * header (72 bytes): "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
+ *            newestMessage:int64 newestKey:int64 opened:int64 summaryBytes:int32 headCount:int32
+ *            keyCount:int32 messageCount:int32 headerCrc:int32 (CRC-32C of the 68 bytes before it)
  * summary (summaryBytes):
  *   users:     count:int32, each a string (length:int32, UTF-8)
  *   summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
- *   heads:     count:int32, each user:int32 lastSeq:int64
  *   cursors:   count:int32, each user:int32 device lastSeq:int64
  *   pages:     one crc32c:int32 per {@link #PAGE_BYTES} of the messages section (the last page may be shorter)
  * summaryCrc:int32 of the header and the summary
+ * heads:     headCount times user:int32 lastSeq:int64 (the segment's checkpoint)
+ * headsCrc:int32 of the heads
  * keys:      keyCount times position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
  * keysCrc:int32 of the keys
  * messages:  messageCount times userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
@@ -42,8 +43,9 @@ import java.util.zip.CRC32C;
  *           {@link LogEntries#messageCrc} of the message's entry (and of the entry holding its body)
  * </pre>
  *
- * A start reads the header and the summary (and the keys only while they may still be inside the
- * idempotency window), never the messages section: reads fetch its pages on demand through
+ * A start reads the header and the summary (the heads only of the newest sealed segment, as every
+ * checkpoint holds every inbox's head at least as high as any before it; the keys only while they
+ * may still be inside the idempotency window), never the messages section: reads fetch its pages on demand through
  * {@link IndexPages}, each checked against its CRC-32C from the summary. A user is its number in the
  * users table; a hash collision between two users is told apart by it. The per-message CRC lets a read
  * through the index refuse damaged bytes before the whole segment was checked against {@code segmentCrc}
@@ -66,7 +68,8 @@ final class SegmentIndex {
   private static final int SEGMENT_CRC_AT = 4 + 4 + 8 + 8;
   private static final int TIMES_AT = SEGMENT_CRC_AT + 4;
   private static final int COUNTS_AT = TIMES_AT + 24;
-  private static final int HEADER_CRC_AT = COUNTS_AT + 12;
+  private static final int HEADER_CRC_AT = COUNTS_AT + 16;
+  private static final int HEAD_BYTES = 4 + 8;
   static final int HEADER = HEADER_CRC_AT + 4;
   /** Bytes read at a time when checking a segment's CRC-32C. */
   private static final int CHECK_CHUNK = 1 << 20;
@@ -105,9 +108,14 @@ final class SegmentIndex {
   }
 
   /** The fixed header, checked against its own CRC-32C, and where each section lies after it. */
-  record Header(long base, long length, int segmentCrc, Times times, int summaryBytes, int keyCount, int messageCount) {
-    long keysAt() {
+  record Header(long base, long length, int segmentCrc, Times times, int summaryBytes, int headCount, int keyCount,
+                int messageCount) {
+    long headsAt() {
       return HEADER + (long) summaryBytes + 4;
+    }
+
+    long keysAt() {
+      return headsAt() + (long) headCount * HEAD_BYTES + 4;
     }
 
     long messagesAt() {
@@ -132,8 +140,8 @@ final class SegmentIndex {
       }
       Header h = new Header(bytes.getLong(8), bytes.getLong(16), bytes.getInt(SEGMENT_CRC_AT),
           new Times(bytes.getLong(TIMES_AT), bytes.getLong(TIMES_AT + 8), bytes.getLong(TIMES_AT + 16)),
-          bytes.getInt(COUNTS_AT), bytes.getInt(COUNTS_AT + 4), bytes.getInt(COUNTS_AT + 8));
-      if (h.summaryBytes < 0 || h.keyCount < 0 || h.messageCount < 0) {
+          bytes.getInt(COUNTS_AT), bytes.getInt(COUNTS_AT + 4), bytes.getInt(COUNTS_AT + 8), bytes.getInt(COUNTS_AT + 12));
+      if (h.summaryBytes < 0 || h.headCount < 0 || h.keyCount < 0 || h.messageCount < 0) {
         why[0] = "its header is malformed";
         return null;
       }
@@ -143,14 +151,16 @@ final class SegmentIndex {
 
   private final Header header;
   private final ByteBuffer summary;
+  private final ByteBuffer heads;
   private final ByteBuffer keys;
   private final String[] users;
   private final int summariesAt;
   private final Messages messages;
 
-  private SegmentIndex(Header header, ByteBuffer summary, ByteBuffer keys) {
+  private SegmentIndex(Header header, ByteBuffer summary, ByteBuffer heads, ByteBuffer keys) {
     this.header = header;
     this.summary = summary;
+    this.heads = heads;
     this.keys = keys;
     ByteBuffer in = summary.duplicate().position(HEADER);
     users = new String[in.getInt()];
@@ -159,8 +169,6 @@ final class SegmentIndex {
     }
     summariesAt = in.position();
     in.position(summariesAt + 4 + in.getInt(summariesAt) * SUMMARY_BYTES);
-    int heads = in.getInt();
-    in.position(in.position() + heads * 12);
     int cursors = in.getInt();
     for (int i = 0; i < cursors; i++) {
       in.getInt();
@@ -207,16 +215,17 @@ final class SegmentIndex {
   }
 
   /**
-   * Hands every head, user summary, key (if they were read) and cursor of the index to {@code visitor}:
-   * nothing per message.
+   * Hands every head and key (those that were read), user summary and cursor of the index to
+   * {@code visitor}: nothing per message.
    */
   void replay(Visitor visitor) {
     ByteBuffer in = summary.duplicate().position(summariesAt);
     int summaries = in.getInt();
     in.position(summariesAt + 4 + summaries * SUMMARY_BYTES);
-    int heads = in.getInt();
-    for (int i = 0; i < heads; i++) {
-      visitor.head(users[in.getInt()], in.getLong());
+    if (heads != null) {
+      for (int at = 0; at < header.headCount * HEAD_BYTES; at += HEAD_BYTES) {
+        visitor.head(users[heads.getInt(at)], heads.getLong(at + 4));
+      }
     }
     for (int i = 0; i < summaries; i++) {
       int at = summariesAt + 4 + i * SUMMARY_BYTES;
@@ -335,12 +344,12 @@ final class SegmentIndex {
    */
   static void counts(LogFiles files, LogSegments.Segment segment, CountConsumer out) throws IOException {
     Path file = fileFor(segment.file);
-    FileBytes read = readFile(files, file, Long.MAX_VALUE);
+    FileBytes read = readFile(files, file, Long.MAX_VALUE, false);
     if (read.problem() != null) {
       throw new IOException(file + " cannot be used: " + read.problem());
     }
     try {
-      SegmentIndex index = new SegmentIndex(read.header(), read.summary(), null);
+      SegmentIndex index = new SegmentIndex(read.header(), read.summary(), null, null);
       ByteBuffer in = index.summary.duplicate().position(index.summariesAt);
       int summaries = in.getInt();
       for (int i = 0; i < summaries; i++) {
@@ -357,14 +366,15 @@ final class SegmentIndex {
    * whole segment; without, the segment is not read and its CRC is for a later check to compare);
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
    * before indexes existed looks). Its keys are read only if its newest key is at or after
-   * {@code keysNotBefore}: older ones are outside the idempotency window for good.
+   * {@code keysNotBefore}: older ones are outside the idempotency window for good; its heads only
+   * {@code withHeads}.
    */
   static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs, IndexReads<FileBytes> ahead,
-                           long keysNotBefore) {
+                           long keysNotBefore, boolean withHeads) {
     Path file = fileFor(segment.file);
     FileBytes read;
     try {
-      read = ahead != null ? ahead.take(file) : readFile(files, file, keysNotBefore);
+      read = ahead != null ? ahead.take(file) : readFile(files, file, keysNotBefore, withHeads);
     } catch (NoSuchFileException e) {
       LOG.debug("inbox log: {} has no index; reading its records", segment.file);
       return null;
@@ -396,7 +406,7 @@ final class SegmentIndex {
       return null;
     }
     try {
-      return new SegmentIndex(header, read.summary(), read.keys());
+      return new SegmentIndex(header, read.summary(), read.heads(), read.keys());
     } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
       LOG.warn("inbox log: index {} is malformed ({}); reading its segment instead", file, e.toString());
       return null;
@@ -404,22 +414,23 @@ final class SegmentIndex {
   }
 
   /**
-   * What a start reads of an index file: its header and summary (without the trailing CRC), its keys
-   * or null, or the problem that makes it unusable (not this version, a CRC-32C that fails, a size
-   * that does not match the header).
+   * What a start reads of an index file: its header and summary (without the trailing CRC), its heads
+   * and its keys or null, or the problem that makes it unusable (not this version, a CRC-32C that
+   * fails, a size that does not match the header).
    */
-  record FileBytes(Header header, ByteBuffer summary, ByteBuffer keys, String problem) {
+  record FileBytes(Header header, ByteBuffer summary, ByteBuffer heads, ByteBuffer keys, String problem) {
     static FileBytes unusable(String problem) {
-      return new FileBytes(null, null, null, problem);
+      return new FileBytes(null, null, null, null, problem);
     }
   }
 
   /**
-   * Reads the header and summary of an index file (and its keys if its newest key is at or after
-   * {@code keysNotBefore}), each checked against its CRC-32C; never its messages section.
-   * Thread-safe: a start reads several ahead ({@link IndexReads}).
+   * Reads the header and summary of an index file (its heads if {@code withHeads}, its keys if its
+   * newest key is at or after {@code keysNotBefore}), in one read after the header's, each part
+   * checked against its CRC-32C; never its messages section. Thread-safe: a start reads several
+   * ahead ({@link IndexReads}).
    */
-  static FileBytes readFile(LogFiles files, Path file, long keysNotBefore) throws IOException {
+  static FileBytes readFile(LogFiles files, Path file, long keysNotBefore, boolean withHeads) throws IOException {
     try (LogFiles.Channel channel = files.open(file)) {
       long size = channel.size();
       if (size < HEADER + 8) {
@@ -437,7 +448,8 @@ final class SegmentIndex {
             + " (truncated or damaged)");
       }
       boolean withKeys = header.keyCount() > 0 && header.times().newestKey() >= keysNotBefore;
-      long end = withKeys ? header.messagesAt() : header.keysAt();
+      // One contiguous read: heads lie between the summary and the keys, so keys bring them along.
+      long end = withKeys ? header.messagesAt() : withHeads ? header.keysAt() : header.headsAt();
       if (end > Integer.MAX_VALUE) {
         return FileBytes.unusable("its summary is larger than an index holds");
       }
@@ -450,6 +462,17 @@ final class SegmentIndex {
       if ((int) crc.getValue() != bytes.getInt(summaryEnd)) {
         return FileBytes.unusable("its summary does not match its own CRC-32C (damaged)");
       }
+      ByteBuffer heads = null;
+      if (withHeads || withKeys) {
+        int headsAt = (int) header.headsAt();
+        int headBytes = header.headCount() * HEAD_BYTES;
+        crc.reset();
+        crc.update(bytes.array(), headsAt, headBytes);
+        if ((int) crc.getValue() != bytes.getInt(headsAt + headBytes)) {
+          return FileBytes.unusable("its heads do not match their CRC-32C (damaged)");
+        }
+        heads = withHeads ? ByteBuffer.wrap(bytes.array(), headsAt, headBytes).slice() : null;
+      }
       ByteBuffer keys = null;
       if (withKeys) {
         int keysAt = (int) header.keysAt();
@@ -461,7 +484,7 @@ final class SegmentIndex {
         }
         keys = ByteBuffer.wrap(bytes.array(), keysAt, keyBytes).slice();
       }
-      return new FileBytes(header, ByteBuffer.wrap(bytes.array(), 0, summaryEnd).slice(), keys, null);
+      return new FileBytes(header, ByteBuffer.wrap(bytes.array(), 0, summaryEnd).slice(), heads, keys, null);
     }
   }
 
@@ -692,7 +715,7 @@ final class SegmentIndex {
       }
       int pages = Messages.pages(messageCount);
       List<byte[]> userBytes = new ArrayList<>(users.size());
-      long summaryBytes = 4 + 4 + (long) summaries * SUMMARY_BYTES + 4 + heads.size() * 12L + 4 + 4L * pages;
+      long summaryBytes = 4 + 4 + (long) summaries * SUMMARY_BYTES + 4 + 4L * pages;
       for (String user : users) {
         byte[] b = user.getBytes(StandardCharsets.UTF_8);
         userBytes.add(b);
@@ -703,14 +726,15 @@ final class SegmentIndex {
           summaryBytes += 4 + 4 + device.getBytes(StandardCharsets.UTF_8).length + 8;
         }
       }
-      long size = HEADER + summaryBytes + 4 + keyCount * (long) KEY_BYTES + 4 + (long) messageCount * MESSAGE_BYTES;
+      long size = HEADER + summaryBytes + 4 + (long) heads.size() * HEAD_BYTES + 4 + keyCount * (long) KEY_BYTES + 4
+          + (long) messageCount * MESSAGE_BYTES;
       if (size > Integer.MAX_VALUE) {
         throw new IOException("the index of " + segment.file + " would be " + size + " bytes, more than an index holds");
       }
       ByteBuffer out = ByteBuffer.allocate((int) size);
       out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(segmentCrc)
           .putLong(newestMessage).putLong(newestKey).putLong(opened)
-          .putInt((int) summaryBytes).putInt(keyCount).putInt(messageCount);
+          .putInt((int) summaryBytes).putInt(heads.size()).putInt(keyCount).putInt(messageCount);
       CRC32C crc = new CRC32C();
       crc.update(out.array(), 0, HEADER_CRC_AT);
       out.putInt((int) crc.getValue());
@@ -722,8 +746,6 @@ final class SegmentIndex {
           out.putInt(user).putInt(counts[user]).putLong(minSeqs[user]).putLong(maxSeqs[user]);
         }
       }
-      out.putInt(heads.size());
-      heads.forEach((user, seq) -> out.putInt(user).putLong(seq));
       int cursorCount = 0;
       for (Map<String, Long> devices : cursors.values()) {
         cursorCount += devices.size();
@@ -735,7 +757,8 @@ final class SegmentIndex {
       }));
       int pageCrcsAt = out.position();
       int summaryEnd = pageCrcsAt + 4 * pages;
-      int keysAt = summaryEnd + 4;
+      int headsAt = summaryEnd + 4;
+      int keysAt = headsAt + heads.size() * HEAD_BYTES + 4;
       int messagesAt = keysAt + keyCount * KEY_BYTES + 4;
       out.position(messagesAt);
       for (int i : order) {
@@ -754,7 +777,11 @@ final class SegmentIndex {
       crc.reset();
       crc.update(out.array(), 0, summaryEnd);
       out.putInt(summaryEnd, (int) crc.getValue());
-      out.position(keysAt);
+      out.position(headsAt);
+      heads.forEach((user, seq) -> out.putInt(user).putLong(seq));
+      crc.reset();
+      crc.update(out.array(), headsAt, heads.size() * HEAD_BYTES);
+      out.putInt((int) crc.getValue());
       for (int i = 0; i < keyCount * 3; i++) {
         out.putLong(keys[i]);
       }

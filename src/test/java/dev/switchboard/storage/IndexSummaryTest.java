@@ -83,7 +83,7 @@ class IndexSummaryTest extends LogTestSupport {
   }
 
   @Test
-  @DisplayName("a start over many sealed segments reads each index's header and summary, and its keys only while they may be in the window: far less than the messages sections, which reads then fetch page by page")
+  @DisplayName("a start over many sealed segments reads each index's header and summary, the heads of the newest only, and keys only while they may be in the window: far less than the messages sections, which reads then fetch page by page")
   void startReadsSummariesOnly() throws Exception {
     InboxConfig config = config(16 * 1024);
     Written written = new Written(new HashMap<>(), new ArrayList<>());
@@ -121,8 +121,11 @@ class IndexSummaryTest extends LogTestSupport {
       for (Path index : indexes) {
         SegmentIndex.Header h = headers.get(index);
         boolean keys = h.keyCount() > 0 && h.times().newestKey() >= keysNotBefore;
-        // The header, then the summary (with the keys if they may be in the window).
-        assertEquals(keys ? h.messagesAt() : h.keysAt(), counting.bytesRead(index), index + " read at start");
+        // The header, then the summary; the heads only of the newest sealed segment; the keys (and the
+        // heads before them) only if they may be in the window.
+        boolean newest = index.equals(indexes.get(indexes.size() - 1));
+        assertEquals(keys ? h.messagesAt() : newest ? h.keysAt() : h.headsAt(), counting.bytesRead(index),
+            index + " read at start");
         withKeys += keys ? 1 : 0;
         withoutKeys += !keys && h.keyCount() > 0 ? 1 : 0;
         read += counting.bytesRead(index);
@@ -131,6 +134,7 @@ class IndexSummaryTest extends LogTestSupport {
             "no byte of a trusted sealed segment");
       }
       assertTrue(withKeys > 0 && withoutKeys > 0, "keys in and out of the window: " + withKeys + ", " + withoutKeys);
+      assertTrue(headers.get(indexes.get(1)).headCount() > 0, "checkpoint heads left unread in older indexes");
       assertTrue(read < messagesSections / 10, read + " bytes of index read at start, messages sections " + messagesSections);
 
       checkReads(reopened, written, restart);
@@ -233,11 +237,15 @@ class IndexSummaryTest extends LogTestSupport {
   }
 
   @Test
-  @DisplayName("a flipped byte in an index's header, summary or keys makes the start read that segment's records instead: nothing is lost, keys still answer, and the index is written again")
+  @DisplayName("a flipped byte in an index's header, summary, keys or (in the newest sealed one) heads makes the start read that segment's records instead: nothing is lost, heads and keys still answer, and the index is written again")
   void damagedSummary() throws Exception {
     Written written = smallLog();
     int sealed = indexes().size();
     List<Path> indexes = indexes();
+    Path newest = indexes.get(indexes.size() - 1);
+    SegmentIndex.Header hn = header(newest);
+    assertTrue(hn.headCount() > 0, "heads in " + newest);
+    flipByte(newest, hn.headsAt() + 6);
     SegmentIndex.Header h1 = header(indexes.get(1));
     flipByte(indexes.get(1), 30);
     flipByte(indexes.get(3), SegmentIndex.HEADER + header(indexes.get(3)).summaryBytes() / 2);
@@ -247,8 +255,14 @@ class IndexSummaryTest extends LogTestSupport {
     assertTrue(h1.messageCount() > 0);
     LogInboxStore store = open(config(600));
     try {
-      assertEquals(sealed - 3, store.openedByIndex(), "the three damaged indexes are not used");
+      assertEquals(sealed - 4, store.openedByIndex(), "the four damaged indexes are not used");
       checkReads(store, written, T + 100);
+      for (String user : USERS) {
+        List<StoredMessage> mine = written.messages().get(user);
+        long next = mine.get(mine.size() - 1).seq() + 1;
+        assertEquals(next, append(store, user, "after", T + 150), user + ": no seq handed out twice");
+        mine.add(new StoredMessage("m-after", next, "alice", user, "after", T + 150));
+      }
       for (AppendRequest retry : written.recentKeyed()) {
         assertTrue(await(() -> store.append(List.of(retry), List.of(), T + 200)).get(0).duplicate(),
             "key " + retry.idempotencyKey() + " still answers");
