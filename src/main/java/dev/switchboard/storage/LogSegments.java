@@ -255,18 +255,18 @@ final class LogSegments {
         }
       }
     }
-    // Every checkpoint holds each inbox's head at least as high as any before it: only the newest
-    // sealed segment's heads are read (the newest segment's own checkpoint may be a torn record).
+    // Every checkpoint holds each inbox's head and each cursor at least as high as any before it: only
+    // the newest sealed segment's are read (the newest segment's own checkpoint may be a torn record).
     Path newestSealedIndex = null;
     if (found.size() >= 2) {
       Matcher m = NAME.matcher(found.get(found.size() - 2).getFileName().toString());
       m.matches();
       newestSealedIndex = indexes.get(Long.parseLong(m.group(1)));
     }
-    Path headsFrom = newestSealedIndex;
+    Path stateFrom = newestSealedIndex;
     try (SegmentCrcs crcs = new SegmentCrcs(files, checked);
          IndexReads<SegmentIndex.FileBytes> ahead = new IndexReads<>(readAhead,
-             file -> SegmentIndex.readFile(files, file, keysNotBefore, file.equals(headsFrom)))) {
+             file -> SegmentIndex.readFile(files, file, keysNotBefore, file.equals(stateFrom)))) {
       Segment previous = null;
       // Segments are taken from their index only while every one before was: what the store keeps
       // per message (those after the first without an index) is then one run at the end of the log.
@@ -305,9 +305,9 @@ final class LogSegments {
           LOG.warn("inbox log: {} was found damaged while the store ran ({}); reading every record of it", file, marker);
         }
         if (byIndex) {
-          boolean withHeads = i == found.size() - 2;
-          SegmentIndex loaded = checkLater ? SegmentIndex.load(files, segment, null, ahead, keysNotBefore, withHeads)
-              : SegmentIndex.load(files, segment, crcs, null, keysNotBefore, withHeads);
+          boolean withState = i == found.size() - 2;
+          SegmentIndex loaded = checkLater ? SegmentIndex.load(files, segment, null, ahead, keysNotBefore, withState)
+              : SegmentIndex.load(files, segment, crcs, null, keysNotBefore, withState);
           if (loaded == null && checkLater) {
             checkHeader(segment);
           }

@@ -26,16 +26,17 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  * header (72 bytes): "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
- *            newestMessage:int64 newestKey:int64 opened:int64 summaryBytes:int32 headCount:int32
+ *            newestMessage:int64 newestKey:int64 opened:int64 summaryBytes:int32 stateBytes:int32
  *            keyCount:int32 messageCount:int32 headerCrc:int32 (CRC-32C of the 68 bytes before it)
  * summary (summaryBytes):
- *   users:     count:int32, each a string (length:int32, UTF-8)
+ *   users:     count:int32, each a string (length:int32, UTF-8): the users with messages in the segment
  *   summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
- *   cursors:   count:int32, each user:int32 device lastSeq:int64
  *   pages:     one crc32c:int32 per {@link #PAGE_BYTES} of the messages section (the last page may be shorter)
  * summaryCrc:int32 of the header and the summary
- * heads:     headCount times user:int32 lastSeq:int64 (the segment's checkpoint)
- * headsCrc:int32 of the heads
+ * state (stateBytes): the segment's checkpoint heads and the highest cursor of each device in it
+ *   heads:     count:int32, each user (a string) lastSeq:int64
+ *   cursors:   count:int32, each user device (strings) lastSeq:int64
+ * stateCrc:int32 of the state
  * keys:      keyCount times position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
  * keysCrc:int32 of the keys
  * messages:  messageCount times userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
@@ -43,9 +44,9 @@ import java.util.zip.CRC32C;
  *           {@link LogEntries#messageCrc} of the message's entry (and of the entry holding its body)
  * </pre>
  *
- * A start reads the header and the summary (the heads only of the newest sealed segment, as every
- * checkpoint holds every inbox's head at least as high as any before it; the keys only while they
- * may still be inside the idempotency window), never the messages section: reads fetch its pages on demand through
+ * A start reads the header and the summary (the state only of the newest sealed segment, as every
+ * checkpoint holds every inbox's head and every cursor at least as high as any before it; the keys
+ * only while they may still be inside the idempotency window), never the messages section: reads fetch its pages on demand through
  * {@link IndexPages}, each checked against its CRC-32C from the summary. A user is its number in the
  * users table; a hash collision between two users is told apart by it. The per-message CRC lets a read
  * through the index refuse damaged bytes before the whole segment was checked against {@code segmentCrc}
@@ -69,7 +70,6 @@ final class SegmentIndex {
   private static final int TIMES_AT = SEGMENT_CRC_AT + 4;
   private static final int COUNTS_AT = TIMES_AT + 24;
   private static final int HEADER_CRC_AT = COUNTS_AT + 16;
-  private static final int HEAD_BYTES = 4 + 8;
   static final int HEADER = HEADER_CRC_AT + 4;
   /** Bytes read at a time when checking a segment's CRC-32C. */
   private static final int CHECK_CHUNK = 1 << 20;
@@ -108,14 +108,14 @@ final class SegmentIndex {
   }
 
   /** The fixed header, checked against its own CRC-32C, and where each section lies after it. */
-  record Header(long base, long length, int segmentCrc, Times times, int summaryBytes, int headCount, int keyCount,
+  record Header(long base, long length, int segmentCrc, Times times, int summaryBytes, int stateBytes, int keyCount,
                 int messageCount) {
-    long headsAt() {
+    long stateAt() {
       return HEADER + (long) summaryBytes + 4;
     }
 
     long keysAt() {
-      return headsAt() + (long) headCount * HEAD_BYTES + 4;
+      return stateAt() + (long) stateBytes + 4;
     }
 
     long messagesAt() {
@@ -141,7 +141,7 @@ final class SegmentIndex {
       Header h = new Header(bytes.getLong(8), bytes.getLong(16), bytes.getInt(SEGMENT_CRC_AT),
           new Times(bytes.getLong(TIMES_AT), bytes.getLong(TIMES_AT + 8), bytes.getLong(TIMES_AT + 16)),
           bytes.getInt(COUNTS_AT), bytes.getInt(COUNTS_AT + 4), bytes.getInt(COUNTS_AT + 8), bytes.getInt(COUNTS_AT + 12));
-      if (h.summaryBytes < 0 || h.headCount < 0 || h.keyCount < 0 || h.messageCount < 0) {
+      if (h.summaryBytes < 0 || h.stateBytes < 0 || h.keyCount < 0 || h.messageCount < 0) {
         why[0] = "its header is malformed";
         return null;
       }
@@ -151,16 +151,16 @@ final class SegmentIndex {
 
   private final Header header;
   private final ByteBuffer summary;
-  private final ByteBuffer heads;
+  private final ByteBuffer state;
   private final ByteBuffer keys;
   private final String[] users;
   private final int summariesAt;
   private final Messages messages;
 
-  private SegmentIndex(Header header, ByteBuffer summary, ByteBuffer heads, ByteBuffer keys) {
+  private SegmentIndex(Header header, ByteBuffer summary, ByteBuffer state, ByteBuffer keys) {
     this.header = header;
     this.summary = summary;
-    this.heads = heads;
+    this.state = state;
     this.keys = keys;
     ByteBuffer in = summary.duplicate().position(HEADER);
     users = new String[in.getInt()];
@@ -169,11 +169,6 @@ final class SegmentIndex {
     }
     summariesAt = in.position();
     in.position(summariesAt + 4 + in.getInt(summariesAt) * SUMMARY_BYTES);
-    int cursors = in.getInt();
-    for (int i = 0; i < cursors; i++) {
-      in.getInt();
-      in.position(in.position() + 4 + in.getInt(in.position()) + 8);
-    }
     int[] pageCrcs = new int[Messages.pages(header.messageCount)];
     for (int i = 0; i < pageCrcs.length; i++) {
       pageCrcs[i] = in.getInt();
@@ -215,18 +210,18 @@ final class SegmentIndex {
   }
 
   /**
-   * Hands every head and key (those that were read), user summary and cursor of the index to
-   * {@code visitor}: nothing per message.
+   * Hands the heads and cursors (if the state was read), every user summary and the keys (if they
+   * were read) of the index to {@code visitor}: nothing per message.
    */
   void replay(Visitor visitor) {
-    ByteBuffer in = summary.duplicate().position(summariesAt);
-    int summaries = in.getInt();
-    in.position(summariesAt + 4 + summaries * SUMMARY_BYTES);
-    if (heads != null) {
-      for (int at = 0; at < header.headCount * HEAD_BYTES; at += HEAD_BYTES) {
-        visitor.head(users[heads.getInt(at)], heads.getLong(at + 4));
+    ByteBuffer st = state == null ? null : state.duplicate();
+    if (st != null) {
+      int heads = st.getInt();
+      for (int i = 0; i < heads; i++) {
+        visitor.head(LogEntries.string(st), st.getLong());
       }
     }
+    int summaries = summary.getInt(summariesAt);
     for (int i = 0; i < summaries; i++) {
       int at = summariesAt + 4 + i * SUMMARY_BYTES;
       visitor.summary(users[summary.getInt(at)], summary.getInt(at + 4), summary.getLong(at + 8), summary.getLong(at + 16));
@@ -236,10 +231,14 @@ final class SegmentIndex {
         visitor.sendKey(keys.getLong(at + 16), keys.getLong(at), keys.getLong(at + 8));
       }
     }
-    int cursors = in.getInt();
-    for (int i = 0; i < cursors; i++) {
-      String user = users[in.getInt()];
-      visitor.cursor(user, LogEntries.string(in), in.getLong());
+    if (st != null) {
+      int cursors = st.getInt();
+      for (int i = 0; i < cursors; i++) {
+        visitor.cursor(LogEntries.string(st), LogEntries.string(st), st.getLong());
+      }
+      if (st.hasRemaining()) {
+        throw new IndexOutOfBoundsException("the state holds " + st.remaining() + " bytes more than it lists");
+      }
     }
   }
 
@@ -366,15 +365,15 @@ final class SegmentIndex {
    * whole segment; without, the segment is not read and its CRC is for a later check to compare);
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
    * before indexes existed looks). Its keys are read only if its newest key is at or after
-   * {@code keysNotBefore}: older ones are outside the idempotency window for good; its heads only
-   * {@code withHeads}.
+   * {@code keysNotBefore}: older ones are outside the idempotency window for good; its state (heads
+   * and cursors) only {@code withState}.
    */
   static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs, IndexReads<FileBytes> ahead,
-                           long keysNotBefore, boolean withHeads) {
+                           long keysNotBefore, boolean withState) {
     Path file = fileFor(segment.file);
     FileBytes read;
     try {
-      read = ahead != null ? ahead.take(file) : readFile(files, file, keysNotBefore, withHeads);
+      read = ahead != null ? ahead.take(file) : readFile(files, file, keysNotBefore, withState);
     } catch (NoSuchFileException e) {
       LOG.debug("inbox log: {} has no index; reading its records", segment.file);
       return null;
@@ -406,7 +405,28 @@ final class SegmentIndex {
       return null;
     }
     try {
-      return new SegmentIndex(header, read.summary(), read.heads(), read.keys());
+      SegmentIndex index = new SegmentIndex(header, read.summary(), read.state(), read.keys());
+      if (index.state != null) {
+        // Parsed once here, so that a malformed state is found before anything is taken from the index.
+        index.replay(new Visitor() {
+          @Override
+          public void head(String user, long lastSeq) {
+          }
+
+          @Override
+          public void summary(String user, int messages, long minSeq, long maxSeq) {
+          }
+
+          @Override
+          public void sendKey(long hash, long position, long createdAt) {
+          }
+
+          @Override
+          public void cursor(String user, String device, long seq) {
+          }
+        });
+      }
+      return index;
     } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
       LOG.warn("inbox log: index {} is malformed ({}); reading its segment instead", file, e.toString());
       return null;
@@ -414,23 +434,23 @@ final class SegmentIndex {
   }
 
   /**
-   * What a start reads of an index file: its header and summary (without the trailing CRC), its heads
+   * What a start reads of an index file: its header and summary (without the trailing CRC), its state
    * and its keys or null, or the problem that makes it unusable (not this version, a CRC-32C that
    * fails, a size that does not match the header).
    */
-  record FileBytes(Header header, ByteBuffer summary, ByteBuffer heads, ByteBuffer keys, String problem) {
+  record FileBytes(Header header, ByteBuffer summary, ByteBuffer state, ByteBuffer keys, String problem) {
     static FileBytes unusable(String problem) {
       return new FileBytes(null, null, null, null, problem);
     }
   }
 
   /**
-   * Reads the header and summary of an index file (its heads if {@code withHeads}, its keys if its
+   * Reads the header and summary of an index file (its state if {@code withState}, its keys if its
    * newest key is at or after {@code keysNotBefore}), in one read after the header's, each part
    * checked against its CRC-32C; never its messages section. Thread-safe: a start reads several
    * ahead ({@link IndexReads}).
    */
-  static FileBytes readFile(LogFiles files, Path file, long keysNotBefore, boolean withHeads) throws IOException {
+  static FileBytes readFile(LogFiles files, Path file, long keysNotBefore, boolean withState) throws IOException {
     try (LogFiles.Channel channel = files.open(file)) {
       long size = channel.size();
       if (size < HEADER + 8) {
@@ -448,8 +468,8 @@ final class SegmentIndex {
             + " (truncated or damaged)");
       }
       boolean withKeys = header.keyCount() > 0 && header.times().newestKey() >= keysNotBefore;
-      // One contiguous read: heads lie between the summary and the keys, so keys bring them along.
-      long end = withKeys ? header.messagesAt() : withHeads ? header.keysAt() : header.headsAt();
+      // One contiguous read: the state lies between the summary and the keys, so keys bring it along.
+      long end = withKeys ? header.messagesAt() : withState ? header.keysAt() : header.stateAt();
       if (end > Integer.MAX_VALUE) {
         return FileBytes.unusable("its summary is larger than an index holds");
       }
@@ -462,16 +482,15 @@ final class SegmentIndex {
       if ((int) crc.getValue() != bytes.getInt(summaryEnd)) {
         return FileBytes.unusable("its summary does not match its own CRC-32C (damaged)");
       }
-      ByteBuffer heads = null;
-      if (withHeads || withKeys) {
-        int headsAt = (int) header.headsAt();
-        int headBytes = header.headCount() * HEAD_BYTES;
+      ByteBuffer state = null;
+      if (withState || withKeys) {
+        int stateAt = (int) header.stateAt();
         crc.reset();
-        crc.update(bytes.array(), headsAt, headBytes);
-        if ((int) crc.getValue() != bytes.getInt(headsAt + headBytes)) {
-          return FileBytes.unusable("its heads do not match their CRC-32C (damaged)");
+        crc.update(bytes.array(), stateAt, header.stateBytes());
+        if ((int) crc.getValue() != bytes.getInt(stateAt + header.stateBytes())) {
+          return FileBytes.unusable("its heads and cursors do not match their CRC-32C (damaged)");
         }
-        heads = withHeads ? ByteBuffer.wrap(bytes.array(), headsAt, headBytes).slice() : null;
+        state = withState ? ByteBuffer.wrap(bytes.array(), stateAt, header.stateBytes()).slice() : null;
       }
       ByteBuffer keys = null;
       if (withKeys) {
@@ -484,7 +503,7 @@ final class SegmentIndex {
         }
         keys = ByteBuffer.wrap(bytes.array(), keysAt, keyBytes).slice();
       }
-      return new FileBytes(header, ByteBuffer.wrap(bytes.array(), 0, summaryEnd).slice(), heads, keys, null);
+      return new FileBytes(header, ByteBuffer.wrap(bytes.array(), 0, summaryEnd).slice(), state, keys, null);
     }
   }
 
@@ -689,6 +708,45 @@ final class SegmentIndex {
       return (int) (((hash ^ Long.MIN_VALUE) >>> shift) & 0xff);
     }
 
+    /** The heads and cursors section: user ids and devices as strings, so the summary need not name them. */
+    private ByteBuffer state() {
+      List<byte[]> strings = new ArrayList<>();
+      long size = 4 + 4;
+      for (Map.Entry<Integer, Long> head : heads.entrySet()) {
+        byte[] u = users.get(head.getKey()).getBytes(StandardCharsets.UTF_8);
+        strings.add(u);
+        size += 4 + u.length + 8;
+      }
+      int cursorCount = 0;
+      for (Map.Entry<Integer, Map<String, Long>> user : cursors.entrySet()) {
+        byte[] u = users.get(user.getKey()).getBytes(StandardCharsets.UTF_8);
+        for (String device : user.getValue().keySet()) {
+          byte[] d = device.getBytes(StandardCharsets.UTF_8);
+          strings.add(u);
+          strings.add(d);
+          size += 4 + u.length + 4 + d.length + 8;
+          cursorCount++;
+        }
+      }
+      if (size > Integer.MAX_VALUE) {
+        throw new IllegalStateException("the heads and cursors of one segment exceed what an index holds");
+      }
+      ByteBuffer out = ByteBuffer.allocate((int) size);
+      int[] next = {0};
+      out.putInt(heads.size());
+      heads.forEach((user, seq) -> {
+        byte[] u = strings.get(next[0]++);
+        out.putInt(u.length).put(u).putLong(seq);
+      });
+      out.putInt(cursorCount);
+      cursors.forEach((user, devices) -> devices.forEach((device, seq) -> {
+        byte[] u = strings.get(next[0]++);
+        byte[] d = strings.get(next[0]++);
+        out.putInt(u.length).put(u).putInt(d.length).put(d).putLong(seq);
+      }));
+      return out.flip();
+    }
+
     /** The index bytes for {@code segment}, whose whole file has CRC-32C {@code segmentCrc}, and where its messages are. */
     Written bytes(LogSegments.Segment segment, int segmentCrc) throws IOException {
       long[] userHashes = new long[users.size()];
@@ -714,19 +772,20 @@ final class SegmentIndex {
         maxSeqs[user] = Math.max(maxSeqs[user], seq);
       }
       int pages = Messages.pages(messageCount);
-      List<byte[]> userBytes = new ArrayList<>(users.size());
-      long summaryBytes = 4 + 4 + (long) summaries * SUMMARY_BYTES + 4 + 4L * pages;
-      for (String user : users) {
-        byte[] b = user.getBytes(StandardCharsets.UTF_8);
-        userBytes.add(b);
-        summaryBytes += 4 + b.length;
-      }
-      for (Map<String, Long> devices : cursors.values()) {
-        for (String device : devices.keySet()) {
-          summaryBytes += 4 + 4 + device.getBytes(StandardCharsets.UTF_8).length + 8;
+      // The summary names only the users with messages here, numbered in the order they came.
+      int[] numbers = new int[users.size()];
+      List<byte[]> userBytes = new ArrayList<>(summaries);
+      long summaryBytes = 4 + 4 + (long) summaries * SUMMARY_BYTES + 4L * pages;
+      for (int u = 0; u < users.size(); u++) {
+        if (counts[u] > 0) {
+          numbers[u] = userBytes.size();
+          byte[] b = users.get(u).getBytes(StandardCharsets.UTF_8);
+          userBytes.add(b);
+          summaryBytes += 4 + b.length;
         }
       }
-      long size = HEADER + summaryBytes + 4 + (long) heads.size() * HEAD_BYTES + 4 + keyCount * (long) KEY_BYTES + 4
+      ByteBuffer state = state();
+      long size = HEADER + summaryBytes + 4 + state.limit() + 4 + keyCount * (long) KEY_BYTES + 4
           + (long) messageCount * MESSAGE_BYTES;
       if (size > Integer.MAX_VALUE) {
         throw new IOException("the index of " + segment.file + " would be " + size + " bytes, more than an index holds");
@@ -734,7 +793,7 @@ final class SegmentIndex {
       ByteBuffer out = ByteBuffer.allocate((int) size);
       out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(segmentCrc)
           .putLong(newestMessage).putLong(newestKey).putLong(opened)
-          .putInt((int) summaryBytes).putInt(heads.size()).putInt(keyCount).putInt(messageCount);
+          .putInt((int) summaryBytes).putInt(state.limit()).putInt(keyCount).putInt(messageCount);
       CRC32C crc = new CRC32C();
       crc.update(out.array(), 0, HEADER_CRC_AT);
       out.putInt((int) crc.getValue());
@@ -743,28 +802,19 @@ final class SegmentIndex {
       out.putInt(summaries);
       for (int user = 0; user < counts.length; user++) {
         if (counts[user] > 0) {
-          out.putInt(user).putInt(counts[user]).putLong(minSeqs[user]).putLong(maxSeqs[user]);
+          out.putInt(numbers[user]).putInt(counts[user]).putLong(minSeqs[user]).putLong(maxSeqs[user]);
         }
       }
-      int cursorCount = 0;
-      for (Map<String, Long> devices : cursors.values()) {
-        cursorCount += devices.size();
-      }
-      out.putInt(cursorCount);
-      cursors.forEach((user, devices) -> devices.forEach((device, seq) -> {
-        byte[] d = device.getBytes(StandardCharsets.UTF_8);
-        out.putInt(user).putInt(d.length).put(d).putLong(seq);
-      }));
       int pageCrcsAt = out.position();
       int summaryEnd = pageCrcsAt + 4 * pages;
-      int headsAt = summaryEnd + 4;
-      int keysAt = headsAt + heads.size() * HEAD_BYTES + 4;
+      int stateAt = summaryEnd + 4;
+      int keysAt = stateAt + state.limit() + 4;
       int messagesAt = keysAt + keyCount * KEY_BYTES + 4;
       out.position(messagesAt);
       for (int i : order) {
         int at = i * STRIDE;
         out.putLong(hashes[i]).putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2])
-            .putInt((int) messages[at + 3]).putInt((int) messages[at + 4]);
+            .putInt(numbers[(int) messages[at + 3]]).putInt((int) messages[at + 4]);
       }
       int[] pageCrcs = new int[pages];
       for (int p = 0; p < pages; p++) {
@@ -777,10 +827,10 @@ final class SegmentIndex {
       crc.reset();
       crc.update(out.array(), 0, summaryEnd);
       out.putInt(summaryEnd, (int) crc.getValue());
-      out.position(headsAt);
-      heads.forEach((user, seq) -> out.putInt(user).putLong(seq));
+      out.position(stateAt);
+      out.put(state.duplicate());
       crc.reset();
-      crc.update(out.array(), headsAt, heads.size() * HEAD_BYTES);
+      crc.update(state.duplicate());
       out.putInt((int) crc.getValue());
       for (int i = 0; i < keyCount * 3; i++) {
         out.putLong(keys[i]);

@@ -121,10 +121,10 @@ class IndexSummaryTest extends LogTestSupport {
       for (Path index : indexes) {
         SegmentIndex.Header h = headers.get(index);
         boolean keys = h.keyCount() > 0 && h.times().newestKey() >= keysNotBefore;
-        // The header, then the summary; the heads only of the newest sealed segment; the keys (and the
-        // heads before them) only if they may be in the window.
+        // The header, then the summary; heads and cursors only of the newest sealed segment; the keys (and the
+        // state before them) only if they may be in the window.
         boolean newest = index.equals(indexes.get(indexes.size() - 1));
-        assertEquals(keys ? h.messagesAt() : newest ? h.keysAt() : h.headsAt(), counting.bytesRead(index),
+        assertEquals(keys ? h.messagesAt() : newest ? h.keysAt() : h.stateAt(), counting.bytesRead(index),
             index + " read at start");
         withKeys += keys ? 1 : 0;
         withoutKeys += !keys && h.keyCount() > 0 ? 1 : 0;
@@ -134,7 +134,7 @@ class IndexSummaryTest extends LogTestSupport {
             "no byte of a trusted sealed segment");
       }
       assertTrue(withKeys > 0 && withoutKeys > 0, "keys in and out of the window: " + withKeys + ", " + withoutKeys);
-      assertTrue(headers.get(indexes.get(1)).headCount() > 0, "checkpoint heads left unread in older indexes");
+      assertTrue(headers.get(indexes.get(1)).stateBytes() > 8, "checkpoint heads left unread in older indexes");
       assertTrue(read < messagesSections / 10, read + " bytes of index read at start, messages sections " + messagesSections);
 
       checkReads(reopened, written, restart);
@@ -144,6 +144,41 @@ class IndexSummaryTest extends LogTestSupport {
       }
     } finally {
       gate.complete();
+      await(reopened::close);
+    }
+  }
+
+  @Test
+  @DisplayName("heads and cursors are read only from the newest sealed index, yet an inbox and a cursor last touched in the oldest segment keep their values after many rolls and a restart")
+  void stateFromNewestSealedOnly() throws Exception {
+    Written written = new Written(new HashMap<>(), new ArrayList<>());
+    LogInboxStore store = open(config(600));
+    List<StoredMessage> zoe = new ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) {
+        long seq = append(store, "zoe", "early-" + i, T + i);
+        zoe.add(new StoredMessage("m-early-" + i, seq, "alice", "zoe", "early-" + i, T + i));
+      }
+      await(() -> store.append(List.of(), List.of(new dev.switchboard.bus.CursorUpdate("zoe", "phone", 2)), T + 3));
+      for (int i = 0; i < 60; i++) {
+        sendsOneByOne(store, written, i);
+      }
+    } finally {
+      await(store::close);
+    }
+    List<Path> indexes = indexes();
+    assertTrue(indexes.size() >= 8, "many sealed segments: " + indexes);
+    assertFalse(new String(Files.readAllBytes(indexes.get(indexes.size() - 1)), java.nio.charset.StandardCharsets.UTF_8)
+        .substring(0, SegmentIndex.HEADER + header(indexes.get(indexes.size() - 1)).summaryBytes()).contains("zoe"),
+        "zoe has no message in the newest sealed segment: its summary does not name her");
+    LogInboxStore reopened = open(config(600));
+    try {
+      assertEquals(indexes.size(), reopened.openedByIndex());
+      assertEquals(2L, await(() -> reopened.cursor("zoe", "phone")));
+      assertEquals(zoe, readAll(reopened, "zoe", T + 100));
+      assertEquals(4L, append(reopened, "zoe", "later", T + 100), "zoe's head kept: seq 4 is next");
+      checkReads(reopened, written, T + 100);
+    } finally {
       await(reopened::close);
     }
   }
@@ -244,8 +279,8 @@ class IndexSummaryTest extends LogTestSupport {
     List<Path> indexes = indexes();
     Path newest = indexes.get(indexes.size() - 1);
     SegmentIndex.Header hn = header(newest);
-    assertTrue(hn.headCount() > 0, "heads in " + newest);
-    flipByte(newest, hn.headsAt() + 6);
+    assertTrue(hn.stateBytes() > 8, "heads in " + newest);
+    flipByte(newest, hn.stateAt() + 6);
     SegmentIndex.Header h1 = header(indexes.get(1));
     flipByte(indexes.get(1), 30);
     flipByte(indexes.get(3), SegmentIndex.HEADER + header(indexes.get(3)).summaryBytes() / 2);
