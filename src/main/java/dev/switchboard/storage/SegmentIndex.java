@@ -242,6 +242,28 @@ final class SegmentIndex {
     }
   }
 
+  /** Walks the state, if it was read, so that a malformed one is found before anything is taken from the index. */
+  private void checkState() {
+    if (state == null) {
+      return;
+    }
+    ByteBuffer st = state.duplicate();
+    int heads = st.getInt();
+    for (int i = 0; i < heads; i++) {
+      LogEntries.string(st);
+      st.getLong();
+    }
+    int cursors = st.getInt();
+    for (int i = 0; i < cursors; i++) {
+      LogEntries.string(st);
+      LogEntries.string(st);
+      st.getLong();
+    }
+    if (st.hasRemaining()) {
+      throw new IndexOutOfBoundsException("the state holds " + st.remaining() + " bytes more than it lists");
+    }
+  }
+
   /** Receives index entries of one user hash in seq order, each with its message's CRC; false stops the walk. */
   interface EntryConsumer {
     boolean accept(long seq, long position, long time, int crc) throws IOException;
@@ -347,15 +369,11 @@ final class SegmentIndex {
     if (read.problem() != null) {
       throw new IOException(file + " cannot be used: " + read.problem());
     }
-    try {
-      SegmentIndex index = new SegmentIndex(read.header(), read.summary(), null, null);
-      ByteBuffer in = index.summary.duplicate().position(index.summariesAt);
-      int summaries = in.getInt();
-      for (int i = 0; i < summaries; i++) {
-        out.accept(index.users[in.getInt()], in.getInt(), in.getLong(), in.getLong());
-      }
-    } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
-      throw new IOException(file + " is malformed (" + e + ")", e);
+    SegmentIndex index = read.index();
+    ByteBuffer in = index.summary.duplicate().position(index.summariesAt);
+    int summaries = in.getInt();
+    for (int i = 0; i < summaries; i++) {
+      out.accept(index.users[in.getInt()], in.getInt(), in.getLong(), in.getLong());
     }
   }
 
@@ -386,7 +404,7 @@ final class SegmentIndex {
           read.problem());
       return null;
     }
-    Header header = read.header();
+    Header header = read.index().header;
     String problem = null;
     if (header.base() != segment.base || header.length() != segment.size) {
       problem = "it describes a segment at position " + header.base() + " of " + header.length()
@@ -404,43 +422,17 @@ final class SegmentIndex {
       LOG.warn("inbox log: index {} is not used: {}; reading its segment instead and writing a new index", file, problem);
       return null;
     }
-    try {
-      SegmentIndex index = new SegmentIndex(header, read.summary(), read.state(), read.keys());
-      if (index.state != null) {
-        // Parsed once here, so that a malformed state is found before anything is taken from the index.
-        index.replay(new Visitor() {
-          @Override
-          public void head(String user, long lastSeq) {
-          }
-
-          @Override
-          public void summary(String user, int messages, long minSeq, long maxSeq) {
-          }
-
-          @Override
-          public void sendKey(long hash, long position, long createdAt) {
-          }
-
-          @Override
-          public void cursor(String user, String device, long seq) {
-          }
-        });
-      }
-      return index;
-    } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
-      LOG.warn("inbox log: index {} is malformed ({}); reading its segment instead", file, e.toString());
-      return null;
-    }
+    return read.index();
   }
 
   /**
-   * What a start reads of an index file: its header and summary (without the trailing CRC), its state
-   * and its keys or null, or the problem that makes it unusable (not this version, a CRC-32C that
-   * fails, a size that does not match the header).
+   * What a start reads of an index file, parsed where it was read (the users' ids decoded on the
+   * reading thread): the index without its messages section, or the problem that makes it unusable
+   * (not this version, a CRC-32C that fails, a size that does not match the header, malformed).
    */
-  record FileBytes(Header header, ByteBuffer summary, ByteBuffer state, ByteBuffer keys, String problem) {
+  record FileBytes(SegmentIndex index, String problem) {
     static FileBytes unusable(String problem) {
-      return new FileBytes(null, null, null, null, problem);
+      return new FileBytes(null, problem);
     }
   }
 
@@ -503,7 +495,13 @@ final class SegmentIndex {
         }
         keys = ByteBuffer.wrap(bytes.array(), keysAt, keyBytes).slice();
       }
-      return new FileBytes(header, ByteBuffer.wrap(bytes.array(), 0, summaryEnd).slice(), state, keys, null);
+      try {
+        SegmentIndex index = new SegmentIndex(header, ByteBuffer.wrap(bytes.array(), 0, summaryEnd).slice(), state, keys);
+        index.checkState();
+        return new FileBytes(index, null);
+      } catch (BufferUnderflowException | IndexOutOfBoundsException | IllegalArgumentException e) {
+        return FileBytes.unusable("it is malformed (" + e + ")");
+      }
     }
   }
 
