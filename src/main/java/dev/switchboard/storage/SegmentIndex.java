@@ -46,8 +46,9 @@ import java.util.zip.CRC32C;
  *
  * A start reads the header and the summary (the state only of the newest sealed segment, as every
  * checkpoint holds every inbox's head and every cursor at least as high as any before it; the keys
- * only while they may still be inside the idempotency window), never the messages section: reads fetch its pages on demand through
- * {@link IndexPages}, each checked against its CRC-32C from the summary. A user is its number in the
+ * only while they may still be inside the idempotency window), never the messages section: reads
+ * fetch its pages on demand through {@link IndexPages}, each checked against its CRC-32C from the
+ * summary. A user is its number in the
  * users table; a hash collision between two users is told apart by it. The per-message CRC lets a read
  * through the index refuse damaged bytes before the whole segment was checked against {@code segmentCrc}
  * (a start may trust the index and check the segment later).
@@ -63,7 +64,7 @@ final class SegmentIndex {
   static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4 + 4;
   /** The unit of the messages section that has its own CRC-32C, and that {@link IndexPages} caches. */
   static final int PAGE_BYTES = 16 * 1024;
-  static final int KEY_BYTES = 8 + 8 + 8;
+  private static final int KEY_BYTES = 8 + 8 + 8;
   private static final int SUMMARY_BYTES = 4 + 4 + 8 + 8;
   /** Where the header holds the CRC-32C of the whole segment. */
   private static final int SEGMENT_CRC_AT = 4 + 4 + 8 + 8;
@@ -525,7 +526,7 @@ final class SegmentIndex {
     return (int) crc.getValue();
   }
 
-  static void readFully(LogFiles.Channel channel, ByteBuffer buffer, long offset, Path file) throws IOException {
+  private static void readFully(LogFiles.Channel channel, ByteBuffer buffer, long offset, Path file) throws IOException {
     long at = offset;
     while (buffer.hasRemaining()) {
       int n = channel.read(buffer, at);
