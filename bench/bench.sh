@@ -30,6 +30,11 @@
 #   --engine postgres        direct: the single node (not clustered) on one embedded PostgreSQL, as cluster-direct
 #                            starts it (--pg-fsync, --pg-stats apply; PostgreSQL's CPU counted), to compare with
 #                            cluster-direct --nodes 1: what differs is the cluster's cost
+#   --keys-aged              store-scale: the fill writes every message and key older than
+#                            inbox.idempotencyWindowSeconds (its clock runs the window plus a minute
+#                            behind), so the heap after start is the stored messages' alone
+#   --cold                   store-scale: drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches,
+#                            as root) between the fill and the start, so the start reads from the disk
 #   --pg-fsync on|off        storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL's fsync and synchronous_commit (default on)
 #   --shards N               storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL servers, each one shard of the inboxes
 #                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
@@ -91,6 +96,7 @@ Examples:
   bench/bench.sh store-scale --messages 10000000
   SWITCHBOARD_JAR=/path/to/old/switchboard-fat.jar bench/bench.sh store-scale --messages 10000000
   bench/bench.sh store-scale --messages 10000000 --engine sqlite
+  bench/bench.sh store-scale --messages 100000000 --keys-aged --cold --direct-steps 2
   bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 2000 --find-max
   bench/bench.sh cluster-direct --nodes 2 --users 200 --rate 200 --duration 20 --pg-stats
   bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 1000 --duration 20 --kill-shard-after 40
@@ -114,6 +120,7 @@ shift
 # ---- options: take the script's own, pass the rest on -------------------------------------------
 FILL_JAVA_OPTS=${FILL_JAVA_OPTS:--Xmx8g}
 SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on PG_STATS=0 SHARDS=1 KILL_SHARD= ENGINE=""
+KEYS_AGED=0 COLD=0
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
 while [[ $# -gt 0 ]]; do
@@ -124,6 +131,8 @@ while [[ $# -gt 0 ]]; do
     --nodes) NODES=$2; shift 2 ;;
     --no-sqlite) SQLITE=0; shift ;;
     --engine) ENGINE=$2; shift 2 ;;
+    --keys-aged) KEYS_AGED=1; shift ;;
+    --cold) COLD=1; shift ;;
     --pg-fsync) PG_FSYNC=$2; shift 2 ;;
     --pg-stats) PG_STATS=1; shift ;;
     --shards) SHARDS=$2; shift 2 ;;
@@ -621,6 +630,7 @@ case "$SCENARIO" in
     ;;
   store-scale)
     [[ -z "$ENGINE" || "$ENGINE" == log || "$ENGINE" == sqlite ]] || die "--engine wants log or sqlite"
+    [[ $COLD == 0 || -w /proc/sys/vm/drop_caches ]] || die "--cold drops the page cache: run as root (/proc/sys/vm/drop_caches is not writable)"
     ;;
   storm|cluster-idle|cluster-direct|cluster-fanout)
     [[ "$NODES" =~ ^[0-9]+$ && $NODES -ge 1 ]] || die "--nodes wants a whole number >= 1"
@@ -644,7 +654,7 @@ json_field() { # json_field FILE NAME: a number from the last result line saved 
 
 store_scale() { # fill a store, start the server on it, measure start, heap, drain and max rate
   local total fill_users fill_batch bl_users bl_msgs direct_secs extra conf fill t0 start_ms heap_start heap_drained
-  local open_line data_size results direct_steps engine=${ENGINE:-log} rc=0
+  local open_line data_size results direct_steps engine=${ENGINE:-log} rc=0 need_kb free_kb body_bytes fill_flags=()
   total=$(num "$(opt messages 200000)")
   fill_users=$(num "$(opt fill-users 100000)")
   fill_batch=$(num "$(opt fill-batch 5000)")
@@ -654,10 +664,21 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
   direct_steps=$(opt direct-steps 10)
   WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
   WORK_DIRS+=("$WORK")
+  # About 230 bytes of log and index per stored message of 100-byte body, plus a tenth to spare:
+  # refuse before a fill that would fill the disk hours in.
+  body_bytes=100
+  need_kb=$(( total * (body_bytes + 130) * 11 / 10 / 1024 ))
+  free_kb=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
+  if (( free_kb < need_kb )); then
+    die "store-scale with $total messages needs about $((need_kb / 1048576 + 1)) GiB free under $WORK;" \
+      "only $((free_kb / 1048576)) GiB are (the data directory is made under /tmp)"
+  fi
+  log "disk: about $((need_kb / 1048576 + 1)) GiB needed, $((free_kb / 1048576)) GiB free under $WORK"
   results="$WORK/results.jsonl"
   two_free_ports
   WS_PORT=$P1 PUSH_PORT=$P2
   extra=",\"engine\":\"$engine\""
+  (( KEYS_AGED )) && fill_flags+=(--keys-aged)
   conf=$(server_conf "$WS_PORT" "$PUSH_PORT" "$WORK/data" "$RCPT" "$((total > 10000 ? total : 10000))" "$extra")
   echo "$conf" > "$WORK/server-conf.json"
   wait_quiet
@@ -665,9 +686,14 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
   # (in WORK: the defaults are the jar's conf/config.json, not the working tree's)
   # shellcheck disable=SC2086
   fill=$(cd "$WORK" && java $FILL_JAVA_OPTS -cp "$SERVER_JAR" "$BENCH_DIR/store/StoreFill.java" "$WORK/server-conf.json" \
-    "$total" "$fill_users" "$fill_batch" | tail -1) || die "filling the store failed"
+    "$total" "$fill_users" "$fill_batch" "$body_bytes" "${fill_flags[@]}" | tail -1) || die "filling the store failed"
   log "$fill"
   sync
+  if (( COLD )); then
+    # The start then reads what it needs from the disk, as after a reboot, not from what the fill left cached.
+    echo 3 > /proc/sys/vm/drop_caches || die "could not drop the page cache"
+    log "page cache dropped: a cold start"
+  fi
   data_size=$(du -sh "$WORK/data" | cut -f1)
   t0=$(date +%s%N)
   launch "$WORK"
@@ -685,7 +711,7 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
   run_bench direct --users 1000 --rate 2000 --find-max --step "$direct_secs" --max-steps "$direct_steps" --ws-port "$WS_PORT" \
     --push-port "$PUSH_PORT" --server-pid "$SERVER_PID" --json "$results" --label "direct on $total stored" || rc=$?
   stop_server
-  echo "store-scale engine=$engine stored=$total data=$data_size fill=\"$fill\" start_ms=$start_ms" \
+  echo "store-scale engine=$engine stored=$total data=$data_size keys_aged=$KEYS_AGED cold=$COLD fill=\"$fill\" start_ms=$start_ms" \
     "heap_after_start_mib=$heap_start heap_after_drain_mib=$heap_drained" \
     "drain_msg_per_s=$(grep '"backlog' "$results" | tail -1 | grep -oE '"drain_msg_per_s":[0-9.]+' | cut -d: -f2)" \
     "direct_max_rate=$(json_field "$results" max_rate)"

@@ -21,11 +21,14 @@ import java.util.function.Supplier;
  * Fills an embedded inbox store (engine log or sqlite, from the server config's inbox section) with
  * N messages for U users, fast: the store's own API in this process, one large group commit after
  * another, each append to one random user "f0".."f(U-1)" with a body of B bytes and one in ten with
- * an idempotency key, all sent now. The server is then started on the same data directory. Runs with
- * whatever server jar is on the classpath, so an older build fills its own format (run it outside
- * the repository, so that the jar's own {@code conf/config.json} holds the defaults):
+ * an idempotency key, all sent now. With {@code --keys-aged} the fill's clock runs
+ * {@code inbox.idempotencyWindowSeconds} plus a minute behind, so every key (and message) it writes is
+ * already outside the window when the server starts: the heap after start is then what the stored
+ * messages cost, without a window of the fill's keys. The server is then started on the same data
+ * directory. Runs with whatever server jar is on the classpath, so an older build fills its own format
+ * (run it outside the repository, so that the jar's own {@code conf/config.json} holds the defaults):
  *
- * <pre>java -cp switchboard-fat.jar bench/store/StoreFill.java CONFIG_JSON MESSAGES [USERS BATCH BODY_BYTES]</pre>
+ * <pre>java -cp switchboard-fat.jar bench/store/StoreFill.java CONFIG_JSON MESSAGES [USERS BATCH BODY_BYTES] [--keys-aged]</pre>
  *
  * Prints one line: {@code filled N messages for U users in S s = R msg/s}.
  */
@@ -33,13 +36,20 @@ public class StoreFill {
 
   public static void main(String[] args) throws Exception {
     // The jar's defaults under the given file and SWITCHBOARD_* variables, as the server will read them.
-    JsonObject config = ConfigLoader.loadNow(new JsonObject(Files.readString(Path.of(args[0]))), System.getenv());
-    long messages = Long.parseLong(args[1]);
-    int users = args.length > 2 ? Integer.parseInt(args[2]) : 100_000;
-    int batch = args.length > 3 ? Integer.parseInt(args[3]) : 5_000;
-    int bodyBytes = args.length > 4 ? Integer.parseInt(args[4]) : 100;
+    List<String> positional = new ArrayList<>(List.of(args));
+    boolean keysAged = positional.remove("--keys-aged");
+    JsonObject config = ConfigLoader.loadNow(new JsonObject(Files.readString(Path.of(positional.get(0)))), System.getenv());
+    long messages = Long.parseLong(positional.get(1));
+    int users = positional.size() > 2 ? Integer.parseInt(positional.get(2)) : 100_000;
+    int batch = positional.size() > 3 ? Integer.parseInt(positional.get(3)) : 5_000;
+    int bodyBytes = positional.size() > 4 ? Integer.parseInt(positional.get(4)) : 100;
     config.getJsonObject("inbox").put("maxMessagesPerUser", 100_000_000);
     InboxConfig inbox = InboxConfig.fromJson(config);
+    // Aged: every key is past the window once the fill ends, however soon the server starts after it.
+    long behind = keysAged ? inbox.idempotencyWindowMillis() + 60_000 : 0;
+    if (behind >= inbox.retentionMillis()) {
+      throw new IllegalArgumentException("--keys-aged writes messages " + behind / 1000 + " s old, past inbox.retentionSeconds");
+    }
     Vertx vertx = Vertx.vertx();
     InboxStore store = switch (inbox.engine()) {
       case LOG -> new LogInboxStore(vertx, inbox);
@@ -56,7 +66,7 @@ public class StoreFill {
     long nextReport = messages / 10;
     while (written < messages) {
       int n = (int) Math.min(batch, messages - written);
-      long now = System.currentTimeMillis();
+      long now = System.currentTimeMillis() - behind;
       List<AppendRequest> appends = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
         String id = Long.toString(written + i, 36);
@@ -74,7 +84,8 @@ public class StoreFill {
     double secs = (System.nanoTime() - t0) / 1e9;
     await(context, store::close);
     vertx.close().toCompletionStage().toCompletableFuture().get();
-    System.out.printf("filled %d messages for %d users in %.1f s = %.0f msg/s%n", written, users, secs, written / secs);
+    System.out.printf("filled %d messages for %d users in %.1f s = %.0f msg/s%s%n", written, users, secs, written / secs,
+        keysAged ? ", keys aged " + behind / 1000 + " s" : "");
   }
 
   private static <T> T await(Context context, Supplier<Future<T>> call) throws Exception {

@@ -4,27 +4,33 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.zip.CRC32C;
 
 /**
- * A bounded cache of pages of sealed segments' index files, least recently used out first: what
- * reads of messages older than the active segment search instead of per-message entries in the heap.
- * Pages are read through {@link LogFiles}, so a failing disk fails the read that needed the page.
- * Safe for the worker threads that read beside each other.
+ * A bounded cache of pages of sealed segments' index messages sections, least recently used out
+ * first: what reads of messages older than the active segment search instead of per-message entries
+ * in the heap. Offsets are counted from the start of a segment's messages section. Pages are read
+ * through {@link LogFiles}, so a failing disk fails the read that needed the page, and each page is
+ * checked against the CRC-32C its index's summary holds for it before it is used or kept: a page
+ * that does not match fails the read and reports the segment to {@link SegmentDamage}, never
+ * answering from damaged bytes. Safe for the worker threads that read beside each other.
  */
 final class IndexPages {
 
-  static final int PAGE_BYTES = 16 * 1024;
+  static final int PAGE_BYTES = SegmentIndex.PAGE_BYTES;
 
   /** A page of one segment's index; segment bases are never reused, so a deleted segment's pages only age out. */
   private record PageKey(long segmentBase, long page) {
   }
 
   private final LogFiles files;
+  private final SegmentDamage damage;
   private final int maxPages;
   private final LinkedHashMap<PageKey, ByteBuffer> pages;
 
-  IndexPages(LogFiles files, long capacityBytes) {
+  IndexPages(LogFiles files, long capacityBytes, SegmentDamage damage) {
     this.files = files;
+    this.damage = damage;
     this.maxPages = (int) Math.max(2, Math.min(Integer.MAX_VALUE, capacityBytes / PAGE_BYTES));
     this.pages = new LinkedHashMap<>(16, 0.75f, true) {
       @Override
@@ -89,16 +95,33 @@ final class IndexPages {
   }
 
   private ByteBuffer read(LogSegments.Segment segment, long page) throws IOException {
+    SegmentIndex.Messages messages = segment.messages;
+    if (messages == null) {
+      throw new IOException(segment.file + " has no index to read (it was deleted, or its index never written)");
+    }
+    if (page < 0 || page >= messages.pageCrcs().length) {
+      throw new IOException("index of " + segment.file + " has " + messages.pageCrcs().length
+          + " pages of messages, not page " + page);
+    }
     LogFiles.Channel channel = segment.indexChannel(files);
-    ByteBuffer buffer = ByteBuffer.allocate(PAGE_BYTES);
-    long at = page * PAGE_BYTES;
+    ByteBuffer buffer = ByteBuffer.allocate(messages.pageLength(page));
+    long at = messages.at() + page * PAGE_BYTES;
     while (buffer.hasRemaining()) {
       int n = channel.read(buffer, at);
       if (n < 0) {
-        break;
+        throw new IOException("index of " + segment.file + " ends at " + at + ", inside page " + page + " of its messages");
       }
       at += n;
     }
-    return buffer.flip();
+    buffer.flip();
+    CRC32C crc = new CRC32C();
+    crc.update(buffer.duplicate());
+    if ((int) crc.getValue() != messages.pageCrcs()[(int) page]) {
+      String what = "page " + page + " of the messages section of its index " + SegmentIndex.fileFor(segment.file)
+          + " does not match the CRC-32C the index holds for it";
+      damage.found(segment, "a read found " + what);
+      throw new DamagedEntryException(what);
+    }
+    return buffer;
   }
 }

@@ -11,27 +11,35 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * The index files a start may take sealed segments from, read and their own CRC-32C checked on two
- * threads of the start's own, a few files ahead of its segment-by-segment pass: reading them is most
- * of what a start does, and the pass turns what it takes into the heap's state meanwhile. At most
- * {@link #AHEAD} files are read ahead, so the heap holds at most that many index files at once.
+ * The index files a start may take sealed segments from, read (what {@code reader} reads of each:
+ * a start reads their summaries) on two threads of the start's own, a few files ahead of its
+ * segment-by-segment pass: reading them is most of what a start does, and the pass turns what it
+ * takes into the heap's state meanwhile. At most {@link #AHEAD} files are read ahead, so the heap
+ * holds at most that many reads at once.
+ *
+ * @param <T> what is read of each file
  */
-final class IndexReads implements AutoCloseable {
+final class IndexReads<T> implements AutoCloseable {
+
+  /** Reads what the start needs of one file; a failure is thrown. Called on the pool's threads. */
+  interface Reader<T> {
+    T read(Path file) throws IOException;
+  }
 
   static final int THREADS = 2;
   static final int AHEAD = 3;
 
-  private record Read(Path file, Future<SegmentIndex.FileBytes> bytes) {
+  private record Read<T>(Path file, Future<T> bytes) {
   }
 
-  private final LogFiles files;
+  private final Reader<T> reader;
   private final ExecutorService pool;
   private final Deque<Path> waiting;
-  private final Deque<Read> reading = new ArrayDeque<>();
+  private final Deque<Read<T>> reading = new ArrayDeque<>();
 
   /** {@code indexFiles}: in the order the start will ask for them. */
-  IndexReads(LogFiles files, List<Path> indexFiles) {
-    this.files = files;
+  IndexReads(List<Path> indexFiles, Reader<T> reader) {
+    this.reader = reader;
     this.waiting = new ArrayDeque<>(indexFiles);
     pool = Executors.newFixedThreadPool(THREADS, task -> {
       Thread thread = new Thread(task, "inbox-log-index");
@@ -44,24 +52,23 @@ final class IndexReads implements AutoCloseable {
   private void fill() {
     while (reading.size() < AHEAD && !waiting.isEmpty()) {
       Path file = waiting.poll();
-      reading.add(new Read(file, pool.submit(() -> SegmentIndex.readFile(files, file))));
+      reading.add(new Read<>(file, pool.submit(() -> reader.read(file))));
     }
   }
 
   /**
-   * The bytes of {@code file} (null if it cannot be an index), waiting for them; a failure reading it
-   * is thrown. Files read ahead of it that were not asked for are dropped; a file never listed is
+   * What was read of {@code file}, waiting for it; a failure reading it is thrown. Files read ahead of it that were not asked for are dropped; a file never listed is
    * read now.
    */
-  SegmentIndex.FileBytes take(Path file) throws IOException {
+  T take(Path file) throws IOException {
     if (!waiting.contains(file) && reading.stream().noneMatch(r -> r.file().equals(file))) {
-      return SegmentIndex.readFile(files, file);
+      return reader.read(file);
     }
     while (!reading.peek().file().equals(file)) {
       reading.poll().bytes().cancel(true);
       fill();
     }
-    Read read = reading.poll();
+    Read<T> read = reading.poll();
     fill();
     try {
       return read.bytes().get();

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * The embedded engine built for this workload: an append-only log of segment files, with every
@@ -90,6 +91,11 @@ public final class LogInboxStore implements InboxStore {
   private Future<Void> checkGate = Future.succeededFuture();
 
   private final LogFiles files;
+  /**
+   * The time a start compares idempotency keys with: a sealed segment whose newest key is older than
+   * the window before it has its keys left unread, as no later send can match them.
+   */
+  private final LongSupplier clock;
 
   public LogInboxStore(Vertx vertx, InboxConfig config) {
     this(vertx, config, SystemLogFiles.INSTANCE);
@@ -97,9 +103,15 @@ public final class LogInboxStore implements InboxStore {
 
   /** With {@code files} in place of the real file system: tests make its operations fail. */
   LogInboxStore(Vertx vertx, InboxConfig config, LogFiles files) {
+    this(vertx, config, files, System::currentTimeMillis);
+  }
+
+  /** Also with the start's {@code clock}: tests whose appends pass times of their own give it. */
+  LogInboxStore(Vertx vertx, InboxConfig config, LogFiles files, LongSupplier clock) {
     this.vertx = vertx;
     this.config = config;
     this.files = files;
+    this.clock = clock;
     this.planner = new AppendPlanner(config.maxMessagesPerUser(), config.roomReceiptMembers());
     this.roomRules = new RoomRules(config.maxRoomMembers(), config.maxRoomsPerUser(), config.roomEventMembers());
   }
@@ -158,13 +170,14 @@ public final class LogInboxStore implements InboxStore {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
     log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
     keys = new KeyPositions(config.idempotencyWindowMillis());
-    pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024);
     damage = new SegmentDamage(files);
+    pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024, damage);
     check = new SegmentCheck(files, damage);
     long started = System.nanoTime();
     Replay replay = new Replay(config.logRepair());
     return vertx.<LogSegments.Segment>executeBlocking(() -> {
-      log.open(replay, config.logRepair(), config.verifyInBackground());
+      log.open(replay, config.logRepair(), config.verifyInBackground(),
+          clock.getAsLong() - config.idempotencyWindowMillis());
       boolean repaired = replay.finish();
       sealIndexed();
       if (log.isEmpty() || repaired

@@ -66,6 +66,8 @@ final class LogSegments {
     volatile boolean indexed;
     /** The CRC-32C of the whole file its index recorded, for the check after a start that did not read it. */
     int indexCrc;
+    /** Where its index's messages section is and the CRC-32C of each page of it; set before {@link #indexed}. */
+    volatile SegmentIndex.Messages messages;
     /** Its messages per user (count, lowest and highest seq), read from its index once it expired; the store's to use. */
     java.util.Map<String, long[]> sealedCounts;
     /** True once the store took {@link #sealedCounts} off its inboxes. */
@@ -199,9 +201,10 @@ final class LogSegments {
    * index; with {@code checkLater} its bytes are not read at all (the caller checks them against the
    * index afterwards, {@link #unread}), else its CRC-32C is checked first. A segment with a marker
    * {@code <segment>.log.damaged} (damage found while an earlier start ran) is read record by record, and
-   * the marker removed once every record reads whole.
+   * the marker removed once every record reads whole. An index's idempotency keys are read only if its
+   * newest key is at or after {@code keysNotBefore} (older ones are outside the window for good).
    */
-  void open(RecordConsumer consumer, boolean repair, boolean checkLater) throws IOException {
+  void open(RecordConsumer consumer, boolean repair, boolean checkLater, long keysNotBefore) throws IOException {
     files.createDirectories(dir);
     List<Path> found = new ArrayList<>();
     Map<Long, Path> indexes = new HashMap<>();
@@ -252,7 +255,18 @@ final class LogSegments {
         }
       }
     }
-    try (SegmentCrcs crcs = new SegmentCrcs(files, checked); IndexReads ahead = new IndexReads(files, readAhead)) {
+    // Every checkpoint holds each inbox's head and each cursor at least as high as any before it: only
+    // the newest sealed segment's are read (the newest segment's own checkpoint may be a torn record).
+    Path newestSealedIndex = null;
+    if (found.size() >= 2) {
+      Matcher m = NAME.matcher(found.get(found.size() - 2).getFileName().toString());
+      m.matches();
+      newestSealedIndex = indexes.get(Long.parseLong(m.group(1)));
+    }
+    Path stateFrom = newestSealedIndex;
+    try (SegmentCrcs crcs = new SegmentCrcs(files, checked);
+         IndexReads<SegmentIndex.FileBytes> ahead = new IndexReads<>(readAhead,
+             file -> SegmentIndex.readFile(files, file, keysNotBefore, file.equals(stateFrom)))) {
       Segment previous = null;
       // Segments are taken from their index only while every one before was: what the store keeps
       // per message (those after the first without an index) is then one run at the end of the log.
@@ -291,8 +305,9 @@ final class LogSegments {
           LOG.warn("inbox log: {} was found damaged while the store ran ({}); reading every record of it", file, marker);
         }
         if (byIndex) {
-          SegmentIndex loaded = checkLater ? SegmentIndex.load(files, segment, null, ahead)
-              : SegmentIndex.load(files, segment, crcs, null);
+          boolean withState = i == found.size() - 2;
+          SegmentIndex loaded = checkLater ? SegmentIndex.load(files, segment, null, ahead, keysNotBefore, withState)
+              : SegmentIndex.load(files, segment, crcs, null, keysNotBefore, withState);
           if (loaded == null && checkLater) {
             checkHeader(segment);
           }
@@ -300,6 +315,7 @@ final class LogSegments {
             openedByIndex++;
             segment.indexed = true;
             segment.indexCrc = loaded.segmentCrc();
+            segment.messages = loaded.messages();
             if (checkLater) {
               unread.add(segment);
             }

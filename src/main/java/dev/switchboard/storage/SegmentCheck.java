@@ -14,9 +14,10 @@ import java.util.zip.CRC32C;
 
 /**
  * Checks, after the start, the sealed segments the start took from their index without reading
- * them: each whole file's CRC-32C against the one its index recorded, one segment after another on
- * one low-priority thread, so that a start need not read the whole log. A mismatch goes to
- * {@link SegmentDamage}; a segment deleted by retention meanwhile is skipped.
+ * them: each whole file's CRC-32C against the one its index recorded, then each page of the index's
+ * messages section (which the start did not read either) against its CRC-32C in the index's summary,
+ * one segment after another on one low-priority thread, so that a start need not read the whole log.
+ * A mismatch goes to {@link SegmentDamage}; a segment deleted by retention meanwhile is skipped.
  */
 final class SegmentCheck implements AutoCloseable {
 
@@ -84,8 +85,14 @@ final class SegmentCheck implements AutoCloseable {
           if (crc == null) {
             return;
           }
-          if (crc == segment.indexCrc) {
+          String page = crc == segment.indexCrc ? damagedPage(segment) : null;
+          if (stopped) {
+            return;
+          }
+          if (crc == segment.indexCrc && page == null) {
             verified.incrementAndGet();
+          } else if (page != null) {
+            damage.found(segment, "the background check found " + page);
           } else {
             damage.found(segment, String.format("the background check read %08x for the whole file, where its index"
                 + " recorded %08x", crc, segment.indexCrc));
@@ -134,6 +141,35 @@ final class SegmentCheck implements AutoCloseable {
       }
     }
     return (int) crc.getValue();
+  }
+
+  /**
+   * The first page of the segment's index messages section that does not match its CRC-32C (described),
+   * or null if all match (or the check stopped).
+   */
+  private String damagedPage(LogSegments.Segment segment) throws IOException {
+    SegmentIndex.Messages messages = segment.messages;
+    java.nio.file.Path index = SegmentIndex.fileFor(segment.file);
+    CRC32C crc = new CRC32C();
+    ByteBuffer page = ByteBuffer.allocate(SegmentIndex.PAGE_BYTES);
+    try (LogFiles.Channel channel = files.open(index)) {
+      for (int p = 0; p < messages.pageCrcs().length && !stopped; p++) {
+        page.clear().limit(messages.pageLength(p));
+        long at = messages.at() + (long) p * SegmentIndex.PAGE_BYTES;
+        while (page.hasRemaining()) {
+          if (channel.read(page, at + page.position()) < 0) {
+            return "the index " + index + " ends inside page " + p + " of its messages section";
+          }
+        }
+        crc.reset();
+        crc.update(page.flip());
+        if ((int) crc.getValue() != messages.pageCrcs()[p]) {
+          return "page " + p + " of the messages section of its index " + index
+              + " does not match the CRC-32C the index holds for it";
+        }
+      }
+    }
+    return null;
   }
 
   /** Stops the check (the store is closing) and waits for its thread. */

@@ -25,22 +25,33 @@ import java.util.zip.CRC32C;
  * not used, and the segment is read record by record instead, as it would be without an index.
  *
  * <pre>
- * "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
- * newestMessage:int64 newestKey:int64 opened:int64 messagesAt:int64 (where the messages section starts)
- * users:     count:int32, each a string (length:int32, UTF-8)
- * summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
- * messages:  count:int32, each userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
+ * header (72 bytes): "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
+ *            newestMessage:int64 newestKey:int64 opened:int64 summaryBytes:int32 stateBytes:int32
+ *            keyCount:int32 messageCount:int32 headerCrc:int32 (CRC-32C of the 68 bytes before it)
+ * summary (summaryBytes):
+ *   users:     count:int32, each a string (length:int32, UTF-8): the users with messages in the segment
+ *   summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
+ *   pages:     one crc32c:int32 per {@link #PAGE_BYTES} of the messages section (the last page may be shorter)
+ * summaryCrc:int32 of the header and the summary
+ * state (stateBytes): the segment's checkpoint heads and the highest cursor of each device in it
+ *   heads:     count:int32, each user (a string) lastSeq:int64
+ *   cursors:   count:int32, each user device (strings) lastSeq:int64
+ * stateCrc:int32 of the state
+ * keys:      keyCount times position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
+ * keysCrc:int32 of the keys
+ * messages:  messageCount times userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
  *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq; crc is
  *           {@link LogEntries#messageCrc} of the message's entry (and of the entry holding its body)
- * keys:     count:int32, each position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
- * heads:    count:int32, each user:int32 lastSeq:int64
- * cursors:  count:int32, each user:int32 device lastSeq:int64
- * crc32c:int32 of every byte before it
  * </pre>
  *
- * A user is its number in the users table; a hash collision between two users is told apart by it.
- * The per-message CRC lets a read through the index refuse damaged bytes before the whole segment
- * was checked against {@code segmentCrc} (a start may trust the index and check the segment later).
+ * A start reads the header and the summary (the state only of the newest sealed segment, as every
+ * checkpoint holds every inbox's head and every cursor at least as high as any before it; the keys
+ * only while they may still be inside the idempotency window), never the messages section: reads
+ * fetch its pages on demand through {@link IndexPages}, each checked against its CRC-32C from the
+ * summary. A user is its number in the
+ * users table; a hash collision between two users is told apart by it. The per-message CRC lets a read
+ * through the index refuse damaged bytes before the whole segment was checked against {@code segmentCrc}
+ * (a start may trust the index and check the segment later).
  */
 final class SegmentIndex {
 
@@ -48,15 +59,19 @@ final class SegmentIndex {
 
   /** "SBIX": a Switchboard segment index. */
   static final int MAGIC = 0x53424958;
-  static final int VERSION = 3;
+  static final int VERSION = 4;
   static final String SUFFIX = ".idx";
   static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4 + 4;
+  /** The unit of the messages section that has its own CRC-32C, and that {@link IndexPages} caches. */
+  static final int PAGE_BYTES = 16 * 1024;
   private static final int KEY_BYTES = 8 + 8 + 8;
   private static final int SUMMARY_BYTES = 4 + 4 + 8 + 8;
   /** Where the header holds the CRC-32C of the whole segment. */
   private static final int SEGMENT_CRC_AT = 4 + 4 + 8 + 8;
-  /** Where the header holds the offset of the messages section. */
-  private static final int MESSAGES_AT = 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8;
+  private static final int TIMES_AT = SEGMENT_CRC_AT + 4;
+  private static final int COUNTS_AT = TIMES_AT + 24;
+  private static final int HEADER_CRC_AT = COUNTS_AT + 16;
+  static final int HEADER = HEADER_CRC_AT + 4;
   /** Bytes read at a time when checking a segment's CRC-32C. */
   private static final int CHECK_CHUNK = 1 << 20;
 
@@ -77,23 +92,111 @@ final class SegmentIndex {
   record Times(long newestMessage, long newestKey, long opened) {
   }
 
-  private final ByteBuffer bytes;
-  private final Times times;
-  private final String[] users;
+  /** Where an index file's messages section is, how many entries it holds, and the CRC-32C of each page. */
+  record Messages(long at, int count, int[] pageCrcs) {
+    long bytes() {
+      return (long) count * MESSAGE_BYTES;
+    }
 
-  private SegmentIndex(ByteBuffer bytes, Times times, String[] users) {
-    this.bytes = bytes;
-    this.times = times;
-    this.users = users;
+    /** Bytes in page {@code page} (the last one may be short). */
+    int pageLength(long page) {
+      return (int) Math.min(PAGE_BYTES, bytes() - page * PAGE_BYTES);
+    }
+
+    static int pages(int count) {
+      return (int) (((long) count * MESSAGE_BYTES + PAGE_BYTES - 1) / PAGE_BYTES);
+    }
+  }
+
+  /** The fixed header, checked against its own CRC-32C, and where each section lies after it. */
+  record Header(long base, long length, int segmentCrc, Times times, int summaryBytes, int stateBytes, int keyCount,
+                int messageCount) {
+    long stateAt() {
+      return HEADER + (long) summaryBytes + 4;
+    }
+
+    long keysAt() {
+      return stateAt() + (long) stateBytes + 4;
+    }
+
+    long messagesAt() {
+      return keysAt() + (long) keyCount * KEY_BYTES + 4;
+    }
+
+    long fileSize() {
+      return messagesAt() + (long) messageCount * MESSAGE_BYTES;
+    }
+
+    /** The header of {@code bytes}, or null with {@code why[0]} set if it is not a whole header of this version. */
+    static Header of(ByteBuffer bytes, String[] why) {
+      if (bytes.getInt(0) != MAGIC || bytes.getInt(4) != VERSION) {
+        why[0] = "not an index of this version";
+        return null;
+      }
+      CRC32C crc = new CRC32C();
+      crc.update(bytes.duplicate().position(0).limit(HEADER_CRC_AT));
+      if ((int) crc.getValue() != bytes.getInt(HEADER_CRC_AT)) {
+        why[0] = "its header does not match its own CRC-32C (damaged)";
+        return null;
+      }
+      Header h = new Header(bytes.getLong(8), bytes.getLong(16), bytes.getInt(SEGMENT_CRC_AT),
+          new Times(bytes.getLong(TIMES_AT), bytes.getLong(TIMES_AT + 8), bytes.getLong(TIMES_AT + 16)),
+          bytes.getInt(COUNTS_AT), bytes.getInt(COUNTS_AT + 4), bytes.getInt(COUNTS_AT + 8), bytes.getInt(COUNTS_AT + 12));
+      if (h.summaryBytes < 0 || h.stateBytes < 0 || h.keyCount < 0 || h.messageCount < 0) {
+        why[0] = "its header is malformed";
+        return null;
+      }
+      return h;
+    }
+  }
+
+  private final Header header;
+  private final ByteBuffer summary;
+  private final ByteBuffer state;
+  private final ByteBuffer keys;
+  private final String[] users;
+  private final int summariesAt;
+  private final Messages messages;
+
+  private SegmentIndex(Header header, ByteBuffer summary, ByteBuffer state, ByteBuffer keys) {
+    this.header = header;
+    this.summary = summary;
+    this.state = state;
+    this.keys = keys;
+    ByteBuffer in = summary.duplicate().position(HEADER);
+    users = new String[in.getInt()];
+    for (int i = 0; i < users.length; i++) {
+      users[i] = LogEntries.string(in);
+    }
+    summariesAt = in.position();
+    in.position(summariesAt + 4 + in.getInt(summariesAt) * SUMMARY_BYTES);
+    int[] pageCrcs = new int[Messages.pages(header.messageCount)];
+    for (int i = 0; i < pageCrcs.length; i++) {
+      pageCrcs[i] = in.getInt();
+    }
+    if (in.position() != summary.limit()) {
+      throw new IndexOutOfBoundsException("the summary holds " + (summary.limit() - in.position()) + " bytes more than it lists");
+    }
+    messages = new Messages(header.messagesAt(), header.messageCount, pageCrcs);
   }
 
   Times times() {
-    return times;
+    return header.times;
   }
 
   /** The CRC-32C of the whole segment file when the index was made from it. */
   int segmentCrc() {
-    return bytes.getInt(SEGMENT_CRC_AT);
+    return header.segmentCrc;
+  }
+
+  /** Where the messages section is, for reads through {@link IndexPages}. */
+  Messages messages() {
+    return messages;
+  }
+
+  /** True if the keys were read (they may still be inside the idempotency window). */
+  boolean keysRead() {
+    return keys != null;
   }
 
   /** The index file of the segment in {@code segmentFile} ({@code N.log} has {@code N.idx}). */
@@ -107,48 +210,60 @@ final class SegmentIndex {
     return StableHash.finish(StableHash.add(StableHash.EMPTY, user));
   }
 
-  /** Hands every head, user summary, key and cursor of the index to {@code visitor}: nothing per message. */
+  /**
+   * Hands the heads and cursors (if the state was read), every user summary and the keys (if they
+   * were read) of the index to {@code visitor}: nothing per message.
+   */
   void replay(Visitor visitor) {
-    ByteBuffer in = bytes.duplicate().position(sectionStart());
-    int summaries = in.getInt();
-    int summariesAt = in.position();
-    in.position(summariesAt + summaries * SUMMARY_BYTES);
-    int messages = in.getInt();
-    int messagesAt = in.position();
-    in.position(messagesAt + messages * MESSAGE_BYTES);
-    int keys = in.getInt();
-    int keysAt = in.position();
-    in.position(keysAt + keys * KEY_BYTES);
-    int heads = in.getInt();
-    for (int i = 0; i < heads; i++) {
-      visitor.head(users[in.getInt()], in.getLong());
+    ByteBuffer st = state == null ? null : state.duplicate();
+    if (st != null) {
+      int heads = st.getInt();
+      for (int i = 0; i < heads; i++) {
+        visitor.head(LogEntries.string(st), st.getLong());
+      }
     }
+    int summaries = summary.getInt(summariesAt);
     for (int i = 0; i < summaries; i++) {
-      int at = summariesAt + i * SUMMARY_BYTES;
-      visitor.summary(users[bytes.getInt(at)], bytes.getInt(at + 4), bytes.getLong(at + 8), bytes.getLong(at + 16));
+      int at = summariesAt + 4 + i * SUMMARY_BYTES;
+      visitor.summary(users[summary.getInt(at)], summary.getInt(at + 4), summary.getLong(at + 8), summary.getLong(at + 16));
     }
-    for (int i = 0; i < keys; i++) {
-      int at = keysAt + i * KEY_BYTES;
-      visitor.sendKey(bytes.getLong(at + 16), bytes.getLong(at), bytes.getLong(at + 8));
+    if (keys != null) {
+      for (int at = 0; at < header.keyCount * KEY_BYTES; at += KEY_BYTES) {
+        visitor.sendKey(keys.getLong(at + 16), keys.getLong(at), keys.getLong(at + 8));
+      }
     }
-    int cursors = in.getInt();
+    if (st != null) {
+      int cursors = st.getInt();
+      for (int i = 0; i < cursors; i++) {
+        visitor.cursor(LogEntries.string(st), LogEntries.string(st), st.getLong());
+      }
+      if (st.hasRemaining()) {
+        throw new IndexOutOfBoundsException("the state holds " + st.remaining() + " bytes more than it lists");
+      }
+    }
+  }
+
+  /** Walks the state, if it was read, so that a malformed one is found before anything is taken from the index. */
+  private void checkState() {
+    if (state == null) {
+      return;
+    }
+    ByteBuffer st = state.duplicate();
+    int heads = st.getInt();
+    for (int i = 0; i < heads; i++) {
+      LogEntries.string(st);
+      st.getLong();
+    }
+    int cursors = st.getInt();
     for (int i = 0; i < cursors; i++) {
-      String user = users[in.getInt()];
-      visitor.cursor(user, LogEntries.string(in), in.getLong());
+      LogEntries.string(st);
+      LogEntries.string(st);
+      st.getLong();
+    }
+    if (st.hasRemaining()) {
+      throw new IndexOutOfBoundsException("the state holds " + st.remaining() + " bytes more than it lists");
     }
   }
-
-  /** Where the summaries section starts: after the fixed header and the users table. */
-  private int sectionStart() {
-    ByteBuffer in = bytes.duplicate().position(HEADER);
-    int count = in.getInt();
-    for (int i = 0; i < count; i++) {
-      in.position(in.position() + 4 + in.getInt(in.position()));
-    }
-    return in.position();
-  }
-
-  private static final int HEADER = MESSAGES_AT + 8;
 
   /** Receives index entries of one user hash in seq order, each with its message's CRC; false stops the walk. */
   interface EntryConsumer {
@@ -173,16 +288,14 @@ final class SegmentIndex {
     private final IndexPages pages;
     private final LogSegments.Segment segment;
     private final long hash;
-    private final long first;
     private final int count;
     private final int at;
     private final Holds holds;
 
-    private Search(IndexPages pages, LogSegments.Segment segment, long hash, long first, int count, int at) throws IOException {
+    private Search(IndexPages pages, LogSegments.Segment segment, long hash, int count, int at) throws IOException {
       this.pages = pages;
       this.segment = segment;
       this.hash = hash;
-      this.first = first;
       this.count = count;
       this.at = at;
       if (at < count && hashAt(at) == hash) {
@@ -199,13 +312,13 @@ final class SegmentIndex {
     }
 
     private long hashAt(int i) throws IOException {
-      return pages.getLong(segment, first + (long) i * MESSAGE_BYTES);
+      return pages.getLong(segment, (long) i * MESSAGE_BYTES);
     }
 
     /** Hands the entries of the hash past the seq to {@code out}, oldest first, until it returns false. */
     void walk(EntryConsumer out) throws IOException {
       for (int i = at; i < count; i++) {
-        long entry = first + (long) i * MESSAGE_BYTES;
+        long entry = (long) i * MESSAGE_BYTES;
         if (pages.getLong(segment, entry) != hash
             || !out.accept(pages.getLong(segment, entry + 8), pages.getLong(segment, entry + 16), pages.getLong(segment, entry + 24),
                 pages.getInt(segment, entry + 36))) {
@@ -216,18 +329,21 @@ final class SegmentIndex {
   }
 
   /**
-   * Searches the index of the sealed {@code segment} for the entries whose user hash is {@code hash}
-   * and whose seq is past {@code after}. A read that fails is thrown, never taken as "no messages".
+   * Searches the messages section of the sealed {@code segment}'s index for the entries whose user hash
+   * is {@code hash} and whose seq is past {@code after}. A read that fails is thrown, never taken as
+   * "no messages"; a page that does not match its CRC-32C fails it too.
    */
   static Search search(IndexPages pages, LogSegments.Segment segment, long hash, long after) throws IOException {
-    long messagesAt = pages.getLong(segment, MESSAGES_AT);
-    int count = pages.getInt(segment, messagesAt);
-    long first = messagesAt + 4;
+    Messages messages = segment.messages;
+    if (messages == null) {
+      throw new IOException(segment.file + " has no index to read (it was deleted, or its index never written)");
+    }
+    int count = messages.count();
     int lo = 0;
     int hi = count;
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
-      long at = first + (long) mid * MESSAGE_BYTES;
+      long at = (long) mid * MESSAGE_BYTES;
       long h = pages.getLong(segment, at);
       if (h < hash || (h == hash && pages.getLong(segment, at + 8) <= after)) {
         lo = mid + 1;
@@ -235,7 +351,7 @@ final class SegmentIndex {
         hi = mid;
       }
     }
-    return new Search(pages, segment, hash, first, count, lo);
+    return new Search(pages, segment, hash, count, lo);
   }
 
   /** Receives a user's message count in a segment, and their lowest and highest seq. */
@@ -244,59 +360,39 @@ final class SegmentIndex {
   }
 
   /**
-   * Reads the users and summaries of the index of {@code segment} from its file: how many messages
-   * of each user leave the store when the segment is deleted.
+   * Reads the users and summaries of the index of {@code segment} from its file (the header and the
+   * summary, checked against their CRC-32C): how many messages of each user leave the store when the
+   * segment is deleted.
    */
   static void counts(LogFiles files, LogSegments.Segment segment, CountConsumer out) throws IOException {
     Path file = fileFor(segment.file);
-    try (LogFiles.Channel channel = files.open(file)) {
-      ByteBuffer header = ByteBuffer.allocate(HEADER);
-      readFully(channel, header, 0, file);
-      long messagesAt = header.getLong(MESSAGES_AT);
-      if (header.getInt(0) != MAGIC || header.getInt(4) != VERSION || messagesAt < HEADER || messagesAt > Integer.MAX_VALUE) {
-        throw new IOException(file + " is not an index of this version");
-      }
-      ByteBuffer in = ByteBuffer.allocate((int) messagesAt - HEADER);
-      readFully(channel, in, HEADER, file);
-      in.flip();
-      try {
-        String[] users = new String[in.getInt()];
-        for (int i = 0; i < users.length; i++) {
-          users[i] = LogEntries.string(in);
-        }
-        int summaries = in.getInt();
-        for (int i = 0; i < summaries; i++) {
-          String user = users[in.getInt()];
-          out.accept(user, in.getInt(), in.getLong(), in.getLong());
-        }
-      } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
-        throw new IOException(file + " is malformed (" + e + ")", e);
-      }
+    FileBytes read = readFile(files, file, Long.MAX_VALUE, false);
+    if (read.problem() != null) {
+      throw new IOException(file + " cannot be used: " + read.problem());
+    }
+    SegmentIndex index = read.index();
+    ByteBuffer in = index.summary.duplicate().position(index.summariesAt);
+    int summaries = in.getInt();
+    for (int i = 0; i < summaries; i++) {
+      out.accept(index.users[in.getInt()], in.getInt(), in.getLong(), in.getLong());
     }
   }
 
   /**
-   * The index of {@code segment} if its file exists, is whole, of this version, and describes the
-   * segment as it is now (base and length, and with {@code crcs} also the CRC-32C of the whole
-   * segment; without, the segment is not read and its CRC is for a later check to compare);
+   * The index of {@code segment} if its file exists, its header and summary are whole, of this version,
+   * and describe the segment as it is now (base and length, and with {@code crcs} also the CRC-32C of the
+   * whole segment; without, the segment is not read and its CRC is for a later check to compare);
    * otherwise null, with the reason logged (a missing index only at DEBUG: it is how a log written
-   * before indexes existed looks).
+   * before indexes existed looks). Its keys are read only if its newest key is at or after
+   * {@code keysNotBefore}: older ones are outside the idempotency window for good; its state (heads
+   * and cursors) only {@code withState}.
    */
-  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs, IndexReads ahead) {
+  static SegmentIndex load(LogFiles files, LogSegments.Segment segment, SegmentCrcs crcs, IndexReads<FileBytes> ahead,
+                           long keysNotBefore, boolean withState) {
     Path file = fileFor(segment.file);
-    ByteBuffer bytes;
+    FileBytes read;
     try {
-      FileBytes read = ahead != null ? ahead.take(file) : readFile(files, file);
-      if (read == null) {
-        LOG.warn("inbox log: index {} is not of a size an index has; reading its segment instead", file);
-        return null;
-      }
-      if (!read.whole()) {
-        LOG.warn("inbox log: index {} is not used: its own CRC-32C does not match (damaged); reading its segment"
-            + " instead and writing a new index", file);
-        return null;
-      }
-      bytes = read.bytes();
+      read = ahead != null ? ahead.take(file) : readFile(files, file, keysNotBefore, withState);
     } catch (NoSuchFileException e) {
       LOG.debug("inbox log: {} has no index; reading its records", segment.file);
       return null;
@@ -304,10 +400,20 @@ final class SegmentIndex {
       LOG.warn("inbox log: cannot read index {} ({}); reading its segment instead", file, e.toString());
       return null;
     }
-    String problem = check(bytes, segment);
+    if (read.problem() != null) {
+      LOG.warn("inbox log: index {} is not used: {}; reading its segment instead and writing a new index", file,
+          read.problem());
+      return null;
+    }
+    Header header = read.index().header;
+    String problem = null;
+    if (header.base() != segment.base || header.length() != segment.size) {
+      problem = "it describes a segment at position " + header.base() + " of " + header.length()
+          + " bytes, not this one (" + segment.size + " bytes)";
+    }
     if (problem == null && crcs != null) {
       try {
-        problem = crcs.crc(segment.file) == bytes.getInt(SEGMENT_CRC_AT) ? null
+        problem = crcs.crc(segment.file) == header.segmentCrc() ? null
             : "the segment's CRC-32C differs from the one the index was made from";
       } catch (IOException e) {
         problem = "the segment could not be read to check it (" + e + ")";
@@ -317,54 +423,87 @@ final class SegmentIndex {
       LOG.warn("inbox log: index {} is not used: {}; reading its segment instead and writing a new index", file, problem);
       return null;
     }
-    try {
-      ByteBuffer in = bytes.duplicate().position(HEADER);
-      String[] users = new String[in.getInt()];
-      for (int i = 0; i < users.length; i++) {
-        users[i] = LogEntries.string(in);
-      }
-      return new SegmentIndex(bytes.limit(bytes.limit() - 4),
-          new Times(bytes.getLong(28), bytes.getLong(36), bytes.getLong(44)), users);
-    } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
-      LOG.warn("inbox log: index {} is malformed ({}); reading its segment instead", file, e.toString());
-      return null;
-    }
-  }
-
-  /** An index file's bytes, and whether they match their own CRC-32C. */
-  record FileBytes(ByteBuffer bytes, boolean whole) {
+    return read.index();
   }
 
   /**
-   * Reads an index file whole and checks its own CRC-32C; null if its size cannot be an index's.
-   * Thread-safe: a start reads several ahead ({@link IndexReads}).
+   * What a start reads of an index file, parsed where it was read (the users' ids decoded on the
+   * reading thread): the index without its messages section, or the problem that makes it unusable
+   * (not this version, a CRC-32C that fails, a size that does not match the header, malformed).
    */
-  static FileBytes readFile(LogFiles files, Path file) throws IOException {
-    ByteBuffer bytes;
-    try (LogFiles.Channel channel = files.open(file)) {
-      long size = channel.size();
-      if (size < HEADER + 4 || size > Integer.MAX_VALUE) {
-        return null;
-      }
-      bytes = ByteBuffer.allocate((int) size);
-      readFully(channel, bytes, 0, file);
-      bytes.flip();
+  record FileBytes(SegmentIndex index, String problem) {
+    static FileBytes unusable(String problem) {
+      return new FileBytes(null, problem);
     }
-    CRC32C crc = new CRC32C();
-    crc.update(bytes.duplicate().limit(bytes.limit() - 4));
-    return new FileBytes(bytes, (int) crc.getValue() == bytes.getInt(bytes.limit() - 4));
   }
 
-  /** Why the index bytes (whole by their own CRC-32C) cannot describe {@code segment}, or null if they may. */
-  private static String check(ByteBuffer bytes, LogSegments.Segment segment) {
-    if (bytes.getInt(0) != MAGIC || bytes.getInt(4) != VERSION) {
-      return "not an index of this version";
+  /**
+   * Reads the header and summary of an index file (its state if {@code withState}, its keys if its
+   * newest key is at or after {@code keysNotBefore}), in one read after the header's, each part
+   * checked against its CRC-32C; never its messages section. Thread-safe: a start reads several
+   * ahead ({@link IndexReads}).
+   */
+  static FileBytes readFile(LogFiles files, Path file, long keysNotBefore, boolean withState) throws IOException {
+    try (LogFiles.Channel channel = files.open(file)) {
+      long size = channel.size();
+      if (size < HEADER + 8) {
+        return FileBytes.unusable("it is " + size + " bytes, shorter than an index");
+      }
+      ByteBuffer head = ByteBuffer.allocate(HEADER);
+      readFully(channel, head, 0, file);
+      String[] why = new String[1];
+      Header header = Header.of(head, why);
+      if (header == null) {
+        return FileBytes.unusable(why[0]);
+      }
+      if (header.fileSize() != size) {
+        return FileBytes.unusable("it is " + size + " bytes where its header makes " + header.fileSize()
+            + " (truncated or damaged)");
+      }
+      boolean withKeys = header.keyCount() > 0 && header.times().newestKey() >= keysNotBefore;
+      // One contiguous read: the state lies between the summary and the keys, so keys bring it along.
+      long end = withKeys ? header.messagesAt() : withState ? header.keysAt() : header.stateAt();
+      if (end > Integer.MAX_VALUE) {
+        return FileBytes.unusable("its summary is larger than an index holds");
+      }
+      ByteBuffer bytes = ByteBuffer.allocate((int) end);
+      bytes.put(head.flip());
+      readFully(channel, bytes, HEADER, file);
+      int summaryEnd = HEADER + header.summaryBytes();
+      CRC32C crc = new CRC32C();
+      crc.update(bytes.array(), 0, summaryEnd);
+      if ((int) crc.getValue() != bytes.getInt(summaryEnd)) {
+        return FileBytes.unusable("its summary does not match its own CRC-32C (damaged)");
+      }
+      ByteBuffer state = null;
+      if (withState || withKeys) {
+        int stateAt = (int) header.stateAt();
+        crc.reset();
+        crc.update(bytes.array(), stateAt, header.stateBytes());
+        if ((int) crc.getValue() != bytes.getInt(stateAt + header.stateBytes())) {
+          return FileBytes.unusable("its heads and cursors do not match their CRC-32C (damaged)");
+        }
+        state = withState ? ByteBuffer.wrap(bytes.array(), stateAt, header.stateBytes()).slice() : null;
+      }
+      ByteBuffer keys = null;
+      if (withKeys) {
+        int keysAt = (int) header.keysAt();
+        int keyBytes = header.keyCount() * KEY_BYTES;
+        crc.reset();
+        crc.update(bytes.array(), keysAt, keyBytes);
+        if ((int) crc.getValue() != bytes.getInt(keysAt + keyBytes)) {
+          return FileBytes.unusable("its keys do not match their CRC-32C (damaged)");
+        }
+        keys = ByteBuffer.wrap(bytes.array(), keysAt, keyBytes).slice();
+      }
+      try {
+        SegmentIndex index = new SegmentIndex(header, ByteBuffer.wrap(bytes.array(), 0, summaryEnd).slice(), state, keys);
+        index.checkState();
+        return new FileBytes(index, null);
+      } catch (BufferUnderflowException | IndexOutOfBoundsException | IllegalArgumentException e) {
+        return FileBytes.unusable("it is malformed (" + e + ")");
+      }
     }
-    if (bytes.getLong(8) != segment.base || bytes.getLong(16) != segment.size) {
-      return "it describes a segment at position " + bytes.getLong(8) + " of " + bytes.getLong(16)
-          + " bytes, not this one (" + segment.size + " bytes)";
-    }
-    return null;
   }
 
   /** CRC-32C of the whole segment file, in one streaming pass. */
@@ -568,8 +707,47 @@ final class SegmentIndex {
       return (int) (((hash ^ Long.MIN_VALUE) >>> shift) & 0xff);
     }
 
-    /** The index bytes for {@code segment}, whose whole file has CRC-32C {@code segmentCrc}. */
-    ByteBuffer bytes(LogSegments.Segment segment, int segmentCrc) throws IOException {
+    /** The heads and cursors section: user ids and devices as strings, so the summary need not name them. */
+    private ByteBuffer state() {
+      List<byte[]> strings = new ArrayList<>();
+      long size = 4 + 4;
+      for (Map.Entry<Integer, Long> head : heads.entrySet()) {
+        byte[] u = users.get(head.getKey()).getBytes(StandardCharsets.UTF_8);
+        strings.add(u);
+        size += 4 + u.length + 8;
+      }
+      int cursorCount = 0;
+      for (Map.Entry<Integer, Map<String, Long>> user : cursors.entrySet()) {
+        byte[] u = users.get(user.getKey()).getBytes(StandardCharsets.UTF_8);
+        for (String device : user.getValue().keySet()) {
+          byte[] d = device.getBytes(StandardCharsets.UTF_8);
+          strings.add(u);
+          strings.add(d);
+          size += 4 + u.length + 4 + d.length + 8;
+          cursorCount++;
+        }
+      }
+      if (size > Integer.MAX_VALUE) {
+        throw new IllegalStateException("the heads and cursors of one segment exceed what an index holds");
+      }
+      ByteBuffer out = ByteBuffer.allocate((int) size);
+      int[] next = {0};
+      out.putInt(heads.size());
+      heads.forEach((user, seq) -> {
+        byte[] u = strings.get(next[0]++);
+        out.putInt(u.length).put(u).putLong(seq);
+      });
+      out.putInt(cursorCount);
+      cursors.forEach((user, devices) -> devices.forEach((device, seq) -> {
+        byte[] u = strings.get(next[0]++);
+        byte[] d = strings.get(next[0]++);
+        out.putInt(u.length).put(u).putInt(d.length).put(d).putLong(seq);
+      }));
+      return out.flip();
+    }
+
+    /** The index bytes for {@code segment}, whose whole file has CRC-32C {@code segmentCrc}, and where its messages are. */
+    Written bytes(LogSegments.Segment segment, int segmentCrc) throws IOException {
       long[] userHashes = new long[users.size()];
       for (int u = 0; u < userHashes.length; u++) {
         userHashes[u] = userHash(users.get(u));
@@ -592,59 +770,79 @@ final class SegmentIndex {
         }
         maxSeqs[user] = Math.max(maxSeqs[user], seq);
       }
-      List<byte[]> userBytes = new ArrayList<>(users.size());
-      long size = HEADER + 4L + 4 + (long) summaries * SUMMARY_BYTES + 4 + (long) messageCount * MESSAGE_BYTES + 4 + keyCount * (long) KEY_BYTES + 4 + heads.size() * 12L + 4 + 4;
-      for (String user : users) {
-        byte[] b = user.getBytes(StandardCharsets.UTF_8);
-        userBytes.add(b);
-        size += 4 + b.length;
-      }
-      for (Map<String, Long> devices : cursors.values()) {
-        for (String device : devices.keySet()) {
-          size += 4 + 4 + device.getBytes(StandardCharsets.UTF_8).length + 8;
+      int pages = Messages.pages(messageCount);
+      // The summary names only the users with messages here, numbered in the order they came.
+      int[] numbers = new int[users.size()];
+      List<byte[]> userBytes = new ArrayList<>(summaries);
+      long summaryBytes = 4 + 4 + (long) summaries * SUMMARY_BYTES + 4L * pages;
+      for (int u = 0; u < users.size(); u++) {
+        if (counts[u] > 0) {
+          numbers[u] = userBytes.size();
+          byte[] b = users.get(u).getBytes(StandardCharsets.UTF_8);
+          userBytes.add(b);
+          summaryBytes += 4 + b.length;
         }
       }
+      ByteBuffer state = state();
+      long size = HEADER + summaryBytes + 4 + state.limit() + 4 + keyCount * (long) KEY_BYTES + 4
+          + (long) messageCount * MESSAGE_BYTES;
       if (size > Integer.MAX_VALUE) {
         throw new IOException("the index of " + segment.file + " would be " + size + " bytes, more than an index holds");
       }
       ByteBuffer out = ByteBuffer.allocate((int) size);
       out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(segmentCrc)
-          .putLong(newestMessage).putLong(newestKey).putLong(opened).putLong(0);
+          .putLong(newestMessage).putLong(newestKey).putLong(opened)
+          .putInt((int) summaryBytes).putInt(state.limit()).putInt(keyCount).putInt(messageCount);
+      CRC32C crc = new CRC32C();
+      crc.update(out.array(), 0, HEADER_CRC_AT);
+      out.putInt((int) crc.getValue());
       out.putInt(userBytes.size());
       userBytes.forEach(b -> out.putInt(b.length).put(b));
       out.putInt(summaries);
       for (int user = 0; user < counts.length; user++) {
         if (counts[user] > 0) {
-          out.putInt(user).putInt(counts[user]).putLong(minSeqs[user]).putLong(maxSeqs[user]);
+          out.putInt(numbers[user]).putInt(counts[user]).putLong(minSeqs[user]).putLong(maxSeqs[user]);
         }
       }
-      out.putLong(MESSAGES_AT, out.position());
-      out.putInt(messageCount);
+      int pageCrcsAt = out.position();
+      int summaryEnd = pageCrcsAt + 4 * pages;
+      int stateAt = summaryEnd + 4;
+      int keysAt = stateAt + state.limit() + 4;
+      int messagesAt = keysAt + keyCount * KEY_BYTES + 4;
+      out.position(messagesAt);
       for (int i : order) {
         int at = i * STRIDE;
         out.putLong(hashes[i]).putLong(messages[at]).putLong(messages[at + 1]).putLong(messages[at + 2])
-            .putInt((int) messages[at + 3]).putInt((int) messages[at + 4]);
+            .putInt(numbers[(int) messages[at + 3]]).putInt((int) messages[at + 4]);
       }
-      out.putInt(keyCount);
+      int[] pageCrcs = new int[pages];
+      for (int p = 0; p < pages; p++) {
+        crc.reset();
+        int from = messagesAt + p * PAGE_BYTES;
+        crc.update(out.array(), from, Math.min(PAGE_BYTES, out.position() - from));
+        pageCrcs[p] = (int) crc.getValue();
+        out.putInt(pageCrcsAt + 4 * p, pageCrcs[p]);
+      }
+      crc.reset();
+      crc.update(out.array(), 0, summaryEnd);
+      out.putInt(summaryEnd, (int) crc.getValue());
+      out.position(stateAt);
+      out.put(state.duplicate());
+      crc.reset();
+      crc.update(state.duplicate());
+      out.putInt((int) crc.getValue());
       for (int i = 0; i < keyCount * 3; i++) {
         out.putLong(keys[i]);
       }
-      out.putInt(heads.size());
-      heads.forEach((user, seq) -> out.putInt(user).putLong(seq));
-      int cursorCount = 0;
-      for (Map<String, Long> devices : cursors.values()) {
-        cursorCount += devices.size();
-      }
-      out.putInt(cursorCount);
-      cursors.forEach((user, devices) -> devices.forEach((device, seq) -> {
-        byte[] d = device.getBytes(StandardCharsets.UTF_8);
-        out.putInt(user).putInt(d.length).put(d).putLong(seq);
-      }));
-      CRC32C own = new CRC32C();
-      own.update(out.array(), 0, out.position());
-      out.putInt((int) own.getValue());
-      return out.flip();
+      crc.reset();
+      crc.update(out.array(), keysAt, keyCount * KEY_BYTES);
+      out.putInt((int) crc.getValue());
+      return new Written(out.position(0).limit((int) size), new Messages(messagesAt, messageCount, pageCrcs));
     }
+  }
+
+  /** An index file's bytes, and where its messages section is in them. */
+  record Written(ByteBuffer bytes, Messages messages) {
   }
 
   /**
@@ -657,7 +855,8 @@ final class SegmentIndex {
     Path temp = file.resolveSibling(file.getFileName() + LogSegments.TEMP_SUFFIX);
     LogFiles.Channel channel = null;
     try {
-      ByteBuffer bytes = builder.bytes(segment, segmentCrc);
+      Written written = builder.bytes(segment, segmentCrc);
+      ByteBuffer bytes = written.bytes();
       files.delete(temp);
       channel = files.create(temp);
       long at = 0;
@@ -671,6 +870,7 @@ final class SegmentIndex {
       files.delete(file);
       files.rename(temp, file);
       files.syncDirectory(file.getParent());
+      segment.messages = written.messages();
       return true;
     } catch (IOException | RuntimeException e) {
       LOG.warn("inbox log: could not write the index of {} ({}); the next start reads its records instead",

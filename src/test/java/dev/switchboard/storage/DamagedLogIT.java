@@ -125,6 +125,30 @@ class DamagedLogIT {
     })));
   }
 
+  @Test
+  @DisplayName("a flipped byte in the messages section of a sealed segment's index: the start still trusts it (it reads only the summary), a backlog read through the damaged page closes the session with 1011, and /health names the segment")
+  void damagedIndexPage(VertxTestContext ctx) throws Exception {
+    fillLog();
+    Path segment = LogTestSupport.segments(dataDir).get(0);
+    Path index = SegmentIndex.fileFor(segment);
+    SegmentIndex.Header header = SegmentIndex.Header.of(java.nio.ByteBuffer.wrap(Files.readAllBytes(index)), new String[1]);
+    LogTestSupport.flipByte(index, header.messagesAt() + 3);
+    TestServer.start(metered, dataDir).compose(server -> {
+      Http http = new Http(metered, server.pushPort());
+      return server.json("bob", "phone")
+          .compose(bob -> bob.closed())
+          .compose(code -> {
+            ctx.verify(() -> assertEquals((short) 1011, code));
+            return http.get("/health");
+          });
+    }).onComplete(ctx.succeeding(health -> ctx.verify(() -> {
+      assertEquals(503, health.status(), health.body().toString());
+      assertTrue(health.body().toString().contains(segment.getFileName().toString()), health.body().toString());
+      assertTrue(Files.exists(SegmentDamage.markerFor(segment)), "marked for the next start");
+      ctx.completeNow();
+    })));
+  }
+
   /** Scrapes {@code /metrics} until {@code series} (a gauge this node registers) satisfies {@code done}. */
   private Future<String> scrapeUntil(Http http, String series, java.util.function.DoublePredicate done) {
     return http.get("/metrics").compose(response -> {

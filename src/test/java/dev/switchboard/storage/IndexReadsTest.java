@@ -36,6 +36,20 @@ class IndexReadsTest {
     return file;
   }
 
+  /** A file's bytes and whether they end in their own CRC-32C; null for one too short to. */
+  private record Whole(ByteBuffer bytes, boolean whole) {
+  }
+
+  private static Whole readWhole(Path file) throws java.io.IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    if (bytes.length < 8) {
+      return null;
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, bytes.length - 4);
+    return new Whole(ByteBuffer.wrap(bytes), (int) crc.getValue() == ByteBuffer.wrap(bytes).getInt(bytes.length - 4));
+  }
+
   @Test
   @DisplayName("files are given back whole, or marked not whole when their own CRC-32C fails; those skipped are dropped, one never listed is read then, one too short is no index")
   void readsAhead() throws Exception {
@@ -47,13 +61,13 @@ class IndexReadsTest {
     Path unlisted = file("unlisted.idx", 300, 9);
     Path tiny = dir.resolve("tiny.idx");
     Files.write(tiny, new byte[] {1, 2, 3});
-    try (IndexReads reads = new IndexReads(SystemLogFiles.INSTANCE, List.of(files.get(0), files.get(1), files.get(2),
-        files.get(3), files.get(4), files.get(5), files.get(6), files.get(7), tiny))) {
-      SegmentIndex.FileBytes first = reads.take(files.get(0));
+    try (IndexReads<Whole> reads = new IndexReads<>(List.of(files.get(0), files.get(1), files.get(2),
+        files.get(3), files.get(4), files.get(5), files.get(6), files.get(7), tiny), IndexReadsTest::readWhole)) {
+      Whole first = reads.take(files.get(0));
       assertTrue(first.whole());
       assertEquals(ByteBuffer.wrap(Files.readAllBytes(files.get(0))), first.bytes());
       // 1 to 3 are skipped (as after a segment read record by record): dropped, not waited for.
-      SegmentIndex.FileBytes fifth = reads.take(files.get(4));
+      Whole fifth = reads.take(files.get(4));
       assertTrue(fifth.whole());
       assertEquals(ByteBuffer.wrap(Files.readAllBytes(files.get(4))), fifth.bytes());
       assertFalse(reads.take(files.get(5)).whole(), "a flipped byte");

@@ -191,7 +191,7 @@ class LogFaultSuiteTest extends LogTestSupport {
       // A close after a fault may fail; the reopen reads what is on disk.
     }
     for (int attempt = 0; attempt < 2; attempt++) {
-      LogInboxStore reopened = new LogInboxStore(vertx, config, files);
+      LogInboxStore reopened = new LogInboxStore(vertx, config, files, TEST_CLOCK);
       try {
         await(reopened::open);
         // The background check's file operations then come at one place in the count, under the faults too.
@@ -274,7 +274,7 @@ class LogFaultSuiteTest extends LogTestSupport {
       Accepted accepted = new Accepted();
       String what = "operation " + n + " failing";
       InboxConfig config = config(dir, SEGMENT, false);
-      LogInboxStore first = new LogInboxStore(vertx, config, files);
+      LogInboxStore first = new LogInboxStore(vertx, config, files, TEST_CLOCK);
       LogInboxStore store;
       try {
         await(first::open);
@@ -332,7 +332,7 @@ class LogFaultSuiteTest extends LogTestSupport {
       Accepted accepted = new Accepted();
       String what = "disk full from operation " + n;
       InboxConfig config = config(dir, SEGMENT, false);
-      LogInboxStore first = new LogInboxStore(vertx, config, files);
+      LogInboxStore first = new LogInboxStore(vertx, config, files, TEST_CLOCK);
       LogInboxStore store;
       try {
         await(first::open);

@@ -25,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -120,8 +121,14 @@ abstract class LogTestSupport {
     return results.get(0).results().get(0).seq();
   }
 
+  /**
+   * The clock a test's store starts with: the tests' appends pass times near the epoch, so a start at
+   * time 0 reads every idempotency key they wrote, as their later appends (at those times) expect.
+   */
+  static final LongSupplier TEST_CLOCK = () -> 0L;
+
   LogInboxStore open(InboxConfig config, LogFiles files) throws Exception {
-    LogInboxStore store = new LogInboxStore(vertx, config, files);
+    LogInboxStore store = new LogInboxStore(vertx, config, files, TEST_CLOCK);
     await(store::open);
     return store;
   }

@@ -133,7 +133,7 @@ class SegmentCheckTest extends LogTestSupport {
     Map<String, List<StoredMessage>> written = filledLog();
     List<Path> sealed = sealed();
     CountingLogFiles counting = new CountingLogFiles();
-    LogInboxStore store = new LogInboxStore(vertx, config(), counting);
+    LogInboxStore store = new LogInboxStore(vertx, config(), counting, TEST_CLOCK);
     Promise<Void> gate = Promise.promise();
     store.holdBackgroundCheck(gate.future());
     await(store::open);
@@ -221,7 +221,7 @@ class SegmentCheckTest extends LogTestSupport {
     }
     assertTrue(segment != null, "the shared body is in a sealed segment");
     flipByte(segment, at + 3);
-    LogInboxStore store = new LogInboxStore(vertx, config(), SystemLogFiles.INSTANCE);
+    LogInboxStore store = new LogInboxStore(vertx, config(), SystemLogFiles.INSTANCE, TEST_CLOCK);
     store.holdBackgroundCheck(Promise.<Void>promise().future());
     await(store::open);
     try {

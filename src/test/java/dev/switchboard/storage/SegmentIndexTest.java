@@ -262,11 +262,11 @@ class SegmentIndexTest extends LogTestSupport {
     ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(indexes().get(1)));
     List<long[]> seen = new ArrayList<>();
     assertTrue(bytes.getInt(0) == SegmentIndex.MAGIC, "an index file");
-    // The header holds where the messages section starts: count, then 36-byte entries led by hash and seq.
-    int at = (int) bytes.getLong(52);
-    int count = bytes.getInt(at);
-    for (int i = 0; i < count; i++) {
-      int entry = at + 4 + i * SegmentIndex.MESSAGE_BYTES;
+    // The header tells where the messages section starts and its count of entries, each led by hash and seq.
+    SegmentIndex.Header header = SegmentIndex.Header.of(bytes, new String[1]);
+    int at = (int) header.messagesAt();
+    for (int i = 0; i < header.messageCount(); i++) {
+      int entry = at + i * SegmentIndex.MESSAGE_BYTES;
       seen.add(new long[] {bytes.getLong(entry), bytes.getLong(entry + 8)});
     }
     assertFalse(seen.isEmpty());
