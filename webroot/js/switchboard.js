@@ -142,10 +142,10 @@ export class SwitchboardClient extends EventTarget {
     this._token = typeof opts.token === 'string' ? opts.token : null;
     this._readyWaiters = [];
     this._seen = new Set();     // recent msgIds, insertion-ordered so the oldest can be evicted
-    this._readsToSend = new Map(); // peer -> msgId marked read while no connection was open
-    this._readsSent = new Map();   // peer -> msgId last sent on this connection, so repeats cost nothing
-    this._roomReadsToSend = new Map(); // room -> msgId marked read while no connection was open
-    this._roomReadsSent = new Map();   // room -> msgId last sent on this connection
+    // Reads of a peer's or a room's messages, keyed "peer:<id>" or "room:<id>": the newest marked
+    // while no connection was open, and the last sent on this connection, so repeats cost nothing.
+    this._readsToSend = new Map(); // key -> {field, id, msgId}
+    this._readsSent = new Map();   // key -> msgId
     this._mutes = new Map();       // id -> mute or mute query not answered yet, in the order made (see mute())
     const cursor = this._loadCursor();
     this._lastSeq = cursor.seq;
@@ -407,27 +407,7 @@ export class SwitchboardClient extends EventTarget {
    * Marking the same message again sends nothing.
    */
   markRead(peer, msgId) {
-    const problem = idProblem(peer, this.options.maxIdLength);
-    if (problem) {
-      throw new TypeError(`peer ${problem}`);
-    }
-    if (typeof msgId !== 'string' || idProblem(msgId, this.options.maxIdLength)) {
-      throw new TypeError('msgId must be the msgId of a message from peer');
-    }
-    const conn = this._conn;
-    if (conn && conn.ws.readyState === 1 && this._state === State.OPEN) {
-      this._sendRead(conn, peer, msgId);
-    } else {
-      this._readsToSend.set(peer, msgId);
-    }
-  }
-
-  _sendRead(conn, peer, msgId) {
-    if (this._readsSent.get(peer) === msgId) {
-      return;
-    }
-    this._readsSent.set(peer, msgId);
-    this._raw(conn, { type: 'read', peer, upTo: msgId });
+    this._markRead('peer', peer, msgId, 'msgId must be the msgId of a message from peer');
   }
 
   /**
@@ -437,27 +417,32 @@ export class SwitchboardClient extends EventTarget {
    * room_too_big) comes as an 'error' event.
    */
   readRoom(room, msgId) {
-    const problem = idProblem(room, this.options.maxIdLength);
+    this._markRead('room', room, msgId, 'msgId must be the msgId of a message of the room');
+  }
+
+  _markRead(field, id, msgId, msgIdMeaning) {
+    const problem = idProblem(id, this.options.maxIdLength);
     if (problem) {
-      throw new TypeError(`room ${problem}`);
+      throw new TypeError(`${field} ${problem}`);
     }
     if (typeof msgId !== 'string' || idProblem(msgId, this.options.maxIdLength)) {
-      throw new TypeError('msgId must be the msgId of a message of the room');
+      throw new TypeError(msgIdMeaning);
     }
     const conn = this._conn;
     if (conn && conn.ws.readyState === 1 && this._state === State.OPEN) {
-      this._sendRoomRead(conn, room, msgId);
+      this._sendRead(conn, field, id, msgId);
     } else {
-      this._roomReadsToSend.set(room, msgId);
+      this._readsToSend.set(`${field}:${id}`, { field, id, msgId });
     }
   }
 
-  _sendRoomRead(conn, room, msgId) {
-    if (this._roomReadsSent.get(room) === msgId) {
+  _sendRead(conn, field, id, msgId) {
+    const key = `${field}:${id}`;
+    if (this._readsSent.get(key) === msgId) {
       return;
     }
-    this._roomReadsSent.set(room, msgId);
-    this._raw(conn, { type: 'read', room, upTo: msgId });
+    this._readsSent.set(key, msgId);
+    this._raw(conn, { type: 'read', [field]: id, upTo: msgId });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -794,15 +779,10 @@ export class SwitchboardClient extends EventTarget {
     this._setState(State.OPEN);
     this._scheduleRenewal();
     this._readsSent.clear();
-    for (const [peer, msgId] of this._readsToSend) {
-      this._sendRead(conn, peer, msgId);
+    for (const { field, id, msgId } of this._readsToSend.values()) {
+      this._sendRead(conn, field, id, msgId);
     }
     this._readsToSend.clear();
-    this._roomReadsSent.clear();
-    for (const [room, msgId] of this._roomReadsToSend) {
-      this._sendRoomRead(conn, room, msgId);
-    }
-    this._roomReadsToSend.clear();
     this._pump();
     this._pumpMutes();
   }
