@@ -15,8 +15,10 @@ import java.util.Map;
  * send is never accepted while one read before it may still be refused. Once a send is refused with
  * a retryable code, the sends behind it, and every later one, are refused with the same code until
  * the refused send comes again; a client that retries refused sends in their order (as
- * switchboard.js does) so stores them in the order they were typed. Sends to other conversations
- * are not held. Not thread-safe: a session uses it on its event loop.
+ * switchboard.js does) so stores them in the order they were typed. A refusal lapses once the
+ * refused send is older than the store's idempotency window: no client retries a send past it (the
+ * retry could be stored twice), so a conversation whose client gave the send up is not refused for
+ * ever. Sends to other conversations are not held. Not thread-safe: a session uses it on its event loop.
  *
  * @param <T> what the session needs to hand a held send to the store later
  */
@@ -33,22 +35,39 @@ final class ConversationOrder<T> {
     /** The id of the earliest send refused with a retryable code and not sent again yet, else null. */
     private String refusedId;
     private ErrorCode refusedCode;
+    private long refusedAtMillis;
+
+    private void refuse(String id, ErrorCode code, long now) {
+      refusedId = id;
+      refusedCode = code;
+      refusedAtMillis = now;
+    }
+
+    private void lift() {
+      refusedId = null;
+      refusedCode = null;
+    }
   }
 
   private final Map<String, Line<T>> lines = new HashMap<>();
+  private final long lapseMillis;
+
+  /** @param lapseMillis how long a refusal holds up the conversation at most: the store's idempotency window */
+  ConversationOrder(long lapseMillis) {
+    this.lapseMillis = lapseMillis;
+  }
 
   /**
    * The code to refuse a new send with, null when it may go on: a conversation with a refused send
    * refuses every other send until that one comes again, which lifts the refusal.
    */
-  ErrorCode blocked(String conversation, String id) {
+  ErrorCode blocked(String conversation, String id, long now) {
     Line<T> line = lines.get(conversation);
     if (line == null || line.refusedId == null) {
       return null;
     }
-    if (line.refusedId.equals(id)) {
-      line.refusedId = null;
-      line.refusedCode = null;
+    if (line.refusedId.equals(id) || now - line.refusedAtMillis >= lapseMillis) {
+      line.lift();
       dropIfIdle(conversation, line);
       return null;
     }
@@ -62,11 +81,10 @@ final class ConversationOrder<T> {
   }
 
   /** A send refused with a retryable code before reaching the store (the rate limit): later ones wait for it. */
-  void refusedAtOnce(String conversation, String id, ErrorCode code) {
+  void refusedAtOnce(String conversation, String id, ErrorCode code, long now) {
     Line<T> line = lines.computeIfAbsent(conversation, c -> new Line<>());
     if (line.refusedId == null) {
-      line.refusedId = id;
-      line.refusedCode = code;
+      line.refuse(id, code, now);
     }
   }
 
@@ -102,11 +120,10 @@ final class ConversationOrder<T> {
    * The conversation's send in flight was refused with a retryable code: it becomes the send the
    * conversation waits for, and the held sends are returned to be refused with the same code.
    */
-  List<Held<T>> refused(String conversation, String id, ErrorCode code) {
+  List<Held<T>> refused(String conversation, String id, ErrorCode code, long now) {
     Line<T> line = lines.computeIfAbsent(conversation, c -> new Line<>());
     // The send in flight was read before any held or refused-at-once send, so it is the earliest.
-    line.refusedId = id;
-    line.refusedCode = code;
+    line.refuse(id, code, now);
     line.busy = false;
     List<Held<T>> behind = new ArrayList<>(line.held);
     line.held.clear();

@@ -63,7 +63,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private final DeliverySequencer<Delivery> sequencer;
   private final PendingReceipts pendingReceipts;
   /** Keeps this session's sends to each peer or room stored in the order they were read, across refusals. */
-  private final ConversationOrder<SendCommand> order = new ConversationOrder<>();
+  private final ConversationOrder<SendCommand> order;
   private String device;
   private boolean joined;
   private boolean closed;
@@ -96,6 +96,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     this.signalLimit = new SignalLimit(gateway.limits().signalsPerSecond(), System.currentTimeMillis());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
     this.pendingReceipts = new PendingReceipts(gateway.settings().maxUnackedReceipts());
+    this.order = new ConversationOrder<>(gateway.idempotencyWindowMillis());
     this.lastHeardMillis = System.currentTimeMillis();
     socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
   }
@@ -253,7 +254,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
    * send of the conversation waits to be sent again, held while one is with the store.
    */
   private void inOrder(String conversation, String id, SendCommand command) {
-    ErrorCode blocked = order.blocked(conversation, id);
+    ErrorCode blocked = order.blocked(conversation, id, System.currentTimeMillis());
     if (blocked != null) {
       gateway.metrics().refused(blocked);
       throw new ProtocolException(blocked, "send " + order.refusedId(conversation) + " to the same conversation was refused with "
@@ -264,7 +265,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       taken = takeSend(id);
     } catch (ProtocolException e) {
       if (e.code().retryable()) {
-        order.refusedAtOnce(conversation, id, e.code());
+        order.refusedAtOnce(conversation, id, e.code(), System.currentTimeMillis());
       }
       throw e;
     }
@@ -287,7 +288,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
         onSent(id, done.result());
       }
       if (refusal != null && refusal.retryable()) {
-        for (ConversationOrder.Held<SendCommand> behind : order.refused(conversation, id, refusal)) {
+        for (ConversationOrder.Held<SendCommand> behind : order.refused(conversation, id, refusal, System.currentTimeMillis())) {
           gateway.metrics().refused(refusal);
           sendError(new ProtocolException(refusal, "send " + id + " to the same conversation, made before this one, was refused with "
               + refusal.wireName() + "; nothing was stored: send that one again first, then this one with the same id", behind.id()));
