@@ -1,10 +1,15 @@
 package dev.switchboard.gateway;
 
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.AppendBatch;
 import dev.switchboard.bus.GatewayLoad;
 import dev.switchboard.support.TestServer;
+import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.eventbus.DeliveryContext;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
@@ -24,8 +29,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * A session's sends to one conversation are stored in the order they were made, even when the
- * earlier one is refused with a retryable code and retried: the refusal comes from the router
- * while a gateway reports its loop behind, as in OverloadIT.
+ * earlier one is refused with a retryable code and retried. The refusal comes from the router
+ * while a gateway reports its loop behind, as in OverloadIT, or from the store's hop: the router's
+ * append request holding the first send is kept back on the bus and then answered with the failure
+ * a failed store write gets, while the real store takes every other request.
  */
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
@@ -116,5 +123,43 @@ class SendOrderIT {
               });
               return (Void) null;
             }))))).onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("a send written behind one that the store then fails (unavailable) is not stored ahead of it: it is refused the same way, and both go in order when sent again")
+  void sendBehindAStoreFailureWaits(Vertx vertx, VertxTestContext ctx) {
+    Promise<DeliveryContext<Object>> heldBack = Promise.promise();
+    Handler<DeliveryContext<Object>> seam = delivery -> {
+      if (Addresses.INBOX_APPEND.equals(delivery.message().address()) && delivery.body() instanceof AppendBatch batch
+          && batch.appends().stream().anyMatch(a -> "A".equals(a.body())) && !heldBack.future().isComplete()) {
+        heldBack.complete(delivery);
+      } else {
+        delivery.next();
+      }
+    };
+    vertx.eventBus().addOutboundInterceptor(seam);
+    TestServer.start(vertx, dataDir).compose(server -> server.online("bob", "phone").compose(bob -> server.online("alice", "laptop")
+        .compose(alice -> alice.sendMessage("a1", "bob", "A")
+            .compose(v -> heldBack.future())
+            .compose(appendOfA -> alice.sendMessage("b1", "bob", "B")
+                // the pong comes once the gateway has read B, before A is answered
+                .compose(v -> alice.send(new JsonObject().put("type", "ping")))
+                .compose(v -> alice.expect("pong"))
+                .map(v -> {
+                  appendOfA.message().fail(ErrorCode.UNAVAILABLE.failureCode(), "inbox write failed");
+                  return (Void) null;
+                }))
+            .compose(v -> refusedWith(alice, "unavailable", "a1", ctx))
+            .compose(v -> refusedWith(alice, "unavailable", "b1", ctx))
+            .compose(v -> alice.sendMessage("a1", "bob", "A"))
+            .compose(v -> alice.sendMessage("b1", "bob", "B"))
+            .compose(v -> acceptedAs(alice, "a1", ctx))
+            .compose(v -> acceptedAs(alice, "b1", ctx))
+            .compose(v -> bob.expect("message", 2))
+            .map(messages -> {
+              ctx.verify(() -> assertEquals(List.of("A", "B"), messages.stream().map(m -> m.getString("body")).toList()));
+              vertx.eventBus().removeOutboundInterceptor(seam);
+              return (Void) null;
+            })))).onComplete(ctx.succeedingThenComplete());
   }
 }
