@@ -254,12 +254,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
    * send of the conversation waits to be sent again, held while one is with the store.
    */
   private void inOrder(String conversation, String id, SendCommand command) {
-    ErrorCode blocked = order.blocked(conversation, id, System.currentTimeMillis());
-    if (blocked != null) {
-      gateway.metrics().refused(blocked);
-      throw new ProtocolException(blocked, "send " + order.refusedId(conversation) + " to the same conversation was refused with "
-          + blocked.wireName() + "; nothing was stored: send that one again first, then this one with the same id", id);
-    }
+    // The rate limit comes first: a client flooding a refused conversation still runs into its strikes.
     boolean taken;
     try {
       taken = takeSend(id);
@@ -269,7 +264,16 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       }
       throw e;
     }
-    if (taken && order.enter(conversation, id, command)) {
+    if (!taken) {
+      return;
+    }
+    ErrorCode blocked = order.blocked(conversation, id, System.currentTimeMillis());
+    if (blocked != null) {
+      gateway.metrics().refused(blocked);
+      throw new ProtocolException(blocked, "send " + order.refusedId(conversation) + " to the same conversation was refused with "
+          + blocked.wireName() + "; nothing was stored: send that one again first, then this one with the same id", id);
+    }
+    if (order.enter(conversation, id, command)) {
       submitInOrder(conversation, id, command);
     }
   }
