@@ -24,6 +24,16 @@ import java.util.Map;
  */
 final class ConversationOrder<T> {
 
+  /** What became of a send handed to {@link #enter}. */
+  enum Entry {
+    /** It goes to the store now. */
+    GO,
+    /** It waits behind the conversation's send in flight. */
+    HELD,
+    /** It would wait, but the session already holds its maximum: it is not taken. */
+    FULL
+  }
+
   /** A send of the conversation waiting for the one ahead of it. */
   record Held<T>(String id, T send) {
   }
@@ -51,10 +61,17 @@ final class ConversationOrder<T> {
 
   private final Map<String, Line<T>> lines = new HashMap<>();
   private final long lapseMillis;
+  private final int maxHeld;
+  /** Sends held over all conversations. */
+  private int held;
 
-  /** @param lapseMillis how long a refusal holds up the conversation at most: the store's idempotency window */
-  ConversationOrder(long lapseMillis) {
+  /**
+   * @param lapseMillis how long a refusal holds up the conversation at most: the store's idempotency window
+   * @param maxHeld how many sends the session may hold at once, since held sends sit outside the node's store queue bound
+   */
+  ConversationOrder(long lapseMillis, int maxHeld) {
     this.lapseMillis = lapseMillis;
+    this.maxHeld = maxHeld;
   }
 
   /**
@@ -88,15 +105,23 @@ final class ConversationOrder<T> {
     }
   }
 
-  /** True when the send may go to the store now; false when it is held behind the conversation's send in flight. */
-  boolean enter(String conversation, String id, T send) {
+  /**
+   * Whether the send goes to the store now, is held behind the conversation's send in flight, or is
+   * not taken since the session holds {@code maxHeld} sends already (the caller refuses it, and
+   * reports that with {@link #refusedAtOnce}).
+   */
+  Entry enter(String conversation, String id, T send) {
     Line<T> line = lines.computeIfAbsent(conversation, c -> new Line<>());
-    if (line.busy) {
-      line.held.add(new Held<>(id, send));
-      return false;
+    if (!line.busy) {
+      line.busy = true;
+      return Entry.GO;
     }
-    line.busy = true;
-    return true;
+    if (held >= maxHeld) {
+      return Entry.FULL;
+    }
+    line.held.add(new Held<>(id, send));
+    held++;
+    return Entry.HELD;
   }
 
   /**
@@ -112,6 +137,8 @@ final class ConversationOrder<T> {
     if (next == null) {
       line.busy = false;
       dropIfIdle(conversation, line);
+    } else {
+      held--;
     }
     return next;
   }
@@ -126,6 +153,7 @@ final class ConversationOrder<T> {
     line.refuse(id, code, now);
     line.busy = false;
     List<Held<T>> behind = new ArrayList<>(line.held);
+    held -= behind.size();
     line.held.clear();
     return behind;
   }
@@ -133,6 +161,11 @@ final class ConversationOrder<T> {
   /** Conversations with state kept, for tests. */
   int size() {
     return lines.size();
+  }
+
+  /** Sends held over all conversations, for tests. */
+  int held() {
+    return held;
   }
 
   private void dropIfIdle(String conversation, Line<T> line) {

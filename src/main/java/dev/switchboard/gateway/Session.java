@@ -96,7 +96,7 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     this.signalLimit = new SignalLimit(gateway.limits().signalsPerSecond(), System.currentTimeMillis());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
     this.pendingReceipts = new PendingReceipts(gateway.settings().maxUnackedReceipts());
-    this.order = new ConversationOrder<>(gateway.idempotencyWindowMillis());
+    this.order = new ConversationOrder<>(gateway.idempotencyWindowMillis(), gateway.limits().maxHeldSends());
     this.lastHeardMillis = System.currentTimeMillis();
     socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
   }
@@ -273,8 +273,16 @@ final class Session implements DeliverySequencer.Output<Delivery> {
       throw new ProtocolException(blocked, "send " + order.refusedId(conversation) + " to the same conversation was refused with "
           + blocked.wireName() + "; nothing was stored: send that one again first, then this one with the same id", id);
     }
-    if (order.enter(conversation, id, command)) {
-      submitInOrder(conversation, id, command);
+    switch (order.enter(conversation, id, command)) {
+      case GO -> submitInOrder(conversation, id, command);
+      case HELD -> { }
+      case FULL -> {
+        gateway.metrics().refused(ErrorCode.OVERLOADED);
+        order.refusedAtOnce(conversation, id, ErrorCode.OVERLOADED, System.currentTimeMillis());
+        throw new ProtocolException(ErrorCode.OVERLOADED, "this connection already has " + gateway.limits().maxHeldSends()
+            + " sends waiting behind earlier ones to the same peer or room (limits.maxHeldSends); nothing was stored: "
+            + "retry in a moment with the same id", id);
+      }
     }
   }
 

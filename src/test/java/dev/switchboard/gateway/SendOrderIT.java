@@ -162,4 +162,40 @@ class SendOrderIT {
               return (Void) null;
             })))).onComplete(ctx.succeedingThenComplete());
   }
+
+  @Test
+  @DisplayName("limits.maxHeldSends: a send beyond the sends a connection may hold behind earlier ones is refused overloaded, and goes after them when sent again")
+  void heldSendsAreBounded(Vertx vertx, VertxTestContext ctx) {
+    Promise<DeliveryContext<Object>> heldBack = Promise.promise();
+    Handler<DeliveryContext<Object>> seam = delivery -> {
+      if (Addresses.INBOX_APPEND.equals(delivery.message().address()) && delivery.body() instanceof AppendBatch batch
+          && batch.appends().stream().anyMatch(a -> "A".equals(a.body())) && !heldBack.future().isComplete()) {
+        heldBack.complete(delivery);
+      } else {
+        delivery.next();
+      }
+    };
+    vertx.eventBus().addOutboundInterceptor(seam);
+    JsonObject overrides = new JsonObject().put("limits", new JsonObject().put("maxHeldSends", 1));
+    TestServer.start(vertx, dataDir, overrides).compose(server -> server.online("bob", "phone").compose(bob -> server.online("alice", "laptop")
+        .compose(alice -> alice.sendMessage("a1", "bob", "A")
+            .compose(v -> heldBack.future())
+            .compose(appendOfA -> alice.sendMessage("b1", "bob", "B")
+                .compose(v -> alice.sendMessage("c1", "bob", "C"))
+                .compose(v -> refusedWith(alice, "overloaded", "c1", ctx))
+                .map(v -> {
+                  appendOfA.next(); // A reaches the store now; B was held behind it
+                  return (Void) null;
+                }))
+            .compose(v -> acceptedAs(alice, "a1", ctx))
+            .compose(v -> acceptedAs(alice, "b1", ctx))
+            .compose(v -> alice.sendMessage("c1", "bob", "C"))
+            .compose(v -> acceptedAs(alice, "c1", ctx))
+            .compose(v -> bob.expect("message", 3))
+            .map(messages -> {
+              ctx.verify(() -> assertEquals(List.of("A", "B", "C"), messages.stream().map(m -> m.getString("body")).toList()));
+              vertx.eventBus().removeOutboundInterceptor(seam);
+              return (Void) null;
+            })))).onComplete(ctx.succeedingThenComplete());
+  }
 }
