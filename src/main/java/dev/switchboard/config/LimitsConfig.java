@@ -18,7 +18,8 @@ public record LimitsConfig(
     int maxQueuedCopies,
     int maxSignalBytes,
     int signalsPerSecond,
-    int roomReceiptMembers) {
+    int roomReceiptMembers,
+    int maxHeldSends) {
 
   public static LimitsConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "limits");
@@ -37,7 +38,8 @@ public record LimitsConfig(
         s.intIn("maxQueuedCopies", 1, 100_000_000),
         s.intIn("maxSignalBytes", 1, 65_536),
         s.intIn("signalsPerSecond", 1, 1_000_000),
-        s.intIn("roomReceiptMembers", 1, 1_000_000));
+        s.intIn("roomReceiptMembers", 1, 1_000_000),
+        s.intIn("maxHeldSends", 1, 1_000_000));
     // A room's read receipt is one send to every other member: it must pass the recipient limit.
     if (limits.roomReceiptMembers() > limits.maxRecipients() + 1) {
       throw new IllegalArgumentException(s.key("roomReceiptMembers") + " must be at most limits.maxRecipients + 1, got "

@@ -51,10 +51,12 @@ final class SessionHost implements GatewayContext {
   private final SessionRegistry registry;
   private final SwitchboardMetrics metrics;
   private final BooleanSupplier behind;
+  private final long idempotencyWindowMillis;
   private final DeliveryOptions signalOptions = new DeliveryOptions().setLocalOnly(true);
 
   SessionHost(Vertx vertx, GatewayConfig config, LimitsConfig limits, Ids ids, TokenVerifier tokens,
-      SendBatcher sendBatcher, SessionRegistry registry, SwitchboardMetrics metrics, BooleanSupplier behind) {
+      SendBatcher sendBatcher, SessionRegistry registry, SwitchboardMetrics metrics, BooleanSupplier behind,
+      long idempotencyWindowMillis) {
     this.vertx = vertx;
     this.config = config;
     this.limits = limits;
@@ -67,6 +69,7 @@ final class SessionHost implements GatewayContext {
     this.registry = registry;
     this.metrics = metrics;
     this.behind = behind;
+    this.idempotencyWindowMillis = idempotencyWindowMillis;
   }
 
   /** The {@link Admission.SessionStarter} of this instance. */
@@ -148,6 +151,11 @@ final class SessionHost implements GatewayContext {
   @Override
   public LimitsConfig limits() {
     return limits;
+  }
+
+  @Override
+  public long idempotencyWindowMillis() {
+    return idempotencyWindowMillis;
   }
 
   @Override
