@@ -38,9 +38,12 @@ final class DrainRate {
     busySinceLastAnswer = false;
   }
 
-  /** How long {@code copies} take to reach the store, in full requests at the current rate; 0 while unknown. */
+  /**
+   * How long a copy that joins behind {@code copies} waits for its request at the current rate: one
+   * interval per full request ahead of it (so a queue of less than one request costs nothing, and
+   * the store is never kept from a full commit, however slow its commits); 0 while unknown.
+   */
   long nanosFor(long copies) {
-    long requests = (copies + batchCopies - 1) / batchCopies;
-    return (long) (requests * nanosPerRequest);
+    return (long) (copies / batchCopies * nanosPerRequest);
   }
 }

@@ -23,12 +23,13 @@ import java.util.function.LongSupplier;
  * order; the inbox answers those that write the same inbox in order, others as their commits end.
  *
  * <p>What waits is bounded by time: a command is refused at once with {@code overloaded}, before
- * it costs a lookup or a commit, when the copies waiting ahead of it would take the store longer
- * than the limit to take at its current rate ({@link DrainRate}), or when the oldest waiting command
+ * it costs a lookup or a commit, when the full requests waiting ahead of it would take the store
+ * longer than the limit at its current rate ({@link DrainRate}), or when the oldest waiting command
  * has already waited longer than that (which also covers a store that stopped answering). So what
- * is accepted is answered within about that limit plus the commits in progress and its own,
- * whatever the excess, and the store still always has a full queue to commit from. A bound on
- * copies keeps memory bounded as well. Confined to the router's context.
+ * is accepted is answered within about that limit (or one commit, if commits are slower) plus the
+ * commits in progress and its own, whatever the excess, and the store always has a full request
+ * waiting to commit. A bound on copies keeps memory bounded as well. Confined to the router's
+ * context.
  */
 final class InboxBatcher {
 

@@ -10,7 +10,7 @@ class DrainRateTest {
   private static final long MS = 1_000_000L;
 
   @Test
-  @DisplayName("unknown until two answers of a busy store; then copies take the time between them per full request")
+  @DisplayName("unknown until two answers of a busy store; then a copy waits the time between them per full request ahead of it")
   void perRequestWhileBusy() {
     DrainRate rate = new DrainRate(10);
     rate.busy();
@@ -19,8 +19,8 @@ class DrainRateTest {
     rate.busy();
     rate.answered(25 * MS);
     assertEquals(200 * MS, rate.nanosFor(100));
-    assertEquals(40 * MS, rate.nanosFor(11), "11 copies are two requests");
-    assertEquals(20 * MS, rate.nanosFor(1));
+    assertEquals(20 * MS, rate.nanosFor(19), "behind 19 copies, a copy rides the second request");
+    assertEquals(0, rate.nanosFor(9), "behind less than a full request, it rides the next");
     assertEquals(0, rate.nanosFor(0));
   }
 

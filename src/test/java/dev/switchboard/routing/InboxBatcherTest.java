@@ -250,15 +250,45 @@ class InboxBatcherTest {
       batcher.submit(List.of(send(4, 1)));
       Future<List<SendBatchResult.Entry>> first = batcher.submit(List.of(send(5, 10)));
       Future<List<SendBatchResult.Entry>> second = batcher.submit(List.of(send(6, 10)));
-      Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(7, 5))); // 2 requests ahead: 80 ms
+      Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(7, 10))); // 2 requests ahead: 80 ms
       Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(8, 1))); // 3 ahead: 120 ms
       test.verify(() -> {
         assertTrue(!first.isComplete() && !second.isComplete() && !third.isComplete());
         assertTrue(refused.failed());
         assertEquals(ErrorCode.OVERLOADED, ((ProtocolException) refused.cause()).code());
-        assertTrue(refused.cause().getMessage().contains("25 copies wait"), refused.cause().getMessage());
+        assertTrue(refused.cause().getMessage().contains("30 copies wait"), refused.cause().getMessage());
         assertEquals(List.of(1, 1, 1, 1), inbox.sizes(), "the refused send never reached the inbox");
       });
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("however slow the store's commits, a full request's worth may wait: the store is never kept from a full commit")
+  void aFullRequestMayAlwaysWait(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      long[] nowMillis = {0};
+      InboxBatcher batcher = new InboxBatcher(1, 10, 1_000_000, 100, () -> nowMillis[0] * 1_000_000L, inbox::store);
+      batcher.submit(List.of(send(1, 1)));
+      batcher.submit(List.of(send(2, 1)));
+      nowMillis[0] = 10;
+      inbox.answer(0);
+      batcher.submit(List.of(send(3, 1)));
+      nowMillis[0] = 510;
+      inbox.answer(1); // 500 ms a request: five times the limit
+      batcher.submit(List.of(send(4, 1)));
+      List<Future<List<SendBatchResult.Entry>>> taken = new ArrayList<>();
+      for (int n = 5; n < 15; n++) {
+        taken.add(batcher.submit(List.of(send(n, 1))));
+      }
+      Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(15, 1)));
+      test.verify(() -> {
+        assertTrue(taken.stream().noneMatch(Future::isComplete), "ten copies, one full request, wait");
+        assertTrue(refused.failed(), "the eleventh would wait a whole slow commit more");
+      });
+      inbox.answer(2);
+      test.verify(() -> assertEquals(List.of(1, 1, 1, 1, 10), inbox.sizes(), "the next commit is a full one"));
       test.completeNow();
     });
   }

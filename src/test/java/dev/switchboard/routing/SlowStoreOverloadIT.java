@@ -184,10 +184,10 @@ class SlowStoreOverloadIT {
     long max = latencies.isEmpty() ? 0 : latencies.get(latencies.size() - 1);
     long p50 = latencies.isEmpty() ? 0 : latencies.get(latencies.size() / 2);
     double carriedPerMilli = carriedPerMilli(commitMillis);
-    // An accepted send waits at most the limit for a request; at the start, before the store's rate
-    // is known, the limit times the offer over what the store carries, under twice the limit. Then
-    // behind the commit running and the request queued at the inbox, then for its own commit: three
-    // commits, and one more of slack for a loaded machine.
+    // An accepted send waits at most the limit, or one full request, for its own request; at the
+    // start, before the store's rate is known, the limit times the offer over what the store
+    // carries, under twice the limit. Then behind the commit running and the request queued at the
+    // inbox, then for its own commit: four commits in all.
     long bound = 2 * MAX_QUEUE_MILLIS + 4 * commitMillis;
     String summary = String.format("full commit %d ms, sent %d, accepted %d (p50 %d ms, max %d ms), refused %d; "
             + "bound %d ms, store carries %.0f/s", commitMillis, tally.sent, accepted,
@@ -199,8 +199,9 @@ class SlowStoreOverloadIT {
       assertEquals(tally.sent, accepted + tally.refused.get(), summary);
       assertTrue(tally.refused.get() > 0, "the excess is refused: " + summary);
       assertTrue(max <= bound, "every accepted send answered within the bound: " + summary);
-      // Half of them wait no longer than the limit, the commit ahead and their own.
-      assertTrue(p50 <= MAX_QUEUE_MILLIS + 2 * commitMillis, "the median within the limit and two commits: " + summary);
+      // Half of them wait no longer than the limit and three commits: the full request that may always
+      // wait ahead of them, the one running and their own.
+      assertTrue(p50 <= MAX_QUEUE_MILLIS + 3 * commitMillis, "the median within the limit and three commits: " + summary);
       assertTrue(accepted >= 0.9 * carriedPerMilli * OFFER_MILLIS,
           "at least 90% of what the store carries goes through: " + summary);
     });
