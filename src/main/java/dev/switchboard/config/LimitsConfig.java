@@ -16,6 +16,7 @@ public record LimitsConfig(
     int maxJsonDepth,
     long maxDeliveryLagMillis,
     int maxQueuedCopies,
+    long maxQueueMillis,
     int maxSignalBytes,
     int signalsPerSecond,
     int roomReceiptMembers,
@@ -36,6 +37,7 @@ public record LimitsConfig(
         s.intIn("maxJsonDepth", 2, 1000),
         s.longIn("maxDeliveryLagMillis", 10, 600_000),
         s.intIn("maxQueuedCopies", 1, 100_000_000),
+        s.longIn("maxQueueMillis", 1, 600_000),
         s.intIn("maxSignalBytes", 1, 65_536),
         s.intIn("signalsPerSecond", 1, 1_000_000),
         s.intIn("roomReceiptMembers", 1, 1_000_000),
@@ -44,6 +46,11 @@ public record LimitsConfig(
     if (limits.roomReceiptMembers() > limits.maxRecipients() + 1) {
       throw new IllegalArgumentException(s.key("roomReceiptMembers") + " must be at most limits.maxRecipients + 1, got "
           + limits.roomReceiptMembers());
+    }
+    // A send that may wait longer than its request may take would time out instead of being refused.
+    if (limits.maxQueueMillis() >= limits.requestTimeoutMillis()) {
+      throw new IllegalArgumentException(s.key("maxQueueMillis") + " must be less than limits.requestTimeoutSeconds "
+          + "in ms (" + limits.requestTimeoutMillis() + "), got " + limits.maxQueueMillis());
     }
     return limits;
   }

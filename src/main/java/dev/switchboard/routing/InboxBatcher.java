@@ -11,6 +11,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 /**
  * Holds the router's sends and pushes while earlier ones are with the inbox, and hands the inbox
@@ -20,18 +21,30 @@ import java.util.function.Function;
  * once is out at a time, so the next one is already queued at the inbox when a commit ends (the
  * inbox does not idle for the router's round trip); a lone send goes out at once. Requests leave in
  * order; the inbox answers those that write the same inbox in order, others as their commits end.
- * Confined to the router's context.
+ *
+ * <p>What waits is bounded by time: a command is refused at once with {@code overloaded}, before
+ * it costs a lookup or a commit, when the full requests waiting ahead of it would take the store
+ * longer than the limit at its current rate ({@link DrainRate}), or when the oldest waiting command
+ * has already waited longer than that (which also covers a store that stopped answering). So what
+ * is accepted is answered within about that limit (or one commit, if commits are slower) plus the
+ * commits in progress and its own, whatever the excess, and the store always has a full request
+ * waiting to commit. A bound on copies keeps memory bounded as well. Confined to the router's
+ * context.
  */
 final class InboxBatcher {
 
   /** Commands waiting for a request, and the promise of their entries. */
-  private record Waiting(List<SendCommand> commands, int copies, Promise<List<SendBatchResult.Entry>> entries) {
+  private record Waiting(List<SendCommand> commands, int copies, long sinceNanos,
+                         Promise<List<SendBatchResult.Entry>> entries) {
   }
 
   /** Requests with the inbox at a time: as many as it commits at once, and one queued behind them. */
   private final int maxInFlight;
   private final int maxCopies;
   private final int maxWaitingCopies;
+  private final long maxWaitNanos;
+  private final LongSupplier nanoClock;
+  private final DrainRate drainRate;
   private final Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox;
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private int waitingCopies;
@@ -44,19 +57,27 @@ final class InboxBatcher {
    * @param maxWaitingCopies most copies waiting for a request: beyond that the store is behind and
    *                  new commands are refused with {@code overloaded} instead of held in memory
    *                  (a single command is taken when nothing waits, however many copies it has)
+   * @param maxWaitMillis longest a new command may expect to wait for a request, and the oldest
+   *                  waiting one may have waited ({@code limits.maxQueueMillis}); beyond it new
+   *                  commands are refused with {@code overloaded}
+   * @param nanoClock what time it is, as {@link System#nanoTime()} tells it
    * @param inbox     stores and delivers commands; one entry per command, in order
    */
-  InboxBatcher(int commitsAtOnce, int maxCopies, int maxWaitingCopies,
+  InboxBatcher(int commitsAtOnce, int maxCopies, int maxWaitingCopies, long maxWaitMillis, LongSupplier nanoClock,
       Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox) {
     this.maxInFlight = commitsAtOnce + 1;
     this.maxCopies = maxCopies;
     this.maxWaitingCopies = maxWaitingCopies;
+    this.maxWaitNanos = maxWaitMillis * 1_000_000L;
+    this.drainRate = new DrainRate(maxCopies);
+    this.nanoClock = nanoClock;
     this.inbox = inbox;
   }
 
   /**
    * One entry per command, in order; fails when the inbox request does, or at once with
-   * {@code overloaded} when {@code maxWaitingCopies} are already waiting.
+   * {@code overloaded} when what waits ahead would hold it longer than {@code maxWaitMillis}, the
+   * oldest waiting command has waited longer than that, or {@code maxWaitingCopies} are waiting.
    */
   Future<List<SendBatchResult.Entry>> submit(List<SendCommand> commands) {
     int copies = 0;
@@ -64,15 +85,36 @@ final class InboxBatcher {
       // A room message is one request to the store whatever its members: counted as one.
       copies += Math.max(1, command.to().size());
     }
-    if (!waiting.isEmpty() && waitingCopies + copies > maxWaitingCopies) {
-      return Future.failedFuture(new ProtocolException(ErrorCode.OVERLOADED, "this node's store is behind ("
-          + waitingCopies + " copies wait for it); nothing was stored: retry in a moment with the same id"));
+    long now = nanoClock.getAsLong();
+    if (!waiting.isEmpty()) {
+      String behind = behind(now, copies);
+      if (behind != null) {
+        return Future.failedFuture(new ProtocolException(ErrorCode.OVERLOADED, "this node's store is behind ("
+            + behind + "); nothing was stored: retry in a moment with the same id"));
+      }
     }
     Promise<List<SendBatchResult.Entry>> entries = Promise.promise();
-    waiting.add(new Waiting(commands, copies, entries));
+    waiting.add(new Waiting(commands, copies, now, entries));
     waitingCopies += copies;
     dispatch();
     return entries.future();
+  }
+
+  /** Why a command of {@code copies} cannot join what waits, or null when it can. */
+  private String behind(long now, int copies) {
+    long waitedNanos = now - waiting.peek().sinceNanos();
+    if (waitedNanos > maxWaitNanos) {
+      return "the oldest waiting send has waited " + waitedNanos / 1_000_000L + " ms, more than limits.maxQueueMillis";
+    }
+    long expectedNanos = drainRate.nanosFor(waitingCopies);
+    if (expectedNanos > maxWaitNanos) {
+      return waitingCopies + " copies wait for it, about " + expectedNanos / 1_000_000L
+          + " ms of its commits, more than limits.maxQueueMillis";
+    }
+    if (waitingCopies + copies > maxWaitingCopies) {
+      return waitingCopies + " copies wait for it, limits.maxQueuedCopies";
+    }
+    return null;
   }
 
   /** Copies waiting for a request (the metrics scrape reads it from another thread; a stale value does). */
@@ -100,6 +142,7 @@ final class InboxBatcher {
         request = Future.failedFuture(e);
       }
       request.onComplete(done -> {
+        drainRate.answered(nanoClock.getAsLong());
         inFlight--;
         int from = 0;
         for (Waiting w : batch) {
@@ -113,6 +156,9 @@ final class InboxBatcher {
         }
         dispatch();
       });
+    }
+    if (inFlight == maxInFlight) {
+      drainRate.busy();
     }
   }
 }

@@ -102,8 +102,7 @@ public final class RouterVerticle extends VerticleBase {
     directory = UserDirectory.create(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     inboxBatcher = new InboxBatcher(settings.inbox().appendsInFlight(), settings.inbox().batchMaxMessages(),
-        limits.maxQueuedCopies(),
-        this::storeAndDeliver);
+        limits.maxQueuedCopies(), limits.maxQueueMillis(), System::nanoTime, this::storeAndDeliver);
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchRouterQueue(inboxBatcher::waitingCopies);
     List<Future<?>> consumers = new ArrayList<>();

@@ -110,6 +110,15 @@ class ConfigTest {
       badReceipts.getJsonObject("limits").put("maxRecipients", 10).put("roomReceiptMembers", 12);
       assertEquals("limits.roomReceiptMembers must be at most limits.maxRecipients + 1, got 12",
           assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badReceipts)).getMessage());
+      assertEquals(500, SwitchboardConfig.fromJson(json).limits().maxQueueMillis());
+      JsonObject badQueue = json.copy();
+      badQueue.getJsonObject("limits").put("maxQueueMillis", 0);
+      assertEquals("limits.maxQueueMillis must be 1..600000, got 0",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badQueue)).getMessage());
+      JsonObject queueBeyondTimeout = json.copy();
+      queueBeyondTimeout.getJsonObject("limits").put("requestTimeoutSeconds", 2).put("maxQueueMillis", 2000);
+      assertEquals("limits.maxQueueMillis must be less than limits.requestTimeoutSeconds in ms (2000), got 2000",
+          assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(queueBeyondTimeout)).getMessage());
       JsonObject badHeartbeat = json.copy();
       badHeartbeat.getJsonObject("gateway").put("idleTimeoutSeconds", 10).put("heartbeatIntervalSeconds", 20);
       assertTrue(assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badHeartbeat))

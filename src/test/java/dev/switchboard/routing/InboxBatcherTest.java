@@ -64,7 +64,7 @@ class InboxBatcherTest {
   }
 
   private static InboxBatcher withBothRequestsOut(int maxCopies, int maxWaitingCopies, HeldInbox inbox) {
-    InboxBatcher batcher = new InboxBatcher(1, maxCopies, maxWaitingCopies, inbox::store);
+    InboxBatcher batcher = new InboxBatcher(1, maxCopies, maxWaitingCopies, 60_000, System::nanoTime, inbox::store);
     batcher.submit(List.of(send(1, 1)));
     batcher.submit(List.of(send(2, 1)));
     return batcher;
@@ -79,7 +79,7 @@ class InboxBatcherTest {
   void coalescesWhileTheInboxIsBusy(Vertx vertx, VertxTestContext test) {
     vertx.runOnContext(v -> {
       HeldInbox inbox = new HeldInbox();
-      InboxBatcher batcher = new InboxBatcher(1, 1000, 1_000_000, inbox::store);
+      InboxBatcher batcher = new InboxBatcher(1, 1000, 1_000_000, 60_000, System::nanoTime, inbox::store);
       Future<List<SendBatchResult.Entry>> first = batcher.submit(List.of(send(1, 1)));
       Future<List<SendBatchResult.Entry>> second = batcher.submit(List.of(send(2, 1), send(3, 1)));
       Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(4, 1)));
@@ -110,7 +110,7 @@ class InboxBatcherTest {
   void feedsEveryCommitTheInboxRuns(Vertx vertx, VertxTestContext test) {
     vertx.runOnContext(v -> {
       HeldInbox inbox = new HeldInbox();
-      InboxBatcher batcher = new InboxBatcher(3, 1000, 1_000_000, inbox::store);
+      InboxBatcher batcher = new InboxBatcher(3, 1000, 1_000_000, 60_000, System::nanoTime, inbox::store);
       List<Future<List<SendBatchResult.Entry>>> sent = new ArrayList<>();
       for (int n = 1; n <= 6; n++) {
         sent.add(batcher.submit(List.of(send(n, 1))));
@@ -189,6 +189,106 @@ class InboxBatcherTest {
         assertEquals(List.of(1, 1, 2, 1, 1), inbox.sizes(), "with the inbox free, the big one went out at once");
         assertTrue(!bigAlone.failed());
       });
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("once the oldest waiting send has waited longer than limits.maxQueueMillis, new sends are refused "
+      + "with overloaded at once, never reaching the inbox; taken again as soon as what waits is younger")
+  void refusesOnceTheOldestHasWaitedTooLong(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      long[] nowMillis = {0};
+      InboxBatcher batcher = new InboxBatcher(1, 1000, 1_000_000, 100, () -> nowMillis[0] * 1_000_000L, inbox::store);
+      batcher.submit(List.of(send(1, 1)));
+      batcher.submit(List.of(send(2, 1)));
+      Future<List<SendBatchResult.Entry>> old = batcher.submit(List.of(send(3, 1))); // waits from t=0
+      nowMillis[0] = 100;
+      Future<List<SendBatchResult.Entry>> atTheLimit = batcher.submit(List.of(send(4, 1))); // waits from t=100
+      nowMillis[0] = 101;
+      Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(5, 1)));
+      test.verify(() -> {
+        assertTrue(!atTheLimit.isComplete(), "the oldest had waited exactly the limit: still taken");
+        assertTrue(refused.failed());
+        assertEquals(ErrorCode.OVERLOADED, ((ProtocolException) refused.cause()).code());
+        assertTrue(refused.cause().getMessage().contains("101 ms"), refused.cause().getMessage());
+        assertEquals(List.of(1, 1), inbox.sizes(), "the refused send never reached the inbox");
+      });
+      inbox.answer(0); // sends 3 and 4 leave together: nothing waits
+      Future<List<SendBatchResult.Entry>> afterDrain = batcher.submit(List.of(send(6, 1))); // waits from t=101
+      nowMillis[0] = 150;
+      Future<List<SendBatchResult.Entry>> young = batcher.submit(List.of(send(7, 1)));
+      test.verify(() -> {
+        assertEquals(List.of(1, 1, 2), inbox.sizes());
+        assertTrue(!afterDrain.isComplete() && !young.isComplete(), "the oldest waiting has waited 49 ms");
+      });
+      inbox.answer(1);
+      inbox.answer(2);
+      inbox.answer(3);
+      test.verify(() -> assertEquals(List.of(3L, 4L, 6L, 7L),
+          List.of(seqOf(old, 0), seqOf(atTheLimit, 0), seqOf(afterDrain, 0), seqOf(young, 0))));
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("a send is refused with overloaded at once when the requests waiting ahead of it would take the store "
+      + "longer than limits.maxQueueMillis at the rate it answered the last ones")
+  void refusesWhenWhatWaitsWouldTakeTooLong(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      long[] nowMillis = {0};
+      InboxBatcher batcher = new InboxBatcher(1, 10, 1_000_000, 100, () -> nowMillis[0] * 1_000_000L, inbox::store);
+      batcher.submit(List.of(send(1, 1)));
+      batcher.submit(List.of(send(2, 1)));
+      nowMillis[0] = 10;
+      inbox.answer(0);
+      batcher.submit(List.of(send(3, 1)));
+      nowMillis[0] = 50;
+      inbox.answer(1); // busy all along since the last answer: 40 ms a request
+      batcher.submit(List.of(send(4, 1)));
+      Future<List<SendBatchResult.Entry>> first = batcher.submit(List.of(send(5, 10)));
+      Future<List<SendBatchResult.Entry>> second = batcher.submit(List.of(send(6, 10)));
+      Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(7, 10))); // 2 requests ahead: 80 ms
+      Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(8, 1))); // 3 ahead: 120 ms
+      test.verify(() -> {
+        assertTrue(!first.isComplete() && !second.isComplete() && !third.isComplete());
+        assertTrue(refused.failed());
+        assertEquals(ErrorCode.OVERLOADED, ((ProtocolException) refused.cause()).code());
+        assertTrue(refused.cause().getMessage().contains("30 copies wait"), refused.cause().getMessage());
+        assertEquals(List.of(1, 1, 1, 1), inbox.sizes(), "the refused send never reached the inbox");
+      });
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("however slow the store's commits, a full request's worth may wait: the store is never kept from a full commit")
+  void aFullRequestMayAlwaysWait(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      long[] nowMillis = {0};
+      InboxBatcher batcher = new InboxBatcher(1, 10, 1_000_000, 100, () -> nowMillis[0] * 1_000_000L, inbox::store);
+      batcher.submit(List.of(send(1, 1)));
+      batcher.submit(List.of(send(2, 1)));
+      nowMillis[0] = 10;
+      inbox.answer(0);
+      batcher.submit(List.of(send(3, 1)));
+      nowMillis[0] = 510;
+      inbox.answer(1); // 500 ms a request: five times the limit
+      batcher.submit(List.of(send(4, 1)));
+      List<Future<List<SendBatchResult.Entry>>> taken = new ArrayList<>();
+      for (int n = 5; n < 15; n++) {
+        taken.add(batcher.submit(List.of(send(n, 1))));
+      }
+      Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(15, 1)));
+      test.verify(() -> {
+        assertTrue(taken.stream().noneMatch(Future::isComplete), "ten copies, one full request, wait");
+        assertTrue(refused.failed(), "the eleventh would wait a whole slow commit more");
+      });
+      inbox.answer(2);
+      test.verify(() -> assertEquals(List.of(1, 1, 1, 1, 10), inbox.sizes(), "the next commit is a full one"));
       test.completeNow();
     });
   }
