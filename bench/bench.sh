@@ -242,14 +242,13 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # The server runs with its defaults except: loopback ports, a fresh data dir, limits.maxRecipients and
 # inbox.maxMessagesPerUser raised to fit the load, and the abuse limits that would refuse a load
-# generator (connections per client address, sends per second per connection, sends held per
-# connection behind earlier ones to the same peer) out of the way.
+# generator (connections per client address, sends per second per connection) out of the way.
 server_conf() { # server_conf WS_PORT PUSH_PORT DATA_DIR MAX_RECIPIENTS MAX_MESSAGES_PER_USER [EXTRA_INBOX_JSON]
   local ws=$1 push=$2 data=$3 max_rcpt=$4 max_msgs=$5 extra_inbox=${6:-} extra_gw=""
   [[ -n "$INSTANCES" ]] && extra_gw=",\"instances\":$INSTANCES"
   [[ -n "$SYNC" ]] && extra_inbox+=",\"synchronous\":\"$SYNC\""
   local max_req=$((max_rcpt * 16 + 1048576))
-  echo "{\"gateway\":{\"host\":\"127.0.0.1\",\"port\":$ws$extra_gw},\"push\":{\"host\":\"127.0.0.1\",\"port\":$push,\"maxRequestBytes\":$max_req},\"inbox\":{\"dataDir\":\"$data\",\"maxMessagesPerUser\":$max_msgs$extra_inbox},\"limits\":{\"maxRecipients\":$max_rcpt,\"maxConnectionsPerIp\":1000000,\"messagesPerSecond\":1000000,\"messageBurst\":1000000,\"maxHeldSends\":1000000}}"
+  echo "{\"gateway\":{\"host\":\"127.0.0.1\",\"port\":$ws$extra_gw},\"push\":{\"host\":\"127.0.0.1\",\"port\":$push,\"maxRequestBytes\":$max_req},\"inbox\":{\"dataDir\":\"$data\",\"maxMessagesPerUser\":$max_msgs$extra_inbox},\"limits\":{\"maxRecipients\":$max_rcpt,\"maxConnectionsPerIp\":1000000,\"messagesPerSecond\":1000000,\"messageBurst\":1000000}}"
 }
 
 two_free_ports() { # sets P1 and P2 to two distinct free ports

@@ -15,7 +15,7 @@
 //
 // See docs/client-js.md for usage, the states and events, and what each refusal does.
 
-export const VERSION = '2.4.1';
+export const VERSION = '2.4.0';
 
 const SUBPROTOCOL = 'switchboard.v1';
 // Close codes this client uses itself, apart from the server's (4000 idle, 4001 token expired, 4002 rate limited).
@@ -1139,24 +1139,12 @@ export class SwitchboardClient extends EventTarget {
       return;
     }
     if (RETRY_SEND_ERRORS.has(error.code)) {
-      const ahead = this._waitingAhead(entry, conn);
-      if (ahead) {
-        // The server refuses a conversation's sends until its refused one comes again: this one
-        // goes right behind that one, so the conversation keeps the order its sends were made in.
-        entry.sentOn = null;
-        clearTimeout(entry.retryTimer);
-        entry.retryTimer = null;
-        this._emit('retry', { id: entry.id, code: error.code, attempt: entry.attempts || 0,
-          delay: Math.max(0, (ahead.retryAt ?? this._now()) - this._now()) });
-        return;
-      }
       // The server could not tell whether it stored it: ask again with the same id later.
       entry.attempts = (entry.attempts || 0) + 1;
       const window = Math.min(this.options.maxReconnectDelay, this.options.sendRetryDelay * 2 ** (entry.attempts - 1));
       const delay = Math.round(this._random() * window);
       entry.sentOn = null;
       clearTimeout(entry.retryTimer);
-      entry.retryAt = this._now() + delay;
       entry.retryTimer = setTimeout(() => {
         entry.retryTimer = null;
         this._pump();
@@ -1361,23 +1349,6 @@ export class SwitchboardClient extends EventTarget {
   }
 
   /**
-   * The earliest send made before `entry` to the same peer or room that still waits to be written
-   * on `conn` (for its retry, or in the queue), null when none does.
-   */
-  _waitingAhead(entry, conn) {
-    const key = conversationOf(entry);
-    for (const other of this._outbox.values()) {
-      if (other === entry) {
-        return null;
-      }
-      if (other.sentOn !== conn && conversationOf(other) === key) {
-        return other;
-      }
-    }
-    return null;
-  }
-
-  /**
    * Writes queued sends in order, at most sendRate per second after a burst of sendBurst, so a
    * long outbox does not run into the server's rate limit. Only the tab that owns the outbox writes.
    */
@@ -1396,16 +1367,8 @@ export class SwitchboardClient extends EventTarget {
     }
     bucket.tokens = Math.min(this.options.sendBurst, bucket.tokens + ((now - bucket.at) / 1000) * bucket.rate);
     bucket.at = now;
-    // Conversations with an earlier send waiting for its retry: their later sends wait behind it,
-    // since the server refuses them until that one comes again (sends in flight hold nothing up).
-    const held = new Set();
     for (const entry of this._outbox.values()) {
-      if (entry.sentOn === conn) {
-        continue;
-      }
-      const key = conversationOf(entry);
-      if (entry.retryTimer || held.has(key)) {
-        held.add(key);
+      if (entry.sentOn === conn || entry.retryTimer) {
         continue;
       }
       if (bucket.tokens < 1) {
@@ -1726,11 +1689,6 @@ function sendFrame(entry) {
     frame.receipt = true;
   }
   return frame;
-}
-
-/** The conversation a send belongs to, whose sends the server stores in the order they were made. */
-function conversationOf(entry) {
-  return entry.room != null ? `room:${entry.room}` : `peer:${entry.to}`;
 }
 
 function frameBytes(entry) {

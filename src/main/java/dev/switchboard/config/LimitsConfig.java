@@ -19,8 +19,7 @@ public record LimitsConfig(
     long maxQueueMillis,
     int maxSignalBytes,
     int signalsPerSecond,
-    int roomReceiptMembers,
-    int maxHeldSends) {
+    int roomReceiptMembers) {
 
   public static LimitsConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "limits");
@@ -40,8 +39,7 @@ public record LimitsConfig(
         s.longIn("maxQueueMillis", 1, 600_000),
         s.intIn("maxSignalBytes", 1, 65_536),
         s.intIn("signalsPerSecond", 1, 1_000_000),
-        s.intIn("roomReceiptMembers", 1, 1_000_000),
-        s.intIn("maxHeldSends", 1, 1_000_000));
+        s.intIn("roomReceiptMembers", 1, 1_000_000));
     // A room's read receipt is one send to every other member: it must pass the recipient limit.
     if (limits.roomReceiptMembers() > limits.maxRecipients() + 1) {
       throw new IllegalArgumentException(s.key("roomReceiptMembers") + " must be at most limits.maxRecipients + 1, got "

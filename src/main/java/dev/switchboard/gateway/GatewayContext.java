@@ -23,9 +23,6 @@ interface GatewayContext {
 
   LimitsConfig limits();
 
-  /** How long the store recognises a send's id ({@code inbox.idempotencyWindowSeconds}); no client retries a send past it. */
-  long idempotencyWindowMillis();
-
   Ids ids();
 
   JsonFrameParser parser();

@@ -98,7 +98,7 @@ public final class GatewayVerticle extends VerticleBase {
         batch -> vertx.eventBus().<SendBatchResult>request(Addresses.ROUTER_SEND, batch, routerRequest).map(Message::body),
         metrics);
     SessionHost host = new SessionHost(vertx, config, limits, ids, tokens, sendBatcher, registry, metrics,
-        () -> loopLag != null && loopLag.behind(), settings.inbox().idempotencyWindowMillis());
+        () -> loopLag != null && loopLag.behind());
     LocalMap<String, Integer> connectionsPerIp = vertx.sharedData().getLocalMap(CONNECTIONS_PER_IP);
     admission = new Admission(config, auth, limits, ids, authenticator, connectionsPerIp, directory, metrics,
         this::prepareSocket, host::start);

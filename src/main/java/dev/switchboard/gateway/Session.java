@@ -46,10 +46,6 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   /** The one cursor shared by a user's text-format (seed) connections, which cannot ack. */
   static final String TEXT_DEVICE = "~text";
 
-  /** Prefixes of a conversation's key in {@link #order}: a peer's and a room's names may be equal. */
-  private static final String PEER = "p:";
-  private static final String ROOM = "r:";
-
   private static final Buffer EMPTY_PING = Buffer.buffer();
 
   private final GatewayContext gateway;
@@ -62,8 +58,6 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   private final SignalLimit signalLimit;
   private final DeliverySequencer<Delivery> sequencer;
   private final PendingReceipts pendingReceipts;
-  /** Keeps this session's sends to each peer or room stored in the order they were read, across refusals. */
-  private final ConversationOrder<SendCommand> order;
   private String device;
   private boolean joined;
   private boolean closed;
@@ -96,7 +90,6 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     this.signalLimit = new SignalLimit(gateway.limits().signalsPerSecond(), System.currentTimeMillis());
     this.sequencer = new DeliverySequencer<>(this, Delivery::seq);
     this.pendingReceipts = new PendingReceipts(gateway.settings().maxUnackedReceipts());
-    this.order = new ConversationOrder<>(gateway.idempotencyWindowMillis(), gateway.limits().maxHeldSends());
     this.lastHeardMillis = System.currentTimeMillis();
     socket.setWriteQueueMaxSize(gateway.settings().maxWriteQueueBytes());
   }
@@ -197,8 +190,9 @@ final class Session implements DeliverySequencer.Output<Delivery> {
     if (frame instanceof ClientFrame.Send send) {
       send(send.id(), send.to(), send.body(), send.receipt());
     } else if (frame instanceof ClientFrame.RoomSend roomSend) {
-      inOrder(ROOM + roomSend.room(), roomSend.id(),
-          SendCommand.toRoom(user, roomSend.room(), roomSend.body(), roomSend.id(), roomSend.receipt()));
+      if (takeSend(roomSend.id())) {
+        submit(roomSend.id(), SendCommand.toRoom(user, roomSend.room(), roomSend.body(), roomSend.id(), roomSend.receipt()));
+      }
     } else if (frame instanceof ClientFrame.RoomCall call) {
       roomCall(call);
     } else if (frame instanceof ClientFrame.Ack ack) {
@@ -238,80 +232,9 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   }
 
   private void send(String id, String to, String body, boolean receipt) {
-    SendCommand command = new SendCommand(user, List.of(to), body, id, receipt);
-    if (id == null) {
-      // A send without an id cannot be retried as itself, so there is no order to keep across refusals.
-      if (takeSend(null)) {
-        submit(null, command);
-      }
-      return;
+    if (takeSend(id)) {
+      submit(id, new SendCommand(user, List.of(to), body, id, receipt));
     }
-    inOrder(PEER + to, id, command);
-  }
-
-  /**
-   * Hands a send with an id to the store through {@link #order}: refused at once while an earlier
-   * send of the conversation waits to be sent again, held while one is with the store.
-   */
-  private void inOrder(String conversation, String id, SendCommand command) {
-    // The rate limit comes first: a client flooding a refused conversation still runs into its strikes.
-    boolean taken;
-    try {
-      taken = takeSend(id);
-    } catch (ProtocolException e) {
-      if (e.code().retryable()) {
-        order.refusedAtOnce(conversation, id, e.code(), System.currentTimeMillis());
-      }
-      throw e;
-    }
-    if (!taken) {
-      return;
-    }
-    ErrorCode blocked = order.blocked(conversation, id, System.currentTimeMillis());
-    if (blocked != null) {
-      gateway.metrics().refused(blocked);
-      throw new ProtocolException(blocked, "send " + order.refusedId(conversation) + " to the same conversation was refused with "
-          + blocked.wireName() + "; nothing was stored: send that one again first, then this one with the same id", id);
-    }
-    switch (order.enter(conversation, id, command)) {
-      case GO -> submitInOrder(conversation, id, command);
-      case HELD -> { }
-      case FULL -> {
-        gateway.metrics().refused(ErrorCode.OVERLOADED);
-        order.refusedAtOnce(conversation, id, ErrorCode.OVERLOADED, System.currentTimeMillis());
-        throw new ProtocolException(ErrorCode.OVERLOADED, "this connection already has " + gateway.limits().maxHeldSends()
-            + " sends waiting behind earlier ones to the same peer or room (limits.maxHeldSends); nothing was stored: "
-            + "retry in a moment with the same id", id);
-      }
-    }
-  }
-
-  private void submitInOrder(String conversation, String id, SendCommand command) {
-    gateway.submitSend(command).onComplete(done -> {
-      ErrorCode refusal = null;
-      if (done.failed()) {
-        ProtocolException e = BusFailures.asProtocolException(done.cause());
-        refusal = e.code();
-        gateway.metrics().refused(refusal);
-        sendError(withId(e, id));
-      } else {
-        RecipientResult result = done.result().results().get(0);
-        refusal = result.isStored() ? null : result.error();
-        onSent(id, done.result());
-      }
-      if (refusal != null && refusal.retryable()) {
-        for (ConversationOrder.Held<SendCommand> behind : order.refused(conversation, id, refusal, System.currentTimeMillis())) {
-          gateway.metrics().refused(refusal);
-          sendError(new ProtocolException(refusal, "send " + id + " to the same conversation, made before this one, was refused with "
-              + refusal.wireName() + "; nothing was stored: send that one again first, then this one with the same id", behind.id()));
-        }
-        return;
-      }
-      ConversationOrder.Held<SendCommand> next = order.answered(conversation);
-      if (next != null && !closed) {
-        submitInOrder(conversation, next.id(), next.send());
-      }
-    });
   }
 
   /**

@@ -51,12 +51,10 @@ final class SessionHost implements GatewayContext {
   private final SessionRegistry registry;
   private final SwitchboardMetrics metrics;
   private final BooleanSupplier behind;
-  private final long idempotencyWindowMillis;
   private final DeliveryOptions signalOptions = new DeliveryOptions().setLocalOnly(true);
 
   SessionHost(Vertx vertx, GatewayConfig config, LimitsConfig limits, Ids ids, TokenVerifier tokens,
-      SendBatcher sendBatcher, SessionRegistry registry, SwitchboardMetrics metrics, BooleanSupplier behind,
-      long idempotencyWindowMillis) {
+      SendBatcher sendBatcher, SessionRegistry registry, SwitchboardMetrics metrics, BooleanSupplier behind) {
     this.vertx = vertx;
     this.config = config;
     this.limits = limits;
@@ -69,7 +67,6 @@ final class SessionHost implements GatewayContext {
     this.registry = registry;
     this.metrics = metrics;
     this.behind = behind;
-    this.idempotencyWindowMillis = idempotencyWindowMillis;
   }
 
   /** The {@link Admission.SessionStarter} of this instance. */
@@ -151,11 +148,6 @@ final class SessionHost implements GatewayContext {
   @Override
   public LimitsConfig limits() {
     return limits;
-  }
-
-  @Override
-  public long idempotencyWindowMillis() {
-    return idempotencyWindowMillis;
   }
 
   @Override

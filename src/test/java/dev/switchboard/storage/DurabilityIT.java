@@ -39,9 +39,9 @@ class DurabilityIT {
     int count = 300;
     List<String> acceptedIds = new ArrayList<>();
     JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", engine));
-    // Sent as fast as possible: lift the per-connection rate limit and held-send bound for this client.
+    // Sent as fast as possible: lift the per-connection rate limit for this client.
     JsonObject unlimited = inbox.copy().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
-        .put("messageBurst", 1_000_000).put("maxHeldSends", 1_000_000));
+        .put("messageBurst", 1_000_000));
     try (ProcessServer first = ProcessServer.start(dataDir, unlimited, List.of(), List.of())) {
       // Sends pipelined as fast as the socket takes them; the kill follows the last accepted frame at once.
       WsClient alice = WsClient.connect(vertx, first.gatewayPort(), "/ws?user=alice&device=laptop", true)
@@ -85,7 +85,7 @@ class DurabilityIT {
     int count = 100;
     JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", engine));
     JsonObject unlimited = inbox.copy().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
-        .put("messageBurst", 1_000_000).put("maxHeldSends", 1_000_000));
+        .put("messageBurst", 1_000_000));
     List<String> acceptedIds = new ArrayList<>();
     try (ProcessServer first = ProcessServer.start(dataDir, unlimited, List.of(), List.of())) {
       WsClient alice = WsClient.connect(vertx, first.gatewayPort(), "/ws?user=alice&device=laptop", true)
