@@ -240,14 +240,7 @@ class InboxBatcherTest {
       HeldInbox inbox = new HeldInbox();
       long[] nowMillis = {0};
       InboxBatcher batcher = new InboxBatcher(1, 10, 1_000_000, 100, () -> nowMillis[0] * 1_000_000L, inbox::store);
-      batcher.submit(List.of(send(1, 1)));
-      batcher.submit(List.of(send(2, 1)));
-      nowMillis[0] = 10;
-      inbox.answer(0);
-      batcher.submit(List.of(send(3, 1)));
-      nowMillis[0] = 50;
-      inbox.answer(1); // busy all along since the last answer: 40 ms a request
-      batcher.submit(List.of(send(4, 1)));
+      paceAt(40, batcher, inbox, nowMillis);
       Future<List<SendBatchResult.Entry>> first = batcher.submit(List.of(send(5, 10)));
       Future<List<SendBatchResult.Entry>> second = batcher.submit(List.of(send(6, 10)));
       Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(7, 10))); // 2 requests ahead: 80 ms
@@ -270,14 +263,7 @@ class InboxBatcherTest {
       HeldInbox inbox = new HeldInbox();
       long[] nowMillis = {0};
       InboxBatcher batcher = new InboxBatcher(1, 10, 1_000_000, 100, () -> nowMillis[0] * 1_000_000L, inbox::store);
-      batcher.submit(List.of(send(1, 1)));
-      batcher.submit(List.of(send(2, 1)));
-      nowMillis[0] = 10;
-      inbox.answer(0);
-      batcher.submit(List.of(send(3, 1)));
-      nowMillis[0] = 510;
-      inbox.answer(1); // 500 ms a request: five times the limit
-      batcher.submit(List.of(send(4, 1)));
+      paceAt(500, batcher, inbox, nowMillis); // five times the limit
       List<Future<List<SendBatchResult.Entry>>> taken = new ArrayList<>();
       for (int n = 5; n < 15; n++) {
         taken.add(batcher.submit(List.of(send(n, 1))));
@@ -316,5 +302,20 @@ class InboxBatcherTest {
       test.verify(() -> assertEquals(6, seqOf(after, 0)));
       test.completeNow();
     });
+  }
+
+  /**
+   * Sends 1 to 4, one copy each, with the store answering two of them {@code millisPerRequest}
+   * apart while busy all along, so the batcher has measured that pace; sends 3 and 4 still wait.
+   */
+  private static void paceAt(long millisPerRequest, InboxBatcher batcher, HeldInbox inbox, long[] nowMillis) {
+    batcher.submit(List.of(send(1, 1)));
+    batcher.submit(List.of(send(2, 1)));
+    nowMillis[0] = 10;
+    inbox.answer(0);
+    batcher.submit(List.of(send(3, 1)));
+    nowMillis[0] = 10 + millisPerRequest;
+    inbox.answer(1);
+    batcher.submit(List.of(send(4, 1)));
   }
 }
