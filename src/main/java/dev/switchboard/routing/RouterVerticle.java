@@ -551,22 +551,33 @@ public final class RouterVerticle extends VerticleBase {
       return new SendOutcome(appended.duplicate(), List.of(only.isStored() ? only.withOnline(false) : only),
           appended.room(), appended.roomSeq());
     }
+    // A read receipt about the room is stored as a plain receipt in each other member's inbox: no room message.
+    boolean read = Senders.isReceipt(command.from());
     String msgId = null;
     long ts = 0;
     boolean anyOnline = false;
+    ErrorCode refused = null;
     for (RecipientResult result : appended.results()) {
       if (!result.isStored()) {
+        refused = result.error();
         continue;
       }
       msgId = result.msgId();
       ts = result.ts();
       Map<String, Integer> nodes = online.getOrDefault(result.to(), Map.of());
       anyOnline |= !nodes.isEmpty() && !result.to().equals(command.from());
-      StoredMessage copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(),
-          result.ts(), appended.room(), appended.roomSeq(), null);
+      StoredMessage copy = read
+          ? new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(), result.ts())
+          : new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(),
+              result.ts(), appended.room(), appended.roomSeq(), null);
       for (String node : nodes.keySet()) {
         byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(copy);
       }
+    }
+    if (msgId == null && read && refused == null) {
+      // The reader is the room's only member: nobody to tell, nothing stored.
+      return new SendOutcome(false, List.of(RecipientResult.stored(appended.room(), "", 0, 0)), appended.room(),
+          appended.roomSeq());
     }
     if (msgId == null) {
       // Every member's inbox was full: nothing stored, the room's seq is spent.
