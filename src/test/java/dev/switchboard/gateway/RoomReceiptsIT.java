@@ -249,4 +249,28 @@ class RoomReceiptsIT {
             }))))
         .onComplete(ctx.succeedingThenComplete());
   }
+
+  @Test
+  @DisplayName("a sender who left the room gets no delivered receipt for a member's later ack")
+  void noDeliveredAfterTheSenderLeft(Vertx vertx, VertxTestContext ctx) {
+    TestServer.start(vertx, dataDir).compose(server -> server.online("alice", "phone").compose(alice ->
+        server.online("bob", "phone").compose(bob -> setUp(alice, "team", List.of(bob), "bob")
+            .compose(v -> alice.send(toRoomWithReceipt("m1", "team", "then I leave")))
+            .compose(v -> take(alice, 2))
+            .compose(atAlice -> bob.expect("message"))
+            .compose(m -> RoomsIT.request(alice, RoomsIT.call("removeMember", "l1", "team", "alice"), 2)
+                .compose(v -> skipTo(bob, "room"))
+                .compose(v -> ack(bob, m.getLong("seq"))))
+            // A send after the ack: once it is accepted, a receipt the ack caused would be stored before it.
+            .compose(v -> bob.sendMessage("b1", "alice", "after my ack")).compose(v -> skipTo(bob, "accepted"))
+            .compose(v -> alice.nextJson())
+            .map(next -> {
+              ctx.verify(() -> {
+                assertEquals("message", next.getString("type"), next.encode());
+                assertEquals("after my ack", next.getString("body"));
+              });
+              return null;
+            }))))
+        .onComplete(ctx.succeedingThenComplete());
+  }
 }
