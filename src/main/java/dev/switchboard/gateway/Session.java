@@ -480,12 +480,14 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   /**
    * Stores a delivered receipt in the sender's inbox like a message, so every device of the
    * sender gets it, offline ones later, in order. Its idempotency key is the message's msgId: a
-   * second device acking the same message stores nothing new. Not counted against the send rate:
+   * second device acking the same message stores nothing new; a room message's sender who is no longer
+   * a member of the room gets none. Not counted against the send rate:
    * the sender's own rate already bounded the messages that ask for one.
    */
   private void storeDelivered(PendingReceipts.Pending acked) {
+    // A room's receipt names the room, so that the store gives it only to a sender still a member when it commits.
     gateway.submitSend(new SendCommand(Senders.delivered(user, acked.room()), List.of(acked.from()), acked.msgId(),
-            acked.msgId()))
+            acked.msgId(), false, acked.room()))
         .onSuccess(outcome -> {
           RecipientResult result = outcome.results().get(0);
           if (!result.isStored()) {

@@ -453,6 +453,12 @@ public final class RouterVerticle extends VerticleBase {
   private Future<List<AppendResult>> append(List<SendCommand> commands, List<AppendRequest> extra, long now) {
     List<AppendRequest> appends = new ArrayList<>(commands.size());
     for (SendCommand command : commands) {
+      if (command.room() != null && Senders.isDelivered(command.from())) {
+        // A delivered receipt of a room message: the store checks, inside its commit, that its one recipient is a member.
+        appends.add(new AppendRequest(command.from(), command.body(), now, command.idempotencyKey(),
+            List.of(new AppendRequest.Recipient(command.to().get(0), messageIds.next())), command.room(), false));
+        continue;
+      }
       if (command.room() != null) {
         // A back end's push may go to any room; a user's message only to a room they are a member of.
         String msgId = messageIds.next();
@@ -551,8 +557,8 @@ public final class RouterVerticle extends VerticleBase {
       return new SendOutcome(appended.duplicate(), List.of(only.isStored() ? only.withOnline(false) : only),
           appended.room(), appended.roomSeq());
     }
-    // A read receipt about the room is stored as a plain receipt in each other member's inbox: no room message.
-    boolean read = Senders.isReceipt(command.from());
+    // A receipt about the room is stored as a plain receipt in each of its recipients' inboxes: no room message.
+    boolean read = Senders.isAnyReceipt(command.from());
     String msgId = null;
     long ts = 0;
     boolean anyOnline = false;

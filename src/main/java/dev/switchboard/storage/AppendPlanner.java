@@ -175,8 +175,10 @@ public final class AppendPlanner {
     if (refused != null) {
       return new AppendResult(false, List.of(RecipientResult.refused(request.room(), refused)), request.room(), 0);
     }
-    if (Senders.isReceipt(request.from())) {
-      return planRoomRead(request, room, roomSeqs.getOrDefault(request.room(), room.roomSeq()), heads, updated, rows);
+    if (Senders.isAnyReceipt(request.from())) {
+      List<String> to = Senders.isDelivered(request.from()) ? List.of(request.recipients().get(0).to())
+          : room.members().stream().filter(m -> !m.equals(Senders.shown(request.from()))).toList();
+      return planRoomReceipt(request, to, roomSeqs.getOrDefault(request.room(), room.roomSeq()), heads, updated, rows);
     }
     long roomSeq = roomSeqs.getOrDefault(request.room(), room.roomSeq()) + 1;
     roomSeqs.put(request.room(), roomSeq);
@@ -202,20 +204,17 @@ public final class AppendPlanner {
   }
 
   /**
-   * A read receipt about a room's messages: one copy per other member of the room as it is at
-   * {@code roomSeq} (read inside this commit, so after every change committed before it), each a
-   * plain receipt row under the member's next seq. It takes no roomSeq of its own; the answer names
-   * the roomSeq whose members it reached.
+   * A receipt about a room's messages, to members of the room as it is at {@code roomSeq} (read
+   * inside this commit, so after every change committed before it): a read goes to every member
+   * but the reader, a delivered receipt to the message's sender. Each copy is a plain receipt row
+   * under the member's next seq. It takes no roomSeq of its own; the answer names the roomSeq whose
+   * members it reached.
    */
-  private AppendResult planRoomRead(AppendRequest request, RoomRules.View room, long roomSeq,
-                                    Map<String, InboxHead> heads, Map<String, InboxHead> updated, List<StoredMessage> rows) {
-    String reader = Senders.shown(request.from());
+  private AppendResult planRoomReceipt(AppendRequest request, List<String> to, long roomSeq,
+                                       Map<String, InboxHead> heads, Map<String, InboxHead> updated, List<StoredMessage> rows) {
     String msgId = request.roomMsgId();
-    List<RecipientResult> perMember = new ArrayList<>(room.members().size());
-    for (String member : room.members()) {
-      if (member.equals(reader)) {
-        continue;
-      }
+    List<RecipientResult> perMember = new ArrayList<>(to.size());
+    for (String member : to) {
       if (!owns.test(member)) {
         perMember.add(RecipientResult.refused(member, NOT_HERE));
         continue;

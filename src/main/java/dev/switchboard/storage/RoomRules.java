@@ -117,11 +117,15 @@ public final class RoomRules {
    * Null if {@code request} may be sent to the room, else why not. A message that asks for delivered
    * receipts, and a read receipt (sent as {@link Senders#receipt(String, String)}, whose reader must
    * be a member), go only to rooms of at most {@code receiptMembers} members, so that one send never
-   * costs more receipts than that.
+   * costs more receipts than that. A delivered receipt goes only to a sender who is still a member;
+   * the member who acked may have left since it got the message.
    */
   public static ErrorCode checkSend(AppendRequest request, View room, int receiptMembers) {
     if (!room.exists()) {
       return ErrorCode.ROOM_NOT_FOUND;
+    }
+    if (Senders.isDelivered(request.from())) {
+      return room.members().contains(request.recipients().get(0).to()) ? null : ErrorCode.NOT_A_MEMBER;
     }
     boolean read = Senders.isReceipt(request.from());
     String member = read ? Senders.shown(request.from()) : request.from();

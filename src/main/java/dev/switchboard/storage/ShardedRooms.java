@@ -98,8 +98,8 @@ final class ShardedRooms {
         continue;
       }
       int roomShard = map.shardOf(request.room());
-      if (result.duplicate() && Senders.isReceipt(request.from())) {
-        // A read receipt has no roomSeq of its own to find its first members by: a retry stores nothing more.
+      if (result.duplicate() && Senders.isAnyReceipt(request.from())) {
+        // A receipt has no roomSeq of its own to find its first members by: a retry stores nothing more.
         continue;
       }
       if (!result.duplicate()) {
@@ -128,8 +128,8 @@ final class ShardedRooms {
   }
 
   private static StoredMessage copy(AppendRequest request, String member, long roomSeq, long ts) {
-    if (Senders.isReceipt(request.from())) {
-      // A read receipt about the room is a plain receipt row, as the room's shard stores its own.
+    if (Senders.isAnyReceipt(request.from())) {
+      // A receipt about the room is a plain receipt row, as the room's shard stores its own.
       return new StoredMessage(request.roomMsgId(), 0, request.from(), member, request.body(), ts);
     }
     return new StoredMessage(request.roomMsgId(), 0, request.from(), member, request.body(), ts, request.room(),
@@ -152,14 +152,14 @@ final class ShardedRooms {
     return Future.all(done).map(x -> stored);
   }
 
-  /** A stored copy's key: its room message and member, or for a read receipt (no room on its row) its msgId and member. */
+  /** A stored copy's key: its room message and member, or for a receipt (no room on its row) its msgId and member. */
   private static List<Object> key(StoredMessage m) {
     return m.room() == null ? List.of(m.msgId(), m.to()) : List.of(m.room(), m.roomSeq(), m.to());
   }
 
   /** The room shard's answer with each member of another shard answered as that shard stored it. */
   private AppendResult withCopies(AppendRequest request, AppendResult result, Map<List<Object>, StoredMessage> stored) {
-    boolean read = Senders.isReceipt(request.from());
+    boolean read = Senders.isAnyReceipt(request.from());
     List<RecipientResult> merged = new ArrayList<>(result.results().size());
     for (RecipientResult r : result.results()) {
       if (r.error() != AppendPlanner.NOT_HERE) {

@@ -626,4 +626,47 @@ abstract class InboxStoreContractTest {
           ctx.completeNow();
         })));
   }
+
+  private static AppendRequest deliveredInRoom(String by, String room, String sender, String msgId, String copyId, long ts) {
+    return new AppendRequest(Senders.delivered(by, room), msgId, ts, msgId, List.of(new AppendRequest.Recipient(sender, copyId)),
+        room, false);
+  }
+
+  @Test
+  @DisplayName("a delivered receipt sent to a room reaches the message's sender only while the sender is a member, "
+      + "whether or not the member who acked still is; it takes no roomSeq")
+  void roomDeliveredOnlyToAMember(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2), add("r", "carol", "alice", 3)))
+        .compose(v -> store.append(List.of(deliveredInRoom("bob", "r", "alice", "m-1.r", "d-1", 4)), List.of(), 4))
+        .compose(first -> {
+          ctx.verify(() -> {
+            assertEquals(3L, first.get(0).roomSeq());
+            assertTrue(first.get(0).results().get(0).isStored(), first.toString());
+          });
+          return changes(store, remove("r", "bob", "alice", 5));
+        })
+        .compose(v -> store.append(List.of(deliveredInRoom("bob", "r", "alice", "m-2.r", "d-2", 6)), List.of(), 6))
+        .compose(afterBobLeft -> {
+          ctx.verify(() -> assertTrue(afterBobLeft.get(0).results().get(0).isStored(), afterBobLeft.toString()));
+          return changes(store, remove("r", "alice", "alice", 7));
+        })
+        .compose(v -> store.append(List.of(deliveredInRoom("carol", "r", "alice", "m-3.r", "d-3", 8)), List.of(), 8))
+        .compose(afterAliceLeft -> {
+          ctx.verify(() -> assertEquals(ErrorCode.NOT_A_MEMBER, afterAliceLeft.get(0).results().get(0).error()));
+          return store.room("r");
+        })
+        .compose(info -> {
+          ctx.verify(() -> assertEquals(5L, info.roomSeq()));
+          return store.read("alice", 0, 20, 9);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(alice -> ctx.verify(() -> {
+          List<StoredMessage> receipts = alice.messages().stream().filter(m -> Senders.isDelivered(m.from())).toList();
+          assertEquals(List.of("d-1 m-1.r", "d-2 m-2.r"), receipts.stream().map(m -> m.msgId() + " " + m.body()).toList());
+          assertTrue(receipts.stream().allMatch(m -> m.room() == null && "r".equals(Senders.receiptRoom(m.from()))));
+          ctx.completeNow();
+        })));
+  }
 }
