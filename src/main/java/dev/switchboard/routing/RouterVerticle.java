@@ -558,7 +558,7 @@ public final class RouterVerticle extends VerticleBase {
           appended.room(), appended.roomSeq());
     }
     // A receipt about the room is stored as a plain receipt in each of its recipients' inboxes: no room message.
-    boolean read = Senders.isAnyReceipt(command.from());
+    boolean receipt = Senders.isAnyReceipt(command.from());
     String msgId = null;
     long ts = 0;
     boolean anyOnline = false;
@@ -572,7 +572,7 @@ public final class RouterVerticle extends VerticleBase {
       ts = result.ts();
       Map<String, Integer> nodes = online.getOrDefault(result.to(), Map.of());
       anyOnline |= !nodes.isEmpty() && !result.to().equals(command.from());
-      StoredMessage copy = read
+      StoredMessage copy = receipt
           ? new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(), result.ts())
           : new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(),
               result.ts(), appended.room(), appended.roomSeq(), null);
@@ -580,8 +580,8 @@ public final class RouterVerticle extends VerticleBase {
         byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(copy);
       }
     }
-    if (msgId == null && read && refused == null) {
-      // The reader is the room's only member: nobody to tell, nothing stored.
+    if (msgId == null && receipt && refused == null) {
+      // A read by the room's only member: nobody to tell, nothing stored.
       return new SendOutcome(false, List.of(RecipientResult.stored(appended.room(), "", 0, 0)), appended.room(),
           appended.roomSeq());
     }

@@ -159,7 +159,7 @@ final class ShardedRooms {
 
   /** The room shard's answer with each member of another shard answered as that shard stored it. */
   private AppendResult withCopies(AppendRequest request, AppendResult result, Map<List<Object>, StoredMessage> stored) {
-    boolean read = Senders.isAnyReceipt(request.from());
+    boolean receipt = Senders.isAnyReceipt(request.from());
     List<RecipientResult> merged = new ArrayList<>(result.results().size());
     for (RecipientResult r : result.results()) {
       if (r.error() != AppendPlanner.NOT_HERE) {
@@ -167,7 +167,7 @@ final class ShardedRooms {
         continue;
       }
       int shard = map.shardOf(r.to());
-      StoredMessage m = stored.get(read ? List.of(request.roomMsgId(), r.to()) : List.of(result.room(), result.roomSeq(), r.to()));
+      StoredMessage m = stored.get(receipt ? List.of(request.roomMsgId(), r.to()) : List.of(result.room(), result.roomSeq(), r.to()));
       if (m != null) {
         merged.add(RecipientResult.stored(r.to(), m.msgId(), m.seq(), m.ts()));
       } else if (store.isDown(shard)) {
