@@ -9,7 +9,9 @@ import java.util.List;
  * One message for the inbox to commit to every recipient's inbox in one transaction.
  * {@code idempotencyKey} (nullable) makes a retry with the same sender and key return the first result.
  * A message to a room names {@code room} and no recipients: the store expands the room to its members
- * inside the commit. {@code asService} (a back end) may send to a room it is not a member of.
+ * inside the commit. {@code asService} (a back end) may send to a room it is not a member of. A delivered
+ * receipt of a room message names the room and its one recipient, the message's sender, whom the
+ * store checks is still a member inside the commit.
  */
 public record AppendRequest(String from, String body, long ts, String idempotencyKey, List<Recipient> recipients,
                             String room, boolean asService) {
@@ -25,7 +27,10 @@ public record AppendRequest(String from, String body, long ts, String idempotenc
     return new AppendRequest(from, body, ts, idempotencyKey, List.of(new Recipient(room, msgId)), room, asService);
   }
 
-  /** A recipient and the msgId the router chose for its copy; for a room message, the room and the one msgId. */
+  /**
+   * A recipient and the msgId the router chose for its copy; for a room message, the room and the one
+   * msgId; for a delivered receipt of a room message, the message's sender.
+   */
   public record Recipient(String to, String msgId) {
   }
 

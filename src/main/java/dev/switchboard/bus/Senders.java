@@ -60,6 +60,11 @@ public final class Senders {
     return stored != null && stored.startsWith(DELIVERED);
   }
 
+  /** A read or a delivered receipt: stored as a plain row, also when it is about a room's messages. */
+  public static boolean isAnyReceipt(String stored) {
+    return isReceipt(stored) || isDelivered(stored);
+  }
+
   /** A user's own message: not a push, not a receipt of either kind. */
   public static boolean isUser(String stored) {
     return stored != null && stored.indexOf('|') < 0;

@@ -40,11 +40,6 @@ public record LimitsConfig(
         s.intIn("maxSignalBytes", 1, 65_536),
         s.intIn("signalsPerSecond", 1, 1_000_000),
         s.intIn("roomReceiptMembers", 1, 1_000_000));
-    // A room's read receipt is one send to every other member: it must pass the recipient limit.
-    if (limits.roomReceiptMembers() > limits.maxRecipients() + 1) {
-      throw new IllegalArgumentException(s.key("roomReceiptMembers") + " must be at most limits.maxRecipients + 1, got "
-          + limits.roomReceiptMembers());
-    }
     // A send that may wait longer than its request may take would time out instead of being refused.
     if (limits.maxQueueMillis() >= limits.requestTimeoutMillis()) {
       throw new IllegalArgumentException(s.key("maxQueueMillis") + " must be less than limits.requestTimeoutSeconds "

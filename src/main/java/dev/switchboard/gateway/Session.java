@@ -258,38 +258,26 @@ final class Session implements DeliverySequencer.Output<Delivery> {
 
   /**
    * Stores a read receipt about a room's messages in the inbox of every other member, as
-   * {@link #markRead} does for one peer. The members are listed first (which refuses a non-member);
-   * a room above {@code limits.roomReceiptMembers} members is refused, so that one read never costs
-   * more copies than that. A second device reading the same message stores nothing new; if the room's
-   * members changed in between, the first receipt stands and the key's refusal is not the reader's concern.
+   * {@link #markRead} does for one peer. It is sent to the room, so the store finds the members
+   * inside its commit, as for a room message: the members of the room when it is stored, never one
+   * removed before. The store refuses a non-member and a room above {@code limits.roomReceiptMembers}
+   * members, so that one read never costs more copies than that. A second device reading the same
+   * message stores nothing new.
    */
   private void markRoomRead(ClientFrame.Read read) {
     if (!takeSend(null)) {
       return;
     }
-    gateway.roomRequest(new RoomRequest(RoomRequest.Op.MEMBERS, read.room(), null, user, false))
-        .compose(reply -> {
-          List<String> members = RoomInfo.fromJson(reply).members();
-          int limit = gateway.limits().roomReceiptMembers();
-          if (members.size() > limit) {
-            return Future.failedFuture(new ProtocolException(ErrorCode.ROOM_TOO_BIG, "room " + read.room() + " has more than "
-                + limit + " members (limits.roomReceiptMembers): it takes no read receipt"));
+    gateway.submitSend(SendCommand.toRoom(Senders.receipt(user, read.room()), read.room(), read.upTo(), read.upTo()))
+        .onSuccess(outcome -> {
+          RecipientResult result = outcome.results().get(0);
+          if (!result.isStored()) {
+            String why = result.error() == ErrorCode.ROOM_TOO_BIG
+                ? "room " + read.room() + " has more than " + gateway.limits().roomReceiptMembers()
+                    + " members (limits.roomReceiptMembers): it takes no read receipt"
+                : "read receipt not stored: " + result.error().meaning();
+            sendError(new ProtocolException(result.error(), why));
           }
-          List<String> others = members.stream().filter(m -> !m.equals(user)).toList();
-          if (others.isEmpty()) {
-            return Future.succeededFuture();
-          }
-          return gateway.submitSend(new SendCommand(Senders.receipt(user, read.room()), others, read.upTo(), read.upTo()))
-              .map(outcome -> {
-                for (RecipientResult result : outcome.results()) {
-                  if (!result.isStored() && result.error() != ErrorCode.ID_REUSED) {
-                    sendError(new ProtocolException(result.error(), "read receipt not stored for " + result.to() + ": "
-                        + result.error().meaning()));
-                    break;
-                  }
-                }
-                return null;
-              });
         })
         .onFailure(e -> sendError(BusFailures.asProtocolException(e)));
   }
@@ -492,12 +480,14 @@ final class Session implements DeliverySequencer.Output<Delivery> {
   /**
    * Stores a delivered receipt in the sender's inbox like a message, so every device of the
    * sender gets it, offline ones later, in order. Its idempotency key is the message's msgId: a
-   * second device acking the same message stores nothing new. Not counted against the send rate:
+   * second device acking the same message stores nothing new; a room message's sender who is no longer
+   * a member of the room gets none. Not counted against the send rate:
    * the sender's own rate already bounded the messages that ask for one.
    */
   private void storeDelivered(PendingReceipts.Pending acked) {
+    // A room's receipt names the room, so that the store gives it only to a sender still a member when it commits.
     gateway.submitSend(new SendCommand(Senders.delivered(user, acked.room()), List.of(acked.from()), acked.msgId(),
-            acked.msgId()))
+            acked.msgId(), false, acked.room()))
         .onSuccess(outcome -> {
           RecipientResult result = outcome.results().get(0);
           if (!result.isStored()) {

@@ -453,6 +453,12 @@ public final class RouterVerticle extends VerticleBase {
   private Future<List<AppendResult>> append(List<SendCommand> commands, List<AppendRequest> extra, long now) {
     List<AppendRequest> appends = new ArrayList<>(commands.size());
     for (SendCommand command : commands) {
+      if (command.room() != null && Senders.isDelivered(command.from())) {
+        // A delivered receipt of a room message: the store checks, inside its commit, that its one recipient is a member.
+        appends.add(new AppendRequest(command.from(), command.body(), now, command.idempotencyKey(),
+            List.of(new AppendRequest.Recipient(command.to().get(0), messageIds.next())), command.room(), false));
+        continue;
+      }
       if (command.room() != null) {
         // A back end's push may go to any room; a user's message only to a room they are a member of.
         String msgId = messageIds.next();
@@ -551,22 +557,33 @@ public final class RouterVerticle extends VerticleBase {
       return new SendOutcome(appended.duplicate(), List.of(only.isStored() ? only.withOnline(false) : only),
           appended.room(), appended.roomSeq());
     }
+    // A receipt about the room is stored as a plain receipt in each of its recipients' inboxes: no room message.
+    boolean receipt = Senders.isAnyReceipt(command.from());
     String msgId = null;
     long ts = 0;
     boolean anyOnline = false;
+    ErrorCode refused = null;
     for (RecipientResult result : appended.results()) {
       if (!result.isStored()) {
+        refused = result.error();
         continue;
       }
       msgId = result.msgId();
       ts = result.ts();
       Map<String, Integer> nodes = online.getOrDefault(result.to(), Map.of());
       anyOnline |= !nodes.isEmpty() && !result.to().equals(command.from());
-      StoredMessage copy = new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(),
-          result.ts(), appended.room(), appended.roomSeq(), null);
+      StoredMessage copy = receipt
+          ? new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(), result.ts())
+          : new StoredMessage(result.msgId(), result.seq(), command.from(), result.to(), command.body(),
+              result.ts(), appended.room(), appended.roomSeq(), null);
       for (String node : nodes.keySet()) {
         byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(copy);
       }
+    }
+    if (msgId == null && receipt && refused == null) {
+      // A read by the room's only member: nobody to tell, nothing stored.
+      return new SendOutcome(false, List.of(RecipientResult.stored(appended.room(), "", 0, 0)), appended.room(),
+          appended.roomSeq());
     }
     if (msgId == null) {
       // Every member's inbox was full: nothing stored, the room's seq is spent.

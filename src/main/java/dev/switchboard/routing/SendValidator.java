@@ -86,7 +86,10 @@ final class SendValidator {
     }
     if (command.room() != null) {
       ids.requireValid("room", command.room());
-      if (!command.to().isEmpty()) {
+      if (Senders.isDelivered(command.from()) && command.to().size() == 1) {
+        // The gateway's delivered receipt of a room message: to the message's sender, if still a member.
+        ids.requireValid("to", command.to().get(0));
+      } else if (!command.to().isEmpty()) {
         throw new ProtocolException(ErrorCode.INVALID_FIELD, "a message goes to users (to) or to a room (room), not both");
       }
       checkBodyAndKey(command);

@@ -3,6 +3,7 @@ package dev.switchboard.storage;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.RecipientResult;
+import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.bus.SystemInboxes;
 import dev.switchboard.protocol.ErrorCode;
@@ -174,6 +175,11 @@ public final class AppendPlanner {
     if (refused != null) {
       return new AppendResult(false, List.of(RecipientResult.refused(request.room(), refused)), request.room(), 0);
     }
+    if (Senders.isAnyReceipt(request.from())) {
+      List<String> to = Senders.isDelivered(request.from()) ? List.of(request.recipients().get(0).to())
+          : room.members().stream().filter(m -> !m.equals(Senders.shown(request.from()))).toList();
+      return planRoomReceipt(request, to, roomSeqs.getOrDefault(request.room(), room.roomSeq()), heads, updated, rows);
+    }
     long roomSeq = roomSeqs.getOrDefault(request.room(), room.roomSeq()) + 1;
     roomSeqs.put(request.room(), roomSeq);
     String msgId = request.roomMsgId();
@@ -192,6 +198,35 @@ public final class AppendPlanner {
       updated.put(member, new InboxHead(seq, head.stored() + 1));
       rows.add(new StoredMessage(msgId, seq, request.from(), member, request.body(), request.ts(),
           request.room(), roomSeq, null));
+      perMember.add(RecipientResult.stored(member, msgId, seq, request.ts()));
+    }
+    return new AppendResult(false, perMember, request.room(), roomSeq);
+  }
+
+  /**
+   * A receipt about a room's messages, to members of the room as it is at {@code roomSeq} (read
+   * inside this commit, so after every change committed before it): a read goes to every member
+   * but the reader, a delivered receipt to the message's sender. Each copy is a plain receipt row
+   * under the member's next seq. It takes no roomSeq of its own; the answer names the roomSeq whose
+   * members it reached.
+   */
+  private AppendResult planRoomReceipt(AppendRequest request, List<String> to, long roomSeq,
+                                       Map<String, InboxHead> heads, Map<String, InboxHead> updated, List<StoredMessage> rows) {
+    String msgId = request.roomMsgId();
+    List<RecipientResult> perMember = new ArrayList<>(to.size());
+    for (String member : to) {
+      if (!owns.test(member)) {
+        perMember.add(RecipientResult.refused(member, NOT_HERE));
+        continue;
+      }
+      InboxHead head = updated.getOrDefault(member, heads.getOrDefault(member, InboxHead.EMPTY));
+      if (head.stored() >= maxMessagesPerUser) {
+        perMember.add(RecipientResult.refused(member, ErrorCode.INBOX_FULL));
+        continue;
+      }
+      long seq = head.lastSeq() + 1;
+      updated.put(member, new InboxHead(seq, head.stored() + 1));
+      rows.add(new StoredMessage(msgId, seq, request.from(), member, request.body(), request.ts()));
       perMember.add(RecipientResult.stored(member, msgId, seq, request.ts()));
     }
     return new AppendResult(false, perMember, request.room(), roomSeq);

@@ -659,7 +659,8 @@ public final class PgInboxStore implements InboxStore {
             List<StoredMessage> written = new ArrayList<>();
             for (StoredMessage c : copies) {
               boolean message = c.event() == null;
-              if (message && stored.contains(List.of(c.room(), c.roomSeq()))) {
+              // A receipt about a room has no room on its row: its retries store nothing here.
+              if (message && c.room() != null && stored.contains(List.of(c.room(), c.roomSeq()))) {
                 continue;
               }
               InboxHead head = moved.getOrDefault(c.to(), heads.result().getOrDefault(c.to(), InboxHead.EMPTY));

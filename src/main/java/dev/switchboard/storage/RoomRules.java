@@ -3,6 +3,7 @@ package dev.switchboard.storage;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.DeliveryReceipts;
 import dev.switchboard.bus.RoomChange;
+import dev.switchboard.bus.Senders;
 import dev.switchboard.protocol.ErrorCode;
 
 import java.util.ArrayList;
@@ -114,17 +115,24 @@ public final class RoomRules {
 
   /**
    * Null if {@code request} may be sent to the room, else why not. A message that asks for delivered
-   * receipts goes only to rooms of at most {@code receiptMembers} members, so that one send never
-   * costs more receipts than that.
+   * receipts, and a read receipt (sent as {@link Senders#receipt(String, String)}, whose reader must
+   * be a member), go only to rooms of at most {@code receiptMembers} members, so that one send never
+   * costs more receipts than that. A delivered receipt goes only to a sender who is still a member;
+   * the member who acked may have left since it got the message.
    */
   public static ErrorCode checkSend(AppendRequest request, View room, int receiptMembers) {
     if (!room.exists()) {
       return ErrorCode.ROOM_NOT_FOUND;
     }
-    if (!request.asService() && !room.members().contains(request.from())) {
+    if (Senders.isDelivered(request.from())) {
+      return room.members().contains(request.recipients().get(0).to()) ? null : ErrorCode.NOT_A_MEMBER;
+    }
+    boolean read = Senders.isReceipt(request.from());
+    String member = read ? Senders.shown(request.from()) : request.from();
+    if (!request.asService() && !room.members().contains(member)) {
       return ErrorCode.NOT_A_MEMBER;
     }
-    if (DeliveryReceipts.requested(request.roomMsgId()) && room.members().size() > receiptMembers) {
+    if ((read || DeliveryReceipts.requested(request.roomMsgId())) && room.members().size() > receiptMembers) {
       return ErrorCode.ROOM_TOO_BIG;
     }
     return null;

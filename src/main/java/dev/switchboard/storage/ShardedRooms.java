@@ -5,6 +5,7 @@ import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.bus.RoomChangeResult;
+import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.protocol.ErrorCode;
 import io.vertx.core.Future;
@@ -68,8 +69,10 @@ final class ShardedRooms {
     return Future.all(firsts).compose(x -> copies(requests, results)).compose(copies -> storeElsewhere(copies))
         .map(stored -> {
           List<AppendResult> merged = new ArrayList<>(results.length);
-          for (AppendResult result : results) {
-            merged.add(result.duplicate() || result.roomSeq() == 0 ? result : withCopies(result, stored));
+          for (int i = 0; i < results.length; i++) {
+            AppendResult result = results[i];
+            merged.add(result.duplicate() || result.roomSeq() == 0 ? result
+                : withCopies(requests.get(i), result, stored));
           }
           return merged;
         });
@@ -95,6 +98,10 @@ final class ShardedRooms {
         continue;
       }
       int roomShard = map.shardOf(request.room());
+      if (result.duplicate() && Senders.isAnyReceipt(request.from())) {
+        // A receipt has no roomSeq of its own to find its first members by: a retry stores nothing more.
+        continue;
+      }
       if (!result.duplicate()) {
         for (RecipientResult r : result.results()) {
           if (r.error() == AppendPlanner.NOT_HERE) {
@@ -121,6 +128,10 @@ final class ShardedRooms {
   }
 
   private static StoredMessage copy(AppendRequest request, String member, long roomSeq, long ts) {
+    if (Senders.isAnyReceipt(request.from())) {
+      // A receipt about the room is a plain receipt row, as the room's shard stores its own.
+      return new StoredMessage(request.roomMsgId(), 0, request.from(), member, request.body(), ts);
+    }
     return new StoredMessage(request.roomMsgId(), 0, request.from(), member, request.body(), ts, request.room(),
         roomSeq, null);
   }
@@ -134,19 +145,21 @@ final class ShardedRooms {
         return;
       }
       done.add(store.within(shard, shards.get(shard).storeRoomCopies(copies))
-          .onSuccess(written -> written.forEach(m -> stored.put(key(m.room(), m.roomSeq(), m.to()), m)))
+          .onSuccess(written -> written.forEach(m -> stored.put(key(m), m)))
           .onFailure(e -> store.markDown(shard, e))
           .otherwiseEmpty());
     });
     return Future.all(done).map(x -> stored);
   }
 
-  private static List<Object> key(String room, long roomSeq, String member) {
-    return List.of(room, roomSeq, member);
+  /** A stored copy's key: its room message and member, or for a receipt (no room on its row) its msgId and member. */
+  private static List<Object> key(StoredMessage m) {
+    return m.room() == null ? List.of(m.msgId(), m.to()) : List.of(m.room(), m.roomSeq(), m.to());
   }
 
   /** The room shard's answer with each member of another shard answered as that shard stored it. */
-  private AppendResult withCopies(AppendResult result, Map<List<Object>, StoredMessage> stored) {
+  private AppendResult withCopies(AppendRequest request, AppendResult result, Map<List<Object>, StoredMessage> stored) {
+    boolean receipt = Senders.isAnyReceipt(request.from());
     List<RecipientResult> merged = new ArrayList<>(result.results().size());
     for (RecipientResult r : result.results()) {
       if (r.error() != AppendPlanner.NOT_HERE) {
@@ -154,7 +167,7 @@ final class ShardedRooms {
         continue;
       }
       int shard = map.shardOf(r.to());
-      StoredMessage m = stored.get(key(result.room(), result.roomSeq(), r.to()));
+      StoredMessage m = stored.get(receipt ? List.of(request.roomMsgId(), r.to()) : List.of(result.room(), result.roomSeq(), r.to()));
       if (m != null) {
         merged.add(RecipientResult.stored(r.to(), m.msgId(), m.seq(), m.ts()));
       } else if (store.isDown(shard)) {

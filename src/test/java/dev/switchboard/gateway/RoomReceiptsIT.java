@@ -59,6 +59,12 @@ class RoomReceiptsIT {
     });
   }
 
+  /** The next frame of {@code type}, the frames before it (room events) passed over. */
+  static Future<JsonObject> skipTo(WsClient client, String type) {
+    return client.nextJson().compose(frame -> type.equals(frame.getString("type"))
+        ? Future.succeededFuture(frame) : skipTo(client, type));
+  }
+
   static List<JsonObject> ofType(List<JsonObject> frames, String type) {
     return frames.stream().filter(f -> type.equals(f.getString("type"))).toList();
   }
@@ -210,6 +216,59 @@ class RoomReceiptsIT {
             })
             .map(error -> {
               ctx.verify(() -> assertEquals("not_a_member", error.getString("code")));
+              return null;
+            }))))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("a read sent right after a member's removal never reaches the removed member after its removal event")
+  void readAfterRemovalSkipsTheRemovedMember(Vertx vertx, VertxTestContext ctx) {
+    TestServer.start(vertx, dataDir).compose(server -> server.online("alice", "phone").compose(alice ->
+        server.online("carol", "phone").compose(carol -> setUp(alice, "team", List.of(carol), "carol", "bob")
+            .compose(v -> alice.send(toRoom("m1", "team", "read me")))
+            .compose(v -> take(alice, 2))
+            .compose(atAlice -> {
+              String msgId = accepted(atAlice).getString("msgId");
+              // Both frames in one go: the read is handled while the removal is being committed.
+              return carol.expect("message")
+                  .compose(m -> alice.send(RoomsIT.call("removeMember", "r1", "team", "bob")))
+                  .compose(v -> alice.send(readRoom("team", msgId)))
+                  .compose(v -> skipTo(carol, "read"))
+                  .compose(read -> server.json("bob", "phone")).compose(RoomReceiptsIT::untilSynced);
+            })
+            .map(frames -> {
+              ctx.verify(() -> {
+                List<String> types = frames.stream().map(f -> f.getString("type")
+                    + ("room".equals(f.getString("type")) ? " " + f.getString("event") : "")).toList();
+                int removed = types.indexOf("room removed");
+                assertTrue(removed >= 0, types.toString());
+                assertEquals(-1, types.subList(removed, types.size()).indexOf("read"), types.toString());
+              });
+              return null;
+            }))))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("a sender who left the room gets no delivered receipt for a member's later ack")
+  void noDeliveredAfterTheSenderLeft(Vertx vertx, VertxTestContext ctx) {
+    TestServer.start(vertx, dataDir).compose(server -> server.online("alice", "phone").compose(alice ->
+        server.online("bob", "phone").compose(bob -> setUp(alice, "team", List.of(bob), "bob")
+            .compose(v -> alice.send(toRoomWithReceipt("m1", "team", "then I leave")))
+            .compose(v -> take(alice, 2))
+            .compose(atAlice -> bob.expect("message"))
+            .compose(m -> RoomsIT.request(alice, RoomsIT.call("removeMember", "l1", "team", "alice"), 2)
+                .compose(v -> skipTo(bob, "room"))
+                .compose(v -> ack(bob, m.getLong("seq"))))
+            // A send after the ack: once it is accepted, a receipt the ack caused would be stored before it.
+            .compose(v -> bob.sendMessage("b1", "alice", "after my ack")).compose(v -> skipTo(bob, "accepted"))
+            .compose(v -> alice.nextJson())
+            .map(next -> {
+              ctx.verify(() -> {
+                assertEquals("message", next.getString("type"), next.encode());
+                assertEquals("after my ack", next.getString("body"));
+              });
               return null;
             }))))
         .onComplete(ctx.succeedingThenComplete());

@@ -29,6 +29,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -251,6 +253,54 @@ class MetricsIT {
   }
 
   /** Scrapes until {@code done} holds: the server counts a close after the client has seen it. */
+  @Test
+  @DisplayName("a room message to five online members costs one user directory lookup for them all")
+  void oneDirectoryLookupPerRoomMessage(VertxTestContext ctx) {
+    Vertx vertx = metered;
+    List<String> members = List.of("m1", "m2", "m3", "m4", "m5");
+    String lookups = "switchboard_directory_seconds_count{op=\"lookup\"}";
+    TestServer.start(vertx, dataDir).compose(server -> {
+      Http http = new Http(vertx, server.pushPort());
+      return server.online("alice", "phone").compose(alice -> {
+        List<WsClient> online = new ArrayList<>();
+        Future<Void> chain = Future.succeededFuture();
+        for (String member : members) {
+          chain = chain.compose(v -> server.online(member, "phone")).map(client -> {
+            online.add(client);
+            return null;
+          });
+        }
+        chain = chain.compose(v -> alice.send(new JsonObject().put("type", "createRoom").put("id", "c").put("room", "team")))
+            .compose(v -> answer(alice, "c")).mapEmpty();
+        for (String member : members) {
+          chain = chain.compose(v -> alice.send(new JsonObject().put("type", "addMember").put("id", "a-" + member)
+              .put("room", "team").put("user", member))).compose(v -> answer(alice, "a-" + member)).mapEmpty();
+        }
+        // Each change's answer comes after its events were routed: nothing of the set-up is looked up later.
+        return chain.compose(v -> scrapeUntil(http, m -> true)).compose(before ->
+            alice.send(new JsonObject().put("type", "send").put("id", "r1").put("room", "team").put("body", "hi all"))
+                .compose(v -> answer(alice, "r1"))
+                .compose(v -> Future.all(online.stream().map(client -> skipTo(client, "message")).toList()))
+                .compose(v -> scrapeUntil(http, m -> true))
+                .map(after -> {
+                  ctx.verify(() -> assertEquals(1, after.sum(lookups) - before.sum(lookups)));
+                  return null;
+                }));
+      });
+    }).onComplete(ctx.succeedingThenComplete());
+  }
+
+  /** The frame answering {@code id}, the room events and copies before it passed over. */
+  private static Future<JsonObject> answer(WsClient client, String id) {
+    return client.nextJson().compose(frame -> id.equals(frame.getString("id"))
+        ? Future.succeededFuture(frame) : answer(client, id));
+  }
+
+  private static Future<JsonObject> skipTo(WsClient client, String type) {
+    return client.nextJson().compose(frame -> type.equals(frame.getString("type"))
+        ? Future.succeededFuture(frame) : skipTo(client, type));
+  }
+
   private Future<Scrape> scrapeUntil(Http http, Predicate<Scrape> done) {
     return http.get("/metrics").compose(response -> {
       Scrape scrape = new Scrape(response.body().toString());

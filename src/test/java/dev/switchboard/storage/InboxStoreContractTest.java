@@ -569,4 +569,104 @@ abstract class InboxStoreContractTest {
           ctx.completeNow();
         })));
   }
+
+  @Test
+  @DisplayName("a read receipt sent to a room reaches the other members as the commit finds them: none removed before it, "
+      + "not the reader; it takes no roomSeq, is refused room_too_big above limits.roomReceiptMembers and not_a_member once the reader left")
+  void roomReadReachesMembersAtItsCommit(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100, new JsonObject(), new JsonObject().put("roomReceiptMembers", 2));
+    InboxStore store = newStore(vertx, config);
+    String read = Senders.receipt("bob", "r");
+    AppendRequest readByBob = AppendRequest.toRoom(read, "r", "rd-1", "r-hello", 5, "r-hello", false);
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2), add("r", "carol", "alice", 3)))
+        .compose(v -> store.append(List.of(readByBob), List.of(), 4))
+        .compose(tooBig -> {
+          ctx.verify(() -> {
+            assertEquals(ErrorCode.ROOM_TOO_BIG, tooBig.get(0).results().get(0).error());
+            assertEquals(0L, tooBig.get(0).roomSeq());
+          });
+          return changes(store, remove("r", "carol", "alice", 4));
+        })
+        .compose(v -> store.append(List.of(readByBob), List.of(), 5))
+        .compose(first -> store.append(List.of(readByBob), List.of(), 6).map(second -> {
+          ctx.verify(() -> {
+            assertFalse(first.get(0).duplicate());
+            assertEquals(4L, first.get(0).roomSeq());
+            assertEquals(List.of(RecipientResult.stored("alice", "rd-1", 5, 5)), first.get(0).results());
+            assertTrue(second.get(0).duplicate());
+          });
+          return null;
+        }))
+        .compose(v -> changes(store, remove("r", "bob", "bob", 7)))
+        .compose(v -> store.append(List.of(AppendRequest.toRoom(read, "r", "rd-2", "r-later", 8, "r-later", false)),
+            List.of(), 8))
+        .compose(left -> {
+          ctx.verify(() -> assertEquals(ErrorCode.NOT_A_MEMBER, left.get(0).results().get(0).error()));
+          return store.room("r");
+        })
+        .compose(info -> {
+          ctx.verify(() -> assertEquals(new RoomInfo("r", "alice", 5, List.of("alice")), info));
+          return store.read("carol", 0, 20, 9);
+        })
+        .compose(carol -> {
+          ctx.verify(() -> assertTrue(carol.messages().stream().noneMatch(m -> Senders.isReceipt(m.from())),
+              carol.messages().toString()));
+          return store.read("bob", 0, 20, 9);
+        })
+        .compose(bob -> {
+          ctx.verify(() -> assertTrue(bob.messages().stream().noneMatch(m -> Senders.isReceipt(m.from())),
+              bob.messages().toString()));
+          return store.read("alice", 0, 20, 9);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(alice -> ctx.verify(() -> {
+          assertEquals(List.of(new StoredMessage("rd-1", 5, read, "alice", "r-hello", 5)),
+              alice.messages().stream().filter(m -> Senders.isReceipt(m.from())).toList());
+          ctx.completeNow();
+        })));
+  }
+
+  private static AppendRequest deliveredInRoom(String by, String room, String sender, String msgId, String copyId, long ts) {
+    return new AppendRequest(Senders.delivered(by, room), msgId, ts, msgId, List.of(new AppendRequest.Recipient(sender, copyId)),
+        room, false);
+  }
+
+  @Test
+  @DisplayName("a delivered receipt sent to a room reaches the message's sender only while the sender is a member, "
+      + "whether or not the member who acked still is; it takes no roomSeq")
+  void roomDeliveredOnlyToAMember(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    store.open()
+        .compose(v -> changes(store, create("r", "alice", 1), add("r", "bob", "alice", 2), add("r", "carol", "alice", 3)))
+        .compose(v -> store.append(List.of(deliveredInRoom("bob", "r", "alice", "m-1.r", "d-1", 4)), List.of(), 4))
+        .compose(first -> {
+          ctx.verify(() -> {
+            assertEquals(3L, first.get(0).roomSeq());
+            assertTrue(first.get(0).results().get(0).isStored(), first.toString());
+          });
+          return changes(store, remove("r", "bob", "alice", 5));
+        })
+        .compose(v -> store.append(List.of(deliveredInRoom("bob", "r", "alice", "m-2.r", "d-2", 6)), List.of(), 6))
+        .compose(afterBobLeft -> {
+          ctx.verify(() -> assertTrue(afterBobLeft.get(0).results().get(0).isStored(), afterBobLeft.toString()));
+          return changes(store, remove("r", "alice", "alice", 7));
+        })
+        .compose(v -> store.append(List.of(deliveredInRoom("carol", "r", "alice", "m-3.r", "d-3", 8)), List.of(), 8))
+        .compose(afterAliceLeft -> {
+          ctx.verify(() -> assertEquals(ErrorCode.NOT_A_MEMBER, afterAliceLeft.get(0).results().get(0).error()));
+          return store.room("r");
+        })
+        .compose(info -> {
+          ctx.verify(() -> assertEquals(5L, info.roomSeq()));
+          return store.read("alice", 0, 20, 9);
+        })
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(alice -> ctx.verify(() -> {
+          List<StoredMessage> receipts = alice.messages().stream().filter(m -> Senders.isDelivered(m.from())).toList();
+          assertEquals(List.of("d-1 m-1.r", "d-2 m-2.r"), receipts.stream().map(m -> m.msgId() + " " + m.body()).toList());
+          assertTrue(receipts.stream().allMatch(m -> m.room() == null && "r".equals(Senders.receiptRoom(m.from()))));
+          ctx.completeNow();
+        })));
+  }
 }

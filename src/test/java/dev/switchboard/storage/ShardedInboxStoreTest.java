@@ -6,6 +6,7 @@ import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.bus.RoomInfo;
+import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.protocol.ErrorCode;
@@ -301,6 +302,42 @@ class ShardedInboxStoreTest extends InboxStoreContractTest {
           // room_messages holds this one body per shard; each shard holds its two members' references.
           assertEquals(List.of(1L, 2L, 0L), found.resultAt(0));
           assertEquals(List.of(1L, 2L, 0L), found.resultAt(1));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("a read receipt sent to a room on one shard is stored for the other members of both shards, no room "
+      + "row, once per key: a retry stores no second copy on either shard")
+  void roomReadAcrossShards(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    String read = Senders.receipt("bob", "lobby");
+    AppendRequest readByBob = AppendRequest.toRoom(read, "lobby", "rd-1", "l1", 2, "l1", false);
+    store.open()
+        .compose(v -> twoRooms(store))
+        .compose(v -> store.append(List.of(readByBob), List.of(), 2))
+        .compose(first -> store.append(List.of(readByBob), List.of(), 3).map(second -> {
+          ctx.verify(() -> {
+            assertEquals(4L, first.get(0).roomSeq());
+            assertEquals(List.of("alice", "carol", "dave"), first.get(0).results().stream().map(RecipientResult::to).toList());
+            assertTrue(first.get(0).results().stream().allMatch(RecipientResult::isStored), first.get(0).toString());
+            assertTrue(second.get(0).duplicate());
+          });
+          return null;
+        }))
+        .compose(v -> Future.all(store.read("alice", 0, 20, 4), store.read("carol", 0, 20, 4), store.read("dave", 0, 20, 4),
+            store.read("bob", 0, 20, 4)))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(pages -> ctx.verify(() -> {
+          for (int i = 0; i < 3; i++) {
+            InboxPage page = pages.resultAt(i);
+            List<StoredMessage> receipts = page.messages().stream().filter(m -> read.equals(m.from())).toList();
+            assertEquals(1, receipts.size(), page.messages().toString());
+            assertEquals("l1", receipts.get(0).body());
+            assertEquals(null, receipts.get(0).room());
+          }
+          InboxPage bob = pages.resultAt(3);
+          assertTrue(bob.messages().stream().noneMatch(m -> read.equals(m.from())), bob.messages().toString());
           ctx.completeNow();
         })));
   }
