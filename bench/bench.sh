@@ -81,10 +81,13 @@ Examples:
   bench/bench.sh direct --users 1000 --rate 2000 --find-max
   bench/bench.sh idle --connections 19000
   bench/bench.sh backlog --users 1000 --messages 1000
+  bench/bench.sh backlog --users 1000 --messages 100 --webhook
   bench/bench.sh fanout --users 10000 --pushes 5
   bench/bench.sh fanout --users 10000 --rate 20 --recipients 1000 --duration 15
   bench/bench.sh rooms --rooms 1 --members 1000 --rate 20 --find-max
   bench/bench.sh rooms --rooms 100 --members 50 --rate 200 --find-max
+  bench/bench.sh rooms --rooms 100 --members 50 --rate 100 --duration 20 --receipts
+  bench/bench.sh rooms --rooms 100 --members 50 --rate 100 --duration 20 --receipts --read-every 0
   bench/bench.sh mqtt --users 1000 --rate 5000
   bench/bench.sh compare --users 1000 --rate 5000 --rounds 2
   bench/bench.sh storm --connections 6000 --rounds 2
