@@ -7,6 +7,7 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.http.WebSocketFrame;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /** A user on a Switchboard {@code switchboard.v1} WebSocket. */
@@ -24,8 +25,8 @@ final class WsUser implements Conn {
   private static final byte[] MSG_ID = Scan.key("msgId");
   private static final byte[] BY = Scan.key("by");
   private static final byte[] UP_TO = Scan.key("upTo");
-  private static final byte[] DELIVERED = "delivered".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-  private static final byte[] READ = "read".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final byte[] DELIVERED = "delivered".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] READ = "read".getBytes(StandardCharsets.US_ASCII);
 
   final int idx;
   final String name;
