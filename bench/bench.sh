@@ -45,6 +45,9 @@
 #   --kill-shard-after S     cluster-direct with --shards: stop the last shard's PostgreSQL (fast shutdown) S seconds
 #                            after the generator starts (connect and warm-up included), to show that only the
 #                            sends touching it are refused
+#   --webhook                backlog: the server posts offline notifications (webhook.url, a random webhook.secret,
+#                            webhook.maxQueued raised to fit the load) to a receiver in the generator on a free
+#                            loopback port, which checks each signature and counts the notifications before the drain
 #   --hard-timeout S         kill the generator after S seconds (default 600)
 #   --keep                   keep the data directory and logs under /tmp
 #   --quiet-wait S           first wait up to S seconds (default 120) for the machine to be idle
@@ -78,10 +81,13 @@ Examples:
   bench/bench.sh direct --users 1000 --rate 2000 --find-max
   bench/bench.sh idle --connections 19000
   bench/bench.sh backlog --users 1000 --messages 1000
+  bench/bench.sh backlog --users 1000 --messages 100 --webhook
   bench/bench.sh fanout --users 10000 --pushes 5
   bench/bench.sh fanout --users 10000 --rate 20 --recipients 1000 --duration 15
   bench/bench.sh rooms --rooms 1 --members 1000 --rate 20 --find-max
   bench/bench.sh rooms --rooms 100 --members 50 --rate 200 --find-max
+  bench/bench.sh rooms --rooms 100 --members 50 --rate 100 --duration 20 --receipts
+  bench/bench.sh rooms --rooms 100 --members 50 --rate 100 --duration 20 --receipts --read-every 0
   bench/bench.sh mqtt --users 1000 --rate 5000
   bench/bench.sh compare --users 1000 --rate 5000 --rounds 2
   bench/bench.sh storm --connections 6000 --rounds 2
@@ -120,7 +126,7 @@ shift
 # ---- options: take the script's own, pass the rest on -------------------------------------------
 FILL_JAVA_OPTS=${FILL_JAVA_OPTS:--Xmx8g}
 SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on PG_STATS=0 SHARDS=1 KILL_SHARD= ENGINE=""
-KEYS_AGED=0 COLD=0
+KEYS_AGED=0 COLD=0 WEBHOOK=0
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
 while [[ $# -gt 0 ]]; do
@@ -137,6 +143,7 @@ while [[ $# -gt 0 ]]; do
     --pg-stats) PG_STATS=1; shift ;;
     --shards) SHARDS=$2; shift 2 ;;
     --kill-shard-after) KILL_SHARD=$2; shift 2 ;;
+    --webhook) WEBHOOK=1; shift ;;
     --hard-timeout) HARD=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --quiet-wait) QUIET=$2; shift 2 ;;
@@ -158,6 +165,8 @@ opt() {
   done
   echo "$def"
 }
+# whether a bare pass-through flag was given
+has_opt() { local a; for a in "${ARGS[@]}"; do [[ "$a" == "--$1" ]] && return 0; done; return 1; }
 # 10k -> 10000
 num() { local v=${1,,}; case "$v" in *k) echo $(( ${v%k} * 1000 )) ;; *m) echo $(( ${v%m} * 1000000 )) ;; *) echo "$v" ;; esac; }
 
@@ -189,7 +198,7 @@ build() {
 }
 
 # ---- processes we start (and only those are stopped) -------------------------------------------
-SERVER_PID="" MQ_PID="" WORK_DIRS=() SB_INBOX="" SB_PG_ARGS=()
+SERVER_PID="" MQ_PID="" WORK_DIRS=() SB_INBOX="" SB_PG_ARGS=() SB_EXTRA_CONF="" WEBHOOK_PORT="" WEBHOOK_ARGS=()
 PG_JVM_PIDS=() PG_POSTMASTERS=() PG_PORTS=() NODE_PIDS=() NODE_WS=() NODE_PUSH=() NODE_WORK=()
 
 stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL
@@ -232,6 +241,7 @@ free_port() {
   local p i
   for ((i = 0; i < 200; i++)); do
     p=$((20000 + RANDOM % 30000))
+    [[ "$p" == "${WEBHOOK_PORT:-}" ]] && continue # taken by the generator's receiver once it runs
     if port_free "$p"; then echo "$p"; return; fi
   done
   die "no free port found"
@@ -243,12 +253,13 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # The server runs with its defaults except: loopback ports, a fresh data dir, limits.maxRecipients and
 # inbox.maxMessagesPerUser raised to fit the load, and the abuse limits that would refuse a load
 # generator (connections per client address, sends per second per connection) out of the way.
+# SB_EXTRA_CONF adds whole sections (backlog --webhook: the webhook section).
 server_conf() { # server_conf WS_PORT PUSH_PORT DATA_DIR MAX_RECIPIENTS MAX_MESSAGES_PER_USER [EXTRA_INBOX_JSON]
   local ws=$1 push=$2 data=$3 max_rcpt=$4 max_msgs=$5 extra_inbox=${6:-} extra_gw=""
   [[ -n "$INSTANCES" ]] && extra_gw=",\"instances\":$INSTANCES"
   [[ -n "$SYNC" ]] && extra_inbox+=",\"synchronous\":\"$SYNC\""
   local max_req=$((max_rcpt * 16 + 1048576))
-  echo "{\"gateway\":{\"host\":\"127.0.0.1\",\"port\":$ws$extra_gw},\"push\":{\"host\":\"127.0.0.1\",\"port\":$push,\"maxRequestBytes\":$max_req},\"inbox\":{\"dataDir\":\"$data\",\"maxMessagesPerUser\":$max_msgs$extra_inbox},\"limits\":{\"maxRecipients\":$max_rcpt,\"maxConnectionsPerIp\":1000000,\"messagesPerSecond\":1000000,\"messageBurst\":1000000}}"
+  echo "{\"gateway\":{\"host\":\"127.0.0.1\",\"port\":$ws$extra_gw},\"push\":{\"host\":\"127.0.0.1\",\"port\":$push,\"maxRequestBytes\":$max_req},\"inbox\":{\"dataDir\":\"$data\",\"maxMessagesPerUser\":$max_msgs$extra_inbox},\"limits\":{\"maxRecipients\":$max_rcpt,\"maxConnectionsPerIp\":1000000,\"messagesPerSecond\":1000000,\"messageBurst\":1000000}${SB_EXTRA_CONF:-}}"
 }
 
 two_free_ports() { # sets P1 and P2 to two distinct free ports
@@ -610,6 +621,21 @@ mq_run() {
   return $rc
 }
 
+webhook_on() { # webhook_on NOTIFICATIONS: the next server posts offline notifications to the generator's receiver
+  # the receiver is the generator's: the server is told where it will listen, and with which secret;
+  # webhook.maxQueued fits the run's notifications, so none is skipped as queue_full
+  local queue=$(( $1 > 100000 ? $1 : 100000 )) secret
+  WEBHOOK_PORT=$(free_port)
+  secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  SB_EXTRA_CONF=",\"webhook\":{\"url\":\"http://127.0.0.1:$WEBHOOK_PORT/notify\",\"secret\":\"$secret\",\"maxQueued\":$queue}"
+  WEBHOOK_ARGS=(--webhook-port "$WEBHOOK_PORT" --webhook-secret "$secret")
+  log "webhook: the server posts offline notifications to the generator on 127.0.0.1:$WEBHOOK_PORT (webhook.maxQueued $queue)"
+}
+
+webhook_off() {
+  SB_EXTRA_CONF="" WEBHOOK_PORT="" WEBHOOK_ARGS=()
+}
+
 # server-side limits that must fit the load
 USERS=$(num "$(opt users 1000)")
 RCPT=$((USERS > 1000 ? USERS : 1000))
@@ -619,10 +645,15 @@ MAXMSGS=$((MSGS > 10000 ? MSGS : 10000))
 # rooms: every member of every room is an online user
 ROOM_USERS=$(( $(num "$(opt rooms 1)") * $(num "$(opt members 1000)") ))
 ROOM_RCPT=$((ROOM_USERS > 1000 ? ROOM_USERS : 1000))
+# rooms --receipts: a sender's inbox stores a delivered receipt per member per message, and every member
+# a read receipt per read of the others, all counted by inbox.maxMessagesPerUser
+ROOM_MSGS=$MAXMSGS
+has_opt receipts && ROOM_MSGS=10000000
 
 CONNS=$(num "$(opt connections 6000)")
 CL_RCPT=$((CONNS > 1000 ? CONNS : 1000))
 
+[[ $WEBHOOK == 1 && $SCENARIO != backlog ]] && die "--webhook applies to backlog only"
 case "$SCENARIO" in
   smoke|idle|backlog|fanout|rooms|mqtt|compare) ;;
   direct)
@@ -740,10 +771,17 @@ case "$SCENARIO" in
   smoke)
     # small, fast and strict: CI runs this; the small backlog and fan-out runs check those code paths of the tool
     sb_run 1000 10000 smoke --users 20 --rate 200 --duration 4 --warmup 1 --drain 10 "${ARGS[@]}" || rc=$?
-    sb_run 1000 10000 backlog --users 20 --messages 50 "${ARGS[@]}" || rc=$?
+    # with the webhook on: the notifications come with the fill, so checking them costs no extra run
+    webhook_on 1000
+    sb_run 1000 10000 backlog --users 20 --messages 50 "${WEBHOOK_ARGS[@]}" "${ARGS[@]}" || rc=$?
+    webhook_off
     sb_run 1000 10000 fanout --users 50 --pushes 3 --warmup-pushes 1 "${ARGS[@]}" || rc=$?
     ;;
   direct|idle|backlog|fanout)
+    if [[ $WEBHOOK == 1 ]]; then
+      webhook_on $((USERS * $(num "$(opt messages 500)")))
+      ARGS+=("${WEBHOOK_ARGS[@]}")
+    fi
     if [[ "$ENGINE" == postgres ]]; then
       # one database, as round 1 of cluster-direct: the same schema and settings, only no cluster
       start_pg 1
@@ -758,7 +796,7 @@ case "$SCENARIO" in
     fi
     ;;
   rooms)
-    sb_run "$ROOM_RCPT" "$MAXMSGS" rooms "${ARGS[@]}" || rc=$?
+    sb_run "$ROOM_RCPT" "$ROOM_MSGS" rooms "${ARGS[@]}" || rc=$?
     ;;
   mqtt)
     mq_run "${ARGS[@]}" || rc=$?

@@ -1,6 +1,9 @@
 package dev.switchboard.bench;
 
 import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.WebSocketClient;
 import org.HdrHistogram.Histogram;
 
@@ -9,7 +12,9 @@ import java.util.Locale;
 
 /**
  * {@code backlog}: stores M messages for each of U offline users through the push API, then connects
- * them all and times how long the server takes to deliver every stored message.
+ * them all and times how long the server takes to deliver every stored message. With
+ * {@code --webhook-port} (bench.sh {@code --webhook}) the server posts an offline notification per
+ * stored message to a receiver in the generator, which checks and counts them before the drain.
  */
 final class BacklogRun {
 
@@ -32,6 +37,12 @@ final class BacklogRun {
     int ackEvery = a.integer("ack-every", 100);
     double drainLimit = a.dbl("drain-timeout", 120);
     String jsonOut = a.str("json", null);
+    int webhookPort = a.integer("webhook-port", 0);
+    String webhookSecret = a.str("webhook-secret", "");
+    double webhookLimit = a.dbl("webhook-timeout", 60);
+    if (webhookPort > 0 && webhookSecret.length() < 16) {
+      throw new IllegalArgumentException("--webhook-port needs --webhook-secret, the server's webhook.secret (16+ characters)");
+    }
     Bench.checkFds(users + 100L, pid, "server");
     int chunks = (users + batch - 1) / batch;
     long pushes = (long) messages * chunks;
@@ -57,6 +68,16 @@ final class BacklogRun {
         chunkTo[c] = Pusher.recipients(ids);
       }
       long[] okPerChunk = new long[chunks];
+      WebhookTally webhook = null;
+      if (webhookPort > 0) {
+        WebhookTally tally = new WebhookTally(webhookSecret, token.run, users);
+        WebhookReceiver receiver = loop.call(() -> new WebhookReceiver(loop.vertx, tally));
+        loop.await(() -> receiver.listen(webhookPort), 10_000);
+        webhook = tally;
+        res.put("webhook", true);
+        res.line("webhook", "the server posts offline notifications to a receiver in the generator on 127.0.0.1:"
+            + webhookPort + " (signatures checked, each notification counted once by id)");
+      }
 
       // 1. fill: each slot pushes its share one after the other, so each slot->recipient pair stays in order
       ProcStats.Cpu f0 = ProcStats.Cpu.take(pid);
@@ -115,6 +136,9 @@ final class BacklogRun {
       res.latency("push latency (202)", "push", pushLat);
       if (pusher.failed > 0) {
         res.fail(pusher.failed + " pushes failed");
+      }
+      if (webhook != null) {
+        awaitNotifications(res, loop, webhook, stored, okPerChunk, batch, users, pushPort, pid, f0, tf, fillSecs, webhookLimit);
       }
 
       // 2. drain: everyone connects with a new device, so the whole inbox is backlog
@@ -183,5 +207,70 @@ final class BacklogRun {
     res.print(System.out);
     res.save(jsonOut);
     return res.passed() ? 0 : 1;
+  }
+
+  /**
+   * Waits (at most {@code limitSecs}) until the receiver has one notification per stored message,
+   * then reports them: calls, notifications per second from the fill's start to the last one, the
+   * server's CPU over that span per message, and the server's own webhook meters.
+   */
+  private static void awaitNotifications(Result res, Loop loop, WebhookTally w, long stored, long[] okPerChunk, int batch,
+                                         int users, int pushPort, long pid, ProcStats.Cpu f0, long fillStart, double fillSecs,
+                                         double limitSecs) {
+    boolean all = loop.waitFor(() -> w.distinct >= stored, (long) (limitSecs * 1000));
+    ProcStats.Cpu n1 = ProcStats.Cpu.take(pid);
+    long[] st = loop.call(() -> {
+      long lost = 0;
+      for (int u = 0; u < users; u++) {
+        lost += Math.max(0, okPerChunk[u / batch] - w.of(u));
+      }
+      return new long[] {w.calls, w.notifications, w.distinct, w.duplicates, w.badSignatures, w.malformed, w.foreign,
+          lost, w.lastNanos};
+    });
+    double span = st[8] > 0 ? (st[8] - fillStart) / 1e9 : Double.NaN;
+    double rate = st[2] / span;
+    double cpu = n1.server() - f0.server();
+    res.put("webhook_calls", st[0]).put("notifications", st[1]).put("notifications_distinct", st[2])
+        .put("notifications_duplicates", st[3]).put("notifications_lost", st[7]).put("webhook_bad_signatures", st[4])
+        .put("webhook_malformed", st[5]).put("notifications_foreign", st[6]).put("notify_s", Result.round(span))
+        .put("notifications_per_s", Result.round(rate)).put("fill_notify_server_cpu_s", Result.round(cpu))
+        .put("fill_notify_server_cpu_us_per_msg", Result.round(cpu * 1e6 / Math.max(1, stored)));
+    res.line("notifications", String.format(Locale.ROOT, "%s of %s due in %s calls (%.1f per call), lost %d, doubled %d, "
+            + "bad signatures %d, malformed %d, foreign %d%s", Result.n(st[2]), Result.n(stored), Result.n(st[0]),
+        st[1] / Math.max(1.0, st[0]), st[7], st[3], st[4], st[5], st[6], all ? "" : " (TIMED OUT at --webhook-timeout)"));
+    res.line("notifications/s", String.format(Locale.ROOT, "%s/s from the fill's start to the last notification "
+        + "(%.2f s; the last %.2f s after the fill ended)", Result.rate(rate), span, span - fillSecs));
+    res.line("fill + notify cpu", String.format(Locale.ROOT, "server %.2f s until the last notification = %s us per "
+        + "message (the fill line alone: its own span)", cpu, Result.f(cpu * 1e6 / Math.max(1, stored))));
+    res.line("server webhook meters", webhookMeters(loop, pushPort));
+    if (!all) {
+      res.fail("notifications not all posted within " + limitSecs + " s");
+    }
+    if (st[7] + st[3] + st[4] + st[5] + st[6] > 0) {
+      res.fail("notifications: lost " + st[7] + ", doubled " + st[3] + ", bad signatures " + st[4] + ", malformed "
+          + st[5] + ", foreign " + st[6]);
+    }
+  }
+
+  /** The server's webhook counters from its {@code /metrics} (outcome and result labels), or why not. */
+  private static String webhookMeters(Loop loop, int pushPort) {
+    try {
+      String text = loop.await(() -> {
+        HttpClientAgent http = loop.vertx.createHttpClient();
+        return http.request(HttpMethod.GET, pushPort, "127.0.0.1", "/metrics")
+            .compose(req -> req.send().compose(resp -> resp.body()))
+            .map(Buffer::toString)
+            .eventually(() -> http.close());
+      }, 10_000);
+      StringBuilder sb = new StringBuilder();
+      for (String line : text.split("\n")) {
+        if (line.startsWith("switchboard_webhook_notifications_total{") || line.startsWith("switchboard_webhook_posts_total{")) {
+          sb.append(sb.length() == 0 ? "" : ", ").append(line.substring("switchboard_webhook_".length()).replace(",}", "}"));
+        }
+      }
+      return sb.length() == 0 ? "(none in /metrics)" : sb.toString();
+    } catch (IllegalStateException e) {
+      return "(could not read /metrics: " + e.getMessage() + ")";
+    }
   }
 }

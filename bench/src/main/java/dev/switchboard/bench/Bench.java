@@ -125,6 +125,9 @@ public final class Bench {
                    --warmup-connections (= --connections) --warmup-rounds 4 --no-gc]
           backlog  --ws-port P --push-port P2 --server-pid PID [--users 1000 --messages 500 --push-batch U
                    --push-concurrency 4 --window 200 --drain-timeout 120]
+                   [--webhook-port P --webhook-secret S --webhook-timeout 60]  (bench.sh --webhook): a receiver in
+                   the generator takes the server's offline notifications of the fill, checks each signature and
+                   counts them (once per stored message, by id) before the drain
           fanout   --ws-port P --push-port P2 --server-pid PID [--users 1000]
                    [--pushes 20 --warmup-pushes 100 --pause 0.3]                     one push to all, in turn
                    [--rate PUSHES_PER_S --duration 15 --warmup 30 --recipients N --http-conns 4] open loop
@@ -135,6 +138,11 @@ public final class Bench {
                    [--find-max --step 8 --factor 1.3 --p99-limit 100 --max-steps 10 --budget 300]
                    each user in one room; rooms made through the HTTP API; every member copy (sender's too)
                    checked per (member, room): each accepted roomSeq once, in order
+                   [--receipts --read-every 10 (0 = no reads) --room-receipt-members 100]: every send asks for a
+                   delivered receipt; each member, after an ack, reads its room up to its newest message once
+                   --read-every messages came since its last read; each sender must get one delivered receipt
+                   per other member and message, each member one read receipt per read of the others (exit 1
+                   on any lost, doubled or misrouted); only rooms of at most limits.roomReceiptMembers members
           storm    --ws-ports P1,P2,P3 --push-ports Q1,Q2,Q3 --server-pids A,B,C [--connections 6000 --kill-node 2
                    (0-based, default the last) --backoff-ms 500 (0 = reconnect at once) --max-backoff-ms 30000
                    --window 256 --addresses 4 --warmup-connections 2000 (per node) --recover-timeout 120]

@@ -36,6 +36,31 @@ final class Hub {
 
   RoomHook onRoom;
 
+  /**
+   * Told of room receipts and of what they name; null unless the rooms scenario runs with receipts,
+   * and then room sends ask for a delivered receipt and members send room reads.
+   */
+  interface ReceiptHook {
+    /** A room message's msgId and roomSeq, from a member's copy. */
+    void copy(String room, String msgId, long roomSeq);
+
+    /** A room send of {@code sender} was accepted. */
+    void accepted(int sender, String msgId, long roomSeq);
+
+    /** {@code receiver} got a delivered receipt: {@code by} acked {@code upTo} of {@code room}. */
+    void delivered(int receiver, String room, String by, String upTo);
+
+    /** {@code receiver} got a read receipt: {@code by} read {@code room} up to {@code upTo}. */
+    void read(int receiver, String room, String by, String upTo);
+
+    /** {@code reader} sent a read of its room up to {@code upTo}. */
+    void readSent(int reader, String upTo);
+  }
+
+  ReceiptHook onReceipt;
+  /** With receipts: a member sends a room read after acking once this many room messages came since its last. */
+  int readEvery;
+
   long sent;            // sends written
   long sendSkipped;     // sends not written: the sender's connection was down
   long accepted;        // accepted / PUBACK
@@ -49,6 +74,7 @@ final class Hub {
   long seqGaps;         // server seq jumped on a connection (v1 only)
   long acksSent;
   long messagesTotal;   // every message frame, duplicates included
+  long readsSent;       // room reads written (receipts scenario)
 
   Hub(Vertx vertx, Tracker tracker, int peers, int ackEvery) {
     this.vertx = vertx;

@@ -20,7 +20,8 @@ import java.util.Map;
  * {@code rooms}: R rooms of M members, every member online as a v1 WebSocket user in exactly one
  * room; S members of each room send to it at a fixed total rate (open loop). Every member's copy is
  * timed from its intended send time and checked per (member, room): each accepted roomSeq once, in
- * order. {@code --find-max} steps the rate as {@code direct} does.
+ * order. {@code --find-max} steps the rate as {@code direct} does. With {@code --receipts} every send
+ * asks for a delivered receipt and members send room reads; {@link ReceiptLedger} checks both.
  */
 final class RoomRun {
 
@@ -28,10 +29,23 @@ final class RoomRun {
   record Step(double rate, double seconds, long sent, long accepted, long delivered, long receivedInWindow, long lost,
               long duplicates, long outOfOrder, long rejected, long unanswered, long skipped, long closed, long seqGaps,
               long foreign, long late, double drainSeconds, Histogram latency, Histogram accept, ProcStats.Cpu cpu0,
-              ProcStats.Cpu cpu1, long deliveredInCpuWindow) implements Phase {
+              ProcStats.Cpu cpu1, long deliveredInCpuWindow, Receipts receipts) implements Phase {
 
     boolean clean() {
-      return lost == 0 && duplicates == 0 && outOfOrder == 0 && rejected == 0 && closed == 0 && skipped == 0;
+      return lost == 0 && duplicates == 0 && outOfOrder == 0 && rejected == 0 && closed == 0 && skipped == 0
+          && (receipts == null || receipts.clean());
+    }
+  }
+
+  /**
+   * What {@code --receipts} adds to a step: the receipt counts from its start to the end of its drain,
+   * receipt frames received in the measured window and between the CPU snapshots, and reads refused
+   * (error frames without an id).
+   */
+  record Receipts(ReceiptLedger.Counts counts, long framesInWindow, long framesInCpuWindow, long refusedReads) {
+
+    boolean clean() {
+      return counts.clean() && refusedReads == 0;
     }
   }
 
@@ -40,6 +54,8 @@ final class RoomRun {
   private final int rooms;
   private final int members;
   private final int senders;
+  private final boolean receipts;
+  private ReceiptLedger receiptLedger;
   private Loop loop;
   private Hub hub;
   private RoomLedger ledger;
@@ -62,6 +78,14 @@ final class RoomRun {
     this.senders = a.integer("senders", 1);
     if (rooms < 1 || members < 2 || senders < 1 || senders > members) {
       throw new IllegalArgumentException("--rooms >= 1, --members >= 2 and 1 <= --senders <= --members");
+    }
+    this.receipts = a.flag("receipts");
+    // The server refuses receipts in rooms above limits.roomReceiptMembers (room_too_big) by design; say so up front.
+    int receiptMembers = a.integer("room-receipt-members", 100);
+    if (receipts && members > receiptMembers) {
+      throw new IllegalArgumentException("--receipts applies to rooms of at most limits.roomReceiptMembers members ("
+          + receiptMembers + ", --room-receipt-members); the server refuses receipts in a room of " + members
+          + " with room_too_big");
     }
   }
 
@@ -86,6 +110,12 @@ final class RoomRun {
     hub = new Hub(loop.vertx, new Tracker(token, n), 1, a.integer("ack-every", 50));
     hub.ackIntervalMs = a.lng("ack-interval-ms", 1000);
     ledger = new RoomLedger(rooms, members);
+    int readEvery = a.integer("read-every", 10);
+    if (receipts) {
+      receiptLedger = new ReceiptLedger(rooms, members);
+      hub.readEvery = readEvery;
+      res.put("receipts", true).put("read_every", readEvery);
+    }
     roomNames = new String[rooms];
     for (int k = 0; k < rooms; k++) {
       roomNames[k] = "room" + k;
@@ -101,6 +131,11 @@ final class RoomRun {
           res.line("load", String.format(Locale.ROOT, "%d room(s) of %d members (%s users online, each in one room), "
               + "%d sender(s) per room, %s room msg/s in all for %.0f s (after %.0f s warm-up), body %d bytes", rooms, members,
               Result.n(n), senders, Result.rate(rate), duration, warmup, size));
+          if (receipts) {
+            res.line("receipts", String.format(Locale.ROOT, "every send asks for a delivered receipt (%d due per message); "
+                + "%s", members - 1, readEvery > 0 ? "each member, after an ack, reads its room up to its newest message "
+                + "once " + readEvery + " came since its last read (" + (members - 1) + " read receipts each)" : "no reads"));
+          }
           report(res, quietPhase(rate, warmup, duration, drain));
         }
       }
@@ -135,6 +170,9 @@ final class RoomRun {
           ledger.onAccepted(indexOf(room), roomSeq);
         }
       };
+      if (receipts) {
+        hub.onReceipt = receiptHook();
+      }
       return hub.wsUsers("u", n);
     });
     loop.awaitQuietly(() -> WsUser.connectAll(users, clients, new long[] {port}, window, 10_000), 120_000);
@@ -156,6 +194,44 @@ final class RoomRun {
     }
     loop.call(hub::startAckSweeper);
     return true;
+  }
+
+  /** Receipts and the frames that name their messages, into the receipt ledger (users are u0, u1, ...). */
+  private Hub.ReceiptHook receiptHook() {
+    return new Hub.ReceiptHook() {
+      @Override
+      public void copy(String room, String msgId, long roomSeq) {
+        receiptLedger.onMessage(indexOf(room), msgId, roomSeq);
+      }
+
+      @Override
+      public void accepted(int sender, String msgId, long roomSeq) {
+        receiptLedger.onAccepted(sender, msgId, roomSeq);
+      }
+
+      @Override
+      public void delivered(int receiver, String room, String by, String upTo) {
+        receiptLedger.onDelivered(receiver, indexOf(room), userIndex(by), upTo);
+      }
+
+      @Override
+      public void read(int receiver, String room, String by, String upTo) {
+        receiptLedger.onRead(receiver, indexOf(room), userIndex(by), upTo);
+      }
+
+      @Override
+      public void readSent(int reader, String upTo) {
+        receiptLedger.onReadSent(reader, upTo);
+      }
+    };
+  }
+
+  private static int userIndex(String user) {
+    try {
+      return user != null && user.startsWith("u") ? Integer.parseInt(user.substring(1)) : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   private int indexOf(String room) {
@@ -264,7 +340,8 @@ final class RoomRun {
 
   /** Copies still owed for what was accepted, or sends not yet answered. */
   private boolean drained() {
-    return ledger.distinct >= ledger.expected() && hub.unanswered() <= 0;
+    return ledger.distinct >= ledger.expected() && hub.unanswered() <= 0
+        && (receiptLedger == null || receiptLedger.complete());
   }
 
   Step quietPhase(double rate, double warmup, double seconds, double drainSeconds) {
@@ -277,7 +354,8 @@ final class RoomRun {
     long measureNs = (long) (seconds * 1e9);
     long[] before = loop.call(() -> new long[] {hub.sent, ledger.expected(), ledger.distinct, ledger.duplicates,
         ledger.outOfOrder, hub.rejected, hub.sendSkipped, hub.closedUnexpectedly, hub.seqGaps,
-        ledger.foreign + hub.tracker.foreign, ledger.lost(), hub.tracker.duplicates});
+        ledger.foreign + hub.tracker.foreign, ledger.lost(), hub.tracker.duplicates, hub.otherErrors});
+    ReceiptLedger.Counts r0 = receipts ? loop.call(receiptLedger::counts) : null;
     long start = loop.call(() -> {
       long s = Token.now() + 2_000_000L;
       hub.tracker.resetHistograms(s + warmNs, s + warmNs + measureNs);
@@ -292,7 +370,9 @@ final class RoomRun {
     Loop.sleepUntil(start + warmNs);
     ProcStats.Cpu cpu0 = ProcStats.Cpu.take(pid);
     long deliveredAtCpu0 = loop.call(() -> ledger.distinct);
+    long receiptsAtCpu0 = receipts ? loop.call(() -> receiptLedger.deliveredDistinct + receiptLedger.readsDistinct) : 0;
     Loop.sleepUntil(start + warmNs + measureNs);
+    long receiptsAtWindowEnd = receipts ? loop.call(() -> receiptLedger.deliveredDistinct + receiptLedger.readsDistinct) : 0;
     loop.waitFor(() -> g >= gEnd, 10_000);
     loop.run(this::stopSending);
     long drainStart = System.nanoTime();
@@ -304,11 +384,18 @@ final class RoomRun {
       long accepted = (ledger.expected() - before[1]) / members;
       // Duplicates by either count: a roomSeq twice for a member, or a sender's token twice.
       long dups = Math.max(ledger.duplicates - before[3], t.duplicates - before[11]);
+      Receipts rc = null;
+      if (receipts) {
+        ReceiptLedger.Counts c = receiptLedger.counts();
+        long now = receiptLedger.deliveredDistinct + receiptLedger.readsDistinct;
+        rc = new Receipts(c.since(r0), receiptsAtWindowEnd - receiptsAtCpu0, now - receiptsAtCpu0,
+            hub.otherErrors - before[12]);
+      }
       return new Step(rate, seconds, hub.sent - before[0], accepted, ledger.distinct - before[2], t.receivedInWindow,
           Math.max(0, ledger.lost() - before[10]), dups, ledger.outOfOrder - before[4], hub.rejected - before[5],
           hub.unanswered(), hub.sendSkipped - before[6], hub.closedUnexpectedly - before[7], hub.seqGaps - before[8],
           ledger.foreign + t.foreign - before[9], late, drained, t.latency.copy(), t.acceptLatency.copy(), cpu0, cpu1,
-          ledger.distinct - deliveredAtCpu0);
+          ledger.distinct - deliveredAtCpu0, rc);
     });
   }
 
@@ -344,13 +431,58 @@ final class RoomRun {
     if (st.delivered() == 0) {
       res.fail("nothing was delivered");
     }
-    if (!st.clean()) {
+    if (st.lost() + st.duplicates() + st.outOfOrder() + st.rejected() + st.closed() + st.skipped() > 0) {
       res.fail("lost " + st.lost() + ", duplicates " + st.duplicates() + ", out of order " + st.outOfOrder()
           + ", rejected " + st.rejected() + ", disconnects " + st.closed() + ", not sent " + st.skipped());
     }
     if (unexpected > 0 || st.foreign() > 0) {
       res.fail(unexpected + " unexpected roomSeqs, " + st.foreign() + " foreign deliveries");
     }
+    if (st.receipts() != null) {
+      reportReceipts(res, st);
+    }
+  }
+
+  /** The receipt lines, figures and failures of a step run with {@code --receipts}. */
+  private void reportReceipts(Result res, Step st) {
+    Receipts r = st.receipts();
+    ReceiptLedger.Counts c = r.counts();
+    double perSecond = r.framesInWindow() / st.seconds();
+    double cpu = st.cpu1().server() - st.cpu0().server();
+    double perFrame = cpu * 1e6 / Math.max(1, st.deliveredInCpuWindow() + r.framesInCpuWindow());
+    res.put("delivered_receipts_due", c.deliveredDue()).put("delivered_receipts", c.delivered())
+        .put("delivered_receipts_lost", c.deliveredLost()).put("delivered_receipts_duplicates", c.deliveredDuplicates())
+        .put("reads_sent", c.readsSent()).put("read_receipts_due", c.readsDue()).put("read_receipts", c.reads())
+        .put("read_receipts_lost", c.readsLost()).put("read_receipts_duplicates", c.readsDuplicates())
+        .put("receipts_foreign", c.foreign()).put("reads_refused", r.refusedReads())
+        .put("receipts_per_s", Result.round(perSecond)).put("server_cpu_us_per_frame_out", Result.round(perFrame));
+    res.line("delivered receipts", String.format(Locale.ROOT, "%s of %s due (lost %d, doubled %d)", Result.n(c.delivered()),
+        Result.n(c.deliveredDue()), c.deliveredLost(), c.deliveredDuplicates()));
+    res.line("read receipts", String.format(Locale.ROOT, "%s of %s due from %s reads sent (lost %d, doubled %d, reads "
+        + "refused %d)", Result.n(c.reads()), Result.n(c.readsDue()), Result.n(c.readsSent()), c.readsLost(),
+        c.readsDuplicates(), r.refusedReads()));
+    res.line("receipts/s", Result.rate(perSecond) + " receipt frames/s received during the measured window (both kinds; "
+        + Result.n(c.foreign()) + " foreign)");
+    res.line("server cpu per frame out", Result.f(perFrame) + " us per member copy or receipt ("
+        + Result.n(st.deliveredInCpuWindow()) + " copies + " + Result.n(r.framesInCpuWindow()) + " receipts)");
+    res.line("room receipts", String.format(Locale.ROOT, "rooms=%d members=%d in=%s/s copies=%s/s receipts=%s/s "
+        + "cpu_us_per_delivery=%s cpu_us_per_frame=%s lost=%d dup=%d", rooms, members, Result.rate(st.rate()),
+        Result.rate(st.perSecond()), Result.rate(perSecond), Result.f(st.cpuMicrosPerDelivery()), Result.f(perFrame),
+        c.deliveredLost() + c.readsLost(), c.deliveredDuplicates() + c.readsDuplicates()));
+    if (!r.clean()) {
+      res.fail("receipts: delivered lost " + c.deliveredLost() + ", doubled " + c.deliveredDuplicates() + "; read lost "
+          + c.readsLost() + ", doubled " + c.readsDuplicates() + "; foreign " + c.foreign() + "; reads refused "
+          + r.refusedReads() + (r.refusedReads() > 0 ? " (last code " + loop.call(this::lastError) + ")" : ""));
+    }
+  }
+
+  private String lastError() {
+    for (WsUser u : users) {
+      if (u.lastError != null) {
+        return u.lastError;
+      }
+    }
+    return "none";
   }
 
   private void findMax(Result res, double start, double warmup, double drain) {
@@ -374,6 +506,9 @@ final class RoomRun {
       res.put("max_rate", best.rate()).put("delivered_per_s", Result.round(best.perSecond())).put("lost", best.lost());
       res.latency("latency at max rate", "latency", best.latency());
       res.cpu(best.cpu0(), best.cpu1(), best.deliveredInCpuWindow(), "delivery");
+      if (best.receipts() != null) {
+        reportReceipts(res, best);
+      }
       res.line("max rate", Result.rate(best.rate()) + " room msg/s in, " + Result.rate(best.perSecond())
           + " deliveries/s out, with p99 < " + Result.f(limitMs) + " ms and nothing lost" + search.bounds(" msg/s"));
       res.line("rooms", String.format(Locale.ROOT, "rooms=%d members=%d senders=%d max_in=%s/s out=%s/s p99_ms=%s "

@@ -101,6 +101,20 @@ final class Scan {
     return e < 0 ? null : new String(b, s, e - s, StandardCharsets.UTF_8);
   }
 
+  /** Whether the string value of {@code key} is exactly {@code value} (given as {@link #key}-free ASCII bytes). */
+  static boolean stringIs(byte[] b, int len, byte[] key, byte[] value) {
+    int s = stringStart(b, len, key);
+    if (s < 0 || s + value.length >= len || b[s + value.length] != '"') {
+      return false;
+    }
+    for (int k = 0; k < value.length; k++) {
+      if (b[s + k] != value[k]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The first byte of the string value of {@code "type"}, or 0. */
   static byte typeInitial(byte[] b, int len, byte[] typeKey) {
     int s = stringStart(b, len, typeKey);

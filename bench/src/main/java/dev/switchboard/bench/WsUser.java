@@ -7,6 +7,7 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.http.WebSocketFrame;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /** A user on a Switchboard {@code switchboard.v1} WebSocket. */
@@ -21,6 +22,11 @@ final class WsUser implements Conn {
   private static final byte[] CODE = Scan.key("code");
   private static final byte[] ROOM = Scan.key("room");
   private static final byte[] ROOM_SEQ = Scan.key("roomSeq");
+  private static final byte[] MSG_ID = Scan.key("msgId");
+  private static final byte[] BY = Scan.key("by");
+  private static final byte[] UP_TO = Scan.key("upTo");
+  private static final byte[] DELIVERED = "delivered".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] READ = "read".getBytes(StandardCharsets.US_ASCII);
 
   final int idx;
   final String name;
@@ -48,6 +54,10 @@ final class WsUser implements Conn {
   long acceptedOwn;
   long rejectedOwn;
   String rejectCode;
+  /** With receipts: the newest room message this user got, and room messages since its last read. */
+  private String newestRoom;
+  private String newestRoomMsgId;
+  private int roomSinceRead;
 
   WsUser(Hub hub, int idx, String name) {
     this.hub = hub;
@@ -158,7 +168,7 @@ final class WsUser implements Conn {
     sb.append("{\"type\":\"send\",\"id\":\"").append(Long.toString(seq, 36)).append('-').append(Long.toString(intended, 36))
         .append("\",\"room\":\"").append(room).append("\",\"body\":\"");
     hub.tracker.token.append(sb, idx, seq, intended);
-    sb.append("\"}");
+    sb.append(hub.onReceipt != null ? "\",\"receipt\":true}" : "\"}");
     ws.writeTextMessage(sb.toString());
     sentPerPeer[0]++;
     hub.sent++;
@@ -196,7 +206,18 @@ final class WsUser implements Conn {
       }
       case 'e' -> onError(b, len);
       case 'g' -> hub.gapFrames++;
-      case 'r' -> onRoomEvent(b, len);
+      case 'r' -> {
+        if (Scan.stringIs(b, len, TYPE, READ)) {
+          onReceipt(b, len, false);
+        } else {
+          onRoomEvent(b, len);
+        }
+      }
+      case 'd' -> {
+        if (Scan.stringIs(b, len, TYPE, DELIVERED)) {
+          onReceipt(b, len, true);
+        }
+      }
       default -> {
         // pong and anything newer: ignored
       }
@@ -207,7 +228,15 @@ final class WsUser implements Conn {
     hub.messagesTotal++;
     advanceSeq(b, len);
     if (hub.onRoom != null) {
-      hub.onRoom.delivered(idx, Scan.string(b, len, ROOM), Scan.number(b, len, ROOM_SEQ, -1));
+      String room = Scan.string(b, len, ROOM);
+      long roomSeq = Scan.number(b, len, ROOM_SEQ, -1);
+      hub.onRoom.delivered(idx, room, roomSeq);
+      if (hub.onReceipt != null && room != null) {
+        newestRoom = room;
+        newestRoomMsgId = Scan.string(b, len, MSG_ID);
+        roomSinceRead++;
+        hub.onReceipt.copy(room, newestRoomMsgId, roomSeq);
+      }
     }
     int s = Scan.stringStart(b, len, BODY);
     if (s >= 0) {
@@ -251,6 +280,24 @@ final class WsUser implements Conn {
     }
   }
 
+  /** A delivered or read receipt: stored in this user's inbox, so it takes a seq and is acked like a message. */
+  private void onReceipt(byte[] b, int len, boolean delivered) {
+    advanceSeq(b, len);
+    if (hub.onReceipt != null) {
+      String room = Scan.string(b, len, ROOM);
+      String by = Scan.string(b, len, BY);
+      String upTo = Scan.string(b, len, UP_TO);
+      if (delivered) {
+        hub.onReceipt.delivered(idx, room, by, upTo);
+      } else {
+        hub.onReceipt.read(idx, room, by, upTo);
+      }
+    }
+    if (lastSeq - ackedSeq >= hub.ackEvery) {
+      flushAck();
+    }
+  }
+
   /** A protocol ping: activity for the server's idle timeout while a run sends this user nothing. */
   void ping() {
     if (open) {
@@ -264,7 +311,19 @@ final class WsUser implements Conn {
       ackedSeq = lastSeq;
       ws.writeTextMessage("{\"type\":\"ack\",\"seq\":" + lastSeq + "}");
       hub.acksSent++;
+      maybeRead();
     }
+  }
+
+  /** With receipts, after an ack: a room read up to the newest room message, once enough came since the last read. */
+  private void maybeRead() {
+    if (closing || hub.onReceipt == null || hub.readEvery <= 0 || roomSinceRead < hub.readEvery || newestRoomMsgId == null) {
+      return;
+    }
+    roomSinceRead = 0;
+    ws.writeTextMessage("{\"type\":\"read\",\"room\":\"" + newestRoom + "\",\"upTo\":\"" + newestRoomMsgId + "\"}");
+    hub.readsSent++;
+    hub.onReceipt.readSent(idx, newestRoomMsgId);
   }
 
   private void onAccepted(byte[] b, int len) {
@@ -278,7 +337,11 @@ final class WsUser implements Conn {
     if (hub.onRoom != null) {
       String room = Scan.string(b, len, ROOM);
       if (room != null) {
-        hub.onRoom.accepted(room, Scan.number(b, len, ROOM_SEQ, -1));
+        long roomSeq = Scan.number(b, len, ROOM_SEQ, -1);
+        hub.onRoom.accepted(room, roomSeq);
+        if (hub.onReceipt != null) {
+          hub.onReceipt.accepted(idx, Scan.string(b, len, MSG_ID), roomSeq);
+        }
       }
     }
   }
