@@ -96,6 +96,8 @@ public final class LogInboxStore implements InboxStore {
    * the window before it has its keys left unread, as no later send can match them.
    */
   private final LongSupplier clock;
+  /** False only in tests that open one log both ways: the start then reads every summary, never a ledger. */
+  private boolean ledgers = true;
 
   public LogInboxStore(Vertx vertx, InboxConfig config) {
     this(vertx, config, SystemLogFiles.INSTANCE);
@@ -140,6 +142,11 @@ public final class LogInboxStore implements InboxStore {
     return indexing;
   }
 
+  /** Makes the start read every sealed segment's summary instead of taking counts from ledgers; call before {@link #open}. */
+  void withoutLedgers() {
+    ledgers = false;
+  }
+
   /** Holds the background check of sealed segments back until {@code gate} completes; call before {@link #open}. */
   void holdBackgroundCheck(Future<Void> gate) {
     checkGate = gate;
@@ -168,7 +175,7 @@ public final class LogInboxStore implements InboxStore {
   @Override
   public Future<Void> open() {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
-    log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
+    log = new LogSegments(dir, files, "FULL".equals(config.synchronous()), ledgers);
     keys = new KeyPositions(config.idempotencyWindowMillis());
     damage = new SegmentDamage(files);
     pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024, damage);
@@ -272,6 +279,22 @@ public final class LogInboxStore implements InboxStore {
       segment.newestMessage = Math.max(segment.newestMessage, times.newestMessage());
       segment.newestKey = Math.max(segment.newestKey, times.newestKey());
       segment.opened = Math.min(segment.opened, times.opened());
+    }
+
+    @Override
+    public void sealedRuns(List<LogSegments.SealedRun> runs) {
+      for (LogSegments.SealedRun run : runs) {
+        if (run.count() == 0) {
+          // Messages only in segments deleted since: the newest checkpoint holds this inbox's head already.
+          UserLog inbox = inboxes.get(run.user());
+          if (inbox != null) {
+            inbox.advanceTo(run.lastSeq());
+          }
+          continue;
+        }
+        inboxes.computeIfAbsent(run.user(), u -> new UserLog())
+            .addSealedRun(run.count(), run.firstSeq(), run.lastSeq(), run.from(), run.to());
+      }
     }
 
     @Override

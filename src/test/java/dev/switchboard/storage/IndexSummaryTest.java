@@ -83,7 +83,7 @@ class IndexSummaryTest extends LogTestSupport {
   }
 
   @Test
-  @DisplayName("a start over many sealed segments reads each index's header and summary, the heads of the newest only, and keys only while they may be in the window: far less than the messages sections, which reads then fetch page by page")
+  @DisplayName("a start over many sealed segments reads each index's header, the summary of the oldest, the heads and ledger of the newest only, and keys only while they may be in the window: far less than the messages sections, which reads then fetch page by page")
   void startReadsSummariesOnly() throws Exception {
     InboxConfig config = config(16 * 1024);
     Written written = new Written(new HashMap<>(), new ArrayList<>());
@@ -121,11 +121,13 @@ class IndexSummaryTest extends LogTestSupport {
       for (Path index : indexes) {
         SegmentIndex.Header h = headers.get(index);
         boolean keys = h.keyCount() > 0 && h.times().newestKey() >= keysNotBefore;
-        // The header, then the summary; heads and cursors only of the newest sealed segment; the keys (and the
-        // state before them) only if they may be in the window.
+        // Every header; the summary only of the oldest (the ledgers' chain starts there); heads, cursors and the
+        // ledger only of the newest sealed segment; the keys only if they may be in the window.
         boolean newest = index.equals(indexes.get(indexes.size() - 1));
-        assertEquals(keys ? h.messagesAt() : newest ? h.keysAt() : h.stateAt(), counting.bytesRead(index),
-            index + " read at start");
+        boolean oldest = index.equals(indexes.get(0));
+        long expected = SegmentIndex.HEADER + (oldest ? h.stateAt() : 0) + (keys ? h.pagesAt() - h.keysAt() : 0)
+            + (newest ? h.keysAt() - h.stateAt() + h.messagesAt() - h.ledgerAt() : 0);
+        assertEquals(expected, counting.bytesRead(index), index + " read at start");
         withKeys += keys ? 1 : 0;
         withoutKeys += !keys && h.keyCount() > 0 ? 1 : 0;
         read += counting.bytesRead(index);
