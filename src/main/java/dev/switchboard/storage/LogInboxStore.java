@@ -132,6 +132,18 @@ public final class LogInboxStore implements InboxStore {
     return n;
   }
 
+  /** Segments the open took through ledgers, without reading their index's summary. */
+  int openedByLedger() {
+    return log.openedByLedger();
+  }
+
+  /** Every inbox's head and stored count, for tests comparing two starts of one log. */
+  Future<Map<String, InboxHead>> inboxHeads() {
+    Map<String, InboxHead> heads = new HashMap<>();
+    inboxes.forEach((user, inbox) -> heads.put(user, inbox.head()));
+    return Future.succeededFuture(heads);
+  }
+
   /** How many sealed segments' indexes reads have searched so far (one binary search each). */
   long indexSearches() {
     return indexSearches.get();

@@ -199,6 +199,8 @@ final class LogSegments {
   private boolean newestUnsure;
   /** Segments the last {@link #open} took from their index instead of reading their records. */
   private int openedByIndex;
+  /** Of those, the segments taken through ledgers, without reading their index's summary. */
+  private int openedByLedger;
   /** Segments the last {@link #open} took from their index without reading a byte of them: to check later. */
   private final List<Segment> unread = new ArrayList<>();
   /** Why writes stopped (a failed sync), or null while the log takes writes. */
@@ -602,6 +604,7 @@ final class LogSegments {
           + " Move the index out of " + dir + " and start again to read the segment's records");
     }
     openedByIndex++;
+    openedByLedger++;
     segment.indexed = true;
     segment.indexCrc = h.segmentCrc();
     segment.messages = part.messages();
@@ -639,6 +642,11 @@ final class LogSegments {
   /** How many segments the open took from their index (the others' records were read). */
   int openedByIndex() {
     return openedByIndex;
+  }
+
+  /** How many segments the open took through ledgers. */
+  int openedByLedger() {
+    return openedByLedger;
   }
 
   /** The sealed segments the open took from their index without reading them, oldest first. */

@@ -1,0 +1,202 @@
+package dev.switchboard.storage;
+
+import dev.switchboard.bus.AppendRequest;
+import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Index format v5: a start takes the sealed segments a ledger chain covers from two ledgers, one
+ * summary and the newest state; the state it builds is the one a start reading every summary builds,
+ * and what it reads does not grow with the number of sealed segments.
+ */
+class LedgerStartTest extends LogTestSupport {
+
+  private static final int USERS = 30;
+
+  private static String user(int i) {
+    return "user-" + i;
+  }
+
+  private LogInboxStore open(Path dir, long segmentBytes, boolean ledgers, LogFiles files) throws Exception {
+    LogInboxStore store = new LogInboxStore(vertx, config(dir, segmentBytes, false), files, TEST_CLOCK);
+    if (!ledgers) {
+      store.withoutLedgers();
+    }
+    await(store::open);
+    return store;
+  }
+
+  private static List<Path> files(Path dir, String suffix) throws IOException {
+    try (Stream<Path> files = Files.list(dir.resolve("log"))) {
+      return files.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().toList();
+    }
+  }
+
+  /** Heads, stored counts and every inbox read whole: what two starts of one log must agree on. */
+  private void sameState(LogInboxStore fast, LogInboxStore slow, long now, String where) throws Exception {
+    Map<String, InboxHead> heads = await(fast::inboxHeads);
+    assertEquals(await(slow::inboxHeads), heads, where + ": heads and stored counts");
+    for (String user : heads.keySet()) {
+      InboxPage a = await(() -> fast.read(user, 0, 1_000_000, now));
+      InboxPage b = await(() -> slow.read(user, 0, 1_000_000, now));
+      assertEquals(b, a, where + ": " + user + " read whole");
+      long middle = a.messages().isEmpty() ? 0 : a.messages().get(a.messages().size() / 2).seq();
+      assertEquals(await(() -> slow.read(user, middle, 7, now)), await(() -> fast.read(user, middle, 7, now)),
+          where + ": " + user + " read from " + middle);
+    }
+  }
+
+  @Test
+  @DisplayName("a log of tiny segments, many users, acks, purges of old segments and restarts: a start through ledgers builds the very state a start reading every summary builds, and both stores answer alike afterwards")
+  void ledgerStartMatchesSummaries() throws Exception {
+    Path fastDir = dataDir.resolve("fast");
+    Path slowDir = dataDir.resolve("slow");
+    Random random = new Random(18);
+    long now = 1_000;
+    int ids = 0;
+    int byLedger = 0;
+    LogInboxStore fast = open(fastDir, 700, true, SystemLogFiles.INSTANCE);
+    LogInboxStore slow = open(slowDir, 700, false, SystemLogFiles.INSTANCE);
+    try {
+      for (int round = 0; round < 24; round++) {
+        LogInboxStore f = fast;
+        LogInboxStore s = slow;
+        for (int i = 0; i < 40; i++) {
+          List<AppendRequest.Recipient> to = new ArrayList<>();
+          int first = random.nextInt(USERS);
+          for (int r = 0; r < 1 + random.nextInt(3); r++) {
+            String u = user((first + r * 7) % USERS);
+            to.add(new AppendRequest.Recipient(u, "m" + ids + "-" + u));
+          }
+          AppendRequest request = new AppendRequest("alice", "b" + ids + "x".repeat(random.nextInt(40)), now,
+              random.nextInt(4) == 0 ? "k" + ids : null, to);
+          ids++;
+          long at = now;
+          List<CursorUpdate> acks = random.nextInt(5) == 0
+              ? List.of(new CursorUpdate(user(random.nextInt(USERS)), "phone", random.nextInt(5))) : List.of();
+          List<AppendResult> a = await(() -> f.append(List.of(request), acks, at));
+          assertEquals(await(() -> s.append(List.of(request), acks, at)), a, "round " + round + ": append");
+          now += 1_000 + random.nextInt(60_000);
+        }
+        long at = now;
+        assertEquals(await(() -> s.purge(at)), await(() -> f.purge(at)), "round " + round + ": purge");
+        if (round % 3 == 2) {
+          await(fast::close);
+          await(slow::close);
+          fast = open(fastDir, 700, true, SystemLogFiles.INSTANCE);
+          slow = open(slowDir, 700, false, SystemLogFiles.INSTANCE);
+          assertEquals(0, slow.openedByLedger(), "the slow store reads every summary");
+          assertEquals(slow.openedByIndex(), fast.openedByIndex(), "round " + round + ": segments through their index");
+          byLedger += fast.openedByLedger() > 1 ? 1 : 0;
+          sameState(fast, slow, now, "round " + round);
+        }
+      }
+      assertTrue(byLedger >= 6, "most restarts went through ledgers: " + byLedger);
+      assertTrue(files(fastDir, ".log").size() >= 10, "many sealed segments: " + files(fastDir, ".log"));
+      assertTrue(files(fastDir, ".log").get(0).getFileName().toString().compareTo("00000000000000000000.log") > 0,
+          "old segments were purged");
+    } finally {
+      LogInboxStore f = fast;
+      LogInboxStore s = slow;
+      await(f::close);
+      await(s::close);
+    }
+    // The same files, opened both ways.
+    Path copy = dataDir.resolve("copy");
+    copyLog(fastDir, copy);
+    LogInboxStore a = open(fastDir, 700, true, SystemLogFiles.INSTANCE);
+    LogInboxStore b = open(copy, 700, false, SystemLogFiles.INSTANCE);
+    try {
+      assertTrue(a.openedByLedger() > 1, "through ledgers: " + a.openedByLedger());
+      sameState(a, b, now, "one log opened both ways");
+    } finally {
+      await(a::close);
+      await(b::close);
+    }
+  }
+
+  /** Writes {@code rounds} rounds of one message to every user, segments of {@code segmentBytes}; returns when it ended. */
+  private long fill(Path dir, long segmentBytes, int rounds) throws Exception {
+    LogInboxStore store = open(dir, segmentBytes, true, SystemLogFiles.INSTANCE);
+    long now = 1_000;
+    try {
+      for (int round = 0; round < rounds; round++) {
+        List<AppendRequest> batch = new ArrayList<>();
+        for (int u = 0; u < USERS; u++) {
+          batch.add(new AppendRequest("alice", "r" + round + "-" + u, now, null,
+              List.of(new AppendRequest.Recipient(user(u), "m" + round + "-" + u))));
+        }
+        long at = now;
+        await(() -> store.append(batch, List.of(), at));
+        now += 10;
+      }
+    } finally {
+      await(store::close);
+    }
+    return now;
+  }
+
+  /** Bytes a start read from index files, less the header every sealed segment's index gives. */
+  private long indexBytesReadAtStart(Path dir, long segmentBytes, long now, String where) throws Exception {
+    CountingLogFiles counting = new CountingLogFiles();
+    LogInboxStore store = new LogInboxStore(vertx, config(dir, segmentBytes, false), counting, () -> now);
+    io.vertx.core.Promise<Void> gate = io.vertx.core.Promise.promise();
+    store.holdBackgroundCheck(gate.future());
+    await(store::open);
+    List<Path> indexes = files(dir, SegmentIndex.SUFFIX);
+    long read = 0;
+    try {
+      assertEquals(indexes.size(), store.openedByLedger(), where + ": every sealed segment through ledgers");
+      for (Path index : indexes) {
+        read += counting.bytesRead(index) - SegmentIndex.HEADER;
+      }
+    } finally {
+      gate.complete();
+      await(store::close);
+    }
+    Path copy = dataDir.resolve(where + "-copy");
+    copyLog(dir, copy);
+    LogInboxStore a = open(dir, segmentBytes, true, SystemLogFiles.INSTANCE);
+    LogInboxStore b = open(copy, segmentBytes, false, SystemLogFiles.INSTANCE);
+    try {
+      sameState(a, b, now, where);
+    } finally {
+      await(a::close);
+      await(b::close);
+    }
+    return read;
+  }
+
+  @Test
+  @DisplayName("with the same users in every segment, a start over 40 sealed segments reads no more of the indexes than one over 4, headers aside, and builds the state a start reading every summary builds")
+  void startReadsDoNotGrowWithSegments() throws Exception {
+    Path few = dataDir.resolve("few");
+    Path many = dataDir.resolve("many");
+    // One round (a message to each user) is one commit; a segment holds about one round.
+    long endFew = fill(few, 1500, 5);
+    long endMany = fill(many, 1500, 41);
+    int sealedFew = files(few, SegmentIndex.SUFFIX).size();
+    int sealedMany = files(many, SegmentIndex.SUFFIX).size();
+    assertTrue(sealedFew >= 3 && sealedFew <= 6, "a few sealed segments: " + sealedFew);
+    assertTrue(sealedMany >= 35, "many sealed segments: " + sealedMany);
+    long readFew = indexBytesReadAtStart(few, 1500, endFew, "few");
+    long readMany = indexBytesReadAtStart(many, 1500, endMany, "many");
+    assertTrue(Math.abs(readMany - readFew) < 256, "bytes of index read at start, headers aside: " + readFew
+        + " over " + sealedFew + " sealed segments, " + readMany + " over " + sealedMany);
+  }
+}
