@@ -25,13 +25,13 @@ import java.util.zip.CRC32C;
  * not used, and the segment is read record by record instead, as it would be without an index.
  *
  * <pre>
- * header (72 bytes): "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
+ * header (92 bytes): "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
  *            newestMessage:int64 newestKey:int64 opened:int64 summaryBytes:int32 stateBytes:int32
- *            keyCount:int32 messageCount:int32 headerCrc:int32 (CRC-32C of the 68 bytes before it)
+ *            keyCount:int32 messageCount:int32 ledgerBytes:int32 origin:int64 chain:int64
+ *            headerCrc:int32 (CRC-32C of the 88 bytes before it)
  * summary (summaryBytes):
  *   users:     count:int32, each a string (length:int32, UTF-8): the users with messages in the segment
  *   summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
- *   pages:     one crc32c:int32 per {@link #PAGE_BYTES} of the messages section (the last page may be shorter)
  * summaryCrc:int32 of the header and the summary
  * state (stateBytes): the segment's checkpoint heads and the highest cursor of each device in it
  *   heads:     count:int32, each user (a string) lastSeq:int64
@@ -39,19 +39,25 @@ import java.util.zip.CRC32C;
  * stateCrc:int32 of the state
  * keys:      keyCount times position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
  * keysCrc:int32 of the keys
+ * pages:     one crc32c:int32 per {@link #PAGE_BYTES} of the messages section (the last page may be shorter)
+ * pagesCrc:int32 of the pages
+ * ledger (ledgerBytes): {@link Ledger}, the sums of the summaries from segment origin up to this one
+ * ledgerCrc:int32 of the ledger
  * messages:  messageCount times userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
  *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq; crc is
  *           {@link LogEntries#messageCrc} of the message's entry (and of the entry holding its body)
  * </pre>
  *
- * A start reads the header and the summary (the state only of the newest sealed segment, as every
- * checkpoint holds every inbox's head and every cursor at least as high as any before it; the keys
- * only while they may still be inside the idempotency window), never the messages section: reads
- * fetch its pages on demand through {@link IndexPages}, each checked against its CRC-32C from the
- * summary. A user is its number in the
- * users table; a hash collision between two users is told apart by it. The per-message CRC lets a read
- * through the index refuse damaged bytes before the whole segment was checked against {@code segmentCrc}
- * (a start may trust the index and check the segment later).
+ * A start reads the header of every sealed segment's index; when the newest sealed one's ledger
+ * chain covers the segments as they are ({@link Ledger}), only the ledgers of the oldest and newest,
+ * the oldest's summary, the newest's state and the keys still inside the idempotency window; else
+ * every summary (the state only of the newest sealed segment, as every checkpoint holds every inbox's
+ * head and every cursor at least as high as any before it). Never the messages section: reads fetch
+ * its pages on demand through {@link IndexPages}, each checked against its CRC-32C from the page
+ * section, which the segment's first read loads. A user is its number in the users table; a hash
+ * collision between two users is told apart by it. The per-message CRC lets a read through the index
+ * refuse damaged bytes before the whole segment was checked against {@code segmentCrc} (a start may
+ * trust the index and check the segment later).
  */
 final class SegmentIndex {
 

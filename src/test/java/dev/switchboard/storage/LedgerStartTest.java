@@ -199,4 +199,128 @@ class LedgerStartTest extends LogTestSupport {
     assertTrue(Math.abs(readMany - readFew) < 256, "bytes of index read at start, headers aside: " + readFew
         + " over " + sealedFew + " sealed segments, " + readMany + " over " + sealedMany);
   }
+
+  private static SegmentIndex.Header header(Path index) throws IOException {
+    String[] why = new String[1];
+    SegmentIndex.Header header = SegmentIndex.Header.of(java.nio.ByteBuffer.wrap(Files.readAllBytes(index)), why);
+    assertTrue(header != null, index + ": " + why[0]);
+    return header;
+  }
+
+  /** Opens {@code dir} (through ledgers if it can) and a copy of it read through every summary, and compares them. */
+  private LogInboxStore openAndCompare(Path dir, long now, String where) throws Exception {
+    Path copy = dataDir.resolve(where + "-copy");
+    copyLog(dir, copy);
+    LogInboxStore slow = open(copy, 1500, false, SystemLogFiles.INSTANCE);
+    LogInboxStore store = open(dir, 1500, true, SystemLogFiles.INSTANCE);
+    try {
+      sameState(store, slow, now, where);
+    } finally {
+      await(slow::close);
+    }
+    return store;
+  }
+
+  @Test
+  @DisplayName("a newest ledger that fails its CRC-32C: a WARN names the file, the start reads every summary with nothing lost, and the next segment sealed starts the ledgers again")
+  void damagedLedger() throws Exception {
+    Path dir = dataDir.resolve("log-a");
+    long now = fill(dir, 1500, 12);
+    List<Path> indexes = files(dir, SegmentIndex.SUFFIX);
+    Path newest = indexes.get(indexes.size() - 1);
+    SegmentIndex.Header h = header(newest);
+    flipByte(newest, h.ledgerAt() + h.ledgerBytes() / 2);
+    LogInboxStore[] opened = new LogInboxStore[1];
+    List<ch.qos.logback.classic.spi.ILoggingEvent> events = logged(() -> opened[0] = openAndCompare(dir, now, "damaged"));
+    LogInboxStore store = opened[0];
+    try {
+      assertEquals(0, store.openedByLedger(), "every summary read");
+      assertEquals(indexes.size(), store.openedByIndex(), "every index still used");
+      assertTrue(events.stream().anyMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN
+          && e.getFormattedMessage().contains(newest.toString()) && e.getFormattedMessage().contains("ledger")),
+          "a WARN names the damaged ledger's file");
+      for (int u = 0; u < USERS; u++) {
+        assertEquals(13, append(store, user(u), "after", now), user(u) + ": no seq handed out twice");
+      }
+      // Rolls the segment holding the damaged ledger's successor: sealed with a ledger computed from the summaries.
+      fillMore(store, now + 1, 3);
+    } finally {
+      await(store::close);
+    }
+    LogInboxStore again = openAndCompare(dir, now + 100, "after-damage");
+    try {
+      assertTrue(again.openedByLedger() > 1, "through ledgers again: " + again.openedByLedger());
+    } finally {
+      await(again::close);
+    }
+  }
+
+  private void fillMore(LogInboxStore store, long now, int rounds) throws Exception {
+    for (int round = 0; round < rounds; round++) {
+      List<AppendRequest> batch = new ArrayList<>();
+      for (int u = 0; u < USERS; u++) {
+        batch.add(new AppendRequest("alice", "more" + round + "-" + u, now, null,
+            List.of(new AppendRequest.Recipient(user(u), "more" + round + "-" + u))));
+      }
+      await(() -> store.append(batch, List.of(), now));
+    }
+    await(store::indexesWritten);
+  }
+
+  @Test
+  @DisplayName("a flipped byte in an index's page CRC-32Cs (which no start reads): the first read through that segment fails as damage and marks it, and the next start rebuilds its index with nothing lost")
+  void damagedPageCrcs() throws Exception {
+    Path dir = dataDir.resolve("log-b");
+    long now = fill(dir, 1500, 12);
+    List<Path> indexes = files(dir, SegmentIndex.SUFFIX);
+    Path index = indexes.get(indexes.size() / 2);
+    Path segment = index.resolveSibling(index.getFileName().toString().replace(".idx", ".log"));
+    flipByte(index, header(index).pagesAt() + 1);
+    LogInboxStore store = open(dir, 1500, true, SystemLogFiles.INSTANCE);
+    try {
+      assertEquals(indexes.size(), store.openedByLedger(), "the start reads no page CRC-32C");
+      Exception failed = org.junit.jupiter.api.Assertions.assertThrows(DamagedEntryException.class,
+          () -> await(() -> store.read(user(0), 0, 1_000_000, now)));
+      assertTrue(failed.getMessage().contains("page CRC-32Cs"), failed.getMessage());
+      assertEquals(List.of(segment.toString()), store.damagedSegments());
+      assertTrue(Files.exists(SegmentDamage.markerFor(segment)), "marked for the next start");
+    } finally {
+      await(store::close);
+    }
+    LogInboxStore again = openAndCompare(dir, now, "rebuilt");
+    try {
+      assertEquals(List.of(), again.damagedSegments());
+      assertEquals(12, await(() -> again.read(user(0), 0, 1_000_000, now)).messages().size(), "nothing lost");
+    } finally {
+      await(again::close);
+    }
+    LogInboxStore third = openAndCompare(dir, now, "third");
+    try {
+      assertEquals(indexes.size(), third.openedByLedger(), "the rebuilt index continues the chain");
+    } finally {
+      await(third::close);
+    }
+  }
+
+  @Test
+  @DisplayName("a sealed segment's index deleted: that start reads the segment and every summary and writes the index again, and the next start goes through ledgers over every segment")
+  void lostIndexRejoinsTheChain() throws Exception {
+    Path dir = dataDir.resolve("log-c");
+    long now = fill(dir, 1500, 12);
+    List<Path> indexes = files(dir, SegmentIndex.SUFFIX);
+    Files.delete(indexes.get(2));
+    LogInboxStore store = openAndCompare(dir, now, "lost");
+    try {
+      assertEquals(0, store.openedByLedger());
+      assertEquals(indexes.size() - 1, store.openedByIndex());
+    } finally {
+      await(store::close);
+    }
+    LogInboxStore again = openAndCompare(dir, now, "rejoined");
+    try {
+      assertEquals(indexes.size(), again.openedByLedger(), "the index written again holds the chain the others continue");
+    } finally {
+      await(again::close);
+    }
+  }
 }
