@@ -211,9 +211,10 @@ public final class LogInboxStore implements InboxStore {
       return null;
     }).onSuccess(v -> {
       List<LogSegments.Segment> unread = log.unread();
-      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index,"
-          + " {} of them to check in the background (synchronous={})", dir, inboxes.size(), cursors.size(),
-          (System.nanoTime() - started) / 1_000_000, log.openedByIndex(), unread.size(), config.synchronous());
+      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index"
+          + " ({} of them through ledgers), {} of them to check in the background (synchronous={})", dir,
+          inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000, log.openedByIndex(),
+          log.openedByLedger(), unread.size(), config.synchronous());
       check.expect(unread.size());
       checkGate.onComplete(ar -> check.start(unread));
       if (config.logRepair()) {
