@@ -25,8 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Index format v4: a start reads each sealed segment's index header and summary (and its keys only
- * while they may be inside the idempotency window), never its messages section; reads check each page
+ * Index format v5: a start reads each sealed segment's index header, the summary only of the oldest (the
+ * ledgers give the rest; LedgerStartTest) and its keys only while they may be inside the idempotency
+ * window, never its messages section; reads check each page
  * of that section against its CRC-32C; an index of an older version is rebuilt.
  */
 class IndexSummaryTest extends LogTestSupport {
@@ -317,7 +318,7 @@ class IndexSummaryTest extends LogTestSupport {
   }
 
   @Test
-  @DisplayName("a log whose indexes are of version 3 (written by the previous build) opens: each segment is read and indexed again in version 4, nothing is lost, and the next start uses the new indexes")
+  @DisplayName("a log whose indexes are of version 3 (written by an older build) opens: each segment is read and indexed again in the current version, nothing is lost, and the next start uses the new indexes")
   void upgradesVersionThree() throws Exception {
     Path log = dataDir.resolve("log");
     Files.createDirectories(log);
