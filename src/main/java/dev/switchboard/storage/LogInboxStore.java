@@ -43,7 +43,8 @@ import java.util.function.LongSupplier;
  * idempotency key of the last one to two windows; a bounded cache of index file pages
  * ({@link IndexPages}) through which reads find older messages. All of it is rebuilt at open from the oldest segment on: a sealed
  * segment from its index file when that matches the segment ({@link SegmentIndex}; heads, per-user
- * counts, keys and cursors, nothing per message), else from its records, and the newest from its records; each
+ * counts, keys and cursors, nothing per message; the counts of a run of them from two cumulative
+ * {@link Ledger}s), else from its records, and the newest from its records; each
  * segment starts with a checkpoint of the heads and cursors, so deleting older segments loses nothing.
  *
  * <p>State is touched only on the caller's context (the inbox verticle); file work runs on worker
