@@ -323,4 +323,68 @@ class LedgerStartTest extends LogTestSupport {
       await(again::close);
     }
   }
+
+  /** The real file system, but the index file first written while armed cannot be created until released. */
+  private static final class FailingIndexWrite extends ForwardingLogFiles {
+    private volatile boolean armed;
+    private volatile Path failing;
+
+    @Override
+    public Channel create(Path file) throws IOException {
+      if (file.getFileName().toString().endsWith(SegmentIndex.SUFFIX + LogSegments.TEMP_SUFFIX)) {
+        if (armed && failing == null) {
+          failing = file;
+        }
+        if (file.equals(failing)) {
+          throw new IOException("test: cannot create " + file);
+        }
+      }
+      return super.create(file);
+    }
+  }
+
+  private void round(LogInboxStore store, long now) throws Exception {
+    fillMore(store, now, 1);
+  }
+
+  @Test
+  @DisplayName("an index that could not be written at its roll while the next one was: the ledgers start a new chain there, and a start reads the summaries of the segments before it and takes the rest through ledgers, building the state a start reading every summary builds")
+  void newChainAfterAFailedIndexWrite() throws Exception {
+    Path dir = dataDir.resolve("log-d");
+    FailingIndexWrite files = new FailingIndexWrite();
+    LogInboxStore store = open(dir, 1500, true, files);
+    long now = 1_000;
+    try {
+      for (int i = 0; i < 6; i++) {
+        round(store, now++);
+      }
+      files.armed = true;
+      while (files.failing == null) {
+        round(store, now++);
+      }
+      Path failed = files.failing;
+      String failedIndex = failed.getFileName().toString().replace(LogSegments.TEMP_SUFFIX, "");
+      int before = files(dir, SegmentIndex.SUFFIX).size();
+      // Later segments are indexed while the failed one still is not: they start a chain of their own.
+      while (files(dir, SegmentIndex.SUFFIX).size() < before + 2) {
+        round(store, now++);
+      }
+      assertTrue(Files.notExists(dir.resolve("log").resolve(failedIndex)), failedIndex + " not written");
+      files.failing = null;
+      files.armed = false;
+      round(store, now++);
+      round(store, now++);
+      assertTrue(Files.exists(dir.resolve("log").resolve(failedIndex)), failedIndex + " written at a later roll");
+    } finally {
+      await(store::close);
+    }
+    LogInboxStore again = openAndCompare(dir, now, "new-chain");
+    try {
+      assertTrue(again.openedByLedger() >= 3 && again.openedByLedger() < again.openedByIndex() - 5,
+          "the segments from the new chain's origin through ledgers, those before through summaries: "
+              + again.openedByLedger() + " of " + again.openedByIndex());
+    } finally {
+      await(again::close);
+    }
+  }
 }
