@@ -11,7 +11,7 @@ import java.util.zip.CRC32C;
  * first: what reads of messages older than the active segment search instead of per-message entries
  * in the heap. Offsets are counted from the start of a segment's messages section. Pages are read
  * through {@link LogFiles}, so a failing disk fails the read that needed the page, and each page is
- * checked against the CRC-32C its index's summary holds for it before it is used or kept: a page
+ * checked against the CRC-32C its index holds for it (read on the segment's first page read) before it is used or kept: a page
  * that does not match fails the read and reports the segment to {@link SegmentDamage}, never
  * answering from damaged bytes. Safe for the worker threads that read beside each other.
  */
@@ -99,8 +99,15 @@ final class IndexPages {
     if (messages == null) {
       throw new IOException(segment.file + " has no index to read (it was deleted, or its index never written)");
     }
-    if (page < 0 || page >= messages.pageCrcs().length) {
-      throw new IOException("index of " + segment.file + " has " + messages.pageCrcs().length
+    int[] pageCrcs;
+    try {
+      pageCrcs = messages.pageCrcs(segment, files);
+    } catch (DamagedEntryException e) {
+      damage.found(segment, "a read found " + e.getMessage());
+      throw e;
+    }
+    if (page < 0 || page >= pageCrcs.length) {
+      throw new IOException("index of " + segment.file + " has " + pageCrcs.length
           + " pages of messages, not page " + page);
     }
     LogFiles.Channel channel = segment.indexChannel(files);
@@ -116,7 +123,7 @@ final class IndexPages {
     buffer.flip();
     CRC32C crc = new CRC32C();
     crc.update(buffer.duplicate());
-    if ((int) crc.getValue() != messages.pageCrcs()[(int) page]) {
+    if ((int) crc.getValue() != pageCrcs[(int) page]) {
       String what = "page " + page + " of the messages section of its index " + SegmentIndex.fileFor(segment.file)
           + " does not match the CRC-32C the index holds for it";
       damage.found(segment, "a read found " + what);

@@ -43,7 +43,8 @@ import java.util.function.LongSupplier;
  * idempotency key of the last one to two windows; a bounded cache of index file pages
  * ({@link IndexPages}) through which reads find older messages. All of it is rebuilt at open from the oldest segment on: a sealed
  * segment from its index file when that matches the segment ({@link SegmentIndex}; heads, per-user
- * counts, keys and cursors, nothing per message), else from its records, and the newest from its records; each
+ * counts, keys and cursors, nothing per message; the counts of a run of them from two cumulative
+ * {@link Ledger}s), else from its records, and the newest from its records; each
  * segment starts with a checkpoint of the heads and cursors, so deleting older segments loses nothing.
  *
  * <p>State is touched only on the caller's context (the inbox verticle); file work runs on worker
@@ -96,6 +97,8 @@ public final class LogInboxStore implements InboxStore {
    * the window before it has its keys left unread, as no later send can match them.
    */
   private final LongSupplier clock;
+  /** False only in tests that open one log both ways: the start then reads every summary, never a ledger. */
+  private boolean ledgers = true;
 
   public LogInboxStore(Vertx vertx, InboxConfig config) {
     this(vertx, config, SystemLogFiles.INSTANCE);
@@ -130,6 +133,18 @@ public final class LogInboxStore implements InboxStore {
     return n;
   }
 
+  /** Segments the open took through ledgers, without reading their index's summary. */
+  int openedByLedger() {
+    return log.openedByLedger();
+  }
+
+  /** Every inbox's head and stored count, for tests comparing two starts of one log. */
+  Future<Map<String, InboxHead>> inboxHeads() {
+    Map<String, InboxHead> heads = new HashMap<>();
+    inboxes.forEach((user, inbox) -> heads.put(user, inbox.head()));
+    return Future.succeededFuture(heads);
+  }
+
   /** How many sealed segments' indexes reads have searched so far (one binary search each). */
   long indexSearches() {
     return indexSearches.get();
@@ -138,6 +153,11 @@ public final class LogInboxStore implements InboxStore {
   /** Completes once the index writes started so far are done (and their entries left the heap). */
   Future<Void> indexesWritten() {
     return indexing;
+  }
+
+  /** Makes the start read every sealed segment's summary instead of taking counts from ledgers; call before {@link #open}. */
+  void withoutLedgers() {
+    ledgers = false;
   }
 
   /** Holds the background check of sealed segments back until {@code gate} completes; call before {@link #open}. */
@@ -168,7 +188,7 @@ public final class LogInboxStore implements InboxStore {
   @Override
   public Future<Void> open() {
     Path dir = Path.of(config.dataDir()).toAbsolutePath().resolve("log");
-    log = new LogSegments(dir, files, "FULL".equals(config.synchronous()));
+    log = new LogSegments(dir, files, "FULL".equals(config.synchronous()), ledgers);
     keys = new KeyPositions(config.idempotencyWindowMillis());
     damage = new SegmentDamage(files);
     pages = new IndexPages(files, config.indexCacheMegabytes() * 1024L * 1024, damage);
@@ -192,9 +212,10 @@ public final class LogInboxStore implements InboxStore {
       return null;
     }).onSuccess(v -> {
       List<LogSegments.Segment> unread = log.unread();
-      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index,"
-          + " {} of them to check in the background (synchronous={})", dir, inboxes.size(), cursors.size(),
-          (System.nanoTime() - started) / 1_000_000, log.openedByIndex(), unread.size(), config.synchronous());
+      LOG.info("inbox log open at {}: {} inboxes, {} cursors, read in {} ms, {} segments through their index"
+          + " ({} of them through ledgers), {} of them to check in the background (synchronous={})", dir,
+          inboxes.size(), cursors.size(), (System.nanoTime() - started) / 1_000_000, log.openedByIndex(),
+          log.openedByLedger(), unread.size(), config.synchronous());
       check.expect(unread.size());
       checkGate.onComplete(ar -> check.start(unread));
       if (config.logRepair()) {
@@ -272,6 +293,22 @@ public final class LogInboxStore implements InboxStore {
       segment.newestMessage = Math.max(segment.newestMessage, times.newestMessage());
       segment.newestKey = Math.max(segment.newestKey, times.newestKey());
       segment.opened = Math.min(segment.opened, times.opened());
+    }
+
+    @Override
+    public void sealedRuns(List<LogSegments.SealedRun> runs) {
+      for (LogSegments.SealedRun run : runs) {
+        if (run.count() == 0) {
+          // Messages only in segments deleted since: the newest checkpoint holds this inbox's head already.
+          UserLog inbox = inboxes.get(run.user());
+          if (inbox != null) {
+            inbox.advanceTo(run.lastSeq());
+          }
+          continue;
+        }
+        inboxes.computeIfAbsent(run.user(), u -> new UserLog())
+            .addSealedRun(run.count(), run.firstSeq(), run.lastSeq(), run.from(), run.to());
+      }
     }
 
     @Override

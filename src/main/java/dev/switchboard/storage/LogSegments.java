@@ -66,6 +66,8 @@ final class LogSegments {
     volatile boolean indexed;
     /** The CRC-32C of the whole file its index recorded, for the check after a start that did not read it. */
     int indexCrc;
+    /** Taken at start through ledgers without reading its index's summary: the background check reads it. */
+    boolean summaryUnread;
     /** Where its index's messages section is and the CRC-32C of each page of it; set before {@link #indexed}. */
     volatile SegmentIndex.Messages messages;
     /** Its messages per user (count, lowest and highest seq), read from its index once it expired; the store's to use. */
@@ -135,6 +137,20 @@ final class LogSegments {
 
     /** A sealed segment whose index was checked against it: its records are not read one by one. */
     void indexed(Segment segment, SegmentIndex index);
+
+    /**
+     * What a run of sealed segments taken through their ledgers holds of each user, after every one of
+     * them was handed to {@link #indexed} without its summary.
+     */
+    void sealedRuns(List<SealedRun> runs);
+  }
+
+  /**
+   * A user's messages in a run of sealed segments taken through their ledgers: how many, a lower
+   * bound of their lowest seq, the highest, and log positions bounding the segments holding them
+   * ({@code from} may lie before the first that does).
+   */
+  record SealedRun(String user, long count, long firstSeq, long lastSeq, long from, long to) {
   }
 
   /** Feeds the records read to the store's consumer and to the builder of the segment's index. */
@@ -167,6 +183,11 @@ final class LogSegments {
     public void indexed(Segment segment, SegmentIndex index) {
       throw new IllegalStateException("a segment being read has no index");
     }
+
+    @Override
+    public void sealedRuns(List<SealedRun> runs) {
+      throw new IllegalStateException("a segment being read has no ledger");
+    }
   }
 
   private final Path dir;
@@ -178,15 +199,30 @@ final class LogSegments {
   private boolean newestUnsure;
   /** Segments the last {@link #open} took from their index instead of reading their records. */
   private int openedByIndex;
+  /** Of those, the segments taken through ledgers, without reading their index's summary. */
+  private int openedByLedger;
   /** Segments the last {@link #open} took from their index without reading a byte of them: to check later. */
   private final List<Segment> unread = new ArrayList<>();
   /** Why writes stopped (a failed sync), or null while the log takes writes. */
   private volatile String stopped;
+  /**
+   * The ledger of the newest sealed segment whose index holds one (what the next index chains from),
+   * or null; touched only by the open and the index writes, one at a time.
+   */
+  private Ledger ledger;
+  /** False only in tests that open the same log both ways: every summary is then read, as without ledgers. */
+  private final boolean ledgers;
 
   LogSegments(Path dir, LogFiles files, boolean syncEachAppend) {
+    this(dir, files, syncEachAppend, true);
+  }
+
+  /** With {@code ledgers} false a start never takes counts from ledgers (for tests comparing both ways). */
+  LogSegments(Path dir, LogFiles files, boolean syncEachAppend, boolean ledgers) {
     this.dir = dir;
     this.files = files;
     this.syncEachAppend = syncEachAppend;
+    this.ledgers = ledgers;
   }
 
   /**
@@ -244,9 +280,11 @@ final class LogSegments {
         }
       }
     }
+    FastStart fast = ledgers && !repair && checkLater && markers.isEmpty() && found.size() >= 2
+        ? planFast(found, indexes, keysNotBefore) : null;
     List<Path> readAhead = new ArrayList<>();
     if (!repair && checkLater) {
-      for (int i = 0; i + 1 < found.size(); i++) {
+      for (int i = 0; i + 1 < found.size() && (fast == null || i < fast.first()); i++) {
         Matcher m = NAME.matcher(found.get(i).getFileName().toString());
         m.matches();
         long base = Long.parseLong(m.group(1));
@@ -264,6 +302,9 @@ final class LogSegments {
       newestSealedIndex = indexes.get(Long.parseLong(m.group(1)));
     }
     Path stateFrom = newestSealedIndex;
+    // The ledger of the sealed segments read so far (their summaries or records), which indexes written
+    // now chain from; null after one that could not be written.
+    Ledger running = null;
     try (SegmentCrcs crcs = new SegmentCrcs(files, checked);
          IndexReads<SegmentIndex.FileBytes> ahead = new IndexReads<>(readAhead,
              file -> SegmentIndex.readFile(files, file, keysNotBefore, file.equals(stateFrom)))) {
@@ -297,6 +338,15 @@ final class LogSegments {
         }
         Path index = indexes.remove(base);
         Path marker = markers.remove(base);
+        if (fast != null && i >= fast.first() && !last) {
+          if (indexedSoFar) {
+            takeThroughLedger(consumer, segment, fast, i, i == found.size() - 2);
+            previous = segment;
+            continue;
+          }
+          // A segment before the run was read record by record: the run's are taken as before.
+          fast = null;
+        }
         boolean byIndex = !last && !repair && index != null && indexedSoFar && marker == null;
         if (!(byIndex && checkLater)) {
           checkHeader(segment);
@@ -324,6 +374,8 @@ final class LogSegments {
             } catch (RuntimeException e) {
               throw new IOException("inbox log: " + file + " (read through its index): " + e.getMessage(), e);
             }
+            running = running == null ? Ledger.before(segment.base) : running;
+            running.add(loaded.summary(), segment.base, segment.size, loaded.segmentCrc());
             previous = segment;
             continue;
           }
@@ -336,7 +388,14 @@ final class LogSegments {
         long goodEnd = scan(segment, new Tee(consumer, builder), last, repair);
         if (builder != null) {
           // A log written before indexes existed, a lost or stale index, or a repaired segment: indexed now.
-          segment.indexed = SegmentIndex.write(files, segment, builder, SegmentIndex.segmentCrc(segment));
+          int crc = SegmentIndex.segmentCrc(segment);
+          Ledger chainFrom = running == null ? Ledger.before(segment.base) : running;
+          SegmentIndex.Summary summary = SegmentIndex.write(files, segment, builder, crc, chainFrom);
+          segment.indexed = summary != null;
+          if (summary != null) {
+            chainFrom.add(summary, segment.base, segment.size, crc);
+          }
+          running = summary == null ? null : chainFrom;
         }
         if (marker != null) {
           // Every record read whole (or was repaired): the index now made from them matches the segment.
@@ -370,6 +429,196 @@ final class LogSegments {
       deleteIndexFile(orphan);
     }
     active = segments.isEmpty() ? null : segments.lastEntry().getValue();
+    Map.Entry<Long, Segment> newestSealed = active == null ? null : segments.lowerEntry(active.base);
+    if (ledger == null && running != null && newestSealed != null && running.base() == newestSealed.getKey()) {
+      ledger = running;
+    }
+  }
+
+  /** What a start takes through ledgers: the sealed segments from {@code first} (in the list of segment files) to the newest sealed one. */
+  private record FastStart(int first, SegmentIndex[] parts, List<SealedRun> runs, Ledger newest) {
+  }
+
+  private static long baseOf(Path segmentFile) {
+    Matcher m = NAME.matcher(segmentFile.getFileName().toString());
+    if (!m.matches()) {
+      throw new IllegalArgumentException(segmentFile + " is not named like a segment");
+    }
+    return Long.parseLong(m.group(1));
+  }
+
+  /**
+   * Plans a start that takes sealed segments through their ledgers: reads the header of every sealed
+   * segment's index, finds the oldest segment {@code o} from which the newest sealed one's ledger
+   * chain can be followed (its chain recomputed from the headers' bases, lengths and CRC-32Cs equals
+   * the newest one's, starting at {@code o} or at {@code o}'s own ledger), and reads the two ledgers,
+   * the summary of {@code o}, the state of the newest and the keys of those still in the window.
+   * Segments before {@code o} are read through their summaries as without ledgers. Null, with the
+   * reason logged, when any of it does not hold: the start then reads every summary.
+   */
+  private FastStart planFast(List<Path> found, Map<Long, Path> indexes, long keysNotBefore) {
+    int n = found.size() - 2;
+    long[] bases = new long[n + 2];
+    for (int i = 0; i < bases.length; i++) {
+      bases[i] = baseOf(found.get(i));
+    }
+    List<Path> paths = new ArrayList<>(n + 1);
+    for (int i = 0; i <= n; i++) {
+      Path index = indexes.get(bases[i]);
+      if (index == null) {
+        LOG.info("inbox log: {} has no index; reading every sealed segment's summary or records", found.get(i));
+        return null;
+      }
+      paths.add(index);
+    }
+    SegmentIndex.Header[] headers = new SegmentIndex.Header[n + 1];
+    try (IndexReads<SegmentIndex.HeaderRead> reads = new IndexReads<>(paths, f -> SegmentIndex.readHeader(files, f))) {
+      for (int i = 0; i <= n; i++) {
+        SegmentIndex.HeaderRead read = reads.take(paths.get(i));
+        if (read.problem() != null) {
+          LOG.info("inbox log: index {} cannot be used ({}); reading every sealed segment's summary", paths.get(i),
+              read.problem());
+          return null;
+        }
+        SegmentIndex.Header h = read.header();
+        if (h.base() != bases[i] || h.length() != bases[i + 1] - bases[i]) {
+          LOG.info("inbox log: index {} does not describe its segment; reading every sealed segment's summary",
+              paths.get(i));
+          return null;
+        }
+        headers[i] = h;
+      }
+    } catch (IOException e) {
+      LOG.warn("inbox log: reading the index headers failed ({}); reading every sealed segment's summary", e.toString());
+      return null;
+    }
+    Ledger newest;
+    try {
+      newest = SegmentIndex.readLedger(files, paths.get(n), headers[n]);
+    } catch (IOException e) {
+      LOG.warn("inbox log: {}; reading every sealed segment's summary instead", e.getMessage());
+      return null;
+    }
+    long origin = headers[n].origin();
+    for (int first = 0; first <= n; first++) {
+      long chain;
+      if (bases[first] == origin) {
+        chain = Ledger.first(bases[first], headers[first].length(), headers[first].segmentCrc());
+      } else if (headers[first].origin() == origin && origin < bases[first]) {
+        chain = headers[first].chain();
+      } else {
+        continue;
+      }
+      for (int k = first + 1; k <= n; k++) {
+        chain = Ledger.link(chain, bases[k], headers[k].length(), headers[k].segmentCrc());
+      }
+      if (chain != headers[n].chain()) {
+        continue;
+      }
+      // The oldest segment the chain can be followed from; if its ledger or summary fails, the next one is tried
+      // (the segments before it are then read through their summaries).
+      try {
+        Ledger atFirst = bases[first] == origin ? null : SegmentIndex.readLedger(files, paths.get(first), headers[first]);
+        SegmentIndex[] parts = new SegmentIndex[n + 1 - first];
+        String problem = null;
+        for (int k = first; k <= n && problem == null; k++) {
+          SegmentIndex.FileBytes read = SegmentIndex.readParts(files, paths.get(k), headers[k], k == first, k == n,
+              keysNotBefore);
+          if (read.problem() != null) {
+            problem = "index " + paths.get(k) + " is not used: " + read.problem();
+            if (k > first) {
+              LOG.warn("inbox log: {}; reading every sealed segment's summary", problem);
+              return null;
+            }
+          }
+          parts[k - first] = read.index();
+        }
+        if (problem != null) {
+          LOG.warn("inbox log: {}; taking it through its summary", problem);
+          continue;
+        }
+        List<SealedRun> runs = runs(newest, atFirst, parts[0], bases[first]);
+        if (runs == null) {
+          LOG.warn("inbox log: the ledgers of {} and {} disagree with the summary of the first; reading every"
+              + " sealed segment's summary", paths.get(first), paths.get(n));
+          return null;
+        }
+        return new FastStart(first, parts, runs, newest);
+      } catch (IOException e) {
+        LOG.warn("inbox log: {}; taking {} through its summary", e.getMessage(), found.get(first));
+      }
+    }
+    LOG.info("inbox log: the ledger of {} covers none of the sealed segments as they are; reading every sealed"
+        + " segment's summary", paths.get(n));
+    return null;
+  }
+
+  /**
+   * Each user's messages in the segments from the one at {@code firstBase} (whose index is {@code first},
+   * with its summary) to the newest sealed one (ledger {@code newest}): {@code C_n - C_o + count_o}, with
+   * {@code atFirst} the ledger of the first, or null if the chain starts there. Null if they disagree.
+   */
+  private static List<SealedRun> runs(Ledger newest, Ledger atFirst, SegmentIndex first, long firstBase) {
+    Map<String, long[]> inFirst = new HashMap<>();
+    first.summaries((user, count, minSeq, maxSeq) -> inFirst.put(user, new long[] {count, minSeq, maxSeq}));
+    List<SealedRun> runs = new ArrayList<>(newest.size());
+    for (Map.Entry<String, long[]> e : newest.entries().entrySet()) {
+      long[] v = e.getValue();
+      long[] own = inFirst.get(e.getKey());
+      long[] before = atFirst == null ? null : atFirst.get(e.getKey());
+      if (own != null && atFirst != null && before == null) {
+        return null;
+      }
+      long prior = before == null ? 0 : before[0] - (own == null ? 0 : own[0]);
+      long count = v[0] - prior;
+      if (prior < 0 || count < 0) {
+        return null;
+      }
+      if (count == 0) {
+        runs.add(new SealedRun(e.getKey(), 0, 0, v[1], 0, 0));
+        continue;
+      }
+      // A lower bound when the first segment does not hold the user: every later seq of it is past the
+      // highest one the first's ledger counted; UserLog.sealedGone takes a lower bound as the exact value.
+      long firstSeq = own != null ? own[1] : before != null ? before[1] + 1 : 1;
+      // Past the first segment the first one holding the user is not known: reads pass segments without it.
+      long from = v[2] >= firstBase ? v[2] : firstBase;
+      runs.add(new SealedRun(e.getKey(), count, firstSeq, v[1], from, v[3]));
+    }
+    for (String user : inFirst.keySet()) {
+      if (newest.get(user) == null) {
+        return null;
+      }
+    }
+    return runs;
+  }
+
+  /** Takes the sealed {@code segment} (the {@code i}-th) through the ledgers planned; after the newest sealed one, hands over the runs. */
+  private void takeThroughLedger(RecordConsumer consumer, Segment segment, FastStart fast, int i, boolean newestSealed)
+      throws IOException {
+    SegmentIndex part = fast.parts()[i - fast.first()];
+    SegmentIndex.Header h = part.header();
+    if (h.base() != segment.base || h.length() != segment.size) {
+      throw new IOException("inbox log: " + segment.file + " is " + segment.size + " bytes where its index "
+          + SegmentIndex.fileFor(segment.file) + " records " + h.length() + ": a segment file was changed or replaced."
+          + " Move the index out of " + dir + " and start again to read the segment's records");
+    }
+    openedByIndex++;
+    openedByLedger++;
+    segment.indexed = true;
+    segment.indexCrc = h.segmentCrc();
+    segment.messages = part.messages();
+    segment.summaryUnread = i > fast.first();
+    unread.add(segment);
+    try {
+      consumer.indexed(segment, part.withoutSummary());
+      if (newestSealed) {
+        consumer.sealedRuns(fast.runs());
+        ledger = fast.newest();
+      }
+    } catch (RuntimeException e) {
+      throw new IOException("inbox log: " + segment.file + " (read through its ledger): " + e.getMessage(), e);
+    }
   }
 
   /** Deletes an index or marker file; a failure is only logged (an index is checked before use, a marker only costs a full read). */
@@ -393,6 +642,11 @@ final class LogSegments {
   /** How many segments the open took from their index (the others' records were read). */
   int openedByIndex() {
     return openedByIndex;
+  }
+
+  /** How many segments the open took through ledgers. */
+  int openedByLedger() {
+    return openedByLedger;
   }
 
   /** The sealed segments the open took from their index without reading them, oldest first. */
@@ -505,7 +759,7 @@ final class LogSegments {
       return true;
     }
     if (sealed.indexBuilder != null) {
-      sealed.indexed = SegmentIndex.write(files, sealed, sealed.indexBuilder, (int) sealed.written.getValue());
+      sealed.indexed = writeIndex(sealed, sealed.indexBuilder, (int) sealed.written.getValue());
       if (sealed.indexed) {
         sealed.indexBuilder = null;
         sealed.written = null;
@@ -522,8 +776,29 @@ final class LogSegments {
           sealed.file, e.toString());
       return false;
     }
-    sealed.indexed = SegmentIndex.write(files, sealed, builder, crc);
+    sealed.indexed = writeIndex(sealed, builder, crc);
     return sealed.indexed;
+  }
+
+  /**
+   * Writes the index of {@code sealed} with its ledger: the one of the segment before it plus its
+   * summary when the newest ledger is that segment's, else the start of a new chain at it (the index
+   * before it is missing, or was written later than this one's successor). The newest ledger moves on
+   * only once the file is written.
+   */
+  private boolean writeIndex(Segment sealed, SegmentIndex.Builder builder, int crc) {
+    Map.Entry<Long, Segment> before = segments.lowerEntry(sealed.base);
+    boolean chained = ledger != null && before != null && ledger.base() == before.getKey();
+    Ledger previous = chained ? ledger : Ledger.before(sealed.base);
+    SegmentIndex.Summary summary = SegmentIndex.write(files, sealed, builder, crc, previous);
+    if (summary == null) {
+      return false;
+    }
+    if (chained || ledger == null || ledger.base() < sealed.base) {
+      previous.add(summary, sealed.base, sealed.size, crc);
+      ledger = previous;
+    }
+    return true;
   }
 
   /** Closes and removes a segment file that never became active; a failure only leaves it for the next open to delete. */

@@ -152,8 +152,20 @@ final class SegmentCheck implements AutoCloseable {
     java.nio.file.Path index = SegmentIndex.fileFor(segment.file);
     CRC32C crc = new CRC32C();
     ByteBuffer page = ByteBuffer.allocate(SegmentIndex.PAGE_BYTES);
+    if (segment.summaryUnread) {
+      String summary = SegmentIndex.damagedSummary(files, index);
+      if (summary != null) {
+        return summary;
+      }
+    }
+    int[] pageCrcs;
+    try {
+      pageCrcs = messages.pageCrcs(segment, files);
+    } catch (DamagedEntryException e) {
+      return e.getMessage();
+    }
     try (LogFiles.Channel channel = files.open(index)) {
-      for (int p = 0; p < messages.pageCrcs().length && !stopped; p++) {
+      for (int p = 0; p < pageCrcs.length && !stopped; p++) {
         page.clear().limit(messages.pageLength(p));
         long at = messages.at() + (long) p * SegmentIndex.PAGE_BYTES;
         while (page.hasRemaining()) {
@@ -163,7 +175,7 @@ final class SegmentCheck implements AutoCloseable {
         }
         crc.reset();
         crc.update(page.flip());
-        if ((int) crc.getValue() != messages.pageCrcs()[p]) {
+        if ((int) crc.getValue() != pageCrcs[p]) {
           return "page " + p + " of the messages section of its index " + index
               + " does not match the CRC-32C the index holds for it";
         }

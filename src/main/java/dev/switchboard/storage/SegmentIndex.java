@@ -25,13 +25,13 @@ import java.util.zip.CRC32C;
  * not used, and the segment is read record by record instead, as it would be without an index.
  *
  * <pre>
- * header (72 bytes): "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
+ * header (92 bytes): "SBIX" version:int32 segmentBase:int64 segmentLength:int64 segmentCrc:int32
  *            newestMessage:int64 newestKey:int64 opened:int64 summaryBytes:int32 stateBytes:int32
- *            keyCount:int32 messageCount:int32 headerCrc:int32 (CRC-32C of the 68 bytes before it)
+ *            keyCount:int32 messageCount:int32 ledgerBytes:int32 origin:int64 chain:int64
+ *            headerCrc:int32 (CRC-32C of the 88 bytes before it)
  * summary (summaryBytes):
  *   users:     count:int32, each a string (length:int32, UTF-8): the users with messages in the segment
  *   summaries: count:int32, each user:int32 messages:int32 minSeq:int64 maxSeq:int64, one per user with messages
- *   pages:     one crc32c:int32 per {@link #PAGE_BYTES} of the messages section (the last page may be shorter)
  * summaryCrc:int32 of the header and the summary
  * state (stateBytes): the segment's checkpoint heads and the highest cursor of each device in it
  *   heads:     count:int32, each user (a string) lastSeq:int64
@@ -39,19 +39,25 @@ import java.util.zip.CRC32C;
  * stateCrc:int32 of the state
  * keys:      keyCount times position:int64 createdAt:int64 keyHash:int64 (of sender and key), in log order
  * keysCrc:int32 of the keys
+ * pages:     one crc32c:int32 per {@link #PAGE_BYTES} of the messages section (the last page may be shorter)
+ * pagesCrc:int32 of the pages
+ * ledger (ledgerBytes): {@link Ledger}, the sums of the summaries from segment origin up to this one
+ * ledgerCrc:int32 of the ledger
  * messages:  messageCount times userHash:int64 seq:int64 position:int64 time:int64 user:int32 crc:int32,
  *           sorted by (userHash, seq), so a binary search finds a user's first message past a seq; crc is
  *           {@link LogEntries#messageCrc} of the message's entry (and of the entry holding its body)
  * </pre>
  *
- * A start reads the header and the summary (the state only of the newest sealed segment, as every
- * checkpoint holds every inbox's head and every cursor at least as high as any before it; the keys
- * only while they may still be inside the idempotency window), never the messages section: reads
- * fetch its pages on demand through {@link IndexPages}, each checked against its CRC-32C from the
- * summary. A user is its number in the
- * users table; a hash collision between two users is told apart by it. The per-message CRC lets a read
- * through the index refuse damaged bytes before the whole segment was checked against {@code segmentCrc}
- * (a start may trust the index and check the segment later).
+ * A start reads the header of every sealed segment's index; when the newest sealed one's ledger
+ * chain covers the segments as they are ({@link Ledger}), only the ledgers of the oldest and newest,
+ * the oldest's summary, the newest's state and the keys still inside the idempotency window; else
+ * every summary (the state only of the newest sealed segment, as every checkpoint holds every inbox's
+ * head and every cursor at least as high as any before it). Never the messages section: reads fetch
+ * its pages on demand through {@link IndexPages}, each checked against its CRC-32C from the page
+ * section, which the segment's first read loads. A user is its number in the users table; a hash
+ * collision between two users is told apart by it. The per-message CRC lets a read through the index
+ * refuse damaged bytes before the whole segment was checked against {@code segmentCrc} (a start may
+ * trust the index and check the segment later).
  */
 final class SegmentIndex {
 
@@ -59,7 +65,7 @@ final class SegmentIndex {
 
   /** "SBIX": a Switchboard segment index. */
   static final int MAGIC = 0x53424958;
-  static final int VERSION = 4;
+  static final int VERSION = 5;
   static final String SUFFIX = ".idx";
   static final int MESSAGE_BYTES = 8 + 8 + 8 + 8 + 4 + 4;
   /** The unit of the messages section that has its own CRC-32C, and that {@link IndexPages} caches. */
@@ -70,7 +76,9 @@ final class SegmentIndex {
   private static final int SEGMENT_CRC_AT = 4 + 4 + 8 + 8;
   private static final int TIMES_AT = SEGMENT_CRC_AT + 4;
   private static final int COUNTS_AT = TIMES_AT + 24;
-  private static final int HEADER_CRC_AT = COUNTS_AT + 16;
+  /** Where the header holds the ledger's origin and chain. */
+  private static final int LEDGER_AT = COUNTS_AT + 20;
+  private static final int HEADER_CRC_AT = LEDGER_AT + 16;
   static final int HEADER = HEADER_CRC_AT + 4;
   /** Bytes read at a time when checking a segment's CRC-32C. */
   private static final int CHECK_CHUNK = 1 << 20;
@@ -92,8 +100,45 @@ final class SegmentIndex {
   record Times(long newestMessage, long newestKey, long opened) {
   }
 
-  /** Where an index file's messages section is, how many entries it holds, and the CRC-32C of each page. */
-  record Messages(long at, int count, int[] pageCrcs) {
+  /**
+   * Where an index file's messages section is and how many entries it holds, and the CRC-32C of each
+   * of its pages: known when this process wrote the index, else read from the index's page section on
+   * the first read that needs them (once; reads run on several workers), so a start reads none.
+   */
+  static final class Messages {
+    private final long at;
+    private final int count;
+    /** Where the page CRC-32Cs lie in the index file, followed by their own CRC-32C; -1 if they are given. */
+    private final long pagesAt;
+    private int[] pageCrcs;
+
+    /** A messages section whose page CRC-32Cs are known. */
+    Messages(long at, int count, int[] pageCrcs) {
+      this.at = at;
+      this.count = count;
+      this.pagesAt = -1;
+      this.pageCrcs = pageCrcs;
+    }
+
+    /** A messages section whose page CRC-32Cs are read from {@code pagesAt} of the index when first needed. */
+    Messages(long at, int count, long pagesAt) {
+      this.at = at;
+      this.count = count;
+      this.pagesAt = pagesAt;
+    }
+
+    long at() {
+      return at;
+    }
+
+    int count() {
+      return count;
+    }
+
+    int pageCount() {
+      return pages(count);
+    }
+
     long bytes() {
       return (long) count * MESSAGE_BYTES;
     }
@@ -106,11 +151,39 @@ final class SegmentIndex {
     static int pages(int count) {
       return (int) (((long) count * MESSAGE_BYTES + PAGE_BYTES - 1) / PAGE_BYTES);
     }
+
+    /**
+     * The CRC-32C of each page, read from the index of {@code segment} the first time; a section that does
+     * not match its own CRC-32C fails like a damaged page ({@link DamagedEntryException}), and is read again
+     * next time rather than kept.
+     */
+    synchronized int[] pageCrcs(LogSegments.Segment segment, LogFiles files) throws IOException {
+      if (pageCrcs != null) {
+        return pageCrcs;
+      }
+      int pages = pageCount();
+      ByteBuffer bytes = ByteBuffer.allocate(4 * pages + 4);
+      LogFiles.Channel channel = segment.indexChannel(files);
+      Path file = fileFor(segment.file);
+      readFully(channel, bytes, pagesAt, file);
+      CRC32C crc = new CRC32C();
+      crc.update(bytes.array(), 0, 4 * pages);
+      if ((int) crc.getValue() != bytes.getInt(4 * pages)) {
+        throw new DamagedEntryException("the page CRC-32Cs of the messages section of its index " + file
+            + " do not match their own CRC-32C");
+      }
+      int[] crcs = new int[pages];
+      for (int p = 0; p < pages; p++) {
+        crcs[p] = bytes.getInt(4 * p);
+      }
+      pageCrcs = crcs;
+      return crcs;
+    }
   }
 
   /** The fixed header, checked against its own CRC-32C, and where each section lies after it. */
   record Header(long base, long length, int segmentCrc, Times times, int summaryBytes, int stateBytes, int keyCount,
-                int messageCount) {
+                int messageCount, int ledgerBytes, long origin, long chain) {
     long stateAt() {
       return HEADER + (long) summaryBytes + 4;
     }
@@ -119,8 +192,17 @@ final class SegmentIndex {
       return stateAt() + (long) stateBytes + 4;
     }
 
-    long messagesAt() {
+    /** Where the CRC-32C of each page of the messages section lies, then their own CRC-32C. */
+    long pagesAt() {
       return keysAt() + (long) keyCount * KEY_BYTES + 4;
+    }
+
+    long ledgerAt() {
+      return pagesAt() + 4L * Messages.pages(messageCount) + 4;
+    }
+
+    long messagesAt() {
+      return ledgerAt() + (long) ledgerBytes + 4;
     }
 
     long fileSize() {
@@ -141,8 +223,9 @@ final class SegmentIndex {
       }
       Header h = new Header(bytes.getLong(8), bytes.getLong(16), bytes.getInt(SEGMENT_CRC_AT),
           new Times(bytes.getLong(TIMES_AT), bytes.getLong(TIMES_AT + 8), bytes.getLong(TIMES_AT + 16)),
-          bytes.getInt(COUNTS_AT), bytes.getInt(COUNTS_AT + 4), bytes.getInt(COUNTS_AT + 8), bytes.getInt(COUNTS_AT + 12));
-      if (h.summaryBytes < 0 || h.stateBytes < 0 || h.keyCount < 0 || h.messageCount < 0) {
+          bytes.getInt(COUNTS_AT), bytes.getInt(COUNTS_AT + 4), bytes.getInt(COUNTS_AT + 8), bytes.getInt(COUNTS_AT + 12),
+          bytes.getInt(COUNTS_AT + 16), bytes.getLong(LEDGER_AT), bytes.getLong(LEDGER_AT + 8));
+      if (h.summaryBytes < 0 || h.stateBytes < 0 || h.keyCount < 0 || h.messageCount < 0 || h.ledgerBytes < 4) {
         why[0] = "its header is malformed";
         return null;
       }
@@ -158,26 +241,64 @@ final class SegmentIndex {
   private final int summariesAt;
   private final Messages messages;
 
+  /** {@code summary} is null for an index taken through a ledger (only its header, and its state or keys if read). */
   private SegmentIndex(Header header, ByteBuffer summary, ByteBuffer state, ByteBuffer keys) {
     this.header = header;
     this.summary = summary;
     this.state = state;
     this.keys = keys;
-    ByteBuffer in = summary.duplicate().position(HEADER);
-    users = new String[in.getInt()];
-    for (int i = 0; i < users.length; i++) {
-      users[i] = LogEntries.string(in);
+    if (summary == null) {
+      users = new String[0];
+      summariesAt = -1;
+    } else {
+      ByteBuffer in = summary.duplicate().position(HEADER);
+      users = new String[in.getInt()];
+      for (int i = 0; i < users.length; i++) {
+        users[i] = LogEntries.string(in);
+      }
+      summariesAt = in.position();
+      in.position(summariesAt + 4 + in.getInt(summariesAt) * SUMMARY_BYTES);
+      if (in.position() != summary.limit()) {
+        throw new IndexOutOfBoundsException("the summary holds " + (summary.limit() - in.position()) + " bytes more than it lists");
+      }
     }
-    summariesAt = in.position();
-    in.position(summariesAt + 4 + in.getInt(summariesAt) * SUMMARY_BYTES);
-    int[] pageCrcs = new int[Messages.pages(header.messageCount)];
-    for (int i = 0; i < pageCrcs.length; i++) {
-      pageCrcs[i] = in.getInt();
+    messages = new Messages(header.messagesAt(), header.messageCount, header.pagesAt());
+  }
+
+  Header header() {
+    return header;
+  }
+
+  /** The same index without its summary: what a start taking counts from ledgers hands over. */
+  SegmentIndex withoutSummary() {
+    return summary == null ? this : new SegmentIndex(header, null, state, keys);
+  }
+
+  /** The summary as arrays, for a ledger (empty without a summary). */
+  Summary summary() {
+    int n = summary == null ? 0 : summary.getInt(summariesAt);
+    Summary out = new Summary(new String[n], new int[n], new long[n], new long[n]);
+    int[] next = {0};
+    summaries((user, count, minSeq, maxSeq) -> {
+      int i = next[0]++;
+      out.users()[i] = user;
+      out.counts()[i] = count;
+      out.minSeqs()[i] = minSeq;
+      out.maxSeqs()[i] = maxSeq;
+    });
+    return out;
+  }
+
+  /** Each user with messages in the segment, with its count, lowest and highest seq; nothing without a summary. */
+  void summaries(CountConsumer out) {
+    if (summary == null) {
+      return;
     }
-    if (in.position() != summary.limit()) {
-      throw new IndexOutOfBoundsException("the summary holds " + (summary.limit() - in.position()) + " bytes more than it lists");
+    int summaries = summary.getInt(summariesAt);
+    for (int i = 0; i < summaries; i++) {
+      int at = summariesAt + 4 + i * SUMMARY_BYTES;
+      out.accept(users[summary.getInt(at)], summary.getInt(at + 4), summary.getLong(at + 8), summary.getLong(at + 16));
     }
-    messages = new Messages(header.messagesAt(), header.messageCount, pageCrcs);
   }
 
   Times times() {
@@ -222,11 +343,7 @@ final class SegmentIndex {
         visitor.head(LogEntries.string(st), st.getLong());
       }
     }
-    int summaries = summary.getInt(summariesAt);
-    for (int i = 0; i < summaries; i++) {
-      int at = summariesAt + 4 + i * SUMMARY_BYTES;
-      visitor.summary(users[summary.getInt(at)], summary.getInt(at + 4), summary.getLong(at + 8), summary.getLong(at + 16));
-    }
+    summaries(visitor::summary);
     if (keys != null) {
       for (int at = 0; at < header.keyCount * KEY_BYTES; at += KEY_BYTES) {
         visitor.sendKey(keys.getLong(at + 16), keys.getLong(at), keys.getLong(at + 8));
@@ -370,12 +487,7 @@ final class SegmentIndex {
     if (read.problem() != null) {
       throw new IOException(file + " cannot be used: " + read.problem());
     }
-    SegmentIndex index = read.index();
-    ByteBuffer in = index.summary.duplicate().position(index.summariesAt);
-    int summaries = in.getInt();
-    for (int i = 0; i < summaries; i++) {
-      out.accept(index.users[in.getInt()], in.getInt(), in.getLong(), in.getLong());
-    }
+    read.index().summaries(out);
   }
 
   /**
@@ -462,7 +574,7 @@ final class SegmentIndex {
       }
       boolean withKeys = header.keyCount() > 0 && header.times().newestKey() >= keysNotBefore;
       // One contiguous read: the state lies between the summary and the keys, so keys bring it along.
-      long end = withKeys ? header.messagesAt() : withState ? header.keysAt() : header.stateAt();
+      long end = withKeys ? header.pagesAt() : withState ? header.keysAt() : header.stateAt();
       if (end > Integer.MAX_VALUE) {
         return FileBytes.unusable("its summary is larger than an index holds");
       }
@@ -502,6 +614,120 @@ final class SegmentIndex {
         return new FileBytes(index, null);
       } catch (BufferUnderflowException | IndexOutOfBoundsException | IllegalArgumentException e) {
         return FileBytes.unusable("it is malformed (" + e + ")");
+      }
+    }
+  }
+
+  /** The checked header of an index file, or the problem that makes it unusable. */
+  record HeaderRead(Header header, String problem) {
+  }
+
+  /**
+   * Reads only the header of an index file and checks it (its CRC-32C, the version, the file's size
+   * against it): what a start reads of every sealed segment's index when it can take counts from ledgers.
+   */
+  static HeaderRead readHeader(LogFiles files, Path file) throws IOException {
+    try (LogFiles.Channel channel = files.open(file)) {
+      long size = channel.size();
+      if (size < HEADER + 8) {
+        return new HeaderRead(null, "it is " + size + " bytes, shorter than an index");
+      }
+      ByteBuffer head = ByteBuffer.allocate(HEADER);
+      readFully(channel, head, 0, file);
+      String[] why = new String[1];
+      Header header = Header.of(head, why);
+      if (header == null) {
+        return new HeaderRead(null, why[0]);
+      }
+      if (header.fileSize() != size) {
+        return new HeaderRead(null, "it is " + size + " bytes where its header makes " + header.fileSize()
+            + " (truncated or damaged)");
+      }
+      return new HeaderRead(header, null);
+    }
+  }
+
+  /**
+   * What is wrong with the header or summary of an index a start took through ledgers without reading
+   * its summary, or null if both match their CRC-32C: the background check's, so that damage there is
+   * found before a purge needs the summary.
+   */
+  static String damagedSummary(LogFiles files, Path file) throws IOException {
+    HeaderRead header = readHeader(files, file);
+    if (header.problem() != null) {
+      return "its index " + file + " cannot be used: " + header.problem();
+    }
+    FileBytes read = readParts(files, file, header.header(), true, false, Long.MAX_VALUE);
+    return read.problem() == null ? null : "its index " + file + " cannot be used: " + read.problem();
+  }
+
+  /** One section of an index file followed by its CRC-32C, or null if they do not match. */
+  private static ByteBuffer section(LogFiles.Channel channel, Path file, long at, long length) throws IOException {
+    if (length > Integer.MAX_VALUE - 4) {
+      return null;
+    }
+    ByteBuffer bytes = ByteBuffer.allocate((int) length + 4);
+    readFully(channel, bytes, at, file);
+    CRC32C crc = new CRC32C();
+    crc.update(bytes.array(), 0, (int) length);
+    return (int) crc.getValue() == bytes.getInt((int) length) ? bytes.limit((int) length).position(0) : null;
+  }
+
+  /**
+   * What a start taking counts from ledgers reads of an index whose header it checked: the summary only
+   * {@code withSummary} (the oldest segment's), the state only {@code withState} (the newest sealed
+   * one's), the keys only if its newest key is at or after {@code keysNotBefore}; each checked against its
+   * CRC-32C, in separate reads, never the other sections.
+   */
+  static FileBytes readParts(LogFiles files, Path file, Header header, boolean withSummary, boolean withState,
+                             long keysNotBefore) throws IOException {
+    try (LogFiles.Channel channel = files.open(file)) {
+      ByteBuffer summary = null;
+      if (withSummary) {
+        // The summary's CRC-32C covers the header too: read both, as the slow path does.
+        summary = section(channel, file, 0, HEADER + (long) header.summaryBytes());
+        if (summary == null) {
+          return FileBytes.unusable("its summary does not match its own CRC-32C (damaged)");
+        }
+      }
+      ByteBuffer state = null;
+      if (withState) {
+        state = section(channel, file, header.stateAt(), header.stateBytes());
+        if (state == null) {
+          return FileBytes.unusable("its heads and cursors do not match their CRC-32C (damaged)");
+        }
+      }
+      ByteBuffer keys = null;
+      if (header.keyCount() > 0 && header.times().newestKey() >= keysNotBefore) {
+        keys = section(channel, file, header.keysAt(), (long) header.keyCount() * KEY_BYTES);
+        if (keys == null) {
+          return FileBytes.unusable("its keys do not match their CRC-32C (damaged)");
+        }
+      }
+      try {
+        SegmentIndex index = new SegmentIndex(header, summary == null ? null : summary.slice(), state, keys);
+        index.checkState();
+        return new FileBytes(index, null);
+      } catch (BufferUnderflowException | IndexOutOfBoundsException | IllegalArgumentException e) {
+        return FileBytes.unusable("it is malformed (" + e + ")");
+      }
+    }
+  }
+
+  /**
+   * The ledger of an index whose header was checked; an {@link IOException} naming the file if it does
+   * not match its CRC-32C or is malformed.
+   */
+  static Ledger readLedger(LogFiles files, Path file, Header header) throws IOException {
+    try (LogFiles.Channel channel = files.open(file)) {
+      ByteBuffer bytes = section(channel, file, header.ledgerAt(), header.ledgerBytes());
+      if (bytes == null) {
+        throw new IOException("the ledger of " + file + " does not match its CRC-32C (damaged)");
+      }
+      try {
+        return Ledger.parse(bytes, header.origin(), header.base(), header.chain());
+      } catch (BufferUnderflowException | IndexOutOfBoundsException | IllegalArgumentException e) {
+        throw new IOException("the ledger of " + file + " is malformed (" + e + ")");
       }
     }
   }
@@ -746,8 +972,12 @@ final class SegmentIndex {
       return out.flip();
     }
 
-    /** The index bytes for {@code segment}, whose whole file has CRC-32C {@code segmentCrc}, and where its messages are. */
-    Written bytes(LogSegments.Segment segment, int segmentCrc) throws IOException {
+    /**
+     * The index bytes for {@code segment}, whose whole file has CRC-32C {@code segmentCrc}, with the ledger
+     * {@code previous} (of the segment before it, or empty to start a chain) plus this segment's summary;
+     * where its messages are, and its summary for the caller's ledger.
+     */
+    Written bytes(LogSegments.Segment segment, int segmentCrc, Ledger previous) throws IOException {
       long[] userHashes = new long[users.size()];
       for (int u = 0; u < userHashes.length; u++) {
         userHashes[u] = userHash(users.get(u));
@@ -774,25 +1004,34 @@ final class SegmentIndex {
       // The summary names only the users with messages here, numbered in the order they came.
       int[] numbers = new int[users.size()];
       List<byte[]> userBytes = new ArrayList<>(summaries);
-      long summaryBytes = 4 + 4 + (long) summaries * SUMMARY_BYTES + 4L * pages;
+      Summary summary = new Summary(new String[summaries], new int[summaries], new long[summaries], new long[summaries]);
+      long summaryBytes = 4 + 4 + (long) summaries * SUMMARY_BYTES;
       for (int u = 0; u < users.size(); u++) {
         if (counts[u] > 0) {
-          numbers[u] = userBytes.size();
+          int n = userBytes.size();
+          numbers[u] = n;
+          summary.users()[n] = users.get(u);
+          summary.counts()[n] = counts[u];
+          summary.minSeqs()[n] = minSeqs[u];
+          summary.maxSeqs()[n] = maxSeqs[u];
           byte[] b = users.get(u).getBytes(StandardCharsets.UTF_8);
           userBytes.add(b);
           summaryBytes += 4 + b.length;
         }
       }
       ByteBuffer state = state();
-      long size = HEADER + summaryBytes + 4 + state.limit() + 4 + keyCount * (long) KEY_BYTES + 4
-          + (long) messageCount * MESSAGE_BYTES;
+      ByteBuffer ledger = previous.bytesWith(summary, segment.base);
+      long size = HEADER + summaryBytes + 4 + state.limit() + 4 + keyCount * (long) KEY_BYTES + 4 + 4L * pages + 4
+          + ledger.limit() + 4 + (long) messageCount * MESSAGE_BYTES;
       if (size > Integer.MAX_VALUE) {
         throw new IOException("the index of " + segment.file + " would be " + size + " bytes, more than an index holds");
       }
       ByteBuffer out = ByteBuffer.allocate((int) size);
       out.putInt(MAGIC).putInt(VERSION).putLong(segment.base).putLong(segment.size).putInt(segmentCrc)
           .putLong(newestMessage).putLong(newestKey).putLong(opened)
-          .putInt((int) summaryBytes).putInt(state.limit()).putInt(keyCount).putInt(messageCount);
+          .putInt((int) summaryBytes).putInt(state.limit()).putInt(keyCount).putInt(messageCount).putInt(ledger.limit())
+          .putLong(previous.base() < 0 ? segment.base : previous.origin())
+          .putLong(previous.chainWith(segment.base, segment.size, segmentCrc));
       CRC32C crc = new CRC32C();
       crc.update(out.array(), 0, HEADER_CRC_AT);
       out.putInt((int) crc.getValue());
@@ -804,11 +1043,12 @@ final class SegmentIndex {
           out.putInt(numbers[user]).putInt(counts[user]).putLong(minSeqs[user]).putLong(maxSeqs[user]);
         }
       }
-      int pageCrcsAt = out.position();
-      int summaryEnd = pageCrcsAt + 4 * pages;
+      int summaryEnd = out.position();
       int stateAt = summaryEnd + 4;
       int keysAt = stateAt + state.limit() + 4;
-      int messagesAt = keysAt + keyCount * KEY_BYTES + 4;
+      int pageCrcsAt = keysAt + keyCount * KEY_BYTES + 4;
+      int ledgerAt = pageCrcsAt + 4 * pages + 4;
+      int messagesAt = ledgerAt + ledger.limit() + 4;
       out.position(messagesAt);
       for (int i : order) {
         int at = i * STRIDE;
@@ -824,6 +1064,14 @@ final class SegmentIndex {
         out.putInt(pageCrcsAt + 4 * p, pageCrcs[p]);
       }
       crc.reset();
+      crc.update(out.array(), pageCrcsAt, 4 * pages);
+      out.putInt(pageCrcsAt + 4 * pages, (int) crc.getValue());
+      out.position(ledgerAt);
+      out.put(ledger.duplicate());
+      crc.reset();
+      crc.update(ledger.duplicate());
+      out.putInt((int) crc.getValue());
+      crc.reset();
       crc.update(out.array(), 0, summaryEnd);
       out.putInt(summaryEnd, (int) crc.getValue());
       out.position(stateAt);
@@ -837,25 +1085,30 @@ final class SegmentIndex {
       crc.reset();
       crc.update(out.array(), keysAt, keyCount * KEY_BYTES);
       out.putInt((int) crc.getValue());
-      return new Written(out.position(0).limit((int) size), new Messages(messagesAt, messageCount, pageCrcs));
+      return new Written(out.position(0).limit((int) size), new Messages(messagesAt, messageCount, pageCrcs), summary);
     }
   }
 
-  /** An index file's bytes, and where its messages section is in them. */
-  record Written(ByteBuffer bytes, Messages messages) {
+  /** An index file's bytes, where its messages section is in them, and its summary (for the next ledger). */
+  record Written(ByteBuffer bytes, Messages messages, Summary summary) {
+  }
+
+  /** Per user with messages in a segment (the users in the order they came): count, lowest and highest seq. */
+  record Summary(String[] users, int[] counts, long[] minSeqs, long[] maxSeqs) {
   }
 
   /**
    * Writes the index of {@code segment} the safe way: a temporary file, written and synced, renamed,
    * the directory synced. An index is only ever a shortcut, so a failure is logged and the temporary
-   * file removed; the next start reads the segment's records instead.
+   * file removed; the next start reads the segment's records instead. Returns the segment's summary,
+   * or null if the index was not written.
    */
-  static boolean write(LogFiles files, LogSegments.Segment segment, Builder builder, int segmentCrc) {
+  static Summary write(LogFiles files, LogSegments.Segment segment, Builder builder, int segmentCrc, Ledger previous) {
     Path file = fileFor(segment.file);
     Path temp = file.resolveSibling(file.getFileName() + LogSegments.TEMP_SUFFIX);
     LogFiles.Channel channel = null;
     try {
-      Written written = builder.bytes(segment, segmentCrc);
+      Written written = builder.bytes(segment, segmentCrc, previous);
       ByteBuffer bytes = written.bytes();
       files.delete(temp);
       channel = files.create(temp);
@@ -871,7 +1124,7 @@ final class SegmentIndex {
       files.rename(temp, file);
       files.syncDirectory(file.getParent());
       segment.messages = written.messages();
-      return true;
+      return written.summary();
     } catch (IOException | RuntimeException e) {
       LOG.warn("inbox log: could not write the index of {} ({}); the next start reads its records instead",
           segment.file, e.toString());
@@ -883,7 +1136,7 @@ final class SegmentIndex {
       } catch (IOException cleanup) {
         LOG.debug("inbox log: removing {}", temp, cleanup);
       }
-      return false;
+      return null;
     }
   }
 }

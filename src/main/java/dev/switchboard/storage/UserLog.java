@@ -79,10 +79,21 @@ final class UserLog {
    * its summary at open: counted, and the head raised to the newest, with no entry kept.
    */
   void addSealed(int count, long minSeq, long maxSeq, long segmentBase) {
+    addSealedRun(count, minSeq, maxSeq, segmentBase, segmentBase);
+  }
+
+  /**
+   * Messages of a run of indexed sealed segments taken at open from their ledgers: {@code count} of
+   * them, in segments from the one holding log position {@code from} (or after it) to the one at
+   * {@code to}, the head raised to {@code maxSeq}. {@code firstSeq} may be below the lowest of them: a
+   * lower bound is enough, as {@link #sealedGone} only takes seqs at or past it as still counted, and every
+   * counted seq is.
+   */
+  void addSealedRun(long count, long firstSeq, long maxSeq, long from, long to) {
     // At open, the tail may still hold messages of older segments (read from their records), sealed after.
-    sealedFirst = sealed == 0 ? minSeq : Math.min(sealedFirst, minSeq);
-    sealedFrom = sealed == 0 ? segmentBase : Math.min(sealedFrom, segmentBase);
-    sealedTo = sealed == 0 ? segmentBase : Math.max(sealedTo, segmentBase);
+    sealedFirst = sealed == 0 ? firstSeq : Math.min(sealedFirst, firstSeq);
+    sealedFrom = sealed == 0 ? from : Math.min(sealedFrom, from);
+    sealedTo = sealed == 0 ? to : Math.max(sealedTo, to);
     sealed += count;
     lastSeq = Math.max(lastSeq, maxSeq);
   }

@@ -25,8 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Index format v4: a start reads each sealed segment's index header and summary (and its keys only
- * while they may be inside the idempotency window), never its messages section; reads check each page
+ * Index format v5: a start reads each sealed segment's index header, the summary only of the oldest (the
+ * ledgers give the rest; LedgerStartTest) and its keys only while they may be inside the idempotency
+ * window, never its messages section; reads check each page
  * of that section against its CRC-32C; an index of an older version is rebuilt.
  */
 class IndexSummaryTest extends LogTestSupport {
@@ -83,7 +84,7 @@ class IndexSummaryTest extends LogTestSupport {
   }
 
   @Test
-  @DisplayName("a start over many sealed segments reads each index's header and summary, the heads of the newest only, and keys only while they may be in the window: far less than the messages sections, which reads then fetch page by page")
+  @DisplayName("a start over many sealed segments reads each index's header, the summary of the oldest, the heads and ledger of the newest only, and keys only while they may be in the window: far less than the messages sections, which reads then fetch page by page")
   void startReadsSummariesOnly() throws Exception {
     InboxConfig config = config(16 * 1024);
     Written written = new Written(new HashMap<>(), new ArrayList<>());
@@ -121,11 +122,13 @@ class IndexSummaryTest extends LogTestSupport {
       for (Path index : indexes) {
         SegmentIndex.Header h = headers.get(index);
         boolean keys = h.keyCount() > 0 && h.times().newestKey() >= keysNotBefore;
-        // The header, then the summary; heads and cursors only of the newest sealed segment; the keys (and the
-        // state before them) only if they may be in the window.
+        // Every header; the summary only of the oldest (the ledgers' chain starts there); heads, cursors and the
+        // ledger only of the newest sealed segment; the keys only if they may be in the window.
         boolean newest = index.equals(indexes.get(indexes.size() - 1));
-        assertEquals(keys ? h.messagesAt() : newest ? h.keysAt() : h.stateAt(), counting.bytesRead(index),
-            index + " read at start");
+        boolean oldest = index.equals(indexes.get(0));
+        long expected = SegmentIndex.HEADER + (oldest ? h.stateAt() : 0) + (keys ? h.pagesAt() - h.keysAt() : 0)
+            + (newest ? h.keysAt() - h.stateAt() + h.messagesAt() - h.ledgerAt() : 0);
+        assertEquals(expected, counting.bytesRead(index), index + " read at start");
         withKeys += keys ? 1 : 0;
         withoutKeys += !keys && h.keyCount() > 0 ? 1 : 0;
         read += counting.bytesRead(index);
@@ -315,7 +318,7 @@ class IndexSummaryTest extends LogTestSupport {
   }
 
   @Test
-  @DisplayName("a log whose indexes are of version 3 (written by the previous build) opens: each segment is read and indexed again in version 4, nothing is lost, and the next start uses the new indexes")
+  @DisplayName("a log whose indexes are of version 3 (written by an older build) opens: each segment is read and indexed again in the current version, nothing is lost, and the next start uses the new indexes")
   void upgradesVersionThree() throws Exception {
     Path log = dataDir.resolve("log");
     Files.createDirectories(log);

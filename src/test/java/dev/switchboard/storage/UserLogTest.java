@@ -156,4 +156,27 @@ class UserLogTest {
     assertEquals(new InboxHead(12, 0), log.head());
     assertFalse(log.readsIndex(8));
   }
+
+  @Test
+  @DisplayName("sealed messages taken at open as one run, with only a lower bound of their first seq, count and leave with their segments exactly as when taken segment by segment")
+  void sealedRunLeavesLikeSegments() {
+    UserLog bySegment = new UserLog();
+    bySegment.addSealed(3, 5, 7, 100);
+    bySegment.addSealed(2, 8, 9, 200);
+    bySegment.addSealed(4, 10, 13, 300);
+    UserLog byRun = new UserLog();
+    // Its first segment was deleted since its ledger began: the run's first seq is a bound, its range wider.
+    byRun.addSealedRun(9, 1, 13, 50, 300);
+    assertEquals(bySegment.head(), byRun.head());
+    assertEquals(bySegment.sealedTo(), byRun.sealedTo());
+    assertTrue(byRun.sealedFrom() <= bySegment.sealedFrom(), "a wider range to search, never a narrower one");
+    assertEquals(bySegment.sealedGone(3, 5, 7), byRun.sealedGone(3, 5, 7));
+    assertEquals(bySegment.head(), byRun.head());
+    byRun.add(14, 400, 1_000);
+    bySegment.add(14, 400, 1_000);
+    assertEquals(bySegment.sealedGone(2, 8, 9), byRun.sealedGone(2, 8, 9));
+    assertEquals(bySegment.sealedGone(4, 10, 13), byRun.sealedGone(4, 10, 13));
+    assertEquals(bySegment.head(), byRun.head());
+    assertEquals(1, byRun.stored(), "only the tail message is left");
+  }
 }
