@@ -47,8 +47,9 @@ public record InboxConfig(
 
   /**
    * How many group commits of this node may run at once: one on an embedded engine (its only writer
-   * writes one transaction after another), {@code inbox.postgresCommitsInFlight} on PostgreSQL, whose
-   * row locks already let several writers share the inboxes.
+   * writes one transaction after another), at most {@code inbox.postgresCommitsInFlight} on PostgreSQL,
+   * whose row locks already let several writers share the inboxes (the inbox starts one beside others
+   * only when they are held or a full batch waits).
    */
   public int appendsInFlight() {
     return engine == Engine.POSTGRES ? postgresCommitsInFlight : 1;

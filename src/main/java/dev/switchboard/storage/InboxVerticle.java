@@ -42,9 +42,12 @@ import java.util.Set;
  * Deploy exactly one instance per node: it is the single writer of its store. On an embedded engine
  * one commit runs at a time. On PostgreSQL up to {@code inbox.postgresCommitsInFlight} run at once,
  * as the nodes sharing the database already do (row locks order them), so that one commit waiting on
- * its round trips, its sync or another node's lock does not hold every send of the node; a send to an
- * inbox that a running commit writes waits for it, so each inbox gets its seqs in the order its sends
- * came. A room send, a room change and a purge run alone.
+ * its round trips, its sync or another node's lock does not hold every send of the node; but a commit
+ * starts beside running ones only when it helps ({@link CommitOverlap}: the youngest has run well past
+ * the usual commit time, or a full batch waits), else sends queue for the next commit as with one at
+ * a time, which carries them in fewer statements and syncs. A send to an inbox that a running commit
+ * writes waits for it, so each inbox gets its seqs in the order its sends came. A room send, a room
+ * change and a purge run alone.
  */
 public final class InboxVerticle extends VerticleBase {
 
@@ -71,8 +74,16 @@ public final class InboxVerticle extends VerticleBase {
     }
   }
 
-  /** A commit in progress: its appends, the inboxes they write, and the cursor moves it carries. */
-  private record Commit(List<PendingAppend> appends, Set<String> inboxes, boolean room, Map<DeviceKey, Long> cursors) {
+  /**
+   * A commit in progress: its appends, the inboxes they write, the cursor moves it carries, and when
+   * it started ({@link System#nanoTime}).
+   */
+  private record Commit(List<PendingAppend> appends, Set<String> inboxes, boolean room, Map<DeviceKey, Long> cursors,
+                        long startedNanos) {
+  }
+
+  /** The appends a commit would take, and whether they fill it ({@code inbox.batchMaxMessages}). */
+  private record Batch(List<PendingAppend> appends, boolean full) {
   }
 
   private static final long SLOW_COMMIT_MILLIS = 50;
@@ -93,6 +104,9 @@ public final class InboxVerticle extends VerticleBase {
   /** When the last commit started ({@link System#nanoTime}). */
   private long lastCommitStart;
   private long commitTimer = -1;
+  /** When {@link #commitTimer} fires ({@link System#nanoTime}). */
+  private long commitTimerAt;
+  private final CommitOverlap overlap = new CommitOverlap(System::nanoTime);
   private long cursorTimer = -1;
   private long purgeTimer = -1;
   private Promise<Void> idle;
@@ -298,7 +312,8 @@ public final class InboxVerticle extends VerticleBase {
 
   /**
    * Starts what may start: a purge when due or a room change, each alone once the commits in progress
-   * are done; else commits of the queued appends and cursor moves, up to {@link InboxConfig#appendsInFlight}.
+   * are done; else commits of the queued appends and cursor moves, up to {@link InboxConfig#appendsInFlight},
+   * a commit beside running ones only when {@link #overlapWaitNanos} lets it.
    */
   private void drain() {
     if (exclusive) {
@@ -317,14 +332,9 @@ public final class InboxVerticle extends VerticleBase {
       return;
     }
     while (commits.size() < config.appendsInFlight() && (!queue.isEmpty() || !pendingCursors.isEmpty())) {
-      long wait = commitWaitNanos();
+      long wait = Math.max(commitWaitNanos(), overlapWaitNanos());
       if (wait > 0) {
-        if (commitTimer < 0) {
-          commitTimer = vertx.setTimer(Math.max(1, (wait + 999_999) / 1_000_000), id -> {
-            commitTimer = -1;
-            drain();
-          });
-        }
+        wakeIn(wait);
         return;
       }
       if (commitTimer >= 0) {
@@ -335,6 +345,25 @@ public final class InboxVerticle extends VerticleBase {
         return;
       }
     }
+  }
+
+  /**
+   * Drains again in {@code nanos}: a timer already set for sooner does, one set for later is moved
+   * (a commit that ended may have made the wait shorter).
+   */
+  private void wakeIn(long nanos) {
+    long at = System.nanoTime() + nanos;
+    if (commitTimer >= 0) {
+      if (commitTimerAt - at <= 1_000_000) {
+        return;
+      }
+      vertx.cancelTimer(commitTimer);
+    }
+    commitTimerAt = at;
+    commitTimer = vertx.setTimer(Math.max(1, (nanos + 999_999) / 1_000_000), id -> {
+      commitTimer = -1;
+      drain();
+    });
   }
 
   /** A purge when due, else the next room change; nothing else runs until it is done. */
@@ -374,7 +403,8 @@ public final class InboxVerticle extends VerticleBase {
     if (batch.isEmpty() && (!queue.isEmpty() || pendingCursors.isEmpty())) {
       return false; // cursor moves wait for the next commit rather than take a slot of their own
     }
-    lastCommitStart = System.nanoTime();
+    long started = System.nanoTime();
+    lastCommitStart = started;
     Map<DeviceKey, Long> flushing = new LinkedHashMap<>(pendingCursors);
     pendingCursors.clear();
     List<CursorUpdate> cursors = new ArrayList<>(flushing.size());
@@ -389,13 +419,13 @@ public final class InboxVerticle extends VerticleBase {
       room |= p.room();
       copies += p.copies();
     }
-    Commit commit = new Commit(batch, inboxes, room, flushing);
+    Commit commit = new Commit(batch, inboxes, room, flushing, started);
     commits.add(commit);
     int committed = copies;
-    long started = System.nanoTime();
     store.append(requests, cursors, System.currentTimeMillis())
         .andThen(done -> metrics.committed(committed, System.nanoTime() - started, done.failed()))
         .onSuccess(results -> {
+          overlap.committed(started);
           long millis = (System.nanoTime() - started) / 1_000_000;
           if (millis >= SLOW_COMMIT_MILLIS) {
             // Every send queued behind this commit waits as long: the usual cause of latency spikes.
@@ -433,6 +463,20 @@ public final class InboxVerticle extends VerticleBase {
   }
 
   /**
+   * How long the next commit waits for the running ones: none when none runs, while stopping, or for
+   * a full batch to inboxes that no running commit writes (waiting would not make it larger); else
+   * until the youngest running commit has run long enough that it is held ({@link CommitOverlap}).
+   */
+  private long overlapWaitNanos() {
+    if (commits.isEmpty() || idle != null) {
+      return 0;
+    }
+    long wait = overlap.waitNanos(commits.get(commits.size() - 1).startedNanos());
+    // What is queued in all bounds what may go beside the running commits: most often too little to look.
+    return wait > 0 && queuedCopies >= config.batchMaxMessages() && nextBatch().full() ? 0 : wait;
+  }
+
+  /**
    * The queued appends the next commit takes, in order, up to {@code inbox.batchMaxMessages} copies:
    * none while a room's commit runs; an append that writes an inbox of a commit in progress waits,
    * and so does every later append to its inboxes, so that an inbox never gets a later send's seq
@@ -441,19 +485,33 @@ public final class InboxVerticle extends VerticleBase {
    * takes the queue in order, as one commit always did.
    */
   private List<PendingAppend> takeBatch() {
+    List<PendingAppend> batch = nextBatch().appends();
+    int taken = 0;
+    for (Iterator<PendingAppend> it = queue.iterator(); it.hasNext() && taken < batch.size(); ) {
+      PendingAppend next = it.next();
+      if (next == batch.get(taken)) {
+        it.remove();
+        queuedCopies -= next.copies();
+        taken++;
+      }
+    }
+    return batch;
+  }
+
+  /** What {@link #takeBatch} would take now, left in the queue. */
+  private Batch nextBatch() {
     List<PendingAppend> batch = new ArrayList<>();
     Set<String> blocked = new HashSet<>();
     for (Commit commit : commits) {
       if (commit.room()) {
-        return batch;
+        return new Batch(batch, false);
       }
       blocked.addAll(commit.inboxes());
     }
     int copies = 0;
-    for (Iterator<PendingAppend> it = queue.iterator(); it.hasNext(); ) {
-      PendingAppend next = it.next();
+    for (PendingAppend next : queue) {
       if (!batch.isEmpty() && copies + next.copies() > config.batchMaxMessages()) {
-        break;
+        return new Batch(batch, true);
       }
       if (next.room() && !commits.isEmpty()) {
         break; // nothing else may run beside a room's commit: it waits, and all after it
@@ -462,12 +520,10 @@ public final class InboxVerticle extends VerticleBase {
         blocked.addAll(next.inboxes());
         continue;
       }
-      it.remove();
       copies += next.copies();
-      queuedCopies -= next.copies();
       batch.add(next);
     }
-    return batch;
+    return new Batch(batch, copies >= config.batchMaxMessages());
   }
 
   /** {@code results} follow the appends of the whole transaction; each bus message gets its own slice. */

@@ -29,18 +29,21 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 /**
  * The inbox verticle on PostgreSQL (a real server, a fresh database per test), driven over the event
- * bus as the router drives it: commits whose inboxes differ run at once, up to
- * {@code inbox.postgresCommitsInFlight}, while commits that share an inbox still take turns in the
- * order their sends arrived. Another writer (a node of the cluster) is played by a transaction of the
+ * bus as the router drives it: once a commit is held (here by a lock), a commit to other inboxes
+ * starts beside it, up to {@code inbox.postgresCommitsInFlight}, while commits that share an inbox
+ * still take turns in the order their sends arrived. Another writer (a node of the cluster) is played by a transaction of the
  * test that holds an inbox's row lock.
  */
 @ExtendWith({VertxExtension.class, TestPostgres.Extension.class})
@@ -143,6 +146,40 @@ class PgInboxVerticleTest {
           assertEquals(2L, seq(toBob));
           ctx.completeNow();
         })));
+  }
+
+  @Test
+  @DisplayName("sends that come while a commit of usual length runs wait for it and go together in the next commit")
+  void commitsOfUsualLengthAreNotJoined(Vertx vertx, VertxTestContext ctx) throws Exception {
+    deploy(vertx, new JsonObject().put("postgresCommitsInFlight", 4))
+        .compose(id -> append(vertx, send("alice", "a1", "bob")))
+        .compose(first -> append(vertx, send("alice", "a2", "bob")))
+        .compose(timed -> {
+          // The first starts at once; the others reach the node while it runs, to inboxes it does not write.
+          Future<AppendBatchResult> running = append(vertx, send("alice", "a3", "bob"));
+          Future<AppendBatchResult> toCarol = append(vertx, send("dave", "d1", "carol"));
+          Future<AppendBatchResult> toErin = append(vertx, send("frank", "f1", "erin"));
+          return Future.all(running, toCarol, toErin);
+        })
+        .compose(all -> transactions(vertx, "bob", "carol", "erin"))
+        .onComplete(ctx.succeeding(xids -> ctx.verify(() -> {
+          assertEquals(xids.get(1), xids.get(2), "carol's and erin's sends were committed apart");
+          assertNotEquals(xids.get(0), xids.get(1), "the send to bob had started its commit alone");
+          ctx.completeNow();
+        })));
+  }
+
+  /** The transaction that last wrote each user's inbox head. */
+  private Future<List<String>> transactions(Vertx vertx, String... users) {
+    Pool pool = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(uri)).using(vertx).build();
+    return pool.preparedQuery("SELECT recipient, xmin::text FROM inboxes WHERE recipient = ANY($1)")
+        .execute(Tuple.tuple().addArrayOfString(users))
+        .map(rows -> {
+          Map<String, String> byUser = new HashMap<>();
+          rows.forEach(row -> byUser.put(row.getString(0), row.getString(1)));
+          return Arrays.stream(users).map(byUser::get).toList();
+        })
+        .andThen(done -> pool.close());
   }
 
   @Test
