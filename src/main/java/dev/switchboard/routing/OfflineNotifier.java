@@ -184,7 +184,7 @@ final class OfflineNotifier {
     Notification notification = new Notification(to, sender, Senders.isPush(command.from()), command.body(),
         command.room());
     String key = command.idempotencyKey() == null ? null : command.idempotencyKey() + "|" + to;
-    return new AppendRequest("notify|" + command.from(), notification.toJson().encode(), now, key,
+    return new AppendRequest("notify|" + command.from(), notification.encode(), now, key,
         List.of(new AppendRequest.Recipient(SystemInboxes.WEBHOOK, msgIds.get())));
   }
 }
