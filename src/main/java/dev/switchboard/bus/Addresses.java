@@ -105,6 +105,14 @@ public final class Addresses {
   public static final String INBOX_READ = "switchboard.inbox.read";
 
   /**
+   * The cursors of several devices at once, as the inbox has them (moves not yet written included).
+   * The router requests it (local only) once per routed batch with the webhook on, for the mute
+   * settings of the batch's offline recipients; the inbox consumes it. Body: {@link CursorRead}.
+   * Reply: {@link CursorReadResult}, null where the store could not read a cursor.
+   */
+  public static final String INBOX_CURSORS = "switchboard.inbox.cursors";
+
+  /**
    * A device's delivery cursor moved forward. The gateway sends it (no reply), the inbox consumes it
    * and stores it with its next write. Body: {@link CursorUpdate}.
    */

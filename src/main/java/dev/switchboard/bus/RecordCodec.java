@@ -37,7 +37,7 @@ public final class RecordCodec<T> implements MessageCodec<T, T> {
   }
 
   /**
-   * Makes the batch records and inbox pages travel as objects, and registers {@link #SHARED_JSON};
+   * Makes the batch records, inbox pages and cursor reads travel as objects, and registers {@link #SHARED_JSON};
    * once per Vert.x instance.
    */
   public static void registerAll(EventBus bus) {
@@ -49,6 +49,8 @@ public final class RecordCodec<T> implements MessageCodec<T, T> {
     register(bus, new RecordCodec<>(DeliveryBatch.class, DeliveryBatch::toJson, DeliveryBatch::fromJson));
     register(bus, new RecordCodec<>(Signal.class, Signal::toJson, Signal::fromJson));
     register(bus, new RecordCodec<>(InboxPage.class, InboxPage::toJson, InboxPage::fromJson));
+    register(bus, new RecordCodec<>(CursorRead.class, CursorRead::toJson, CursorRead::fromJson));
+    register(bus, new RecordCodec<>(CursorReadResult.class, CursorReadResult::toJson, CursorReadResult::fromJson));
     register(bus, new RecordCodec<>(SendOutcome.class, SendOutcome::toJson, SendOutcome::fromJson));
   }
 

@@ -94,6 +94,22 @@ public final class JsonWriter {
     return this;
   }
 
+  /**
+   * The fields of {@code object}, a JSON object already encoded, as fields of the object being
+   * written: copied as they are, never parsed.
+   */
+  public JsonWriter fieldsOf(String object) {
+    byte[] encoded = object.getBytes(StandardCharsets.UTF_8);
+    if (encoded.length > 2) {
+      separate();
+      reserve(length + encoded.length - 2);
+      System.arraycopy(encoded, 1, bytes, length, encoded.length - 2);
+      length += encoded.length - 2;
+      afterValue = true;
+    }
+    return this;
+  }
+
   /** The bytes written, in an array of their exact size; the writer starts over. */
   public byte[] take() {
     byte[] written = Arrays.copyOf(bytes, length);

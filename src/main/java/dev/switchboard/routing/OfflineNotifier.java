@@ -2,6 +2,7 @@ package dev.switchboard.routing;
 
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorRead;
 import dev.switchboard.bus.Notification;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.SendCommand;
@@ -10,9 +11,11 @@ import dev.switchboard.bus.SystemInboxes;
 import io.vertx.core.Future;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -29,18 +32,26 @@ final class OfflineNotifier {
   record Planned(List<AppendRequest> appends, int muted, int queueFull) {
   }
 
+  /** An offline recipient of a command, to be notified unless a mute setting says otherwise. */
+  private record Candidate(SendCommand command, String to, String sender) {
+  }
+
   private final int maxQueued;
   private final Supplier<String> msgIds;
-  /** The mute counter of (mutes inbox, device): a cursor, read through the inbox. */
-  private final BiFunction<String, String, Future<Long>> muteCounter;
+  /**
+   * The mute counters of (mutes inbox, device) pairs, in their order: cursors, read through the
+   * inbox in one request; null where one could not be read.
+   */
+  private final Function<List<CursorRead.Device>, Future<List<Long>>> muteCounters;
   /** The queue length the dispatcher last reported, and what this router wrote since. */
   private long reportedQueued;
   private long writtenSinceReport;
 
-  OfflineNotifier(int maxQueued, Supplier<String> msgIds, BiFunction<String, String, Future<Long>> muteCounter) {
+  OfflineNotifier(int maxQueued, Supplier<String> msgIds,
+                  Function<List<CursorRead.Device>, Future<List<Long>>> muteCounters) {
     this.maxQueued = maxQueued;
     this.msgIds = msgIds;
-    this.muteCounter = muteCounter;
+    this.muteCounters = muteCounters;
   }
 
   /** The dispatcher's count of waiting notifications; this router's own writes since are counted on top. */
@@ -64,18 +75,18 @@ final class OfflineNotifier {
    * is better than a message nobody hears of.
    */
   Future<Planned> plan(List<SendCommand> commands, Map<String, Map<String, Integer>> online, long now) {
-    List<Future<AppendRequest>> pending = new ArrayList<>();
+    List<Candidate> candidates = new ArrayList<>();
     for (SendCommand command : commands) {
       if (!notifies(command)) {
         continue;
       }
       for (String to : command.to()) {
         if (online.getOrDefault(to, Map.of()).isEmpty()) {
-          pending.add(unlessMuted(command, to, now));
+          candidates.add(new Candidate(command, to, Senders.shown(command.from())));
         }
       }
     }
-    return decide(pending);
+    return decide(candidates, now);
   }
 
   /**
@@ -85,7 +96,7 @@ final class OfflineNotifier {
    */
   Future<Planned> planRooms(List<SendCommand> commands, List<AppendResult> stored,
                             Map<String, Map<String, Integer>> online, long now) {
-    List<Future<AppendRequest>> pending = new ArrayList<>();
+    List<Candidate> candidates = new ArrayList<>();
     for (int i = 0; i < commands.size(); i++) {
       SendCommand command = commands.get(i);
       AppendResult appended = stored.get(i);
@@ -94,11 +105,11 @@ final class OfflineNotifier {
       }
       for (RecipientResult result : appended.results()) {
         if (result.isStored() && !result.to().equals(command.from()) && online.getOrDefault(result.to(), Map.of()).isEmpty()) {
-          pending.add(unlessMuted(command, result.to(), now));
+          candidates.add(new Candidate(command, result.to(), Senders.shown(command.from())));
         }
       }
     }
-    return decide(pending);
+    return decide(candidates, now);
   }
 
   /** Receipts are not news to notify about. */
@@ -106,46 +117,63 @@ final class OfflineNotifier {
     return Senders.isUser(command.from()) || Senders.isPush(command.from());
   }
 
-  /** Counts the muted ones and keeps the others while the queue has room. */
-  private Future<Planned> decide(List<Future<AppendRequest>> pending) {
-    if (pending.isEmpty()) {
+  /**
+   * Reads every mute setting the candidates need in one request, each (mutes inbox, setting) once;
+   * then counts the muted ones and keeps the others while the queue has room. A mute that cannot be
+   * read counts as not muted: a notification too many is better than a message nobody hears of.
+   */
+  private Future<Planned> decide(List<Candidate> candidates, long now) {
+    if (candidates.isEmpty()) {
       return Future.succeededFuture(new Planned(List.of(), 0, 0));
     }
-    return Future.join(pending).transform(done -> {
-      List<AppendRequest> appends = new ArrayList<>(pending.size());
-      int muted = 0;
-      int queueFull = 0;
-      for (Future<AppendRequest> f : pending) {
-        AppendRequest append = f.result();
-        if (append == null) {
-          muted++;
-        } else if (queued() + appends.size() >= maxQueued) {
-          queueFull++;
-        } else {
-          appends.add(append);
-        }
-      }
-      return Future.succeededFuture(new Planned(appends, muted, queueFull));
-    });
+    Map<CursorRead.Device, Integer> settings = new LinkedHashMap<>();
+    List<List<CursorRead.Device>> silencers = new ArrayList<>(candidates.size());
+    for (Candidate candidate : candidates) {
+      List<CursorRead.Device> these = settingsOf(candidate);
+      these.forEach(device -> settings.putIfAbsent(device, settings.size()));
+      silencers.add(these);
+    }
+    List<CursorRead.Device> devices = List.copyOf(settings.keySet());
+    return muteCounters.apply(devices)
+        .otherwise(e -> Collections.<Long>nCopies(devices.size(), null))
+        .map(counters -> {
+          List<AppendRequest> appends = new ArrayList<>(candidates.size());
+          int muted = 0;
+          int queueFull = 0;
+          for (int i = 0; i < candidates.size(); i++) {
+            Candidate candidate = candidates.get(i);
+            if (mutedBy(silencers.get(i), settings, counters)) {
+              muted++;
+            } else if (queued() + appends.size() >= maxQueued) {
+              queueFull++;
+            } else {
+              appends.add(append(candidate.command(), candidate.to(), candidate.sender(), now));
+            }
+          }
+          return new Planned(appends, muted, queueFull);
+        });
   }
 
-  /**
-   * The notification of {@code to} for {@code command}, or null when {@code to} muted its sender,
-   * everything, or (for a room message) the room.
-   */
-  private Future<AppendRequest> unlessMuted(SendCommand command, String to, long now) {
-    String sender = Senders.shown(command.from());
-    String mutes = SystemInboxes.mutes(to);
-    List<Future<Long>> counters = new ArrayList<>(3);
-    counters.add(muteCounter.apply(mutes, SystemInboxes.MUTE_ALL));
-    counters.add(muteCounter.apply(mutes, sender));
-    if (command.room() != null) {
-      counters.add(muteCounter.apply(mutes, SystemInboxes.roomMute(command.room())));
+  /** The settings that silence a notification of {@code candidate}: everything, its sender, and its room if any. */
+  private static List<CursorRead.Device> settingsOf(Candidate candidate) {
+    String mutes = SystemInboxes.mutes(candidate.to());
+    CursorRead.Device all = new CursorRead.Device(mutes, SystemInboxes.MUTE_ALL);
+    CursorRead.Device sender = new CursorRead.Device(mutes, candidate.sender());
+    String room = candidate.command().room();
+    return room == null ? List.of(all, sender)
+        : List.of(all, sender, new CursorRead.Device(mutes, SystemInboxes.roomMute(room)));
+  }
+
+  /** Whether any of {@code devices} reads as muted; one that could not be read (null) does not. */
+  private static boolean mutedBy(List<CursorRead.Device> devices, Map<CursorRead.Device, Integer> at,
+                                 List<Long> counters) {
+    for (CursorRead.Device device : devices) {
+      Long counter = counters.get(at.get(device));
+      if (counter != null && SystemInboxes.muted(counter)) {
+        return true;
+      }
     }
-    return Future.all(counters)
-        .map(all -> all.<Long>list().stream().anyMatch(SystemInboxes::muted))
-        .otherwise(false)
-        .map(muted -> muted ? null : append(command, to, sender, now));
+    return false;
   }
 
   /**
@@ -156,7 +184,7 @@ final class OfflineNotifier {
     Notification notification = new Notification(to, sender, Senders.isPush(command.from()), command.body(),
         command.room());
     String key = command.idempotencyKey() == null ? null : command.idempotencyKey() + "|" + to;
-    return new AppendRequest("notify|" + command.from(), notification.toJson().encode(), now, key,
+    return new AppendRequest("notify|" + command.from(), notification.encode(), now, key,
         List.of(new AppendRequest.Recipient(SystemInboxes.WEBHOOK, msgIds.get())));
   }
 }

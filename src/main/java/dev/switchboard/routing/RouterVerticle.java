@@ -9,8 +9,8 @@ import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.DeliveryBatch;
 import dev.switchboard.bus.DeliveryReceipts;
 import dev.switchboard.bus.GatewayLoad;
-import dev.switchboard.bus.InboxPage;
-import dev.switchboard.bus.ReadRequest;
+import dev.switchboard.bus.CursorRead;
+import dev.switchboard.bus.CursorReadResult;
 import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.Presence;
 import dev.switchboard.bus.RecipientResult;
@@ -107,7 +107,7 @@ public final class RouterVerticle extends VerticleBase {
     metrics.watchRouterQueue(inboxBatcher::waitingCopies);
     List<Future<?>> consumers = new ArrayList<>();
     if (settings.webhook().enabled()) {
-      notifier = new OfflineNotifier(settings.webhook().maxQueued(), messageIds::next, this::muteCounter);
+      notifier = new OfflineNotifier(settings.webhook().maxQueued(), messageIds::next, this::muteCounters);
       webhookReach = new DeliveryOptions().setLocalOnly(settings.inbox().embedded());
       metrics.watchWebhookQueue(notifier::queued);
       consumers.add(settings.inbox().embedded()
@@ -131,10 +131,15 @@ public final class RouterVerticle extends VerticleBase {
     notifier.reported(message.body().getLong("queued", 0L));
   }
 
-  /** A mute counter (see {@link dev.switchboard.bus.SystemInboxes#mutes}): the cursor the inbox keeps for it. */
-  private Future<Long> muteCounter(String mutes, String device) {
-    return vertx.eventBus().<InboxPage>request(Addresses.INBOX_READ, new ReadRequest(mutes, device, null, 0).toJson(),
-        inboxRequest).map(reply -> reply.body().after());
+  /**
+   * Mute counters (see {@link dev.switchboard.bus.SystemInboxes#mutes}): the cursors the inbox keeps
+   * for them, all in one request; a failed request is logged here, and its caller counts it as no mute.
+   */
+  private Future<List<Long>> muteCounters(List<CursorRead.Device> devices) {
+    return vertx.eventBus().<CursorReadResult>request(Addresses.INBOX_CURSORS, new CursorRead(devices), inboxRequest)
+        .map(reply -> reply.body().seqs())
+        .onFailure(e -> LOG.warn("{} mute settings not read, counted as not muted: {}",
+            devices.size(), e.getMessage()));
   }
 
   private void onGatewayLoad(Message<JsonObject> message) {

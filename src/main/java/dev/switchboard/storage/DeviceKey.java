@@ -1,5 +1,5 @@
 package dev.switchboard.storage;
 
 /** One device of one user: the key of a read cursor. */
-record DeviceKey(String user, String device) {
+public record DeviceKey(String user, String device) {
 }

@@ -4,6 +4,7 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.StoredMessage;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -12,6 +13,7 @@ import io.vertx.sqlclient.Tuple;
 import java.lang.reflect.Array;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,6 +79,18 @@ final class InboxRows {
   /** The first column of the first row, or 0 when there is no row (no head, no cursor yet). */
   static long firstLong(RowSet<Row> rows) {
     return rows.size() == 0 ? 0L : rows.iterator().next().getLong(0);
+  }
+
+  /** Each of {@code keys} with its cursor from the (recipient, device, seq) rows of {@code queries}, 0 where none. */
+  static Map<DeviceKey, Long> cursorsFound(List<DeviceKey> keys, List<Future<RowSet<Row>>> queries) {
+    Map<DeviceKey, Long> found = new HashMap<>(keys.size() * 2);
+    keys.forEach(k -> found.put(k, 0L));
+    for (Future<RowSet<Row>> query : queries) {
+      for (Row row : query.result()) {
+        found.put(new DeviceKey(row.getString(0), row.getString(1)), row.getLong(2));
+      }
+    }
+    return found;
   }
 
   /** Every recipient of the batch's direct sends, once, sorted (a room's members are read with the room). */

@@ -9,7 +9,9 @@ import dev.switchboard.bus.RoomChangeResult;
 import dev.switchboard.bus.RoomInfo;
 import io.vertx.core.Future;
 
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A durable store of inboxes. One implementation per engine; the inbox verticle is its only caller.
@@ -55,6 +57,13 @@ public interface InboxStore {
 
   /** The stored cursor of a device, 0 if it has none. */
   Future<Long> cursor(String user, String device);
+
+  /**
+   * The stored cursors of several devices, 0 for one with none, read together (one query, or none
+   * on an engine that holds them in memory). A device missing from the answer could not be read:
+   * the sharded engine leaves out those of a shard that did not answer.
+   */
+  Future<Map<DeviceKey, Long>> cursors(Collection<DeviceKey> devices);
 
   /**
    * Removes messages past retention and expired idempotency keys; returns how many messages went.

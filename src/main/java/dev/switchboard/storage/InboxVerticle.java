@@ -6,6 +6,8 @@ import dev.switchboard.bus.AppendBatchResult;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.CursorRead;
+import dev.switchboard.bus.CursorReadResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RoomChange;
@@ -25,6 +27,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -138,6 +141,7 @@ public final class InboxVerticle extends VerticleBase {
         vertx.eventBus().<AppendBatch>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_CURSOR, this::onCursor).completion(),
+        vertx.eventBus().<CursorRead>localConsumer(Addresses.INBOX_CURSORS, this::onCursors).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_ROOM_CHANGE, this::onRoomChange).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_ROOM_READ, this::onRoomRead).completion()))
         .onSuccess(v -> {
@@ -295,6 +299,12 @@ public final class InboxVerticle extends VerticleBase {
 
   /** A device's cursor: the newest move not yet written wins over the stored one. */
   private Future<Long> cursorOf(DeviceKey key) {
+    Long newest = unwrittenCursor(key);
+    return newest != null ? Future.succeededFuture(newest) : store.cursor(key.user(), key.device());
+  }
+
+  /** The newest move of a device's cursor that is queued or being written, or null. */
+  private Long unwrittenCursor(DeviceKey key) {
     Long newest = pendingCursors.get(key);
     for (Commit commit : commits) {
       Long flushing = commit.cursors().get(key);
@@ -302,7 +312,38 @@ public final class InboxVerticle extends VerticleBase {
         newest = flushing;
       }
     }
-    return newest != null ? Future.succeededFuture(newest) : store.cursor(key.user(), key.device());
+    return newest;
+  }
+
+  /**
+   * Several devices' cursors in one answer, each as {@link #cursorOf} has it; the store is asked
+   * once for all those without an unwritten move. One it could not read is answered null.
+   */
+  private void onCursors(Message<CursorRead> message) {
+    List<CursorRead.Device> devices = message.body().devices();
+    List<DeviceKey> keys = new ArrayList<>(devices.size());
+    Long[] seqs = new Long[devices.size()];
+    Set<DeviceKey> stored = new HashSet<>();
+    for (int i = 0; i < seqs.length; i++) {
+      DeviceKey key = new DeviceKey(devices.get(i).user(), devices.get(i).device());
+      keys.add(key);
+      seqs[i] = unwrittenCursor(key);
+      if (seqs[i] == null) {
+        stored.add(key);
+      }
+    }
+    Future<Map<DeviceKey, Long>> read = stored.isEmpty() ? Future.succeededFuture(Map.of()) : store.cursors(stored);
+    read.recover(e -> {
+      LOG.warn("reading the cursors of {} devices failed", stored.size(), e);
+      return Future.succeededFuture(Map.of());
+    }).onSuccess(found -> {
+      for (int i = 0; i < seqs.length; i++) {
+        if (seqs[i] == null) {
+          seqs[i] = found.get(keys.get(i));
+        }
+      }
+      message.reply(new CursorReadResult(Arrays.asList(seqs)));
+    });
   }
 
   private void requestPurge() {

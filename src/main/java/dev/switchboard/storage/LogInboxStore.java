@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -758,6 +759,15 @@ public final class LogInboxStore implements InboxStore {
   @Override
   public Future<Long> cursor(String user, String device) {
     return Future.succeededFuture(cursors.getOrDefault(new DeviceKey(user, device), 0L));
+  }
+
+  @Override
+  public Future<Map<DeviceKey, Long>> cursors(Collection<DeviceKey> devices) {
+    Map<DeviceKey, Long> found = new HashMap<>(devices.size() * 2);
+    for (DeviceKey key : devices) {
+      found.put(key, cursors.getOrDefault(key, 0L));
+    }
+    return Future.succeededFuture(found);
   }
 
   @Override

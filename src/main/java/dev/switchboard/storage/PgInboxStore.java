@@ -25,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -153,6 +154,10 @@ public final class PgInboxStore implements InboxStore {
           + " SELECT switchboard_keys_written($7, count(*)) FROM written";
   /** SQLSTATE raised by {@code switchboard_keys_written} when a key of the batch is a concurrent writer's. */
   private static final String KEY_TAKEN_STATE = "SB001";
+  /** The cursors of many devices in one statement. */
+  private static final String READ_CURSORS = "SELECT recipient, device, seq FROM cursors"
+      + " WHERE (recipient, device) IN (SELECT * FROM unnest($1::text[], $2::text[]))";
+
   /** Every cursor move in one statement; a cursor never moves back. */
   private static final String UPSERT_CURSORS =
       "INSERT INTO cursors (recipient, device, seq, updated_at)"
@@ -727,6 +732,16 @@ public final class PgInboxStore implements InboxStore {
     return pool.preparedQuery("SELECT seq FROM cursors WHERE recipient = $1 AND device = $2")
         .execute(Tuple.of(user, device))
         .map(InboxRows::firstLong);
+  }
+
+  @Override
+  public Future<Map<DeviceKey, Long>> cursors(Collection<DeviceKey> devices) {
+    List<DeviceKey> keys = List.copyOf(devices);
+    String[] users = keys.stream().map(DeviceKey::user).toArray(String[]::new);
+    String[] names = keys.stream().map(DeviceKey::device).toArray(String[]::new);
+    Future<RowSet<Row>> query = pool.preparedQuery(READ_CURSORS)
+        .execute(Tuple.tuple().addArrayOfString(users).addArrayOfString(names));
+    return query.map(rows -> InboxRows.cursorsFound(keys, List.of(query)));
   }
 
   /**

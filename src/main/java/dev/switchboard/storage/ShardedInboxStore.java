@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -249,6 +250,22 @@ public final class ShardedInboxStore implements InboxStore {
   @Override
   public Future<Long> cursor(String user, String device) {
     return shards.get(map.shardOf(user)).cursor(user, device);
+  }
+
+  /** Each shard is asked for its own devices; those of a shard that fails or does not answer are left out. */
+  @Override
+  public Future<Map<DeviceKey, Long>> cursors(Collection<DeviceKey> devices) {
+    Map<Integer, List<DeviceKey>> byShard = new HashMap<>();
+    devices.forEach(k -> byShard.computeIfAbsent(map.shardOf(k.user()), s -> new ArrayList<>()).add(k));
+    List<Future<Map<DeviceKey, Long>>> asked = new ArrayList<>();
+    // At DEBUG: a shard that is down fails every batch's read, and its commits already say so at WARN.
+    byShard.forEach((shard, keys) -> asked.add(within(shard, shards.get(shard).cursors(keys))
+        .onFailure(e -> LOG.debug("cursors of {} devices on inbox shard {} not read: {}", keys.size(), shard, e.getMessage()))));
+    return Future.join(asked).transform(x -> {
+      Map<DeviceKey, Long> found = new HashMap<>();
+      asked.stream().filter(Future::succeeded).forEach(f -> found.putAll(f.result()));
+      return Future.succeededFuture(found);
+    });
   }
 
   /** Every shard purges on its own; one that fails does not keep the others from it. */

@@ -15,6 +15,7 @@ import io.vertx.jdbcclient.JDBCPool;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
@@ -25,6 +26,7 @@ import org.sqlite.SQLiteDataSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -364,6 +366,24 @@ public final class SqliteInboxStore implements InboxStore {
     return readers.preparedQuery("SELECT seq FROM cursors WHERE recipient = ? AND device = ?")
         .execute(Tuple.of(user, device))
         .map(InboxRows::firstLong);
+  }
+
+  /** One query per {@code MAX_PARAMS / 2} devices, all at once on the reader pool. */
+  @Override
+  public Future<Map<DeviceKey, Long>> cursors(Collection<DeviceKey> devices) {
+    List<DeviceKey> keys = List.copyOf(devices);
+    List<Future<RowSet<Row>>> queries = new ArrayList<>();
+    for (int from = 0; from < keys.size(); from += MAX_PARAMS / 2) {
+      List<DeviceKey> chunk = keys.subList(from, Math.min(keys.size(), from + MAX_PARAMS / 2));
+      List<Object> params = new ArrayList<>(chunk.size() * 2);
+      chunk.forEach(k -> {
+        params.add(k.user());
+        params.add(k.device());
+      });
+      queries.add(readers.preparedQuery("SELECT recipient, device, seq FROM cursors WHERE (recipient, device) IN (VALUES "
+          + "(?, ?), ".repeat(chunk.size() - 1) + "(?, ?))").execute(Tuple.from(params)));
+    }
+    return Future.all(queries).map(x -> InboxRows.cursorsFound(keys, queries));
   }
 
   @Override

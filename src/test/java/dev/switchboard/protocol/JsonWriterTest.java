@@ -34,4 +34,19 @@ class JsonWriterTest {
         new String(writer.beginObject().field("b", large).endObject().take(), StandardCharsets.UTF_8));
     assertEquals("{\"c\":1}", writer.beginObject().field("c", 1L).endObject().takeString());
   }
+
+  @Test
+  @DisplayName("the fields of an object already encoded are spliced between the fields written around them, an empty one adds none")
+  void fieldsOfAnEncodedObject() {
+    String stored = new JsonObject().put("user", "bob").put("push", true).put("body", "é\"\n\u2028").encode();
+    JsonWriter writer = new JsonWriter(8);
+    String written = writer.beginObject().beginArray("list")
+        .beginObject().field("id", "m-1").fieldsOf(stored).field("ts", 7L).endObject()
+        .beginObject().fieldsOf("{}").field("id", "m-2").endObject()
+        .endArray().endObject().takeString();
+    JsonObject expected = new JsonObject().put("list", new JsonArray()
+        .add(new JsonObject().put("id", "m-1").put("user", "bob").put("push", true).put("body", "é\"\n\u2028").put("ts", 7L))
+        .add(new JsonObject().put("id", "m-2")));
+    assertEquals(expected.encode(), written);
+  }
 }

@@ -2,6 +2,7 @@ package dev.switchboard.routing;
 
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorRead;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.Notification;
 import dev.switchboard.bus.SendCommand;
@@ -12,6 +13,8 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,9 +26,16 @@ class OfflineNotifierTest {
 
   private final AtomicInteger ids = new AtomicInteger();
 
+  /** The mute settings each lookup asked for, one list per lookup. */
+  private final List<List<CursorRead.Device>> lookups = new ArrayList<>();
+
   private OfflineNotifier notifier(int maxQueued, Map<String, Long> muteCounters) {
-    return new OfflineNotifier(maxQueued, () -> "n-" + ids.getAndIncrement(),
-        (mutes, device) -> Future.succeededFuture(muteCounters.getOrDefault(mutes + "/" + device, 0L)));
+    return new OfflineNotifier(maxQueued, () -> "n-" + ids.getAndIncrement(), devices -> {
+      lookups.add(devices);
+      List<Long> counters = new ArrayList<>();
+      devices.forEach(d -> counters.add(muteCounters.getOrDefault(d.user() + "/" + d.device(), 0L)));
+      return Future.succeededFuture(counters);
+    });
   }
 
   private static Notification notification(AppendRequest append) {
@@ -94,5 +104,38 @@ class OfflineNotifierTest {
     assertEquals(0, notifier.planRooms(List.of(send), List.of(replay), Map.of(), 42).result().appends().size());
     // A direct send's plan never notifies room members: they are in no command's to.
     assertEquals(0, notifier.plan(List.of(send), Map.of(), 42).result().appends().size());
+  }
+
+  @Test
+  @DisplayName("a batch's mute settings are read in one lookup, each setting once, and none for a batch with nobody offline")
+  void oneLookupPerBatch() {
+    OfflineNotifier notifier = notifier(100, Map.of(SystemInboxes.mutes("carol") + "/alice", 1L));
+    List<SendCommand> commands = List.of(
+        new SendCommand("alice", List.of("bob", "carol"), "one", null),
+        new SendCommand("alice", List.of("bob", "carol"), "two", null),
+        new SendCommand("alice", List.of("bob", "dave"), "three", null));
+    OfflineNotifier.Planned planned = notifier.plan(commands, Map.of("dave", Map.of("node-1", 1)), 0).result();
+    assertEquals(2, planned.muted());
+    assertEquals(3, planned.appends().size());
+    String bob = SystemInboxes.mutes("bob");
+    String carol = SystemInboxes.mutes("carol");
+    assertEquals(List.of(List.of(new CursorRead.Device(bob, SystemInboxes.MUTE_ALL), new CursorRead.Device(bob, "alice"),
+        new CursorRead.Device(carol, SystemInboxes.MUTE_ALL), new CursorRead.Device(carol, "alice"))), lookups);
+    notifier.plan(commands, Map.of("bob", Map.of("node-1", 1), "carol", Map.of("node-1", 1), "dave", Map.of("node-1", 1)), 0);
+    assertEquals(1, lookups.size());
+  }
+
+  @Test
+  @DisplayName("a mute setting the store could not read, or a lookup that failed, counts as not muted")
+  void unreadableMutesDoNotMute() {
+    OfflineNotifier unknown = new OfflineNotifier(100, () -> "n", devices ->
+        Future.succeededFuture(Arrays.asList(new Long[devices.size()])));
+    assertEquals(1, unknown.plan(List.of(new SendCommand("alice", List.of("bob"), "x", null)), Map.of(), 0)
+        .result().appends().size());
+    OfflineNotifier failing = new OfflineNotifier(100, () -> "n", devices -> Future.failedFuture("inbox timed out"));
+    OfflineNotifier.Planned planned = failing.plan(List.of(new SendCommand("alice", List.of("bob", "carol"), "x", null)),
+        Map.of(), 0).result();
+    assertEquals(2, planned.appends().size());
+    assertEquals(0, planned.muted());
   }
 }

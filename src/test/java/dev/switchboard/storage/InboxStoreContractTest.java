@@ -9,6 +9,7 @@ import dev.switchboard.bus.RoomChangeResult;
 import dev.switchboard.bus.RoomInfo;
 import dev.switchboard.bus.Senders;
 import dev.switchboard.bus.StoredMessage;
+import dev.switchboard.bus.SystemInboxes;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.support.TestServer;
@@ -25,7 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -185,6 +188,40 @@ abstract class InboxStoreContractTest {
         })
         .onComplete(ctx.succeeding(cursor -> ctx.verify(() -> {
           assertEquals(7L, cursor);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("the cursors of many devices are read together, each as stored, 0 for a device never seen, also after reopening")
+  void severalCursors(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxConfig config = config(100);
+    InboxStore store = newStore(vertx, config);
+    // More devices than one SQL statement takes parameters for, of users on either shard of the sharded engine.
+    List<DeviceKey> devices = new ArrayList<>();
+    List<CursorUpdate> moves = new ArrayList<>();
+    Map<DeviceKey, Long> expected = new HashMap<>();
+    for (int i = 0; i < 600; i++) {
+      DeviceKey key = new DeviceKey(SystemInboxes.mutes(i % 2 == 0 ? "bob" : "alice"), "d" + i);
+      devices.add(key);
+      expected.put(key, i % 3 == 0 ? 0L : i + 1L);
+      if (i % 3 != 0) {
+        moves.add(new CursorUpdate(key.user(), key.device(), i + 1L));
+      }
+    }
+    store.open()
+        .compose(v -> store.append(List.of(), moves, 0))
+        .compose(v -> store.cursors(devices))
+        .compose(found -> {
+          ctx.verify(() -> assertEquals(expected, found));
+          return store.close();
+        })
+        .compose(v -> {
+          InboxStore reopened = newStore(vertx, config);
+          return reopened.open().compose(x -> reopened.cursors(devices.subList(0, 4))).eventually(reopened::close);
+        })
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          assertEquals(Map.of(devices.get(0), 0L, devices.get(1), 2L, devices.get(2), 3L, devices.get(3), 0L), found);
           ctx.completeNow();
         })));
   }

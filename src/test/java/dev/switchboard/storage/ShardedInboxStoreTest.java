@@ -2,6 +2,7 @@ package dev.switchboard.storage;
 
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
+import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.RoomChange;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -177,6 +179,25 @@ class ShardedInboxStoreTest extends InboxStoreContractTest {
           assertEquals(List.of("hello from alice"), bodies(pages.resultAt(0)));
           assertEquals(List.of("hello from alice", "hello from alice"), bodies(pages.resultAt(1)));
           assertEquals(2L, ((InboxPage) pages.resultAt(1)).head(), "dave got the keyed send twice");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("with one shard down, a read of many cursors answers those of the other shard and leaves out its own")
+  void cursorsWithOneShardDown(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PostgresProxy proxy = PostgresProxy.start(vertx, shard0).toCompletionStage().toCompletableFuture().get();
+    InboxStore store = newStore(vertx, config(100, shards(proxy.uri(), shard1).put("postgresShardTimeoutMillis", 300)));
+    DeviceKey bob = new DeviceKey("bob", "phone");
+    DeviceKey alice = new DeviceKey("alice", "phone");
+    DeviceKey dave = new DeviceKey("dave", "laptop");
+    store.open()
+        .compose(v -> store.append(List.of(), List.of(new CursorUpdate("bob", "phone", 4), new CursorUpdate("alice", "phone", 9)), 5))
+        .compose(v -> proxy.down())
+        .compose(v -> store.cursors(List.of(bob, alice, dave)))
+        .eventually(() -> proxy.up().compose(v -> store.close()))
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          assertEquals(Map.of(alice, 9L, dave, 0L), found);
           ctx.completeNow();
         })));
   }

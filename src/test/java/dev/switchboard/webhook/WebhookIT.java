@@ -1,12 +1,15 @@
 package dev.switchboard.webhook;
 
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.SystemInboxes;
 import dev.switchboard.support.TestServer;
 import dev.switchboard.support.WebhookReceiver;
 import dev.switchboard.support.WsClient;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryContext;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -22,6 +25,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -86,6 +90,44 @@ class WebhookIT {
                   });
                   return null;
                 }))))))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  @DisplayName("a push to five offline users reads all their mute settings in one inbox request")
+  void oneMuteLookupPerBatch(Vertx vertx, VertxTestContext ctx) {
+    AtomicInteger muteReads = new AtomicInteger();
+    // Every inbox request but the dispatcher's reads of its own queue: the router's mute lookups.
+    Handler<DeliveryContext<Object>> counting = delivery -> {
+      String address = delivery.message().address();
+      if (address.equals(Addresses.INBOX_CURSORS) || (address.equals(Addresses.INBOX_READ)
+          && !SystemInboxes.WEBHOOK.equals(((JsonObject) delivery.body()).getString("user")))) {
+        muteReads.incrementAndGet();
+      }
+      delivery.next();
+    };
+    JsonObject push = new JsonObject().put("to", new JsonArray(List.of("u1", "u2", "u3", "u4", "erin"))).put("body", "news");
+    WebhookReceiver.start(vertx).compose(receiver -> start(vertx, dataDir, receiver.config()).compose(server ->
+        server.online("erin", "phone")
+            .compose(erin -> erin.send(new JsonObject().put("type", "mute").put("muted", true))
+                .compose(v -> erin.expect("muted"))
+                .compose(v -> erin.close()))
+            .compose(v -> {
+              vertx.eventBus().addInboundInterceptor(counting);
+              return vertx.eventBus().request(Addresses.PUSH, push);
+            })
+            .compose(v -> receiver.taken(4))
+            .eventually(() -> {
+              vertx.eventBus().removeInboundInterceptor(counting);
+              return Future.succeededFuture();
+            })
+            .map(taken -> {
+              ctx.verify(() -> {
+                assertEquals(List.of("u1", "u2", "u3", "u4"), field(taken, "user"));
+                assertEquals(1, muteReads.get(), "inbox requests for the mute settings of one push");
+              });
+              return null;
+            })))
         .onComplete(ctx.succeedingThenComplete());
   }
 
