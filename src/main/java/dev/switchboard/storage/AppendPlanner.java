@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -182,24 +183,7 @@ public final class AppendPlanner {
     }
     long roomSeq = roomSeqs.getOrDefault(request.room(), room.roomSeq()) + 1;
     roomSeqs.put(request.room(), roomSeq);
-    String msgId = request.roomMsgId();
-    List<RecipientResult> perMember = new ArrayList<>(room.members().size());
-    for (String member : room.members()) {
-      if (!owns.test(member)) {
-        perMember.add(RecipientResult.refused(member, NOT_HERE));
-        continue;
-      }
-      InboxHead head = updated.getOrDefault(member, heads.getOrDefault(member, InboxHead.EMPTY));
-      if (head.stored() >= maxMessagesPerUser) {
-        perMember.add(RecipientResult.refused(member, ErrorCode.INBOX_FULL));
-        continue;
-      }
-      long seq = head.lastSeq() + 1;
-      updated.put(member, new InboxHead(seq, head.stored() + 1));
-      rows.add(new StoredMessage(msgId, seq, request.from(), member, request.body(), request.ts(),
-          request.room(), roomSeq, null));
-      perMember.add(RecipientResult.stored(member, msgId, seq, request.ts()));
-    }
+    List<RecipientResult> perMember = copies(request, room.members(), request.room(), roomSeq, heads, updated, rows);
     return new AppendResult(false, perMember, request.room(), roomSeq);
   }
 
@@ -212,6 +196,18 @@ public final class AppendPlanner {
    */
   private AppendResult planRoomReceipt(AppendRequest request, List<String> to, long roomSeq,
                                        Map<String, InboxHead> heads, Map<String, InboxHead> updated, List<StoredMessage> rows) {
+    List<RecipientResult> perMember = copies(request, to, null, 0, heads, updated, rows);
+    return new AppendResult(false, perMember, request.room(), roomSeq);
+  }
+
+  /**
+   * One copy of a room request per member in {@code to} under the member's next seq, each row
+   * carrying {@code room} and {@code roomSeq} (none for a receipt); a member of another shard or
+   * with a full inbox is refused.
+   */
+  private List<RecipientResult> copies(AppendRequest request, Collection<String> to, String room, long roomSeq,
+                                       Map<String, InboxHead> heads, Map<String, InboxHead> updated,
+                                       List<StoredMessage> rows) {
     String msgId = request.roomMsgId();
     List<RecipientResult> perMember = new ArrayList<>(to.size());
     for (String member : to) {
@@ -226,10 +222,10 @@ public final class AppendPlanner {
       }
       long seq = head.lastSeq() + 1;
       updated.put(member, new InboxHead(seq, head.stored() + 1));
-      rows.add(new StoredMessage(msgId, seq, request.from(), member, request.body(), request.ts()));
+      rows.add(new StoredMessage(msgId, seq, request.from(), member, request.body(), request.ts(), room, roomSeq, null));
       perMember.add(RecipientResult.stored(member, msgId, seq, request.ts()));
     }
-    return new AppendResult(false, perMember, request.room(), roomSeq);
+    return perMember;
   }
 
   private static AppendResult refuseAll(AppendRequest request, ErrorCode code) {
