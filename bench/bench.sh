@@ -10,7 +10,7 @@
 # --fill-users users in commits of --fill-batch), starts the server on it and measures the start
 # (process start to gateway listening), the heap after start and after a backlog drain (jcmd
 # GC.heap_info after a GC), a backlog drain of --backlog-users x --backlog-messages new messages and a
-# --find-max direct run (--direct-seconds per step, at most --direct-steps steps); it ends with one
+# --find-max direct run (from --direct-rate, --direct-seconds per step, at most --direct-steps steps); it ends with one
 # "store-scale ..." result line.
 # The script builds what it needs (the server jar from the repository root, the bench jar from
 # bench/), starts the server (or mosquitto) itself on loopback with a fresh data directory under
@@ -685,7 +685,7 @@ json_field() { # json_field FILE NAME: a number from the last result line saved 
 
 store_scale() { # fill a store, start the server on it, measure start, heap, drain and max rate
   local total fill_users fill_batch bl_users bl_msgs direct_secs extra conf fill t0 start_ms heap_start heap_drained
-  local open_line data_size results direct_steps engine=${ENGINE:-log} rc=0 need_kb free_kb body_bytes fill_flags=()
+  local open_line data_size results direct_steps direct_rate engine=${ENGINE:-log} rc=0 need_kb free_kb body_bytes fill_flags=()
   total=$(num "$(opt messages 200000)")
   fill_users=$(num "$(opt fill-users 100000)")
   fill_batch=$(num "$(opt fill-batch 5000)")
@@ -693,6 +693,7 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
   bl_msgs=$(num "$(opt backlog-messages 100)")
   direct_secs=$(opt direct-seconds 8)
   direct_steps=$(opt direct-steps 10)
+  direct_rate=$(num "$(opt direct-rate 2000)")
   WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
   WORK_DIRS+=("$WORK")
   # About 230 bytes of log and index per stored message of 100-byte body, plus a tenth to spare:
@@ -739,7 +740,7 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
     --server-pid "$SERVER_PID" --json "$results" --label "backlog on $total stored" || rc=$?
   heap_drained=$(heap_used_mib "$SERVER_PID")
   log "heap used after the backlog drain (after a full GC): $heap_drained MiB"
-  run_bench direct --users 1000 --rate 2000 --find-max --step "$direct_secs" --max-steps "$direct_steps" --ws-port "$WS_PORT" \
+  run_bench direct --users 1000 --rate "$direct_rate" --find-max --step "$direct_secs" --max-steps "$direct_steps" --ws-port "$WS_PORT" \
     --push-port "$PUSH_PORT" --server-pid "$SERVER_PID" --json "$results" --label "direct on $total stored" || rc=$?
   stop_server
   echo "store-scale engine=$engine stored=$total data=$data_size keys_aged=$KEYS_AGED cold=$COLD fill=\"$fill\" start_ms=$start_ms" \
