@@ -6,7 +6,7 @@
 # Scenarios: smoke, direct, idle, backlog, fanout, rooms, mqtt, compare, store-scale, and on a cluster (3 nodes
 # on this machine sharing an embedded PostgreSQL): storm, cluster-idle, cluster-direct, cluster-fanout
 # (see docs/benchmarks.md).
-# store-scale fills an embedded store in-process (bench/store/StoreFill.java, --messages N for
+# store-scale fills a log store in-process (bench/store/StoreFill.java, --messages N for
 # --fill-users users in commits of --fill-batch), starts the server on it and measures the start
 # (process start to gateway listening), the heap after start and after a backlog drain (jcmd
 # GC.heap_info after a GC), a backlog drain of --backlog-users x --backlog-messages new messages and a
@@ -25,8 +25,7 @@
 #                            cluster-idle: rounds of (N-node cluster, 1-node cluster, 1 node) (default 2);
 #                            cluster-direct, cluster-fanout: runs, each on a fresh cluster and database (default 1)
 #   --nodes N                storm, cluster-idle, cluster-direct, cluster-fanout: nodes in the cluster (default 3)
-#   --no-sqlite              cluster-idle: leave out the plain single node with its embedded store
-#   --engine log|sqlite      store-scale: the embedded engine to fill and start (default: the server's, log)
+#   --no-single              cluster-idle: leave out the plain single node on the default engine (log)
 #   --engine postgres        direct: the single node (not clustered) on one embedded PostgreSQL, as cluster-direct
 #                            starts it (--pg-fsync, --pg-stats apply; PostgreSQL's CPU counted), to compare with
 #                            cluster-direct --nodes 1: what differs is the cluster's cost
@@ -101,7 +100,6 @@ Examples:
   bench/bench.sh cluster-fanout --nodes 3 --users 1000 --recipients 100 --rate 10 --find-max --push-via all
   bench/bench.sh store-scale --messages 10000000
   SWITCHBOARD_JAR=/path/to/old/switchboard-fat.jar bench/bench.sh store-scale --messages 10000000
-  bench/bench.sh store-scale --messages 10000000 --engine sqlite
   bench/bench.sh store-scale --messages 100000000 --keys-aged --cold --direct-steps 2
   bench/bench.sh cluster-direct --nodes 2 --shards 2 --users 1000 --rate 2000 --find-max
   bench/bench.sh cluster-direct --nodes 2 --users 200 --rate 200 --duration 20 --pg-stats
@@ -125,7 +123,7 @@ shift
 
 # ---- options: take the script's own, pass the rest on -------------------------------------------
 FILL_JAVA_OPTS=${FILL_JAVA_OPTS:--Xmx8g}
-SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SQLITE=1 PG_FSYNC=on PG_STATS=0 SHARDS=1 KILL_SHARD= ENGINE=""
+SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SINGLE=1 PG_FSYNC=on PG_STATS=0 SHARDS=1 KILL_SHARD= ENGINE=""
 KEYS_AGED=0 COLD=0 WEBHOOK=0
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
@@ -135,7 +133,7 @@ while [[ $# -gt 0 ]]; do
     --instances) INSTANCES=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --nodes) NODES=$2; shift 2 ;;
-    --no-sqlite) SQLITE=0; shift ;;
+    --no-single) SINGLE=0; shift ;;
     --engine) ENGINE=$2; shift 2 ;;
     --keys-aged) KEYS_AGED=1; shift ;;
     --cold) COLD=1; shift ;;
@@ -660,7 +658,7 @@ case "$SCENARIO" in
     [[ -z "$ENGINE" || "$ENGINE" == postgres ]] || die "direct: --engine wants postgres (the default is the server's)"
     ;;
   store-scale)
-    [[ -z "$ENGINE" || "$ENGINE" == log || "$ENGINE" == sqlite ]] || die "--engine wants log or sqlite"
+    [[ -z "$ENGINE" ]] || die "store-scale: --engine does not apply (it fills and starts the log engine)"
     [[ $COLD == 0 || -w /proc/sys/vm/drop_caches ]] || die "--cold drops the page cache: run as root (/proc/sys/vm/drop_caches is not writable)"
     ;;
   storm|cluster-idle|cluster-direct|cluster-fanout)
@@ -685,7 +683,7 @@ json_field() { # json_field FILE NAME: a number from the last result line saved 
 
 store_scale() { # fill a store, start the server on it, measure start, heap, drain and max rate
   local total fill_users fill_batch bl_users bl_msgs direct_secs extra conf fill t0 start_ms heap_start heap_drained
-  local open_line data_size results direct_steps direct_rate engine=${ENGINE:-log} rc=0 need_kb free_kb body_bytes fill_flags=()
+  local open_line data_size results direct_steps direct_rate rc=0 need_kb free_kb body_bytes fill_flags=()
   total=$(num "$(opt messages 200000)")
   fill_users=$(num "$(opt fill-users 100000)")
   fill_batch=$(num "$(opt fill-batch 5000)")
@@ -709,12 +707,13 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
   results="$WORK/results.jsonl"
   two_free_ports
   WS_PORT=$P1 PUSH_PORT=$P2
-  extra=",\"engine\":\"$engine\""
+  # Named, not left to the default: an older jar (SWITCHBOARD_JAR) may default to another engine.
+  extra=",\"engine\":\"log\""
   (( KEYS_AGED )) && fill_flags+=(--keys-aged)
   conf=$(server_conf "$WS_PORT" "$PUSH_PORT" "$WORK/data" "$RCPT" "$((total > 10000 ? total : 10000))" "$extra")
   echo "$conf" > "$WORK/server-conf.json"
   wait_quiet
-  log "filling the $engine store with $total messages for $fill_users users (commits of $fill_batch): $WORK/data"
+  log "filling the log store with $total messages for $fill_users users (commits of $fill_batch): $WORK/data"
   # (in WORK: the defaults are the jar's conf/config.json, not the working tree's)
   # shellcheck disable=SC2086
   fill=$(cd "$WORK" && java $FILL_JAVA_OPTS -cp "$SERVER_JAR" "$BENCH_DIR/store/StoreFill.java" "$WORK/server-conf.json" \
@@ -732,7 +731,7 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
   SERVER_PID=$LAUNCHED
   wait_listening "$SERVER_PID" "$WORK" "the server" "${HARD}"
   start_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  open_line=$(grep -m1 -oE "inbox log open at .*|sqlite.*open.*" "$WORK/server.log" | cut -c1-200 || true)
+  open_line=$(grep -m1 -oE "inbox log open at .*" "$WORK/server.log" | cut -c1-200 || true)
   log "server pid $SERVER_PID listening $start_ms ms after its process started (data $data_size); ${open_line:-}"
   heap_start=$(heap_used_mib "$SERVER_PID")
   log "heap used after start (after a full GC): $heap_start MiB"
@@ -743,7 +742,7 @@ store_scale() { # fill a store, start the server on it, measure start, heap, dra
   run_bench direct --users 1000 --rate "$direct_rate" --find-max --step "$direct_secs" --max-steps "$direct_steps" --ws-port "$WS_PORT" \
     --push-port "$PUSH_PORT" --server-pid "$SERVER_PID" --json "$results" --label "direct on $total stored" || rc=$?
   stop_server
-  echo "store-scale engine=$engine stored=$total data=$data_size keys_aged=$KEYS_AGED cold=$COLD fill=\"$fill\" start_ms=$start_ms" \
+  echo "store-scale engine=log stored=$total data=$data_size keys_aged=$KEYS_AGED cold=$COLD fill=\"$fill\" start_ms=$start_ms" \
     "heap_after_start_mib=$heap_start heap_after_drain_mib=$heap_drained" \
     "drain_msg_per_s=$(grep '"backlog' "$results" | tail -1 | grep -oE '"drain_msg_per_s":[0-9.]+' | cut -d: -f2)" \
     "direct_max_rate=$(json_field "$results" max_rate)"
@@ -827,8 +826,8 @@ case "$SCENARIO" in
     on_fresh_clusters cluster-fanout "$RCPT" cluster_fanout_round
     ;;
   cluster-idle)
-    # connect rate: an N-node cluster, a 1-node cluster on the same PostgreSQL, and (unless --no-sqlite)
-    # the plain single node with its embedded store; each on fresh processes and a fresh database
+    # connect rate: an N-node cluster, a 1-node cluster on the same PostgreSQL, and (unless --no-single)
+    # the plain single node on the default engine (log); each on fresh processes and a fresh database
     RESULTS=$(mktemp /tmp/switchboard-cluster-idle.XXXXXX.jsonl)
     WORK_DIRS+=("$RESULTS")
     start_pg $((2 * ROUNDS))
@@ -845,9 +844,9 @@ case "$SCENARIO" in
         run_bench idle "${ARGS[@]}" $(cluster_args) --json "$RESULTS" --label "1-node cluster, PostgreSQL" || rc=$?
         stop_cluster
       fi
-      if [[ $SQLITE == 1 ]]; then
-        log "cluster-idle round $r of $ROUNDS: one node, not clustered, SQLite"
-        sb_run "$CL_RCPT" "$MAXMSGS" idle "${ARGS[@]}" --json "$RESULTS" --label "1 node, SQLite, no cluster" || rc=$?
+      if [[ $SINGLE == 1 ]]; then
+        log "cluster-idle round $r of $ROUNDS: one node, not clustered, log"
+        sb_run "$CL_RCPT" "$MAXMSGS" idle "${ARGS[@]}" --json "$RESULTS" --label "1 node, log, no cluster" || rc=$?
       fi
     done
     stop_pg

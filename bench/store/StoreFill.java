@@ -3,7 +3,6 @@ import dev.switchboard.config.ConfigLoader;
 import dev.switchboard.config.InboxConfig;
 import dev.switchboard.storage.InboxStore;
 import dev.switchboard.storage.LogInboxStore;
-import dev.switchboard.storage.SqliteInboxStore;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -18,7 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
- * Fills an embedded inbox store (engine log or sqlite, from the server config's inbox section) with
+ * Fills a log inbox store (at the data directory of the server config's inbox section) with
  * N messages for U users, fast: the store's own API in this process, one large group commit after
  * another, each append to one random user "f0".."f(U-1)" with a body of B bytes and one in ten with
  * an idempotency key, all sent now. With {@code --keys-aged} the fill's clock runs
@@ -51,11 +50,10 @@ public class StoreFill {
       throw new IllegalArgumentException("--keys-aged writes messages " + behind / 1000 + " s old, past inbox.retentionSeconds");
     }
     Vertx vertx = Vertx.vertx();
-    InboxStore store = switch (inbox.engine()) {
-      case LOG -> new LogInboxStore(vertx, inbox);
-      case SQLITE -> new SqliteInboxStore(vertx, inbox);
-      default -> throw new IllegalArgumentException("StoreFill fills an embedded engine (log or sqlite), not " + inbox.engine());
-    };
+    if (inbox.engine() != InboxConfig.Engine.LOG) {
+      throw new IllegalArgumentException("StoreFill fills the log engine, not " + inbox.engine());
+    }
+    InboxStore store = new LogInboxStore(vertx, inbox);
     // Every call from one context, as the inbox verticle makes them: the store's state is confined to it.
     Context context = vertx.getOrCreateContext();
     await(context, store::open);

@@ -73,7 +73,6 @@ public final class SwitchboardVerticle extends VerticleBase {
           .onSuccess(id -> LOG.info("switchboard started: gateway port {}, push API port {}, inbox on {}, transport {}",
               gatewayPort(), pushPort(), switch (settings.inbox().engine()) {
                 case LOG -> "the log in " + settings.inbox().dataDir();
-                case SQLITE -> "SQLite in " + settings.inbox().dataDir();
                 case POSTGRES -> "PostgreSQL";
               },
               vertx.isNativeTransportEnabled() ? "epoll" : "nio"));

@@ -36,12 +36,15 @@ public record InboxConfig(
     int roomReceiptMembers) {
 
   /**
-   * Where the inboxes live: embedded in each node (Switchboard's own append-only log, or an SQLite
-   * file), or one PostgreSQL database shared by nodes.
+   * Where the inboxes live: embedded in each node (Switchboard's own append-only log), or one
+   * PostgreSQL database shared by nodes.
    */
   public enum Engine {
-    LOG, SQLITE, POSTGRES
+    LOG, POSTGRES
   }
+
+  /** Where a user of the SQLite engine reads how to keep the messages of its file. */
+  public static final String MOVING_FROM_SQLITE = "docs/storage.md, \"Moving from SQLite\"";
 
   private static final List<String> URI_SCHEMES = List.of("postgresql", "postgres");
 
@@ -81,11 +84,23 @@ public record InboxConfig(
     return listed;
   }
 
+  /**
+   * A configuration naming {@code sqlite} would otherwise meet only the list of engines, and its
+   * owner would not learn that the messages in that file need a step before this version runs.
+   */
+  private static Engine engine(ConfigSection s) {
+    if (s.string("engine").equalsIgnoreCase("sqlite")) {
+      throw new IllegalArgumentException("inbox.engine must be log or postgres, got sqlite: this version has no SQLite "
+          + "engine; to keep the messages stored in an SQLite inbox.db, see " + MOVING_FROM_SQLITE);
+    }
+    return Engine.valueOf(s.oneOf("engine", List.of("LOG", "POSTGRES")));
+  }
+
   public static InboxConfig fromJson(JsonObject root) {
     ConfigSection s = new ConfigSection(root, "inbox");
     ConfigSection limits = new ConfigSection(root, "limits");
     return new InboxConfig(
-        Engine.valueOf(s.oneOf("engine", List.of("LOG", "SQLITE", "POSTGRES"))),
+        engine(s),
         s.string("dataDir"),
         s.longIn("retentionSeconds", 1, 366L * 24 * 3600) * 1000,
         s.intIn("maxMessagesPerUser", 1, 100_000_000),

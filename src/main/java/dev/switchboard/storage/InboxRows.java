@@ -21,8 +21,8 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 
 /**
- * What the SQL engines share: both have the same tables and columns, so the parameters of their
- * writes and the mapping of their rows are the same; only the SQL text around them differs.
+ * The rows of the PostgreSQL store's tables: the parameters of its writes and the mapping of what it
+ * reads; and the batch's idempotency keys, which the log engine looks up too.
  *
  * <p>Rows come out in a fixed order (recipients, keys and cursors sorted), so that writers sharing
  * one database take their row locks in the same order and cannot deadlock each other.
@@ -30,42 +30,6 @@ import java.util.TreeSet;
 final class InboxRows {
 
   private InboxRows() {
-  }
-
-  /**
-   * The tables of the first schema version, with {@code integer} as the type of every number
-   * column: the engines differ only in its name.
-   */
-  static List<String> tables(String integer) {
-    return List.of(
-        "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq " + integer + " NOT NULL, msg_id TEXT NOT NULL,"
-            + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at " + integer + " NOT NULL, PRIMARY KEY (recipient, seq))",
-        "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
-        "CREATE TABLE IF NOT EXISTS inboxes (recipient TEXT PRIMARY KEY, last_seq " + integer + " NOT NULL, stored "
-            + integer + " NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS cursors (recipient TEXT NOT NULL, device TEXT NOT NULL, seq " + integer + " NOT NULL,"
-            + " updated_at " + integer + " NOT NULL, PRIMARY KEY (recipient, device))",
-        "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at " + integer
-            + " NOT NULL, fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
-        "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)");
-  }
-
-  /**
-   * What rooms add to the first schema's tables, besides {@code room_messages} (whose key and
-   * partitioning differ by engine): the room columns of an inbox row (a room message's row there
-   * is a reference, its body is in {@code room_messages}), the rooms and their members.
-   * {@code joined_seq} is the roomSeq of the event that added a member: the order members joined.
-   */
-  static List<String> roomTables(String integer) {
-    return List.of(
-        "ALTER TABLE messages ADD COLUMN room TEXT",
-        "ALTER TABLE messages ADD COLUMN room_seq " + integer,
-        "ALTER TABLE messages ADD COLUMN event TEXT",
-        "CREATE TABLE rooms (room TEXT PRIMARY KEY, owner TEXT NOT NULL, last_room_seq " + integer + " NOT NULL,"
-            + " created_at " + integer + " NOT NULL)",
-        "CREATE TABLE room_members (room TEXT NOT NULL, member TEXT NOT NULL, joined_seq " + integer + " NOT NULL,"
-            + " added_at " + integer + " NOT NULL, PRIMARY KEY (room, member))",
-        "CREATE INDEX room_members_by_member ON room_members (member)");
   }
 
   /** The first column of every row, sorted as Java sorts Strings (not by the database's collation). */

@@ -25,6 +25,7 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,6 +56,8 @@ import java.util.Set;
 public final class InboxVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(InboxVerticle.class);
+  /** An SQLite store's files in {@code inbox.dataDir}: the database, its write-ahead log, its shared-memory index. */
+  private static final List<String> SQLITE_FILES = List.of("inbox.db", "inbox.db-wal", "inbox.db-shm");
 
   /**
    * One bus message's appends; they are committed together and answered together. {@code inboxes}:
@@ -132,12 +135,17 @@ public final class InboxVerticle extends VerticleBase {
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchInboxQueue(() -> queuedCopies);
     lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
-    store = switch (config.engine()) {
-      case LOG -> logStore();
-      case SQLITE -> new SqliteInboxStore(vertx, config);
-      case POSTGRES -> new ShardedInboxStore(vertx, config);
+    Future<Void> opened = switch (config.engine()) {
+      case LOG -> refuseSqliteFiles().compose(v -> {
+        store = logStore();
+        return store.open();
+      });
+      case POSTGRES -> {
+        store = new ShardedInboxStore(vertx, config);
+        yield store.open();
+      }
     };
-    return store.open().compose(v -> Future.all(
+    return opened.compose(v -> Future.all(
         vertx.eventBus().<AppendBatch>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_CURSOR, this::onCursor).completion(),
@@ -149,6 +157,31 @@ public final class InboxVerticle extends VerticleBase {
           requestPurge();
           purgeTimer = vertx.setPeriodic(config.purgeIntervalMillis(), id -> requestPurge());
         });
+  }
+
+  /**
+   * An SQLite store in the data directory holds messages the log does not read: started beside it,
+   * the node would answer its users with empty inboxes, so it refuses until the files are moved aside.
+   */
+  private Future<Void> refuseSqliteFiles() {
+    Path dir = Path.of(config.dataDir()).toAbsolutePath();
+    List<Path> files = SQLITE_FILES.stream().map(dir::resolve).toList();
+    List<Future<Boolean>> checks = files.stream().map(f -> vertx.fileSystem().exists(f.toString())).toList();
+    return Future.all(checks).compose(all -> {
+      List<String> found = new ArrayList<>();
+      for (int i = 0; i < files.size(); i++) {
+        if (checks.get(i).result()) {
+          found.add(files.get(i).toString());
+        }
+      }
+      if (found.isEmpty()) {
+        return Future.succeededFuture();
+      }
+      return Future.failedFuture(new IllegalStateException("found " + String.join(", ", found)
+          + ": an SQLite inbox store, which this version does not read, so its messages would never be delivered."
+          + " To keep them, see " + InboxConfig.MOVING_FROM_SQLITE + "; to start without them, move "
+          + String.join(", ", SQLITE_FILES) + " out of " + dir));
+    });
   }
 
   /** The log engine on the real file system, with its bytes written, syncs and segment checks shown as meters. */

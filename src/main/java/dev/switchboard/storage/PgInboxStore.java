@@ -37,7 +37,7 @@ import java.util.TreeSet;
  * The shared engine: one PostgreSQL database that several nodes write at once, through the reactive
  * Vert.x client (pipelined, so the statements of a step go out together and cost one round trip).
  *
- * <p>Unlike {@link SqliteInboxStore} this store is not the only writer, so it keeps nothing in memory:
+ * <p>Unlike {@link LogInboxStore} this store is not the only writer, so it keeps nothing in memory:
  * each append batch is one transaction that locks the heads of its inboxes ({@code SELECT ... FOR
  * UPDATE}, in recipient order, so that nodes never deadlock), plans with the same
  * {@link AppendPlanner}, and writes. The locks are held to the commit, so per inbox the seqs are given
@@ -74,7 +74,16 @@ public final class PgInboxStore implements InboxStore {
   }
 
   /** Schema changes in order: entry i brings the database to version i + 1. Append to it, never edit. */
-  static final List<List<String>> MIGRATIONS = List.of(InboxRows.tables("BIGINT"), List.of(
+  static final List<List<String>> MIGRATIONS = List.of(List.of(
+      "CREATE TABLE IF NOT EXISTS messages (recipient TEXT NOT NULL, seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
+          + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (recipient, seq))",
+      "CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at)",
+      "CREATE TABLE IF NOT EXISTS inboxes (recipient TEXT PRIMARY KEY, last_seq BIGINT NOT NULL, stored BIGINT NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS cursors (recipient TEXT NOT NULL, device TEXT NOT NULL, seq BIGINT NOT NULL,"
+          + " updated_at BIGINT NOT NULL, PRIMARY KEY (recipient, device))",
+      "CREATE TABLE IF NOT EXISTS send_keys (sender TEXT NOT NULL, send_key TEXT NOT NULL, created_at BIGINT NOT NULL,"
+          + " fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sender, send_key))",
+      "CREATE INDEX IF NOT EXISTS send_keys_by_age ON send_keys (created_at)"), List.of(
       "CREATE OR REPLACE FUNCTION switchboard_keys_written(expected BIGINT, written BIGINT) RETURNS BIGINT"
           + " LANGUAGE plpgsql AS $$ BEGIN IF written < expected THEN RAISE EXCEPTION"
           + " 'an idempotency key of the batch was stored by a concurrent writer' USING ERRCODE = 'SB001';"
@@ -96,12 +105,22 @@ public final class PgInboxStore implements InboxStore {
       roomsMigration());
 
   /**
-   * Version 4: rooms. A room message's body is stored once (per shard) in {@code room_messages},
-   * partitioned by time like {@code messages} and with the time of its copies, so that it is dropped
-   * with the partition that holds every copy referring to it.
+   * Version 4: rooms. An inbox row of a room message is a reference (its room and roomSeq); the body
+   * is stored once (per shard) in {@code room_messages}, partitioned by time like {@code messages} and
+   * with the time of its copies, so that it is dropped with the partition that holds every copy
+   * referring to it. {@code joined_seq} is the roomSeq of the event that added a member: the order
+   * members joined.
    */
   private static List<String> roomsMigration() {
-    List<String> statements = new ArrayList<>(InboxRows.roomTables("BIGINT"));
+    List<String> statements = new ArrayList<>(List.of(
+        "ALTER TABLE messages ADD COLUMN room TEXT",
+        "ALTER TABLE messages ADD COLUMN room_seq BIGINT",
+        "ALTER TABLE messages ADD COLUMN event TEXT",
+        "CREATE TABLE rooms (room TEXT PRIMARY KEY, owner TEXT NOT NULL, last_room_seq BIGINT NOT NULL,"
+            + " created_at BIGINT NOT NULL)",
+        "CREATE TABLE room_members (room TEXT NOT NULL, member TEXT NOT NULL, joined_seq BIGINT NOT NULL,"
+            + " added_at BIGINT NOT NULL, PRIMARY KEY (room, member))",
+        "CREATE INDEX room_members_by_member ON room_members (member)"));
     statements.add("CREATE TABLE room_messages (room TEXT NOT NULL, room_seq BIGINT NOT NULL, msg_id TEXT NOT NULL,"
         + " sender TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL,"
         + " PRIMARY KEY (room, room_seq, created_at)) PARTITION BY RANGE (created_at)");

@@ -46,7 +46,7 @@ public final class WebhookVerticle extends VerticleBase {
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
   private final WebhookConfig config;
-  /** Whether the queue is the whole cluster's (PostgreSQL) rather than this node's (embedded engines). */
+  /** Whether the queue is the whole cluster's (PostgreSQL) rather than this node's (the log engine). */
   private final boolean shared;
   private final DeliveryOptions reach;
   private HttpClient client;

@@ -133,7 +133,7 @@ class ConfigTest {
           .getMessage().startsWith("inbox.synchronous must be one of"));
       JsonObject badEngine = json.copy();
       badEngine.getJsonObject("inbox").put("engine", "mysql");
-      assertEquals("inbox.engine must be one of [LOG, SQLITE, POSTGRES], got MYSQL",
+      assertEquals("inbox.engine must be one of [LOG, POSTGRES], got MYSQL",
           assertThrows(IllegalArgumentException.class, () -> SwitchboardConfig.fromJson(badEngine)).getMessage());
       JsonObject badUri = json.copy();
       badUri.getJsonObject("inbox").put("postgresUri", "jdbc:postgresql://db/inbox");

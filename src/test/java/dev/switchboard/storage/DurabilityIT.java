@@ -9,8 +9,7 @@ import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** What was accepted survives the server process being killed with SIGKILL, on each embedded engine. */
+/** What was accepted survives the server process being killed with SIGKILL, on the log engine. */
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 120, timeUnit = TimeUnit.SECONDS)
 class DurabilityIT {
@@ -32,13 +31,12 @@ class DurabilityIT {
   @TempDir
   Path dataDir;
 
-  @ParameterizedTest(name = "inbox.engine={0}")
-  @ValueSource(strings = {"log", "sqlite"})
+  @Test
   @DisplayName("every accepted message survives kill -9 of the server and is delivered, in order, after a restart")
-  void acceptedMessagesSurviveKill9(String engine, Vertx vertx, VertxTestContext ctx) throws Exception {
+  void acceptedMessagesSurviveKill9(Vertx vertx, VertxTestContext ctx) throws Exception {
     int count = 300;
     List<String> acceptedIds = new ArrayList<>();
-    JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", engine));
+    JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", "log"));
     // Sent as fast as possible: lift the per-connection rate limit for this client.
     JsonObject unlimited = inbox.copy().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
         .put("messageBurst", 1_000_000));
@@ -78,12 +76,11 @@ class DurabilityIT {
         })));
   }
 
-  @ParameterizedTest(name = "inbox.engine={0}")
-  @ValueSource(strings = {"log", "sqlite"})
+  @Test
   @DisplayName("a room, its members and every accepted room message survive kill -9; after a restart members get them in roomSeq order")
-  void roomMessagesSurviveKill9(String engine, Vertx vertx, VertxTestContext ctx) throws Exception {
+  void roomMessagesSurviveKill9(Vertx vertx, VertxTestContext ctx) throws Exception {
     int count = 100;
-    JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", engine));
+    JsonObject inbox = new JsonObject().put("inbox", new JsonObject().put("engine", "log"));
     JsonObject unlimited = inbox.copy().put("limits", new JsonObject().put("messagesPerSecond", 1_000_000)
         .put("messageBurst", 1_000_000));
     List<String> acceptedIds = new ArrayList<>();

@@ -213,16 +213,7 @@ class WebhookIT {
   @Test
   @DisplayName("a user who muted a sender, or everyone, gets no notification, also after a restart; unmuting ends it")
   void muting(Vertx vertx, VertxTestContext ctx) {
-    muting(vertx, ctx, new JsonObject());
-  }
-
-  @Test
-  @DisplayName("mutes and notifications work the same on the SQLite engine")
-  void mutingOnSqlite(Vertx vertx, VertxTestContext ctx) {
-    muting(vertx, ctx, new JsonObject().put("engine", "sqlite"));
-  }
-
-  private void muting(Vertx vertx, VertxTestContext ctx, JsonObject inbox) {
+    JsonObject inbox = new JsonObject();
     JsonObject muteAlice = new JsonObject().put("type", "mute").put("peer", "alice").put("muted", true);
     JsonObject muteAll = new JsonObject().put("type", "mute").put("muted", true);
     WebhookReceiver.start(vertx).compose(receiver -> start(vertx, dataDir, receiver.config(), inbox)

@@ -86,7 +86,7 @@ final class CompareTable {
 
   /**
    * {@code connect-table}: the idle runs in a JSON-lines file grouped by label (3-node cluster,
-   * 1-node cluster, 1 node with SQLite, ...): connects/s of each (median, every run) and the ratio of
+   * 1-node cluster, 1 node on the log, ...): connects/s of each (median, every run) and the ratio of
    * each to the label given by {@code --baseline}.
    */
   static int printConnect(Args a) {
