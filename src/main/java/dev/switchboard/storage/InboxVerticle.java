@@ -135,16 +135,16 @@ public final class InboxVerticle extends VerticleBase {
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchInboxQueue(() -> queuedCopies);
     lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
-    Future<Void> opened = switch (config.engine()) {
-      case LOG -> refuseSqliteFiles().compose(v -> {
+    Future<Void> opened = refuseSqliteFiles().compose(v -> switch (config.engine()) {
+      case LOG -> {
         store = logStore();
-        return store.open();
-      });
+        yield store.open();
+      }
       case POSTGRES -> {
         store = new ShardedInboxStore(vertx, config);
         yield store.open();
       }
-    };
+    });
     return opened.compose(v -> Future.all(
         vertx.eventBus().<AppendBatch>localConsumer(Addresses.INBOX_APPEND, this::onAppend).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.INBOX_READ, this::onRead).completion(),
@@ -160,7 +160,7 @@ public final class InboxVerticle extends VerticleBase {
   }
 
   /**
-   * An SQLite store in the data directory holds messages the log does not read: started beside it,
+   * An SQLite store in the data directory holds messages neither engine reads: started beside it,
    * the node would answer its users with empty inboxes, so it refuses until the files are moved aside.
    */
   private Future<Void> refuseSqliteFiles() {

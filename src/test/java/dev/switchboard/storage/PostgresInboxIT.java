@@ -13,10 +13,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The whole server on the PostgreSQL inbox: real sockets, a real database. */
 @ExtendWith({VertxExtension.class, TestPostgres.Extension.class})
@@ -49,6 +51,21 @@ class PostgresInboxIT {
           assertEquals("while you were away", message.getString("body"));
           assertEquals("alice", message.getString("from"));
           assertEquals(1L, message.getLong("seq"));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("on postgres too, an SQLite inbox.db in inbox.dataDir fails the start, naming the file: its messages are not in the database")
+  void sqliteFileBesidePostgres(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) throws Exception {
+    Path file = firstDir.resolve("inbox.db");
+    Files.write(file, new byte[] {1, 2, 3});
+    JsonObject onPostgres = new JsonObject().put("inbox", new JsonObject()
+        .put("engine", "postgres").put("postgresUri", postgres.createDatabase()));
+    TestServer.start(vertx, firstDir, onPostgres)
+        .onComplete(ctx.failing(e -> ctx.verify(() -> {
+          assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+          assertTrue(e.getMessage().contains("Moving from SQLite"), e.getMessage());
           ctx.completeNow();
         })));
   }
