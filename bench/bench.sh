@@ -38,7 +38,7 @@
 #   --shards N               storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL servers, each one shard of the inboxes
 #                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
 #                            then lists the sends of the run by the shards of sender and recipient
-#   --pg-stats               cluster-direct, cluster-fanout: PostgreSQL loads pg_stat_statements, and after each run
+#   --pg-stats               cluster-idle, cluster-direct, cluster-fanout: PostgreSQL loads pg_stat_statements, and after each run
 #                            the time of each statement of its database (calls, ms executing and planning, per call)
 #                            is printed per shard, most expensive first
 #   --kill-shard-after S     cluster-direct with --shards: stop the last shard's PostgreSQL (fast shutdown) S seconds
@@ -837,12 +837,14 @@ case "$SCENARIO" in
       # shellcheck disable=SC2046
       run_bench idle "${ARGS[@]}" $(cluster_args) --json "$RESULTS" --label "$NODES-node cluster, PostgreSQL" || rc=$?
       stop_cluster
+      pg_stats $((2 * r - 1))
       if [[ $NODES != 1 ]]; then
         log "cluster-idle round $r of $ROUNDS: 1-node cluster"
         start_cluster 1 $((2 * r)) "$CL_RCPT" "$MAXMSGS"
         # shellcheck disable=SC2046
         run_bench idle "${ARGS[@]}" $(cluster_args) --json "$RESULTS" --label "1-node cluster, PostgreSQL" || rc=$?
         stop_cluster
+        pg_stats $((2 * r))
       fi
       if [[ $SINGLE == 1 ]]; then
         log "cluster-idle round $r of $ROUNDS: one node, not clustered, log"

@@ -2,6 +2,7 @@ package dev.switchboard;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.XmlConfigBuilder;
+import dev.switchboard.routing.HazelcastUserDirectory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,7 +14,8 @@ import java.util.Properties;
 /**
  * Loads the Hazelcast configuration: {@code conf/cluster.xml} from the working directory, else the
  * copy inside the jar. Its {@code ${switchboard.cluster.*}} placeholders come from system properties,
- * with defaults for three or more nodes on one machine.
+ * with defaults for three or more nodes on one machine. The user directory's entry processors are
+ * registered here, so that they travel as identified data whatever the file says.
  */
 public final class ClusterConfig {
 
@@ -42,7 +44,10 @@ public final class ClusterConfig {
       if (in == null) {
         throw new IllegalStateException(PATH + " not found");
       }
-      return new XmlConfigBuilder(in).setProperties(properties()).build();
+      Config config = new XmlConfigBuilder(in).setProperties(properties()).build();
+      config.getSerializationConfig().addDataSerializableFactory(HazelcastUserDirectory.Serialization.FACTORY_ID,
+          new HazelcastUserDirectory.Serialization());
+      return config;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -58,6 +58,15 @@ public record InboxConfig(
     return engine == Engine.POSTGRES ? postgresCommitsInFlight : 1;
   }
 
+  /**
+   * How many batches of page reads may be read at once: on PostgreSQL two, and reads that come
+   * meanwhile wait for the next batch, one statement for all (sessions starting together); an
+   * embedded engine reads each at once, from memory or its own files.
+   */
+  public int readBatchesInFlight() {
+    return engine == Engine.POSTGRES ? 2 : Integer.MAX_VALUE;
+  }
+
   /** An embedded engine: each node its own files. */
   public boolean embedded() {
     return engine != Engine.POSTGRES;

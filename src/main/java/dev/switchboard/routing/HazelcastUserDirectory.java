@@ -3,6 +3,10 @@ package dev.switchboard.routing;
 import com.hazelcast.core.ReadOnly;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.IMap;
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
+import com.hazelcast.nio.serialization.DataSerializableFactory;
+import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -12,6 +16,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -226,16 +231,61 @@ public final class HazelcastUserDirectory implements UserDirectory {
     return manager.getNodes().toArray(new String[0]);
   }
 
+  /**
+   * How the directory's entry processors travel between members: as Hazelcast's identified data
+   * (a factory and class id, then the fields), not by Java serialization, which writes and resolves
+   * class descriptors for each change on the caller, the owner and the backup. Registered in every
+   * member's configuration ({@code ClusterConfig}).
+   */
+  public static final class Serialization implements DataSerializableFactory {
+
+    /** The factory's id in the cluster; it never changes, or members of two versions cannot read each other's changes. */
+    public static final int FACTORY_ID = 0x5342_0001;
+    static final int CHANGE = 1;
+    static final int READ = 2;
+
+    @Override
+    public IdentifiedDataSerializable create(int typeId) {
+      return switch (typeId) {
+        case CHANGE -> new Change();
+        case READ -> new Read();
+        default -> null;
+      };
+    }
+  }
+
   /** Runs on the entry's owner (and its backups): drops departed nodes, then applies one change. */
-  static final class Change implements EntryProcessor<String, String, Boolean> {
+  static final class Change implements EntryProcessor<String, String, Boolean>, IdentifiedDataSerializable {
 
-    private enum Kind { JOIN, LEAVE, SET, RETAIN }
+    /** Each kind's number on the wire never changes: members of two versions read each other's changes. */
+    private enum Kind {
+      JOIN(1), LEAVE(2), SET(3), RETAIN(4);
 
-    private final Kind kind;
-    private final String node;
+      final int code;
+
+      Kind(int code) {
+        this.code = code;
+      }
+
+      static Kind of(int code) {
+        for (Kind kind : values()) {
+          if (kind.code == code) {
+            return kind;
+          }
+        }
+        throw new IllegalArgumentException("no directory change of kind " + code);
+      }
+    }
+
+    private Kind kind;
+    private String node;
     /** JOIN: the most sessions the user may have; SET: this node's count. */
-    private final int value;
-    private final String[] alive;
+    private int value;
+    private String[] alive;
+
+    /** For {@link Serialization}: the fields follow in {@link #readData}. */
+    Change() {
+    }
 
     private Change(Kind kind, String node, int value, String[] alive) {
       this.kind = kind;
@@ -287,10 +337,36 @@ public final class HazelcastUserDirectory implements UserDirectory {
       }
       return done;
     }
+
+    @Override
+    public int getFactoryId() {
+      return Serialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return Serialization.CHANGE;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeByte(kind.code);
+      out.writeString(node);
+      out.writeInt(value);
+      out.writeStringArray(alive);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      kind = Kind.of(in.readByte());
+      node = in.readString();
+      value = in.readInt();
+      alive = in.readStringArray();
+    }
   }
 
   /** The entry as it is, read on its owner. */
-  static final class Read implements EntryProcessor<String, String, String>, ReadOnly {
+  static final class Read implements EntryProcessor<String, String, String>, ReadOnly, IdentifiedDataSerializable {
 
     @Override
     public String process(Map.Entry<String, String> entry) {
@@ -300,6 +376,26 @@ public final class HazelcastUserDirectory implements UserDirectory {
     @Override
     public EntryProcessor<String, String, String> getBackupProcessor() {
       return null;
+    }
+
+    @Override
+    public int getFactoryId() {
+      return Serialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return Serialization.READ;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) {
+      // nothing: the key says which entry
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) {
+      // nothing
     }
   }
 }

@@ -4,11 +4,13 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.bus.RoomChangeResult;
 import dev.switchboard.bus.RoomInfo;
 import io.vertx.core.Future;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -54,6 +56,21 @@ public interface InboxStore {
 
   /** Up to {@code limit} messages after {@code after}, skipping those past retention at {@code now}. */
   Future<InboxPage> read(String user, long after, int limit, long now);
+
+  /**
+   * Several reads, each answered on its own, in request order: up to {@code limit} messages after its
+   * {@code after}, or, when that is null, after its device's stored cursor (0 if it has none), the
+   * page saying which. An engine that answers them together overrides this (PostgreSQL: one
+   * statement for all, so sessions starting at once cost one plan and one round trip).
+   */
+  default List<Future<InboxPage>> readPages(List<ReadRequest> reads, long now) {
+    List<Future<InboxPage>> pages = new ArrayList<>(reads.size());
+    for (ReadRequest read : reads) {
+      Future<Long> after = read.after() != null ? Future.succeededFuture(read.after()) : cursor(read.user(), read.device());
+      pages.add(after.compose(from -> read(read.user(), from, read.limit(), now)));
+    }
+    return pages;
+  }
 
   /** The stored cursor of a device, 0 if it has none. */
   Future<Long> cursor(String user, String device);

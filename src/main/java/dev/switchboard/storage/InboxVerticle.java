@@ -9,6 +9,7 @@ import dev.switchboard.bus.BusFailures;
 import dev.switchboard.bus.CursorRead;
 import dev.switchboard.bus.CursorReadResult;
 import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
 import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.bus.RoomRequest;
@@ -93,6 +94,8 @@ public final class InboxVerticle extends VerticleBase {
   }
 
   private static final long SLOW_COMMIT_MILLIS = 50;
+  /** The most reads in one batch: one statement's arrays on PostgreSQL. */
+  private static final int READ_BATCH_MAX = 256;
 
   private InboxConfig config;
   private InboxStore store;
@@ -117,6 +120,7 @@ public final class InboxVerticle extends VerticleBase {
   private long purgeTimer = -1;
   private Promise<Void> idle;
   private SwitchboardMetrics metrics;
+  private PageReads pageReads;
 
   /** An inbox that reads its section from the deployment's JSON config. */
   public InboxVerticle() {
@@ -135,6 +139,7 @@ public final class InboxVerticle extends VerticleBase {
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchInboxQueue(() -> queuedCopies);
     lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
+    pageReads = new PageReads(config.readBatchesInFlight(), READ_BATCH_MAX, this::readPages);
     Future<Void> opened = refuseSqliteFiles().compose(v -> switch (config.engine()) {
       case LOG -> {
         store = logStore();
@@ -312,11 +317,8 @@ public final class InboxVerticle extends VerticleBase {
 
   private void onRead(Message<JsonObject> message) {
     ReadRequest request = ReadRequest.fromJson(message.body());
-    Future<Long> after = request.after() != null
-        ? Future.succeededFuture(request.after())
-        : cursorOf(new DeviceKey(request.user(), request.device()));
     long started = System.nanoTime();
-    after.compose(from -> store.read(request.user(), from, request.limit(), System.currentTimeMillis()))
+    pageReads.read(request)
         .andThen(done -> metrics.read(System.nanoTime() - started, done.failed()))
         .onSuccess(message::reply)
         .onFailure(e -> {
@@ -330,10 +332,17 @@ public final class InboxVerticle extends VerticleBase {
         });
   }
 
-  /** A device's cursor: the newest move not yet written wins over the stored one. */
-  private Future<Long> cursorOf(DeviceKey key) {
-    Long newest = unwrittenCursor(key);
-    return newest != null ? Future.succeededFuture(newest) : store.cursor(key.user(), key.device());
+  /**
+   * A batch of reads as the store gets it: one read after its device's cursor takes the newest move
+   * not yet written when there is one, the stored cursor otherwise.
+   */
+  private List<Future<InboxPage>> readPages(List<ReadRequest> reads) {
+    List<ReadRequest> resolved = new ArrayList<>(reads.size());
+    for (ReadRequest read : reads) {
+      Long newest = read.after() == null ? unwrittenCursor(new DeviceKey(read.user(), read.device())) : null;
+      resolved.add(newest == null ? read : new ReadRequest(read.user(), read.device(), newest, read.limit()));
+    }
+    return store.readPages(resolved, System.currentTimeMillis());
   }
 
   /** The newest move of a device's cursor that is queued or being written, or null. */
@@ -349,7 +358,7 @@ public final class InboxVerticle extends VerticleBase {
   }
 
   /**
-   * Several devices' cursors in one answer, each as {@link #cursorOf} has it; the store is asked
+   * Several devices' cursors in one answer, each as a read after the cursor takes it; the store is asked
    * once for all those without an unwritten move. One it could not read is answered null.
    */
   private void onCursors(Message<CursorRead> message) {

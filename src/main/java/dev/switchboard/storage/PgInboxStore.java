@@ -4,6 +4,7 @@ import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
 import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.bus.RoomChangeResult;
 import dev.switchboard.bus.RoomInfo;
@@ -194,6 +195,21 @@ public final class PgInboxStore implements InboxStore {
           + " m.room_seq, m.event FROM messages m"
           + " WHERE m.recipient = $1 AND m.seq > $2 AND m.created_at >= $3 ORDER BY m.seq LIMIT $4) AS p ON true"
           + " ORDER BY p.seq";
+  /**
+   * Many reads in one statement, each as {@link #READ_PAGE} reads one (head and page in one snapshot),
+   * its {@code after} given or, when null, its device's stored cursor read in that snapshot too. The
+   * columns {@code i} (the read's place, from 1) and {@code after} tell the rows apart.
+   */
+  private static final String READ_PAGES =
+      "SELECT r.i, coalesce(r.after, c.seq, 0) AS after, h.last_seq AS head, p.msg_id, p.seq, p.sender, p.body,"
+          + " p.created_at, p.room, p.room_seq, p.event"
+          + " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[]) WITH ORDINALITY AS r (recipient, device, after, lim, i)"
+          + " LEFT JOIN cursors c ON r.after IS NULL AND c.recipient = r.recipient AND c.device = r.device"
+          + " CROSS JOIN LATERAL (SELECT coalesce(max(last_seq), 0) AS last_seq FROM inboxes WHERE recipient = r.recipient) AS h"
+          + " LEFT JOIN LATERAL (SELECT m.msg_id, m.seq, m.sender, " + InboxRows.BODY + ", m.created_at, m.room,"
+          + " m.room_seq, m.event FROM messages m WHERE m.recipient = r.recipient AND m.seq > coalesce(r.after, c.seq, 0)"
+          + " AND m.created_at >= $5 ORDER BY m.seq LIMIT r.lim) AS p ON true"
+          + " ORDER BY r.i, p.seq";
   /** Rows land in the default partition only when no range partition covers them: few, so deleted one by one. */
   private static final String DELETE_EXPIRED_DEFAULT =
       "WITH gone AS (DELETE FROM messages_default WHERE created_at < $1 RETURNING recipient)"
@@ -579,6 +595,55 @@ public final class PgInboxStore implements InboxStore {
           }
           return new InboxPage(after, head, messages);
         });
+  }
+
+  @Override
+  public List<Future<InboxPage>> readPages(List<ReadRequest> reads, long now) {
+    int n = reads.size();
+    String[] users = new String[n];
+    String[] devices = new String[n];
+    Long[] afters = new Long[n];
+    Integer[] limits = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      ReadRequest read = reads.get(i);
+      users[i] = read.user();
+      devices[i] = read.device();
+      afters[i] = read.after();
+      limits[i] = read.limit();
+    }
+    Future<List<InboxPage>> all = pool.preparedQuery(READ_PAGES)
+        .execute(Tuple.tuple().addArrayOfString(users).addArrayOfString(devices).addArrayOfLong(afters)
+            .addArrayOfInteger(limits).addLong(now - config.retentionMillis()))
+        .map(rows -> pages(reads, rows));
+    List<Future<InboxPage>> pages = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      int at = i;
+      pages.add(all.map(list -> list.get(at)));
+    }
+    return pages;
+  }
+
+  /** The rows of {@link #READ_PAGES}, ordered by read and seq, as one page per read. */
+  private static List<InboxPage> pages(List<ReadRequest> reads, RowSet<Row> rows) {
+    long[] after = new long[reads.size()];
+    long[] head = new long[reads.size()];
+    List<List<StoredMessage>> messages = new ArrayList<>(reads.size());
+    for (int i = 0; i < reads.size(); i++) {
+      messages.add(new ArrayList<>());
+    }
+    for (Row row : rows) {
+      int i = (int) (row.getLong("i") - 1);
+      after[i] = row.getLong("after");
+      head[i] = row.getLong("head");
+      if (row.getString("msg_id") != null) {
+        messages.get(i).add(InboxRows.message(row, reads.get(i).user()));
+      }
+    }
+    List<InboxPage> pages = new ArrayList<>(reads.size());
+    for (int i = 0; i < reads.size(); i++) {
+      pages.add(new InboxPage(after[i], head[i], messages.get(i)));
+    }
+    return pages;
   }
 
   @Override

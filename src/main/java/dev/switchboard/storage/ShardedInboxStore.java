@@ -224,6 +224,29 @@ public final class ShardedInboxStore implements InboxStore {
     return shards.get(map.shardOf(user)).read(user, after, limit, now);
   }
 
+  /** Each shard reads its own users' pages together; the health probe's read goes to every shard, as in {@link #read}. */
+  @Override
+  public List<Future<InboxPage>> readPages(List<ReadRequest> reads, long now) {
+    List<Future<InboxPage>> pages = new ArrayList<>(reads.size());
+    Map<Integer, List<Integer>> byShard = new HashMap<>();
+    for (int i = 0; i < reads.size(); i++) {
+      ReadRequest read = reads.get(i);
+      if (shards.size() > 1 && read.user().equals(ReadRequest.PROBE_USER)) {
+        pages.add(InboxStore.super.readPages(List.of(read), now).get(0));
+      } else {
+        pages.add(null);
+        byShard.computeIfAbsent(map.shardOf(read.user()), s -> new ArrayList<>()).add(i);
+      }
+    }
+    byShard.forEach((shard, places) -> {
+      List<Future<InboxPage>> read = shards.get(shard).readPages(places.stream().map(reads::get).toList(), now);
+      for (int k = 0; k < places.size(); k++) {
+        pages.set(places.get(k), read.get(k));
+      }
+    });
+    return pages;
+  }
+
   @Override
   public Future<RoomChangeResult> changeRoom(RoomChange change, long now) {
     return shards.size() == 1 ? shards.get(0).changeRoom(change, now) : rooms.change(change);

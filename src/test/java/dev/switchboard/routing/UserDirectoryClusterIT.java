@@ -1,6 +1,7 @@
 package dev.switchboard.routing;
 
 import com.hazelcast.config.Config;
+import com.hazelcast.config.JavaSerializationFilterConfig;
 import dev.switchboard.ClusterConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -54,7 +55,11 @@ class UserDirectoryClusterIT {
 
   /** A clustered Vert.x, started from the test thread, and its directory. */
   private UserDirectory member() throws Exception {
-    Config config = ClusterConfig.load().setClusterName("directory-it-" + base);
+    return member(ClusterConfig.load());
+  }
+
+  private UserDirectory member(Config config) throws Exception {
+    config.setClusterName("directory-it-" + base);
     config.getNetworkConfig().setPort(base).setPortAutoIncrement(true);
     config.getNetworkConfig().getJoin().getTcpIpConfig().setMembers(IntStream.range(base, base + 4)
         .mapToObj(p -> "127.0.0.1:" + p).collect(Collectors.toList()));
@@ -103,6 +108,41 @@ class UserDirectoryClusterIT {
           assertFalse(found.containsKey("nobody"));
           ctx.completeNow();
         })));
+  }
+
+  @Test
+  @DisplayName("joins, leaves and lookups between two nodes go without Java serialization: they work on members "
+      + "that refuse to deserialize any of the server's classes that way")
+  void changesTravelWithoutJavaSerialization(VertxTestContext ctx) throws Exception {
+    UserDirectory a = member(refusingJavaSerialization());
+    UserDirectory b = member(refusingJavaSerialization());
+    // Enough users that both members own some entries: each change and lookup of those crosses, and every
+    // change's backup goes to the other member.
+    List<String> users = IntStream.range(0, 40).mapToObj(i -> "user" + i).toList();
+    List<Future<Boolean>> joins = new ArrayList<>();
+    users.forEach(user -> {
+      joins.add(a.join(user, 5));
+      joins.add(b.join(user, 5));
+    });
+    Future.all(joins)
+        .compose(all -> {
+          ctx.verify(() -> assertTrue(joins.stream().allMatch(Future::result)));
+          return Future.all(users.stream().map(a::leave).toList());
+        })
+        .compose(left -> b.sessionsByNode(users))
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          assertEquals(users.size(), found.size());
+          found.values().forEach(nodes -> assertEquals(Map.of(b.localNode(), 1), nodes));
+          ctx.completeNow();
+        })));
+  }
+
+  private static Config refusingJavaSerialization() {
+    Config config = ClusterConfig.load();
+    JavaSerializationFilterConfig filter = new JavaSerializationFilterConfig();
+    filter.getBlacklist().addPrefixes("dev.switchboard");
+    config.getSerializationConfig().setJavaSerializationFilterConfig(filter);
+    return config;
   }
 
   @Test

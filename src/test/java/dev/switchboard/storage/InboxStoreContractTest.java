@@ -3,6 +3,8 @@ package dev.switchboard.storage;
 import dev.switchboard.bus.AppendRequest;
 import dev.switchboard.bus.AppendResult;
 import dev.switchboard.bus.CursorUpdate;
+import dev.switchboard.bus.InboxPage;
+import dev.switchboard.bus.ReadRequest;
 import dev.switchboard.bus.RecipientResult;
 import dev.switchboard.bus.RoomChange;
 import dev.switchboard.bus.RoomChangeResult;
@@ -272,6 +274,44 @@ abstract class InboxStoreContractTest {
         .eventually(store::close)
         .onComplete(ctx.succeeding(cursor -> ctx.verify(() -> {
           assertEquals(0L, cursor);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("pages read together are each the page read alone: after the seq given or the device's stored cursor, "
+      + "up to its own limit, with its inbox's head; an inbox never written reads empty")
+  void pagesReadTogether(Vertx vertx, VertxTestContext ctx) throws Exception {
+    InboxStore store = newStore(vertx, config(100));
+    List<AppendRequest> batch = List.of(message(1, null, "b1"), message(2, null, "b2"), message(3, null, "b3"),
+        new AppendRequest("alice", "to carol", 4, null, List.of(new AppendRequest.Recipient("carol", "c1"))));
+    List<ReadRequest> reads = List.of(
+        new ReadRequest("bob", "phone", null, 10), // after its cursor, 1
+        new ReadRequest("bob", "laptop", null, 10), // no cursor: from the start
+        new ReadRequest("bob", "phone", 1L, 1), // after a seq given, one message
+        new ReadRequest("carol", "phone", null, 0), // only the cursor and head (as a mute query reads)
+        new ReadRequest("dave", "phone", null, 10), // a room member: the body is the room's
+        new ReadRequest("nobody", "phone", null, 10),
+        new ReadRequest("carol", "tablet", null, 10)); // after its cursor, at the head
+    List<CursorUpdate> cursors = List.of(new CursorUpdate("bob", "phone", 1), new CursorUpdate("carol", "tablet", 1));
+    store.open()
+        .compose(v -> store.append(batch, cursors, 10))
+        .compose(v -> changes(store, create("r", "alice", 11), add("r", "dave", "alice", 12)))
+        .compose(v -> store.append(List.of(toRoom("alice", "r", "to the room", null, 13)), List.of(), 13))
+        .compose(v -> Future.all(store.readPages(reads, 20)))
+        .eventually(store::close)
+        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+          List<InboxPage> pages = all.list();
+          assertEquals(new InboxPage(1, 3, List.of(new StoredMessage("m-b2", 2, "alice", "bob", "b2", 2),
+              new StoredMessage("m-b3", 3, "alice", "bob", "b3", 3))), pages.get(0));
+          assertEquals(List.of(1L, 2L, 3L), pages.get(1).messages().stream().map(StoredMessage::seq).toList());
+          assertEquals(0L, pages.get(1).after());
+          assertEquals(new InboxPage(1, 3, List.of(new StoredMessage("m-b2", 2, "alice", "bob", "b2", 2))), pages.get(2));
+          assertEquals(new InboxPage(0, 1, List.of()), pages.get(3));
+          assertEquals(List.of("r#2 added dave", "r#3 alice: to the room"),
+              pages.get(4).messages().stream().map(InboxStoreContractTest::describe).toList());
+          assertEquals(new InboxPage(0, 0, List.of()), pages.get(5));
+          assertEquals(new InboxPage(1, 1, List.of()), pages.get(6));
           ctx.completeNow();
         })));
   }

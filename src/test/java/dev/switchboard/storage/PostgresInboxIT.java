@@ -3,6 +3,7 @@ package dev.switchboard.storage;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.support.TestPostgres;
 import dev.switchboard.support.TestServer;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
@@ -15,6 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.LongStream;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,6 +70,51 @@ class PostgresInboxIT {
         .onComplete(ctx.failing(e -> ctx.verify(() -> {
           assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
           assertTrue(e.getMessage().contains("Moving from SQLite"), e.getMessage());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("with inbox.engine=postgres forty sessions starting at once each get their own backlog, after their own "
+      + "device's cursor, then synced")
+  void sessionsStartingTogetherReadTheirOwnBacklog(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) {
+    JsonObject onPostgres = new JsonObject().put("inbox", new JsonObject()
+        .put("engine", "postgres").put("postgresUri", postgres.createDatabase()));
+    int users = 40;
+    TestServer.start(vertx, firstDir, onPostgres)
+        .compose(server -> {
+          // user i has i % 3 + 1 messages; the even ones have read and acked the first on this device
+          Future<Void> stored = Future.succeededFuture();
+          for (int i = 0; i < users; i++) {
+            for (int m = 0; m <= i % 3; m++) {
+              JsonObject push = new JsonObject().put("from", "alice").put("to", "u" + i).put("body", "m" + (m + 1));
+              stored = stored.compose(v -> vertx.eventBus().request(Addresses.PUSH, push).mapEmpty());
+            }
+          }
+          Future<Void> acked = stored;
+          for (int i = 0; i < users; i += 2) {
+            String user = "u" + i;
+            acked = acked.compose(v -> server.json(user, "phone")
+                .compose(client -> client.expect("message")
+                    .compose(first -> client.send(new JsonObject().put("type", "ack").put("seq", 1)))
+                    .compose(x -> client.close())));
+          }
+          return acked.compose(v -> {
+            List<Future<List<Long>>> backlogs = new ArrayList<>();
+            for (int i = 0; i < users; i++) {
+              int expected = i % 3 + 1 - (i % 2 == 0 ? 1 : 0);
+              backlogs.add(server.json("u" + i, "phone").compose(client -> client.expect("message", expected)
+                  .compose(messages -> client.expect("synced")
+                      .map(synced -> messages.stream().map(m -> m.getLong("seq")).toList()))));
+            }
+            return Future.all(backlogs).map(all -> all.<List<Long>>list());
+          });
+        })
+        .onComplete(ctx.succeeding(backlogs -> ctx.verify(() -> {
+          for (int i = 0; i < users; i++) {
+            long first = i % 2 == 0 ? 2 : 1;
+            assertEquals(LongStream.rangeClosed(first, i % 3 + 1).boxed().toList(), backlogs.get(i), "user u" + i);
+          }
           ctx.completeNow();
         })));
   }
