@@ -17,6 +17,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -136,6 +138,30 @@ class UserDirectoryClusterIT {
           found.values().forEach(nodes -> assertEquals(Map.of(b.localNode(), 1), nodes));
           ctx.completeNow();
         })));
+  }
+
+  @Test
+  @DisplayName("lookups of many users between two nodes start no thread per lookup, whatever the number of cores")
+  void lookupsStartNoThreads(VertxTestContext ctx) throws Exception {
+    UserDirectory a = member();
+    UserDirectory b = member();
+    List<String> users = IntStream.range(0, 40).mapToObj(i -> "user" + i).toList();
+    Future.all(users.stream().map(user -> b.join(user, 5)).toList())
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long before = threads.getTotalStartedThreadCount();
+    lookups(a, users, 100).onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+      long started = threads.getTotalStartedThreadCount() - before;
+      assertEquals(users.size(), found.size());
+      assertTrue(started < 20, started + " threads started during 100 lookups");
+      ctx.completeNow();
+    })));
+  }
+
+  /** {@code times} lookups of {@code users}, one after the other; the last one's answer. */
+  private static Future<Map<String, Map<String, Integer>>> lookups(UserDirectory directory, List<String> users, int times) {
+    Future<Map<String, Map<String, Integer>>> found = directory.sessionsByNode(users);
+    return times == 1 ? found : found.compose(any -> lookups(directory, users, times - 1));
   }
 
   private static Config refusingJavaSerialization() {
