@@ -15,7 +15,8 @@ import java.util.Properties;
  * Loads the Hazelcast configuration: {@code conf/cluster.xml} from the working directory, else the
  * copy inside the jar. Its {@code ${switchboard.cluster.*}} placeholders come from system properties,
  * with defaults for three or more nodes on one machine. The user directory's entry processors are
- * registered here, so that they travel as identified data whatever the file says.
+ * registered here, so that they travel as identified data whatever the file says, and Hazelcast's
+ * async completions get their pool ({@link HazelcastInternals}).
  */
 public final class ClusterConfig {
 
@@ -47,6 +48,7 @@ public final class ClusterConfig {
       Config config = new XmlConfigBuilder(in).setProperties(properties()).build();
       config.getSerializationConfig().addDataSerializableFactory(HazelcastUserDirectory.Serialization.FACTORY_ID,
           new HazelcastUserDirectory.Serialization());
+      HazelcastInternals.useAsyncPool();
       return config;
     } catch (IOException e) {
       throw new UncheckedIOException(e);

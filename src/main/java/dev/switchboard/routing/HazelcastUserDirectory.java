@@ -1,5 +1,6 @@
 package dev.switchboard.routing;
 
+import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.ReadOnly;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.IMap;
@@ -33,7 +34,8 @@ import java.util.concurrent.CompletionStage;
  * one step), and a lookup of many users one call per owner; all of them asynchronous, their
  * results handed back on the calling verticle's context. Reads go to the owner (no near cache): a
  * session's node is visible to every router as soon as {@link #join} completes, so a message
- * committed right after the session read its backlog is pushed to it.
+ * committed right after the session read its backlog is pushed to it. A node alone in its cluster
+ * answers reads from the sessions it counts itself, which are then the whole directory.
  *
  * <p>Counts of nodes that left the cluster are dropped by every change and ignored by lookups. A
  * change whose outcome is unknown (it failed) marks the user for repair: {@link #repair} then sets
@@ -71,6 +73,7 @@ public final class HazelcastUserDirectory implements UserDirectory {
 
   private final Context context;
   private final HazelcastClusterManager manager;
+  private final HazelcastInstance hazelcast;
   private final IMap<String, String> map;
   private final LocalMap<String, Here> here;
   private final LocalMap<String, Boolean> toRepair;
@@ -80,7 +83,8 @@ public final class HazelcastUserDirectory implements UserDirectory {
   public HazelcastUserDirectory(Vertx vertx, HazelcastClusterManager manager) {
     this.context = vertx.getOrCreateContext();
     this.manager = manager;
-    this.map = manager.getHazelcastInstance().getMap(MAP_NAME);
+    this.hazelcast = manager.getHazelcastInstance();
+    this.map = hazelcast.getMap(MAP_NAME);
     this.here = vertx.sharedData().getLocalMap(HERE_MAP);
     this.toRepair = vertx.sharedData().getLocalMap(REPAIR_MAP);
     this.localNode = manager.getNodeId();
@@ -135,6 +139,9 @@ public final class HazelcastUserDirectory implements UserDirectory {
 
   @Override
   public Future<Map<String, Integer>> sessionsByNode(String user) {
+    if (alone()) {
+      return Future.succeededFuture(heldHere(user));
+    }
     return Future.fromCompletionStage(map.getAsync(user), context).map(entry -> liveCounts(user, entry, aliveSet()));
   }
 
@@ -143,6 +150,16 @@ public final class HazelcastUserDirectory implements UserDirectory {
     Set<String> distinct = new HashSet<>(users);
     if (distinct.isEmpty()) {
       return Future.succeededFuture(Map.of());
+    }
+    if (alone()) {
+      Map<String, Map<String, Integer>> found = new HashMap<>();
+      for (String user : distinct) {
+        Map<String, Integer> nodes = heldHere(user);
+        if (!nodes.isEmpty()) {
+          found.put(user, nodes);
+        }
+      }
+      return Future.succeededFuture(found);
     }
     if (distinct.size() == 1) {
       String user = distinct.iterator().next();
@@ -221,6 +238,23 @@ public final class HazelcastUserDirectory implements UserDirectory {
           .onFailure(e -> LOG.debug("user {}: cleaning the entry failed: {}", user, e.getMessage()));
     }
     return parsed.of(current);
+  }
+
+  /**
+   * Whether this node is the whole cluster. Then the sessions it counts itself are all the directory
+   * holds on live nodes, and a lookup needs no operation on the map: a count is raised only once the
+   * map names this node and lowered before the map is, so no session is found that has not joined,
+   * and none missed that has. Members whose sessions the map names but this node has not seen
+   * join yet are ignored either way (see {@link #liveCounts}).
+   */
+  private boolean alone() {
+    return hazelcast.getCluster().getMembers().size() == 1;
+  }
+
+  /** This node's own count of {@code user}'s sessions, as a lookup answers it. */
+  private Map<String, Integer> heldHere(String user) {
+    Here state = here.get(user);
+    return state == null || state.live() <= 0 ? Map.of() : Map.of(localNode, state.live());
   }
 
   private Set<String> aliveSet() {

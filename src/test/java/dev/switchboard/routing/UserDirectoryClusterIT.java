@@ -2,6 +2,7 @@ package dev.switchboard.routing;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JavaSerializationFilterConfig;
+import com.hazelcast.map.IMap;
 import dev.switchboard.ClusterConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -16,6 +17,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -137,6 +140,30 @@ class UserDirectoryClusterIT {
         })));
   }
 
+  @Test
+  @DisplayName("lookups of many users between two nodes start no thread per lookup, whatever the number of cores")
+  void lookupsStartNoThreads(VertxTestContext ctx) throws Exception {
+    UserDirectory a = member();
+    UserDirectory b = member();
+    List<String> users = IntStream.range(0, 40).mapToObj(i -> "user" + i).toList();
+    Future.all(users.stream().map(user -> b.join(user, 5)).toList())
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long before = threads.getTotalStartedThreadCount();
+    lookups(a, users, 100).onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+      long started = threads.getTotalStartedThreadCount() - before;
+      assertEquals(users.size(), found.size());
+      assertTrue(started < 20, started + " threads started during 100 lookups");
+      ctx.completeNow();
+    })));
+  }
+
+  /** {@code times} lookups of {@code users}, one after the other; the last one's answer. */
+  private static Future<Map<String, Map<String, Integer>>> lookups(UserDirectory directory, List<String> users, int times) {
+    Future<Map<String, Map<String, Integer>>> found = directory.sessionsByNode(users);
+    return times == 1 ? found : found.compose(any -> lookups(directory, users, times - 1));
+  }
+
   private static Config refusingJavaSerialization() {
     Config config = ClusterConfig.load();
     JavaSerializationFilterConfig filter = new JavaSerializationFilterConfig();
@@ -146,10 +173,42 @@ class UserDirectoryClusterIT {
   }
 
   @Test
+  @DisplayName("a node alone in its cluster finds the sessions it counted and none that left; once a second node "
+      + "joins, lookups on either find the sessions of both")
+  void aloneThenJoined(VertxTestContext ctx) throws Exception {
+    UserDirectory a = member();
+    Future.all(a.join("amy", 5), a.join("amy", 5), a.join("max", 5))
+        .compose(joined -> a.leave("max"))
+        .compose(left -> Future.all(a.sessionsByNode("amy"), a.sessionsByNode("max"),
+            a.sessionsByNode(List.of("amy", "max", "nobody"))))
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          assertEquals(Map.of(a.localNode(), 2), found.resultAt(0));
+          assertEquals(Map.of(), found.resultAt(1));
+          assertEquals(Map.of("amy", Map.of(a.localNode(), 2)), found.resultAt(2));
+        })))
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    UserDirectory b = member();
+    Future.all(b.join("amy", 5), b.join("bob", 5))
+        .compose(joined -> Future.all(a.sessionsByNode(List.of("amy", "bob", "max")), a.sessionsByNode("bob"),
+            b.sessionsByNode(List.of("amy", "bob"))))
+        .onComplete(ctx.succeeding(found -> ctx.verify(() -> {
+          Map<String, Map<String, Integer>> both = Map.of(
+              "amy", Map.of(a.localNode(), 2, b.localNode(), 1),
+              "bob", Map.of(b.localNode(), 1));
+          assertEquals(both, found.resultAt(0));
+          assertEquals(Map.of(b.localNode(), 1), found.resultAt(1));
+          assertEquals(both, found.resultAt(2));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   @DisplayName("the sessions of a node that left the cluster are neither found nor counted against the limit")
   void departedNodesDoNotCount(VertxTestContext ctx) throws Exception {
     UserDirectory a = member();
     UserDirectory b = member();
+    // A third member stays: lookups on a still go to the map once b has left, not to a's own count.
+    member();
     List<Future<Boolean>> joins = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       joins.add(b.join("zed", 3));
@@ -160,7 +219,7 @@ class UserDirectoryClusterIT {
           ctx.verify(() -> assertFalse(full, "a fourth session passed the limit of 3"));
           return members.get(1).close();
         })
-        .compose(closed -> untilNodes(a, 1))
+        .compose(closed -> untilNodes(a, 2))
         .compose(v -> a.sessionsByNode("zed"))
         .compose(zed -> {
           ctx.verify(() -> assertTrue(zed.isEmpty(), zed.toString()));
@@ -213,10 +272,15 @@ class UserDirectoryClusterIT {
     return done.future();
   }
 
-  /** Completes once {@code user} has {@code sessions} sessions on the directory's node. */
+  /**
+   * Completes once the map's entry of {@code user} counts {@code sessions} sessions on the directory's
+   * node (read from the map itself: a node alone answers lookups from its own count).
+   */
   private Future<Void> untilSessions(UserDirectory directory, String user, int sessions) {
-    return directory.sessionsByNode(user).compose(found -> Integer.valueOf(sessions).equals(found.get(directory.localNode()))
-        ? Future.succeededFuture()
-        : untilSessions(directory, user, sessions));
+    IMap<String, String> map = managers.get(0).getHazelcastInstance().getMap(HazelcastUserDirectory.MAP_NAME);
+    return Future.fromCompletionStage(map.getAsync(user), members.get(0).getOrCreateContext())
+        .compose(entry -> Integer.valueOf(sessions).equals(NodeCounts.parse(entry).get(directory.localNode()))
+            ? Future.succeededFuture()
+            : untilSessions(directory, user, sessions));
   }
 }
