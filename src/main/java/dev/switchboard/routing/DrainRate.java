@@ -3,25 +3,19 @@ package dev.switchboard.routing;
 /**
  * How fast the store takes requests while it is kept busy: the time between two of its answers,
  * smoothed over the last few. Only intervals in which every request slot was taken count, so an
- * idle store (which answers only as often as it is fed) never looks slow. Copies are counted in
- * requests of at most the store's batch, because a commit's cost is mostly per commit (a sync, a
- * round trip): counted per copy, a store fed small batches would look slower than it is. Plain
- * arithmetic on the caller's clock; confined to one thread.
+ * idle store (which answers only as often as it is fed) never looks slow. Waits are counted in
+ * requests, not copies, because a commit's cost is mostly per commit (a sync, a round trip):
+ * counted per copy, a store fed small batches would look slower than it is. Plain arithmetic on
+ * the caller's clock; confined to one thread.
  */
 final class DrainRate {
 
   /** Weight of the newest interval: about the last five answers decide. */
   private static final double WEIGHT = 0.2;
 
-  private final int batchCopies;
   private long lastAnswerNanos = -1;
   private boolean busySinceLastAnswer;
   private double nanosPerRequest;
-
-  /** @param batchCopies most copies the store takes in one request */
-  DrainRate(int batchCopies) {
-    this.batchCopies = batchCopies;
-  }
 
   /** Every request slot is taken now: the store is the bottleneck until its next answer. */
   void busy() {
@@ -38,12 +32,8 @@ final class DrainRate {
     busySinceLastAnswer = false;
   }
 
-  /**
-   * How long a copy that joins behind {@code copies} waits for its request at the current rate: one
-   * interval per full request ahead of it (so a queue of less than one request costs nothing, and
-   * the store is never kept from a full commit, however slow its commits); 0 while unknown.
-   */
-  long nanosFor(long copies) {
-    return (long) (copies / batchCopies * nanosPerRequest);
+  /** How long the store takes to answer {@code requests} at the current rate: one interval each; 0 while unknown. */
+  long nanosFor(long requests) {
+    return (long) (requests * nanosPerRequest);
   }
 }

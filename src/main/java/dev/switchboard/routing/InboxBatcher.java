@@ -23,12 +23,15 @@ import java.util.function.LongSupplier;
  * order; the inbox answers those that write the same inbox in order, others as their commits end.
  *
  * <p>What waits is bounded by time: a command is refused at once with {@code overloaded}, before
- * it costs a lookup or a commit, when the full requests waiting ahead of it would take the store
- * longer than the limit at its current rate ({@link DrainRate}), or when the oldest waiting command
- * has already waited longer than that (which also covers a store that stopped answering). So what
- * is accepted is answered within about that limit (or one commit, if commits are slower) plus the
- * commits in progress and its own, whatever the excess, and the store always has a full request
- * waiting to commit. A bound on copies keeps memory bounded as well. Confined to the router's
+ * it costs a lookup or a commit, when the store would take longer than the limit, at its current
+ * rate ({@link DrainRate}), to answer the requests ahead of it: those waiting here, counted as
+ * they will leave (whole gateway turns that fit a request, so a request is often less than full),
+ * and those already with the inbox. It is also refused when the oldest waiting command has
+ * already waited longer than the limit (which also covers a store that stopped answering). A
+ * command that rides the next request is always taken, so the store always has a full request
+ * waiting to commit, however slow its commits. So what is accepted is answered within about the
+ * limit plus one interval between the store's answers (or one commit, if commits are slower),
+ * whatever the excess. A bound on copies keeps memory bounded as well. Confined to the router's
  * context.
  */
 final class InboxBatcher {
@@ -48,6 +51,10 @@ final class InboxBatcher {
   private final Function<List<SendCommand>, Future<List<SendBatchResult.Entry>>> inbox;
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private int waitingCopies;
+  /** Requests the waiting commands will leave in, packed as {@link #dispatch} packs them. */
+  private int waitingRequests;
+  /** Copies in the last of those requests, which later commands may still join. */
+  private int lastRequestCopies;
   private int inFlight;
 
   /**
@@ -69,7 +76,7 @@ final class InboxBatcher {
     this.maxCopies = maxCopies;
     this.maxWaitingCopies = maxWaitingCopies;
     this.maxWaitNanos = maxWaitMillis * 1_000_000L;
-    this.drainRate = new DrainRate(maxCopies);
+    this.drainRate = new DrainRate();
     this.nanoClock = nanoClock;
     this.inbox = inbox;
   }
@@ -94,6 +101,12 @@ final class InboxBatcher {
       }
     }
     Promise<List<SendBatchResult.Entry>> entries = Promise.promise();
+    if (joinsLastRequest(copies)) {
+      lastRequestCopies += copies;
+    } else {
+      waitingRequests++;
+      lastRequestCopies = copies;
+    }
     waiting.add(new Waiting(commands, copies, now, entries));
     waitingCopies += copies;
     dispatch();
@@ -106,15 +119,21 @@ final class InboxBatcher {
     if (waitedNanos > maxWaitNanos) {
       return "the oldest waiting send has waited " + waitedNanos / 1_000_000L + " ms, more than limits.maxQueueMillis";
     }
-    long expectedNanos = drainRate.nanosFor(waitingCopies);
-    if (expectedNanos > maxWaitNanos) {
-      return waitingCopies + " copies wait for it, about " + expectedNanos / 1_000_000L
-          + " ms of its commits, more than limits.maxQueueMillis";
+    int requestsAhead = joinsLastRequest(copies) ? waitingRequests - 1 : waitingRequests;
+    long expectedNanos = drainRate.nanosFor(requestsAhead + inFlight);
+    if (requestsAhead > 0 && expectedNanos > maxWaitNanos) {
+      return waitingCopies + " copies wait for it in " + requestsAhead + " requests, behind " + inFlight
+          + " with it: about " + expectedNanos / 1_000_000L + " ms of its commits, more than limits.maxQueueMillis";
     }
     if (waitingCopies + copies > maxWaitingCopies) {
       return waitingCopies + " copies wait for it, limits.maxQueuedCopies";
     }
     return null;
+  }
+
+  /** Whether a command of {@code copies} would leave in the last waiting request, as {@link #dispatch} packs them. */
+  private boolean joinsLastRequest(int copies) {
+    return !waiting.isEmpty() && lastRequestCopies + copies <= maxCopies;
   }
 
   /** Copies waiting for a request (the metrics scrape reads it from another thread; a stale value does). */
@@ -133,6 +152,10 @@ final class InboxBatcher {
         batch.add(next);
         commands.addAll(next.commands());
         copies += next.copies();
+      }
+      waitingRequests--;
+      if (waiting.isEmpty()) {
+        lastRequestCopies = 0;
       }
       inFlight++;
       Future<List<SendBatchResult.Entry>> request;

@@ -10,24 +10,23 @@ class DrainRateTest {
   private static final long MS = 1_000_000L;
 
   @Test
-  @DisplayName("unknown until two answers of a busy store; then a copy waits the time between them per full request ahead of it")
+  @DisplayName("unknown until two answers of a busy store; then requests take the time between them each")
   void perRequestWhileBusy() {
-    DrainRate rate = new DrainRate(10);
+    DrainRate rate = new DrainRate();
     rate.busy();
     rate.answered(5 * MS);
-    assertEquals(0, rate.nanosFor(100), "one answer tells no interval");
+    assertEquals(0, rate.nanosFor(10), "one answer tells no interval");
     rate.busy();
     rate.answered(25 * MS);
-    assertEquals(200 * MS, rate.nanosFor(100));
-    assertEquals(20 * MS, rate.nanosFor(19), "behind 19 copies, a copy rides the second request");
-    assertEquals(0, rate.nanosFor(9), "behind less than a full request, it rides the next");
+    assertEquals(200 * MS, rate.nanosFor(10));
+    assertEquals(20 * MS, rate.nanosFor(1));
     assertEquals(0, rate.nanosFor(0));
   }
 
   @Test
   @DisplayName("an interval in which a request slot stood free is not counted: an idle store only looks slow")
   void idleIntervalsDoNotCount() {
-    DrainRate rate = new DrainRate(1);
+    DrainRate rate = new DrainRate();
     rate.answered(0);
     rate.answered(1_000 * MS); // never busy in between
     assertEquals(0, rate.nanosFor(1));
@@ -39,7 +38,7 @@ class DrainRateTest {
   @Test
   @DisplayName("a new interval moves the rate a fifth of the way: one slow commit does not make the store look stopped")
   void smoothed() {
-    DrainRate rate = new DrainRate(1);
+    DrainRate rate = new DrainRate();
     rate.answered(0);
     rate.busy();
     rate.answered(10 * MS);

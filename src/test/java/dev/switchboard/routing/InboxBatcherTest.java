@@ -233,24 +233,71 @@ class InboxBatcherTest {
   }
 
   @Test
-  @DisplayName("a send is refused with overloaded at once when the requests waiting ahead of it would take the store "
-      + "longer than limits.maxQueueMillis at the rate it answered the last ones")
+  @DisplayName("a send is refused with overloaded at once when the requests ahead of it, waiting and with the inbox, "
+      + "would take the store longer than limits.maxQueueMillis at the rate it answered the last ones")
   void refusesWhenWhatWaitsWouldTakeTooLong(Vertx vertx, VertxTestContext test) {
     vertx.runOnContext(v -> {
       HeldInbox inbox = new HeldInbox();
       long[] nowMillis = {0};
-      InboxBatcher batcher = new InboxBatcher(1, 10, 1_000_000, 100, () -> nowMillis[0] * 1_000_000L, inbox::store);
-      paceAt(40, batcher, inbox, nowMillis);
+      InboxBatcher batcher = new InboxBatcher(1, 10, 1_000_000, 160, () -> nowMillis[0] * 1_000_000L, inbox::store);
+      paceAt(40, batcher, inbox, nowMillis); // two requests with the inbox from here on
       Future<List<SendBatchResult.Entry>> first = batcher.submit(List.of(send(5, 10)));
       Future<List<SendBatchResult.Entry>> second = batcher.submit(List.of(send(6, 10)));
-      Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(7, 10))); // 2 requests ahead: 80 ms
-      Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(8, 1))); // 3 ahead: 120 ms
+      Future<List<SendBatchResult.Entry>> third = batcher.submit(List.of(send(7, 10))); // 2 + 2 requests ahead: 160 ms
+      Future<List<SendBatchResult.Entry>> refused = batcher.submit(List.of(send(8, 1))); // 3 + 2 ahead: 200 ms
       test.verify(() -> {
         assertTrue(!first.isComplete() && !second.isComplete() && !third.isComplete());
         assertTrue(refused.failed());
         assertEquals(ErrorCode.OVERLOADED, ((ProtocolException) refused.cause()).code());
         assertTrue(refused.cause().getMessage().contains("30 copies wait"), refused.cause().getMessage());
         assertEquals(List.of(1, 1, 1, 1), inbox.sizes(), "the refused send never reached the inbox");
+      });
+      test.completeNow();
+    });
+  }
+
+  @Test
+  @DisplayName("offered a third more than a store that runs four commits at once takes, and in gateway batches that "
+      + "pack a request only three quarters full, what is accepted is answered within limits.maxQueueMillis and one "
+      + "interval between the store's answers; the store is still always fed full requests")
+  void acceptedSendsAreAnsweredWithinTheLimitAtSaturation(Vertx vertx, VertxTestContext test) {
+    vertx.runOnContext(v -> {
+      HeldInbox inbox = new HeldInbox();
+      long[] nowMillis = {0};
+      long limitMillis = 500;
+      long answerEveryMillis = 40;
+      InboxBatcher batcher = new InboxBatcher(4, 1000, 1_000_000, limitMillis, () -> nowMillis[0] * 1_000_000L,
+          inbox::store);
+      List<Long> answeredAfter = new ArrayList<>();
+      int[] refused = {0};
+      int answered = 0;
+      int n = 0;
+      for (nowMillis[0] = 0; nowMillis[0] < 10_000; nowMillis[0]++) {
+        if (nowMillis[0] % answerEveryMillis == 0 && answered < inbox.requests.size()) {
+          inbox.answer(answered++); // in order, one per interval: a store kept busy
+        }
+        if (nowMillis[0] % 10 == 0) {
+          // a gateway turn's sends: 256 copies, so three fill a request of 1000 to 768
+          List<SendCommand> turn = new ArrayList<>();
+          for (int i = 0; i < 256; i++) {
+            turn.add(send(++n, 1));
+          }
+          long at = nowMillis[0];
+          batcher.submit(turn).onComplete(done -> {
+            if (done.succeeded()) {
+              answeredAfter.add(nowMillis[0] - at);
+            } else {
+              refused[0]++;
+            }
+          });
+        }
+      }
+      long slowest = answeredAfter.stream().mapToLong(Long::longValue).max().orElseThrow();
+      List<Integer> lastSizes = inbox.sizes().subList(inbox.sizes().size() - 50, inbox.sizes().size());
+      test.verify(() -> {
+        assertTrue(refused[0] > 0, "the excess is refused");
+        assertTrue(slowest <= limitMillis + answerEveryMillis, "slowest accepted send answered after " + slowest + " ms");
+        assertTrue(lastSizes.stream().allMatch(size -> size == 768), "full requests: " + lastSizes);
       });
       test.completeNow();
     });

@@ -39,16 +39,15 @@ class PostgresInboxIT {
   @DisplayName("with inbox.engine=postgres a message sent while the recipient is away is delivered when it comes back, "
       + "even to a new server with an empty data dir")
   void offlineMessageSurvivesInDatabase(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) {
-    JsonObject onPostgres = new JsonObject().put("inbox", new JsonObject()
-        .put("engine", "postgres").put("postgresUri", postgres.createDatabase()));
+    JsonObject sameDatabase = onPostgres(postgres);
     JsonObject push = new JsonObject().put("from", "alice").put("to", "bob").put("body", "while you were away");
-    TestServer.start(vertx, firstDir, onPostgres)
+    TestServer.start(vertx, firstDir, sameDatabase)
         .compose(first -> first.online("bob", "phone")
             .compose(bob -> bob.close())
             .compose(v -> vertx.eventBus().request(Addresses.PUSH, push))
             .compose(accepted -> first.stop()))
         // Nothing of the inbox is in the data dir: the new server finds it all in the database.
-        .compose(v -> TestServer.start(vertx, secondDir, onPostgres))
+        .compose(v -> TestServer.start(vertx, secondDir, sameDatabase))
         .compose(second -> second.json("bob", "phone"))
         .compose(bob -> bob.expect("message").compose(message -> bob.expect("synced").map(synced -> message)))
         .onComplete(ctx.succeeding(message -> ctx.verify(() -> {
@@ -64,9 +63,7 @@ class PostgresInboxIT {
   void sqliteFileBesidePostgres(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) throws Exception {
     Path file = firstDir.resolve("inbox.db");
     Files.write(file, new byte[] {1, 2, 3});
-    JsonObject onPostgres = new JsonObject().put("inbox", new JsonObject()
-        .put("engine", "postgres").put("postgresUri", postgres.createDatabase()));
-    TestServer.start(vertx, firstDir, onPostgres)
+    TestServer.start(vertx, firstDir, onPostgres(postgres))
         .onComplete(ctx.failing(e -> ctx.verify(() -> {
           assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
           assertTrue(e.getMessage().contains("Moving from SQLite"), e.getMessage());
@@ -78,10 +75,8 @@ class PostgresInboxIT {
   @DisplayName("with inbox.engine=postgres forty sessions starting at once each get their own backlog, after their own "
       + "device's cursor, then synced")
   void sessionsStartingTogetherReadTheirOwnBacklog(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) {
-    JsonObject onPostgres = new JsonObject().put("inbox", new JsonObject()
-        .put("engine", "postgres").put("postgresUri", postgres.createDatabase()));
     int users = 40;
-    TestServer.start(vertx, firstDir, onPostgres)
+    TestServer.start(vertx, firstDir, onPostgres(postgres))
         .compose(server -> {
           // user i has i % 3 + 1 messages; the even ones have read and acked the first on this device
           Future<Void> stored = Future.succeededFuture();
@@ -117,5 +112,11 @@ class PostgresInboxIT {
           }
           ctx.completeNow();
         })));
+  }
+
+  /** A server's config with its inbox in a fresh database of {@code postgres}. */
+  private static JsonObject onPostgres(TestPostgres postgres) {
+    return new JsonObject().put("inbox", new JsonObject()
+        .put("engine", "postgres").put("postgresUri", postgres.createDatabase()));
   }
 }

@@ -17,7 +17,8 @@ final class DirectRun {
   record Step(double rate, double seconds, long sent, long delivered, long receivedInWindow, long lost, long pending,
               long duplicates, long outOfOrder, long rejected, long unanswered, long skipped, long closed, long seqGaps,
               long gapFrames, long foreign, long late, double drainSeconds, Histogram latency, Histogram accept,
-              Histogram[] latencyBySecond, ProcStats.Cpu cpu0, ProcStats.Cpu cpu1, long deliveredInCpuWindow)
+              Histogram[] latencyBySecond, ProcStats.Cpu cpu0, ProcStats.Cpu cpu1, long deliveredInCpuWindow,
+              Histogram sendLag, Histogram toStore, Histogram fromStore)
       implements Phase {
   }
 
@@ -188,7 +189,8 @@ final class DirectRun {
           t.duplicates - before[4], t.outOfOrder - before[5], hub.rejected - before[6], hub.unanswered(),
           hub.sendSkipped - before[7], hub.closedUnexpectedly - before[8], hub.seqGaps - before[9],
           hub.gapFrames - before[10], t.foreign - before[11], sender.late, drained, t.latency.copy(),
-          t.acceptLatency.copy(), t.latencyBySecond.clone(), cpu0, cpu1, t.delivered - deliveredAtCpu0);
+          t.acceptLatency.copy(), t.latencyBySecond.clone(), cpu0, cpu1, t.delivered - deliveredAtCpu0,
+          t.sendLag.copy(), t.toStore.copy(), t.fromStore.copy());
     });
   }
 
@@ -249,6 +251,11 @@ final class DirectRun {
     res.latency("latency send->deliver", "latency", st.latency());
     res.latencyBySecond("p99 by second (ms)", "latency_p99_by_second_ms", st.latencyBySecond());
     res.latency(mqtt ? "latency send->PUBACK" : "latency send->accepted", "accept", st.accept());
+    res.latency("generator send lag", "send_lag", st.sendLag());
+    if (!mqtt) {
+      res.latency("send -> server ts", "to_store", st.toStore());
+      res.latency("server ts -> deliver", "from_store", st.fromStore());
+    }
     res.cpu(st.cpu0(), st.cpu1(), st.deliveredInCpuWindow(), "msg");
     res.memory(pid);
     double p99 = st.p99ms();

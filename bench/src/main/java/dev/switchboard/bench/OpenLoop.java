@@ -51,6 +51,7 @@ final class OpenLoop {
       long q = c.nextSeq();
       int peer = (int) (q % hub.peers);
       c.send(hub.recipientOf(s, q), q, peer, intended);
+      hub.tracker.onSent(intended, now);
       g++;
       burst++;
     }

@@ -13,6 +13,8 @@ final class Token {
 
   /** Origin of all INTENDED values (same JVM sends and receives, so nanoTime is comparable). */
   static final long base = System.nanoTime();
+  /** The wall-clock time of {@link #base}, in ms: what the server's {@code ts} (its clock, this machine's) is compared to. */
+  static final long baseWallMillis = System.currentTimeMillis();
 
   final String run;
   final byte[] runBytes;

@@ -30,6 +30,15 @@ final class Tracker {
   Histogram latency = newHistogram();
   /** Latency (µs) from intended send to the server's durable acceptance (accepted / PUBACK / HTTP 202). */
   Histogram acceptLatency = newHistogram();
+  /**
+   * The same messages' latency in three parts (µs; the server's {@code ts} has ms resolution): the
+   * generator's own lateness in writing a send, intended send to the server's ts (taken as the
+   * router hands the send to the store), and that ts to receipt. The first shows the generator's
+   * share; the other two where the rest was spent, before or after the store.
+   */
+  Histogram sendLag = newHistogram();
+  Histogram toStore = newHistogram();
+  Histogram fromStore = newHistogram();
   /** The same latency split by the second of the window the message was intended in: shows whether a tail is one stall or spread. */
   Histogram[] latencyBySecond = new Histogram[0];
   long measureFrom = Long.MAX_VALUE;
@@ -56,6 +65,9 @@ final class Tracker {
   void resetHistograms(long from, long until) {
     latency = newHistogram();
     acceptLatency = newHistogram();
+    sendLag = newHistogram();
+    toStore = newHistogram();
+    fromStore = newHistogram();
     // Only a window of known length is split by second (the other scenarios measure until Long.MAX_VALUE).
     long seconds = until - from > 0 && until - from <= 3_600_000_000_000L ? (until - from + 999_999_999L) / 1_000_000_000L : 0;
     latencyBySecond = new Histogram[(int) seconds];
@@ -70,6 +82,11 @@ final class Tracker {
 
   /** A message body b[off, off+len) reached recipient {@code r}. Returns the sender, or -1. */
   int onDelivered(int r, byte[] b, int off, int len) {
+    return onDelivered(r, b, off, len, -1);
+  }
+
+  /** As {@link #onDelivered(int, byte[], int, int)}, with the server's {@code ts} of the copy (ms), or -1. */
+  int onDelivered(int r, byte[] b, int off, int len, long serverTs) {
     long now = Token.now();
     if (!token.parse(b, off, len, parsed)) {
       foreign++;
@@ -106,12 +123,24 @@ final class Tracker {
       deliveredMeasured++;
       long micros = clamp((now - parsed.intended) / 1000);
       latency.recordValue(micros);
+      if (serverTs >= 0) {
+        long tsNanos = (serverTs - Token.baseWallMillis) * 1_000_000L;
+        toStore.recordValue(clamp(Math.max(0, tsNanos - parsed.intended) / 1000));
+        fromStore.recordValue(clamp(Math.max(0, now - tsNanos) / 1000));
+      }
       long second = (parsed.intended - measureFrom) / 1_000_000_000L;
       if (second >= 0 && second < latencyBySecond.length) {
         latencyBySecond[(int) second].recordValue(micros);
       }
     }
     return parsed.sender;
+  }
+
+  /** The generator wrote a send meant for {@code intended} at {@code now}. */
+  void onSent(long intended, long now) {
+    if (intended >= measureFrom && intended < measureUntil) {
+      sendLag.recordValue(clamp((now - intended) / 1000));
+    }
   }
 
   void onAccepted(long intended) {

@@ -17,6 +17,7 @@ final class WsUser implements Conn {
 
   private static final byte[] TYPE = Scan.key("type");
   private static final byte[] SEQ = Scan.key("seq");
+  private static final byte[] TS = Scan.key("ts");
   private static final byte[] BODY = Scan.key("body");
   private static final byte[] ID = Scan.key("id");
   private static final byte[] CODE = Scan.key("code");
@@ -242,7 +243,7 @@ final class WsUser implements Conn {
     if (s >= 0) {
       int e = Scan.stringEnd(b, len, s);
       if (e > s) {
-        int sender = hub.tracker.onDelivered(idx, b, s, e - s);
+        int sender = hub.tracker.onDelivered(idx, b, s, e - s, Scan.number(b, len, TS, -1));
         if (hub.onDelivery != null && sender >= 0) {
           hub.onDelivery.delivered(idx, sender);
         }

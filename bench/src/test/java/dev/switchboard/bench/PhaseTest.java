@@ -21,7 +21,7 @@ class PhaseTest {
       latency.recordValue(ms * 1000L);
     }
     return new DirectRun.Step(1000, 10, 0, 0, 9500, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, latency, new Histogram(3),
-        new Histogram[0], cpu(1), cpu(2), 10_000);
+        new Histogram[0], cpu(1), cpu(2), 10_000, new Histogram(3), new Histogram(3), new Histogram(3));
   }
 
   @Test

@@ -18,7 +18,7 @@ class RateSearchTest {
   private static DirectRun.Step step(double rate) {
     ProcStats.Cpu cpu = new ProcStats.Cpu(0, 0, 0, 0, 0, 0, Map.of(), Map.of());
     return new DirectRun.Step(rate, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, new Histogram(3), new Histogram(3),
-        new Histogram[0], cpu, cpu, 0);
+        new Histogram[0], cpu, cpu, 0, new Histogram(3), new Histogram(3), new Histogram(3));
   }
 
   /** Runs a search in which every rate up to {@code max} passes; returns the rates it tried. */
