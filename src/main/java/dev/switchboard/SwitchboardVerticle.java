@@ -7,6 +7,7 @@ import dev.switchboard.gateway.GatewayVerticle;
 import dev.switchboard.logging.LogSetup;
 import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.push.PushApiVerticle;
+import dev.switchboard.routing.DirectoryReplicaVerticle;
 import dev.switchboard.routing.RouterVerticle;
 import dev.switchboard.webhook.WebhookVerticle;
 import dev.switchboard.storage.InboxVerticle;
@@ -60,6 +61,10 @@ public final class SwitchboardVerticle extends VerticleBase {
       registerCodecs();
       pushApi = new PushApiVerticle(settings);
       return vertx.deployVerticle(new InboxVerticle(settings.inbox()))
+          .compose(id -> vertx.isClustered()
+              ? vertx.deployVerticle(new DirectoryReplicaVerticle(settings.cluster().nodeKey(),
+                  !settings.auth().insecure(), settings.cluster().directoryTimeoutMillis()))
+              : Future.succeededFuture(id))
           .compose(id -> vertx.deployVerticle(new RouterVerticle(settings)))
           .compose(id -> settings.webhook().enabled()
               ? vertx.deployVerticle(new WebhookVerticle(settings.webhook(), !settings.inbox().embedded()))
