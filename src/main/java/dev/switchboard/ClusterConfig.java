@@ -2,7 +2,6 @@ package dev.switchboard;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.XmlConfigBuilder;
-import dev.switchboard.routing.DirectoryReplicaVerticle;
 import dev.switchboard.routing.HazelcastUserDirectory;
 
 import java.io.IOException;
@@ -16,8 +15,7 @@ import java.util.Properties;
  * Loads the Hazelcast configuration: {@code conf/cluster.xml} from the working directory, else the
  * copy inside the jar. Its {@code ${switchboard.cluster.*}} placeholders come from system properties,
  * with defaults for three or more nodes on one machine. The user directory's entry processors are
- * registered here, so that they travel as identified data whatever the file says; the member is
- * marked a Switchboard node (back ends joining with a copy of the file are not), and Hazelcast's
+ * registered here, so that they travel as identified data whatever the file says, and Hazelcast's
  * async completions get their pool ({@link HazelcastInternals}).
  */
 public final class ClusterConfig {
@@ -50,8 +48,6 @@ public final class ClusterConfig {
       Config config = new XmlConfigBuilder(in).setProperties(properties()).build();
       config.getSerializationConfig().addDataSerializableFactory(HazelcastUserDirectory.Serialization.FACTORY_ID,
           new HazelcastUserDirectory.Serialization());
-      config.getMemberAttributeConfig().setAttribute(DirectoryReplicaVerticle.ROLE_ATTRIBUTE,
-          DirectoryReplicaVerticle.ROLE_NODE);
       HazelcastInternals.useAsyncPool();
       return config;
     } catch (IOException e) {

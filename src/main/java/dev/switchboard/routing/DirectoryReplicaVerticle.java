@@ -1,9 +1,9 @@
 package dev.switchboard.routing;
 
-import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
 import dev.switchboard.HazelcastInternals;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.BusFailures;
@@ -28,20 +28,22 @@ import java.util.concurrent.TimeUnit;
 /**
  * Keeps this node's replica of the user directory in step with the other nodes, so that routing a
  * message reads where its recipients are without a round trip. Deployed once per clustered node,
- * before the verticles that route and hold sessions: on start it becomes a peer of every other
- * Switchboard node (each then tells it its changes) and takes a snapshot of each one's sessions;
- * deployed means the replica is whole. It then applies the changes peers announce, answers the
- * snapshots of nodes that start later, and drops the nodes that leave.
+ * before the verticles that route and hold sessions: on start it enters the node in the cluster's
+ * list of replicas ({@code switchboard.directory.nodes}), then becomes a peer of every node listed
+ * (each then tells it its changes, and it tells them its own) and takes a snapshot of each one's
+ * sessions; deployed means the replica is whole. It then applies the changes peers announce,
+ * answers the snapshots of nodes that start later, and drops the nodes that leave.
  *
- * <p>Switchboard nodes are told apart from other members of the cluster (back ends that publish on
- * the event bus) by the member attribute {@link #ROLE_ATTRIBUTE}, set by {@code ClusterConfig}.
+ * <p>Of two nodes starting together, each enters itself before it reads the list, so at least one
+ * finds the other, and one snapshot makes them peers both ways. Members that are not nodes (back
+ * ends publishing on the event bus), and nodes whose replica has not started, are not listed and
+ * not waited for; a node has no sessions before its replica has started.
  */
 public final class DirectoryReplicaVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(DirectoryReplicaVerticle.class);
-  /** The Hazelcast member attribute naming a member a Switchboard node, and its value. */
-  public static final String ROLE_ATTRIBUTE = "switchboard.role";
-  public static final String ROLE_NODE = "node";
+  /** The Hazelcast map listing the nodes whose replica runs: node id to true. */
+  static final String NODES_MAP = "switchboard.directory.nodes";
   /** Tombstones in the replica live between one and two of these. */
   private static final long SWEEP_MILLIS = TimeUnit.MINUTES.toMillis(1);
   private static final long RETRY_MILLIS = 20;
@@ -51,6 +53,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
   private final long timeoutMillis;
   private HazelcastClusterManager manager;
   private HazelcastInstance hazelcast;
+  private IMap<String, Boolean> nodes;
   private String localNode;
   private DirectoryPeers peers;
   private UUID membershipListener;
@@ -74,6 +77,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
     }
     manager = hazelcastManager;
     hazelcast = manager.getHazelcastInstance();
+    nodes = hazelcast.getMap(NODES_MAP);
     localNode = manager.getNodeId();
     peers = DirectoryPeers.install(vertx, nodeKey, requireKey, timeoutMillis);
     membershipListener = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
@@ -87,6 +91,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
         String node = HazelcastInternals.nodeId(event.getMember());
         if (node != null) {
           peers.departed(node);
+          nodes.removeAsync(node);
         }
       }
     });
@@ -105,22 +110,30 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
     }
     vertx.cancelTimer(sweeper);
     DirectoryPeers.uninstall(vertx);
-    return Future.succeededFuture();
+    return Future.fromCompletionStage(nodes.removeAsync(localNode), context).mapEmpty();
   }
 
-  /** Every other Switchboard node's sessions, each node made a peer first so that no change falls between. */
+  /** Every other listed node's sessions, each node made a peer first so that no change falls between. */
   private Future<Void> syncWithNodes() {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    List<Future<Void>> synced = new ArrayList<>();
-    for (Member member : hazelcast.getCluster().getMembers()) {
-      String node = HazelcastInternals.nodeId(member);
-      if (node != null && !node.equals(localNode) && ROLE_NODE.equals(member.getAttribute(ROLE_ATTRIBUTE))) {
-        peers.addPeer(node);
-        synced.add(snapshotOf(node, deadline));
-      }
-    }
-    return Future.all(synced).<Void>mapEmpty()
-        .onSuccess(v -> LOG.info("user directory: replica of {} other nodes' sessions taken", synced.size()));
+    return Future.fromCompletionStage(nodes.setAsync(localNode, true), context)
+        .compose(listed -> vertx.executeBlocking(() -> new ArrayList<>(nodes.keySet())))
+        .compose(listed -> {
+          List<Future<Void>> synced = new ArrayList<>();
+          for (String node : listed) {
+            if (node.equals(localNode)) {
+              continue;
+            }
+            if (!member(node)) {
+              nodes.removeAsync(node); // left while no node was there to strike it off
+              continue;
+            }
+            peers.addPeer(node);
+            synced.add(snapshotOf(node, deadline));
+          }
+          return Future.all(synced).<Void>mapEmpty()
+              .onSuccess(v -> LOG.info("user directory: replica of {} other nodes' sessions taken", synced.size()));
+        });
   }
 
   private Future<Void> snapshotOf(String node, long deadline) {
@@ -139,7 +152,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
             return Future.succeededFuture(); // it left: nothing of it to hold
           }
           if (System.nanoTime() < deadline) {
-            // It may still be starting: its consumers are not registered, or not yet known here.
+            // Its consumers are registered, but not yet known here.
             return vertx.timer(RETRY_MILLIS).compose(v -> snapshotOf(node, deadline));
           }
           return Future.failedFuture(new IllegalStateException("node " + node + " did not send its sessions within "

@@ -156,9 +156,7 @@ class UserDirectoryClusterIT {
   @Test
   @DisplayName("a member that is not a Switchboard node (a back end on the event bus) is neither waited for nor told")
   void backEndsAreNotPeers() throws Exception {
-    Config backEnd = ClusterConfig.load();
-    backEnd.getMemberAttributeConfig().removeAttribute(DirectoryReplicaVerticle.ROLE_ATTRIBUTE);
-    plainMember(backEnd);
+    plainMember(ClusterConfig.load());
     // Were the back end waited for, this start would fail after its 10 s.
     UserDirectory a = member();
     UserDirectory b = member();
@@ -167,12 +165,25 @@ class UserDirectoryClusterIT {
   }
 
   @Test
+  @DisplayName("two nodes whose replicas start together become peers both ways: each finds the other's sessions at once")
+  void startingTogether() throws Exception {
+    UserDirectory a = plainMember(ClusterConfig.load());
+    UserDirectory b = plainMember(ClusterConfig.load());
+    await(Future.all(members.stream()
+        .map(member -> member.deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, 10_000))).toList()));
+    assertTrue(await(a.join("ann", 5)));
+    assertTrue(await(b.join("bob", 5)));
+    assertEquals(Map.of("ann", Map.of(a.localNode(), 1), "bob", Map.of(b.localNode(), 1)),
+        answeredAtOnce(b.sessionsByNode(List.of("ann", "bob"))));
+    assertEquals(Map.of("ann", Map.of(a.localNode(), 1), "bob", Map.of(b.localNode(), 1)),
+        answeredAtOnce(a.sessionsByNode(List.of("ann", "bob"))));
+  }
+
+  @Test
   @DisplayName("a directory change or snapshot request without the cluster's node key is refused and changes nothing")
   void changesNeedTheNodeKey() throws Exception {
     UserDirectory a = member();
-    Config backEnd = ClusterConfig.load();
-    backEnd.getMemberAttributeConfig().removeAttribute(DirectoryReplicaVerticle.ROLE_ATTRIBUTE);
-    plainMember(backEnd);
+    plainMember(ClusterConfig.load());
     Vertx intruder = members.get(1);
     JsonObject forged = new JsonObject().put("node", "elsewhere").put("user", "mallory").put("sessions", 1)
         .put("version", 1L);
