@@ -28,8 +28,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link HazelcastUserDirectory} of the node finds it here and announces through it.
  *
  * <p>A peer is told each change and answers once its replica holds it; a peer that leaves the
- * cluster meanwhile needs no answer. A peer with no consumer yet (it is starting, and the cluster
- * has not yet spread its registration) is asked again until it answers or the timeout passes.
+ * cluster meanwhile needs no answer, so a peer that died is waited for only until the cluster
+ * declares it dead. A peer whose consumer is not yet known here (its registration still spreading)
+ * is asked again until it answers, leaves, or the timeout passes.
  */
 final class DirectoryPeers implements Shareable {
 
@@ -155,13 +156,13 @@ final class DirectoryPeers implements Shareable {
 
   private Future<Void> request(Vertx vertx, String peer, JsonObject change, long deadline) {
     return vertx.eventBus().request(Addresses.directory(peer), change, options).<Void>mapEmpty()
-        .recover(e -> notYetListening(e) && System.nanoTime() < deadline && peers.containsKey(peer)
+        .recover(e -> unreached(e) && System.nanoTime() < deadline && peers.containsKey(peer)
             ? vertx.timer(RETRY_MILLIS).compose(v -> request(vertx, peer, change, deadline))
             : Future.failedFuture(e));
   }
 
-  /** The peer's consumer is not (yet) known here: it may still be starting. */
-  static boolean notYetListening(Throwable e) {
+  /** The peer's consumer is not known here yet: worth asking again. */
+  private static boolean unreached(Throwable e) {
     return e instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
   }
 }
