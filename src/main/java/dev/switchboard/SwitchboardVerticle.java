@@ -24,8 +24,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Validates the configuration into a {@link SwitchboardConfig}, once, and deploys the four verticles,
- * store first, each handed its part, so that when this verticle is deployed every server listens
- * and every consumer is registered. The command line gives it the configuration {@link Switchboard}
+ * store first, each handed its part (in a cluster, the directory replica before the router), so that
+ * when this verticle is deployed every server listens and every consumer is registered. The command line gives it the configuration {@link Switchboard}
  * has already loaded; deployed without one (embedded, tests), it loads it itself.
  */
 public final class SwitchboardVerticle extends VerticleBase {
