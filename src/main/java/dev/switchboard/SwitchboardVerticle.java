@@ -7,6 +7,7 @@ import dev.switchboard.gateway.GatewayVerticle;
 import dev.switchboard.logging.LogSetup;
 import dev.switchboard.metrics.ClusterView;
 import dev.switchboard.push.PushApiVerticle;
+import dev.switchboard.routing.DirectoryReplicaVerticle;
 import dev.switchboard.routing.RouterVerticle;
 import dev.switchboard.webhook.WebhookVerticle;
 import dev.switchboard.storage.InboxVerticle;
@@ -23,8 +24,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Validates the configuration into a {@link SwitchboardConfig}, once, and deploys the four verticles,
- * store first, each handed its part, so that when this verticle is deployed every server listens
- * and every consumer is registered. The command line gives it the configuration {@link Switchboard}
+ * store first, each handed its part (in a cluster, the directory replica before the router), so that
+ * when this verticle is deployed every server listens and every consumer is registered. The command line gives it the configuration {@link Switchboard}
  * has already loaded; deployed without one (embedded, tests), it loads it itself.
  */
 public final class SwitchboardVerticle extends VerticleBase {
@@ -60,6 +61,10 @@ public final class SwitchboardVerticle extends VerticleBase {
       registerCodecs();
       pushApi = new PushApiVerticle(settings);
       return vertx.deployVerticle(new InboxVerticle(settings.inbox()))
+          .compose(id -> vertx.isClustered()
+              ? vertx.deployVerticle(new DirectoryReplicaVerticle(settings.cluster().nodeKey(),
+                  !settings.auth().insecure(), settings.cluster().directoryTimeoutMillis()))
+              : Future.succeededFuture(id))
           .compose(id -> vertx.deployVerticle(new RouterVerticle(settings)))
           .compose(id -> settings.webhook().enabled()
               ? vertx.deployVerticle(new WebhookVerticle(settings.webhook(), !settings.inbox().embedded()))

@@ -150,13 +150,16 @@ public final class Addresses {
   public static final String WEBHOOK_BACKLOG = "switchboard.webhook.backlog";
 
   /**
-   * The delivery-options header in which a node's router presents {@code cluster.nodeKey} on what it
-   * sends to another node's {@link #node} address; required there when {@code auth.mode} is {@code jwt}.
+   * The delivery-options header in which a node presents {@code cluster.nodeKey} on what it sends to
+   * another node's {@link #node}, {@link #directory} and {@link #directorySnapshot} addresses;
+   * required there when {@code auth.mode} is {@code jwt}.
    */
   public static final String NODE_KEY_HEADER = "nodeKey";
 
   private static final String NODE_PREFIX = "switchboard.node.";
   private static final String STATUS_PREFIX = "switchboard.status.";
+  private static final String DIRECTORY_PREFIX = "switchboard.directory.";
+  private static final String DIRECTORY_SNAPSHOT_PREFIX = "switchboard.directory.snapshot.";
 
   private Addresses() {
   }
@@ -169,6 +172,28 @@ public final class Addresses {
    */
   public static String node(String nodeId) {
     return NODE_PREFIX + nodeId;
+  }
+
+  /**
+   * One node's copy of the user directory. Another node requests it each time the count of a user's
+   * sessions there changes, and a session of it counts as joined only once every node has answered;
+   * the directory replica verticle consumes it (clustered). Body: {@code {"node", "user", "sessions",
+   * "version"}}, the sender's new count and the version it gave the change, with
+   * {@link #NODE_KEY_HEADER} outside insecure mode. Reply: an empty {@code JsonObject} once applied.
+   */
+  public static String directory(String nodeId) {
+    return DIRECTORY_PREFIX + nodeId;
+  }
+
+  /**
+   * One node's own sessions, for a node starting: the directory replica verticle of the starting
+   * node requests it from every other node, which from then on sends its changes there too
+   * ({@link #directory}); the directory replica verticle consumes it (clustered). Body:
+   * {@code {"node"}}, the requester, with {@link #NODE_KEY_HEADER} outside insecure mode. Reply:
+   * {@code {"node", "sessions": [[user, count, version], ...]}}.
+   */
+  public static String directorySnapshot(String nodeId) {
+    return DIRECTORY_SNAPSHOT_PREFIX + nodeId;
   }
 
   /**

@@ -18,9 +18,14 @@ import io.vertx.core.net.PfxOptions;
  * messages another node relays to it ({@code switchboard.node.<id>}) only when they carry it, as
  * publishers of {@code switchboard.push} must carry an API key. See docs/security.md ("Cluster")
  * for what both leave open.
+ *
+ * <p>{@code directoryTimeoutMillis} bounds how long a node waits for the others to take in a change
+ * of its sessions (a session counts as joined only once they all have), and for their sessions
+ * when it starts. It is longer than Hazelcast takes to declare a silent member dead, so a node
+ * that dies holds connects elsewhere until it is declared dead rather than failing them.
  */
 public record ClusterSecurityConfig(boolean eventBusTls, String keyStore, String keyStorePassword, String trustStore,
-                                    String trustStorePassword, String nodeKey) {
+                                    String trustStorePassword, String nodeKey, long directoryTimeoutMillis) {
 
   static final int MIN_NODE_KEY_LENGTH = 16;
 
@@ -40,7 +45,7 @@ public record ClusterSecurityConfig(boolean eventBusTls, String keyStore, String
       throw new IllegalArgumentException(s.key("nodeKey") + " must be at least " + MIN_NODE_KEY_LENGTH + " characters");
     }
     return new ClusterSecurityConfig(enabled, keyStore, s.optionalString("keyStorePassword"), trustStore,
-        s.optionalString("trustStorePassword"), nodeKey);
+        s.optionalString("trustStorePassword"), nodeKey, s.longIn("directoryTimeoutMillis", 100, 600_000));
   }
 
   /** Turns on TLS with required client certificates when enabled; the options are left alone otherwise. */

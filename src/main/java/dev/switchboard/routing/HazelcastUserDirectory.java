@@ -1,6 +1,5 @@
 package dev.switchboard.routing;
 
-import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.ReadOnly;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.IMap;
@@ -29,40 +28,51 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
- * The directory of a cluster: the Hazelcast map {@code switchboard.users}, shared by all nodes. Each
- * connect and disconnect is one entry processor run on the entry's owner (check, count and clean in
- * one step), and a lookup of many users one call per owner; all of them asynchronous, their
- * results handed back on the calling verticle's context. Reads go to the owner (no near cache): a
- * session's node is visible to every router as soon as {@link #join} completes, so a message
- * committed right after the session read its backlog is pushed to it. A node alone in its cluster
- * answers reads from the sessions it counts itself, which are then the whole directory.
+ * The directory of a cluster: the Hazelcast map {@code switchboard.users}, shared by all nodes,
+ * counts each user's sessions per node and holds the per-user limit. Each connect and disconnect is
+ * one entry processor run on the entry's owner (check, count and clean in one step), asynchronous,
+ * its result handed back on the calling verticle's context.
+ *
+ * <p>Lookups read the node's {@link SessionReplica} (kept by the {@link DirectoryReplicaVerticle})
+ * and the sessions this node holds, without a round trip: each change of this node's count is
+ * announced to every other node, and a join completes only once they have all applied it, so a
+ * session's node is known to every router as soon as {@link #join} completes, and a message
+ * committed right after the session read its backlog is pushed to it. Until the replica verticle
+ * has taken its snapshot (or where none runs), lookups read the map on the entries' owners.
  *
  * <p>Counts of nodes that left the cluster are dropped by every change and ignored by lookups. A
  * change whose outcome is unknown (it failed) marks the user for repair: {@link #repair} then sets
- * this node's count to the sessions this node holds, counted locally, once no other change of that
- * user is in flight here (while one repair runs, new sessions of the user are refused, so that it
- * cannot overwrite their counts).
+ * this node's count in the map to the sessions this node holds, counted locally, once no other
+ * change of that user is in flight here (while one repair runs, new sessions of the user are
+ * refused, so that it cannot overwrite their counts).
  */
 public final class HazelcastUserDirectory implements UserDirectory {
 
   private static final Logger LOG = LoggerFactory.getLogger(HazelcastUserDirectory.class);
   static final String MAP_NAME = "switchboard.users";
   /** This node's own view, shared by its verticles: sessions held and changes in flight, per user. */
-  private static final String HERE_MAP = "switchboard.users.here";
+  static final String HERE_MAP = "switchboard.users.here";
   /** Users of this node whose entry may be wrong since a change failed. */
   private static final String REPAIR_MAP = "switchboard.users.repair";
 
-  /** One user's sessions on this node: counted ones, changes in flight, whether a repair runs. */
-  record Here(int live, int pending, boolean repairing) implements Shareable {
+  /**
+   * One user's sessions on this node: counted ones, changes in flight, whether a repair runs, and the
+   * version of the count as last announced to other nodes.
+   */
+  record Here(int live, int pending, boolean repairing, long version) implements Shareable {
 
-    static final Here NONE = new Here(0, 0, false);
+    static final Here NONE = new Here(0, 0, false, 0);
 
     Here plus(int liveDelta, int pendingDelta) {
-      return new Here(live + liveDelta, pending + pendingDelta, repairing);
+      return new Here(live + liveDelta, pending + pendingDelta, repairing, version);
     }
 
     Here repairing(boolean on) {
-      return new Here(live, pending, on);
+      return new Here(live, pending, on, version);
+    }
+
+    Here version(long changed) {
+      return new Here(live, pending, repairing, changed);
     }
 
     /** Null (no entry) when nothing is left to remember. */
@@ -71,9 +81,9 @@ public final class HazelcastUserDirectory implements UserDirectory {
     }
   }
 
+  private final Vertx vertx;
   private final Context context;
   private final HazelcastClusterManager manager;
-  private final HazelcastInstance hazelcast;
   private final IMap<String, String> map;
   private final LocalMap<String, Here> here;
   private final LocalMap<String, Boolean> toRepair;
@@ -81,10 +91,10 @@ public final class HazelcastUserDirectory implements UserDirectory {
   private final ParsedCounts parsed = new ParsedCounts();
 
   public HazelcastUserDirectory(Vertx vertx, HazelcastClusterManager manager) {
+    this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.manager = manager;
-    this.hazelcast = manager.getHazelcastInstance();
-    this.map = hazelcast.getMap(MAP_NAME);
+    this.map = manager.getHazelcastInstance().getMap(MAP_NAME);
     this.here = vertx.sharedData().getLocalMap(HERE_MAP);
     this.toRepair = vertx.sharedData().getLocalMap(REPAIR_MAP);
     this.localNode = manager.getNodeId();
@@ -106,60 +116,83 @@ public final class HazelcastUserDirectory implements UserDirectory {
     if (!started[0]) {
       return Future.failedFuture("the directory entry of user " + user + " is being repaired");
     }
-    return submit(user, Change.join(localNode, maxSessions, alive())).andThen(done -> {
-      here.compute(user, (u, h) -> h.plus(done.succeeded() && done.result() ? 1 : 0, -1).orNull());
+    return submit(user, Change.join(localNode, maxSessions, alive())).transform(done -> {
       if (done.failed()) {
+        here.compute(user, (u, h) -> h.plus(0, -1).orNull());
         // It may have been counted all the same: the session is refused, the count repaired.
         needsRepair(user, "join", done.cause());
+        return Future.failedFuture(done.cause());
       }
+      if (!done.result()) {
+        here.compute(user, (u, h) -> h.plus(0, -1).orNull());
+        return Future.succeededFuture(false);
+      }
+      return announce(user, 1, -1).transform(told -> {
+        if (told.succeeded()) {
+          return Future.succeededFuture(true);
+        }
+        // Not every node knows of the session: it is refused, and the nodes told of it told again.
+        LOG.warn("user directory: join of {} not applied by every node ({}); the session is refused",
+            user, told.cause().getMessage());
+        announce(user, -1, 0);
+        markForRepair(user);
+        return Future.failedFuture(told.cause());
+      });
     });
   }
 
   @Override
   public Future<Void> leave(String user) {
     boolean[] started = new boolean[1];
+    Here[] left = new Here[1];
     here.compute(user, (u, h) -> {
       Here state = h == null ? Here.NONE : h;
       started[0] = !state.repairing();
-      return state.plus(-1, started[0] ? 1 : 0).orNull();
+      // Versioned inside the step, so that the order of versions is the order of counts.
+      left[0] = state.plus(-1, started[0] ? 1 : 0).version(nextVersion());
+      return left[0].orNull();
     });
+    Future<Void> told = tell(user, left[0]);
     if (!started[0]) {
       // The repair in flight may have counted this session: repair once more after it.
       toRepair.put(user, true);
-      return Future.succeededFuture();
+      return told;
     }
-    return submit(user, Change.leave(localNode, alive())).transform(done -> {
+    Future<Void> counted = submit(user, Change.leave(localNode, alive())).transform(done -> {
       here.compute(user, (u, h) -> h.plus(0, -1).orNull());
       if (done.failed()) {
         needsRepair(user, "leave", done.cause());
       }
       return Future.<Void>succeededFuture();
     });
+    return Future.all(told, counted).mapEmpty();
   }
 
   @Override
   public Future<Map<String, Integer>> sessionsByNode(String user) {
-    if (alone()) {
-      return Future.succeededFuture(heldHere(user));
+    DirectoryPeers peers = peers();
+    if (peers != null && peers.ready()) {
+      return Future.succeededFuture(replicated(peers.replica(), user));
     }
     return Future.fromCompletionStage(map.getAsync(user), context).map(entry -> liveCounts(user, entry, aliveSet()));
   }
 
   @Override
   public Future<Map<String, Map<String, Integer>>> sessionsByNode(Collection<String> users) {
-    Set<String> distinct = new HashSet<>(users);
-    if (distinct.isEmpty()) {
-      return Future.succeededFuture(Map.of());
-    }
-    if (alone()) {
+    DirectoryPeers peers = peers();
+    if (peers != null && peers.ready()) {
       Map<String, Map<String, Integer>> found = new HashMap<>();
-      for (String user : distinct) {
-        Map<String, Integer> nodes = heldHere(user);
+      for (String user : users) {
+        Map<String, Integer> nodes = replicated(peers.replica(), user);
         if (!nodes.isEmpty()) {
           found.put(user, nodes);
         }
       }
       return Future.succeededFuture(found);
+    }
+    Set<String> distinct = new HashSet<>(users);
+    if (distinct.isEmpty()) {
+      return Future.succeededFuture(Map.of());
     }
     if (distinct.size() == 1) {
       String user = distinct.iterator().next();
@@ -240,21 +273,51 @@ public final class HazelcastUserDirectory implements UserDirectory {
     return parsed.of(current);
   }
 
-  /**
-   * Whether this node is the whole cluster. Then the sessions it counts itself are all the directory
-   * holds on live nodes, and a lookup needs no operation on the map: a count is raised only once the
-   * map names this node and lowered before the map is, so no session is found that has not joined,
-   * and none missed that has. Members whose sessions the map names but this node has not seen
-   * join yet are ignored either way (see {@link #liveCounts}).
-   */
-  private boolean alone() {
-    return hazelcast.getCluster().getMembers().size() == 1;
+  /** The sessions of {@code user} on the other nodes, as the replica holds them, and on this one. */
+  private Map<String, Integer> replicated(SessionReplica replica, String user) {
+    Map<String, Integer> elsewhere = replica.sessionsOf(user);
+    Here state = here.get(user);
+    if (state == null || state.live() <= 0) {
+      return elsewhere;
+    }
+    if (elsewhere.isEmpty()) {
+      return Map.of(localNode, state.live());
+    }
+    Map<String, Integer> all = new HashMap<>(elsewhere);
+    all.put(localNode, state.live());
+    return all;
   }
 
-  /** This node's own count of {@code user}'s sessions, as a lookup answers it. */
-  private Map<String, Integer> heldHere(String user) {
-    Here state = here.get(user);
-    return state == null || state.live() <= 0 ? Map.of() : Map.of(localNode, state.live());
+  /**
+   * Counts {@code delta} more (or fewer) sessions of {@code user} here, under a new version, and
+   * tells the other nodes; done once they all hold it.
+   */
+  private Future<Void> announce(String user, int liveDelta, int pendingDelta) {
+    Here[] changed = new Here[1];
+    here.compute(user, (u, h) -> {
+      changed[0] = (h == null ? Here.NONE : h).plus(liveDelta, pendingDelta).version(nextVersion());
+      return changed[0].orNull();
+    });
+    return tell(user, changed[0]);
+  }
+
+  /** Tells the other nodes this node's count of {@code user} as {@code state} has it. */
+  private Future<Void> tell(String user, Here state) {
+    DirectoryPeers peers = peers();
+    if (peers == null) {
+      return Future.succeededFuture();
+    }
+    return peers.announce(vertx, context, localNode, user, Math.max(state.live(), 0), state.version());
+  }
+
+  private long nextVersion() {
+    DirectoryPeers peers = peers();
+    return peers == null ? 0 : peers.nextVersion();
+  }
+
+  /** The node's replica and peers, once its {@link DirectoryReplicaVerticle} has installed them. */
+  private DirectoryPeers peers() {
+    return DirectoryPeers.of(vertx);
   }
 
   private Set<String> aliveSet() {
