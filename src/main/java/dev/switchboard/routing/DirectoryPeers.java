@@ -103,9 +103,11 @@ final class DirectoryPeers implements Shareable {
   /** {@code node} left the cluster: it is no longer told anything, nor waited for. */
   void departed(String node) {
     replica.dropNode(node);
-    Promise<Void> gone = peers.remove(node);
+    Promise<Void> gone = peers.get(node);
     if (gone != null) {
+      // Before it stops being a peer: a request to it failing meanwhile finds it gone, not refusing.
       gone.tryComplete();
+      peers.remove(node);
     }
   }
 
@@ -156,9 +158,14 @@ final class DirectoryPeers implements Shareable {
 
   private Future<Void> request(Vertx vertx, String peer, JsonObject change, long deadline) {
     return vertx.eventBus().request(Addresses.directory(peer), change, options).<Void>mapEmpty()
-        .recover(e -> unreached(e) && System.nanoTime() < deadline && peers.containsKey(peer)
-            ? vertx.timer(RETRY_MILLIS).compose(v -> request(vertx, peer, change, deadline))
-            : Future.failedFuture(e));
+        .recover(e -> {
+          if (!peers.containsKey(peer)) {
+            return Future.succeededFuture(); // it left the cluster: nothing of it to update
+          }
+          return unreached(e) && System.nanoTime() < deadline
+              ? vertx.timer(RETRY_MILLIS).compose(v -> request(vertx, peer, change, deadline))
+              : Future.failedFuture(e);
+        });
   }
 
   /** The peer's consumer is not known here yet: worth asking again. */
