@@ -1,8 +1,6 @@
 package dev.switchboard.routing;
 
 import dev.switchboard.bus.Addresses;
-import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.shareddata.LocalMap;
@@ -10,16 +8,19 @@ import io.vertx.core.shareddata.Shareable;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.Map;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * What a clustered node shares with the other nodes about sessions, one per node: its
- * {@link SessionReplica} of theirs, the peers it tells its own changes to (each with what completes
- * when it leaves the cluster, so that a peer that died is waited for only until the cluster declares
- * it dead), and the versions it gives the changes. The {@link DirectoryReplicaVerticle} installs it
+ * {@link SessionReplica} of theirs, the peers it tells its own changes to (and who to tell when one
+ * leaves the cluster, so that a peer that died is waited for only until the cluster declares it
+ * dead), and the versions it gives the changes. The {@link DirectoryReplicaVerticle} installs it
  * and keeps it in step with the cluster; each {@link HazelcastUserDirectory} of the node finds it
  * here and tells the peers through its {@link PeerChanges}.
  */
@@ -29,8 +30,9 @@ final class DirectoryPeers implements Shareable {
   private static final String KEY = "peers";
 
   private final SessionReplica replica = new SessionReplica();
-  /** Each peer, with what completes when it leaves the cluster. */
-  private final Map<String, Promise<Void>> peers = new ConcurrentHashMap<>();
+  private final Set<String> peers = ConcurrentHashMap.newKeySet();
+  /** Told each peer that leaves: what waits for it need not any more. */
+  private final List<Consumer<String>> departures = new CopyOnWriteArrayList<>();
   private final AtomicLong versions = new AtomicLong();
   private final DeliveryOptions options;
   private final byte[] requiredKey;
@@ -87,18 +89,20 @@ final class DirectoryPeers implements Shareable {
 
   /** From now on {@code node} is told this node's changes. */
   void addPeer(String node) {
-    peers.computeIfAbsent(node, n -> Promise.promise());
+    peers.add(node);
   }
 
   /** {@code node} left the cluster: it is no longer told anything, nor waited for. */
   void departed(String node) {
     replica.dropNode(node);
-    Promise<Void> gone = peers.get(node);
-    if (gone != null) {
-      // Before it stops being a peer: a request to it failing meanwhile finds it gone, not refusing.
-      gone.tryComplete();
-      peers.remove(node);
-    }
+    departures.forEach(listener -> listener.accept(node));
+    // From now on a request to it that fails counts as done: it left, nothing of it to update.
+    peers.remove(node);
+  }
+
+  /** {@code listener} is told each peer that leaves the cluster, on a Hazelcast thread. */
+  void onDeparture(Consumer<String> listener) {
+    departures.add(listener);
   }
 
   boolean presentsKey(String presented) {
@@ -114,12 +118,12 @@ final class DirectoryPeers implements Shareable {
     return timeoutMillis;
   }
 
-  /** Each peer, with what completes when it leaves the cluster. */
-  void forEachPeer(BiConsumer<String, Future<Void>> action) {
-    peers.forEach((peer, gone) -> action.accept(peer, gone.future()));
+  /** The peers, as a live view. */
+  Set<String> peers() {
+    return Collections.unmodifiableSet(peers);
   }
 
   boolean isPeer(String node) {
-    return peers.containsKey(node);
+    return peers.contains(node);
   }
 }

@@ -28,17 +28,20 @@ final class PeerChanges {
 
   private static final long RETRY_MILLIS = 10;
 
-  /** Changes waiting for a peer, and what completes when that peer has them. */
+  /** Changes for one peer: those in the request in flight, and those waiting for the next. */
   private static final class Outbox {
     JsonArray changes = new JsonArray();
     List<Promise<Void>> waiting = new ArrayList<>();
-    boolean inFlight;
+    List<Promise<Void>> inFlight = List.of();
+    boolean sending;
   }
 
   private final Vertx vertx;
   private final Context context;
   private final String localNode;
   private final Map<String, Outbox> outboxes = new HashMap<>();
+  /** The peers this directory is told the departures of. */
+  private DirectoryPeers listening;
 
   PeerChanges(Vertx vertx, Context context, String localNode) {
     this.vertx = vertx;
@@ -57,23 +60,24 @@ final class PeerChanges {
       context.runOnContext(v -> announce(peers, user, sessions, version).onComplete(told));
       return told.future();
     }
+    if (listening != peers) {
+      listening = peers;
+      peers.onDeparture(node -> context.runOnContext(v -> departed(node)));
+    }
     JsonArray change = new JsonArray().add(user).add(sessions).add(version);
     List<Future<Void>> told = new ArrayList<>();
-    peers.forEachPeer((peer, gone) -> told.add(tell(peers, peer, gone, change)));
-    if (told.isEmpty()) {
-      return Future.succeededFuture();
+    for (String peer : peers.peers()) {
+      told.add(tell(peers, peer, change));
     }
-    // A peer's departure completes on a Hazelcast thread: the caller continues on its own context.
-    return Future.fromCompletionStage(Future.all(told).<Void>mapEmpty().toCompletionStage(), context);
+    return told.isEmpty() ? Future.succeededFuture() : Future.all(told).mapEmpty();
   }
 
-  private Future<Void> tell(DirectoryPeers peers, String peer, Future<Void> gone, JsonArray change) {
+  private Future<Void> tell(DirectoryPeers peers, String peer, JsonArray change) {
     Promise<Void> done = Promise.promise();
-    gone.onSuccess(v -> done.tryComplete());
     Outbox outbox = outboxes.computeIfAbsent(peer, p -> new Outbox());
     outbox.changes.add(change);
     outbox.waiting.add(done);
-    if (!outbox.inFlight) {
+    if (!outbox.sending) {
       send(peers, peer, outbox);
     }
     return done.future();
@@ -81,26 +85,39 @@ final class PeerChanges {
 
   private void send(DirectoryPeers peers, String peer, Outbox outbox) {
     JsonObject batch = new JsonObject().put("node", localNode).put("changes", outbox.changes);
-    List<Promise<Void>> waiting = outbox.waiting;
+    List<Promise<Void>> sent = outbox.waiting;
     outbox.changes = new JsonArray();
     outbox.waiting = new ArrayList<>();
-    outbox.inFlight = true;
+    outbox.inFlight = sent;
+    outbox.sending = true;
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(peers.timeoutMillis());
     request(peers, peer, batch, deadline).onComplete(told -> {
-      for (Promise<Void> done : waiting) {
+      for (Promise<Void> done : sent) {
         if (told.succeeded()) {
           done.tryComplete();
         } else {
           done.tryFail(told.cause());
         }
       }
-      outbox.inFlight = false;
+      outbox.inFlight = List.of();
+      outbox.sending = false;
       if (!outbox.waiting.isEmpty()) {
         send(peers, peer, outbox);
-      } else {
+      } else if (outboxes.get(peer) == outbox) {
         outboxes.remove(peer);
       }
     });
+  }
+
+  /** A peer left the cluster: what waits for it is done, and its outbox forgotten. */
+  private void departed(String peer) {
+    Outbox outbox = outboxes.remove(peer);
+    if (outbox != null) {
+      outbox.inFlight.forEach(Promise::tryComplete);
+      outbox.waiting.forEach(Promise::tryComplete);
+      outbox.waiting.clear();
+      outbox.changes = new JsonArray();
+    }
   }
 
   private Future<Void> request(DirectoryPeers peers, String peer, JsonObject batch, long deadline) {
