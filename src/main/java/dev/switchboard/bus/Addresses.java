@@ -175,11 +175,12 @@ public final class Addresses {
   }
 
   /**
-   * One node's copy of the user directory. Another node requests it each time the count of a user's
-   * sessions there changes, and a session of it counts as joined only once every node has answered;
-   * the directory replica verticle consumes it (clustered). Body: {@code {"node", "user", "sessions",
-   * "version"}}, the sender's new count and the version it gave the change, with
-   * {@link #NODE_KEY_HEADER} outside insecure mode. Reply: an empty {@code JsonObject} once applied.
+   * One node's copy of the user directory. Another node requests it when counts of users' sessions
+   * there change (the changes made while one request is in flight go in the next), and a session of
+   * it counts as joined only once every node has answered; the directory replica verticle consumes
+   * it (clustered). Body: {@code {"node", "changes": [[user, count, version], ...]}}, the sender's
+   * new counts and the versions it gave the changes, with {@link #NODE_KEY_HEADER} outside insecure
+   * mode. Reply: an empty {@code JsonObject} once applied.
    */
   public static String directory(String nodeId) {
     return DIRECTORY_PREFIX + nodeId;

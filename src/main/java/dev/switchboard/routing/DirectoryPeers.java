@@ -1,46 +1,38 @@
 package dev.switchboard.routing;
 
 import dev.switchboard.bus.Addresses;
-import io.vertx.core.Context;
-import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
-import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
 import io.vertx.core.shareddata.Shareable;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * What a clustered node shares with the other nodes about sessions, one per node: its
- * {@link SessionReplica} of theirs, the peers it tells its own changes to, and the versions it gives
- * them. The {@link DirectoryReplicaVerticle} installs it and keeps it in step with the cluster; each
- * {@link HazelcastUserDirectory} of the node finds it here and announces through it.
- *
- * <p>A peer is told each change and answers once its replica holds it; a peer that leaves the
- * cluster meanwhile needs no answer, so a peer that died is waited for only until the cluster
- * declares it dead. A peer whose consumer is not yet known here (its registration still spreading)
- * is asked again until it answers, leaves, or the timeout passes.
+ * {@link SessionReplica} of theirs, the peers it tells its own changes to (and who to tell when one
+ * leaves the cluster, so that a peer that died is waited for only until the cluster declares it
+ * dead), and the versions it gives the changes. The {@link DirectoryReplicaVerticle} installs it
+ * and keeps it in step with the cluster; each {@link HazelcastUserDirectory} of the node finds it
+ * here and tells the peers through its {@link PeerChanges}.
  */
 final class DirectoryPeers implements Shareable {
 
   private static final String SHARED_MAP = "switchboard.directory.peers";
   private static final String KEY = "peers";
-  private static final long RETRY_MILLIS = 10;
 
   private final SessionReplica replica = new SessionReplica();
-  /** Each peer, with what completes when it leaves the cluster. */
-  private final Map<String, Promise<Void>> peers = new ConcurrentHashMap<>();
+  private final Set<String> peers = ConcurrentHashMap.newKeySet();
+  /** Told each peer that leaves: what waits for it need not any more. */
+  private final List<Consumer<String>> departures = new CopyOnWriteArrayList<>();
   private final AtomicLong versions = new AtomicLong();
   private final DeliveryOptions options;
   private final byte[] requiredKey;
@@ -97,18 +89,20 @@ final class DirectoryPeers implements Shareable {
 
   /** From now on {@code node} is told this node's changes. */
   void addPeer(String node) {
-    peers.computeIfAbsent(node, n -> Promise.promise());
+    peers.add(node);
   }
 
   /** {@code node} left the cluster: it is no longer told anything, nor waited for. */
   void departed(String node) {
     replica.dropNode(node);
-    Promise<Void> gone = peers.get(node);
-    if (gone != null) {
-      // Before it stops being a peer: a request to it failing meanwhile finds it gone, not refusing.
-      gone.tryComplete();
-      peers.remove(node);
-    }
+    departures.forEach(listener -> listener.accept(node));
+    // From now on a request to it that fails counts as done: it left, nothing of it to update.
+    peers.remove(node);
+  }
+
+  /** {@code listener} is told each peer that leaves the cluster, on a Hazelcast thread. */
+  void onDeparture(Consumer<String> listener) {
+    departures.add(listener);
   }
 
   boolean presentsKey(String presented) {
@@ -124,52 +118,12 @@ final class DirectoryPeers implements Shareable {
     return timeoutMillis;
   }
 
-  /**
-   * Tells every peer that this node now holds {@code sessions} sessions of {@code user}, as of change
-   * {@code version}. Completes on {@code context} once each peer has applied it or left the cluster;
-   * fails when one of them did neither within the timeout.
-   */
-  Future<Void> announce(Vertx vertx, Context context, String node, String user, int sessions, long version) {
-    if (peers.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    JsonObject change = new JsonObject().put("node", node).put("user", user).put("sessions", sessions)
-        .put("version", version);
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    List<Future<Void>> told = new ArrayList<>(peers.size());
-    peers.forEach((peer, gone) -> told.add(tell(vertx, peer, gone.future(), change, deadline)));
-    Future<Void> all = Future.all(told).mapEmpty();
-    // A peer's departure completes on a Hazelcast thread: the caller continues on its own context.
-    return Future.fromCompletionStage(all.toCompletionStage(), context);
+  /** The peers, as a live view. */
+  Set<String> peers() {
+    return Collections.unmodifiableSet(peers);
   }
 
-  private Future<Void> tell(Vertx vertx, String peer, Future<Void> gone, JsonObject change, long deadline) {
-    Promise<Void> done = Promise.promise();
-    gone.onSuccess(v -> done.tryComplete());
-    request(vertx, peer, change, deadline).onComplete(told -> {
-      if (told.succeeded()) {
-        done.tryComplete();
-      } else {
-        done.tryFail(told.cause());
-      }
-    });
-    return done.future();
-  }
-
-  private Future<Void> request(Vertx vertx, String peer, JsonObject change, long deadline) {
-    return vertx.eventBus().request(Addresses.directory(peer), change, options).<Void>mapEmpty()
-        .recover(e -> {
-          if (!peers.containsKey(peer)) {
-            return Future.succeededFuture(); // it left the cluster: nothing of it to update
-          }
-          return unreached(e) && System.nanoTime() < deadline
-              ? vertx.timer(RETRY_MILLIS).compose(v -> request(vertx, peer, change, deadline))
-              : Future.failedFuture(e);
-        });
-  }
-
-  /** The peer's consumer is not known here yet: worth asking again. */
-  private static boolean unreached(Throwable e) {
-    return e instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
+  boolean isPeer(String node) {
+    return peers.contains(node);
   }
 }

@@ -140,11 +140,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
     JsonObject request = new JsonObject().put("node", localNode);
     return vertx.eventBus().<JsonObject>request(Addresses.directorySnapshot(node), request, peers.options())
         .<Void>map(reply -> {
-          JsonArray sessions = reply.body().getJsonArray("sessions");
-          for (int i = 0; i < sessions.size(); i++) {
-            JsonArray held = sessions.getJsonArray(i);
-            peers.replica().apply(node, held.getString(0), held.getInteger(1), held.getLong(2));
-          }
+          apply(node, reply.body().getJsonArray("sessions"));
           return null;
         })
         .recover(e -> {
@@ -160,15 +156,21 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
         });
   }
 
-  /** A peer's count of a user's sessions changed. */
+  /** A peer's counts of some users' sessions changed. */
   private void onChange(Message<JsonObject> message) {
     if (!authentic(message)) {
       return;
     }
-    JsonObject change = message.body();
-    peers.replica().apply(change.getString("node"), change.getString("user"), change.getInteger("sessions"),
-        change.getLong("version"));
+    apply(message.body().getString("node"), message.body().getJsonArray("changes"));
     message.reply(new JsonObject());
+  }
+
+  /** Each {@code [user, count, version]} of {@code node}, into the replica. */
+  private void apply(String node, JsonArray counts) {
+    for (int i = 0; i < counts.size(); i++) {
+      JsonArray held = counts.getJsonArray(i);
+      peers.replica().apply(node, held.getString(0), held.getInteger(1), held.getLong(2));
+    }
   }
 
   /** A node starting asks for this node's sessions: from now on it is told each change. */

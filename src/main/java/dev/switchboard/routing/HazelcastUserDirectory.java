@@ -89,6 +89,7 @@ public final class HazelcastUserDirectory implements UserDirectory {
   private final LocalMap<String, Boolean> toRepair;
   private final String localNode;
   private final ParsedCounts parsed = new ParsedCounts();
+  private final PeerChanges changes;
 
   public HazelcastUserDirectory(Vertx vertx, HazelcastClusterManager manager) {
     this.vertx = vertx;
@@ -98,6 +99,7 @@ public final class HazelcastUserDirectory implements UserDirectory {
     this.here = vertx.sharedData().getLocalMap(HERE_MAP);
     this.toRepair = vertx.sharedData().getLocalMap(REPAIR_MAP);
     this.localNode = manager.getNodeId();
+    this.changes = new PeerChanges(vertx, context, localNode);
   }
 
   @Override
@@ -307,7 +309,7 @@ public final class HazelcastUserDirectory implements UserDirectory {
     if (peers == null) {
       return Future.succeededFuture();
     }
-    return peers.announce(vertx, context, localNode, user, Math.max(state.live(), 0), state.version());
+    return changes.announce(peers, user, Math.max(state.live(), 0), state.version());
   }
 
   private long nextVersion() {

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -151,6 +152,27 @@ class UserDirectoryClusterIT {
     assertEquals(Map.of(b.localNode(), 1, c.localNode(), 1, d.localNode(), 1), answeredAtOnce(a.sessionsByNode("ann")));
     await(Future.all(b.leave("ann"), c.leave("ann"), d.leave("ann")));
     assertEquals(Map.of(), answeredAtOnce(a.sessionsByNode(List.of("ann"))));
+  }
+
+  @Test
+  @DisplayName("changes made while one is on its way to a peer go there together: a burst of joins costs the peer "
+      + "a few requests, and each join completes once the peer holds it")
+  void burstsOfChangesTravelTogether() throws Exception {
+    UserDirectory a = member();
+    UserDirectory b = member();
+    AtomicInteger requests = new AtomicInteger();
+    String changes = Addresses.directory(a.localNode());
+    members.get(0).eventBus().addInboundInterceptor(delivery -> {
+      if (changes.equals(delivery.message().address())) {
+        requests.incrementAndGet();
+      }
+      delivery.next();
+    });
+    List<String> users = IntStream.range(0, 200).mapToObj(i -> "burst" + i).toList();
+    await(Future.all(users.stream().map(user -> b.join(user, 5)).toList()));
+    Map<String, Map<String, Integer>> found = answeredAtOnce(a.sessionsByNode(users));
+    assertEquals(users.size(), found.size());
+    assertTrue(requests.get() < users.size() / 4, requests.get() + " requests for " + users.size() + " joins");
   }
 
   @Test
