@@ -1,13 +1,11 @@
 package dev.switchboard.routing;
 
-import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.NodeKey;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.shareddata.LocalMap;
 import io.vertx.core.shareddata.Shareable;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
@@ -34,28 +32,21 @@ final class DirectoryPeers implements Shareable {
   /** Told each peer that leaves: what waits for it need not any more. */
   private final List<Consumer<String>> departures = new CopyOnWriteArrayList<>();
   private final AtomicLong versions = new AtomicLong();
+  private final NodeKey nodeKey;
   private final DeliveryOptions options;
-  private final byte[] requiredKey;
   private final long timeoutMillis;
   private volatile boolean ready;
 
-  /**
-   * @param nodeKey     presented on what this node sends to peers (empty: none)
-   * @param requireKey  whether what peers send here must present it (outside insecure mode)
-   */
-  private DirectoryPeers(String nodeKey, boolean requireKey, long timeoutMillis) {
-    this.options = new DeliveryOptions().setSendTimeout(timeoutMillis);
-    if (!nodeKey.isEmpty()) {
-      options.addHeader(Addresses.NODE_KEY_HEADER, nodeKey);
-    }
-    this.requiredKey = requireKey ? nodeKey.getBytes(StandardCharsets.UTF_8) : null;
+  private DirectoryPeers(NodeKey nodeKey, long timeoutMillis) {
+    this.nodeKey = nodeKey;
+    this.options = nodeKey.options().setSendTimeout(timeoutMillis);
     this.timeoutMillis = timeoutMillis;
   }
 
   /** Installs this node's, once; a second install (another deployment in the same Vert.x) gets the first. */
-  static DirectoryPeers install(Vertx vertx, String nodeKey, boolean requireKey, long timeoutMillis) {
+  static DirectoryPeers install(Vertx vertx, NodeKey nodeKey, long timeoutMillis) {
     LocalMap<String, DirectoryPeers> shared = vertx.sharedData().getLocalMap(SHARED_MAP);
-    DirectoryPeers fresh = new DirectoryPeers(nodeKey, requireKey, timeoutMillis);
+    DirectoryPeers fresh = new DirectoryPeers(nodeKey, timeoutMillis);
     DirectoryPeers present = shared.putIfAbsent(KEY, fresh);
     return present == null ? fresh : present;
   }
@@ -105,9 +96,8 @@ final class DirectoryPeers implements Shareable {
     departures.add(listener);
   }
 
-  boolean presentsKey(String presented) {
-    return requiredKey == null || presented != null && !presented.isEmpty()
-        && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), requiredKey);
+  NodeKey nodeKey() {
+    return nodeKey;
   }
 
   DeliveryOptions options() {

@@ -7,6 +7,7 @@ import com.hazelcast.map.IMap;
 import dev.switchboard.HazelcastInternals;
 import dev.switchboard.bus.Addresses;
 import dev.switchboard.bus.BusFailures;
+import dev.switchboard.bus.NodeKey;
 import dev.switchboard.protocol.ErrorCode;
 import dev.switchboard.protocol.ProtocolException;
 import dev.switchboard.vertx.VertxInternals;
@@ -48,8 +49,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
   private static final long SWEEP_MILLIS = TimeUnit.MINUTES.toMillis(1);
   private static final long RETRY_MILLIS = 20;
 
-  private final String nodeKey;
-  private final boolean requireKey;
+  private final NodeKey nodeKey;
   private final long timeoutMillis;
   private HazelcastClusterManager manager;
   private HazelcastInstance hazelcast;
@@ -65,8 +65,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
    * @param timeoutMillis {@code cluster.directoryTimeoutMillis}: how long a peer may take to answer
    */
   public DirectoryReplicaVerticle(String nodeKey, boolean requireKey, long timeoutMillis) {
-    this.nodeKey = nodeKey;
-    this.requireKey = requireKey;
+    this.nodeKey = new NodeKey(nodeKey, requireKey);
     this.timeoutMillis = timeoutMillis;
   }
 
@@ -79,7 +78,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
     hazelcast = manager.getHazelcastInstance();
     nodes = hazelcast.getMap(NODES_MAP);
     localNode = manager.getNodeId();
-    peers = DirectoryPeers.install(vertx, nodeKey, requireKey, timeoutMillis);
+    peers = DirectoryPeers.install(vertx, nodeKey, timeoutMillis);
     membershipListener = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent event) {
@@ -197,7 +196,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
   }
 
   private boolean authentic(Message<JsonObject> message) {
-    if (peers.presentsKey(message.headers().get(Addresses.NODE_KEY_HEADER))) {
+    if (peers.nodeKey().presentedBy(message)) {
       return true;
     }
     LOG.warn("dropped a directory message without the cluster's node key: a member that is not a Switchboard node "

@@ -28,12 +28,11 @@ final class PeerChanges {
 
   private static final long RETRY_MILLIS = 10;
 
-  /** Changes for one peer: those in the request in flight, and those waiting for the next. */
+  /** Changes for one peer: those in the request in flight (none: no request), and those waiting for the next. */
   private static final class Outbox {
     JsonArray changes = new JsonArray();
     List<Promise<Void>> waiting = new ArrayList<>();
     List<Promise<Void>> inFlight = List.of();
-    boolean sending;
   }
 
   private final Vertx vertx;
@@ -77,7 +76,7 @@ final class PeerChanges {
     Outbox outbox = outboxes.computeIfAbsent(peer, p -> new Outbox());
     outbox.changes.add(change);
     outbox.waiting.add(done);
-    if (!outbox.sending) {
+    if (outbox.inFlight.isEmpty()) {
       send(peers, peer, outbox);
     }
     return done.future();
@@ -89,7 +88,6 @@ final class PeerChanges {
     outbox.changes = new JsonArray();
     outbox.waiting = new ArrayList<>();
     outbox.inFlight = sent;
-    outbox.sending = true;
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(peers.timeoutMillis());
     request(peers, peer, batch, deadline).onComplete(told -> {
       for (Promise<Void> done : sent) {
@@ -100,7 +98,6 @@ final class PeerChanges {
         }
       }
       outbox.inFlight = List.of();
-      outbox.sending = false;
       if (!outbox.waiting.isEmpty()) {
         send(peers, peer, outbox);
       } else if (outboxes.get(peer) == outbox) {

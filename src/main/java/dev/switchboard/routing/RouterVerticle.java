@@ -2,6 +2,7 @@ package dev.switchboard.routing;
 
 import dev.switchboard.auth.ApiKeys;
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.NodeKey;
 import dev.switchboard.bus.AppendBatch;
 import dev.switchboard.bus.AppendBatchResult;
 import dev.switchboard.bus.AppendRequest;
@@ -40,8 +41,6 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -69,8 +68,8 @@ public final class RouterVerticle extends VerticleBase {
   private ApiKeys apiKeys;
   /** How relays to other nodes go: with {@code cluster.nodeKey}, when one is set. */
   private DeliveryOptions relayOptions;
-  /** {@code cluster.nodeKey} as bytes, when relays must carry it (jwt mode); null otherwise. */
-  private byte[] requiredNodeKey;
+  /** {@code cluster.nodeKey}, required on relays in jwt mode. */
+  private NodeKey nodeKey;
   private DeliveryOptions inboxRequest;
   /** Where every send and push goes: it hands them to {@link #storeAndDeliver} with whatever else waits. */
   private InboxBatcher inboxBatcher;
@@ -96,9 +95,8 @@ public final class RouterVerticle extends VerticleBase {
     defaultSender = settings.push().defaultSender();
     AuthConfig auth = settings.auth();
     apiKeys = auth.insecure() ? null : new ApiKeys(auth.apiKeys());
-    String nodeKey = settings.cluster().nodeKey();
-    relayOptions = nodeKey.isEmpty() ? new DeliveryOptions() : new DeliveryOptions().addHeader(Addresses.NODE_KEY_HEADER, nodeKey);
-    requiredNodeKey = auth.insecure() ? null : nodeKey.getBytes(StandardCharsets.UTF_8);
+    nodeKey = new NodeKey(settings.cluster().nodeKey(), !auth.insecure());
+    relayOptions = nodeKey.options();
     directory = UserDirectory.create(vertx);
     inboxRequest = new DeliveryOptions().setSendTimeout(limits.requestTimeoutMillis()).setLocalOnly(true);
     inboxBatcher = new InboxBatcher(settings.inbox().appendsInFlight(), settings.inbox().batchMaxMessages(),
@@ -328,7 +326,7 @@ public final class RouterVerticle extends VerticleBase {
    * batch names: outside insecure mode only relays carrying {@code cluster.nodeKey} are delivered.
    */
   private void onRelay(Message<DeliveryBatch> message) {
-    if (requiredNodeKey != null && !carriesNodeKey(message)) {
+    if (!nodeKey.presentedBy(message)) {
       LOG.warn("dropped a relay of {} messages without the cluster's node key: a member that is not a "
           + "Switchboard node of this cluster sent to {}", message.body().messages().size(), message.address());
       return;
@@ -336,12 +334,6 @@ public final class RouterVerticle extends VerticleBase {
     metrics.relayedIn(message.body().messages().size());
     // Signals are not copies: they are not counted as relayed, and they ride the same batch.
     vertx.eventBus().publish(Addresses.GATEWAY_DELIVER, message.body(), LOCAL_RECORD);
-  }
-
-  private boolean carriesNodeKey(Message<?> message) {
-    String presented = message.headers().get(Addresses.NODE_KEY_HEADER);
-    return presented != null && !presented.isEmpty()
-        && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), requiredNodeKey);
   }
 
   /**
