@@ -96,6 +96,11 @@ final class DirectoryPeers implements Shareable {
     departures.add(listener);
   }
 
+  /** How many listeners {@link #onDeparture} holds. */
+  int departureListeners() {
+    return departures.size();
+  }
+
   NodeKey nodeKey() {
     return nodeKey;
   }

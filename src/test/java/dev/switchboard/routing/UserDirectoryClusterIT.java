@@ -219,6 +219,124 @@ class UserDirectoryClusterIT {
   }
 
   @Test
+  @DisplayName("a leave that a peer does not take in within the timeout is told to it again by the next repair once "
+      + "it answers: the peer stops counting the session, and the leave completes as one that will be repaired")
+  void leaveNotTakenInIsToldAgain() throws Exception {
+    UserDirectory a = plainMember(ClusterConfig.load());
+    await(members.get(0).deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, 500)));
+    UserDirectory b = member();
+    assertTrue(await(a.join("ann", 5)));
+    assertEquals(Map.of(a.localNode(), 1), answeredAtOnce(b.sessionsByNode("ann")));
+    Gate toB = gate(1, b, 0);
+    Future<Void> leave = a.leave("ann");
+    await(leave.transform(left -> Future.succeededFuture()));
+    await(until(() -> toB.dropped.get() > 0));
+    assertEquals(Map.of(a.localNode(), 1), answeredAtOnce(b.sessionsByNode("ann")), "b took the leave in after all");
+    toB.open();
+    await(until(() -> {
+      a.repair(); // as the gateway's heartbeat does
+      return answeredAtOnce(b.sessionsByNode("ann")).isEmpty();
+    }));
+    assertTrue(leave.succeeded(), () -> "the leave failed: " + leave.cause());
+  }
+
+  @Test
+  @DisplayName("a refused join that a peer took in, and whose withdrawal it then missed, is withdrawn there by the "
+      + "next repair once it answers")
+  void withdrawalNotTakenInIsToldAgain() throws Exception {
+    UserDirectory a = plainMember(ClusterConfig.load());
+    await(members.get(0).deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, 500)));
+    UserDirectory b = member();
+    UserDirectory c = member();
+    // b takes the join in and misses what follows; c answers nothing, so the join is refused.
+    Gate toB = gate(1, b, 1);
+    Gate toC = gate(2, c, 0);
+    assertThrows(ExecutionException.class, () -> await(a.join("ann", 5)));
+    await(until(() -> toB.dropped.get() > 0 && toC.dropped.get() > 1));
+    assertEquals(Map.of(a.localNode(), 1), answeredAtOnce(b.sessionsByNode("ann")), "b took the withdrawal in");
+    toB.open();
+    toC.open();
+    await(until(() -> {
+      a.repair();
+      return answeredAtOnce(b.sessionsByNode("ann")).isEmpty() && answeredAtOnce(c.sessionsByNode("ann")).isEmpty();
+    }));
+  }
+
+  @Test
+  @DisplayName("a directory made by a verticle leaves no departure listener behind once its changes are done: "
+      + "deploying and undeploying such a verticle again and again does not grow the node's listeners")
+  void directoriesLeaveNoListenersBehind() throws Exception {
+    member();
+    UserDirectory b = member();
+    Vertx a = members.get(0);
+    for (int i = 0; i < 5; i++) {
+      String deployment = await(a.deployVerticle(new SessionHolder("ann")));
+      assertEquals(1, answeredAtOnce(b.sessionsByNode("ann")).size());
+      await(a.undeploy(deployment));
+      assertTrue(answeredAtOnce(b.sessionsByNode("ann")).isEmpty());
+    }
+    DirectoryPeers peers = DirectoryPeers.of(a);
+    assertTrue(peers.departureListeners() <= 1, peers.departureListeners() + " departure listeners after 5 deployments");
+  }
+
+  /** Holds one session of {@code user} while deployed, through a directory of its own, as a gateway does. */
+  private static final class SessionHolder extends io.vertx.core.VerticleBase {
+
+    private final String user;
+    private UserDirectory directory;
+
+    SessionHolder(String user) {
+      this.user = user;
+    }
+
+    @Override
+    public Future<?> start() {
+      directory = UserDirectory.create(vertx);
+      return directory.join(user, 5);
+    }
+
+    @Override
+    public Future<?> stop() {
+      return directory.leave(user);
+    }
+  }
+
+  /**
+   * Directory changes arriving at the replica of {@code directory}'s node (member {@code index}): the
+   * first {@code passing} go through, later ones are dropped unanswered until it opens.
+   */
+  private Gate gate(int index, UserDirectory directory, int passing) {
+    Gate gate = new Gate(passing);
+    String address = Addresses.directory(directory.localNode());
+    members.get(index).eventBus().addInboundInterceptor(delivery -> {
+      if (address.equals(delivery.message().address()) && !gate.pass()) {
+        gate.dropped.incrementAndGet();
+        return;
+      }
+      delivery.next();
+    });
+    return gate;
+  }
+
+  private static final class Gate {
+
+    final AtomicInteger dropped = new AtomicInteger();
+    private final AtomicInteger passing;
+
+    Gate(int passing) {
+      this.passing = new AtomicInteger(passing);
+    }
+
+    boolean pass() {
+      return passing.getAndUpdate(n -> n > 0 ? n - 1 : n) != 0;
+    }
+
+    void open() {
+      passing.set(-1);
+    }
+  }
+
+  @Test
   @DisplayName("a directory change or snapshot request without the cluster's node key is refused and changes nothing")
   void changesNeedTheNodeKey() throws Exception {
     UserDirectory a = member();
