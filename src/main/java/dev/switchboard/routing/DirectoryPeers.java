@@ -91,9 +91,13 @@ final class DirectoryPeers implements Shareable {
     peers.remove(node);
   }
 
-  /** {@code listener} is told each peer that leaves the cluster, on a Hazelcast thread. */
-  void onDeparture(Consumer<String> listener) {
+  /**
+   * {@code listener} is told each peer that leaves the cluster, on a Hazelcast thread, until the
+   * returned action is run.
+   */
+  Runnable onDeparture(Consumer<String> listener) {
     departures.add(listener);
+    return () -> departures.remove(listener);
   }
 
   /** How many listeners {@link #onDeparture} holds. */

@@ -44,7 +44,10 @@ import java.util.concurrent.CompletionStage;
  * change whose outcome is unknown (it failed) marks the user for repair: {@link #repair} then sets
  * this node's count in the map to the sessions this node holds, counted locally, once no other
  * change of that user is in flight here (while one repair runs, new sessions of the user are
- * refused, so that it cannot overwrite their counts).
+ * refused, so that it cannot overwrite their counts). An announcement that some node did not take in
+ * (it did not answer within the timeout, or failed) marks the user too: {@link #repair} then
+ * announces this node's current count of the user again, under a new version, until every node
+ * holds it; that needs no change of the map.
  */
 public final class HazelcastUserDirectory implements UserDirectory {
 
@@ -54,6 +57,8 @@ public final class HazelcastUserDirectory implements UserDirectory {
   static final String HERE_MAP = "switchboard.users.here";
   /** Users of this node whose entry may be wrong since a change failed. */
   private static final String REPAIR_MAP = "switchboard.users.repair";
+  /** Users of this node whose count some other node may have missed since an announcement failed. */
+  private static final String REANNOUNCE_MAP = "switchboard.users.reannounce";
 
   /**
    * One user's sessions on this node: counted ones, changes in flight, whether a repair runs, and the
@@ -87,6 +92,7 @@ public final class HazelcastUserDirectory implements UserDirectory {
   private final IMap<String, String> map;
   private final LocalMap<String, Here> here;
   private final LocalMap<String, Boolean> toRepair;
+  private final LocalMap<String, Boolean> toReannounce;
   private final String localNode;
   private final ParsedCounts parsed = new ParsedCounts();
   private final PeerChanges changes;
@@ -98,6 +104,7 @@ public final class HazelcastUserDirectory implements UserDirectory {
     this.map = manager.getHazelcastInstance().getMap(MAP_NAME);
     this.here = vertx.sharedData().getLocalMap(HERE_MAP);
     this.toRepair = vertx.sharedData().getLocalMap(REPAIR_MAP);
+    this.toReannounce = vertx.sharedData().getLocalMap(REANNOUNCE_MAP);
     this.localNode = manager.getNodeId();
     this.changes = new PeerChanges(vertx, context, localNode);
   }
@@ -154,7 +161,8 @@ public final class HazelcastUserDirectory implements UserDirectory {
       left[0] = state.plus(-1, started[0] ? 1 : 0).version(nextVersion());
       return left[0].orNull();
     });
-    Future<Void> told = tell(user, left[0]);
+    // A node that missed it is told again by a repair: the leave is done all the same.
+    Future<Void> told = tell(user, left[0]).recover(e -> Future.succeededFuture());
     if (!started[0]) {
       // The repair in flight may have counted this session: repair once more after it.
       toRepair.put(user, true);
@@ -215,6 +223,12 @@ public final class HazelcastUserDirectory implements UserDirectory {
 
   @Override
   public void repair() {
+    for (String user : new ArrayList<>(toReannounce.keySet())) {
+      // One announcement in flight per user: a failed one marks the user again.
+      if (toReannounce.remove(user) != null) {
+        announce(user, 0, 0).onSuccess(v -> LOG.info("user directory: every node holds this node's sessions of {} again", user));
+      }
+    }
     for (String user : new ArrayList<>(toRepair.keySet())) {
       int[] live = {-1};
       here.compute(user, (u, h) -> {
@@ -303,13 +317,20 @@ public final class HazelcastUserDirectory implements UserDirectory {
     return tell(user, changed[0]);
   }
 
-  /** Tells the other nodes this node's count of {@code user} as {@code state} has it. */
+  /**
+   * Tells the other nodes this node's count of {@code user} as {@code state} has it; when one of them
+   * may not have taken it in, the next {@link #repair} tells them all again.
+   */
   private Future<Void> tell(String user, Here state) {
     DirectoryPeers peers = peers();
     if (peers == null) {
       return Future.succeededFuture();
     }
-    return changes.announce(peers, user, Math.max(state.live(), 0), state.version());
+    return changes.announce(peers, user, Math.max(state.live(), 0), state.version()).onFailure(e -> {
+      LOG.warn("user directory: this node's sessions of {} not taken in by every node ({}); announced again at the "
+          + "next repair", user, e.getMessage());
+      toReannounce.put(user, true);
+    });
   }
 
   private long nextVersion() {

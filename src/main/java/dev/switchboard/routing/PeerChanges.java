@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * connects costs each peer a few requests rather than one each. Each change completes once every
  * peer has applied it or left the cluster; it fails when one did neither within the timeout. A peer
  * whose consumer is not known here yet (its registration still spreading) is asked again. Its
- * outboxes are touched on its directory's context only.
+ * outboxes are touched on its directory's context only. It listens for departures only while a
+ * change is on its way, so that a directory whose verticle is gone leaves nothing registered.
  */
 final class PeerChanges {
 
@@ -39,8 +40,10 @@ final class PeerChanges {
   private final Context context;
   private final String localNode;
   private final Map<String, Outbox> outboxes = new HashMap<>();
-  /** The peers this directory is told the departures of. */
+  /** The peers this directory is told the departures of, while it has outboxes; null otherwise. */
   private DirectoryPeers listening;
+  /** Ends the listening. */
+  private Runnable stopListening;
 
   PeerChanges(Vertx vertx, Context context, String localNode) {
     this.vertx = vertx;
@@ -59,10 +62,6 @@ final class PeerChanges {
       context.runOnContext(v -> announce(peers, user, sessions, version).onComplete(told));
       return told.future();
     }
-    if (listening != peers) {
-      listening = peers;
-      peers.onDeparture(node -> context.runOnContext(v -> departed(node)));
-    }
     JsonArray change = new JsonArray().add(user).add(sessions).add(version);
     List<Future<Void>> told = new ArrayList<>();
     for (String peer : peers.peers()) {
@@ -73,6 +72,7 @@ final class PeerChanges {
 
   private Future<Void> tell(DirectoryPeers peers, String peer, JsonArray change) {
     Promise<Void> done = Promise.promise();
+    listen(peers);
     Outbox outbox = outboxes.computeIfAbsent(peer, p -> new Outbox());
     outbox.changes.add(change);
     outbox.waiting.add(done);
@@ -102,8 +102,29 @@ final class PeerChanges {
         send(peers, peer, outbox);
       } else if (outboxes.get(peer) == outbox) {
         outboxes.remove(peer);
+        unlistenWhenIdle();
       }
     });
+  }
+
+  /** From now on departures from {@code peers} reach this directory. */
+  private void listen(DirectoryPeers peers) {
+    if (listening == peers) {
+      return;
+    }
+    if (stopListening != null) {
+      stopListening.run(); // the node's replica started anew: its former peers tell nothing more
+    }
+    listening = peers;
+    stopListening = peers.onDeparture(node -> context.runOnContext(v -> departed(node)));
+  }
+
+  private void unlistenWhenIdle() {
+    if (outboxes.isEmpty() && stopListening != null) {
+      stopListening.run();
+      stopListening = null;
+      listening = null;
+    }
   }
 
   /** A peer left the cluster: what waits for it is done, and its outbox forgotten. */
@@ -114,6 +135,7 @@ final class PeerChanges {
       outbox.waiting.forEach(Promise::tryComplete);
       outbox.waiting.clear();
       outbox.changes = new JsonArray();
+      unlistenWhenIdle();
     }
   }
 

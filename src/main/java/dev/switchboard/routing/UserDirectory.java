@@ -50,8 +50,9 @@ public interface UserDirectory {
   Future<Map<String, Map<String, Integer>>> sessionsByNode(Collection<String> users);
 
   /**
-   * Brings entries whose change failed back to the sessions this node really holds. Called
-   * periodically by the gateway; a no-op where changes cannot fail.
+   * Brings entries whose change failed back to the sessions this node really holds, and tells the
+   * other nodes again the counts some of them may have missed. Called periodically by the gateway;
+   * a no-op where changes cannot fail.
    */
   void repair();
 }
