@@ -279,6 +279,35 @@ class UserDirectoryClusterIT {
     assertTrue(peers.departureListeners() <= 1, peers.departureListeners() + " departure listeners after 5 deployments");
   }
 
+  @Test
+  @DisplayName("changes waiting for a peer that dies are done when the cluster drops it, well within the timeout, "
+      + "and nothing on the surviving node's event loops throws meanwhile")
+  void changesWaitingForADeadPeerAreReleased() throws Exception {
+    UserDirectory a = plainMember(ClusterConfig.load());
+    List<Throwable> unhandled = new java.util.concurrent.CopyOnWriteArrayList<>();
+    members.get(0).exceptionHandler(unhandled::add);
+    await(members.get(0).deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, 60_000)));
+    UserDirectory b = member();
+    List<String> held = IntStream.range(0, 20).mapToObj(i -> "held" + i).toList();
+    await(Future.all(held.stream().map(user -> a.join(user, 5)).toList()));
+    Gate toB = gate(1, b, 0);
+    List<Future<?>> changes = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      changes.add(a.join("user" + i, 5));
+    }
+    held.forEach(user -> changes.add(a.leave(user)));
+    await(until(() -> toB.dropped.get() > 0));
+    // As a killed process: no goodbye, its connections just close. Within the timeout only its departure ends the wait.
+    managers.get(1).getHazelcastInstance().getLifecycleService().terminate();
+    await(Future.join(changes));
+    assertTrue(changes.stream().allMatch(Future::succeeded), () -> changes.stream().filter(Future::failed)
+        .map(f -> f.cause().toString()).toList().toString());
+    assertEquals(Map.of(a.localNode(), 1), answeredAtOnce(a.sessionsByNode("user1")));
+    assertEquals(Map.of(), answeredAtOnce(a.sessionsByNode("held1")));
+    assertEquals(List.of(), unhandled);
+    assertEquals(0, DirectoryPeers.of(members.get(0)).departureListeners());
+  }
+
   /** Holds one session of {@code user} while deployed, through a directory of its own, as a gateway does. */
   private static final class SessionHolder extends io.vertx.core.VerticleBase {
 
