@@ -40,7 +40,8 @@
 #                            then lists the sends of the run by the shards of sender and recipient
 #   --pg-stats               cluster-idle, cluster-direct, cluster-fanout: PostgreSQL loads pg_stat_statements, and after each run
 #                            the time of each statement of its database (calls, ms executing and planning, per call)
-#                            is printed per shard, most expensive first
+#                            is printed per shard, most expensive first, then the server's WAL (records, full-page
+#                            images, bytes) and checkpoints (timed, requested by WAL volume) since it started
 #   --kill-shard-after S     cluster-direct with --shards: stop the last shard's PostgreSQL (fast shutdown) S seconds
 #                            after the generator starts (connect and warm-up included), to show that only the
 #                            sends touching it are refused

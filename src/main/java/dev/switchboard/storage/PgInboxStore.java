@@ -28,8 +28,10 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -134,9 +136,13 @@ public final class PgInboxStore implements InboxStore {
       "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
   static final String LOCK_HEADS =
       "SELECT recipient, last_seq, stored FROM inboxes WHERE recipient = ANY($1) ORDER BY recipient FOR UPDATE";
+  /**
+   * The batch's keys as stored, each with whether it is still within the window ($1): a key past it
+   * is forgotten, but its row is renewed rather than inserted.
+   */
   static final String LOAD_SEND_KEYS =
-      "SELECT sender, send_key, fingerprint, result FROM send_keys"
-          + " WHERE created_at >= $1 AND (sender, send_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))";
+      "SELECT sender, send_key, fingerprint, result, created_at >= $1 AS live FROM send_keys"
+          + " WHERE (sender, send_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))";
   /** Every new message of the batch in one statement. */
   private static final String INSERT_MESSAGES =
       "INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at, room, room_seq, event)"
@@ -161,19 +167,28 @@ public final class PgInboxStore implements InboxStore {
           + " FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS h (recipient, last_seq, stored)"
           + " WHERE inboxes.recipient = h.recipient";
   /**
-   * Every new idempotency key in one statement. A key is taken over only once it is past the window
-   * ($6): a key still in it belongs to a concurrent writer, and then the statement fails (through
-   * {@code switchboard_keys_written}) so that the transaction, whose COMMIT is already on its way,
-   * rolls back instead of committing messages without their key.
+   * Every idempotency key the batch found absent, in one plain insert: an upsert costs PostgreSQL a
+   * speculative insertion and its confirmation per row. A key a concurrent writer inserted meanwhile
+   * fails the statement on the primary key, so that the transaction, whose COMMIT is already on its
+   * way, rolls back instead of committing messages without their key.
    */
-  private static final String UPSERT_KEYS =
-      "WITH written AS (INSERT INTO send_keys (sender, send_key, created_at, fingerprint, result)"
-          + " SELECT s, k, $3, f, r FROM unnest($1::text[], $2::text[], $4::text[], $5::text[]) AS t (s, k, f, r)"
-          + " ON CONFLICT (sender, send_key) DO UPDATE SET created_at = excluded.created_at,"
-          + " fingerprint = excluded.fingerprint, result = excluded.result WHERE send_keys.created_at < $6 RETURNING 1)"
+  private static final String INSERT_KEYS =
+      "INSERT INTO send_keys (sender, send_key, created_at, fingerprint, result)"
+          + " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])";
+  /**
+   * Every key the batch found past the window, taken over in one statement. A key renewed meanwhile
+   * by a concurrent writer is no longer past it ($6), and the statement then fails (through
+   * {@code switchboard_keys_written}) as the insert does.
+   */
+  private static final String RENEW_KEYS =
+      "WITH written AS (UPDATE send_keys SET created_at = $3, fingerprint = t.f, result = t.r"
+          + " FROM unnest($1::text[], $2::text[], $4::text[], $5::text[]) AS t (s, k, f, r)"
+          + " WHERE send_keys.sender = t.s AND send_keys.send_key = t.k AND send_keys.created_at < $6 RETURNING 1)"
           + " SELECT switchboard_keys_written($7, count(*)) FROM written";
   /** SQLSTATE raised by {@code switchboard_keys_written} when a key of the batch is a concurrent writer's. */
   private static final String KEY_TAKEN_STATE = "SB001";
+  private static final String UNIQUE_VIOLATION_STATE = "23505";
+  private static final String SEND_KEYS_PRIMARY_KEY = "send_keys_pkey";
   /** The cursors of many devices in one statement. */
   private static final String READ_CURSORS = "SELECT recipient, device, seq FROM cursors"
       + " WHERE (recipient, device) IN (SELECT * FROM unnest($1::text[], $2::text[]))";
@@ -431,7 +446,8 @@ public final class PgInboxStore implements InboxStore {
   }
 
   private static boolean isKeyTaken(Throwable e) {
-    return e instanceof PgException pg && KEY_TAKEN_STATE.equals(pg.getSqlState());
+    return e instanceof PgException pg && (KEY_TAKEN_STATE.equals(pg.getSqlState())
+        || UNIQUE_VIOLATION_STATE.equals(pg.getSqlState()) && SEND_KEYS_PRIMARY_KEY.equals(pg.getConstraint()));
   }
 
   /**
@@ -456,13 +472,13 @@ public final class PgInboxStore implements InboxStore {
           found.values().forEach(room -> recipients.addAll(room.members()));
           return lockHeads(conn, ownOnly(recipients));
         });
-    Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> keys = loadSendKeys(conn, batch, since);
+    Future<StoredKeys> keys = loadSendKeys(conn, batch, since);
     boolean[] ended = new boolean[1];
     return Future.all(begun, rooms, heads, keys)
-        .map(x -> planner.plan(batch, heads.result(), keys.result(),
+        .map(x -> planner.plan(batch, heads.result(), keys.result().live(),
             room -> rooms.result().getOrDefault(room, RoomRules.View.NONE)))
         .compose(plan -> {
-          List<Future<?>> steps = write(conn, plan, cursors, now, since);
+          List<Future<?>> steps = write(conn, plan, keys.result().expired(), cursors, now, since);
           steps.add(conn.query("COMMIT").execute());
           // Whatever the statements did, the COMMIT ends the transaction: committed, or rolled back.
           ended[0] = true;
@@ -505,25 +521,34 @@ public final class PgInboxStore implements InboxStore {
     });
   }
 
-  /** Results stored for the batch's idempotency keys that are still within the window. */
-  private static Future<Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult>> loadSendKeys(
-      SqlConnection conn, List<AppendRequest> batch, long since) {
+  /** The batch's stored keys: results of those still within the window, and those past it. */
+  private record StoredKeys(Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult> live,
+                            Set<AppendPlanner.SendKey> expired) {
+  }
+
+  private static Future<StoredKeys> loadSendKeys(SqlConnection conn, List<AppendRequest> batch, long since) {
     List<AppendPlanner.SendKey> keys = InboxRows.sendKeys(batch);
-    Map<AppendPlanner.SendKey, AppendPlanner.KeyedResult> found = new HashMap<>();
+    StoredKeys found = new StoredKeys(new HashMap<>(), new HashSet<>());
     if (keys.isEmpty()) {
       return Future.succeededFuture(found);
     }
     String[] senders = keys.stream().map(AppendPlanner.SendKey::sender).toArray(String[]::new);
     String[] names = keys.stream().map(AppendPlanner.SendKey::key).toArray(String[]::new);
     return conn.preparedQuery(LOAD_SEND_KEYS).execute(Tuple.of(since, senders, names)).map(rows -> {
-      rows.forEach(row -> InboxRows.putSendKey(row, found));
+      for (Row row : rows) {
+        if (row.getBoolean("live")) {
+          InboxRows.putSendKey(row, found.live());
+        } else {
+          found.expired().add(new AppendPlanner.SendKey(row.getString("sender"), row.getString("send_key")));
+        }
+      }
       return found;
     });
   }
 
   /** The plan's rows, one statement per table, pipelined. */
-  private static List<Future<?>> write(SqlConnection conn, AppendPlanner.Plan plan, List<CursorUpdate> cursors,
-                                       long now, long since) {
+  private static List<Future<?>> write(SqlConnection conn, AppendPlanner.Plan plan, Set<AppendPlanner.SendKey> expired,
+                                       List<CursorUpdate> cursors, long now, long since) {
     List<Future<?>> steps = new ArrayList<>(7);
     insertMessages(conn, plan.rows(), steps);
     if (!plan.roomSeqs().isEmpty()) {
@@ -536,10 +561,16 @@ public final class PgInboxStore implements InboxStore {
           String.class, Long.class, Long.class)));
     }
     List<Tuple> keys = InboxRows.sendKeys(plan, now);
+    List<Tuple> renewed = new ArrayList<>();
+    keys.removeIf(row -> expired.contains(new AppendPlanner.SendKey(row.getString(0), row.getString(1))) && renewed.add(row));
     if (!keys.isEmpty()) {
-      Tuple columns = InboxRows.columns(keys, String.class, String.class, Long.class, String.class, String.class);
-      steps.add(conn.preparedQuery(UPSERT_KEYS).execute(Tuple.of(columns.getValue(0), columns.getValue(1), now,
-          columns.getValue(3), columns.getValue(4), since, (long) keys.size())));
+      steps.add(conn.preparedQuery(INSERT_KEYS).execute(
+          InboxRows.columns(keys, String.class, String.class, Long.class, String.class, String.class)));
+    }
+    if (!renewed.isEmpty()) {
+      Tuple columns = InboxRows.columns(renewed, String.class, String.class, Long.class, String.class, String.class);
+      steps.add(conn.preparedQuery(RENEW_KEYS).execute(Tuple.of(columns.getValue(0), columns.getValue(1), now,
+          columns.getValue(3), columns.getValue(4), since, (long) renewed.size())));
     }
     if (!cursors.isEmpty()) {
       // One row per device: a statement's upsert may not touch a row twice.

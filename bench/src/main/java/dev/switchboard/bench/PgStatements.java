@@ -45,6 +45,27 @@ public final class PgStatements {
             calls == 0 ? 0 : exec / calls, plan, calls == 0 ? 0 : plan / calls, r.getLong(4),
             query.length() > 90 ? query.substring(0, 90) + "..." : query));
       }
+      printWalAndCheckpoints(s);
+    }
+  }
+
+  /**
+   * The server's WAL and checkpoints since it started: a checkpoint requested by WAL volume
+   * ({@code max_wal_size}) during a run, and the full-page images written after it, are where a
+   * steady write load meets a latency spike.
+   */
+  private static void printWalAndCheckpoints(Statement s) throws SQLException {
+    try (ResultSet w = s.executeQuery("SELECT wal_records, wal_fpi, wal_bytes, wal_buffers_full FROM pg_stat_wal")) {
+      if (w.next()) {
+        System.out.println(String.format(Locale.ROOT, "  server WAL since start: %,d records, %,d full-page images, "
+            + "%.1f MiB, WAL buffers full %,d times", w.getLong(1), w.getLong(2), w.getDouble(3) / (1 << 20), w.getLong(4)));
+      }
+    }
+    try (ResultSet c = s.executeQuery("SELECT num_timed, num_requested, write_time, sync_time FROM pg_stat_checkpointer")) {
+      if (c.next()) {
+        System.out.println(String.format(Locale.ROOT, "  server checkpoints since start: %d timed, %d requested "
+            + "(WAL volume), %.0f ms writing, %.0f ms syncing", c.getLong(1), c.getLong(2), c.getDouble(3), c.getDouble(4)));
+      }
     }
   }
 }
