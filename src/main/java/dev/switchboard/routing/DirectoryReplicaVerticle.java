@@ -96,8 +96,8 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
     });
     sweeper = vertx.setPeriodic(SWEEP_MILLIS, id -> peers.replica().sweep());
     return Future.all(
-            vertx.eventBus().<JsonObject>consumer(Addresses.directory(localNode), this::onChange).completion(),
-            vertx.eventBus().<JsonObject>consumer(Addresses.directorySnapshot(localNode), this::onSnapshot).completion())
+            vertx.eventBus().consumer(Addresses.directory(localNode), this::onChange).completion(),
+            vertx.eventBus().consumer(Addresses.directorySnapshot(localNode), this::onSnapshot).completion())
         .compose(registered -> syncWithNodes())
         .onSuccess(synced -> peers.markReady());
   }
@@ -137,47 +137,76 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
 
   private Future<Void> snapshotOf(String node, long deadline) {
     JsonObject request = new JsonObject().put("node", localNode);
-    return vertx.eventBus().<JsonObject>request(Addresses.directorySnapshot(node), request, peers.options())
-        .<Void>map(reply -> {
-          apply(node, reply.body().getJsonArray("sessions"));
-          return null;
-        })
-        .recover(e -> {
-          if (!member(node)) {
-            return Future.succeededFuture(); // it left: nothing of it to hold
+    return vertx.eventBus().request(Addresses.directorySnapshot(node), request, peers.options())
+        .compose(reply -> {
+          List<ReplicaCounts.Count> sessions;
+          try {
+            sessions = ReplicaCounts.counts(ReplicaCounts.object(reply.body()), "sessions");
+          } catch (ProtocolException malformed) {
+            // Asking again brings the same answer: a node of another version, or not a node.
+            LOG.warn("user directory: node {} answered the snapshot with a malformed body: {}", node,
+                malformed.getMessage());
+            return Future.failedFuture(new IllegalStateException("node " + node + " sent its sessions in a body of "
+                + "another shape: " + malformed.getMessage(), malformed));
           }
-          if (System.nanoTime() < deadline) {
-            // Its consumers are registered, but not yet known here.
-            return vertx.timer(RETRY_MILLIS).compose(v -> snapshotOf(node, deadline));
-          }
-          return Future.failedFuture(new IllegalStateException("node " + node + " did not send its sessions within "
-              + "cluster.directoryTimeoutMillis (" + timeoutMillis + " ms): " + e.getMessage(), e));
-        });
+          apply(node, sessions);
+          return Future.<Void>succeededFuture();
+        }, e -> retry(node, deadline, e));
+  }
+
+  /** The snapshot of {@code node} was not answered, or refused for now: asked again until the deadline. */
+  private Future<Void> retry(String node, long deadline, Throwable e) {
+    if (!member(node)) {
+      return Future.succeededFuture(); // it left: nothing of it to hold
+    }
+    if (System.nanoTime() < deadline) {
+      // Its consumers are registered, but not yet known here.
+      return vertx.timer(RETRY_MILLIS).compose(v -> snapshotOf(node, deadline));
+    }
+    return Future.failedFuture(new IllegalStateException("node " + node + " did not send its sessions within "
+        + "cluster.directoryTimeoutMillis (" + timeoutMillis + " ms): " + e.getMessage(), e));
   }
 
   /** A peer's counts of some users' sessions changed. */
-  private void onChange(Message<JsonObject> message) {
+  private void onChange(Message<Object> message) {
     if (!authentic(message)) {
       return;
     }
-    apply(message.body().getString("node"), message.body().getJsonArray("changes"));
+    String node;
+    List<ReplicaCounts.Count> changes;
+    try {
+      JsonObject body = ReplicaCounts.object(message.body());
+      node = ReplicaCounts.node(body);
+      changes = ReplicaCounts.counts(body, "changes");
+    } catch (ProtocolException malformed) {
+      LOG.warn("user directory: refused a change of another shape sent to {}: {}", message.address(),
+          malformed.getMessage());
+      BusFailures.fail(message, malformed);
+      return;
+    }
+    apply(node, changes);
     message.reply(new JsonObject());
   }
 
-  /** Each {@code [user, count, version]} of {@code node}, into the replica. */
-  private void apply(String node, JsonArray counts) {
-    for (int i = 0; i < counts.size(); i++) {
-      JsonArray held = counts.getJsonArray(i);
-      peers.replica().apply(node, held.getString(0), held.getInteger(1), held.getLong(2));
+  /** Each count of {@code node}, into the replica. */
+  private void apply(String node, List<ReplicaCounts.Count> counts) {
+    for (ReplicaCounts.Count count : counts) {
+      peers.replica().apply(node, count.user(), count.sessions(), count.version());
     }
   }
 
   /** A node starting asks for this node's sessions: from now on it is told each change. */
-  private void onSnapshot(Message<JsonObject> message) {
+  private void onSnapshot(Message<Object> message) {
     if (!authentic(message)) {
       return;
     }
-    String requester = message.body().getString("node");
+    String requester;
+    try {
+      requester = ReplicaCounts.object(message.body()).getString("node");
+    } catch (ProtocolException malformed) {
+      BusFailures.fail(message, malformed);
+      return;
+    }
     if (requester == null || !member(requester)) {
       // Not (yet) a member as this node sees the cluster: it asks again.
       BusFailures.fail(message, new ProtocolException(ErrorCode.UNAVAILABLE, "not a member of this cluster yet: " + requester));
@@ -195,7 +224,7 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
     message.reply(new JsonObject().put("node", localNode).put("sessions", sessions));
   }
 
-  private boolean authentic(Message<JsonObject> message) {
+  private boolean authentic(Message<Object> message) {
     if (peers.nodeKey().presentedBy(message)) {
       return true;
     }

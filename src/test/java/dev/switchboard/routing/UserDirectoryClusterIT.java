@@ -5,11 +5,15 @@ import com.hazelcast.config.JavaSerializationFilterConfig;
 import com.hazelcast.map.IMap;
 import dev.switchboard.ClusterConfig;
 import dev.switchboard.bus.Addresses;
+import dev.switchboard.bus.NodeKey;
 import dev.switchboard.protocol.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
@@ -382,6 +386,47 @@ class UserDirectoryClusterIT {
       assertEquals(ErrorCode.FORBIDDEN.failureCode(), reply.failureCode());
     }
     assertEquals(Map.of(), answeredAtOnce(a.sessionsByNode("mallory")));
+  }
+
+  @Test
+  @DisplayName("a directory change of another shape (no changes, not an array, a change without a count, with a "
+      + "negative count or a version that is not a number, no node, a body that is not an object) is refused at "
+      + "once with a code naming what is wrong, changes nothing, and the node goes on applying well-formed changes")
+  void malformedChangesAreRefused() throws Exception {
+    UserDirectory a = member();
+    plainMember(ClusterConfig.load());
+    Vertx sender = members.get(1);
+    String senderNode = managers.get(1).getNodeId();
+    // Shorter than the test's timeout, so that a request left unanswered fails the assertions, not the test run.
+    DeliveryOptions options = new NodeKey(NODE_KEY, false).options().setSendTimeout(5_000);
+    JsonArray good = new JsonArray().add("mallory").add(1).add(1L);
+    record Malformed(Object body, ErrorCode code, String named) {
+    }
+    List<Malformed> malformed = List.of(
+        new Malformed(new JsonObject().put("node", senderNode).put("user", "mallory").put("sessions", 1)
+            .put("version", 1L), ErrorCode.MISSING_FIELD, "changes"),
+        new Malformed(new JsonObject().put("node", senderNode).put("changes", "mallory"), ErrorCode.INVALID_FIELD,
+            "changes"),
+        new Malformed(new JsonObject().put("node", senderNode).put("changes", new JsonArray().add(good)
+            .add(new JsonArray().add("eve"))), ErrorCode.MISSING_FIELD, "changes[1]"),
+        new Malformed(new JsonObject().put("node", senderNode).put("changes", new JsonArray().add(good)
+            .add(new JsonArray().add("eve").add(-1).add(1L))), ErrorCode.INVALID_FIELD, "changes[1]"),
+        new Malformed(new JsonObject().put("node", senderNode).put("changes", new JsonArray()
+            .add(new JsonArray().add("mallory").add(1).add("one"))), ErrorCode.INVALID_FIELD, "version"),
+        new Malformed(new JsonObject().put("changes", new JsonArray().add(good)), ErrorCode.MISSING_FIELD, "node"),
+        new Malformed("mallory", ErrorCode.BAD_JSON, "JSON object"));
+    for (Malformed sent : malformed) {
+      ExecutionException refused = assertThrows(ExecutionException.class,
+          () -> await(sender.eventBus().request(Addresses.directory(a.localNode()), sent.body(), options)));
+      ReplyException reply = assertInstanceOf(ReplyException.class, refused.getCause());
+      assertEquals(ReplyFailure.RECIPIENT_FAILURE, reply.failureType(), sent.body() + ": " + reply.getMessage());
+      assertEquals(sent.code().failureCode(), reply.failureCode(), sent.body() + ": " + reply.getMessage());
+      assertTrue(reply.getMessage().contains(sent.named()), reply.getMessage());
+    }
+    assertEquals(Map.of(), answeredAtOnce(a.sessionsByNode("mallory")));
+    await(sender.eventBus().request(Addresses.directory(a.localNode()),
+        new JsonObject().put("node", senderNode).put("changes", new JsonArray().add(good)), options));
+    assertEquals(Map.of(senderNode, 1), answeredAtOnce(a.sessionsByNode("mallory")));
   }
 
   /** The answer of a lookup that must not have waited for anything. */
