@@ -38,6 +38,8 @@
 #   --shards N               storm, cluster-idle, cluster-direct, cluster-fanout: PostgreSQL servers, each one shard of the inboxes
 #                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
 #                            then lists the sends of the run by the shards of sender and recipient
+#   --pg-conf LIST           storm, cluster-idle, cluster-direct, cluster-fanout, direct --engine postgres: further
+#                            PostgreSQL settings, name=value[,name=value...] (e.g. max_wal_size=4GB,wal_buffers=64MB)
 #   --pg-stats               cluster-idle, cluster-direct, cluster-fanout: PostgreSQL loads pg_stat_statements, and after each run
 #                            the time of each statement of its database (calls, ms executing and planning, per call)
 #                            is printed per shard, most expensive first, then the server's WAL (records, full-page
@@ -124,7 +126,7 @@ shift
 
 # ---- options: take the script's own, pass the rest on -------------------------------------------
 FILL_JAVA_OPTS=${FILL_JAVA_OPTS:--Xmx8g}
-SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SINGLE=1 PG_FSYNC=on PG_STATS=0 SHARDS=1 KILL_SHARD= ENGINE=""
+SYNC="" INSTANCES="" ROUNDS="" HARD=600 KEEP=0 QUIET=120 NODES=3 SINGLE=1 PG_FSYNC=on PG_CONF="" PG_STATS=0 SHARDS=1 KILL_SHARD= ENGINE=""
 KEYS_AGED=0 COLD=0 WEBHOOK=0
 [[ "$SCENARIO" == smoke ]] && QUIET=0 # a correctness check: no need to wait for a quiet machine
 ARGS=()
@@ -140,6 +142,7 @@ while [[ $# -gt 0 ]]; do
     --cold) COLD=1; shift ;;
     --pg-fsync) PG_FSYNC=$2; shift 2 ;;
     --pg-stats) PG_STATS=1; shift ;;
+    --pg-conf) PG_CONF=$2; shift 2 ;;
     --shards) SHARDS=$2; shift 2 ;;
     --kill-shard-after) KILL_SHARD=$2; shift 2 ;;
     --webhook) WEBHOOK=1; shift ;;
@@ -340,7 +343,7 @@ start_one_pg() { # start_one_pg DATABASES SHARD
   work=$(mktemp -d /tmp/switchboard-bench-pg$2.XXXXXX)
   WORK_DIRS+=("$work")
   java -Xms32m -Xmx256m -cp "$BENCH_JAR" dev.switchboard.bench.PostgresMain --dir "$work" --databases "$1" \
-    --fsync "$PG_FSYNC" "${stats[@]}" > "$work/postgres.log" 2>&1 &
+    --fsync "$PG_FSYNC" --conf "$PG_CONF" "${stats[@]}" > "$work/postgres.log" 2>&1 &
   jvm=$!
   PG_JVM_PIDS+=("$jvm")
   for ((i = 0; i < 1200; i++)); do
@@ -599,7 +602,7 @@ header() {
   echo "# server jar: $SERVER_JAR_ORIG | server JVM: $SERVER_JAVA_OPTS | generator JVM: $BENCH_JAVA_OPTS | $(java -version 2>&1 | head -1)"
   echo "# args: ${ARGS[*]:-}"
   if [[ $SCENARIO == storm || $SCENARIO == cluster-idle || $SCENARIO == cluster-direct || $SCENARIO == cluster-fanout ]]; then
-    echo "# cluster: $NODES nodes on this machine (Hazelcast on loopback), inbox on $SHARDS embedded PostgreSQL 17.6 server(s), one shard each (fsync $PG_FSYNC); rounds $ROUNDS"
+    echo "# cluster: $NODES nodes on this machine (Hazelcast on loopback), inbox on $SHARDS embedded PostgreSQL 17.6 server(s), one shard each (fsync $PG_FSYNC${PG_CONF:+, $PG_CONF}); rounds $ROUNDS"
   fi
 }
 

@@ -19,7 +19,8 @@ import java.util.concurrent.CountDownLatch;
  * {@code switchboard_1 .. switchboard_N} (one per server run, so no run reads another's inboxes),
  * prints one line {@code postgres ready port=P postmaster=PID} and runs until SIGTERM, when it stops
  * the server. With {@code --stat-statements} the server loads pg_stat_statements (planning included)
- * and each database has the extension, for {@link PgStatements} to read. bench.sh also reads the postmaster's PID, so it can stop PostgreSQL itself should this
+ * and each database has the extension, for {@link PgStatements} to read. {@code --conf
+ * name=value,...} sets further server settings (after the defaults here, so it may override them). bench.sh also reads the postmaster's PID, so it can stop PostgreSQL itself should this
  * JVM die first.
  */
 public final class PostgresMain {
@@ -34,6 +35,7 @@ public final class PostgresMain {
     int databases = a.integer("databases", 1);
     boolean fsync = !a.str("fsync", "on").equals("off");
     boolean statements = a.has("stat-statements");
+    String conf = a.str("conf", "");
     if (!a.unused().isEmpty()) {
       throw new IllegalArgumentException("unknown options: " + a.unused());
     }
@@ -47,6 +49,16 @@ public final class PostgresMain {
         .setServerConfig("synchronous_commit", fsync ? "on" : "off")
         .setServerConfig("shared_buffers", "128MB")
         .setServerConfig("max_connections", "200");
+    for (String setting : conf.split(",")) {
+      if (setting.isBlank()) {
+        continue;
+      }
+      int eq = setting.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("--conf wants name=value[,name=value...], got: " + setting);
+      }
+      builder.setServerConfig(setting.substring(0, eq).trim(), setting.substring(eq + 1).trim());
+    }
     if (statements) {
       builder.setServerConfig("shared_preload_libraries", "pg_stat_statements")
           .setServerConfig("pg_stat_statements.track_planning", "on");
