@@ -39,7 +39,8 @@
 #                            (inbox.postgresUris; default 1, which uses inbox.postgresUri as before); cluster-direct
 #                            then lists the sends of the run by the shards of sender and recipient
 #   --pg-conf LIST           storm, cluster-idle, cluster-direct, cluster-fanout, direct --engine postgres: further
-#                            PostgreSQL settings, name=value[,name=value...] (e.g. max_wal_size=4GB,wal_buffers=64MB)
+#                            PostgreSQL settings, name=value[,name=value...] (e.g. max_wal_size=4GB,wal_buffers=64MB;
+#                            the servers run with wal_init_zero=off unless this says wal_init_zero=on)
 #   --pg-stats               cluster-idle, cluster-direct, cluster-fanout: PostgreSQL loads pg_stat_statements, and after each run
 #                            the time of each statement of its database (calls, ms executing and planning, per call)
 #                            is printed per shard, most expensive first, then the server's WAL (records, full-page
@@ -356,7 +357,7 @@ start_one_pg() { # start_one_pg DATABASES SHARD
   port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<< "$line")
   postmaster=$(sed -E 's/.*postmaster=([0-9]+).*/\1/' <<< "$line")
   PG_PORTS+=("$port") PG_POSTMASTERS+=("$postmaster")
-  log "PostgreSQL shard $2 (embedded, fsync $PG_FSYNC) on 127.0.0.1:$port, postmaster pid $postmaster (via JVM pid $jvm), data $work"
+  log "PostgreSQL shard $2 (embedded, fsync $PG_FSYNC${PG_CONF:+, $PG_CONF}) on 127.0.0.1:$port, postmaster pid $postmaster (via JVM pid $jvm), data $work"
 }
 
 pg_stats() { # pg_stats DATABASE: with --pg-stats, what each statement of the run's database cost, per shard
