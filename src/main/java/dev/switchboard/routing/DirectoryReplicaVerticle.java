@@ -202,7 +202,9 @@ public final class DirectoryReplicaVerticle extends VerticleBase {
     }
     String requester;
     try {
-      requester = ReplicaCounts.object(message.body()).getString("node");
+      JsonObject body = ReplicaCounts.object(message.body());
+      // Absent, it is answered as a node not yet a member; present, it must be a node id.
+      requester = body.getValue("node") == null ? null : ReplicaCounts.node(body);
     } catch (ProtocolException malformed) {
       BusFailures.fail(message, malformed);
       return;

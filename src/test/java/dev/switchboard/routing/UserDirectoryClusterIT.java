@@ -423,6 +423,10 @@ class UserDirectoryClusterIT {
       assertEquals(sent.code().failureCode(), reply.failureCode(), sent.body() + ": " + reply.getMessage());
       assertTrue(reply.getMessage().contains(sent.named()), reply.getMessage());
     }
+    ExecutionException snapshot = assertThrows(ExecutionException.class, () -> await(sender.eventBus()
+        .request(Addresses.directorySnapshot(a.localNode()), new JsonObject().put("node", 5), options)));
+    ReplyException refusedSnapshot = assertInstanceOf(ReplyException.class, snapshot.getCause());
+    assertEquals(ErrorCode.INVALID_FIELD.failureCode(), refusedSnapshot.failureCode(), refusedSnapshot.getMessage());
     assertEquals(Map.of(), answeredAtOnce(a.sessionsByNode("mallory")));
     await(sender.eventBus().request(Addresses.directory(a.localNode()),
         new JsonObject().put("node", senderNode).put("changes", new JsonArray().add(good)), options));
