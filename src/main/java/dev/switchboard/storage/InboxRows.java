@@ -12,6 +12,7 @@ import io.vertx.sqlclient.Tuple;
 
 import java.lang.reflect.Array;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -147,10 +148,10 @@ final class InboxRows {
     return rows;
   }
 
-  /** {@code (sender, send_key, created_at, fingerprint, result)} for each new idempotency key, by key. */
-  static List<Tuple> sendKeys(AppendPlanner.Plan plan, long now) {
-    List<Tuple> rows = new ArrayList<>(plan.newKeys().size());
-    plan.newKeys().stream()
+  /** {@code (sender, send_key, created_at, fingerprint, result)} for each of {@code keys}, by key. */
+  static List<Tuple> sendKeys(Collection<AppendPlanner.NewSendKey> keys, long now) {
+    List<Tuple> rows = new ArrayList<>(keys.size());
+    keys.stream()
         .sorted(Comparator.comparing((AppendPlanner.NewSendKey k) -> k.key().sender()).thenComparing(k -> k.key().key()))
         .forEach(k -> rows.add(Tuple.of(k.key().sender(), k.key().key(), now, k.keyed().fingerprint(),
             k.keyed().result().encode())));

@@ -35,6 +35,7 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * The shared engine: one PostgreSQL database that several nodes write at once, through the reactive
@@ -560,9 +561,10 @@ public final class PgInboxStore implements InboxStore {
       steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(InboxRows.heads(plan),
           String.class, Long.class, Long.class)));
     }
-    List<Tuple> keys = InboxRows.sendKeys(plan, now);
-    List<Tuple> renewed = new ArrayList<>();
-    keys.removeIf(row -> expired.contains(new AppendPlanner.SendKey(row.getString(0), row.getString(1))) && renewed.add(row));
+    Map<Boolean, List<AppendPlanner.NewSendKey>> pastWindow = plan.newKeys().stream()
+        .collect(Collectors.partitioningBy(k -> expired.contains(k.key())));
+    List<Tuple> keys = InboxRows.sendKeys(pastWindow.get(false), now);
+    List<Tuple> renewed = InboxRows.sendKeys(pastWindow.get(true), now);
     if (!keys.isEmpty()) {
       steps.add(conn.preparedQuery(INSERT_KEYS).execute(
           InboxRows.columns(keys, String.class, String.class, Long.class, String.class, String.class)));
