@@ -76,9 +76,18 @@ class UserDirectoryClusterIT {
   }
 
   private UserDirectory member(Config config) throws Exception {
+    return member(config, 10_000);
+  }
+
+  /** A member that waits only {@code 500} ms for the other nodes to take its changes in. */
+  private UserDirectory impatientMember() throws Exception {
+    return member(ClusterConfig.load(), 500);
+  }
+
+  private UserDirectory member(Config config, long directoryTimeoutMillis) throws Exception {
     UserDirectory directory = plainMember(config);
     Vertx member = members.get(members.size() - 1);
-    member.deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, 10_000))
+    member.deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, directoryTimeoutMillis))
         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     return directory;
   }
@@ -209,8 +218,7 @@ class UserDirectoryClusterIT {
   @DisplayName("a session that a node cannot get every other node to take in within the timeout is refused and not "
       + "counted: not found by lookups, and the map's count repaired to the sessions held")
   void joinNotTakenInIsRefused() throws Exception {
-    UserDirectory a = plainMember(ClusterConfig.load());
-    await(members.get(0).deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, 500)));
+    UserDirectory a = impatientMember();
     member();
     // b's replica stops while b stays a member: a's changes find no consumer there.
     Vertx b = members.get(1);
@@ -226,8 +234,7 @@ class UserDirectoryClusterIT {
   @DisplayName("a leave that a peer does not take in within the timeout is told to it again by the next repair once "
       + "it answers: the peer stops counting the session, and the leave completes as one that will be repaired")
   void leaveNotTakenInIsToldAgain() throws Exception {
-    UserDirectory a = plainMember(ClusterConfig.load());
-    await(members.get(0).deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, 500)));
+    UserDirectory a = impatientMember();
     UserDirectory b = member();
     assertTrue(await(a.join("ann", 5)));
     assertEquals(Map.of(a.localNode(), 1), answeredAtOnce(b.sessionsByNode("ann")));
@@ -248,8 +255,7 @@ class UserDirectoryClusterIT {
   @DisplayName("a refused join that a peer took in, and whose withdrawal it then missed, is withdrawn there by the "
       + "next repair once it answers")
   void withdrawalNotTakenInIsToldAgain() throws Exception {
-    UserDirectory a = plainMember(ClusterConfig.load());
-    await(members.get(0).deployVerticle(new DirectoryReplicaVerticle(NODE_KEY, true, 500)));
+    UserDirectory a = impatientMember();
     UserDirectory b = member();
     UserDirectory c = member();
     // b takes the join in and misses what follows; c answers nothing, so the join is refused.

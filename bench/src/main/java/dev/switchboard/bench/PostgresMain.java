@@ -48,8 +48,8 @@ public final class PostgresMain {
         .setServerConfig("fsync", fsync ? "on" : "off")
         .setServerConfig("synchronous_commit", fsync ? "on" : "off")
         .setServerConfig("shared_buffers", "128MB")
-        // A server that has run a while reuses its old WAL files; a fresh one zero-fills each new
-        // 16 MB file inside a commit, holding every other commit behind it. Without this, the
+        // A server that has run a while reuses its old WAL files; a fresh one zero-fills each new WAL
+        // file inside a commit, holding every other commit behind it. Without this, the
         // first minutes of every run would measure that, not the steady state.
         .setServerConfig("wal_init_zero", "off")
         .setServerConfig("max_connections", "200");
