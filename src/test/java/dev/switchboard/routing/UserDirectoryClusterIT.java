@@ -273,6 +273,81 @@ class UserDirectoryClusterIT {
   }
 
   @Test
+  @DisplayName("a peer that stays in the cluster but answers nothing costs a bounded number of WARN lines, not one "
+      + "per user: the leaves it misses, the joins refused for it and the repairs that tell it again are counted "
+      + "in a line per kind, each user at DEBUG; once it answers, the repair tells it every count it missed")
+  void aSilentPeerDoesNotFloodTheLog() throws Exception {
+    UserDirectory a = impatientMember();
+    UserDirectory b = member();
+    List<String> staying = IntStream.range(0, 50).mapToObj(i -> "staying" + i).toList();
+    List<String> leaving = IntStream.range(0, 50).mapToObj(i -> "leaving" + i).toList();
+    List<String> refused = IntStream.range(0, 50).mapToObj(i -> "refused" + i).toList();
+    await(Future.all(java.util.stream.Stream.concat(staying.stream(), leaving.stream())
+        .map(user -> a.join(user, 5)).toList()));
+    try (Logged logged = new Logged(HazelcastUserDirectory.class)) {
+      Gate toB = gate(1, b, 0);
+      await(Future.all(leaving.stream().map(a::leave).toList()));
+      await(Future.join(refused.stream().map(user -> a.join(user, 5)).toList()).transform(done -> Future.succeededFuture()));
+      await(until(() -> {
+        a.repair(); // as the gateway's heartbeat does, while b answers nothing
+        return toB.dropped.get() > 6;
+      }));
+      toB.open();
+      await(until(() -> {
+        a.repair();
+        Map<String, Map<String, Integer>> held = answeredAtOnce(b.sessionsByNode(
+            java.util.stream.Stream.of(staying, leaving, refused).flatMap(List::stream).toList()));
+        return held.keySet().equals(java.util.Set.copyOf(staying));
+      }));
+      List<String> warnings = logged.lines(ch.qos.logback.classic.Level.WARN);
+      assertTrue(warnings.size() <= 4, warnings.size() + " WARN lines for " + (leaving.size() + refused.size())
+          + " users: " + warnings.stream().limit(5).toList());
+      assertTrue(warnings.stream().anyMatch(line -> line.contains("not taken in by every node")), warnings.toString());
+      assertTrue(logged.lines(ch.qos.logback.classic.Level.DEBUG).stream().anyMatch(line -> line.contains("leaving7")),
+          "no DEBUG line names a user whose leave was missed");
+      List<String> repaired = logged.lines(ch.qos.logback.classic.Level.INFO).stream()
+          .filter(line -> line.contains("again")).toList();
+      assertFalse(repaired.isEmpty(), "no line says every node holds the counts again");
+      assertTrue(repaired.size() < leaving.size() / 4, repaired.size() + " INFO lines: " + repaired.stream().limit(5).toList());
+    }
+  }
+
+  /** What one logger writes while open, DEBUG and up, kept from the console. */
+  private static final class Logged implements AutoCloseable {
+
+    private final ch.qos.logback.classic.Logger logger;
+    private final ch.qos.logback.classic.Level level;
+    private final boolean additive;
+    private final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.read.ListAppender<>();
+
+    Logged(Class<?> source) {
+      logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(source);
+      level = logger.getLevel();
+      additive = logger.isAdditive();
+      appender.start();
+      logger.addAppender(appender);
+      logger.setLevel(ch.qos.logback.classic.Level.DEBUG);
+      logger.setAdditive(false);
+    }
+
+    /** The lines logged at exactly {@code level} so far. */
+    List<String> lines(ch.qos.logback.classic.Level level) {
+      synchronized (appender) { // the appender adds under its own lock
+        return appender.list.stream().filter(event -> event.getLevel() == level)
+            .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+      }
+    }
+
+    @Override
+    public void close() {
+      logger.detachAppender(appender);
+      logger.setLevel(level);
+      logger.setAdditive(additive);
+    }
+  }
+
+  @Test
   @DisplayName("a directory made by a verticle leaves no departure listener behind once its changes are done: "
       + "deploying and undeploying such a verticle again and again does not grow the node's listeners")
   void directoriesLeaveNoListenersBehind() throws Exception {
