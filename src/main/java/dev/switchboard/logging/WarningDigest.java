@@ -14,8 +14,9 @@ import java.util.function.LongSupplier;
  * One kind of warning that a single cause (a silent peer, a cluster map that fails) raises once per
  * user: at most one WARN line per interval, counting the distinct subjects since the previous line,
  * naming a few of them and the last cause. The first case after a quiet interval is written at once;
- * the cases after it wait for {@link #flush} or the next case once the interval has passed. Shareable,
- * so that a node's verticles count into one digest through a local map; safe from any thread.
+ * the cases after it wait for {@link #flush} or the next case once the interval has passed, only
+ * their distinct subjects kept meanwhile. Shareable, so that a node's verticles count into one digest
+ * through a local map; safe from any thread.
  */
 public final class WarningDigest implements Shareable {
 
