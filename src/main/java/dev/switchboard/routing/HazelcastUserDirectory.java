@@ -7,6 +7,7 @@ import com.hazelcast.nio.ObjectDataInput;
 import com.hazelcast.nio.ObjectDataOutput;
 import com.hazelcast.nio.serialization.DataSerializableFactory;
 import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
+import dev.switchboard.logging.WarningDigest;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -17,11 +18,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -48,6 +51,10 @@ import java.util.concurrent.CompletionStage;
  * (it did not answer within the timeout, or failed) marks the user too: {@link #repair} then
  * announces this node's current count of the user again, under a new version, until every node
  * holds it; that needs no change of the map.
+ *
+ * <p>One cause (a peer that answers nothing, a failing map) fails the changes of every user at once:
+ * their warnings are counted per kind on the node and written at most once per {@link #WARNING_INTERVAL},
+ * and what a repair brings back in one line per repair; each user's at DEBUG.
  */
 public final class HazelcastUserDirectory implements UserDirectory {
 
@@ -59,6 +66,12 @@ public final class HazelcastUserDirectory implements UserDirectory {
   private static final String REPAIR_MAP = "switchboard.users.repair";
   /** Users of this node whose count some other node may have missed since an announcement failed. */
   private static final String REANNOUNCE_MAP = "switchboard.users.reannounce";
+  /** The node's {@link WarningDigest}s, one per kind of warning, shared by its verticles. */
+  private static final String WARNINGS_MAP = "switchboard.users.warnings";
+  /** Often enough to follow an outage as it goes on, seldom enough that one per kind cannot flood the log. */
+  static final Duration WARNING_INTERVAL = Duration.ofMinutes(1);
+  /** Users named in a line that sums up many. */
+  private static final int EXAMPLES = 3;
 
   /**
    * One user's sessions on this node: counted ones, changes in flight, whether a repair runs, and the
@@ -96,6 +109,9 @@ public final class HazelcastUserDirectory implements UserDirectory {
   private final String localNode;
   private final ParsedCounts parsed = new ParsedCounts();
   private final PeerChanges changes;
+  private final WarningDigest notTakenIn;
+  private final WarningDigest refused;
+  private final WarningDigest failed;
 
   public HazelcastUserDirectory(Vertx vertx, HazelcastClusterManager manager) {
     this.vertx = vertx;
@@ -107,6 +123,17 @@ public final class HazelcastUserDirectory implements UserDirectory {
     this.toReannounce = vertx.sharedData().getLocalMap(REANNOUNCE_MAP);
     this.localNode = manager.getNodeId();
     this.changes = new PeerChanges(vertx, context, localNode);
+    LocalMap<String, WarningDigest> warnings = vertx.sharedData().getLocalMap(WARNINGS_MAP);
+    this.notTakenIn = warnings.computeIfAbsent("notTakenIn", k -> new WarningDigest(LOG, "user directory: this node's "
+        + "sessions of some users not taken in by every node (users since the last such line: {}, among them {}; last cause: "
+        + "{}); each is announced again at every repair (gateway heartbeat) until every node holds it",
+        WARNING_INTERVAL));
+    this.refused = warnings.computeIfAbsent("refused", k -> new WarningDigest(LOG, "user directory: sessions refused "
+        + "because not every node applied their join (users since the last such line: {}, among them {}; last cause: "
+        + "{}); the nodes that took a join in are told to withdraw it", WARNING_INTERVAL));
+    this.failed = warnings.computeIfAbsent("failed", k -> new WarningDigest(LOG, "user directory: changes of the "
+        + "cluster-wide map failed (users since the last such line: {}, among them {}; last cause: {}); each entry is "
+        + "set again from this node's sessions at the next repair (gateway heartbeat)", WARNING_INTERVAL));
   }
 
   @Override
@@ -141,8 +168,9 @@ public final class HazelcastUserDirectory implements UserDirectory {
           return Future.succeededFuture(true);
         }
         // Not every node knows of the session: it is refused, and the nodes told of it told again.
-        LOG.warn("user directory: join of {} not applied by every node ({}); the session is refused",
+        LOG.debug("user directory: join of {} not applied by every node ({}); the session is refused",
             user, told.cause().getMessage());
+        refused.add(user, told.cause().getMessage());
         announce(user, -1, 0);
         markForRepair(user);
         return Future.failedFuture(told.cause());
@@ -223,12 +251,12 @@ public final class HazelcastUserDirectory implements UserDirectory {
 
   @Override
   public void repair() {
-    for (String user : new ArrayList<>(toReannounce.keySet())) {
-      // One announcement in flight per user: a failed one marks the user again.
-      if (toReannounce.remove(user) != null) {
-        announce(user, 0, 0).onSuccess(v -> LOG.info("user directory: every node holds this node's sessions of {} again", user));
-      }
-    }
+    notTakenIn.flush();
+    refused.flush();
+    failed.flush();
+    reannounce();
+    List<String> repairing = new ArrayList<>();
+    List<Future<Void>> repairs = new ArrayList<>();
     for (String user : new ArrayList<>(toRepair.keySet())) {
       int[] live = {-1};
       here.compute(user, (u, h) -> {
@@ -243,20 +271,57 @@ public final class HazelcastUserDirectory implements UserDirectory {
         continue;
       }
       toRepair.remove(user);
-      submit(user, Change.set(localNode, live[0], alive())).onComplete(done -> {
+      repairing.add(user);
+      repairs.add(submit(user, Change.set(localNode, live[0], alive())).transform(done -> {
         here.compute(user, (u, h) -> h.repairing(false).orNull());
         if (done.failed()) {
           needsRepair(user, "repair", done.cause());
-        } else {
-          LOG.info("user directory: entry of {} repaired ({} sessions on this node)", user, live[0]);
+          return Future.failedFuture(done.cause());
         }
-      });
+        LOG.debug("user directory: entry of {} repaired ({} sessions on this node)", user, live[0]);
+        return Future.succeededFuture();
+      }));
     }
+    whenDone(repairing, repairs, "user directory: entries of {} users set again from this node's sessions (among them {})");
+  }
+
+  /** Tells every node again the counts some of them may have missed. */
+  private void reannounce() {
+    List<String> users = new ArrayList<>();
+    List<Future<Void>> told = new ArrayList<>();
+    for (String user : new ArrayList<>(toReannounce.keySet())) {
+      // One announcement in flight per user: a failed one marks the user again.
+      if (toReannounce.remove(user) != null) {
+        users.add(user);
+        told.add(announce(user, 0, 0).onSuccess(v -> LOG.debug("user directory: every node holds this node's sessions "
+            + "of {} again", user)));
+      }
+    }
+    whenDone(users, told, "user directory: every node holds this node's sessions of {} users again (among them {})");
+  }
+
+  /** One line for the users of a repair whose {@code outcomes} succeeded, once all are known. */
+  private static void whenDone(List<String> users, List<? extends Future<?>> outcomes, String done) {
+    if (outcomes.isEmpty()) {
+      return;
+    }
+    Future.join(outcomes).onComplete(all -> {
+      List<String> succeeded = new ArrayList<>();
+      for (int i = 0; i < outcomes.size(); i++) {
+        if (outcomes.get(i).succeeded()) {
+          succeeded.add(users.get(i));
+        }
+      }
+      if (!succeeded.isEmpty()) {
+        LOG.info(done, succeeded.size(), String.join(", ", succeeded.subList(0, Math.min(EXAMPLES, succeeded.size()))));
+      }
+    });
   }
 
   private void needsRepair(String user, String change, Throwable cause) {
-    LOG.warn("user directory: {} of {} failed ({}); its entry will be repaired from this node's sessions",
+    LOG.debug("user directory: {} of {} failed ({}); its entry will be repaired from this node's sessions",
         change, user, cause.getMessage());
+    failed.add(user, change + " failed: " + cause.getMessage());
     markForRepair(user);
   }
 
@@ -327,8 +392,9 @@ public final class HazelcastUserDirectory implements UserDirectory {
       return Future.succeededFuture();
     }
     return changes.announce(peers, user, Math.max(state.live(), 0), state.version()).onFailure(e -> {
-      LOG.warn("user directory: this node's sessions of {} not taken in by every node ({}); announced again at the "
+      LOG.debug("user directory: this node's sessions of {} not taken in by every node ({}); announced again at the "
           + "next repair", user, e.getMessage());
+      notTakenIn.add(user, e.getMessage());
       toReannounce.put(user, true);
     });
   }
