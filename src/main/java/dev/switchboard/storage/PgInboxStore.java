@@ -133,8 +133,14 @@ public final class PgInboxStore implements InboxStore {
     return List.copyOf(statements);
   }
 
+  /**
+   * The inboxes a batch writes first, with their heads, in one plain insert. An inbox a concurrent
+   * writer created meanwhile fails the statement on the primary key, and the batch runs again.
+   */
   private static final String ENSURE_INBOXES =
       "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
+  private static final String INSERT_INBOXES =
+      "INSERT INTO inboxes (recipient, last_seq, stored) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])";
   static final String LOCK_HEADS =
       "SELECT recipient, last_seq, stored FROM inboxes WHERE recipient = ANY($1) ORDER BY recipient FOR UPDATE";
   /**
@@ -190,6 +196,7 @@ public final class PgInboxStore implements InboxStore {
   private static final String KEY_TAKEN_STATE = "SB001";
   private static final String UNIQUE_VIOLATION_STATE = "23505";
   private static final String SEND_KEYS_PRIMARY_KEY = "send_keys_pkey";
+  private static final String INBOXES_PRIMARY_KEY = "inboxes_pkey";
   /** The cursors of many devices in one statement. */
   private static final String READ_CURSORS = "SELECT recipient, device, seq FROM cursors"
       + " WHERE (recipient, device) IN (SELECT * FROM unnest($1::text[], $2::text[]))";
@@ -431,24 +438,27 @@ public final class PgInboxStore implements InboxStore {
   }
 
   /**
-   * One transaction per batch; if another node committed one of its idempotency keys meanwhile, the
-   * batch is rolled back and run once more, which then finds the key and answers with its replay.
+   * One transaction per batch; if another node committed one of its idempotency keys or created one
+   * of its inboxes meanwhile, the batch is rolled back and run once more, which then finds the key
+   * and answers with its replay, or locks the inbox and writes after the other node's copies.
    */
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
     return pool.withConnection(conn -> appendIn(conn, batch, cursors, now))
         .recover(e -> {
-          if (!isKeyTaken(e)) {
+          if (!isTakenMeanwhile(e)) {
             return Future.failedFuture(e);
           }
-          LOG.debug("append of {} requests met a concurrent use of one of its keys; running it again", batch.size());
+          LOG.debug("append of {} requests met a concurrent writer of one of its keys or new inboxes; running it again",
+              batch.size());
           return pool.withConnection(conn -> appendIn(conn, batch, cursors, now));
         });
   }
 
-  private static boolean isKeyTaken(Throwable e) {
+  private static boolean isTakenMeanwhile(Throwable e) {
     return e instanceof PgException pg && (KEY_TAKEN_STATE.equals(pg.getSqlState())
-        || UNIQUE_VIOLATION_STATE.equals(pg.getSqlState()) && SEND_KEYS_PRIMARY_KEY.equals(pg.getConstraint()));
+        || UNIQUE_VIOLATION_STATE.equals(pg.getSqlState())
+        && (SEND_KEYS_PRIMARY_KEY.equals(pg.getConstraint()) || INBOXES_PRIMARY_KEY.equals(pg.getConstraint())));
   }
 
   /**
@@ -479,7 +489,7 @@ public final class PgInboxStore implements InboxStore {
         .map(x -> planner.plan(batch, heads.result(), keys.result().live(),
             room -> rooms.result().getOrDefault(room, RoomRules.View.NONE)))
         .compose(plan -> {
-          List<Future<?>> steps = write(conn, plan, keys.result().expired(), cursors, now, since);
+          List<Future<?>> steps = write(conn, plan, heads.result(), keys.result().expired(), cursors, now, since);
           steps.add(conn.query("COMMIT").execute());
           // Whatever the statements did, the COMMIT ends the transaction: committed, or rolled back.
           ended[0] = true;
@@ -505,21 +515,34 @@ public final class PgInboxStore implements InboxStore {
     return Future.all(locked, read).map(x -> InboxRows.roomViews(read.result()));
   }
 
-  /** Creates the missing inboxes, then locks every head of the batch until the commit. */
+  /**
+   * Locks every existing head of the batch until the commit; an inbox without a row is absent, and
+   * created by the write. Creating every inbox here instead would cost each commit a statement for
+   * the few inboxes that are new.
+   */
   private static Future<Map<String, InboxHead>> lockHeads(SqlConnection conn, SortedSet<String> recipients) {
     if (recipients.isEmpty()) {
       return Future.succeededFuture(Map.of());
     }
-    Tuple users = Tuple.of(recipients.toArray(new String[0]));
-    Future<RowSet<Row>> created = conn.preparedQuery(ENSURE_INBOXES).execute(users);
-    Future<RowSet<Row>> locked = conn.preparedQuery(LOCK_HEADS).execute(users);
-    return Future.all(created, locked).map(x -> {
+    return conn.preparedQuery(LOCK_HEADS).execute(Tuple.of(recipients.toArray(new String[0]))).map(locked -> {
       Map<String, InboxHead> heads = new HashMap<>();
-      for (Row row : locked.result()) {
+      for (Row row : locked) {
         heads.put(row.getString("recipient"), new InboxHead(row.getLong("last_seq"), row.getLong("stored")));
       }
       return heads;
     });
+  }
+
+  /**
+   * Creates the missing inboxes, then locks every head until the commit: for room changes and room
+   * copies, which are not run again when a concurrent writer creates one of their inboxes.
+   */
+  private static Future<Map<String, InboxHead>> createAndLockHeads(SqlConnection conn, SortedSet<String> recipients) {
+    if (recipients.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    Future<RowSet<Row>> created = conn.preparedQuery(ENSURE_INBOXES).execute(Tuple.of(recipients.toArray(new String[0])));
+    return Future.all(created, lockHeads(conn, recipients)).map(x -> x.resultAt(1));
   }
 
   /** The batch's stored keys: results of those still within the window, and those past it. */
@@ -547,18 +570,28 @@ public final class PgInboxStore implements InboxStore {
     });
   }
 
-  /** The plan's rows, one statement per table, pipelined. */
-  private static List<Future<?>> write(SqlConnection conn, AppendPlanner.Plan plan, Set<AppendPlanner.SendKey> expired,
-                                       List<CursorUpdate> cursors, long now, long since) {
-    List<Future<?>> steps = new ArrayList<>(7);
+  /**
+   * The plan's rows, one statement per table, pipelined. The new inboxes go first, so that one a
+   * concurrent writer created fails the batch before it writes anything else.
+   */
+  private static List<Future<?>> write(SqlConnection conn, AppendPlanner.Plan plan, Map<String, InboxHead> locked,
+                                       Set<AppendPlanner.SendKey> expired, List<CursorUpdate> cursors, long now,
+                                       long since) {
+    List<Future<?>> steps = new ArrayList<>(8);
+    Map<Boolean, List<Tuple>> heads = InboxRows.heads(plan).stream()
+        .collect(Collectors.partitioningBy(row -> locked.containsKey(row.getString(0))));
+    if (!heads.get(false).isEmpty()) {
+      steps.add(conn.preparedQuery(INSERT_INBOXES).execute(InboxRows.columns(heads.get(false),
+          String.class, Long.class, Long.class)));
+    }
     insertMessages(conn, plan.rows(), steps);
     if (!plan.roomSeqs().isEmpty()) {
       List<Tuple> seqs = new ArrayList<>();
       new TreeMap<>(plan.roomSeqs()).forEach((room, seq) -> seqs.add(Tuple.of(room, seq)));
       steps.add(conn.preparedQuery(UPDATE_ROOM_SEQS).execute(InboxRows.columns(seqs, String.class, Long.class)));
     }
-    if (!plan.heads().isEmpty()) {
-      steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(InboxRows.heads(plan),
+    if (!heads.get(true).isEmpty()) {
+      steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(heads.get(true),
           String.class, Long.class, Long.class)));
     }
     Map<Boolean, List<AppendPlanner.NewSendKey>> pastWindow = plan.newKeys().stream()
@@ -705,7 +738,7 @@ public final class PgInboxStore implements InboxStore {
                     + " ON CONFLICT (room) DO NOTHING").execute(Tuple.of(change.room(), change.by(), change.ts()))
                     .map(rows -> rows.rowCount() == 1)
                 : Future.succeededFuture(true);
-            Future<Map<String, InboxHead>> heads = lockHeads(conn,
+            Future<Map<String, InboxHead>> heads = createAndLockHeads(conn,
                 ownOnly(new TreeSet<>(roomPlanner.told(change, room))));
             Future<Long> count = conn.preparedQuery("SELECT count(*) FROM room_members WHERE member = $1")
                 .execute(Tuple.of(about)).map(InboxRows::firstLong);
@@ -770,7 +803,7 @@ public final class PgInboxStore implements InboxStore {
           .execute(roomKeys(bodies));
       SortedSet<String> members = new TreeSet<>();
       copies.forEach(c -> members.add(c.to()));
-      Future<Map<String, InboxHead>> heads = lockHeads(conn, members);
+      Future<Map<String, InboxHead>> heads = createAndLockHeads(conn, members);
       return Future.all(begun, present, heads)
           .compose(x -> {
             java.util.Set<List<Object>> stored = new java.util.HashSet<>();

@@ -178,7 +178,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
               Future<List<AppendResult>> mine = store.append(List.of(request), List.of(), 5);
               // Commits once this node's write waits on the uncommitted key, i.e. after it looked.
               Promise<Void> waiting = Promise.promise();
-              whenWaitingOnKey(admin, waiting);
+              whenWaitingOn(admin, "%INSERT INTO send_keys%", waiting);
               return waiting.future().compose(y -> tx.commit()).compose(y -> mine);
             })
             .eventually(other::close)))
@@ -192,6 +192,39 @@ class PgInboxStoreTest extends InboxStoreContractTest {
         .eventually(() -> Future.all(store.close(), admin.close()))
         .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
           assertTrue(page.messages().isEmpty(), "this node stored its copy too: " + page.messages());
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("an inbox another node created after this one locked the batch's heads makes the batch run again, "
+      + "and its copy goes after the other node's")
+  void inboxCreatedByAnotherNodeIsRetried(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PgInboxStore store = new PgInboxStore(vertx, config(100));
+    AppendRequest request = new AppendRequest("alice", "hello", 5, null, List.of(new AppendRequest.Recipient("bob", "mine")));
+    Pool admin = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(uri)).using(vertx).build();
+    store.open()
+        .compose(v -> admin.getConnection())
+        .compose(other -> other.begin().compose(tx -> other
+            .preparedQuery("INSERT INTO inboxes (recipient, last_seq, stored) VALUES ($1, 1, 1)").execute(Tuple.of("bob"))
+            .compose(x -> other.preparedQuery("INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at)"
+                + " VALUES ($1, 1, $2, $3, $4, 5)").execute(Tuple.of("bob", "theirs", "carol", "first")))
+            .compose(x -> {
+              Future<List<AppendResult>> mine = store.append(List.of(request), List.of(), 5);
+              // Commits once this node waits on the uncommitted inbox, i.e. after it locked the heads there were.
+              Promise<Void> waiting = Promise.promise();
+              whenWaitingOn(admin, "%inboxes%", waiting);
+              return waiting.future().compose(y -> tx.commit()).compose(y -> mine);
+            })
+            .eventually(other::close)))
+        .compose(answers -> {
+          ctx.verify(() -> assertEquals(List.of(RecipientResult.stored("bob", "mine", 2, 5)), answers.get(0).results()));
+          return store.read("bob", 0, 10, 5);
+        })
+        .eventually(() -> Future.all(store.close(), admin.close()))
+        .onComplete(ctx.succeeding(page -> ctx.verify(() -> {
+          assertEquals(2, page.head());
+          assertEquals(List.of("theirs", "mine"), page.messages().stream().map(StoredMessage::msgId).toList());
           ctx.completeNow();
         })));
   }
@@ -351,15 +384,16 @@ class PgInboxStoreTest extends InboxStoreContractTest {
   }
 
   /** Completes {@code waiting} once a session of this database waits on a lock while inserting an idempotency key. */
-  private static void whenWaitingOnKey(Pool admin, Promise<Void> waiting) {
-    admin.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            + " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO send_keys%'").execute()
+  /** Completes {@code waiting} once a statement of this database like {@code statement} waits on a lock. */
+  private static void whenWaitingOn(Pool admin, String statement, Promise<Void> waiting) {
+    admin.preparedQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            + " AND wait_event_type = 'Lock' AND query LIKE $1").execute(Tuple.of(statement))
         .onFailure(waiting::fail)
         .onSuccess(rows -> {
           if (rows.iterator().next().getLong(0) > 0) {
             waiting.complete();
           } else {
-            whenWaitingOnKey(admin, waiting);
+            whenWaitingOn(admin, statement, waiting);
           }
         });
   }
