@@ -194,6 +194,11 @@ public final class PgInboxStore implements InboxStore {
           + " SELECT switchboard_keys_written($7, count(*)) FROM written";
   /** SQLSTATE raised by {@code switchboard_keys_written} when a key of the batch is a concurrent writer's. */
   private static final String KEY_TAKEN_STATE = "SB001";
+  /**
+   * How long commits read their keys first once one met a stored key: retries come in bursts (the
+   * clients of a lost node resending), and each commit that met one would be run twice.
+   */
+  static final long READ_KEYS_AFTER_STORED_MILLIS = 10_000;
   private static final String UNIQUE_VIOLATION_STATE = "23505";
   private static final String SEND_KEYS_PRIMARY_KEY = "send_keys_pkey";
   private static final String INBOXES_PRIMARY_KEY = "inboxes_pkey";
@@ -248,6 +253,14 @@ public final class PgInboxStore implements InboxStore {
   private final AppendPlanner planner;
   private final RoomChangePlanner roomPlanner;
   private final Partitions partitions;
+  /**
+   * Until when ({@code now} of the commits) commits read their keys before writing them: since a
+   * commit met a key already stored. Otherwise a commit writes its keys unread, as nearly all are
+   * new, and one that was stored fails the insert and the batch runs again, reading them.
+   */
+  private long readKeysUntil = Long.MIN_VALUE;
+  /** Commits run again because a key they wrote unread was stored: for tests. */
+  private long keysFoundStored;
   private Pool pool;
   /** host:port/database, for messages (never the URI: it may hold a password). */
   private String where;
@@ -438,38 +451,55 @@ public final class PgInboxStore implements InboxStore {
   }
 
   /**
-   * One transaction per batch; if another node committed one of its idempotency keys or created one
-   * of its inboxes meanwhile, the batch is rolled back and run once more, which then finds the key
-   * and answers with its replay, or locks the inbox and writes after the other node's copies.
+   * One transaction per batch. Its idempotency keys are written without being read first, unless a
+   * commit met a stored key within the last {@link #READ_KEYS_AFTER_STORED_MILLIS}: a send with a
+   * stored key (a retry, a reused id, a key past the window not yet purged) then fails the insert on
+   * the primary key, and the batch is rolled back and run once more, reading its keys, so that it
+   * answers the replay or {@code id_reused}. The same holds when another node committed one of the
+   * batch's keys or created one of its inboxes meanwhile: the run again finds the key and answers
+   * its replay, or locks the inbox and writes after the other node's copies.
    */
   @Override
   public Future<List<AppendResult>> append(List<AppendRequest> batch, List<CursorUpdate> cursors, long now) {
-    return pool.withConnection(conn -> appendIn(conn, batch, cursors, now))
+    boolean readKeys = now < readKeysUntil;
+    return pool.withConnection(conn -> appendIn(conn, batch, cursors, now, readKeys))
         .recover(e -> {
           if (!isTakenMeanwhile(e)) {
             return Future.failedFuture(e);
           }
-          LOG.debug("append of {} requests met a concurrent writer of one of its keys or new inboxes; running it again",
-              batch.size());
-          return pool.withConnection(conn -> appendIn(conn, batch, cursors, now));
+          if (!readKeys && isKeyStored(e)) {
+            keysFoundStored++;
+            readKeysUntil = Math.max(readKeysUntil, now + READ_KEYS_AFTER_STORED_MILLIS);
+          }
+          LOG.debug("append of {} requests met a stored key or a concurrent writer of one of its new inboxes; running it "
+              + "again", batch.size());
+          return pool.withConnection(conn -> appendIn(conn, batch, cursors, now, true));
         });
   }
 
+  long keysFoundStored() {
+    return keysFoundStored;
+  }
+
   private static boolean isTakenMeanwhile(Throwable e) {
-    return e instanceof PgException pg && (KEY_TAKEN_STATE.equals(pg.getSqlState())
-        || UNIQUE_VIOLATION_STATE.equals(pg.getSqlState())
-        && (SEND_KEYS_PRIMARY_KEY.equals(pg.getConstraint()) || INBOXES_PRIMARY_KEY.equals(pg.getConstraint())));
+    return e instanceof PgException pg && (KEY_TAKEN_STATE.equals(pg.getSqlState()) || isKeyStored(e)
+        || UNIQUE_VIOLATION_STATE.equals(pg.getSqlState()) && INBOXES_PRIMARY_KEY.equals(pg.getConstraint()));
+  }
+
+  private static boolean isKeyStored(Throwable e) {
+    return e instanceof PgException pg && UNIQUE_VIOLATION_STATE.equals(pg.getSqlState())
+        && SEND_KEYS_PRIMARY_KEY.equals(pg.getConstraint());
   }
 
   /**
    * The transaction in two round trips, each a pipeline of set-based statements: BEGIN, lock the
-   * heads and read the keys; then, once planned, write everything and COMMIT. A failed statement
+   * heads and, with {@code readKeys}, read the keys; then, once planned, write everything and COMMIT. A failed statement
    * aborts the transaction, so the pipelined COMMIT then rolls back, and the failure is what the
    * caller sees. BEGIN and COMMIT are sent by hand because the client's transaction API waits for
    * each of them on its own.
    */
   private Future<List<AppendResult>> appendIn(SqlConnection conn, List<AppendRequest> batch, List<CursorUpdate> cursors,
-                                              long now) {
+                                              long now, boolean readKeys) {
     long since = now - config.idempotencyWindowMillis();
     Future<RowSet<Row>> begun = conn.query("BEGIN").execute();
     SortedSet<String> recipients = InboxRows.recipients(batch);
@@ -483,7 +513,8 @@ public final class PgInboxStore implements InboxStore {
           found.values().forEach(room -> recipients.addAll(room.members()));
           return lockHeads(conn, ownOnly(recipients));
         });
-    Future<StoredKeys> keys = loadSendKeys(conn, batch, since);
+    Future<StoredKeys> keys = readKeys ? loadSendKeys(conn, batch, since)
+        : Future.succeededFuture(new StoredKeys(Map.of(), Set.of()));
     boolean[] ended = new boolean[1];
     return Future.all(begun, rooms, heads, keys)
         .map(x -> planner.plan(batch, heads.result(), keys.result().live(),
@@ -571,8 +602,8 @@ public final class PgInboxStore implements InboxStore {
   }
 
   /**
-   * The plan's rows, one statement per table, pipelined. The new inboxes go first, so that one a
-   * concurrent writer created fails the batch before it writes anything else.
+   * The plan's rows, one statement per table, pipelined. The new inboxes and keys go first, so that
+   * one already stored fails the batch before it writes anything else.
    */
   private static List<Future<?>> write(SqlConnection conn, AppendPlanner.Plan plan, Map<String, InboxHead> locked,
                                        Set<AppendPlanner.SendKey> expired, List<CursorUpdate> cursors, long now,
@@ -582,16 +613,6 @@ public final class PgInboxStore implements InboxStore {
         .collect(Collectors.partitioningBy(row -> locked.containsKey(row.getString(0))));
     if (!heads.get(false).isEmpty()) {
       steps.add(conn.preparedQuery(INSERT_INBOXES).execute(InboxRows.columns(heads.get(false),
-          String.class, Long.class, Long.class)));
-    }
-    insertMessages(conn, plan.rows(), steps);
-    if (!plan.roomSeqs().isEmpty()) {
-      List<Tuple> seqs = new ArrayList<>();
-      new TreeMap<>(plan.roomSeqs()).forEach((room, seq) -> seqs.add(Tuple.of(room, seq)));
-      steps.add(conn.preparedQuery(UPDATE_ROOM_SEQS).execute(InboxRows.columns(seqs, String.class, Long.class)));
-    }
-    if (!heads.get(true).isEmpty()) {
-      steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(heads.get(true),
           String.class, Long.class, Long.class)));
     }
     Map<Boolean, List<AppendPlanner.NewSendKey>> pastWindow = plan.newKeys().stream()
@@ -606,6 +627,16 @@ public final class PgInboxStore implements InboxStore {
       Tuple columns = InboxRows.columns(renewed, String.class, String.class, Long.class, String.class, String.class);
       steps.add(conn.preparedQuery(RENEW_KEYS).execute(Tuple.of(columns.getValue(0), columns.getValue(1), now,
           columns.getValue(3), columns.getValue(4), since, (long) renewed.size())));
+    }
+    insertMessages(conn, plan.rows(), steps);
+    if (!plan.roomSeqs().isEmpty()) {
+      List<Tuple> seqs = new ArrayList<>();
+      new TreeMap<>(plan.roomSeqs()).forEach((room, seq) -> seqs.add(Tuple.of(room, seq)));
+      steps.add(conn.preparedQuery(UPDATE_ROOM_SEQS).execute(InboxRows.columns(seqs, String.class, Long.class)));
+    }
+    if (!heads.get(true).isEmpty()) {
+      steps.add(conn.preparedQuery(UPDATE_HEADS).execute(InboxRows.columns(heads.get(true),
+          String.class, Long.class, Long.class)));
     }
     if (!cursors.isEmpty()) {
       // One row per device: a statement's upsert may not touch a row twice.

@@ -197,6 +197,40 @@ class PgInboxStoreTest extends InboxStoreContractTest {
   }
 
   @Test
+  @DisplayName("a commit writes its keys unread; one that meets a stored key runs again reading them, answers the "
+      + "replay or id_reused, and commits read their keys first for a while after")
+  void storedKeyMetUnreadIsRunAgain(Vertx vertx, VertxTestContext ctx) throws Exception {
+    PgInboxStore store = new PgInboxStore(vertx, config(100));
+    AppendRequest first = new AppendRequest("alice", "hello", 1_000, "k", List.of(new AppendRequest.Recipient("bob", "m1")));
+    AppendRequest other = new AppendRequest("alice", "other", 1_000, "k", List.of(new AppendRequest.Recipient("bob", "m2")));
+    long later = 2_000 + PgInboxStore.READ_KEYS_AFTER_STORED_MILLIS;
+    List<Long> found = new ArrayList<>();
+    List<AppendResult> answers = new ArrayList<>();
+    whileOpen(ctx, store, () -> store.append(List.of(first), List.of(), 1_000)
+        .compose(r -> record(store, found, answers, r, () -> store.append(List.of(first), List.of(), 2_000)))
+        .compose(r -> record(store, found, answers, r, () -> store.append(List.of(first), List.of(), 3_000)))
+        .compose(r -> record(store, found, answers, r, () -> store.append(List.of(other), List.of(), later)))
+        .compose(r -> record(store, found, answers, r, () -> store.read("bob", 0, 10, later))), page -> {
+          assertEquals(List.of(0L, 1L, 1L, 2L), found, "commits run again, after each answer");
+          assertEquals(RecipientResult.stored("bob", "m1", 1, 1_000), answers.get(0).results().get(0));
+          assertTrue(answers.get(1).duplicate());
+          assertEquals(answers.get(0).results(), answers.get(1).results());
+          assertTrue(answers.get(2).duplicate());
+          assertEquals(answers.get(0).results(), answers.get(2).results());
+          assertEquals(ErrorCode.ID_REUSED, answers.get(3).results().get(0).error());
+          assertEquals(List.of("m1"), page.messages().stream().map(StoredMessage::msgId).toList());
+        });
+  }
+
+  /** Keeps {@code answer} and how many commits have met a stored key so far, then runs {@code next}. */
+  private static <T> Future<T> record(PgInboxStore store, List<Long> found, List<AppendResult> answers,
+                                      List<AppendResult> answer, Supplier<Future<T>> next) {
+    answers.add(answer.get(0));
+    found.add(store.keysFoundStored());
+    return next.get();
+  }
+
+  @Test
   @DisplayName("an inbox another node created after this one locked the batch's heads makes the batch run again, "
       + "and its copy goes after the other node's")
   void inboxCreatedByAnotherNodeIsRetried(Vertx vertx, VertxTestContext ctx) throws Exception {
