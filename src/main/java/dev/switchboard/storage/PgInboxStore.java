@@ -133,12 +133,13 @@ public final class PgInboxStore implements InboxStore {
     return List.copyOf(statements);
   }
 
+  /** The inboxes of the given users that do not exist yet, empty. */
+  private static final String ENSURE_INBOXES =
+      "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
   /**
    * The inboxes a batch writes first, with their heads, in one plain insert. An inbox a concurrent
    * writer created meanwhile fails the statement on the primary key, and the batch runs again.
    */
-  private static final String ENSURE_INBOXES =
-      "INSERT INTO inboxes (recipient, last_seq, stored) SELECT unnest($1::text[]), 0, 0 ON CONFLICT (recipient) DO NOTHING";
   private static final String INSERT_INBOXES =
       "INSERT INTO inboxes (recipient, last_seq, stored) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])";
   static final String LOCK_HEADS =
@@ -493,9 +494,9 @@ public final class PgInboxStore implements InboxStore {
 
   /**
    * The transaction in two round trips, each a pipeline of set-based statements: BEGIN, lock the
-   * heads and, with {@code readKeys}, read the keys; then, once planned, write everything and COMMIT. A failed statement
-   * aborts the transaction, so the pipelined COMMIT then rolls back, and the failure is what the
-   * caller sees. BEGIN and COMMIT are sent by hand because the client's transaction API waits for
+   * heads and, with {@code readKeys}, read the keys; then, once planned, write everything and
+   * COMMIT. A failed statement aborts the transaction, so the pipelined COMMIT then rolls back, and
+   * the failure is what the caller sees. BEGIN and COMMIT are sent by hand because the client's transaction API waits for
    * each of them on its own.
    */
   private Future<List<AppendResult>> appendIn(SqlConnection conn, List<AppendRequest> batch, List<CursorUpdate> cursors,
