@@ -17,6 +17,7 @@ import io.vertx.junit5.VertxTestContext;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.LongStream;
 
@@ -170,18 +172,9 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     AppendResult theirs = new AppendResult(false, List.of(RecipientResult.stored("bob", "theirs", 1, 5)));
     Pool admin = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(uri)).using(vertx).build();
     store.open()
-        .compose(v -> admin.getConnection())
-        .compose(other -> other.begin().compose(tx -> other
+        .compose(v -> appendWhileAnotherNodeWrites(store, admin, request, "%INSERT INTO send_keys%", other -> other
             .preparedQuery("INSERT INTO send_keys (sender, send_key, created_at, fingerprint, result) VALUES ($1, $2, $3, $4, $5)")
-            .execute(Tuple.of("alice", "k", 5L, AppendPlanner.fingerprint(request), theirs.toJson().encode()))
-            .compose(x -> {
-              Future<List<AppendResult>> mine = store.append(List.of(request), List.of(), 5);
-              // Commits once this node's write waits on the uncommitted key, i.e. after it looked.
-              Promise<Void> waiting = Promise.promise();
-              whenWaitingOn(admin, "%INSERT INTO send_keys%", waiting);
-              return waiting.future().compose(y -> tx.commit()).compose(y -> mine);
-            })
-            .eventually(other::close)))
+            .execute(Tuple.of("alice", "k", 5L, AppendPlanner.fingerprint(request), theirs.toJson().encode()))))
         .compose(answers -> {
           ctx.verify(() -> {
             assertTrue(answers.get(0).duplicate());
@@ -238,19 +231,10 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     AppendRequest request = new AppendRequest("alice", "hello", 5, null, List.of(new AppendRequest.Recipient("bob", "mine")));
     Pool admin = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(uri)).using(vertx).build();
     store.open()
-        .compose(v -> admin.getConnection())
-        .compose(other -> other.begin().compose(tx -> other
+        .compose(v -> appendWhileAnotherNodeWrites(store, admin, request, "%inboxes%", other -> other
             .preparedQuery("INSERT INTO inboxes (recipient, last_seq, stored) VALUES ($1, 1, 1)").execute(Tuple.of("bob"))
             .compose(x -> other.preparedQuery("INSERT INTO messages (recipient, seq, msg_id, sender, body, created_at)"
-                + " VALUES ($1, 1, $2, $3, $4, 5)").execute(Tuple.of("bob", "theirs", "carol", "first")))
-            .compose(x -> {
-              Future<List<AppendResult>> mine = store.append(List.of(request), List.of(), 5);
-              // Commits once this node waits on the uncommitted inbox, i.e. after it locked the heads there were.
-              Promise<Void> waiting = Promise.promise();
-              whenWaitingOn(admin, "%inboxes%", waiting);
-              return waiting.future().compose(y -> tx.commit()).compose(y -> mine);
-            })
-            .eventually(other::close)))
+                + " VALUES ($1, 1, $2, $3, $4, 5)").execute(Tuple.of("bob", "theirs", "carol", "first")))))
         .compose(answers -> {
           ctx.verify(() -> assertEquals(List.of(RecipientResult.stored("bob", "mine", 2, 5)), answers.get(0).results()));
           return store.read("bob", 0, 10, 5);
@@ -417,7 +401,24 @@ class PgInboxStoreTest extends InboxStoreContractTest {
         })));
   }
 
-  /** Completes {@code waiting} once a session of this database waits on a lock while inserting an idempotency key. */
+  /**
+   * Appends {@code request} (at time 5) while another node's transaction holds {@code theirs}
+   * uncommitted, and commits that transaction once this node's commit waits on it in a statement
+   * like {@code waitsIn}, that is after this node locked and read what it reads first. Answers this
+   * node's results.
+   */
+  private static Future<List<AppendResult>> appendWhileAnotherNodeWrites(PgInboxStore store, Pool admin,
+      AppendRequest request, String waitsIn, Function<SqlConnection, Future<?>> theirs) {
+    return admin.getConnection().compose(other -> other.begin()
+        .compose(tx -> theirs.apply(other).compose(x -> {
+          Future<List<AppendResult>> mine = store.append(List.of(request), List.of(), 5);
+          Promise<Void> waiting = Promise.promise();
+          whenWaitingOn(admin, waitsIn, waiting);
+          return waiting.future().compose(y -> tx.commit()).compose(y -> mine);
+        }))
+        .eventually(other::close));
+  }
+
   /** Completes {@code waiting} once a statement of this database like {@code statement} waits on a lock. */
   private static void whenWaitingOn(Pool admin, String statement, Promise<Void> waiting) {
     admin.preparedQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
