@@ -160,13 +160,13 @@ public final class PgInboxStore implements InboxStore {
   private static final String INSERT_ROOM_BODIES =
       "INSERT INTO room_messages (room, room_seq, msg_id, sender, body, created_at)"
           + " SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])";
-  private static final String UPDATE_ROOM_SEQS =
+  static final String UPDATE_ROOM_SEQS =
       "UPDATE rooms SET last_room_seq = r.seq FROM unnest($1::text[], $2::bigint[]) AS r (room, seq)"
           + " WHERE rooms.room = r.room";
   /** Locks the rows of the rooms a commit sends to or changes, in room order, until the commit. */
-  private static final String LOCK_ROOMS = "SELECT room FROM rooms WHERE room = ANY($1) ORDER BY room FOR UPDATE";
+  static final String LOCK_ROOMS = "SELECT room FROM rooms WHERE room = ANY($1) ORDER BY room FOR UPDATE";
   /** Rooms and their members in the order they joined, in one statement so in one snapshot. */
-  private static final String READ_ROOMS =
+  static final String READ_ROOMS =
       "SELECT r.room, r.owner, r.last_room_seq, m.member FROM rooms r LEFT JOIN room_members m ON m.room = r.room"
           + " WHERE r.room = ANY($1) ORDER BY r.room, m.joined_seq";
   /** Every head the batch moves in one statement. */
@@ -188,11 +188,19 @@ public final class PgInboxStore implements InboxStore {
    * by a concurrent writer is no longer past it ($6), and the statement then fails (through
    * {@code switchboard_keys_written}) as the insert does.
    */
-  private static final String RENEW_KEYS =
+  static final String RENEW_KEYS =
       "WITH written AS (UPDATE send_keys SET created_at = $3, fingerprint = t.f, result = t.r"
           + " FROM unnest($1::text[], $2::text[], $4::text[], $5::text[]) AS t (s, k, f, r)"
           + " WHERE send_keys.sender = t.s AND send_keys.send_key = t.k AND send_keys.created_at < $6 RETURNING 1)"
           + " SELECT switchboard_keys_written($7, count(*)) FROM written";
+  /**
+   * Opens a group commit's transaction. Its statements look rows up by key only, so each keeps the
+   * plan PostgreSQL first makes for it instead of planning anew every commit; that plan may only use
+   * the indexes, however small the tables were when it was made, since a plan made on a near-empty
+   * table would otherwise scan the whole table in every later commit ({@code PgPlansTest}).
+   */
+  static final String BEGIN_COMMIT = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan;"
+      + " SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
   /** SQLSTATE raised by {@code switchboard_keys_written} when a key of the batch is a concurrent writer's. */
   private static final String KEY_TAKEN_STATE = "SB001";
   /**
@@ -502,7 +510,7 @@ public final class PgInboxStore implements InboxStore {
   private Future<List<AppendResult>> appendIn(SqlConnection conn, List<AppendRequest> batch, List<CursorUpdate> cursors,
                                               long now, boolean readKeys) {
     long since = now - config.idempotencyWindowMillis();
-    Future<RowSet<Row>> begun = conn.query("BEGIN").execute();
+    Future<RowSet<Row>> begun = conn.query(BEGIN_COMMIT).execute();
     SortedSet<String> recipients = InboxRows.recipients(batch);
     SortedSet<String> roomIds = InboxRows.rooms(batch);
     // Rooms are locked before heads, as room changes lock them, so that the two never deadlock; their

@@ -56,40 +56,75 @@ class PgPlansTest {
   @DisplayName("in the store's sessions, the key lookup, the head lock and the head update, first run on empty "
       + "tables, use their primary keys once the tables have grown, before any ANALYZE")
   void plansFollowTheTablesAsTheyGrow(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) throws Exception {
+    List<Lookup> lookups = List.of(
+        new Lookup("key_lookup", PgInboxStore.LOAD_SEND_KEYS, "send_keys", "send_keys_pkey", "(0, '{u7}', '{k7}')"),
+        new Lookup("lock_heads", PgInboxStore.LOCK_HEADS, "inboxes", "inboxes_pkey", "('{u7,u8}')"),
+        new Lookup("update_heads", PgInboxStore.UPDATE_HEADS, "inboxes", "inboxes_pkey", "('{u7}', '{2}', '{2}')"));
+    checkPlansAfterGrowth(vertx, ctx, postgres, "BEGIN", lookups);
+  }
+
+  @Test
+  @DisplayName("in a group commit's transaction, where each statement keeps its first plan, the commit's lookups "
+      + "planned on empty tables use their primary keys once the tables have grown")
+  void aCommitsKeptPlansLookRowsUpByKey(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) throws Exception {
+    List<Lookup> lookups = List.of(
+        new Lookup("key_lookup", PgInboxStore.LOAD_SEND_KEYS, "send_keys", "send_keys_pkey", "(0, '{u7}', '{k7}')"),
+        new Lookup("key_renewal", PgInboxStore.RENEW_KEYS, "send_keys", "send_keys_pkey",
+            "('{u7}', '{k7}', 2, '{f}', '{r}', 0, 0)"),
+        new Lookup("lock_heads", PgInboxStore.LOCK_HEADS, "inboxes", "inboxes_pkey", "('{u7,u8}')"),
+        new Lookup("update_heads", PgInboxStore.UPDATE_HEADS, "inboxes", "inboxes_pkey", "('{u7}', '{2}', '{2}')"),
+        new Lookup("lock_rooms", PgInboxStore.LOCK_ROOMS, "rooms", "rooms_pkey", "('{r7,r8}')"),
+        new Lookup("read_rooms", PgInboxStore.READ_ROOMS, "room_members", "room_members_pkey", "('{r7,r8}')"),
+        new Lookup("update_room_seqs", PgInboxStore.UPDATE_ROOM_SEQS, "rooms", "rooms_pkey", "('{r7}', '{2}')"));
+    checkPlansAfterGrowth(vertx, ctx, postgres, PgInboxStore.BEGIN_COMMIT, lookups);
+  }
+
+  /**
+   * Prepares and runs each lookup on the store's empty tables, in transactions opened by
+   * {@code begin}, more times than PostgreSQL makes custom plans for before it may settle on a
+   * generic one; then grows the tables without analyzing them, and checks the plan each lookup
+   * would now run in such a transaction: an index lookup by its condition, not a whole-table scan.
+   */
+  private void checkPlansAfterGrowth(Vertx vertx, VertxTestContext ctx, TestPostgres postgres, String begin,
+                                     List<Lookup> lookups) throws Exception {
     String uri = postgres.createDatabase();
     PgInboxStore store = new PgInboxStore(vertx, config(uri));
     // One connection with the store's own options: the session settings under test are the store's.
     Pool session = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
         .connectingTo(PgInboxStore.connectOptions(uri)).using(vertx).build();
-    List<Lookup> lookups = List.of(
-        new Lookup("key_lookup", PgInboxStore.LOAD_SEND_KEYS, "send_keys", "send_keys_pkey", "(0, '{u7}', '{k7}')"),
-        new Lookup("lock_heads", PgInboxStore.LOCK_HEADS, "inboxes", "inboxes_pkey", "('{u7,u8}')"),
-        new Lookup("update_heads", PgInboxStore.UPDATE_HEADS, "inboxes", "inboxes_pkey", "('{u7}', '{2}', '{2}')"));
     List<String> plans = new ArrayList<>();
     store.open()
         .compose(v -> store.close())
         .compose(v -> session.withConnection(conn -> {
-          Future<?> chain = run(conn, "ALTER TABLE send_keys SET (autovacuum_enabled = false)")
-              .compose(x -> run(conn, "ALTER TABLE inboxes SET (autovacuum_enabled = false)"));
+          Future<?> chain = Future.succeededFuture();
+          for (String table : List.of("send_keys", "inboxes", "rooms", "room_members")) {
+            chain = chain.compose(x -> run(conn, "ALTER TABLE " + table + " SET (autovacuum_enabled = false)"));
+          }
           for (Lookup lookup : lookups) {
             chain = chain.compose(x -> run(conn, "PREPARE " + lookup.name() + " AS " + lookup.sql()));
-            // More runs than PostgreSQL makes custom plans for before it may settle on a generic one.
             for (int i = 0; i < 8; i++) {
-              chain = chain.compose(x -> run(conn, "EXECUTE " + lookup.name() + lookup.arguments()));
+              chain = chain.compose(x -> run(conn, begin))
+                  .compose(x -> run(conn, "EXECUTE " + lookup.name() + lookup.arguments()))
+                  .compose(x -> run(conn, "COMMIT"));
             }
           }
           chain = chain
               .compose(x -> run(conn, "INSERT INTO send_keys SELECT 'u' || i, 'k' || i, 1, 'f', 'r'"
                   + " FROM generate_series(1, 50000) AS i"))
-              .compose(x -> run(conn, "INSERT INTO inboxes SELECT 'u' || i, 1, 1 FROM generate_series(1, 50000) AS i"));
+              .compose(x -> run(conn, "INSERT INTO inboxes SELECT 'u' || i, 1, 1 FROM generate_series(1, 50000) AS i"))
+              .compose(x -> run(conn, "INSERT INTO rooms SELECT 'r' || i, 'u1', 1, 1 FROM generate_series(1, 50000) AS i"))
+              .compose(x -> run(conn, "INSERT INTO room_members SELECT 'r' || i, 'u' || i, 1, 1"
+                  + " FROM generate_series(1, 50000) AS i"));
           for (Lookup lookup : lookups) {
-            chain = chain.compose(x -> run(conn, "EXPLAIN EXECUTE " + lookup.name() + lookup.arguments()))
+            chain = chain.compose(x -> run(conn, begin))
+                .compose(x -> run(conn, "EXPLAIN EXECUTE " + lookup.name() + lookup.arguments()))
                 .map(rows -> {
                   StringBuilder plan = new StringBuilder();
                   rows.forEach(row -> plan.append(row.getString(0)).append('\n'));
                   plans.add(plan.toString());
                   return rows;
-                });
+                })
+                .compose(x -> run(conn, "ROLLBACK"));
           }
           return chain;
         }))
@@ -101,6 +136,8 @@ class PgPlansTest {
             assertFalse(plan.contains("Seq Scan on " + lookup.table()), lookup.name() + " scans " + lookup.table()
                 + " whole:\n" + plan);
             assertTrue(plan.contains(lookup.index()), lookup.name() + " does not use " + lookup.index() + ":\n" + plan);
+            // An index read without a condition is a whole-table scan too.
+            assertTrue(plan.contains("Index Cond"), lookup.name() + " reads " + lookup.index() + " whole:\n" + plan);
           }
           ctx.completeNow();
         })));
