@@ -52,31 +52,29 @@ class PgPlansTest {
   private record Lookup(String name, String sql, String table, String index, String arguments) {
   }
 
+  /** The commit's statements that read or lock rows by key. */
+  private static final List<Lookup> LOOKUPS = List.of(
+      new Lookup("key_lookup", PgInboxStore.LOAD_SEND_KEYS, "send_keys", "send_keys_pkey", "(0, '{u7}', '{k7}')"),
+      new Lookup("key_renewal", PgInboxStore.RENEW_KEYS, "send_keys", "send_keys_pkey",
+          "('{u7}', '{k7}', 2, '{f}', '{r}', 0, 0)"),
+      new Lookup("lock_heads", PgInboxStore.LOCK_HEADS, "inboxes", "inboxes_pkey", "('{u7,u8}')"),
+      new Lookup("update_heads", PgInboxStore.UPDATE_HEADS, "inboxes", "inboxes_pkey", "('{u7}', '{2}', '{2}')"),
+      new Lookup("lock_rooms", PgInboxStore.LOCK_ROOMS, "rooms", "rooms_pkey", "('{r7,r8}')"),
+      new Lookup("read_rooms", PgInboxStore.READ_ROOMS, "room_members", "room_members_pkey", "('{r7,r8}')"),
+      new Lookup("update_room_seqs", PgInboxStore.UPDATE_ROOM_SEQS, "rooms", "rooms_pkey", "('{r7}', '{2}')"));
+
   @Test
-  @DisplayName("in the store's sessions, the key lookup, the head lock and the head update, first run on empty "
-      + "tables, use their primary keys once the tables have grown, before any ANALYZE")
+  @DisplayName("in the store's sessions, the commit's lookups, first run on empty tables, use their primary keys "
+      + "once the tables have grown, before any ANALYZE")
   void plansFollowTheTablesAsTheyGrow(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) throws Exception {
-    List<Lookup> lookups = List.of(
-        new Lookup("key_lookup", PgInboxStore.LOAD_SEND_KEYS, "send_keys", "send_keys_pkey", "(0, '{u7}', '{k7}')"),
-        new Lookup("lock_heads", PgInboxStore.LOCK_HEADS, "inboxes", "inboxes_pkey", "('{u7,u8}')"),
-        new Lookup("update_heads", PgInboxStore.UPDATE_HEADS, "inboxes", "inboxes_pkey", "('{u7}', '{2}', '{2}')"));
-    checkPlansAfterGrowth(vertx, ctx, postgres, "BEGIN", lookups);
+    checkPlansAfterGrowth(vertx, ctx, postgres, "BEGIN", LOOKUPS);
   }
 
   @Test
   @DisplayName("in a group commit's transaction, where each statement keeps its first plan, the commit's lookups "
       + "planned on empty tables use their primary keys once the tables have grown")
   void aCommitsKeptPlansLookRowsUpByKey(Vertx vertx, VertxTestContext ctx, TestPostgres postgres) throws Exception {
-    List<Lookup> lookups = List.of(
-        new Lookup("key_lookup", PgInboxStore.LOAD_SEND_KEYS, "send_keys", "send_keys_pkey", "(0, '{u7}', '{k7}')"),
-        new Lookup("key_renewal", PgInboxStore.RENEW_KEYS, "send_keys", "send_keys_pkey",
-            "('{u7}', '{k7}', 2, '{f}', '{r}', 0, 0)"),
-        new Lookup("lock_heads", PgInboxStore.LOCK_HEADS, "inboxes", "inboxes_pkey", "('{u7,u8}')"),
-        new Lookup("update_heads", PgInboxStore.UPDATE_HEADS, "inboxes", "inboxes_pkey", "('{u7}', '{2}', '{2}')"),
-        new Lookup("lock_rooms", PgInboxStore.LOCK_ROOMS, "rooms", "rooms_pkey", "('{r7,r8}')"),
-        new Lookup("read_rooms", PgInboxStore.READ_ROOMS, "room_members", "room_members_pkey", "('{r7,r8}')"),
-        new Lookup("update_room_seqs", PgInboxStore.UPDATE_ROOM_SEQS, "rooms", "rooms_pkey", "('{r7}', '{2}')"));
-    checkPlansAfterGrowth(vertx, ctx, postgres, PgInboxStore.BEGIN_COMMIT, lookups);
+    checkPlansAfterGrowth(vertx, ctx, postgres, PgInboxStore.BEGIN_COMMIT, LOOKUPS);
   }
 
   /**
