@@ -41,8 +41,8 @@ import java.util.Set;
 /**
  * Owns the durable inboxes. Appends are group-committed: while a transaction is being written,
  * new appends queue up and go together in the next one, so a burst costs one sync, not one per message;
- * and commits start at most every {@code inbox.commitIntervalMillis}, so that under load each carries
- * more than the few sends that arrived during the last one.
+ * and commits start at most every {@code inbox.commitIntervalMillis} ({@code inbox.postgresCommitIntervalMillis}
+ * on PostgreSQL), so that under load each carries more than the few sends that arrived during the last one.
  * Cursor moves ride along with the next write (or a short timer when nothing else is written).
  * Deploy exactly one instance per node: it is the single writer of its store. On an embedded engine
  * one commit runs at a time. On PostgreSQL up to {@code inbox.postgresCommitsInFlight} run at once,
@@ -138,7 +138,7 @@ public final class InboxVerticle extends VerticleBase {
     }
     metrics = SwitchboardMetrics.of(vertx);
     metrics.watchInboxQueue(() -> queuedCopies);
-    lastCommitStart = System.nanoTime() - config.commitIntervalMillis() * 1_000_000;
+    lastCommitStart = System.nanoTime() - config.commitSpacingMillis() * 1_000_000;
     pageReads = new PageReads(config.readBatchesInFlight(), READ_BATCH_MAX, this::readPages);
     Future<Void> opened = refuseSqliteFiles().compose(v -> switch (config.engine()) {
       case LOG -> {
@@ -536,13 +536,13 @@ public final class InboxVerticle extends VerticleBase {
   /**
    * How long the next commit waits so that sends arriving meanwhile share it (one sync, one worker
    * round trip and one reply per batch instead of per few sends): none while stopping, for a full
-   * batch, or once {@code inbox.commitIntervalMillis} has passed since the last commit started.
+   * batch, or once the engine's commit interval has passed since the last commit started.
    */
   private long commitWaitNanos() {
-    if (idle != null || queuedCopies >= config.batchMaxMessages() || config.commitIntervalMillis() == 0) {
+    if (idle != null || queuedCopies >= config.batchMaxMessages() || config.commitSpacingMillis() == 0) {
       return 0;
     }
-    return config.commitIntervalMillis() * 1_000_000 - (System.nanoTime() - lastCommitStart);
+    return config.commitSpacingMillis() * 1_000_000 - (System.nanoTime() - lastCommitStart);
   }
 
   /**

@@ -238,7 +238,8 @@ class LogHeapBoundTest extends LogTestSupport {
     InboxConfig capped = new InboxConfig(base.engine(), base.dataDir(), base.retentionMillis(), 6,
         base.idempotencyWindowMillis(), base.purgeIntervalMillis(), base.batchMaxMessages(), base.commitIntervalMillis(),
         base.cursorFlushMillis(), base.synchronous(), base.logSegmentBytes(), base.logRepair(), base.postgresUris(),
-        base.postgresPoolSize(), base.postgresPartitionMillis(), base.postgresShardTimeoutMillis(), base.postgresCommitsInFlight(), base.allowEmbeddedInCluster(), base.stopTimeoutMillis(), base.indexCacheMegabytes(), base.verifyInBackground(),
+        base.postgresPoolSize(), base.postgresPartitionMillis(), base.postgresShardTimeoutMillis(), base.postgresCommitsInFlight(),
+        base.postgresCommitIntervalMillis(), base.allowEmbeddedInCluster(), base.stopTimeoutMillis(), base.indexCacheMegabytes(), base.verifyInBackground(),
         base.maxRoomMembers(), base.maxRoomsPerUser(), base.roomEventMembers(),
         base.roomReceiptMembers());
     LogInboxStore store = open(capped);

@@ -75,7 +75,7 @@ abstract class LogTestSupport {
   /** As above; {@code verifyInBackground} false makes the start read every sealed segment whole, as before. */
   static InboxConfig config(Path dir, long segmentBytes, boolean repair, boolean verifyInBackground) {
     return new InboxConfig(InboxConfig.Engine.LOG, dir.toString(), HOUR, 100_000, 60_000, 60_000, 1000, 0, 200,
-        "FULL", segmentBytes, repair, List.of("postgresql://x@127.0.0.1/x"), 1, 3_600_000, 5_000, 1, false, 10_000, 1,
+        "FULL", segmentBytes, repair, List.of("postgresql://x@127.0.0.1/x"), 1, 3_600_000, 5_000, 1, 0, false, 10_000, 1,
         verifyInBackground,
         10_000, 1_000, 100, 100);
   }

@@ -38,6 +38,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The inbox verticle on PostgreSQL (a real server, a fresh database per test), driven over the event
@@ -65,7 +66,7 @@ class PgInboxVerticleTest {
   private Future<String> deploy(Vertx vertx, JsonObject inbox) throws Exception {
     JsonObject defaults = new JsonObject(Files.readString(Path.of("conf/config.json")));
     JsonObject settings = new JsonObject().put("engine", "postgres").put("postgresUri", uri)
-        .put("commitIntervalMillis", 0).mergeIn(inbox);
+        .put("postgresCommitIntervalMillis", 0).mergeIn(inbox);
     JsonObject config = defaults.mergeIn(TestServer.config(dataDir, new JsonObject().put("inbox", settings)), true);
     RecordCodec.registerAll(vertx.eventBus());
     return vertx.deployVerticle(new InboxVerticle(), new DeploymentOptions().setConfig(config));
@@ -165,6 +166,29 @@ class PgInboxVerticleTest {
         .onComplete(ctx.succeeding(xids -> ctx.verify(() -> {
           assertEquals(xids.get(1), xids.get(2), "carol's and erin's sends were committed apart");
           assertNotEquals(xids.get(0), xids.get(1), "the send to bob had started its commit alone");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  @DisplayName("on PostgreSQL a commit starts no sooner than postgresCommitIntervalMillis after the last one started "
+      + "(commitIntervalMillis is the log's), and sends queued meanwhile share it")
+  void commitsAreSpacedByThePostgresInterval(Vertx vertx, VertxTestContext ctx) throws Exception {
+    long[] sentFirst = new long[1];
+    deploy(vertx, new JsonObject().put("postgresCommitIntervalMillis", 600).put("commitIntervalMillis", 0))
+        .compose(id -> {
+          sentFirst[0] = System.nanoTime();
+          return append(vertx, send("alice", "a1", "bob"));
+        })
+        // The first commit started after the first send: these two cannot be committed before 600 ms after it.
+        .compose(first -> Future.all(append(vertx, send("dave", "d1", "carol")), append(vertx, send("frank", "f1", "erin"))))
+        .compose(both -> {
+          long millis = (System.nanoTime() - sentFirst[0]) / 1_000_000;
+          ctx.verify(() -> assertTrue(millis >= 600, "the second commit answered " + millis + " ms after the first send"));
+          return transactions(vertx, "carol", "erin");
+        })
+        .onComplete(ctx.succeeding(xids -> ctx.verify(() -> {
+          assertEquals(xids.get(0), xids.get(1), "the sends queued during the interval were committed apart");
           ctx.completeNow();
         })));
   }
