@@ -65,6 +65,11 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     return new PgInboxStore(vertx, config);
   }
 
+  /** A send from {@code from} to one recipient, whose copy is {@code msgId}; {@code key} may be null. */
+  private static AppendRequest toOne(String from, String body, long ts, String key, String to, String msgId) {
+    return new AppendRequest(from, body, ts, key, List.of(new AppendRequest.Recipient(to, msgId)));
+  }
+
   @Test
   @DisplayName("two nodes appending to the same inboxes at once give each inbox seqs 1..N exactly once, "
       + "store a key shared by both once, and every page read meanwhile is complete up to its head")
@@ -168,7 +173,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
       + "the other node's result, storing nothing twice")
   void keyTakenByAnotherNodeIsRetried(Vertx vertx, VertxTestContext ctx) throws Exception {
     PgInboxStore store = new PgInboxStore(vertx, config(100));
-    AppendRequest request = new AppendRequest("alice", "hello", 5, "k", List.of(new AppendRequest.Recipient("bob", "mine")));
+    AppendRequest request = toOne("alice", "hello", 5, "k", "bob", "mine");
     AppendResult theirs = new AppendResult(false, List.of(RecipientResult.stored("bob", "theirs", 1, 5)));
     Pool admin = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(uri)).using(vertx).build();
     store.open()
@@ -194,8 +199,8 @@ class PgInboxStoreTest extends InboxStoreContractTest {
       + "replay or id_reused, and commits read their keys first for a while after")
   void storedKeyMetUnreadIsRunAgain(Vertx vertx, VertxTestContext ctx) throws Exception {
     PgInboxStore store = new PgInboxStore(vertx, config(100));
-    AppendRequest first = new AppendRequest("alice", "hello", 1_000, "k", List.of(new AppendRequest.Recipient("bob", "m1")));
-    AppendRequest other = new AppendRequest("alice", "other", 1_000, "k", List.of(new AppendRequest.Recipient("bob", "m2")));
+    AppendRequest first = toOne("alice", "hello", 1_000, "k", "bob", "m1");
+    AppendRequest other = toOne("alice", "other", 1_000, "k", "bob", "m2");
     long later = 2_000 + PgInboxStore.READ_KEYS_AFTER_STORED_MILLIS;
     List<Long> found = new ArrayList<>();
     List<AppendResult> answers = new ArrayList<>();
@@ -228,7 +233,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
       + "and its copy goes after the other node's")
   void inboxCreatedByAnotherNodeIsRetried(Vertx vertx, VertxTestContext ctx) throws Exception {
     PgInboxStore store = new PgInboxStore(vertx, config(100));
-    AppendRequest request = new AppendRequest("alice", "hello", 5, null, List.of(new AppendRequest.Recipient("bob", "mine")));
+    AppendRequest request = toOne("alice", "hello", 5, null, "bob", "mine");
     Pool admin = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(uri)).using(vertx).build();
     store.open()
         .compose(v -> appendWhileAnotherNodeWrites(store, admin, request, "%inboxes%", other -> other
@@ -256,7 +261,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     List<AppendRequest> batch = new ArrayList<>();
     List<CursorUpdate> cursors = new ArrayList<>();
     for (int i = 0; i < users; i++) {
-      batch.add(new AppendRequest("alice", "to u" + i, 7, null, List.of(new AppendRequest.Recipient("u" + i, "m" + i))));
+      batch.add(toOne("alice", "to u" + i, 7, null, "u" + i, "m" + i));
       cursors.add(new CursorUpdate("u" + i, "phone", i));
     }
     batch.add(new AppendRequest("alice", "all", 7, null, java.util.stream.IntStream.range(0, users)
@@ -304,11 +309,11 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     PgInboxStore store = new PgInboxStore(vertx, config(5));
     List<AppendRequest> batch = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      batch.add(new AppendRequest("alice", "b" + i, 3, null, List.of(new AppendRequest.Recipient("bob", "b" + i))));
+      batch.add(toOne("alice", "b" + i, 3, null, "bob", "b" + i));
     }
     batch.add(new AppendRequest("alice", "twice", 3, null, List.of(new AppendRequest.Recipient("bob", "t1"),
         new AppendRequest.Recipient("carol", "c1"), new AppendRequest.Recipient("bob", "t2"))));
-    batch.add(new AppendRequest("alice", "over", 3, null, List.of(new AppendRequest.Recipient("bob", "over"))));
+    batch.add(toOne("alice", "over", 3, null, "bob", "over"));
     whileOpen(ctx, store, () -> store.append(batch, List.of(), 3)
         .compose(results -> {
           ctx.verify(() -> {
@@ -319,8 +324,7 @@ class PgInboxStoreTest extends InboxStoreContractTest {
                 RecipientResult.stored("bob", "t2", 5, 3)), results.get(3).results());
             assertEquals(RecipientResult.refused("bob", ErrorCode.INBOX_FULL), results.get(4).results().get(0));
           });
-          return store.append(List.of(new AppendRequest("alice", "next", 4, null,
-              List.of(new AppendRequest.Recipient("carol", "c2")))), List.of(), 4);
+          return store.append(List.of(toOne("alice", "next", 4, null, "carol", "c2")), List.of(), 4);
         })
         .compose(results -> {
           ctx.verify(() -> assertEquals(2, results.get(0).results().get(0).seq()));
@@ -336,10 +340,10 @@ class PgInboxStoreTest extends InboxStoreContractTest {
       + "with id_reused, and replays from the database in the next batch")
   void keyedRetriesInOneBatch(Vertx vertx, VertxTestContext ctx) throws Exception {
     PgInboxStore store = new PgInboxStore(vertx, config(100));
-    AppendRequest first = new AppendRequest("alice", "hi", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m1")));
-    AppendRequest retry = new AppendRequest("alice", "hi", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m2")));
-    AppendRequest other = new AppendRequest("alice", "different", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m3")));
-    AppendRequest otherSender = new AppendRequest("dan", "hi", 3, "k1", List.of(new AppendRequest.Recipient("bob", "m4")));
+    AppendRequest first = toOne("alice", "hi", 3, "k1", "bob", "m1");
+    AppendRequest retry = toOne("alice", "hi", 3, "k1", "bob", "m2");
+    AppendRequest other = toOne("alice", "different", 3, "k1", "bob", "m3");
+    AppendRequest otherSender = toOne("dan", "hi", 3, "k1", "bob", "m4");
     whileOpen(ctx, store, () -> store.append(List.of(first, retry, other, otherSender), List.of(), 3)
         .compose(results -> {
           ctx.verify(() -> {
@@ -366,13 +370,12 @@ class PgInboxStoreTest extends InboxStoreContractTest {
     // PostgreSQL refuses a NUL character in text: the messages statement fails, after BEGIN and the locks.
     PgInboxStore store = new PgInboxStore(vertx, config(100, new JsonObject().put("postgresPoolSize", 1)));
     List<AppendRequest> bad = List.of(
-        new AppendRequest("alice", "fine", 3, "k", List.of(new AppendRequest.Recipient("bob", "m1"))),
-        new AppendRequest("alice", "nul \u0000 inside", 3, null, List.of(new AppendRequest.Recipient("carol", "m2"))));
+        toOne("alice", "fine", 3, "k", "bob", "m1"),
+        toOne("alice", "nul \u0000 inside", 3, null, "carol", "m2"));
     whileOpen(ctx, store, () -> store.append(bad, List.of(new CursorUpdate("bob", "phone", 9)), 3)
         .transform(failed -> {
           ctx.verify(() -> assertTrue(failed.failed(), "a body with NUL was stored"));
-          return store.append(List.of(new AppendRequest("alice", "fine", 3, "k",
-              List.of(new AppendRequest.Recipient("bob", "m3")))), List.of(), 4);
+          return store.append(List.of(toOne("alice", "fine", 3, "k", "bob", "m3")), List.of(), 4);
         })
         .compose(results -> {
           ctx.verify(() -> assertEquals(new AppendResult(false, List.of(RecipientResult.stored("bob", "m3", 1, 3))),
